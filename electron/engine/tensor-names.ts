@@ -1,0 +1,43 @@
+/**
+ * ONNX tensor names and graph roles of the model contract (docs/model-contract.md).
+ * The Python twin is native-models/spear_t2s/contract.py; the two must agree.
+ */
+
+export const INPUT_IDS = 'input_ids';
+export const HIDDEN_IN = 'hidden_in';
+export const POSITIONS = 'positions';
+export const PAST_LEN = 'past_len';
+export const LOGITS = 'logits';
+export const HIDDEN_OUT = 'hidden_out';
+
+export const pastKey = (layer: number): string => `past_key_${layer}`;
+export const pastValue = (layer: number): string => `past_value_${layer}`;
+export const newKey = (layer: number): string => `new_key_${layer}`;
+export const newValue = (layer: number): string => `new_value_${layer}`;
+
+export const MANIFEST_FORMAT = 'spear-t2s/1';
+export const MANIFEST_FILE = 'manifest.json';
+
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'prophet'] as const;
+export type GraphRole = (typeof GRAPH_ROLES)[number];
+
+/** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
+export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: readonly string[] }> = {
+  full: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
+  trunk: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [HIDDEN_OUT] },
+  rest: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
+  exit_head: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS] },
+  draft: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
+  prophet: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
+};
+
+/** The full, ordered input and output name lists a graph of this role with this many cache layers has. */
+export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: string[]; outputs: string[] } {
+  const inputs = [...ROLE_IO[role].inputs];
+  const outputs = [...ROLE_IO[role].outputs];
+  for (let i = 0; i < cacheLayers; i++) {
+    inputs.push(pastKey(i), pastValue(i));
+    outputs.push(newKey(i), newValue(i));
+  }
+  return { inputs, outputs };
+}
