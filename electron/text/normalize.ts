@@ -1,0 +1,404 @@
+/**
+ * Text normalisation: written text → the words a reader says.
+ *
+ * The output alphabet is closed: ASCII letters, the apostrophe, the space and the four pause marks
+ * `, . ? !`. Every input character ends in one of three defined outcomes, applied in this order:
+ *   1. it is read (digits, currency, %, &, +, =, @, /, °, #, ×, ±, Greek letters, URLs, e-mails …);
+ *   2. it is mapped (curly quotes → straight, dashes and brackets → a comma pause, ";" and ":" → ",",
+ *      accented letters → their base letter, "æ" → "ae", full-width forms → ASCII via NFKC);
+ *   3. it is dropped (emoji, other symbols, other scripts, control characters): it becomes a space.
+ * The function is pure and idempotent: normalizeText(normalizeText(x)) === normalizeText(x).
+ */
+
+import { findAbbreviation } from './abbreviations.ts';
+import { isDictionaryWord } from './lexicon.ts';
+import {
+  cardinalToWords,
+  decimalToWords,
+  digitsToWords,
+  ordinalToWords,
+  pluralOfWords,
+  yearToWords,
+} from './numbers.ts';
+
+export interface NormalizeOptions {
+  /**
+   * An all-capitals word that is not in the dictionary is spelled letter by letter when it has at
+   * most this many letters ("USB" → "U S B"); longer ones are left to letter-to-sound. Default 5.
+   */
+  readonly spellAcronymsUpTo?: number;
+  /**
+   * Runs of non-space characters longer than this are cut into pieces of this length before anything
+   * else, so one pathological 50,000-character "word" costs linear time. Default 64.
+   */
+  readonly maxTokenChars?: number;
+}
+
+type Pass = (text: string) => string;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Unicode clean-up
+
+const PRE_NFKC: Record<string, string> = {
+  '™': ' trademark ', '℠': ' service mark ', '©': ' copyright ', '®': ' registered ',
+  '½': ' 1/2 ', '⅓': ' 1/3 ', '⅔': ' 2/3 ', '¼': ' 1/4 ', '¾': ' 3/4 ', '⅛': ' 1/8 ',
+  '…': '...', '⁄': '/',
+};
+
+const CHAR_MAP: Record<string, string> = {
+  '\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '`': "'", '\u00B4': "'",
+  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"', '\u00AB': '"', '\u00BB': '"',
+  '\u2039': '"', '\u203A': '"',
+  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2212': '-', '\u00AD': '',
+  '\u2013': ' -- ', '\u2014': ' -- ', '\u2015': ' -- ',
+  '\u00DF': 'ss', '\u00E6': 'ae', '\u00C6': 'AE', '\u0153': 'oe', '\u0152': 'OE', '\u00F8': 'o', '\u00D8': 'O',
+  '\u0142': 'l', '\u0141': 'L', '\u0111': 'd', '\u0110': 'D', '\u00FE': 'th', '\u00DE': 'Th', '\u00F0': 'd',
+  '\u00D0': 'D', '\u0131': 'i',
+  '\u00D7': ' times ', '\u00F7': ' divided by ', '\u00B1': ' plus or minus ', '\u2248': ' approximately ',
+  '\u2260': ' not equal to ', '\u2264': ' less than or equal to ', '\u2265': ' greater than or equal to ',
+  '\u00A7': ' section ', '\u00B6': ' paragraph ', '\u00B5': ' micro ', '\u03BC': ' micro ', '\u2103': '°C',
+  '\u2190': ' left arrow ', '\u2192': ' right arrow ', '\u221E': ' infinity ', '\u2022': ' -- ',
+  '\u00A2': ' cents ',
+};
+
+const GREEK: Record<string, string> = {
+  α: 'alpha', β: 'beta', γ: 'gamma', δ: 'delta', ε: 'epsilon', ζ: 'zeta', η: 'eta', θ: 'theta', ι: 'iota',
+  κ: 'kappa', λ: 'lambda', ν: 'nu', ξ: 'xi', ο: 'omicron', π: 'pi', ρ: 'rho', σ: 'sigma', ς: 'sigma',
+  τ: 'tau', υ: 'upsilon', φ: 'phi', χ: 'chi', ψ: 'psi', ω: 'omega', Ω: 'omega', Δ: 'delta', Σ: 'sigma',
+  Π: 'pi', Φ: 'phi', Ψ: 'psi', Λ: 'lambda', Γ: 'gamma', Θ: 'theta',
+};
+
+const unicodeCleanup: Pass = (text) => {
+  let s = text.replace(/[™℠©®½⅓⅔¼¾⅛…⁄]/g, (c) => PRE_NFKC[c] ?? c).normalize('NFKC');
+  // Map before stripping marks: 'ø' and 'ł' have no decomposition.
+  s = s.replace(/[^\x00-\x7F]/g, (c) => CHAR_MAP[c] ?? (GREEK[c] ? ` ${GREEK[c]} ` : c));
+  // Accented Latin letters → base letter (café → cafe); marks on other scripts vanish with them.
+  s = s.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
+  // Whitespace of every kind (NBSP, tabs, newlines, line separators) → one space; zero-width → nothing.
+  s = s.replace(/[\u200B-\u200D\u2060\uFEFF]/g, '').replace(/[\s\p{Cc}\p{Cf}\p{Z}]+/gu, ' ');
+  return s;
+};
+
+function capTokens(text: string, maxTokenChars: number): string {
+  if (text.length <= maxTokenChars) return text;
+  // Linear scan: a regex with a {n,} quantifier would be fine too, but this makes the bound obvious.
+  let out = '';
+  let run = 0;
+  for (const ch of text) {
+    if (ch === ' ') run = 0;
+    else if (run === maxTokenChars) {
+      out += ' ';
+      run = 0;
+    }
+    if (ch !== ' ') run++;
+    out += ch;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Things read as a whole: URLs, e-mails, special names
+
+const URL_SYMBOLS: Record<string, string> = {
+  '.': 'dot', '/': 'slash', '-': 'dash', '_': 'underscore', ':': 'colon', '?': 'question mark',
+  '=': 'equals', '&': 'and', '#': 'hash', '%': 'percent', '@': 'at', '~': 'tilde', '+': 'plus',
+};
+
+function readWordPart(part: string): string {
+  if (/^\d+$/.test(part)) return digitsToWords(part);
+  if (isDictionaryWord(part) || (part.length > 4 && /[aeiouy]/i.test(part))) return part.toLowerCase();
+  return part.toUpperCase().split('').join(' ');
+}
+
+/** "www.example.com/a-b" → "W W W dot example dot com slash A dash B". */
+export function spellAddress(address: string): string {
+  const pieces = address.match(/[A-Za-z]+|\d+|[^A-Za-z\d]/g) ?? [];
+  return pieces
+    .map((p) => (/^[A-Za-z\d]+$/.test(p) ? readWordPart(p) : (URL_SYMBOLS[p] ?? '')))
+    .filter((p) => p !== '')
+    .join(' ');
+}
+
+const readAddresses: Pass = (text) =>
+  text
+    .replace(/\b(?:(?:https?|ftp):\/\/|www\.)[^\s"<>]+/gi, (match) => {
+      const trailing = /[.,;:!?)\]]+$/.exec(match)?.[0] ?? '';
+      const url = match.slice(0, match.length - trailing.length).replace(/^(?:https?|ftp):\/\//i, '');
+      return ` ${spellAddress(url.replace(/\/$/, ''))} ${trailing}`;
+    })
+    .replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, (match) => {
+      const trailing = /\.+$/.exec(match)?.[0] ?? '';
+      return ` ${spellAddress(match.slice(0, match.length - trailing.length))} ${trailing}`;
+    })
+    .replace(/(^|\s)([CF])(\+\+|#)(?=[\s,.;:!?)]|$)/g, (_m, pre: string, letter: string, suffix: string) =>
+      `${pre}${letter} ${suffix === '#' ? 'sharp' : 'plus plus'}`,
+    );
+
+// ---------------------------------------------------------------------------------------------
+// 3. Abbreviations and initialisms
+
+const readAbbreviations: Pass = (text) =>
+  text
+    // Dotted initialisms and known abbreviations: "U.S.A.", "e.g.", "Dr.", "etc."
+    .replace(/(^|[\s("'])((?:[A-Za-z]\.){2,}|[A-Za-z]+\.)(?=(\s*)(\S?))/g, (match, pre: string, token: string, space: string, next: string) => {
+      const abbreviation = findAbbreviation(token);
+      const atEnd = next === '';
+      const nextCapital = /[A-Z]/.test(next) && space !== '';
+      // "No." is "number" only before a number: "No. 5", but "No. I won't."
+      if (abbreviation && !(token.toLowerCase() === 'no.' && !/\d/.test(next))) {
+        let reading = abbreviation.reading;
+        if (token.toLowerCase() === 'st.' && !nextCapital) reading = 'street';
+        // The period survives only where it may end the sentence.
+        const keepsPeriod = abbreviation.kind === 'terminal' && (atEnd || nextCapital);
+        return `${pre}${reading}${keepsPeriod ? '.' : ''}`;
+      }
+      // An initial before a name: "J. Smith" → "J Smith".
+      if (/^[A-Z]\.$/.test(token) && nextCapital) return `${pre}${token[0]}`;
+      if (/^(?:[A-Za-z]\.){2,}$/.test(token)) {
+        const letters = token.replace(/\./g, '').toUpperCase().split('').join(' ');
+        return `${pre}${letters}${atEnd || nextCapital ? '.' : ''}`;
+      }
+      return match;
+    });
+
+// ---------------------------------------------------------------------------------------------
+// 4. Numbers
+
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september',
+  'october', 'november', 'december'];
+
+const CURRENCIES: Record<string, { one: string; many: string; cent: string; cents: string }> = {
+  '$': { one: 'dollar', many: 'dollars', cent: 'cent', cents: 'cents' },
+  '£': { one: 'pound', many: 'pounds', cent: 'penny', cents: 'pence' },
+  '€': { one: 'euro', many: 'euros', cent: 'cent', cents: 'cents' },
+  '¥': { one: 'yen', many: 'yen', cent: 'sen', cents: 'sen' },
+  '₹': { one: 'rupee', many: 'rupees', cent: 'paisa', cents: 'paise' },
+};
+
+const SCALE_WORDS: Record<string, string> = {
+  thousand: 'thousand', k: 'thousand', million: 'million', m: 'million', mn: 'million',
+  billion: 'billion', bn: 'billion', b: 'billion', trillion: 'trillion', tn: 'trillion',
+};
+
+const UNITS: Record<string, [string, string]> = {
+  km: ['kilometer', 'kilometers'], m: ['meter', 'meters'], cm: ['centimeter', 'centimeters'],
+  mm: ['millimeter', 'millimeters'], kg: ['kilogram', 'kilograms'], g: ['gram', 'grams'],
+  mg: ['milligram', 'milligrams'], lb: ['pound', 'pounds'], lbs: ['pounds', 'pounds'], oz: ['ounce', 'ounces'],
+  ft: ['foot', 'feet'], mi: ['mile', 'miles'], mph: ['miles per hour', 'miles per hour'],
+  kph: ['kilometers per hour', 'kilometers per hour'], 'km/h': ['kilometers per hour', 'kilometers per hour'],
+  ms: ['millisecond', 'milliseconds'], s: ['second', 'seconds'], h: ['hour', 'hours'],
+  hz: ['hertz', 'hertz'], khz: ['kilohertz', 'kilohertz'], mhz: ['megahertz', 'megahertz'],
+  ghz: ['gigahertz', 'gigahertz'], kb: ['kilobyte', 'kilobytes'], mb: ['megabyte', 'megabytes'],
+  gb: ['gigabyte', 'gigabytes'], tb: ['terabyte', 'terabytes'], kib: ['kibibyte', 'kibibytes'],
+  mib: ['mebibyte', 'mebibytes'], gib: ['gibibyte', 'gibibytes'], ml: ['milliliter', 'milliliters'],
+  l: ['liter', 'liters'], v: ['volt', 'volts'], w: ['watt', 'watts'], kw: ['kilowatt', 'kilowatts'],
+};
+
+/** An integer or decimal as written ("1,234", "3.5", ".5") → words; the whole part with commas allowed. */
+function numberToWords(written: string): string {
+  const [whole, fraction] = written.split('.');
+  const digits = whole.replace(/,/g, '');
+  if (fraction !== undefined && fraction !== '') return decimalToWords(digits, fraction);
+  return cardinalToWords(digits === '' ? '0' : digits);
+}
+
+function isOne(written: string): boolean {
+  return /^0*1(?:\.0*)?$/.test(written.replace(/,/g, ''));
+}
+
+function readMoney(symbol: string, amount: string, scale: string | undefined): string {
+  const currency = CURRENCIES[symbol];
+  if (scale) return `${numberToWords(amount)} ${SCALE_WORDS[scale.toLowerCase()]} ${currency.many}`;
+  const [whole, fraction = ''] = amount.split('.');
+  const wholeDigits = whole.replace(/,/g, '') || '0';
+  const cents = fraction.length === 2 ? Number(fraction) : fraction === '' ? 0 : -1;
+  if (cents < 0) return `${numberToWords(amount)} ${currency.many}`;
+  const wholeWords = `${cardinalToWords(wholeDigits)} ${Number(wholeDigits) === 1 ? currency.one : currency.many}`;
+  if (cents === 0) return wholeWords;
+  const centWords = `${cardinalToWords(String(cents))} ${cents === 1 ? currency.cent : currency.cents}`;
+  return Number(wholeDigits) === 0 ? centWords : `${wholeWords} and ${centWords}`;
+}
+
+function readTime(hours: string, minutes: string, seconds: string | undefined, meridiem: string | undefined): string {
+  const h = cardinalToWords(String(Number(hours)));
+  const m = Number(minutes);
+  let words = m === 0 ? (meridiem ? h : `${h} o'clock`) : `${h} ${m < 10 ? `oh ${cardinalToWords(String(m))}` : cardinalToWords(String(m))}`;
+  if (seconds !== undefined) words += ` and ${cardinalToWords(String(Number(seconds)))} seconds`;
+  if (meridiem) words += ` ${meridiem.replace(/\./g, '').toUpperCase().split('').join(' ')}`;
+  return words;
+}
+
+function readFraction(numerator: string, denominator: string): string {
+  const top = cardinalToWords(numerator);
+  const plural = numerator !== '1';
+  if (denominator === '2') return `${top} ${plural ? 'halves' : 'half'}`;
+  if (denominator === '4') return `${top} ${plural ? 'quarters' : 'quarter'}`;
+  if (Number(denominator) > 1 && Number(denominator) <= 20 && !denominator.startsWith('0')) {
+    const ordinal = ordinalToWords(denominator);
+    return `${top} ${plural ? `${ordinal}s` : ordinal}`;
+  }
+  return `${top} over ${cardinalToWords(denominator)}`;
+}
+
+/** A bare integer: four digits from 1100 to 2099 read as a year, anything else as a cardinal. */
+function readInteger(digits: string): string {
+  if (/^(?:1[1-9]\d\d|20\d\d)$/.test(digits)) return yearToWords(digits);
+  return cardinalToWords(digits);
+}
+
+const NUM = String.raw`\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+`;
+
+const readNumbers: Pass = (text) =>
+  text
+    // Currency, optionally with a scale: "$5.20", "€3 million", "$1.5bn".
+    .replace(new RegExp(String.raw`([$£€¥₹])\s?(${NUM})(?:\s?(thousand|million|billion|trillion|mn|bn|tn|[kKmMbB])\b)?`, 'g'),
+      (_m, symbol: string, amount: string, scale: string | undefined) => ` ${readMoney(symbol, amount, scale)} `)
+    // ISO dates and US dates.
+    .replace(/\b(\d{4})-(\d{2})-(\d{2})\b/g, (m, y: string, mo: string, d: string) =>
+      Number(mo) >= 1 && Number(mo) <= 12 && Number(d) >= 1 && Number(d) <= 31
+        ? `${MONTHS[Number(mo) - 1]} ${ordinalToWords(d)}, ${yearToWords(y)}` : m)
+    .replace(/\b(\d{1,2})\/(\d{1,2})\/(\d{4}|\d{2})\b/g, (m, mo: string, d: string, y: string) =>
+      Number(mo) >= 1 && Number(mo) <= 12 && Number(d) >= 1 && Number(d) <= 31
+        ? `${MONTHS[Number(mo) - 1]} ${ordinalToWords(d)}, ${y.length === 4 ? yearToWords(y) : cardinalToWords(y)}` : m)
+    // Times: "10:30", "7:05 pm", "12:00:30".
+    .replace(/\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([ap]\.m\.|[ap]m)(?![a-z]))?/gi,
+      (m, h: string, mi: string, sec: string | undefined, mer: string | undefined) =>
+        Number(h) <= 24 && Number(mi) < 60 ? ` ${readTime(h, mi, sec, mer)} ` : m)
+    .replace(/\b(\d{1,2})\s?([ap]\.m\.|[ap]m)(?![a-z])/gi, (_m, h: string, mer: string) =>
+      ` ${cardinalToWords(String(Number(h)))} ${mer.replace(/\./g, '').toUpperCase().split('').join(' ')} `)
+    // Percentages and degrees.
+    .replace(new RegExp(String.raw`(${NUM})\s?%`, 'g'), (_m, n: string) => ` ${numberToWords(n)} percent `)
+    .replace(new RegExp(String.raw`(${NUM})\s?°\s?([CFK])\b`, 'g'), (_m, n: string, scale: string) =>
+      ` ${numberToWords(n)} ${isOne(n) ? 'degree' : 'degrees'} ${{ C: 'Celsius', F: 'Fahrenheit', K: 'Kelvin' }[scale]} `)
+    .replace(new RegExp(String.raw`(${NUM})\s?°`, 'g'), (_m, n: string) => ` ${numberToWords(n)} ${isOne(n) ? 'degree' : 'degrees'} `)
+    .replace(/°/g, ' degrees ')
+    // Ordinals "1st", "22nd"; decades "1990s", "'90s", "80s".
+    .replace(/\b(\d+)(?:st|nd|rd|th)\b/gi, (_m, n: string) => ` ${ordinalToWords(n)} `)
+    .replace(/(?<!\d)(?:(1[1-9]|20)(\d0)|'?([1-9]0))'?s\b/g, (_m, century: string | undefined, decade: string | undefined, short: string | undefined) =>
+      century !== undefined && decade !== undefined
+        ? ` ${pluralOfWords(yearToWords(century + decade))} `
+        : ` ${pluralOfWords(cardinalToWords(short ?? ''))} `)
+    // Plural numbers: "100s of files" → "hundreds of files".
+    .replace(/\b(\d+)'?s\b/g, (_m, n: string) =>
+      ` ${/^10*$/.test(n) && n.length >= 3 ? pluralOfWords(cardinalToWords(n).replace(/^one /, '')) : pluralOfWords(readInteger(n))} `)
+    // Numbers with a unit written against them or after one space: "5km", "3 GB".
+    .replace(new RegExp(String.raw`(${NUM})\s?(km/h|[kKmMgG]i?[bB]|[kKmMgG]?[hH]z|km|cm|mm|kg|mg|ml|lbs?|oz|ft|mph|kph|ms|kw|kW|[mg])(?![A-Za-z\d])`, 'g'),
+      (_m, n: string, unit: string) => {
+        const names = UNITS[unit.toLowerCase()];
+        return names ? ` ${numberToWords(n)} ${isOne(n) ? names[0] : names[1]} ` : ` ${numberToWords(n)} ${unit} `;
+      })
+    // Version-like runs "1.2.3" → "one point two point three".
+    .replace(/\b\d+(?:\.\d+){2,}\b/g, (m) => ` ${m.split('.').map((p) => cardinalToWords(p)).join(' point ')} `)
+    // Ranges "3-5", "1990-1995" (after dates, so "2020-01-05" is already a date).
+    .replace(/(^|[^\d.,-])(\d+)\s?-\s?(\d+)(?![\d-]|[.,]\d)/g, (_m, pre: string, a: string, b: string) =>
+      `${pre} ${readInteger(a)} to ${readInteger(b)} `)
+    // Fractions "3/4".
+    .replace(/\b(\d+)\/(\d+)\b/g, (_m, a: string, b: string) => ` ${readFraction(a, b)} `)
+    // "#1" → "number one"; "-5" → "minus five"; "~5" → "about five".
+    .replace(/#\s?(?=\d)/g, ' number ')
+    .replace(/(^|[\s(=])-(?=\.?\d)/g, '$1 minus ')
+    .replace(/~\s?(?=\d)/g, ' about ')
+    // Letters against digits: "mp3" → "mp 3", "3D" → "3 D".
+    .replace(/([A-Za-z])(?=\d)/g, '$1 ')
+    .replace(/(\d)(?=[A-Za-z])/g, '$1 ')
+    // What is left: decimals, grouped integers, plain integers (years in 1100–2099).
+    .replace(new RegExp(NUM, 'g'), (n) => {
+      const words = n.includes('.') || n.includes(',') ? numberToWords(n) : readInteger(n);
+      return ` ${words} `;
+    });
+
+// ---------------------------------------------------------------------------------------------
+// 5. Symbols and punctuation
+
+const SYMBOL_WORDS: Record<string, string> = {
+  '&': ' and ', '+': ' plus ', '=': ' equals ', '@': ' at ', '%': ' percent ', '/': ' slash ',
+  '<': ' less than ', '>': ' greater than ', '$': ' dollars ', '£': ' pounds ', '€': ' euros ',
+  '¥': ' yen ', '₹': ' rupees ',
+};
+
+const readSymbols: Pass = (text) =>
+  text
+    .replace(/\band\/or\b/gi, 'and or')
+    // "<" and ">" only read when they stand alone, as in "a < b"; as brackets ("<tag>") they pause.
+    .replace(/(^|\s)([<>])(?=\s|$)/g, (_m, pre: string, c: string) => `${pre}${SYMBOL_WORDS[c]}`)
+    .replace(/[&+=@%/$£€¥₹]/g, (c) => SYMBOL_WORDS[c])
+    // Brackets, dashes between words and list bullets pause like a comma.
+    .replace(/[()[\]{}<>]|\s-+\s|--+|^\s*-+|-+\s*$/g, ' , ')
+    // A hyphen inside a word joins two words: "well-known" → "well known".
+    .replace(/-/g, ' ')
+    .replace(/[;:]/g, ' , ')
+    // A period inside a name is read: "node.js" → "node dot js".
+    .replace(/(?<=[A-Za-z\d])\.(?=[A-Za-z\d])/g, ' dot ')
+    // Ellipses: a pause mid-sentence, an end at the end.
+    .replace(/\.{2,}(?=\s*$)/g, '.')
+    .replace(/\.{2,}/g, ' , ');
+
+// ---------------------------------------------------------------------------------------------
+// 6. Words: acronyms, camel case, apostrophes
+
+function readWord(word: string, spellAcronymsUpTo: number): string {
+  const bare = word.replace(/^'+|'+$/g, '');
+  if (bare === '') return '';
+  // Keep a leading apostrophe when the dictionary knows the form ('em, 'cause).
+  const core = word.startsWith("'") && isDictionaryWord(`'${bare}`) ? `'${bare}` : bare;
+  if (/^[A-Z]{2,}$/.test(core)) {
+    if (isDictionaryWord(core)) return core;
+    if (core.length <= spellAcronymsUpTo || !/[AEIOUY]/.test(core)) return core.split('').join(' ');
+    return core;
+  }
+  // "GitHub" → "Git Hub", "iPhone" → "i Phone", "HTMLParser" → "HTML Parser", unless listed as is.
+  if (/[a-z][A-Z]|[A-Z]{2}[a-z]/.test(core) && !isDictionaryWord(core)) {
+    return core
+      .replace(/([a-z])(?=[A-Z])/g, '$1 ')
+      .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
+      .split(' ')
+      .map((part) => readWord(part, spellAcronymsUpTo))
+      .join(' ');
+  }
+  // A short unknown word without a vowel is an abbreviation: "mp" → "M P", "pkg" → "P K G".
+  if (/^[a-z]{2,5}$/i.test(core) && !/[aeiouy]/i.test(core) && !isDictionaryWord(core)) {
+    return core.toUpperCase().split('').join(' ');
+  }
+  // "ACME's" → "A C M E's" is not attempted: a possessive acronym keeps its letters as one word.
+  return core;
+}
+
+function readWords(text: string, spellAcronymsUpTo: number): string {
+  return text.replace(/[A-Za-z']+/g, (word) => ` ${readWord(word, spellAcronymsUpTo)} `);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Final clean-up to the output alphabet
+
+function tidy(text: string): string {
+  let s = text
+    .replace(/"/g, ' ')
+    .replace(/[^A-Za-z' ,.?!]/g, ' ')
+    .replace(/ +/g, ' ')
+    .replace(/ (?=[,.?!])/g, '');
+  // Runs of pause marks keep the strongest: ? and ! over . over ,
+  s = s.replace(/[,.?!]{2,}/g, (run) => (run.includes('?') ? '?' : run.includes('!') ? '!' : run.includes('.') ? '.' : ','));
+  // A pause mark sticks to the word before it and is followed by a space.
+  s = s.replace(/([,.?!])(?=[A-Za-z'])/g, '$1 ');
+  // No pause before the first word; a comma right before the end is dropped.
+  s = s.replace(/^[\s,.?!]+/, '').replace(/,\s*$/, '').trim();
+  return s;
+}
+
+/** Written text → spoken-form text over the closed output alphabet (see the file comment). */
+export function normalizeText(text: string, options: NormalizeOptions = {}): string {
+  const spellAcronymsUpTo = options.spellAcronymsUpTo ?? 5;
+  const maxTokenChars = options.maxTokenChars ?? 64;
+  let s = capTokens(unicodeCleanup(text), maxTokenChars);
+  s = readAddresses(s);
+  s = readAbbreviations(s);
+  s = readNumbers(s);
+  s = readSymbols(s);
+  s = readWords(s, spellAcronymsUpTo);
+  return tidy(s);
+}
+
+/** The words of normalised text, without pause marks. */
+export function spokenWords(normalized: string): string[] {
+  return normalized.split(/[\s,.?!]+/).filter((w) => w !== '');
+}
