@@ -1,0 +1,1 @@
+"""Spear Studio's text-to-semantic decoder: models, ONNX contract names and export."""
