@@ -184,11 +184,12 @@ def sha256(path: Path) -> str:
 
 
 def code_commit() -> str:
-    """HEAD, marked -dirty if native-models/ has uncommitted changes (other paths are others' work)."""
+    """The last commit of the model code, marked -dirty if that code has uncommitted changes. Not HEAD:
+    other work moves HEAD, and a re-export of the same code should give a byte-identical manifest."""
     run = lambda *a: subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-    head = run("rev-parse", "HEAD") or "unknown"
-    dirty = run("status", "--porcelain", "--", "native-models/spear_t2s", "native-models/make_fixtures.py")
-    return head + ("-dirty" if dirty else "")
+    paths = ["--", "native-models/spear_t2s", "native-models/make_fixtures.py"]
+    commit = run("log", "-1", "--format=%H", *paths) or "unknown"
+    return commit + ("-dirty" if run("status", "--porcelain", *paths) else "")
 
 
 # ----------------------------------------------------------------------------------------------------
