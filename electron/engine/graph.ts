@@ -1,0 +1,145 @@
+/**
+ * One ONNX graph of the contract and the only place that builds its feeds. A call feeds each active
+ * row its own number of new tokens (right-padded to the longest), writes the real tokens' new keys
+ * and values into the row's cache slot, and returns the outputs.
+ */
+import ort from 'onnxruntime-node';
+import type { KvCache } from './kv-cache.ts';
+import type { GraphEntry } from './manifest.ts';
+import { HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS, newKey, newValue, pastKey, pastValue, type GraphRole } from './tensor-names.ts';
+
+/** What one graph call did for one row: reported to `onGraphCall` listeners (tests count trunk passes with it). */
+export interface GraphCall {
+  role: GraphRole;
+  row: number;
+  positions: number[];
+  tokens: number[] | null;
+}
+
+export interface GraphFeed {
+  /** Active rows (slots 0 … rows-1). */
+  rows: number;
+  /** New tokens per slot (0 is allowed: the slot is padded and its cache is untouched). */
+  counts: ArrayLike<number>;
+  /** Token id of slot's i-th new token, for graphs that read input_ids. */
+  tokenAt?: (slot: number, i: number) => number;
+  /** Writes the slot's i-th hidden_in vector into `out` at `offset`, for graphs that read hidden_in. */
+  hiddenAt?: (slot: number, i: number, out: Float32Array, offset: number) => void;
+  /** Logical row id of each slot, for the call log. */
+  rowIds?: ArrayLike<number>;
+}
+
+export interface GraphResult {
+  /** Padded new-token count of this call; outputs are (rows, T, …). */
+  T: number;
+  logits: Float32Array | null;
+  hidden: Float32Array | null;
+}
+
+export class Graph {
+  readonly hasTokens: boolean;
+  readonly hasHidden: boolean;
+  readonly hasLogits: boolean;
+  readonly hasHiddenOut: boolean;
+  /** Session runs so far, for overhead accounting. */
+  runs = 0;
+  onCall: ((call: GraphCall) => void) | null = null;
+
+  constructor(
+    readonly role: GraphRole,
+    readonly session: ort.InferenceSession,
+    readonly entry: GraphEntry,
+  ) {
+    this.hasTokens = entry.inputs.includes(INPUT_IDS);
+    this.hasHidden = entry.inputs.includes(HIDDEN_IN);
+    this.hasLogits = entry.outputs.includes(LOGITS);
+    this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
+  }
+
+  get cacheLayers(): number {
+    return this.entry.cache_layers;
+  }
+
+  get hiddenDim(): number {
+    return this.entry.hidden_dim ?? 0;
+  }
+
+  async run(cache: KvCache, feed: GraphFeed): Promise<GraphResult> {
+    const { rows, counts } = feed;
+    let T = 0;
+    for (let s = 0; s < rows; s++) T = Math.max(T, counts[s]);
+    if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0) };
+    const feeds: Record<string, ort.Tensor> = {};
+    const positions = new BigInt64Array(rows * T);
+    const pastLen = new BigInt64Array(rows);
+    for (let s = 0; s < rows; s++) {
+      const start = cache.lengths[s];
+      pastLen[s] = BigInt(start);
+      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + t);
+    }
+    feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
+    feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
+    let tokensForLog: number[][] | null = null;
+    if (this.hasTokens) {
+      const ids = new BigInt64Array(rows * T);
+      tokensForLog = [];
+      for (let s = 0; s < rows; s++) {
+        const rowTokens: number[] = [];
+        for (let t = 0; t < counts[s]; t++) {
+          const id = feed.tokenAt!(s, t);
+          ids[s * T + t] = BigInt(id);
+          rowTokens.push(id);
+        }
+        tokensForLog.push(rowTokens);
+      }
+      feeds[INPUT_IDS] = new ort.Tensor('int64', ids, [rows, T]);
+    }
+    if (this.hasHidden) {
+      const D = this.hiddenDim;
+      const hidden = new Float32Array(rows * T * D);
+      for (let s = 0; s < rows; s++) {
+        for (let t = 0; t < counts[s]; t++) feed.hiddenAt!(s, t, hidden, (s * T + t) * D);
+      }
+      feeds[HIDDEN_IN] = new ort.Tensor('float32', hidden, [rows, T, D]);
+    }
+    // NOTE: the past tensors wrap views of the engine's buffers; nothing is copied on the JS side.
+    const past = cache.pastView(rows);
+    const kvDim = cache.kvDim;
+    for (let layer = 0; layer < cache.layers; layer++) {
+      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], [rows, past.pastLength, kvDim]);
+      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], [rows, past.pastLength, kvDim]);
+    }
+
+    const out = await this.session.run(feeds);
+    this.runs++;
+
+    if (this.onCall) {
+      for (let s = 0; s < rows; s++) {
+        if (counts[s] === 0) continue;
+        const start = cache.lengths[s];
+        this.onCall({
+          role: this.role,
+          row: feed.rowIds ? feed.rowIds[s] : s,
+          positions: Array.from({ length: counts[s] }, (_, i) => start + i),
+          tokens: tokensForLog ? tokensForLog[s] : null,
+        });
+      }
+    }
+    if (cache.layers > 0) {
+      const keys: Float32Array[] = [];
+      const values: Float32Array[] = [];
+      for (let layer = 0; layer < cache.layers; layer++) {
+        keys.push(out[newKey(layer)].data as Float32Array);
+        values.push(out[newValue(layer)].data as Float32Array);
+      }
+      for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, T, counts[s]);
+    } else {
+      for (let s = 0; s < rows; s++) cache.lengths[s] += counts[s];
+    }
+    return {
+      T,
+      logits: this.hasLogits ? (out[LOGITS].data as Float32Array) : null,
+      hidden: this.hasHiddenOut ? (out[HIDDEN_OUT].data as Float32Array) : null,
+    };
+  }
+}

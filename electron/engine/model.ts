@@ -1,0 +1,192 @@
+/**
+ * Loading a model directory: manifest and hashes (manifest.ts), one ONNX Runtime session per graph on
+ * the requested execution provider, and the contract check of every session's input/output names.
+ * The only silent-looking fallback in the engine lives here, and it is reported: a GPU provider that
+ * cannot start falls back to CPU and `provider.fallbackReason` says why.
+ */
+import ort from 'onnxruntime-node';
+import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
+import { Graph } from './graph.ts';
+import { readManifest, type LoadedManifest, type Manifest } from './manifest.ts';
+import { GRAPH_ROLES, LOGITS, expectedNames, type GraphRole } from './tensor-names.ts';
+
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export interface LoadOptions {
+  /** Execution provider to try first; CPU is the fallback. Default 'cpu'. */
+  provider?: Provider;
+  /** Intra-op threads per session; 0 lets ONNX Runtime choose. Default 1 (small graphs run fastest single-threaded, see docs/engine.md). */
+  threads?: number;
+  /** Which graphs to load; default every graph in the manifest. */
+  roles?: readonly GraphRole[];
+  /** Take the `draft` graph from this other model directory (its vocabulary must equal the target's). */
+  draftDir?: string;
+}
+
+export interface ProviderReport {
+  requested: Provider;
+  used: Provider;
+  /** Why the requested provider was not used; absent when it was. */
+  fallbackReason?: string;
+}
+
+export interface LoadedModel {
+  dir: string;
+  manifest: Manifest;
+  vocabSize: number;
+  graphs: Partial<Record<GraphRole, Graph>>;
+  provider: ProviderReport;
+  release(): Promise<void>;
+}
+
+/** Providers this onnxruntime-node build can offer here (CUDA needs the opt-in install, see README). */
+export function availableProviders(): Provider[] {
+  const supported = ort.listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
+  return PROVIDERS.filter((p) => supported.some((b) => b.name === p));
+}
+
+async function createSession(bytes: Uint8Array, provider: Provider, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+}
+
+/** Names and output widths the session has, against what the contract and the manifest say. */
+function contractProblems(role: GraphRole, graph: Graph, vocabSize: number): string[] {
+  const problems: string[] = [];
+  const { entry, session } = graph;
+  const expected = expectedNames(role, entry.cache_layers);
+  const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
+    for (const name of wanted) {
+      if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);
+      if (!declared.includes(name)) problems.push(`manifest entry of graph "${role}" does not list ${kind} "${name}"`);
+    }
+    for (const name of actual) {
+      if (!wanted.includes(name)) problems.push(`graph "${role}" (${entry.file}) has unexpected ${kind} "${name}"`);
+    }
+  };
+  compare('input', session.inputNames, entry.inputs ?? [], expected.inputs);
+  compare('output', session.outputNames, entry.outputs ?? [], expected.outputs);
+  const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
+  if (logitsMeta && logitsMeta.isTensor) {
+    const last = logitsMeta.shape[logitsMeta.shape.length - 1];
+    if (typeof last === 'number' && last !== vocabSize) {
+      problems.push(`graph "${role}" (${entry.file}) writes logits over ${last} tokens, the manifest's vocabulary has ${vocabSize}`);
+    }
+  }
+  return problems;
+}
+
+/** Opens one session per graph; a session that fails on a GPU provider throws, on CPU it is a contract problem. */
+async function openGraphs(
+  loaded: LoadedManifest,
+  roles: readonly GraphRole[],
+  provider: Provider,
+  threads: number,
+  vocabSize: number,
+): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; problems: string[] }> {
+  const graphs: Partial<Record<GraphRole, Graph>> = {};
+  const problems: string[] = [];
+  for (const role of roles) {
+    const entry = loaded.manifest.graphs[role];
+    const bytes = loaded.graphBytes[role];
+    if (!entry || !bytes) continue;
+    let session: ort.InferenceSession;
+    try {
+      session = await createSession(bytes, provider, threads);
+    } catch (error) {
+      if (provider !== 'cpu') {
+        await releaseAll(graphs);
+        throw error;
+      }
+      problems.push(`graph "${role}" (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`);
+      continue;
+    }
+    const graph = new Graph(role, session, entry);
+    problems.push(...contractProblems(role, graph, vocabSize));
+    graphs[role] = graph;
+  }
+  return { graphs, problems };
+}
+
+async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>): Promise<void> {
+  for (const g of Object.values(graphs)) await g.session.release();
+}
+
+const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0];
+
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const requested = options.provider ?? 'cpu';
+  if (!(PROVIDERS as readonly string[]).includes(requested)) {
+    throw new ProviderError(`provider ${JSON.stringify(requested)} is unknown; use one of ${PROVIDERS.join(', ')}`);
+  }
+  const threads = options.threads ?? 1;
+  const loaded = await readManifest(dir);
+  const vocabSize = loaded.manifest.vocab.size;
+  const roles = options.roles ?? GRAPH_ROLES;
+
+  let used: Provider = requested;
+  let fallbackReason: string | undefined;
+  if (requested !== 'cpu' && !availableProviders().includes(requested)) {
+    used = 'cpu';
+    fallbackReason = `onnxruntime-node has no ${requested} provider installed here (see README: GPU providers)`;
+  }
+  let opened: Awaited<ReturnType<typeof openGraphs>>;
+  try {
+    opened = await openGraphs(loaded, roles, used, threads, vocabSize);
+  } catch (error) {
+    fallbackReason = `the ${used} provider failed to start: ${firstLine(error)}`;
+    used = 'cpu';
+    opened = await openGraphs(loaded, roles, used, threads, vocabSize);
+  }
+  const { graphs, problems } = opened;
+  if (problems.length > 0) {
+    await releaseAll(graphs);
+    throw new ModelLoadError(loaded.manifestPath, problems);
+  }
+
+  if (options.draftDir) {
+    const draftLoaded = await readManifest(options.draftDir);
+    try {
+      assertSameVocabulary(loaded.manifest, draftLoaded.manifest, options.draftDir);
+    } catch (error) {
+      await releaseAll(graphs);
+      throw error;
+    }
+    const draft = await openGraphs(draftLoaded, ['draft'], used, threads, vocabSize);
+    if (draft.problems.length > 0 || !draft.graphs.draft) {
+      await releaseAll({ ...graphs, ...draft.graphs });
+      throw new ModelLoadError(draftLoaded.manifestPath, draft.problems.length > 0 ? draft.problems : ['has no "draft" graph']);
+    }
+    if (graphs.draft) await graphs.draft.session.release();
+    graphs.draft = draft.graphs.draft;
+  }
+
+  return {
+    dir,
+    manifest: loaded.manifest,
+    vocabSize,
+    graphs,
+    provider: { requested, used, ...(fallbackReason ? { fallbackReason } : {}) },
+    release: () => releaseAll(graphs),
+  };
+}
+
+/** Pairs a target with a draft graph from another model directory: their vocabularies must agree. */
+export function assertSameVocabulary(target: Manifest, draft: Manifest, draftDir: string): void {
+  const a = target.vocab;
+  const b = draft.vocab;
+  const differences: string[] = [];
+  if (a.size !== b.size) differences.push(`size ${b.size} vs the target's ${a.size}`);
+  for (const key of ['pad', 'bos', 'sep', 'eos'] as const) {
+    if (a.special[key] !== b.special[key]) differences.push(`"${key}" is ${b.special[key]} vs the target's ${a.special[key]}`);
+  }
+  if (JSON.stringify(a.units) !== JSON.stringify(b.units)) differences.push('unit ranges differ');
+  if (differences.length > 0) {
+    throw new VocabularyMismatchError(`draft model ${draftDir} cannot draft for this target: vocabulary ${differences.join(', ')}`);
+  }
+}

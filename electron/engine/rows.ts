@@ -1,0 +1,61 @@
+/**
+ * Per-row decoding state and the slot table. Logical rows keep their ids for the whole job; active
+ * rows occupy cache slots 0 … active-1, and a finished row's slot is refilled by the last active row.
+ */
+import type { Uniform } from './random.ts';
+import type { KvCache } from './kv-cache.ts';
+
+export type FinishReason = 'stop' | 'length';
+
+export interface RowState {
+  /** Index of the row in the caller's prompt list. */
+  id: number;
+  /** Prompt followed by every committed token; the last one has not been through the target yet. */
+  seq: number[];
+  promptLength: number;
+  /** seq.length may not exceed this (prompt + max new tokens, within the context). */
+  maxLength: number;
+  /** Tokens drafted in the current step, not yet verified. */
+  drafts: number[];
+  uniform: Uniform;
+  steps: number;
+  finishReason: FinishReason | null;
+}
+
+/** Token at absolute position `pos` of the row's sequence extended by its current drafts. */
+export function tokenAt(row: RowState, pos: number): number {
+  return pos < row.seq.length ? row.seq[pos] : row.drafts[pos - row.seq.length];
+}
+
+/** Position of the row's pending token (the newest committed one). */
+export function pendingPosition(row: RowState): number {
+  return row.seq.length - 1;
+}
+
+/** Active rows in slot order; `retire` swap-removes a finished row from every cache. */
+export class SlotTable {
+  readonly active: RowState[];
+
+  constructor(rows: RowState[]) {
+    this.active = [...rows];
+  }
+
+  get size(): number {
+    return this.active.length;
+  }
+
+  get ids(): number[] {
+    return this.active.map((r) => r.id);
+  }
+
+  retire(slot: number, caches: readonly KvCache[]): void {
+    const last = this.active.length - 1;
+    if (slot !== last) {
+      for (const cache of caches) cache.moveSlot(last, slot);
+      this.active[slot] = this.active[last];
+    } else {
+      for (const cache of caches) cache.lengths[slot] = 0;
+    }
+    this.active.pop();
+  }
+}

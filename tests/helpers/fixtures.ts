@@ -1,0 +1,34 @@
+/** The tiny random models the project's own export script makes (native-models/make_fixtures.py). */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel, type LoadedModel } from '../../electron/engine/model.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const FIXTURES = path.resolve(here, '../fixtures');
+export const TINY = path.join(FIXTURES, 'tiny');
+export const TINY_NOEXIT = path.join(FIXTURES, 'tiny-noexit');
+
+const cache = new Map<string, Promise<LoadedModel>>();
+
+/** Loads a fixture once per test process. */
+export function fixture(dir: string): Promise<LoadedModel> {
+  let m = cache.get(dir);
+  if (!m) {
+    m = loadModel(dir);
+    cache.set(dir, m);
+  }
+  return m;
+}
+
+/** Deterministic pseudo-random prompts of the given lengths (bos, body, sep), avoiding the stop token. */
+export function makePrompts(lengths: readonly number[], vocabSize: number, seed = 1): number[][] {
+  let s = seed;
+  const next = (): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s >>> 8;
+  };
+  return lengths.map((n) => {
+    const body = Array.from({ length: Math.max(0, n - 2) }, () => 4 + (next() % (vocabSize - 4)));
+    return [1, ...body, 2].slice(0, n);
+  });
+}
