@@ -24,7 +24,7 @@ from .model import DraftModel, Prophet, TargetModel, default_positions, shift_fe
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPSET = 17
 PARITY_TOLERANCE = 1e-4  # max abs diff between PyTorch and ONNX Runtime, every output
-INVARIANT_TOLERANCE = 1e-5  # max abs diff between two PyTorch paths that must compute the same function
+INVARIANT_TOLERANCE = 1e-4  # two PyTorch paths that must agree; measured <= 9e-6 (bench, and after GPU training steps)
 
 
 def _pairs(flat):  # (k0, v0, k1, v1, ...) → [(k0, v0), (k1, v1), ...]
