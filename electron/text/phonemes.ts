@@ -47,7 +47,10 @@ export const PHONEME_INVENTORY: readonly string[] = Object.freeze([
 
 const PHONEME_INDEX: ReadonlyMap<string, number> = new Map(PHONEME_INVENTORY.map((p, i) => [p, i]));
 
-const PAUSE_OF: Record<string, string> = { ',': PAUSE_COMMA, '.': PAUSE_PERIOD, '?': PAUSE_QUESTION, '!': PAUSE_EXCLAMATION };
+// Maps, not object literals: a word like "constructor" must not find Object.prototype's members.
+const PAUSE_OF: ReadonlyMap<string, string> = new Map([
+  [',', PAUSE_COMMA], ['.', PAUSE_PERIOD], ['?', PAUSE_QUESTION], ['!', PAUSE_EXCLAMATION],
+]);
 const PAUSE_STRENGTH: Record<string, number> = { [PAUSE_COMMA]: 1, [PAUSE_PERIOD]: 2, [PAUSE_QUESTION]: 3, [PAUSE_EXCLAMATION]: 3 };
 
 /** Letter names, for a single capital letter ("U S B"). */
@@ -105,7 +108,7 @@ export function phonemize(text: string, options: PhonemizeOptions = {}): string[
   let wordCount = 0;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
-    const pause = PAUSE_OF[part];
+    const pause = PAUSE_OF.get(part);
     if (pause) {
       if (wordCount > 0 && (!pendingPause || PAUSE_STRENGTH[pause] > PAUSE_STRENGTH[pendingPause])) pendingPause = pause;
       continue;
