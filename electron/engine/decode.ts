@@ -152,6 +152,44 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
 
 export async function decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
   checkOptions(model, prompts, options);
+  const strategy = options.strategy ?? 'ar';
+  const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
+  return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity));
+}
+
+/** Environment a custom drafter is built in. */
+export interface DrafterEnv {
+  slots: number;
+  capacity: number;
+  vocabSize: number;
+}
+
+/**
+ * Speculative decoding with the `full` target and a drafter of the caller's (benchmarks use an oracle
+ * that always matches, to isolate the engine's overhead). `options.strategy` is ignored.
+ */
+export async function decodeWithDrafter(
+  model: LoadedModel,
+  prompts: readonly (readonly number[])[],
+  options: DecodeOptions,
+  makeDrafter: (env: DrafterEnv) => Drafter,
+): Promise<DecodeResult> {
+  const settled = { ...options, strategy: 'ar' as const };
+  checkOptions(model, prompts, settled);
+  const V = model.vocabSize;
+  return run(model, prompts, { ...options, gamma: options.gamma ?? 4, strategy: 'draft' }, [model.graphs.full!], (slots, capacity) => ({
+    target: new FullTarget(model.graphs.full!, slots, capacity, V, false),
+    drafter: makeDrafter({ slots, capacity, vocabSize: V }),
+  }));
+}
+
+async function run(
+  model: LoadedModel,
+  prompts: readonly (readonly number[])[],
+  options: DecodeOptions,
+  graphs: readonly Graph[],
+  buildStrategies: (slots: number, capacity: number) => Strategies,
+): Promise<DecodeResult> {
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
   const gamma = strategy === 'ar' ? 0 : (options.gamma ?? 4);
@@ -175,14 +213,13 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   });
   // Room for the longest row plus one step of drafts past it (drafts beyond the cap are discarded).
   const capacity = Math.max(...rows.map((r) => r.maxLength)) + gamma + 1;
-  const { target, drafter } = build(model, strategy, rows.length, capacity);
+  const { target, drafter } = buildStrategies(rows.length, capacity);
   const caches = [...target.caches, ...(drafter?.caches ?? [])];
   const stats = new StatsAggregator(gamma);
   const emit = (event: DecodeEvent): void => {
     stats.add(event);
     options.onEvent?.(event);
   };
-  const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   for (const graph of graphs) graph.onCall = options.onGraphCall ?? null;
 
   try {

@@ -41,8 +41,9 @@ export class Graph {
   readonly hasHidden: boolean;
   readonly hasLogits: boolean;
   readonly hasHiddenOut: boolean;
-  /** Session runs so far, for overhead accounting. */
+  /** Session runs so far and the wall time spent inside them, for overhead accounting. */
   runs = 0;
+  runMs = 0;
   onCall: ((call: GraphCall) => void) | null = null;
 
   constructor(
@@ -110,7 +111,9 @@ export class Graph {
       feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], [rows, past.pastLength, kvDim]);
     }
 
+    const t0 = performance.now();
     const out = await this.session.run(feeds);
+    this.runMs += performance.now() - t0;
     this.runs++;
 
     if (this.onCall) {
