@@ -42,7 +42,7 @@ type Pass = (text: string) => string;
 const PRE_NFKC: Record<string, string> = {
   '™': ' trademark ', '℠': ' service mark ', '©': ' copyright ', '®': ' registered ',
   '½': ' 1/2 ', '⅓': ' 1/3 ', '⅔': ' 2/3 ', '¼': ' 1/4 ', '¾': ' 3/4 ', '⅛': ' 1/8 ',
-  '…': '...', '⁄': '/',
+  '…': '...', '⁄': '/', '²': ' squared ', '³': ' cubed ',
 };
 
 const CHAR_MAP: Record<string, string> = {
@@ -69,9 +69,13 @@ const GREEK: Record<string, string> = {
 };
 
 const unicodeCleanup: Pass = (text) => {
-  let s = text.replace(/[™℠©®½⅓⅔¼¾⅛…⁄]/g, (c) => PRE_NFKC[c] ?? c).normalize('NFKC');
+  // A dash between numbers is a range ("10–20"), not a pause.
+  let s = text.replace(/(\d)\s?[\u2013\u2014]\s?(?=\d)/g, '$1-').replace(/[™℠©®½⅓⅔¼¾⅛…⁄²³]/g, (c) => PRE_NFKC[c] ?? c).normalize('NFKC');
   // Map before stripping marks: 'ø' and 'ł' have no decomposition.
-  s = s.replace(/[^\x00-\x7F]/g, (c) => CHAR_MAP[c] ?? (GREEK[c] ? ` ${GREEK[c]} ` : c));
+  s = s.replace(/[^\x00-\x7F]/g, (c) => {
+    const greek = GREEK[c] ?? GREEK[c.toLowerCase()];
+    return CHAR_MAP[c] ?? (greek ? ` ${greek} ` : c);
+  });
   // Accented Latin letters → base letter (café → cafe); marks on other scripts vanish with them.
   s = s.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
   // Whitespace of every kind (NBSP, tabs, newlines, line separators) → one space; zero-width → nothing.
@@ -149,7 +153,7 @@ const readAbbreviations: Pass = (text) =>
         let reading = abbreviation.reading;
         if (token.toLowerCase() === 'st.' && !nextCapital) reading = 'street';
         // The period survives only where it may end the sentence.
-        const keepsPeriod = abbreviation.kind === 'terminal' && (atEnd || nextCapital);
+        const keepsPeriod = atEnd || (abbreviation.kind === 'terminal' && nextCapital);
         return `${pre}${reading}${keepsPeriod ? '.' : ''}`;
       }
       // An initial before a name: "J. Smith" → "J Smith".
@@ -260,6 +264,10 @@ const readNumbers: Pass = (text) =>
     .replace(/\b(\d{1,2})\/(\d{1,2})\/(\d{4}|\d{2})\b/g, (m, mo: string, d: string, y: string) =>
       Number(mo) >= 1 && Number(mo) <= 12 && Number(d) >= 1 && Number(d) <= 31
         ? `${MONTHS[Number(mo) - 1]} ${ordinalToWords(d)}, ${y.length === 4 ? yearToWords(y) : cardinalToWords(y)}` : m)
+    // A minus sign before a number: "-5", "(-3.5".
+    .replace(/(^|[\s(=])-(?=\.?\d)/g, '$1 minus ')
+    // Phone numbers "555-1234", "800-555-1234": digit by digit in their groups.
+    .replace(/(?<![\d-])(?:\d{3}-)?\d{3}-\d{4}(?![\d-])/g, (m) => ` ${m.split('-').map(digitsToWords).join(', ')} `)
     // Times: "10:30", "7:05 pm", "12:00:30".
     .replace(/\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([ap]\.m\.|[ap]m)(?![a-z]))?/gi,
       (m, h: string, mi: string, sec: string | undefined, mer: string | undefined) =>
@@ -288,16 +296,17 @@ const readNumbers: Pass = (text) =>
         return names ? ` ${numberToWords(n)} ${isOne(n) ? names[0] : names[1]} ` : ` ${numberToWords(n)} ${unit} `;
       })
     // Version-like runs "1.2.3" → "one point two point three".
-    .replace(/\b\d+(?:\.\d+){2,}\b/g, (m) => ` ${m.split('.').map((p) => cardinalToWords(p)).join(' point ')} `)
+    .replace(/(?<![\d.])\d+(?:\.\d+){2,}(?!\.?\d)/g, (m) => ` ${m.split('.').map((p) => cardinalToWords(p)).join(' point ')} `)
     // Ranges "3-5", "1990-1995" (after dates, so "2020-01-05" is already a date).
     .replace(/(^|[^\d.,-])(\d+)\s?-\s?(\d+)(?![\d-]|[.,]\d)/g, (_m, pre: string, a: string, b: string) =>
       `${pre} ${readInteger(a)} to ${readInteger(b)} `)
     // Fractions "3/4".
+    .replace(/\b24\/7\b/g, ' twenty four seven ')
     .replace(/\b(\d+)\/(\d+)\b/g, (_m, a: string, b: string) => ` ${readFraction(a, b)} `)
-    // "#1" → "number one"; "-5" → "minus five"; "~5" → "about five".
+    // "#1" → "number one"; "~5" → "about five"; "x^2" → "x to the power of two".
     .replace(/#\s?(?=\d)/g, ' number ')
-    .replace(/(^|[\s(=])-(?=\.?\d)/g, '$1 minus ')
     .replace(/~\s?(?=\d)/g, ' about ')
+    .replace(/\^/g, ' to the power of ')
     // Letters against digits: "mp3" → "mp 3", "3D" → "3 D".
     .replace(/([A-Za-z])(?=\d)/g, '$1 ')
     .replace(/(\d)(?=[A-Za-z])/g, '$1 ')

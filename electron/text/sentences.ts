@@ -82,12 +82,12 @@ function splitBlocks(doc: string): Span[] {
   return blocks;
 }
 
-/** Whether the terminator run doc[from, to) ends a sentence, given what follows it. */
-function endsSentence(doc: string, from: number, to: number, blockEnd: number): boolean {
-  let next = to;
+/** Whether the terminator run doc[from, to), followed by closers up to afterClosers, ends a sentence. */
+function endsSentence(doc: string, from: number, to: number, afterClosers: number, blockEnd: number): boolean {
+  let next = afterClosers;
   while (next < blockEnd && isSpace(doc[next])) next++;
   if (next >= blockEnd) return true;
-  if (next === to) return false; // no space after: "3.14", "e.g.x", "file.txt"
+  if (next === afterClosers) return false; // no space after: "3.14", "e.g.x", "file.txt"
   const nextChar = doc[next];
   if (/\p{Ll}/u.test(nextChar)) return false;
   const run = doc.slice(from, to);
@@ -117,7 +117,7 @@ function splitBlock(doc: string, block: Span): Span[] {
     while (to < block.end && TERMINATORS.includes(doc[to])) to++;
     const runEnd = to;
     while (to < block.end && CLOSERS.includes(doc[to])) to++;
-    if (endsSentence(doc, i, runEnd, block.end)) {
+    if (endsSentence(doc, i, runEnd, to, block.end)) {
       out.push({ start, end: to });
       start = to;
     }
