@@ -47,10 +47,17 @@ export class VocabularyMismatchError extends SpearError {}
 /** An execution provider was asked for by a name the engine does not know. */
 export class ProviderError extends SpearError {}
 
+/** Work was stopped through its AbortSignal; nothing partial is returned or left on disk. */
+export class CancelledError extends SpearError {
+  constructor(what: string) {
+    super(`${what} was cancelled`);
+  }
+}
+
 /** Decoding was stopped through its AbortSignal; no partial result is returned. */
-export class DecodeAbortedError extends SpearError {
+export class DecodeAbortedError extends CancelledError {
   constructor() {
-    super('decoding was cancelled');
+    super('decoding');
   }
 }
 

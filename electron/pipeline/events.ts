@@ -1,0 +1,67 @@
+/**
+ * What a synthesis job reports while it runs. The CLI, the Electron service and the browser-mode
+ * bridge all consume these same events (plain data: structured-clone and JSON safe, except `samples`,
+ * which is a Float32Array the transports carry as binary).
+ */
+import type { Strategy } from '../engine/decode.ts';
+import type { DecodeSummary } from '../engine/stats.ts';
+
+/** One sentence of the document, with its span in the original text (the UI highlights it). */
+export interface SentenceSpan {
+  index: number;
+  text: string;
+  /** Character offsets [start, end) into the document as given. */
+  start: number;
+  end: number;
+}
+
+export interface SynthesisSettings {
+  /** Default: the fastest lossless strategy of the voice (its manifest says which). */
+  strategy: Strategy;
+  /** Drafted tokens per step, 1 … 16. */
+  gamma: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  /** Sentences decoded together as one batch (rows advance at their own rates). */
+  batchSize: number;
+}
+
+export type PipelineEvent =
+  | { type: 'sentences'; sentences: SentenceSpan[] }
+  /** One verification step of one sentence (the engine's StepEvent, row → sentence). */
+  | {
+      type: 'step';
+      sentence: number;
+      step: number;
+      drafted: number[];
+      accepted: number;
+      token: number;
+      bonus: boolean;
+      emitted: number;
+      draftMs: number;
+      verifyMs: number;
+    }
+  /** A sentence's semantic units are final. */
+  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number }
+  /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
+  | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  | { type: 'done'; summary: SynthesisSummary };
+
+export interface SynthesisSummary {
+  strategy: Strategy;
+  gamma: number;
+  sentences: number;
+  decode: DecodeSummary;
+  /** Decoding wall time, all batches. */
+  decodeSeconds: number;
+  /** Whole job wall time. */
+  seconds: number;
+  audioSeconds: number;
+  /** seconds / audioSeconds. */
+  rtf: number;
+  tokensPerSecond: number;
+  timeToFirstAudioMs: number;
+}
