@@ -9,6 +9,7 @@ import { access, open, rename, rm, stat, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import { CancelledError, SpearError } from '../engine/errors.ts';
 import { floatToInt16, wavHeader } from './wav.ts';
+import { tempPathFor } from '../files.ts';
 
 export const AUDIO_FORMATS = ['wav', 'mp3'] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
@@ -60,8 +61,7 @@ export class AudioFileWriter {
     readonly format: AudioFormat,
     readonly sampleRate: number,
   ) {
-    const dir = path.dirname(path.resolve(target));
-    this.temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.partial`);
+    this.temp = tempPathFor(target);
   }
 
   /** Opens a writer for `target` (format from its extension unless given). */

@@ -1,0 +1,43 @@
+/** Command-line parsing helpers: strict flags, typed values, one-line usage errors (exit code 2). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SpearError } from '../engine/errors.ts';
+
+export class UsageError extends SpearError {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse<O extends Options>(argv: string[], options: O, command: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(`${command}: ${message}; see 'spear ${command} --help'`);
+  }
+}
+
+export function int(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new UsageError(`--${flag} ${value}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}`);
+  return n;
+}
+
+export function num(value: string | undefined, flag: string, check: (n: number) => boolean, allowed: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${flag} ${value}: expected ${allowed}`);
+  return n;
+}
+
+export function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} ${value}: expected one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+export function list<T>(value: string | undefined, flag: string, item: (s: string) => T): T[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => p === '')) throw new UsageError(`--${flag} ${value}: expected a comma-separated list`);
+  return parts.map(item);
+}

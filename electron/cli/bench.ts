@@ -1,0 +1,155 @@
+/**
+ * `spear bench`: in one process, on the same texts, measures ar and each strategy and gamma through
+ * the whole pipeline, interleaving repeats (with a discarded warm-up round) so drift hits all alike.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { STRATEGIES, type Strategy } from '../engine/decode.ts';
+import type { SynthesisSummary } from '../pipeline/events.ts';
+import { synthesize } from '../pipeline/synthesize.ts';
+import { openVoice } from '../pipeline/voice.ts';
+import { int, list, num, oneOf, parse } from './args.ts';
+import { readTextFile } from './input.ts';
+import { DEFAULT_VOICE_DIR } from './voice-path.ts';
+
+const DEFAULT_TEXTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-texts.txt');
+
+export const BENCH_HELP = `Usage: spear bench [options]
+
+Measures decoding speed of ar and each speculative strategy and gamma on the same texts.
+
+Options:
+      --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
+      --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
+      --gammas LIST        default 1,2,3,4,6,8
+      --temperature T      default 0 (greedy)
+      --batch N            sentences decoded together (default 1)
+      --repeats N          measured rounds after one warm-up round (default 3)
+      --threads N          intra-op threads per ONNX session (default 1)
+      --voice DIR          voice directory (default: native-models/voice)
+      --json               print a JSON array of rows instead of a table
+  -h, --help               this help
+`;
+
+const OPTIONS = {
+  texts: { type: 'string' },
+  strategies: { type: 'string' },
+  gammas: { type: 'string' },
+  temperature: { type: 'string' },
+  batch: { type: 'string' },
+  repeats: { type: 'string' },
+  threads: { type: 'string' },
+  voice: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface BenchRow {
+  strategy: Strategy;
+  gamma: number;
+  temperature: number;
+  batch: number;
+  sentences: number;
+  tokens: number;
+  seconds: number;
+  tokens_per_s: number;
+  speedup_vs_ar: number;
+  acceptance_rate: number;
+  mean_accepted_tokens: number;
+  theoretical_speedup: number;
+  measured_over_theoretical: number;
+  cost_ratio: number;
+  rtf: number;
+  time_to_first_audio_ms: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export async function benchCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, 'bench');
+  if (v.help) {
+    process.stdout.write(BENCH_HELP);
+    return 0;
+  }
+  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
+  const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 6, 8];
+  const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
+  const batch = int(v.batch, 'batch', 1, 256) ?? 1;
+  const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
+  const threads = int(v.threads, 'threads', 0, 64);
+  const text = v.texts ? await readTextFile(v.texts) : await readFile(DEFAULT_TEXTS, 'utf8');
+  // One line, one paragraph: the pipeline's sentence splitter does the rest.
+  const document = text.split('\n').filter((l) => l.trim() !== '').join('\n\n');
+
+  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { threads });
+  try {
+    const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
+    for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
+    const runs = new Map<string, SynthesisSummary[]>();
+    const key = (c: { strategy: Strategy; gamma: number }): string => `${c.strategy}/${c.gamma}`;
+    for (let round = 0; round <= repeats; round++) {
+      // Rotate the order each round so no configuration always runs first or last.
+      const order = configs.map((_, i) => configs[(i + round) % configs.length]);
+      for (const [i, c] of order.entries()) {
+        if (!v.json) process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
+        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal });
+        if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
+      }
+    }
+    if (!v.json) process.stderr.write('\r\x1b[K');
+    const arSpeed = median(runs.get('ar/0')!.map((s) => s.tokensPerSecond));
+    const rows: BenchRow[] = configs.map((c) => {
+      const ss = runs.get(key(c))!;
+      const d = ss[0].decode;
+      const tokensPerSecond = median(ss.map((s) => s.tokensPerSecond));
+      const costRatio = median(ss.map((s) => s.decode.costRatio));
+      const theoretical = median(ss.map((s) => s.decode.theoreticalSpeedup));
+      return {
+        strategy: c.strategy,
+        gamma: c.gamma,
+        temperature,
+        batch,
+        sentences: ss[0].sentences,
+        tokens: d.tokens,
+        seconds: median(ss.map((s) => s.seconds)),
+        tokens_per_s: tokensPerSecond,
+        speedup_vs_ar: tokensPerSecond / arSpeed,
+        acceptance_rate: d.acceptanceRate,
+        mean_accepted_tokens: d.meanAcceptedTokens,
+        theoretical_speedup: theoretical,
+        measured_over_theoretical: c.strategy === 'ar' ? 1 : tokensPerSecond / arSpeed / theoretical,
+        cost_ratio: costRatio,
+        rtf: median(ss.map((s) => s.rtf)),
+        time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
+      };
+    });
+    if (v.json) {
+      process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    } else {
+      process.stdout.write(`voice ${voice.dir}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}, median of ${repeats}\n`);
+      console.table(
+        rows.map((r) => ({
+          strategy: r.strategy,
+          γ: r.gamma || '',
+          'units/s': r.tokens_per_s.toFixed(0),
+          speedup: r.speedup_vs_ar.toFixed(2),
+          α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),
+          τ: r.mean_accepted_tokens.toFixed(2),
+          c: r.strategy === 'ar' ? '' : r.cost_ratio.toFixed(3),
+          theory: r.strategy === 'ar' ? '' : r.theoretical_speedup.toFixed(2),
+          'meas/theory': r.strategy === 'ar' ? '' : r.measured_over_theoretical.toFixed(2),
+          RTF: r.rtf.toFixed(3),
+          'first audio ms': r.time_to_first_audio_ms.toFixed(0),
+        })),
+      );
+    }
+    return 0;
+  } finally {
+    await voice.release();
+  }
+}

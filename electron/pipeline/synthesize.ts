@@ -1,0 +1,163 @@
+/**
+ * Text in, audio out: document → sentences → phonemes → semantic units (the engine; the sentences of
+ * a batch decode together, each row at its own rate) → audio per sentence → joined with pauses.
+ *
+ * Streaming: a sentence is spoken as soon as its row finishes, and audio events leave in document
+ * order, so the first sentence plays before the last is decoded. Memory stays bounded for any input
+ * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
+ */
+import { decode, type Strategy } from '../engine/decode.ts';
+import { CancelledError, SpearError } from '../engine/errors.ts';
+import { StatsAggregator } from '../engine/stats.ts';
+import { phonemeIds, splitSentences } from '../text/index.ts';
+import type { PipelineEvent, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
+import type { Voice } from './voice.ts';
+
+/** The text holds nothing to read aloud (empty, whitespace, or only symbols and emoji). */
+export class NothingToSayError extends SpearError {
+  constructor(detail: string) {
+    super(`nothing to read aloud: ${detail}`);
+  }
+}
+
+export interface SynthesisHooks {
+  onEvent?: (event: PipelineEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Silence after a sentence, and after a paragraph (a blank line in the source). */
+export const PAUSE_SECONDS = { sentence: 0.3, paragraph: 0.6 } as const;
+
+export const DEFAULT_BATCH_SIZE = 8;
+
+export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
+  return {
+    strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
+    gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
+    temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
+    topK: settings.topK,
+    topP: settings.topP,
+    seed: settings.seed ?? 0,
+    batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
+  };
+}
+
+interface Prepared extends SentenceSpan {
+  phonemes: number[];
+  /** Pause after this sentence, in samples. */
+  pauseSamples: number;
+}
+
+function prepare(text: string, sampleRate: number): Prepared[] {
+  const spans = splitSentences(text);
+  return spans.map((s, index) => {
+    const next = spans[index + 1];
+    const gap = next ? text.slice(s.end, next.start) : '';
+    const pause = /\n\s*\n/.test(gap) ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence;
+    return { index, text: s.text, start: s.start, end: s.end, phonemes: phonemeIds(s.text), pauseSamples: next ? Math.round(pause * sampleRate) : 0 };
+  });
+}
+
+export async function synthesize(voice: Voice, text: string, partial: Partial<SynthesisSettings> = {}, hooks: SynthesisHooks = {}): Promise<SynthesisSummary> {
+  const started = performance.now();
+  const settings = resolveSettings(voice, partial);
+  const { signal } = hooks;
+  const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
+  if (text.trim() === '') throw new NothingToSayError('the text is empty');
+  const sentences = prepare(text, voice.speaker.sampleRate);
+  const spoken = sentences.filter((s) => s.phonemes.length > 0);
+  if (spoken.length === 0) throw new NothingToSayError('the text has no words, only symbols or emoji');
+  emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
+
+  const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);
+  let decodeMs = 0;
+  let offsetSamples = 0;
+  let audioSamples = 0;
+  let firstAudioMs = -1;
+  // Speaking runs behind decoding, one sentence at a time, in document order.
+  let speaking: Promise<void> = Promise.resolve();
+  const speak = (sentence: Prepared, units: number[]): void => {
+    speaking = speaking.then(async () => {
+      if (signal?.aborted) return;
+      const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
+      if (signal?.aborted) return;
+      if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
+      emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
+      offsetSamples += samples.length + sentence.pauseSamples;
+      audioSamples += samples.length + sentence.pauseSamples;
+    });
+  };
+
+  try {
+    for (let b = 0; b < spoken.length; b += settings.batchSize) {
+      if (signal?.aborted) throw new CancelledError('synthesis');
+      const batch = spoken.slice(b, b + settings.batchSize);
+      const tokens: number[][] = batch.map(() => []);
+      const perRow = batch.map(() => ({ steps: 0, drafted: 0, accepted: 0 }));
+      const result = await decode(voice.decoder, batch.map((s) => voice.prompt(s.phonemes)), {
+        strategy: settings.strategy,
+        gamma: settings.gamma,
+        temperature: settings.temperature,
+        topK: settings.topK,
+        topP: settings.topP,
+        // One seed per sentence: sampling gives the same audio whatever the batch size.
+        seeds: batch.map((s) => settings.seed + s.index),
+        maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
+        signal,
+        onEvent: (event) => {
+          stats.add(event);
+          if (event.type !== 'step') return;
+          const sentence = batch[event.row];
+          const emitted = [...event.drafted.slice(0, event.accepted), event.token].slice(0, event.emitted);
+          tokens[event.row].push(...emitted);
+          Object.assign(perRow[event.row], {
+            steps: perRow[event.row].steps + 1,
+            drafted: perRow[event.row].drafted + event.drafted.length,
+            accepted: perRow[event.row].accepted + event.accepted,
+          });
+          emit({
+            type: 'step',
+            sentence: sentence.index,
+            step: event.step,
+            drafted: event.drafted,
+            accepted: event.accepted,
+            token: event.token,
+            bonus: event.bonus,
+            emitted: event.emitted,
+            draftMs: event.draftMs,
+            verifyMs: event.verifyMs,
+          });
+          if (event.finished) {
+            const units = voice.units(tokens[event.row]);
+            emit({ type: 'units', sentence: sentence.index, units, ...perRow[event.row] });
+            speak(sentence, units);
+          }
+        },
+      });
+      decodeMs += result.ms;
+    }
+    await speaking;
+  } catch (error) {
+    await speaking.catch(() => undefined);
+    throw error;
+  }
+  if (signal?.aborted) throw new CancelledError('synthesis');
+
+  const seconds = (performance.now() - started) / 1000;
+  const audioSeconds = audioSamples / voice.speaker.sampleRate;
+  const decodeSummary = stats.summary();
+  const summary: SynthesisSummary = {
+    strategy: settings.strategy as Strategy,
+    gamma: settings.gamma,
+    sentences: spoken.length,
+    decode: decodeSummary,
+    decodeSeconds: decodeMs / 1000,
+    seconds,
+    audioSeconds,
+    rtf: audioSeconds > 0 ? seconds / audioSeconds : 0,
+    tokensPerSecond: decodeSummary.tokens / (decodeMs / 1000),
+    timeToFirstAudioMs: firstAudioMs,
+  };
+  emit({ type: 'done', summary });
+  return summary;
+}
