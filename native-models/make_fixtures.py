@@ -9,7 +9,9 @@ equal to it: acceptance is neither ~0 (useless for engine tests) nor ~1 (hides r
 """
 
 import argparse
+import json
 import math
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +46,9 @@ class FixtureConfig:
 
 
 TINY = FixtureConfig()
+# Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
+# for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
+TINY_VOICE_UNITS = 32
 TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0)
 # Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
 # and its drafters less noise (measured acceptance: exit 0.59, prophet 0.38, draft 0.18).
@@ -124,13 +129,26 @@ def acceptance(target: TargetModel, draft: DraftModel, prophet: Prophet, fc: Fix
             "target_top1_prob": round(float(p.max(-1).values.mean()), 3)}
 
 
-def make(fc: FixtureConfig, out_dir: Path, how: str) -> None:
+def phoneme_count() -> int:
+    """Size of the app's PHONEME_INVENTORY (electron/text/phonemes.ts), asked of the TypeScript side."""
+    out = subprocess.run(["node", "--import", "tsx", "-e",
+                          "import('./electron/text/index.ts').then((m) => console.log(m.PHONEME_INVENTORY.length))"],
+                         cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None) -> None:
     target, draft, prophet = build(fc)
     stats = acceptance(target, draft, prophet, fc)
     print(f"{out_dir}: {stats}")
-    export_model(target, draft, prophet, out_dir, name=fc.name, vocab={"size": fc.vocab_size, "special": SPECIAL},
+    export_model(target, draft, prophet, out_dir, name=fc.name, vocab=vocab or {"size": fc.vocab_size, "special": SPECIAL},
                  stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc),
                                                        "expected_acceptance": stats})
+    if voice:
+        manifest_path = out_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["voice"] = voice
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
     (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}), made by `/usr/bin/python3 {how}`; "
                                        f"parity/ holds ONNX Runtime reference cases: "
@@ -148,6 +166,13 @@ def main():
     fixtures = REPO_ROOT / "tests" / "fixtures"
     make(TINY, fixtures / "tiny", "native-models/make_fixtures.py")
     make(TINY_NOEXIT, fixtures / "tiny-noexit", "native-models/make_fixtures.py")
+    phonemes = phoneme_count()
+    size = 4 + phonemes + TINY_VOICE_UNITS
+    make(FixtureConfig(name="tiny-voice-random", vocab_size=size), fixtures / "tiny-voice", "native-models/make_fixtures.py",
+         vocab={"size": size, "special": SPECIAL, "phonemes": {"offset": 4, "count": phonemes},
+                "units": {"offset": 4 + phonemes, "count": TINY_VOICE_UNITS}},
+         voice={"max_units": {"per_phoneme": 1.0, "base": 4}, "unit_rate": 25, "default_strategy": "early-exit",
+                "default_gamma": 4, "default_temperature": 0})
 
 
 if __name__ == "__main__":
