@@ -4,7 +4,7 @@
  */
 import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../engine/errors.ts';
 import { OutputPathError } from '../audio/write.ts';
-import { NothingToSayError } from '../pipeline/synthesize.ts';
+import { NothingToSayError, UnreadableTextError } from '../pipeline/synthesize.ts';
 import { UsageError } from './args.ts';
 import { InputError } from './input.ts';
 import { synthCommand } from './synth.ts';
@@ -27,7 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */
-const USAGE_ERRORS = [UsageError, InputError, OutputPathError, NothingToSayError, DecodeOptionError, PromptError];
+const USAGE_ERRORS = [UsageError, InputError, OutputPathError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

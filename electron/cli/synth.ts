@@ -4,7 +4,7 @@ import { STRATEGIES } from '../engine/decode.ts';
 import { PROVIDERS } from '../engine/model.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../pipeline/events.ts';
-import { NothingToSayError, synthesize } from '../pipeline/synthesize.ts';
+import { checkText, synthesize } from '../pipeline/synthesize.ts';
 import { openVoice } from '../pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
 import { readTextFile } from './input.ts';
@@ -79,7 +79,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
   for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
   const text = v.file ? await readTextFile(v.file) : positionals[0];
-  if (text.trim() === '') throw new NothingToSayError('the text is empty');
+  checkText(text);
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads });
   const quiet = Boolean(v.quiet);

@@ -20,6 +20,24 @@ export class NothingToSayError extends SpearError {
   }
 }
 
+/** The text holds something no reader would read aloud, such as a word of thousands of letters. */
+export class UnreadableTextError extends SpearError {}
+
+/** Longest run of non-space characters read aloud (long URLs fit; a pasted blob does not). */
+export const MAX_WORD_CHARS = 200;
+
+/** Throws NothingToSayError or UnreadableTextError for text the pipeline should not read. */
+export function checkText(text: string): void {
+  if (text.trim() === '') throw new NothingToSayError('the text is empty');
+  if (!/[\p{L}\p{N}]/u.test(text)) throw new NothingToSayError('the text has no words, only symbols or emoji');
+  const long = new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`).exec(text);
+  if (long) {
+    throw new UnreadableTextError(
+      `a ${long[0].length}-character word at character ${long.index} ("${long[0].slice(0, 12)}…"); words longer than ${MAX_WORD_CHARS} characters are not read aloud`,
+    );
+  }
+}
+
 export interface SynthesisHooks {
   onEvent?: (event: PipelineEvent) => void;
   signal?: AbortSignal;
@@ -63,7 +81,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const settings = resolveSettings(voice, partial);
   const { signal } = hooks;
   const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
-  if (text.trim() === '') throw new NothingToSayError('the text is empty');
+  checkText(text);
   const sentences = prepare(text, voice.speaker.sampleRate);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
   if (spoken.length === 0) throw new NothingToSayError('the text has no words, only symbols or emoji');
@@ -74,18 +92,27 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   let offsetSamples = 0;
   let audioSamples = 0;
   let firstAudioMs = -1;
-  // Speaking runs behind decoding, one sentence at a time, in document order.
+  // Speaking runs behind decoding, one sentence at a time, in document order: a row that finishes
+  // early waits in `ready` until every sentence before it has been handed to the speaker.
   let speaking: Promise<void> = Promise.resolve();
-  const speak = (sentence: Prepared, units: number[]): void => {
-    speaking = speaking.then(async () => {
-      if (signal?.aborted) return;
-      const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
-      if (signal?.aborted) return;
-      if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
-      emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
-      offsetSamples += samples.length + sentence.pauseSamples;
-      audioSamples += samples.length + sentence.pauseSamples;
-    });
+  const ready = new Map<number, number[]>();
+  let nextToSpeak = 0;
+  const speakInOrder = (): void => {
+    while (nextToSpeak < spoken.length && ready.has(nextToSpeak)) {
+      const sentence = spoken[nextToSpeak];
+      const units = ready.get(nextToSpeak)!;
+      ready.delete(nextToSpeak);
+      nextToSpeak++;
+      speaking = speaking.then(async () => {
+        if (signal?.aborted) return;
+        const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
+        if (signal?.aborted) return;
+        if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
+        emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
+        offsetSamples += samples.length + sentence.pauseSamples;
+        audioSamples += samples.length + sentence.pauseSamples;
+      });
+    }
   };
 
   try {
@@ -130,7 +157,8 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
           if (event.finished) {
             const units = voice.units(tokens[event.row]);
             emit({ type: 'units', sentence: sentence.index, units, ...perRow[event.row] });
-            speak(sentence, units);
+            ready.set(b + event.row, units);
+            speakInOrder();
           }
         },
       });

@@ -7,6 +7,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.resolve(here, '../fixtures');
 export const TINY = path.join(FIXTURES, 'tiny');
 export const TINY_NOEXIT = path.join(FIXTURES, 'tiny-noexit');
+export const TINY_VOICE = path.join(FIXTURES, 'tiny-voice');
 
 const cache = new Map<string, Promise<LoadedModel>>();
 

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CancelledError } from '../../electron/engine/errors.ts';
+import type { PipelineEvent } from '../../electron/pipeline/events.ts';
+import { NothingToSayError, PAUSE_SECONDS, synthesize, UnreadableTextError } from '../../electron/pipeline/synthesize.ts';
+import { openVoice, type Voice } from '../../electron/pipeline/voice.ts';
+import { fakeSpeaker } from '../helpers/fake-speaker.ts';
+import { TINY_VOICE } from '../helpers/fixtures.ts';
+
+const DOCUMENT = `The quick brown fox jumps over the lazy dog. It was not amused!
+
+A new paragraph starts here, with a comma. Does it end with a question? Yes.`;
+
+async function tinyVoice(delayMs = 0): Promise<Voice & { speaker: ReturnType<typeof fakeSpeaker> }> {
+  const voice = await openVoice(TINY_VOICE, { loadSpeaker: async () => fakeSpeaker(32, { delayMs }) });
+  return voice as Voice & { speaker: ReturnType<typeof fakeSpeaker> };
+}
+
+async function run(voice: Voice, text: string, settings = {}): Promise<PipelineEvent[]> {
+  const events: PipelineEvent[] = [];
+  await synthesize(voice, text, settings, { onEvent: (e) => events.push(e) });
+  return events;
+}
+
+test('sentences, steps, units and audio arrive, audio in document order with pauses between', async () => {
+  const voice = await tinyVoice();
+  const events = await run(voice, DOCUMENT, { batchSize: 3 });
+  const sentences = events.find((e) => e.type === 'sentences');
+  assert.ok(sentences && sentences.type === 'sentences');
+  assert.equal(sentences.sentences.length, 5);
+  for (const s of sentences.sentences) assert.equal(DOCUMENT.slice(s.start, s.end), s.text);
+  const audio = events.filter((e): e is Extract<PipelineEvent, { type: 'audio' }> => e.type === 'audio');
+  assert.deepEqual(audio.map((a) => a.sentence), [0, 1, 2, 3, 4]);
+  // Offsets: each sentence starts after the previous one plus its pause (longer at the paragraph break).
+  for (let i = 1; i < audio.length; i++) {
+    const gap = audio[i].offsetSamples - (audio[i - 1].offsetSamples + audio[i - 1].samples.length);
+    const expected = Math.round((i === 2 ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence) * 16000);
+    assert.equal(gap, expected, `pause before sentence ${i}`);
+  }
+  const units = events.filter((e) => e.type === 'units');
+  assert.equal(units.length, 5);
+  for (const u of units) if (u.type === 'units') assert.ok(u.units.every((x) => x >= 0 && x < 32));
+  const done = events.at(-1);
+  assert.ok(done?.type === 'done' && done.summary.audioSeconds > 0 && done.summary.timeToFirstAudioMs > 0);
+  await voice.release();
+});
+
+test('the units do not depend on the batch size or the strategy (greedy)', async () => {
+  const voice = await tinyVoice();
+  const unitsOf = async (settings: object): Promise<number[][]> =>
+    (await run(voice, DOCUMENT, settings))
+      .flatMap((e) => (e.type === 'units' ? [e] : []))
+      .sort((a, b) => a.sentence - b.sentence)
+      .map((e) => e.units);
+  const reference = await unitsOf({ strategy: 'ar', batchSize: 1 });
+  for (const strategy of ['early-exit', 'draft', 'prophet']) {
+    for (const batchSize of [1, 2, 8]) assert.deepEqual(await unitsOf({ strategy, batchSize, gamma: 3 }), reference, `${strategy} batch ${batchSize}`);
+  }
+  // Sampling: per-sentence seeds make batching irrelevant too.
+  const sampled = await unitsOf({ strategy: 'draft', temperature: 1, batchSize: 1, seed: 5 });
+  assert.deepEqual(await unitsOf({ strategy: 'draft', temperature: 1, batchSize: 4, seed: 5 }), sampled);
+  await voice.release();
+});
+
+test('the first sentence is spoken before the last is decoded (streaming)', async () => {
+  const voice = await tinyVoice();
+  const events = await run(voice, DOCUMENT, { batchSize: 1 });
+  const firstAudio = events.findIndex((e) => e.type === 'audio');
+  const lastUnits = events.findLastIndex((e) => e.type === 'units');
+  assert.ok(firstAudio < lastUnits, `first audio at event ${firstAudio}, last units at ${lastUnits}`);
+  await voice.release();
+});
+
+test('cancelling mid-document rejects with CancelledError and stops decoding and speaking', async () => {
+  const voice = await tinyVoice(5);
+  const controller = new AbortController();
+  const events: PipelineEvent[] = [];
+  const long = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
+  const job = synthesize(voice, long, { batchSize: 2 }, {
+    signal: controller.signal,
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'audio') controller.abort();
+    },
+  });
+  await assert.rejects(job, CancelledError);
+  const spokenAtCancel = voice.speaker.calls.length;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(voice.speaker.calls.length, spokenAtCancel, 'no speaking after the cancel settled');
+  assert.ok(!events.some((e) => e.type === 'done'));
+  assert.ok(events.filter((e) => e.type === 'units').length < 40);
+  await voice.release();
+});
+
+test('text with nothing to read is a typed error', async () => {
+  const voice = await tinyVoice();
+  await assert.rejects(synthesize(voice, '   \n\t '), NothingToSayError);
+  await assert.rejects(synthesize(voice, '🙂🙂 *** ###'), /only symbols or emoji/);
+  await assert.rejects(synthesize(voice, `a ${'x'.repeat(50_000)} b`), UnreadableTextError);
+  await voice.release();
+});
