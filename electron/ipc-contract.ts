@@ -1,0 +1,261 @@
+/**
+ * The one contract between the renderer and whatever hosts the synthesis service: the Electron main
+ * process (IPC through electron/preload.ts) or the browser-mode server (a WebSocket, electron/server/).
+ *
+ * The renderer imports this file with `import type` only. It imports nothing itself, so the renderer's
+ * TypeScript project (which has no Node types) can read it; the wire types below restate the pipeline's
+ * and the engine's, and electron/service/contract-conformance.ts proves at compile time that they are
+ * the same types, so the two cannot drift apart.
+ */
+
+// ---------------------------------------------------------------- restated pipeline/engine types
+
+/** electron/engine/decode.ts `Strategy`. */
+export type Strategy = 'ar' | 'draft' | 'early-exit' | 'prophet';
+/** electron/engine/model.ts `Provider`. */
+export type Provider = 'cpu' | 'webgpu' | 'cuda';
+/** electron/audio/write.ts `AudioFormat`. */
+export type AudioFormat = 'wav' | 'mp3';
+
+/** electron/engine/model.ts `ProviderReport`. */
+export interface ProviderReport {
+  requested: Provider;
+  used: Provider;
+  /** Why the requested provider was not used; absent when it was. */
+  fallbackReason?: string;
+}
+
+/** electron/pipeline/events.ts `SentenceSpan`. */
+export interface SentenceSpan {
+  index: number;
+  text: string;
+  /** Character offsets [start, end) into the document as given. */
+  start: number;
+  end: number;
+}
+
+/** electron/pipeline/events.ts `SynthesisSettings`. */
+export interface SynthesisSettings {
+  strategy: Strategy;
+  /** Drafted tokens per step, 1 … 16. */
+  gamma: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  batchSize: number;
+}
+
+/** electron/engine/stats.ts `DecodeSummary`. */
+export interface DecodeSummary {
+  tokens: number;
+  targetCalls: number;
+  drafted: number;
+  accepted: number;
+  /** α: accepted / (accepted + rejections). */
+  acceptanceRate: number;
+  draftUseRate: number;
+  /** τ: mean tokens emitted per target call. */
+  meanAcceptedTokens: number;
+  gamma: number;
+  /** c: one drafter call over one target call. */
+  costRatio: number;
+  theoreticalSpeedup: number;
+  draftMs: number;
+  verifyMs: number;
+  prefillMs: number;
+  batchSteps: number;
+}
+
+/** electron/pipeline/events.ts `SynthesisSummary`. */
+export interface SynthesisSummary {
+  strategy: Strategy;
+  gamma: number;
+  sentences: number;
+  decode: DecodeSummary;
+  decodeSeconds: number;
+  seconds: number;
+  audioSeconds: number;
+  rtf: number;
+  tokensPerSecond: number;
+  timeToFirstAudioMs: number;
+}
+
+/** electron/pipeline/events.ts `PipelineEvent`. */
+export type PipelineEvent =
+  | { type: 'sentences'; sentences: SentenceSpan[] }
+  | {
+      type: 'step';
+      sentence: number;
+      step: number;
+      drafted: number[];
+      accepted: number;
+      token: number;
+      bonus: boolean;
+      emitted: number;
+      draftMs: number;
+      verifyMs: number;
+    }
+  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number }
+  | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  | { type: 'done'; summary: SynthesisSummary };
+
+export type StepPipelineEvent = Extract<PipelineEvent, { type: 'step' }>;
+
+// ---------------------------------------------------------------- the studio's own types
+
+/** A synthesis job, a sweep or an export: one id space, one `cancel`. */
+export type JobId = string;
+
+/** Limits the service enforces on what the renderer sends (the renderer shows them before sending). */
+export const LIMITS = {
+  /** Characters of one document (a UTF-16 count; about 1 MB of text). */
+  documentChars: 1_000_000,
+  /** Bytes of a dropped file the renderer reads at all. */
+  fileBytes: 1_048_576,
+  gammaMin: 1,
+  gammaMax: 16,
+  threadsMax: 64,
+} as const;
+
+/** What the user tunes per job; everything optional falls back to the settings and the voice. */
+export type SynthesizeOptions = Partial<SynthesisSettings>;
+
+export interface StudioSettings {
+  /** Execution provider to try first; a failed GPU provider falls back to CPU (reported). */
+  provider: Provider;
+  /** Intra-op threads per ONNX Runtime session; 0 lets ONNX Runtime choose. */
+  threads: number;
+  defaultStrategy: Strategy;
+  defaultGamma: number;
+}
+
+export interface ProvidersInfo {
+  /** Providers this build of onnxruntime-node offers on this machine. */
+  available: Provider[];
+  /** The loaded voice's report, null until a voice is open. */
+  active: ProviderReport | null;
+}
+
+export interface SweepOptions {
+  /** A drafting strategy (not 'ar': the sweep runs `ar` once itself, as the baseline). */
+  strategy: Exclude<Strategy, 'ar'>;
+  /** Default 1 … 8. */
+  gammas?: number[];
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+export interface SweepPoint {
+  gamma: number;
+  tokensPerSecond: number;
+  /** α measured at this gamma. */
+  acceptanceRate: number;
+  /** τ measured at this gamma. */
+  meanAcceptedTokens: number;
+  /** c measured at this gamma. */
+  costRatio: number;
+  /** tokensPerSecond / the ar baseline's. */
+  measuredSpeedup: number;
+  /** Theorem 3.8 with this point's own α and c. */
+  theoreticalSpeedup: number;
+}
+
+export interface SweepResult {
+  strategy: Exclude<Strategy, 'ar'>;
+  baselineTokensPerSecond: number;
+  points: SweepPoint[];
+  /** The theoretical curve: one α and c for the whole sweep (token-weighted means), every gamma. */
+  theory: { alpha: number; costRatio: number; curve: { gamma: number; speedup: number; tokensPerSecond: number }[] };
+  /** The gamma with the highest measured tokens/s. */
+  bestGamma: number;
+}
+
+export type ExportResult =
+  | { status: 'saved'; path: string; bytes: number }
+  | { status: 'canceled' }
+  /** Browser mode: the server wrote the file into its own temp folder; the renderer downloads it from `url`. */
+  | { status: 'download'; url: string; fileName: string; bytes: number };
+
+export interface ExportOptions {
+  /** One sentence's audio; absent: the whole document. */
+  sentence?: number;
+  /** Chosen by the renderer so it can cancel before the export returns. */
+  exportId: JobId;
+}
+
+/** Everything the service pushes to the renderer, on one channel. */
+export type StudioEvent =
+  /** `t`: milliseconds since the job started, stamped by the service when the pipeline emitted the event. */
+  | { type: 'job'; jobId: JobId; t: number; event: PipelineEvent }
+  | { type: 'job-error'; jobId: JobId; message: string }
+  | { type: 'job-canceled'; jobId: JobId }
+  | { type: 'sweep-progress'; jobId: JobId; done: number; total: number; label: string; point?: SweepPoint }
+  | { type: 'sweep-done'; jobId: JobId; result: SweepResult }
+  | { type: 'export-progress'; exportId: JobId; phase: 'collecting' | 'encoding' | 'done'; fraction: number }
+  | { type: 'provider'; report: ProviderReport };
+
+/**
+ * The verbs the renderer may use (the preload exposes exactly these as `window.spear`; the browser
+ * bridge implements them over the WebSocket). No paths cross this boundary: the main process asks the
+ * user for the export path in its own save dialog.
+ */
+export interface StudioApi {
+  /** Split a document into sentences the way synthesis will. */
+  segment(doc: string): Promise<SentenceSpan[]>;
+  synthesize(doc: string, options: SynthesizeOptions): Promise<JobId>;
+  /** Cancels a synthesis job, a sweep or an export; unknown or finished ids are ignored. */
+  cancel(jobId: JobId): Promise<void>;
+  /** Subscribes to every service event; returns the unsubscribe. */
+  onDecodeEvent(callback: (event: StudioEvent) => void): () => void;
+  exportAudio(jobId: JobId, format: AudioFormat, options: ExportOptions): Promise<ExportResult>;
+  listProviders(): Promise<ProvidersInfo>;
+  sweep(doc: string, options: SweepOptions): Promise<JobId>;
+  getSettings(): Promise<StudioSettings>;
+  /** Saves and applies; a provider or threads change reopens the voice. */
+  setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings>;
+}
+
+/** The request/response verbs (everything but the subscription). */
+export type InvokeMethod = Exclude<keyof StudioApi, 'onDecodeEvent'>;
+export type InvokeArgs<M extends InvokeMethod> = Parameters<StudioApi[M]>;
+export type InvokeResult<M extends InvokeMethod> = Awaited<ReturnType<StudioApi[M]>>;
+
+/** Electron IPC channel of each verb, and the one event channel. */
+export const INVOKE_CHANNEL_PREFIX = 'spear:';
+export const EVENT_CHANNEL = 'spear:event';
+export const INVOKE_METHODS = [
+  'segment',
+  'synthesize',
+  'cancel',
+  'exportAudio',
+  'listProviders',
+  'sweep',
+  'getSettings',
+  'setSettings',
+] as const satisfies readonly InvokeMethod[];
+
+// ---------------------------------------------------------------- browser mode: WebSocket frames
+
+/** Client → server (text frames, JSON; validated with zod on the server). */
+export interface WsRequest<M extends InvokeMethod = InvokeMethod> {
+  id: number;
+  method: M;
+  args: InvokeArgs<M>;
+}
+
+/** Server → client (text frames, JSON). An `audio` event's samples travel as a binary frame instead. */
+export type WsMessage =
+  | { kind: 'result'; id: number; ok: true; value: unknown }
+  | { kind: 'result'; id: number; ok: false; error: string }
+  | { kind: 'event'; event: StudioEvent };
+
+/**
+ * Binary frame layout (an `audio` job event): uint32 little-endian header length H, H bytes of UTF-8
+ * JSON (the StudioEvent with `samples` left out), zero padding to a multiple of 4, then the float32
+ * samples (little-endian).
+ */
+export const WS_BINARY_ALIGN = 4;

@@ -1,0 +1,38 @@
+/**
+ * What the service needs from the synthesis pipeline, as one injectable object: the real pipeline
+ * (real-backend.ts) in the app and in `npm run serve`, a fake (tests/helpers/fake-synthesizer.ts) in
+ * tests that must run without the trained voice. The signatures are the pipeline's own.
+ */
+import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../pipeline/events.ts';
+import type { Provider, ProviderReport } from '../engine/model.ts';
+import type { AudioFormat } from '../ipc-contract.ts';
+
+/** What the service touches of a pipeline `Voice`. */
+export interface VoiceLike {
+  provider: ProviderReport;
+  /** The manifest's recommendations (electron/pipeline/voice.ts `VoiceSection`). */
+  section?: { default_strategy?: SynthesisSettings['strategy']; default_gamma?: number; default_temperature?: number };
+  release(): Promise<void>;
+}
+
+export interface SynthesizeHooks {
+  onEvent(event: PipelineEvent): void;
+  signal?: AbortSignal;
+}
+
+export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
+  /** Human-readable name for logs and the UI ("shipped voice", "fake voice"). */
+  name: string;
+  /** The voice directory openVoice is given. */
+  voiceDir: string;
+  availableProviders(): Provider[];
+  openVoice(dir: string, options: { provider?: Provider; threads?: number }): Promise<V>;
+  synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;
+  /** Atomic: the file appears complete or not at all. */
+  writeAudioFile(path: string, samples: Float32Array, sampleRate: number, format: AudioFormat, options: { signal?: AbortSignal }): Promise<void>;
+}
+
+/** A module a service host can load its backend from: it exports `createBackend`. */
+export interface BackendModule {
+  createBackend(options: { voiceDir?: string }): Promise<SynthesisBackend> | SynthesisBackend;
+}

@@ -1,0 +1,102 @@
+/**
+ * The owner's side of the service worker: starts host.ts in a worker thread, validates nothing
+ * itself (its callers do, with schemas.ts), forwards calls and fans out events. Used by the Electron
+ * main process and the browser-mode server alike.
+ */
+import { Worker } from 'node:worker_threads';
+import type { InvokeMethod, InvokeResult, StudioEvent } from '../ipc-contract.ts';
+import type { HostRequest, HostResponse, HostWorkerData } from './protocol.ts';
+
+export interface ServiceClientOptions extends Partial<HostWorkerData> {
+  /** Default: real-backend.ts next to this file. */
+  backendModule?: string;
+}
+
+type Pending = { resolve(value: unknown): void; reject(error: Error): void };
+
+export class ServiceClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(event: StudioEvent) => void>();
+  private nextId = 1;
+  private exited = false;
+  /** Resolves with the backend's name once the worker has loaded it. */
+  readonly ready: Promise<string>;
+
+  constructor(options: ServiceClientOptions = {}) {
+    const data: HostWorkerData = {
+      backendModule: options.backendModule ?? siblingUrl('real-backend'),
+      voiceDir: options.voiceDir,
+      settingsFile: options.settingsFile,
+    };
+    this.worker = startWorker(siblingUrl('host'), data);
+    let markReady: (name: string) => void = () => undefined;
+    let failReady: (error: Error) => void = () => undefined;
+    this.ready = new Promise((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.worker.on('message', (message: HostResponse) => {
+      if (message.kind === 'ready') markReady(message.backend);
+      else if (message.kind === 'event') for (const listener of this.listeners) listener(message.event);
+      else if (message.kind === 'result') {
+        const pending = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (!pending) return;
+        if (message.ok) pending.resolve(message.value);
+        else pending.reject(new Error(message.error));
+      }
+    });
+    const fail = (error: Error): void => {
+      this.exited = true;
+      failReady(error);
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', (error) => fail(new Error(`the synthesis service failed: ${error.message}`)));
+    this.worker.on('exit', (code) => fail(new Error(`the synthesis service stopped (exit code ${code})`)));
+  }
+
+  call<M extends InvokeMethod>(method: M, args: unknown[], extra: { exportPath?: string } = {}): Promise<InvokeResult<M>> {
+    if (this.exited) return Promise.reject(new Error('the synthesis service has stopped; restart the app'));
+    const id = this.nextId++;
+    const request: HostRequest = { kind: 'call', id, method, args, ...extra };
+    return new Promise<InvokeResult<M>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage(request);
+    });
+  }
+
+  onEvent(listener: (event: StudioEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Cancels the jobs, releases the voice's sessions, then stops the worker. */
+  async dispose(timeoutMs = 5000): Promise<void> {
+    if (this.exited) return;
+    const disposed = new Promise<void>((resolve) => {
+      this.worker.on('message', (m: HostResponse) => m.kind === 'disposed' && resolve());
+    });
+    this.worker.postMessage({ kind: 'dispose' } satisfies HostRequest);
+    await Promise.race([disposed, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await this.worker.terminate();
+  }
+}
+
+/** The sibling module's URL with this module's own extension (.ts under tsx, .js when built). */
+function siblingUrl(name: string): string {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./${name}${ext}`, import.meta.url).href;
+}
+
+/**
+ * NOTE: on Node 20 a worker does not inherit `--import tsx`'s hooks for its entry file, so a .ts entry
+ * starts from a tiny bootstrap that registers tsx first. Built (.js) code starts the entry directly.
+ */
+function startWorker(entry: string, workerData: HostWorkerData): Worker {
+  if (!entry.endsWith('.ts')) return new Worker(new URL(entry), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
+}

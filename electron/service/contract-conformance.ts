@@ -1,0 +1,27 @@
+/**
+ * Compile-time proof that the wire types restated in electron/ipc-contract.ts (which imports nothing,
+ * so the renderer's project can read it) are the pipeline's and the engine's own types. A change on
+ * either side fails `npm run typecheck` here. Nothing in this file runs.
+ */
+import type * as Contract from '../ipc-contract.ts';
+import type * as Events from '../pipeline/events.ts';
+import type { Strategy } from '../engine/decode.ts';
+import type { DecodeSummary } from '../engine/stats.ts';
+import type { Provider, ProviderReport } from '../engine/model.ts';
+import type { AudioFormat } from '../audio/write.ts';
+
+/** True only when A and B are mutually assignable. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+
+export type ContractConformance = [
+  Assert<Same<Contract.Strategy, Strategy>>,
+  Assert<Same<Contract.Provider, Provider>>,
+  Assert<Same<Contract.AudioFormat, AudioFormat>>,
+  Assert<Same<Contract.ProviderReport, ProviderReport>>,
+  Assert<Same<Contract.DecodeSummary, DecodeSummary>>,
+  Assert<Same<Contract.SentenceSpan, Events.SentenceSpan>>,
+  Assert<Same<Contract.SynthesisSettings, Events.SynthesisSettings>>,
+  Assert<Same<Contract.SynthesisSummary, Events.SynthesisSummary>>,
+  Assert<Same<Contract.PipelineEvent, Events.PipelineEvent>>,
+];

@@ -1,0 +1,65 @@
+/**
+ * Worker-thread entry of the synthesis service: decoding and ONNX Runtime run here, never on the
+ * thread that serves the window (Electron main) or the sockets (browser-mode server). Speaks the
+ * messages of protocol.ts over `parentPort`. Pure Node.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { BackendModule } from './backend.ts';
+import type { HostRequest, HostResponse, HostWorkerData } from './protocol.ts';
+import { fileSettings, memorySettings } from './settings.ts';
+import { StudioService, errorMessage } from './service.ts';
+
+const port = parentPort;
+if (!port) throw new Error('electron/service/host.ts runs as a worker thread (see client.ts)');
+const data = workerData as HostWorkerData;
+
+// Audio samples are cloned, not transferred: the service keeps its copy for export.
+const send = (message: HostResponse): void => port.postMessage(message);
+
+const backendModule = (await import(data.backendModule)) as BackendModule;
+const backend = await backendModule.createBackend({ voiceDir: data.voiceDir });
+const settings = data.settingsFile ? await fileSettings(data.settingsFile) : memorySettings();
+const service = new StudioService({ backend, settings, emit: (event) => send({ kind: 'event', event }) });
+
+port.on('message', async (request: HostRequest) => {
+  if (request.kind === 'dispose') {
+    await service.dispose();
+    send({ kind: 'disposed' });
+    return;
+  }
+  const { id, method, args } = request;
+  try {
+    let value: unknown;
+    switch (method) {
+      case 'segment':
+        value = service.segment(args[0] as string);
+        break;
+      case 'synthesize':
+        value = service.synthesize(args[0] as string, args[1] as never);
+        break;
+      case 'cancel':
+        value = service.cancel(args[0] as string);
+        break;
+      case 'exportAudio':
+        if (!request.exportPath) throw new Error('exportAudio needs the path the user chose');
+        value = await service.exportAudio(args[0] as string, args[1] as never, args[2] as never, request.exportPath);
+        break;
+      case 'listProviders':
+        value = service.listProviders();
+        break;
+      case 'sweep':
+        value = service.sweep(args[0] as string, args[1] as never);
+        break;
+      case 'getSettings':
+        value = service.getSettings();
+        break;
+      case 'setSettings':
+        value = await service.setSettings(args[0] as never);
+        break;
+    }
+    send({ kind: 'result', id, ok: true, value });
+  } catch (error) {
+    send({ kind: 'result', id, ok: false, error: errorMessage(error) });
+  }
+});
+send({ kind: 'ready', backend: backend.name });

@@ -1,0 +1,25 @@
+/**
+ * The real pipeline behind the service: the shipped voice, the engine's providers, the audio writer.
+ * (Tests that must run without the trained voice load tests/helpers/fake-synthesizer.ts instead.)
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeAudioFile } from '../audio/write.ts';
+import { availableProviders } from '../engine/model.ts';
+import { synthesize } from '../pipeline/synthesize.ts';
+import { openVoice, type Voice } from '../pipeline/voice.ts';
+import type { SynthesisBackend } from './backend.ts';
+
+/** native-models/voice/ next to the sources (development); the packaged app passes resources/voice. */
+export const DEFAULT_VOICE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native-models/voice');
+
+export function createBackend(options: { voiceDir?: string } = {}): SynthesisBackend<Voice> {
+  return {
+    name: 'shipped voice',
+    voiceDir: options.voiceDir ?? DEFAULT_VOICE_DIR,
+    availableProviders,
+    openVoice: (dir, o) => openVoice(dir, o),
+    synthesize: (voice, text, settings, hooks) => synthesize(voice, text, settings, hooks),
+    writeAudioFile: (file, samples, sampleRate, format, o) => writeAudioFile(file, samples, sampleRate, format, o),
+  };
+}

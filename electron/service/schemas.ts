@@ -1,0 +1,87 @@
+/**
+ * Runtime validation of everything that crosses into the service from a renderer (Electron IPC or
+ * the browser-mode WebSocket). Each schema is checked against the contract's type at compile time, so
+ * the schema and the type cannot disagree.
+ */
+import { z } from 'zod';
+import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
+
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const provider = z.enum(['cpu', 'webgpu', 'cuda']);
+const gamma = z.number().int().min(LIMITS.gammaMin).max(LIMITS.gammaMax);
+const temperature = z.number().finite().min(0).max(10);
+const topK = z.number().int().min(1).max(100_000);
+const topP = z.number().gt(0).max(1);
+const seed = z.number().int().min(0).max(2 ** 32 - 1);
+const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1–64 letters, digits, _ or -');
+
+export const documentSchema = z
+  .string()
+  .max(LIMITS.documentChars, `a document may hold at most ${LIMITS.documentChars} characters`);
+
+export const synthesizeOptionsSchema = z.strictObject({
+  strategy: strategy.optional(),
+  gamma: gamma.optional(),
+  temperature: temperature.optional(),
+  topK: topK.optional(),
+  topP: topP.optional(),
+  seed: seed.optional(),
+  batchSize: z.number().int().min(1).max(64).optional(),
+}) satisfies z.ZodType<SynthesizeOptions>;
+
+export const sweepOptionsSchema = z.strictObject({
+  strategy: z.enum(['draft', 'early-exit', 'prophet']),
+  gammas: z.array(gamma).min(1).max(16).optional(),
+  temperature: temperature.optional(),
+  topK: topK.optional(),
+  topP: topP.optional(),
+  seed: seed.optional(),
+}) satisfies z.ZodType<SweepOptions>;
+
+export const settingsPatchSchema = z.strictObject({
+  provider: provider.optional(),
+  threads: z.number().int().min(0).max(LIMITS.threadsMax).optional(),
+  defaultStrategy: strategy.optional(),
+  defaultGamma: gamma.optional(),
+}) satisfies z.ZodType<Partial<StudioSettings>>;
+
+const audioFormat = z.enum(['wav', 'mp3']);
+const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optional(), exportId: jobId });
+
+/** The arguments of every verb, as a tuple schema. */
+export const argsSchemas = {
+  segment: z.tuple([documentSchema]),
+  synthesize: z.tuple([documentSchema, synthesizeOptionsSchema]),
+  cancel: z.tuple([jobId]),
+  exportAudio: z.tuple([jobId, audioFormat, exportOptions]),
+  listProviders: z.tuple([]),
+  sweep: z.tuple([documentSchema, sweepOptionsSchema]),
+  getSettings: z.tuple([]),
+  setSettings: z.tuple([settingsPatchSchema]),
+} satisfies { [M in InvokeMethod]: z.ZodType<InvokeArgs<M>> };
+
+/** One browser-mode request frame. */
+export const wsRequestSchema = z.strictObject({
+  id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  method: z.enum(INVOKE_METHODS),
+  args: z.array(z.unknown()).max(4),
+});
+
+/** Throws a ZodError-derived message that names the verb and the field. */
+export function parseArgs<M extends InvokeMethod>(method: M, args: unknown): InvokeArgs<M> {
+  const schema: z.ZodType = argsSchemas[method];
+  const result = schema.safeParse(args);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue ? issue.path.join('.') : '';
+    throw new InvalidRequestError(`${method}: invalid argument${where ? ` ${where}` : ''}: ${issue?.message ?? 'rejected'}`);
+  }
+  return result.data as InvokeArgs<M>;
+}
+
+export class InvalidRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRequestError';
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The synthesis service: jobs (start, cancel, per-sentence audio kept for preview and export), the
+ * gamma sweep, the provider list, the settings, and the voice's lifecycle. Pure Node, no Electron:
+ * the Electron main process and the browser-mode server run it in a worker thread (host.ts) and speak
+ * the contract to it. Every argument arriving here has already been validated (schemas.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { splitSentences } from '../text/index.ts';
+import type {
+  AudioFormat,
+  ExportOptions,
+  JobId,
+  ProviderReport,
+  ProvidersInfo,
+  SentenceSpan,
+  StudioEvent,
+  StudioSettings,
+  SweepOptions,
+  SynthesizeOptions,
+} from '../ipc-contract.ts';
+import type { SynthesisSettings, SynthesisSummary } from '../pipeline/events.ts';
+import type { SynthesisBackend, VoiceLike } from './backend.ts';
+import { JobAudio } from './job-audio.ts';
+import type { SettingsStore } from './settings.ts';
+import { DEFAULT_SWEEP_GAMMAS, summarizeSweep } from './sweep.ts';
+
+export interface StudioServiceOptions {
+  backend: SynthesisBackend;
+  settings: SettingsStore;
+  emit: (event: StudioEvent) => void;
+  /** Finished jobs whose audio is kept for preview/export; older ones are dropped. Default 8. */
+  keepJobs?: number;
+}
+
+interface Job {
+  id: JobId;
+  kind: 'synthesis' | 'sweep' | 'export';
+  controller: AbortController;
+  audio: JobAudio;
+  done: Promise<void>;
+}
+
+export class JobNotFoundError extends Error {
+  constructor(id: string) {
+    super(`job ${id} is unknown or its audio was released (only the last jobs are kept); synthesize again`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class StudioService {
+  private readonly backend: SynthesisBackend;
+  private readonly settings: SettingsStore;
+  private readonly emit: (event: StudioEvent) => void;
+  private readonly keepJobs: number;
+  private readonly jobs = new Map<JobId, Job>();
+  private voicePromise: Promise<VoiceLike> | undefined;
+  private activeReport: ProviderReport | null = null;
+  /** The synthesis or sweep that holds the voice; a new one cancels it and waits for it. */
+  private current: Job | undefined;
+  private disposed = false;
+
+  constructor(options: StudioServiceOptions) {
+    this.backend = options.backend;
+    this.settings = options.settings;
+    this.emit = options.emit;
+    this.keepJobs = options.keepJobs ?? 8;
+  }
+
+  segment(doc: string): SentenceSpan[] {
+    return splitSentences(doc).map((s, index) => ({ index, text: s.text, start: s.start, end: s.end }));
+  }
+
+  synthesize(doc: string, options: SynthesizeOptions): JobId {
+    const settings = this.resolve(options);
+    return this.startExclusive('synthesis', async (job, voice) => {
+      const started = performance.now();
+      await this.backend.synthesize(voice, doc, settings, {
+        signal: job.controller.signal,
+        onEvent: (event) => {
+          if (job.controller.signal.aborted) return;
+          if (event.type === 'audio') {
+            job.audio.add(event.sentence, { samples: event.samples, sampleRate: event.sampleRate, offsetSamples: event.offsetSamples });
+          }
+          this.emit({ type: 'job', jobId: job.id, t: performance.now() - started, event });
+        },
+      });
+    });
+  }
+
+  sweep(doc: string, options: SweepOptions): JobId {
+    const gammas = options.gammas ?? DEFAULT_SWEEP_GAMMAS;
+    const base = { temperature: options.temperature ?? 0, topK: options.topK, topP: options.topP, seed: options.seed ?? 0 };
+    return this.startExclusive('sweep', async (job, voice) => {
+      const signal = job.controller.signal;
+      const total = gammas.length + 1;
+      const run = (settings: Partial<SynthesisSettings>): Promise<SynthesisSummary> =>
+        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined });
+      this.emit({ type: 'sweep-progress', jobId: job.id, done: 0, total, label: 'ar (baseline)' });
+      const baseline = await run({ ...base, strategy: 'ar', gamma: 1 });
+      const runs: SynthesisSummary[] = [];
+      for (const [i, gamma] of gammas.entries()) {
+        if (signal.aborted) return;
+        this.emit({ type: 'sweep-progress', jobId: job.id, done: i + 1, total, label: `${options.strategy}, gamma ${gamma}` });
+        const summary = await run({ ...base, strategy: options.strategy, gamma });
+        runs.push(summary);
+        const partial = summarizeSweep(options.strategy, baseline.tokensPerSecond, runs, gammas);
+        this.emit({ type: 'sweep-progress', jobId: job.id, done: i + 2, total, label: `${options.strategy}, gamma ${gamma}`, point: partial.points.at(-1) });
+      }
+      this.emit({ type: 'sweep-done', jobId: job.id, result: summarizeSweep(options.strategy, baseline.tokensPerSecond, runs, gammas) });
+    });
+  }
+
+  cancel(id: JobId): void {
+    const job = this.jobs.get(id);
+    if (job) job.controller.abort();
+  }
+
+  /**
+   * Writes a job's audio (one sentence or all of it so far) to `file`. The caller chose `file`: the
+   * Electron main process from its save dialog, the browser-mode server inside its own temp folder.
+   */
+  async exportAudio(jobId: JobId, format: AudioFormat, options: ExportOptions, file: string): Promise<{ bytes: number }> {
+    const source = this.jobs.get(jobId);
+    if (!source || source.kind !== 'synthesis') throw new JobNotFoundError(jobId);
+    const controller = new AbortController();
+    const exportJob: Job = { id: options.exportId, kind: 'export', controller, audio: new JobAudio(), done: Promise.resolve() };
+    this.jobs.set(exportJob.id, exportJob);
+    const progress = (phase: 'collecting' | 'encoding' | 'done', fraction: number): void =>
+      this.emit({ type: 'export-progress', exportId: options.exportId, phase, fraction });
+    try {
+      progress('collecting', 0);
+      const audio = source.audio.assemble(options.sentence);
+      if (!audio) {
+        throw new Error(
+          options.sentence === undefined ? 'this job has no audio yet; wait for the first sentence' : `sentence ${options.sentence + 1} has no audio yet`,
+        );
+      }
+      progress('encoding', 0.1);
+      await this.backend.writeAudioFile(file, audio.samples, audio.sampleRate, format, { signal: controller.signal });
+      const { size } = await stat(file);
+      progress('done', 1);
+      return { bytes: size };
+    } finally {
+      this.jobs.delete(exportJob.id);
+    }
+  }
+
+  listProviders(): ProvidersInfo {
+    return { available: this.backend.availableProviders(), active: this.activeReport };
+  }
+
+  getSettings(): StudioSettings {
+    return this.settings.get();
+  }
+
+  async setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings> {
+    const before = this.settings.get();
+    const after = await this.settings.update(patch);
+    if (after.provider !== before.provider || after.threads !== before.threads) {
+      // The running job keeps its voice; the next one opens a voice with the new settings.
+      const old = this.voicePromise;
+      this.voicePromise = undefined;
+      this.activeReport = null;
+      if (old) void this.releaseWhenIdle(old);
+    }
+    return after;
+  }
+
+  /** Cancels everything and releases the voice's ONNX sessions. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const job of this.jobs.values()) job.controller.abort();
+    await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
+    const voice = this.voicePromise;
+    this.voicePromise = undefined;
+    if (voice) await voice.then((v) => v.release()).catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private resolve(options: SynthesizeOptions): Partial<SynthesisSettings> {
+    const s = this.settings.get();
+    const settings: Partial<SynthesisSettings> = { ...options };
+    settings.strategy = options.strategy ?? s.defaultStrategy;
+    settings.gamma = options.gamma ?? s.defaultGamma;
+    return settings;
+  }
+
+  private voice(): Promise<VoiceLike> {
+    if (!this.voicePromise) {
+      const { provider, threads } = this.settings.get();
+      const opening = this.backend.openVoice(this.backend.voiceDir, { provider, threads });
+      this.voicePromise = opening;
+      opening.then(
+        (voice) => {
+          if (this.voicePromise !== opening) return;
+          this.activeReport = voice.provider;
+          this.emit({ type: 'provider', report: voice.provider });
+        },
+        () => {
+          // A failed open is reported by the job that asked; the next job tries again.
+          if (this.voicePromise === opening) this.voicePromise = undefined;
+        },
+      );
+    }
+    return this.voicePromise;
+  }
+
+  private async releaseWhenIdle(voice: Promise<VoiceLike>): Promise<void> {
+    await this.current?.done;
+    await voice.then((v) => v.release()).catch(() => undefined);
+  }
+
+  private startExclusive(kind: 'synthesis' | 'sweep', body: (job: Job, voice: VoiceLike) => Promise<void>): JobId {
+    if (this.disposed) throw new Error('the synthesis service is shutting down');
+    const id = randomUUID();
+    const controller = new AbortController();
+    const previous = this.current;
+    previous?.controller.abort();
+    const job: Job = { id, kind, controller, audio: new JobAudio(), done: Promise.resolve() };
+    job.done = (async () => {
+      await previous?.done;
+      try {
+        if (controller.signal.aborted) throw controller.signal.reason;
+        const voice = await this.voice();
+        await body(job, voice);
+        if (controller.signal.aborted) this.emit({ type: 'job-canceled', jobId: id });
+      } catch (error) {
+        if (controller.signal.aborted) this.emit({ type: 'job-canceled', jobId: id });
+        else this.emit({ type: 'job-error', jobId: id, message: errorMessage(error) });
+      } finally {
+        if (this.current === job) this.current = undefined;
+        if (kind === 'sweep') this.jobs.delete(id);
+      }
+    })();
+    this.current = job;
+    this.jobs.set(id, job);
+    this.dropOldJobs();
+    return id;
+  }
+
+  private dropOldJobs(): void {
+    const synthesis = [...this.jobs.values()].filter((j) => j.kind === 'synthesis');
+    for (const old of synthesis.slice(0, Math.max(0, synthesis.length - this.keepJobs))) this.jobs.delete(old.id);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  return String(error);
+}
