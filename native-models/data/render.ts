@@ -41,18 +41,28 @@ export class RenderError extends Error {
   override name = 'RenderError';
 }
 
-async function renderOne(job: RenderJob, wavDir: string, voice: string): Promise<void> {
-  const base = join(wavDir, `.tmp-${job.id}-${process.pid}`);
-  const textPath = `${base}.txt`;
-  const rawPath = `${base}.raw.wav`;
-  const outPath = `${base}.wav`;
+/** Sentences per Festival process: loading the HTS voice costs more than reading one sentence
+ * (measured here: 0.34 s of CPU for one sentence per process, ~0.13 s per sentence in fours). */
+const BATCH = 16;
+
+/** A Scheme string literal. */
+const schemeString = (text: string): string => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+async function renderBatch(batch: readonly RenderJob[], wavDir: string, voice: string): Promise<void> {
+  const base = join(wavDir, `.tmp-${batch[0].id}-${process.pid}`);
+  const scriptPath = `${base}.scm`;
+  const raw = batch.map((_, i) => `${base}.${i}.raw.wav`);
+  const out = batch.map((_, i) => `${base}.${i}.wav`);
   try {
-    writeFileSync(textPath, `${job.text}\n`);
-    await run('text2wave', ['-eval', `(${voice})`, textPath, '-o', rawPath]);
-    await run('sox', [rawPath, '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', outPath]);
-    renameSync(outPath, join(wavDir, `${job.id}.wav`));
+    const lines = batch.map((job, i) => `(utt.save.wave (utt.synth (Utterance Text ${schemeString(job.text)})) ${schemeString(raw[i])} 'riff)`);
+    writeFileSync(scriptPath, `(${voice})\n${lines.join('\n')}\n`);
+    await run('festival', ['--batch', scriptPath]);
+    for (let i = 0; i < batch.length; i++) {
+      await run('sox', [raw[i], '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', out[i]]);
+      renameSync(out[i], join(wavDir, `${batch[i].id}.wav`));
+    }
   } finally {
-    for (const path of [textPath, rawPath, outPath]) rmSync(path, { force: true });
+    for (const path of [scriptPath, ...raw, ...out]) rmSync(path, { force: true });
   }
 }
 
@@ -72,13 +82,14 @@ export async function renderAll(jobs: readonly RenderJob[], options: RenderOptio
   });
   const worker = async (): Promise<void> => {
     while (next < pending.length) {
-      const job = pending[next++];
+      const batch = pending.slice(next, next + BATCH);
+      next += batch.length;
       try {
-        await renderOne(job, options.wavDir, voice);
-        done++;
+        await renderBatch(batch, options.wavDir, voice);
+        done += batch.length;
       } catch (error) {
-        failed++;
-        console.error(`render: ${job.id} failed: ${(error as Error).message.split('\n')[0]}`);
+        failed += batch.length;
+        console.error(`render: ${batch[0].id} (+${batch.length - 1}) failed: ${(error as Error).message.split('\n')[0]}`);
       }
       options.onProgress?.(progress());
     }
