@@ -7,11 +7,12 @@
  *   gather  paragraphs from dpkg/man/README/info → work/corpus/paragraphs.jsonl (kept unless --refresh)
  *   select  sentences → work/corpus/{train,val,test}.jsonl  {id, text, phonemes} (+ stats.json)
  *   render  Festival teacher audio → work/wav/<id>.wav, test then val then train; skips existing files
+ *   prune   delete work/wav/<id>.wav files whose id is in no split (left behind when selection changed)
  *
  * Paths are relative to native-models/ (work/ is gitignored: the corpus is never committed).
  */
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,12 +64,23 @@ function select(paragraphs: readonly Paragraph[], targetTrain: number): void {
   console.log(`select: ${JSON.stringify(stats)}`);
 }
 
-async function render(workers: number): Promise<void> {
-  const jobs: RenderJob[] = SPLITS.flatMap((split) => {
+function corpusJobs(step: string): RenderJob[] {
+  return SPLITS.flatMap((split) => {
     const path = join(CORPUS_DIR, `${split}.jsonl`);
-    if (!existsSync(path)) throw new Error(`render: ${path} is missing; run the select step first`);
+    if (!existsSync(path)) throw new Error(`${step}: ${path} is missing; run the select step first`);
     return readJsonl<RenderJob>(path).map(({ id, text }) => ({ id, text }));
   });
+}
+
+function prune(): void {
+  const ids = new Set(corpusJobs('prune').map((job) => job.id));
+  const stale = existsSync(WAV_DIR) ? readdirSync(WAV_DIR).filter((f) => f.endsWith('.wav') && !ids.has(f.slice(0, -4))) : [];
+  for (const file of stale) rmSync(join(WAV_DIR, file));
+  console.log(`prune: removed ${stale.length} WAV files of sentences no longer in the corpus`);
+}
+
+async function render(workers: number): Promise<void> {
+  const jobs = corpusJobs('render');
   let lastPrint = 0;
   const result = await renderAll(jobs, {
     wavDir: WAV_DIR,
@@ -106,6 +118,7 @@ async function main(): Promise<void> {
     if (steps.has('select')) select(paragraphs, Number(values['target-train']));
   }
   if (steps.has('render')) await render(Number(values.workers));
+  if (steps.has('prune')) prune();
 }
 
 await main();

@@ -47,8 +47,8 @@ export interface Selection {
 }
 
 // Characters that mark code, markup, paths or options rather than prose.
-// Also: man page references "pipe(2)", roff requests ".TH", mixed-case identifiers "URIs", "GVariant".
-const CODE_LIKE = /[\\/{}[\]<>|_=#$^~*@`]|:\/\/|--|::|->|\(\)|\w\.\w{2,}|(?:^|\s)[-+.]\w|\.\.|[;:]$|\w\(\d|[A-Z]{2}[a-z]|[a-z][A-Z]/;
+// Also: calls and man page references "f(x)", "pipe(2)", roff requests ".TH", identifiers "URIs", "GVariant".
+const CODE_LIKE = /[\\/{}[\]<>|_=#$^~*@`]|:\/\/|--|::|->|\(\)|\w\.\w{2,}|(?:^|\s)[-+.]\w|\.\.|[;:]$|\w\(|[A-Z]{2}[a-z]|[a-z][A-Z]/;
 
 /** Whether an original sentence looks like clean prose (before normalisation). */
 export function isCleanSource(sentence: string): boolean {
