@@ -5,6 +5,7 @@
 
 export { normalizeText, spokenWords, spellAddress, type NormalizeOptions } from './normalize.ts';
 export { splitSentences, type Sentence, type SplitOptions } from './sentences.ts';
+export { prepareDocument, type PreparedSentence, type PrepareOptions } from './prepare.ts';
 export {
   PHONEME_INVENTORY,
   WORD_BOUNDARY,
