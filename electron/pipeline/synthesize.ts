@@ -9,7 +9,7 @@
 import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, SpearError } from '../engine/errors.ts';
 import { StatsAggregator } from '../engine/stats.ts';
-import { phonemeIds, splitSentences } from '../text/index.ts';
+import { prepareDocument } from '../text/index.ts';
 import type { PipelineEvent, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
 import type { Voice } from './voice.ts';
 
@@ -66,13 +66,21 @@ interface Prepared extends SentenceSpan {
   pauseSamples: number;
 }
 
-function prepare(text: string, sampleRate: number): Prepared[] {
-  const spans = splitSentences(text);
-  return spans.map((s, index) => {
-    const next = spans[index + 1];
+function prepare(text: string, voice: Voice): Prepared[] {
+  const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes });
+  return sentences.map((s, index) => {
+    const next = sentences[index + 1];
     const gap = next ? text.slice(s.end, next.start) : '';
     const pause = /\n\s*\n/.test(gap) ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence;
-    return { index, text: s.text, start: s.start, end: s.end, phonemes: phonemeIds(s.text), pauseSamples: next ? Math.round(pause * sampleRate) : 0 };
+    return {
+      index,
+      text: s.text,
+      start: s.start,
+      end: s.end,
+      // A single unsplittable token (a 60-digit number) can still exceed the budget: read its start.
+      phonemes: s.phonemeIds.slice(0, voice.maxPhonemes),
+      pauseSamples: next ? Math.round(pause * voice.speaker.sampleRate) : 0,
+    };
   });
 }
 
@@ -82,7 +90,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const { signal } = hooks;
   const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
   checkText(text);
-  const sentences = prepare(text, voice.speaker.sampleRate);
+  const sentences = prepare(text, voice);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
   if (spoken.length === 0) throw new NothingToSayError('the text has no words, only symbols or emoji');
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });

@@ -39,6 +39,8 @@ export interface Voice {
   prompt(phonemeIds: readonly number[]): number[];
   /** The stop rule's cap for a sentence of this many phonemes. */
   maxUnits(phonemeCount: number): number;
+  /** Most phonemes a sentence may have so that its prompt and its units fit the decoder's context. */
+  maxPhonemes: number;
   /** Decoder tokens → 0-based unit ids (anything outside the unit range is dropped). */
   units(tokens: readonly number[]): number[];
   release(): Promise<void>;
@@ -90,6 +92,7 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     section: section!,
     provider: decoder.provider,
     prompt: (ids) => [bos, ...ids.map((id) => id + phonemeOffset), sep],
+    maxPhonemes: Math.max(1, Math.floor((context - 3 - section!.max_units.base) / (1 + section!.max_units.per_phoneme))),
     maxUnits: (n) => Math.max(1, Math.min(Math.ceil(section!.max_units.per_phoneme * n + section!.max_units.base), context - n - 3)),
     units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
     async release() {
