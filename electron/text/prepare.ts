@@ -19,7 +19,7 @@ export interface PrepareOptions {
   readonly normalize?: NormalizeOptions;
   /**
    * A sentence with more phonemes than this is split again with a proportionally smaller word cap.
-   * Default 200 (a 30-word sentence averages ~130 phoneme tokens in the corpus). A single token can
+   * Default 200 (the corpus averages ~5 tokens a word, so a 30-word sentence is ~150). A single token can
    * still exceed it (a 40-digit number read digit by digit); it is kept whole.
    */
   readonly maxPhonemes?: number;
