@@ -24,6 +24,7 @@ type Command = (argv: string[], signal: AbortSignal) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   synth: async () => synthCommand,
   bench: async () => (await import('./bench.ts')).benchCommand,
+  eval: async () => (await import('./eval.ts')).evalCommand,
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */

@@ -1,0 +1,201 @@
+/**
+ * `spear eval`: the voice's report on the held-out test sentences (never trained on):
+ * intelligibility (pocketsphinx WER of the teacher's audio, of resynthesis from the teacher's units,
+ * and of the whole pipeline at the default settings), acceptance per drafter (α, τ for γ 1–8, greedy
+ * and sampled), and the validation losses the trainer recorded. Writes eval.json and eval.md.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeWav } from '../audio/wav.ts';
+import { decode, type Strategy } from '../engine/decode.ts';
+import { writeFileAtomic } from '../files.ts';
+import { mapLimit, transcribe } from '../eval/pocketsphinx.ts';
+import { corpusWer } from '../eval/wer.ts';
+import { resolveSettings, synthesize } from '../pipeline/synthesize.ts';
+import { openVoice, type Voice } from '../pipeline/voice.ts';
+import { int, list, num, parse } from './args.ts';
+import { InputError } from './input.ts';
+import { DEFAULT_VOICE_DIR } from './voice-path.ts';
+
+const WORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native-models/work');
+
+export const EVAL_HELP = `Usage: spear eval [options]
+
+Intelligibility and acceptance report of the voice on the test sentences (native-models/work, made by
+native-models/data; see docs/voice-reading.md). Writes eval.json and eval.md.
+
+Options:
+      --limit N              test sentences for the WER columns (default 100)
+      --acceptance-limit N   test sentences for the acceptance table (default 40)
+      --gammas LIST          default 1,2,3,4,5,6,7,8
+      --temperature T        the sampled column's temperature (default 0.8)
+      --work DIR             corpus/wav/units folder (default native-models/work)
+      --out DIR              report folder (default native-models/work/reports)
+      --voice DIR            voice directory (default: native-models/voice)
+  -h, --help                 this help
+`;
+
+const OPTIONS = {
+  limit: { type: 'string' },
+  'acceptance-limit': { type: 'string' },
+  gammas: { type: 'string' },
+  temperature: { type: 'string' },
+  work: { type: 'string' },
+  out: { type: 'string' },
+  voice: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface TestSentence {
+  id: string;
+  text: string;
+  phonemes: number[];
+}
+
+async function readJsonl<T>(file: string): Promise<T[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new InputError(`${file}: missing; build the corpus and units first (docs/text-and-corpus.md, docs/voice-audio.md)`);
+  }
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+interface AcceptanceRow {
+  strategy: Strategy;
+  gamma: number;
+  temperature: number;
+  acceptance_rate: number;
+  mean_accepted_tokens: number;
+}
+
+async function acceptance(voice: Voice, sentences: TestSentence[], gammas: number[], temperatures: number[], signal: AbortSignal): Promise<AcceptanceRow[]> {
+  const prompts = sentences.map((s) => voice.prompt(s.phonemes));
+  const maxNewTokens = sentences.map((s) => voice.maxUnits(s.phonemes.length));
+  const rows: AcceptanceRow[] = [];
+  for (const temperature of temperatures) {
+    for (const strategy of ['early-exit', 'draft', 'prophet'] as Strategy[]) {
+      for (const gamma of gammas) {
+        process.stderr.write(`\reval: acceptance ${strategy} γ=${gamma} T=${temperature}   `);
+        const r = await decode(voice.decoder, prompts, { strategy, gamma, temperature, maxNewTokens, seeds: sentences.map((_, i) => i), signal });
+        rows.push({ strategy, gamma, temperature, acceptance_rate: r.summary.acceptanceRate, mean_accepted_tokens: r.summary.meanAcceptedTokens });
+      }
+    }
+  }
+  process.stderr.write('\r\x1b[K');
+  return rows;
+}
+
+const pct = (x: number): string => x.toFixed(1);
+
+export async function evalCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, 'eval');
+  if (v.help) {
+    process.stdout.write(EVAL_HELP);
+    return 0;
+  }
+  const limit = int(v.limit, 'limit', 1) ?? 100;
+  const acceptanceLimit = int(v['acceptance-limit'], 'acceptance-limit', 1) ?? 40;
+  const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 7, 8];
+  const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
+  const work = v.work ?? WORK;
+  const outDir = v.out ?? path.join(work, 'reports');
+
+  const test = (await readJsonl<TestSentence>(path.join(work, 'corpus/test.jsonl'))).sort((a, b) => a.id.localeCompare(b.id));
+  const unitsById = new Map((await readJsonl<{ id: string; units: number[] }>(path.join(work, 'units/test.jsonl'))).map((u) => [u.id, u.units]));
+  const chosen = test.filter((s) => unitsById.has(s.id)).slice(0, limit);
+  if (chosen.length === 0) throw new InputError(`${work}: no test sentence has both audio units and text`);
+
+  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);
+  const scratch = await mkdtemp(path.join(tmpdir(), 'spear-eval-'));
+  try {
+    const settings = resolveSettings(voice, {});
+    const sr = voice.speaker.sampleRate;
+    let done = 0;
+    const transcripts = await mapLimit(chosen, 2, async (s) => {
+      // Teacher audio, its units spoken again, and the studio's own reading of the text.
+      const resynth = path.join(scratch, `${s.id}.resynth.wav`);
+      await writeFileAtomic(resynth, encodeWav(await voice.speaker.speak(unitsById.get(s.id)!), sr));
+      const pieces: Float32Array[] = [];
+      await synthesize(voice, s.text, settings, { signal, onEvent: (e) => e.type === 'audio' && pieces.push(e.samples) });
+      const joined = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
+      pieces.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
+      const pipeline = path.join(scratch, `${s.id}.pipeline.wav`);
+      await writeFileAtomic(pipeline, encodeWav(joined, sr));
+      const row = {
+        id: s.id,
+        text: s.text,
+        teacher: await transcribe(path.join(work, 'wav', `${s.id}.wav`)),
+        resynthesis: await transcribe(resynth),
+        pipeline: await transcribe(pipeline),
+      };
+      process.stderr.write(`\reval: transcribed ${++done}/${chosen.length}   `);
+      return row;
+    });
+    process.stderr.write('\r\x1b[K');
+    const wer = (key: 'teacher' | 'resynthesis' | 'pipeline') => corpusWer(transcripts.map((t) => ({ reference: t.text, hypothesis: t[key] })));
+    const intelligibility = { teacher: wer('teacher'), resynthesis: wer('resynthesis'), pipeline: wer('pipeline') };
+    const accept = await acceptance(voice, chosen.slice(0, acceptanceLimit), gammas, [0, sampledTemperature], signal);
+    const training = (voice.decoder.manifest.training ?? {}) as { validation?: Record<string, number> };
+    const report = {
+      voice: voice.dir,
+      sentences: chosen.length,
+      acceptance_sentences: Math.min(acceptanceLimit, chosen.length),
+      default_settings: settings,
+      intelligibility,
+      pipeline_minus_teacher_wer: intelligibility.pipeline.wer - intelligibility.teacher.wer,
+      acceptance: accept,
+      validation_losses: training.validation ?? null,
+      transcripts,
+    };
+    await writeFileAtomic(path.join(outDir, 'eval.json'), JSON.stringify(report, null, 2) + '\n');
+    const table = (t: number): string[] => {
+      const strategies = ['early-exit', 'draft', 'prophet'] as const;
+      const lines = [`| γ | ${strategies.map((s) => `${s} α | ${s} τ`).join(' | ')} |`, `| --- |${' --- | --- |'.repeat(strategies.length)}`];
+      for (const g of gammas) {
+        const cells = strategies.map((s) => {
+          const r = accept.find((a) => a.strategy === s && a.gamma === g && a.temperature === t)!;
+          return `${r.acceptance_rate.toFixed(3)} | ${r.mean_accepted_tokens.toFixed(2)}`;
+        });
+        lines.push(`| ${g} | ${cells.join(' | ')} |`);
+      }
+      return lines;
+    };
+    const md = [
+      `# Voice evaluation`,
+      '',
+      `Command: \`spear eval --limit ${limit} --acceptance-limit ${acceptanceLimit}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
+      `Default settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}.`,
+      '',
+      '## Intelligibility (pocketsphinx WER, %)',
+      '',
+      '| audio | WER | errors / words |',
+      '| --- | --- | --- |',
+      ...(['teacher', 'resynthesis', 'pipeline'] as const).map((k) => `| ${k} | ${pct(intelligibility[k].wer)} | ${intelligibility[k].errors} / ${intelligibility[k].words} |`),
+      '',
+      `Pipeline − teacher: ${pct(report.pipeline_minus_teacher_wer)} WER points (target ≤ 10).`,
+      '',
+      `## Acceptance, greedy (temperature 0), ${report.acceptance_sentences} sentences`,
+      '',
+      ...table(0),
+      '',
+      `## Acceptance, sampled (temperature ${sampledTemperature})`,
+      '',
+      ...table(sampledTemperature),
+      '',
+      '## Validation losses',
+      '',
+      training.validation ? Object.entries(training.validation).map(([k, x]) => `- ${k}: ${x.toFixed(4)}`).join('\n') : 'not recorded in the manifest',
+      '',
+    ].join('\n');
+    await writeFileAtomic(path.join(outDir, 'eval.md'), md);
+    process.stdout.write(md);
+    return 0;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await voice.release();
+  }
+}
