@@ -158,8 +158,12 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
+    parser.add_argument("--tiny", type=Path, help="write only the tiny model to this folder (the export test)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.tiny:
+        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}")
+        return
     if args.bench:
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}")
         return
