@@ -99,8 +99,9 @@ function endsSentence(doc: string, from: number, to: number, afterClosers: numbe
   const abbreviation = findAbbreviation(token);
   if (abbreviation) {
     if (abbreviation.kind === 'terminal') return nextCapital;
-    // "No." ends "Say no." but not "No. 5".
+    // "No." ends "Say no." but not "No. 5"; "sec." after a number is a duration that may end one.
     if (token.toLowerCase() === 'no.') return !/\d/.test(nextChar);
+    if (token.toLowerCase() === 'sec.' && /\d\s*$/.test(doc.slice(Math.max(0, wordStart - 8), wordStart))) return nextCapital;
     return false;
   }
   // An initial before a name: "J. R. R. Tolkien".

@@ -65,7 +65,8 @@ export function isCleanSource(sentence: string): boolean {
 
 /** Whether every spoken word is a dictionary word (a lone capital letter is a spelled letter). */
 export function isReadable(normalized: string, minWords: number, maxWords: number): boolean {
-  if (!/[.!?]$/.test(normalized)) return false;
+  // One sentence: a pause mark other than a comma only at the end ("… of rm. rm removes …" is two).
+  if (!/^[^.!?]*[.!?]$/.test(normalized)) return false;
   const words = spokenWords(normalized);
   if (words.length < minWords || words.length > maxWords) return false;
   return words.every((w) => /^[A-Z]$/.test(w) || isDictionaryWord(w));

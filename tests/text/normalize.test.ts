@@ -66,6 +66,7 @@ test('abbreviations', () => {
     ['cats vs. dogs', 'cats versus dogs'],
     ['St. Louis is on Main St.', 'saint Louis is on Main street.'],
     ['No. 5', 'number five'],
+    ['Wait 10 sec. See Sec. 3.', 'Wait ten seconds. See section three.'],
     ['Say no.', 'Say no.'],
     ['J. K. Rowling', 'J K Rowling'],
     ['The U.S. Army', 'The U S Army'],
@@ -148,6 +149,20 @@ test('normalisation is idempotent', () => {
   for (const input of inputs) {
     const once = normalizeText(input);
     assert.equal(normalizeText(once), once, input);
+  }
+});
+
+test('fuzz: random mixes of digits, symbols, abbreviations and emoji stay in the alphabet and are idempotent', () => {
+  const pieces = [...'abcXYZ 0123456789.,;:!?-\u2013\u2014/\\$%&@#+=\u00B0()[]"\'\u2019\u201C\u201D\u2026\u00E9\n\t'];
+  pieces.push('😀', 'I', 'A', 'km', 'pm', 'Dr.', 'etc.', 'co', 'mt', 'www.', 'http://', '.com', '1st', '19', 's');
+  let seed = 42;
+  const random = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  for (let k = 0; k < 5000; k++) {
+    let input = '';
+    for (let n = 1 + Math.floor(random() * 12); n > 0; n--) input += pieces[Math.floor(random() * pieces.length)];
+    const out = normalizeText(input);
+    assert.match(out, OUTPUT_ALPHABET, JSON.stringify(input));
+    assert.equal(normalizeText(out), out, JSON.stringify(input));
   }
 });
 

@@ -49,6 +49,7 @@ test('abbreviations, initials, decimals and ellipses do not split', () => {
   assert.deepEqual(texts('Wait... what? Well... Fine.'), ['Wait... what?', 'Well...', 'Fine.']);
   assert.deepEqual(texts('We sell apples, pears, etc. Then we close.'), ['We sell apples, pears, etc.', 'Then we close.']);
   assert.deepEqual(texts('See No. 5 now. Say no. Then go.'), ['See No. 5 now.', 'Say no.', 'Then go.']);
+  assert.deepEqual(texts('Wait 10 sec. See Sec. 3 below.'), ['Wait 10 sec.', 'See Sec. 3 below.']);
 });
 
 test('closing quotes and brackets stay with their sentence', () => {
