@@ -130,7 +130,8 @@ def make_inputs(role: str, cache_layers: int, kv_dim: int, hidden_dim: int, voca
 # ONNX
 
 
-def export_graph(graph: nn.Module, role: str, cache_layers: int, example: dict, path: Path) -> None:
+def export_graph(graph: nn.Module, role: str, cache_layers: int, example: dict, path: Path,
+                 weights_dtype: str = "float32") -> None:
     input_names, output_names = expected_names(role, cache_layers)
     dynamic_axes = {}
     for name in input_names:
@@ -151,6 +152,8 @@ def export_graph(graph: nn.Module, role: str, cache_layers: int, example: dict, 
                           do_constant_folding=True, **kwargs)
     model = onnx.load(str(path))
     _restore_unused_inputs(model, input_names, example)
+    if weights_dtype == "float16":
+        _store_float16(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     got_in = [i.name for i in model.graph.input]
@@ -177,6 +180,29 @@ def _restore_unused_inputs(model: onnx.ModelProto, input_names: list[str], examp
         rebuilt.append(onnx.helper.make_tensor_value_info(name, elem[example[name].dtype], shape))
     del model.graph.input[:]
     model.graph.input.extend(rebuilt)
+
+
+def _store_float16(model: onnx.ModelProto, min_elements: int = 1024) -> None:
+    """Store each float32 initializer whose every value survives a float16 round trip as float16 behind a
+    Cast back to float32. The graph computes exactly what it did (the caller rounds the weights to float16
+    first), ONNX Runtime folds the Casts when it loads the graph, and the file is half the size. Anything
+    else (RoPE frequencies folded into constants, small tensors) stays float32."""
+    from onnx import numpy_helper
+    casts, kept = [], []
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT and np.prod(init.dims) >= min_elements:
+            value = numpy_helper.to_array(init)
+            half = value.astype(np.float16)
+            if np.array_equal(half.astype(np.float32), value):
+                kept.append(numpy_helper.from_array(half, init.name + "__f16"))
+                casts.append(onnx.helper.make_node("Cast", [init.name + "__f16"], [init.name], to=onnx.TensorProto.FLOAT))
+                continue
+        kept.append(init)
+    nodes = list(model.graph.node)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    del model.graph.node[:]
+    model.graph.node.extend(casts + nodes)
 
 
 def sha256(path: Path) -> str:
@@ -321,12 +347,15 @@ def run_parity(ref_dir: Path) -> str:
 
 def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_dir: Path, *, name: str,
                  vocab: dict, stop_token: int, training: dict, parity_dir: Path | None = None,
-                 check_parity: bool = True) -> dict:
+                 check_parity: bool = True, weights_dtype: str = "float32", extra: dict | None = None) -> dict:
     """Write the six role graphs + manifest.json into out_dir; prove them. Returns the manifest.
 
     vocab: {"size", "special": {pad, bos, sep, eos}, optional "phonemes"/"units"} as in the contract.
     training: the training (or random-init) config, recorded verbatim with the model configs.
-    parity_dir: where reference cases go (default out_dir/parity)."""
+    parity_dir: where reference cases go (default out_dir/parity).
+    weights_dtype: "float16" stores weights as float16 (half the files); round the models' weights to
+    float16 first (model.half().float()) or the weights stay float32.
+    extra: more top-level manifest keys (a voice's "voice" section)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for model in (target, draft, prophet):
@@ -343,7 +372,7 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
         # Distinct B, T, P so no dynamic axis can be mistaken for another while tracing.
         example = make_inputs(role, cache_layers, kv_dim, hidden_dim, target.cfg.vocab_size, [5, 2], 5, 3, gen)
         path = out_dir / f"{role}.onnx"
-        export_graph(graph, role, cache_layers, example, path)
+        export_graph(graph, role, cache_layers, example, path, weights_dtype)
         inputs, outputs = expected_names(role, cache_layers)
         entries[role] = {"file": path.name, "sha256": sha256(path), "cache_layers": cache_layers, "kv_dim": kv_dim,
                          "hidden_dim": hidden_dim, "inputs": inputs, "outputs": outputs}
@@ -354,6 +383,7 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
         "head_dim": t.head_dim, "n_layers": t.n_layers, "exit_layer": t.exit_layer, "exit_blocks": t.exit_blocks,
         "vocab": vocab, "stop_token": stop_token, "graphs": entries,
         "training": {**training, "target": asdict(t), "draft": asdict(draft.cfg), "prophet": asdict(prophet.cfg)},
+        **(extra or {}),
         "code_commit": code_commit(),
     }
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
