@@ -40,7 +40,7 @@ export function griffinLim(frames: VocoderFrames, options: GriffinLimOptions = {
   const specIm = new Float64Array(T * nBins);
   const prevRe = new Float64Array(T * nBins);
   const prevIm = new Float64Array(T * nBins);
-  // Start from zero phase... except a deterministic pseudo-random phase avoids a buzzy fixed point.
+  // Deterministic pseudo-random initial phase: zero phase converges to a buzzy fixed point.
   let seed = 12345;
   for (let i = 0; i < T * nBins; i++) {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
