@@ -8,6 +8,27 @@
 
 import { dictionary } from 'cmu-pronouncing-dictionary';
 
+/**
+ * Words the normaliser itself emits that CMUdict lacks ("Ms." → "miz", "5 GiB" → "gibibytes"):
+ * letter-to-sound gets some of them wrong ("miz" → M AY1 Z), so they are listed here.
+ */
+const SUPPLEMENT: Readonly<Record<string, string>> = {
+  miz: 'M IH1 Z',
+  eta: 'EY1 T AH0',
+  tau: 'T AW1',
+  omicron: 'AA1 M AH0 K R AA2 N',
+  upsilon: 'UW1 P S AH0 L AA2 N',
+  gigahertz: 'G IH1 G AH0 HH ER2 T S',
+  kibibyte: 'K IH1 B IY0 B AY2 T',
+  kibibytes: 'K IH1 B IY0 B AY2 T S',
+  mebibyte: 'M EH1 B IY0 B AY2 T',
+  mebibytes: 'M EH1 B IY0 B AY2 T S',
+  gibibyte: 'G IH1 B IY0 B AY2 T',
+  gibibytes: 'G IH1 B IY0 B AY2 T S',
+  paisa: 'P AY1 S AA0',
+  paise: 'P AY1 S EY0',
+};
+
 let lexicon: Map<string, readonly string[]> | undefined;
 
 function buildLexicon(): Map<string, readonly string[]> {
@@ -19,6 +40,7 @@ function buildLexicon(): Map<string, readonly string[]> {
     const phones = (hash >= 0 ? value.slice(0, hash) : value).trim().split(/\s+/);
     map.set(key, phones);
   }
+  for (const [word, phones] of Object.entries(SUPPLEMENT)) if (!map.has(word)) map.set(word, phones.split(' '));
   return map;
 }
 

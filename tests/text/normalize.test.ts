@@ -60,6 +60,7 @@ test('abbreviations', () => {
   cases([
     ['Dr. Who', 'doctor Who'],
     ['Mr. and Mrs. Smith', 'mister and missus Smith'],
+    ['Ms. Smith', 'miz Smith'],
     ['e.g. this', 'for example this'],
     ['i.e. that', 'that is that'],
     ['apples, pears, etc.', 'apples, pears, et cetera.'],

@@ -77,3 +77,8 @@ test('object-prototype names are ordinary words', () => {
   const tokens = phonemize('constructor toString valueOf __proto__');
   assert.ok(tokens.every((t) => PHONEME_INVENTORY.includes(t)));
 });
+
+test('words the normaliser emits have listed pronunciations', () => {
+  assert.deepEqual(phonemize('Ms. Smith'), ['M', 'IH1', 'Z', '_', 'S', 'M', 'IH1', 'TH']);
+  assert.deepEqual(phonemize('5 GiB').slice(-4), ['B', 'AY2', 'T', 'S']);
+});
