@@ -27,7 +27,7 @@ export function stripEscapes(line: string): string {
     .replace(/\\[nk](?:\[[^\]]*\]|\(..|.)/g, '')
     .replace(/\\[hvwlLoxXzZ]'[^']*'/g, '')
     .replace(/\\-/g, '-')
-    .replace(/\\e/g, '\\')
+    .replace(/\\e/g, '\u0000') // a literal backslash, restored last like "\\"
     .replace(/\\[&|^c%:)dut]/g, '')
     .replace(/\\[ 0~]/g, ' ')
     .replace(/\\"/g, '')
