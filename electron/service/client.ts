@@ -4,7 +4,7 @@
  * main process and the browser-mode server alike.
  */
 import { Worker } from 'node:worker_threads';
-import type { InvokeMethod, InvokeResult, StudioEvent } from '../ipc-contract.ts';
+import type { InvokeArgs, InvokeMethod, InvokeResult, StudioEvent } from '../ipc-contract.ts';
 import type { HostRequest, HostResponse, HostWorkerData } from './protocol.ts';
 
 export interface ServiceClientOptions extends Partial<HostWorkerData> {
@@ -57,12 +57,22 @@ export class ServiceClient {
     this.worker.on('exit', (code) => fail(new Error(`the synthesis service stopped (exit code ${code})`)));
   }
 
-  call<M extends InvokeMethod>(method: M, args: unknown[], extra: { exportPath?: string } = {}): Promise<InvokeResult<M>> {
+  /** Every verb but exportAudio, whose host-side form takes the path (exportTo). */
+  call<M extends Exclude<InvokeMethod, 'exportAudio'>>(method: M, args: InvokeArgs<M>): Promise<InvokeResult<M>> {
+    return this.post(method, args) as Promise<InvokeResult<M>>;
+  }
+
+  /** Writes a job's audio to `file`, which the host chose (a save dialog, the server's temp folder). */
+  exportTo(args: InvokeArgs<'exportAudio'>, file: string): Promise<{ bytes: number }> {
+    return this.post('exportAudio', args, file) as Promise<{ bytes: number }>;
+  }
+
+  private post(method: InvokeMethod, args: unknown[], exportPath?: string): Promise<unknown> {
     if (this.exited) return Promise.reject(new Error('the synthesis service has stopped; restart the app'));
     const id = this.nextId++;
-    const request: HostRequest = { kind: 'call', id, method, args, ...extra };
-    return new Promise<InvokeResult<M>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    const request: HostRequest = { kind: 'call', id, method, args, ...(exportPath ? { exportPath } : {}) };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       this.worker.postMessage(request);
     });
   }

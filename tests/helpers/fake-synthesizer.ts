@@ -17,7 +17,7 @@ import type { SynthesisBackend, SynthesizeHooks, VoiceLike } from '../../electro
 import { splitSentences } from '../../electron/text/index.ts';
 
 export interface FakeOptions {
-  /** Real milliseconds slept per simulated millisecond. Default 0.25 (env SPEAR_FAKE_SPEED overrides). */
+  /** Real milliseconds slept per simulated millisecond. Default 1 (env SPEAR_FAKE_SPEED overrides); 0 runs flat out. */
   speed?: number;
   /** Providers the fake claims; 'webgpu' "fails to start" and falls back to CPU. Default cpu, webgpu. */
   providers?: Provider[];
@@ -67,7 +67,7 @@ export function tone(seconds: number, sampleRate: number, frequency: number): Fl
 }
 
 export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<FakeVoice> & { opened: FakeVoice[] } {
-  const speed = options.speed ?? (Number(process.env.SPEAR_FAKE_SPEED) || 0.25);
+  const speed = options.speed ?? (Number(process.env.SPEAR_FAKE_SPEED ?? 1));
   const providers = options.providers ?? ['cpu', 'webgpu'];
   const sampleRate = options.sampleRate ?? 16_000;
   const opened: FakeVoice[] = [];
@@ -87,6 +87,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
     const aggregator = new StatsAggregator(strategy === 'ar' ? 0 : gamma);
     let batchStep = 0;
     let simulatedMs = 0;
+    let decodeWallMs = 0;
     let offsetSamples = 0;
     let audioSeconds = 0;
     let firstAudioMs = 0;
@@ -133,7 +134,11 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
         steps++;
         const stepMs = event.draftMs + event.verifyMs;
         simulatedMs += stepMs;
-        if (speed > 0) await sleep(stepMs * speed, signal);
+        if (speed > 0) {
+          const t0 = performance.now();
+          await sleep(stepMs * speed, signal);
+          decodeWallMs += performance.now() - t0;
+        }
       }
       emit({ type: 'units', sentence: sentence.index, units, steps, drafted, accepted });
       const seconds = Math.min(1.2, 0.3 + sentence.text.length * 0.008);
@@ -144,7 +149,8 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
       audioSeconds = offsetSamples / sampleRate;
     }
     const decode = aggregator.summary();
-    const decodeSeconds = simulatedMs / 1000;
+    // Like the real pipeline: decode wall time (the sleeps make it follow the simulated cost); flat out, the simulated time.
+    const decodeSeconds = speed > 0 ? decodeWallMs / 1000 : simulatedMs / 1000;
     const seconds = (performance.now() - started) / 1000;
     const summary: SynthesisSummary = {
       strategy,

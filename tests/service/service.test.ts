@@ -122,7 +122,7 @@ test('the service runs in a worker thread behind ServiceClient', async () => {
     while (!events.some((e) => e.type === 'job' && e.jobId === jobId && e.event.type === 'done')) await new Promise((r) => setTimeout(r, 10));
     const audio = events.find((e) => e.type === 'job' && e.event.type === 'audio');
     assert.ok(audio && audio.type === 'job' && audio.event.type === 'audio' && audio.event.samples instanceof Float32Array);
-    await assert.rejects(client.call('exportAudio', ['nope', 'wav', { exportId: 'x' }], { exportPath: '/tmp/x.wav' }), /unknown/);
+    await assert.rejects(client.exportTo(['nope', 'wav', { exportId: 'x' }], '/tmp/x.wav'), /unknown/);
   } finally {
     await client.dispose();
   }

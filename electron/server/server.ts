@@ -1,0 +1,209 @@
+/**
+ * Browser mode: a small HTTP server on the loopback interface that serves the built renderer and
+ * speaks the IPC contract over a WebSocket to the same synthesis service the Electron app runs.
+ *
+ * Who may talk to it: only a page that knows the random token printed at start (in the URL; the
+ * first page load turns it into an HttpOnly, SameSite=Strict cookie for the assets), whose Host is
+ * the loopback address and port (no DNS rebinding), and whose WebSocket Origin is this server. Every
+ * request frame is validated with zod before it reaches the service.
+ *
+ * Export: the browser has no save dialog this server could drive, so the service writes the file into
+ * this server's own temporary folder and the page downloads it (the browser's own save prompt or
+ * download folder decides where it lands). No request can name a path on this machine.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ExportResult, InvokeMethod, StudioEvent, WsMessage } from '../ipc-contract.ts';
+import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
+import { parseArgs, wsRequestSchema } from '../service/schemas.ts';
+import { encodeAudioFrame } from './frames.ts';
+import { CONTENT_SECURITY_POLICY } from './csp.ts';
+
+export interface ServerOptions {
+  /** Default 0: a random free port. */
+  port?: number;
+  /** The built renderer (vite build's outDir). */
+  rendererDir: string;
+  /** How to start the service (backend module, voice, settings file). */
+  service?: ServiceClientOptions;
+  /** Default: 24 random bytes, base64url. */
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  service: ServiceClient;
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const COOKIE = 'spear_token';
+const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+function sameSecret(a: string | undefined, b: string): boolean {
+  if (!a) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const rendererDir = path.resolve(options.rendererDir);
+  const exportDir = await mkdtemp(path.join(os.tmpdir(), 'spear-exports-'));
+  const exports = new Map<string, { file: string; fileName: string }>();
+  const service = new ServiceClient(options.service);
+  await service.ready;
+
+  let port = 0;
+  const allowedHosts = (): string[] => [`${HOST}:${port}`, `localhost:${port}`];
+  const authorized = (req: http.IncomingMessage, url: URL): boolean =>
+    sameSecret(url.searchParams.get('token') ?? undefined, token) || sameSecret(cookieValue(req.headers.cookie, COOKIE), token);
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', `http://${HOST}`);
+    const deny = (code: number, text: string): void => {
+      res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(text);
+    };
+    if (!allowedHosts().includes(req.headers.host ?? '')) return deny(421, 'wrong Host header');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return deny(405, 'method not allowed');
+    if (!authorized(req, url)) {
+      return deny(403, 'Spear Studio: open the URL printed by `npm run serve`; it carries the access token.');
+    }
+    const headers: Record<string, string> = {
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+    };
+    if (url.searchParams.has('token')) headers['set-cookie'] = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+
+    const exportMatch = /^\/exports\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+    if (exportMatch) {
+      const entry = exports.get(exportMatch[1]);
+      if (!entry) return deny(404, 'no such export');
+      const { size } = await stat(entry.file);
+      res.writeHead(200, {
+        ...headers,
+        'content-type': entry.fileName.endsWith('.mp3') ? 'audio/mpeg' : 'audio/wav',
+        'content-length': String(size),
+        'content-disposition': `attachment; filename="${entry.fileName}"`,
+      });
+      createReadStream(entry.file).pipe(res);
+      return;
+    }
+
+    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = path.resolve(rendererDir, relative);
+    if (!file.startsWith(rendererDir + path.sep)) return deny(404, 'not found');
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) return deny(404, 'not found');
+      res.writeHead(200, { ...headers, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': String(info.size) });
+      if (req.method === 'HEAD') return res.end();
+      createReadStream(file).pipe(res);
+    } catch {
+      deny(404, relative === 'index.html' ? `the renderer is not built: run \`npm run build:renderer\` (looked in ${rendererDir})` : 'not found');
+    }
+  });
+
+  const sockets = new Set<WebSocket>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://${HOST}`);
+    const origin = req.headers.origin ?? '';
+    const ok =
+      url.pathname === '/ws' &&
+      allowedHosts().includes(req.headers.host ?? '') &&
+      allowedHosts().some((h) => origin === `http://${h}`) &&
+      authorized(req, url);
+    if (!ok) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  const unsubscribe = service.onEvent((event: StudioEvent) => {
+    const frame = event.type === 'job' && event.event.type === 'audio' ? encodeAudioFrame(event) : JSON.stringify({ kind: 'event', event } satisfies WsMessage);
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', async (data, isBinary) => {
+      const reply = (message: WsMessage): void => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      };
+      let id = -1;
+      try {
+        if (isBinary) throw new Error('binary requests are not part of the protocol');
+        const request = wsRequestSchema.parse(JSON.parse(data.toString()));
+        id = request.id;
+        let value: unknown;
+        if (request.method === 'exportAudio') {
+          const [jobId, format, exportOptions] = parseArgs('exportAudio', request.args);
+          const fileName = `spear-${exportOptions.sentence === undefined ? 'document' : `sentence-${exportOptions.sentence + 1}`}.${format}`;
+          const file = path.join(exportDir, `${exportOptions.exportId}.${format}`);
+          const { bytes } = await service.exportTo([jobId, format, exportOptions], file);
+          exports.set(exportOptions.exportId, { file, fileName });
+          value = { status: 'download', url: `/exports/${exportOptions.exportId}`, fileName, bytes } satisfies ExportResult;
+        } else {
+          const method: Exclude<InvokeMethod, 'exportAudio'> = request.method;
+          value = await service.call(method, parseArgs(method, request.args));
+        }
+        reply({ kind: 'result', id, ok: true, value });
+      } catch (error) {
+        reply({ kind: 'result', id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, HOST, () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+
+  return {
+    url: `http://${HOST}:${port}/?token=${token}`,
+    port,
+    token,
+    service,
+    async close() {
+      unsubscribe();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await service.dispose();
+      await rm(exportDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * What the user can do. Each action asks the service and writes the outcome into the store;
+ * components call these and show the store. ("No store actions": the store holds state only.)
+ */
+import type { AudioFormat, StudioSettings } from '../../electron/ipc-contract.ts';
+import { getApi } from './api.ts';
+import { decodeText, fileProblem, MAX_DOCUMENT_CHARS } from './lib/files.ts';
+import { resetPlayer } from './player.ts';
+import { notice } from './store/apply-events.ts';
+import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
+import { EMPTY_STATS } from './lib/decode-stats.ts';
+
+const set = useStudio.setState;
+const get = useStudio.getState;
+
+export function reportError(text: string): void {
+  set((s) => ({ notices: [...s.notices.slice(-4), notice('error', text)] }));
+}
+
+export function dismissNotice(id: number): void {
+  set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+// ---------------------------------------------------------------- document
+
+let segmentTimer: ReturnType<typeof setTimeout> | null = null;
+let segmentRequest = 0;
+
+export function setText(text: string, fileName: string | null = get().fileName): void {
+  if (text.length > MAX_DOCUMENT_CHARS) {
+    set({ fileMessage: { kind: 'error', text: `The text is longer than ${MAX_DOCUMENT_CHARS.toLocaleString('en')} characters; only files up to 1 MB are read.` } });
+    return;
+  }
+  set({ text, fileName });
+  if (segmentTimer) clearTimeout(segmentTimer);
+  segmentTimer = setTimeout(() => void segmentNow(), 200);
+}
+
+export async function segmentNow(): Promise<void> {
+  const request = ++segmentRequest;
+  const { text } = get();
+  try {
+    const sentences = text.trim() === '' ? [] : await getApi().segment(text);
+    if (request === segmentRequest) set({ sentences });
+  } catch (error) {
+    reportError(`Could not split the text into sentences: ${message(error)}`);
+  }
+}
+
+export async function loadFile(file: File): Promise<void> {
+  const problem = fileProblem(file);
+  if (problem) {
+    set({ fileMessage: { kind: 'error', text: problem } });
+    return;
+  }
+  const decoded = decodeText(file.name, await file.arrayBuffer());
+  if ('problem' in decoded) {
+    set({ fileMessage: { kind: 'error', text: decoded.problem } });
+    return;
+  }
+  setText(decoded.text, file.name);
+  set({ fileMessage: { kind: 'info', text: `Read “${file.name}”.` } });
+  if (segmentTimer) clearTimeout(segmentTimer);
+  await segmentNow();
+}
+
+// ---------------------------------------------------------------- decoding
+
+export function setTuning(patch: Partial<Tuning>): void {
+  set((s) => ({ tuning: { ...s.tuning, ...patch } }));
+}
+
+export async function synthesize(): Promise<void> {
+  const { text, tuning, status } = get();
+  if (text.trim() === '') {
+    reportError('There is no text to synthesize. Drop a .txt or .md file, paste, or type.');
+    return;
+  }
+  if (status === 'starting') return;
+  resetPlayer();
+  set({
+    ...initialDecoding,
+    status: 'starting',
+    jobText: text,
+    strategy: tuning.strategy,
+    gamma: tuning.gamma,
+    totals: EMPTY_STATS,
+    audio: {},
+    position: 0,
+  });
+  try {
+    const jobId = await getApi().synthesize(text, {
+      strategy: tuning.strategy,
+      gamma: tuning.gamma,
+      temperature: tuning.temperature,
+      ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
+      ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
+    });
+    set((s) => (s.status === 'starting' ? { jobId } : {}));
+  } catch (error) {
+    set({ status: 'error', error: message(error) });
+  }
+}
+
+export async function cancelJob(): Promise<void> {
+  const { jobId, status } = get();
+  if (!jobId || (status !== 'running' && status !== 'starting')) return;
+  await getApi().cancel(jobId).catch((error) => reportError(message(error)));
+}
+
+export function pinSentence(sentence: number | null): void {
+  set({ pinned: sentence });
+}
+
+// ---------------------------------------------------------------- sweep
+
+export async function runSweep(): Promise<void> {
+  const { text, tuning } = get();
+  if (text.trim() === '') {
+    reportError('The sweep runs on the current text; there is none yet.');
+    return;
+  }
+  const strategy = tuning.strategy === 'ar' ? 'early-exit' : tuning.strategy;
+  set({ sweepStatus: 'starting', sweepPoints: [], sweepResult: null, sweepError: null, sweepProgress: null, sweepText: text, sweepJobId: null });
+  try {
+    const sweepJobId = await getApi().sweep(text, {
+      strategy,
+      temperature: tuning.temperature,
+      ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
+      ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
+    });
+    set({ sweepJobId });
+  } catch (error) {
+    set({ sweepStatus: 'error', sweepError: message(error) });
+  }
+}
+
+export async function cancelSweep(): Promise<void> {
+  const { sweepJobId } = get();
+  if (sweepJobId) await getApi().cancel(sweepJobId).catch((error) => reportError(message(error)));
+}
+
+export function applyBestGamma(): void {
+  const { sweepResult } = get();
+  if (!sweepResult) return;
+  setTuning({ gamma: sweepResult.bestGamma, strategy: sweepResult.strategy });
+  set((s) => ({ notices: [...s.notices.slice(-4), notice('info', `Gamma set to ${sweepResult.bestGamma} (${sweepResult.strategy}).`)] }));
+}
+
+// ---------------------------------------------------------------- export
+
+let exportCounter = 0;
+
+export async function exportAudio(format: AudioFormat, sentence?: number): Promise<void> {
+  const { jobId } = get();
+  if (!jobId) return;
+  const exportId = `export-${Date.now().toString(36)}-${++exportCounter}`;
+  set({ exportId, exportStatus: 'running', exportFraction: 0, exportMessage: null });
+  try {
+    const result = await getApi().exportAudio(jobId, format, { exportId, ...(sentence !== undefined ? { sentence } : {}) });
+    if (result.status === 'canceled') {
+      set({ exportStatus: 'canceled', exportMessage: 'Export cancelled.' });
+    } else if (result.status === 'saved') {
+      set({ exportStatus: 'done', exportFraction: 1, exportMessage: `Saved ${result.path}` });
+    } else {
+      // Browser mode: the server wrote the file; the browser's download saves it.
+      const link = document.createElement('a');
+      link.href = result.url;
+      link.download = result.fileName;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      set({ exportStatus: 'done', exportFraction: 1, exportMessage: `Downloading ${result.fileName}` });
+    }
+  } catch (error) {
+    const text = message(error);
+    set((s) => (s.exportStatus === 'canceled' ? {} : { exportStatus: 'error', exportMessage: `Export failed: ${text}` }));
+  }
+}
+
+export async function cancelExport(): Promise<void> {
+  const { exportId, exportStatus } = get();
+  if (!exportId || exportStatus !== 'running') return;
+  set({ exportStatus: 'canceled', exportMessage: 'Export cancelled.' });
+  await getApi().cancel(exportId).catch((error) => reportError(message(error)));
+}
+
+// ---------------------------------------------------------------- settings
+
+export async function saveSettings(patch: Partial<StudioSettings>): Promise<void> {
+  try {
+    const settings = await getApi().setSettings(patch);
+    const providers = await getApi().listProviders();
+    set({ settings, providers });
+    set((s) => ({ notices: [...s.notices.slice(-4), notice('info', 'Settings saved; the next synthesis uses them.')] }));
+  } catch (error) {
+    reportError(`Could not save the settings: ${message(error)}`);
+  }
+}

@@ -1,0 +1,185 @@
+import { memo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { acceptanceRate, meanAcceptedTokens, speedupOverAr, tokensPerSecond, type RunningStats, type StepView } from '../lib/decode-stats.ts';
+import { formatNumber, formatPercent, formatSpeedup, strategyLabel } from '../lib/format.ts';
+import { useStudio, type StudioState } from '../store/state.ts';
+import { pinSentence } from '../actions.ts';
+
+/** The sentence the view shows: the one the user pinned, else the first still decoding, else the last decoded. */
+export function followedSentence(s: Pick<StudioState, 'pinned' | 'active' | 'perSentence'>): number | null {
+  if (s.pinned !== null) return s.pinned;
+  if (s.active !== null) return s.active;
+  const keys = Object.keys(s.perSentence).map(Number);
+  return keys.length > 0 ? Math.max(...keys) : null;
+}
+
+/** ar tokens/s for this text, when the last sweep ran on it. */
+function arBaseline(s: StudioState): number | undefined {
+  return s.sweepResult && s.sweepText === s.jobText ? s.sweepResult.baselineTokensPerSecond : undefined;
+}
+
+export function AcceptanceView() {
+  const { status, strategy, gamma, totals, error, summary, baseline, followed, progress, sentenceText, pinned } = useStudio(
+    useShallow((s) => {
+      const followed = followedSentence(s);
+      return {
+        status: s.status,
+        strategy: s.strategy,
+        gamma: s.gamma,
+        totals: s.totals,
+        error: s.error,
+        summary: s.summary,
+        baseline: arBaseline(s),
+        followed,
+        progress: followed !== null ? s.perSentence[followed] : undefined,
+        sentenceText: followed !== null ? s.jobSentences[followed]?.text : undefined,
+        pinned: s.pinned,
+      };
+    }),
+  );
+  const speedup =
+    strategy === 'ar'
+      ? { value: 1, measured: true }
+      : summary && baseline
+        ? { value: summary.tokensPerSecond / baseline, measured: true }
+        : speedupOverAr(totals, baseline);
+
+  return (
+    <section className="panel acceptance" aria-labelledby="acceptance-heading">
+      <h2 id="acceptance-heading">
+        Draft acceptance <span className="muted">— {strategyLabel(strategy)}{strategy !== 'ar' && `, γ = ${gamma}`}</span>
+      </h2>
+      <StatusLine status={status} error={error} />
+      <div className="tiles" data-testid="running-stats">
+        <Tile label="α (acceptance)" value={formatPercent(acceptanceRate(totals))} title="accepted / (accepted + rejections), all sentences so far" />
+        <Tile label="τ (tokens/step)" value={formatNumber(meanAcceptedTokens(totals), 2)} title="tokens emitted per verification step" />
+        <Tile label="tokens/s" value={formatNumber(summary?.tokensPerSecond ?? tokensPerSecond(totals), 0)} title="decoded tokens per second of wall time" />
+        <Tile
+          label={speedup.measured ? 'speedup over ar' : 'speedup over ar (est.)'}
+          value={formatSpeedup(speedup.value)}
+          title={speedup.measured ? 'measured against the ar baseline of the last sweep on this text' : 'τ × verify time / (draft + verify time); run a sweep to measure against ar'}
+        />
+        <Tile label="steps" value={String(totals.steps)} title="verification steps, all sentences" />
+      </div>
+      {followed !== null && progress ? (
+        <div className="followed">
+          <div className="followed-head">
+            <span>
+              Sentence {followed + 1}
+              {progress.units !== null ? ' — done' : ' — decoding'}
+              {pinned !== null && (
+                <button type="button" className="link" onClick={() => pinSentence(null)}>
+                  follow the decoder
+                </button>
+              )}
+            </span>
+            <SentenceStats stats={progress.stats} units={progress.units} />
+          </div>
+          <p className="followed-text">{sentenceText}</p>
+          <StepList steps={progress.steps} />
+        </div>
+      ) : (
+        <p className="muted empty">Start a synthesis to watch the drafter propose and the target verify, step by step.</p>
+      )}
+      <SentenceSummaries />
+    </section>
+  );
+}
+
+function StatusLine({ status, error }: { status: StudioState['status']; error: string | null }) {
+  const text: Record<StudioState['status'], string> = {
+    idle: 'Idle.',
+    starting: 'Opening the voice…',
+    running: 'Decoding…',
+    done: 'Done.',
+    canceled: 'Cancelled.',
+    error: `Failed: ${error ?? ''}`,
+  };
+  return (
+    <p className={`status status-${status}`} role={status === 'error' ? 'alert' : 'status'} data-testid="job-status">
+      {text[status]}
+    </p>
+  );
+}
+
+function Tile({ label, value, title }: { label: string; value: string; title: string }) {
+  return (
+    <div className="tile" title={title}>
+      <div className="tile-value">{value}</div>
+      <div className="tile-label">{label}</div>
+    </div>
+  );
+}
+
+function SentenceStats({ stats, units }: { stats: RunningStats; units: number | null }) {
+  return (
+    <span className="muted sentence-stats">
+      {stats.steps} steps · α {formatPercent(acceptanceRate(stats))} · τ {formatNumber(meanAcceptedTokens(stats), 2)}
+      {units !== null && ` · ${units} units`}
+    </span>
+  );
+}
+
+/** Newest step first; each chip is a drafted token, then the token the target added. */
+const StepList = memo(function StepList({ steps }: { steps: StepView[] }) {
+  return (
+    <ol className="steps" data-testid="steps" aria-label="Verification steps, newest first">
+      {[...steps].reverse().map((s) => (
+        <li key={s.step} className="step">
+          <span className="step-no">#{s.step}</span>
+          {s.drafted.map((token, i) => {
+            const kind = s.rejectedAt === null || i < s.rejectedAt ? 'accepted' : i === s.rejectedAt ? 'rejected' : 'discarded';
+            return (
+              <span key={i} className={`chip ${kind}`} title={kind === 'rejected' ? 'first rejection' : kind}>
+                {token}
+              </span>
+            );
+          })}
+          <span className="arrow" aria-hidden="true">
+            →
+          </span>
+          <span className={`chip token-${s.tokenKind}`} title={s.tokenKind === 'bonus' ? 'bonus token (all drafts accepted)' : s.tokenKind === 'replacement' ? 'replacement drawn after the rejection' : 'ar token'}>
+            {s.token}
+          </span>
+          <span className="muted step-emitted">+{s.emitted}</span>
+        </li>
+      ))}
+    </ol>
+  );
+});
+
+function SentenceSummaries() {
+  const perSentence = useStudio((s) => s.perSentence);
+  const done = Object.entries(perSentence)
+    .filter(([, p]) => p.units !== null)
+    .map(([k, p]) => ({ index: Number(k), ...p }))
+    .sort((a, b) => a.index - b.index);
+  if (done.length === 0) return null;
+  return (
+    <details className="summaries" open>
+      <summary>Per-sentence summary ({done.length})</summary>
+      <table data-testid="sentence-summary">
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">steps</th>
+            <th scope="col">α</th>
+            <th scope="col">τ</th>
+            <th scope="col">units</th>
+          </tr>
+        </thead>
+        <tbody>
+          {done.map((d) => (
+            <tr key={d.index}>
+              <td>{d.index + 1}</td>
+              <td>{d.stats.steps}</td>
+              <td>{formatPercent(acceptanceRate(d.stats))}</td>
+              <td>{formatNumber(meanAcceptedTokens(d.stats), 2)}</td>
+              <td>{d.units}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}

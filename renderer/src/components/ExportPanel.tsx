@@ -1,0 +1,60 @@
+import { useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { AudioFormat } from '../../../electron/ipc-contract.ts';
+import { cancelExport, exportAudio } from '../actions.ts';
+import { useStudio } from '../store/state.ts';
+
+export function ExportPanel() {
+  const { jobId, hasAudio, status, fraction, message, pinned } = useStudio(
+    useShallow((s) => ({
+      jobId: s.jobId,
+      hasAudio: Object.keys(s.audio).length > 0,
+      status: s.exportStatus,
+      fraction: s.exportFraction,
+      message: s.exportMessage,
+      pinned: s.pinned,
+    })),
+  );
+  const [format, setFormat] = useState<AudioFormat>('wav');
+  const [scope, setScope] = useState<'document' | 'sentence'>('document');
+  const running = status === 'running';
+  return (
+    <section className="panel export" aria-labelledby="export-heading">
+      <h2 id="export-heading">Export</h2>
+      <div className="form-row">
+        <label htmlFor="export-format">Format</label>
+        <select id="export-format" value={format} onChange={(e) => setFormat(e.target.value as AudioFormat)}>
+          <option value="wav">WAV (16-bit PCM)</option>
+          <option value="mp3">MP3</option>
+        </select>
+        <label htmlFor="export-scope">Audio</label>
+        <select id="export-scope" value={scope} onChange={(e) => setScope(e.target.value as 'document' | 'sentence')}>
+          <option value="document">whole document (decoded so far)</option>
+          <option value="sentence" disabled={pinned === null}>
+            selected sentence{pinned !== null ? ` (${pinned + 1})` : ''}
+          </option>
+        </select>
+        <button
+          type="button"
+          className="primary"
+          disabled={!jobId || !hasAudio || running}
+          onClick={() => void exportAudio(format, scope === 'sentence' && pinned !== null ? pinned : undefined)}
+          data-testid="export"
+        >
+          Export…
+        </button>
+        {running && (
+          <button type="button" onClick={() => void cancelExport()}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {running && <progress max={1} value={fraction} aria-label="Export progress" />}
+      {message && (
+        <p className={`small ${status === 'error' ? 'error' : 'muted'}`} role={status === 'error' ? 'alert' : 'status'} data-testid="export-message">
+          {message}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,158 @@
+/**
+ * The studio's one store, made of slices (document, decoding, playback, settings, sweep, export,
+ * notices). The store holds state only; what changes it lives in actions.ts (user intent) and
+ * apply-events.ts (service events, batched per animation frame by bridge.ts).
+ */
+import { create } from 'zustand';
+import type {
+  ProvidersInfo,
+  SentenceSpan,
+  Strategy,
+  StudioSettings,
+  SweepPoint,
+  SweepResult,
+  SynthesisSummary,
+} from '../../../electron/ipc-contract.ts';
+import { EMPTY_STATS, type RunningStats, type StepView } from '../lib/decode-stats.ts';
+import type { SentenceAudio } from '../lib/waveform.ts';
+
+export interface DocumentSlice {
+  text: string;
+  fileName: string | null;
+  /** The service's split of `text` (refreshed as the user types). */
+  sentences: SentenceSpan[];
+  /** Why a dropped file was not read, or what was read. */
+  fileMessage: { kind: 'error' | 'info'; text: string } | null;
+}
+
+export interface SentenceProgress {
+  stats: RunningStats;
+  /** The latest steps, oldest first (at most STEPS_KEPT). */
+  steps: StepView[];
+  /** Set when the sentence's units are final. */
+  units: number | null;
+}
+
+export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'canceled' | 'error';
+
+export interface DecodingSlice {
+  jobId: string | null;
+  status: JobStatus;
+  /** The text and sentences of the job (the document may be edited meanwhile). */
+  jobText: string;
+  jobSentences: SentenceSpan[];
+  strategy: Strategy;
+  gamma: number;
+  totals: RunningStats;
+  perSentence: Record<number, SentenceProgress>;
+  /** The sentence the acceptance view follows when the user picked one; null follows the decoder. */
+  pinned: number | null;
+  /** The first sentence still decoding (the one that will be heard next). */
+  active: number | null;
+  summary: SynthesisSummary | null;
+  error: string | null;
+}
+
+export interface PlaybackSlice {
+  /** Audio of the decoding job's sentences, as they arrive. */
+  audio: Record<number, SentenceAudio>;
+  playing: boolean;
+  mode: 'document' | 'sentence' | null;
+  /** The sentence being heard. */
+  heard: number | null;
+  /** Playhead, seconds into the document's audio. */
+  position: number;
+  /** Document playback reached a sentence that is still decoding. */
+  waiting: boolean;
+}
+
+export interface Tuning {
+  strategy: Strategy;
+  gamma: number;
+  temperature: number;
+  topK: number | null;
+  topP: number | null;
+}
+
+export interface SettingsSlice {
+  settings: StudioSettings | null;
+  providers: ProvidersInfo | null;
+  tuning: Tuning;
+  /** Shown while set: a GPU provider fell back to CPU. */
+  providerNotice: string | null;
+}
+
+export interface SweepSlice {
+  sweepJobId: string | null;
+  sweepStatus: JobStatus;
+  sweepProgress: { done: number; total: number; label: string } | null;
+  sweepPoints: SweepPoint[];
+  sweepResult: SweepResult | null;
+  sweepError: string | null;
+  /** The text the last sweep ran on, so its ar baseline can give a measured speedup for that text. */
+  sweepText: string | null;
+}
+
+export interface ExportSlice {
+  exportId: string | null;
+  exportStatus: 'idle' | 'running' | 'done' | 'error' | 'canceled';
+  exportFraction: number;
+  exportMessage: string | null;
+}
+
+export interface Notice {
+  id: number;
+  kind: 'error' | 'info';
+  text: string;
+}
+
+export interface NoticeSlice {
+  notices: Notice[];
+  /** The service cannot be reached at all (no preload, no server). */
+  connection: 'connecting' | 'ready' | 'lost';
+}
+
+export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & ExportSlice & NoticeSlice;
+
+/** Steps kept per sentence for the acceptance view (older ones are summarised in its stats). */
+export const STEPS_KEPT = 40;
+
+export const initialDocument: DocumentSlice = { text: '', fileName: null, sentences: [], fileMessage: null };
+export const initialDecoding: DecodingSlice = {
+  jobId: null,
+  status: 'idle',
+  jobText: '',
+  jobSentences: [],
+  strategy: 'early-exit',
+  gamma: 4,
+  totals: EMPTY_STATS,
+  perSentence: {},
+  pinned: null,
+  active: null,
+  summary: null,
+  error: null,
+};
+export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode: null, heard: null, position: 0, waiting: false };
+export const initialSettings: SettingsSlice = {
+  settings: null,
+  providers: null,
+  tuning: { strategy: 'early-exit', gamma: 4, temperature: 0, topK: null, topP: null },
+  providerNotice: null,
+};
+export const initialSweep: SweepSlice = {
+  sweepJobId: null,
+  sweepStatus: 'idle',
+  sweepProgress: null,
+  sweepPoints: [],
+  sweepResult: null,
+  sweepError: null,
+  sweepText: null,
+};
+export const initialExport: ExportSlice = { exportId: null, exportStatus: 'idle', exportFraction: 0, exportMessage: null };
+export const initialNotices: NoticeSlice = { notices: [], connection: 'connecting' };
+
+export function initialState(): StudioState {
+  return { ...initialDocument, ...initialDecoding, ...initialPlayback, ...initialSettings, ...initialSweep, ...initialExport, ...initialNotices };
+}
+
+export const useStudio = create<StudioState>()(() => initialState());

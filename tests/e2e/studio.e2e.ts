@@ -1,0 +1,203 @@
+/**
+ * End to end, in Debian's Chromium (playwright-core) against browser mode (`electron/server`): drop a
+ * .txt file with a real drop event, synthesize, watch the acceptance view show accepted and rejected
+ * drafts, play a preview, run a gamma sweep and see its chart, export a WAV and check the file.
+ *
+ * Voice: SPEAR_E2E_VOICE=real runs the real service with the shipped voice (native-models/voice/);
+ * anything else (the default, until the voice is trained) runs the same service with the fake
+ * synthesizer of tests/helpers/fake-synthesizer.ts. Chromium: SPEAR_CHROMIUM (default /usr/bin/chromium).
+ * Screenshots land in tests/output/ (not committed).
+ *
+ * Run: npm run test:e2e (builds the renderer first).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../electron/server/server.ts';
+
+// Browser globals used inside page functions: this file compiles in the Node project (no DOM lib).
+declare const document: { querySelector<T>(selector: string): T | null };
+declare class DataTransfer {
+  items: { add(file: File): void };
+}
+declare class File {
+  constructor(parts: string[], name: string, options: { type: string });
+}
+interface HTMLAudioElement {
+  duration: number;
+  src: string;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const OUTPUT = path.join(root, 'tests/output');
+const CHROMIUM = process.env.SPEAR_CHROMIUM ?? '/usr/bin/chromium';
+const REAL_VOICE = process.env.SPEAR_E2E_VOICE === 'real';
+const BACKEND = REAL_VOICE ? undefined : new URL('../helpers/fake-synthesizer.ts', import.meta.url).href;
+/** Decoding with the real voice on a small CPU takes longer than the fake's simulated steps. */
+const LONG = REAL_VOICE ? 300_000 : 60_000;
+
+const DOCUMENT = [
+  'Speculative decoding lets a small drafter propose several tokens at once.',
+  'The target model checks them all in a single call and keeps the longest accepted prefix.',
+  'When a draft is rejected, the target draws a replacement, so the output is exactly its own.',
+  'Tune gamma until it flies.',
+].join(' ');
+
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+const pageErrors: string[] = [];
+
+before(async () => {
+  if (!existsSync(path.join(root, 'dist/renderer/index.html'))) throw new Error('build the renderer first: npm run build:renderer');
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set SPEAR_CHROMIUM)`);
+  await mkdir(OUTPUT, { recursive: true });
+  server = await startServer({ rendererDir: path.join(root, 'dist/renderer'), service: { backendModule: BACKEND } });
+  profile = await mkdtemp(path.join(os.tmpdir(), 'spear-e2e-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+  });
+  await page.goto(server.url);
+  await page.getByText('service ready').waitFor({ timeout: 15_000 });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+/** Dispatches a real `drop` event carrying a File on `selector`. */
+async function dropFile(selector: string, name: string, type: string, content: string): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    ([n, t, c]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([c], n, { type: t }));
+      return dt;
+    },
+    [name, type, content] as const,
+  );
+  await page.locator(selector).dispatchEvent('dragover', { dataTransfer });
+  await page.locator(selector).dispatchEvent('drop', { dataTransfer });
+}
+
+test('a non-text file gets a clear message, and a drop outside the zone does not navigate', async () => {
+  await dropFile('[data-testid="drop-zone"]', 'photo.png', 'image/png', '\u0089PNG');
+  await page.getByTestId('file-message').filter({ hasText: 'not a text file' }).waitFor();
+  const before = page.url();
+  await dropFile('.acceptance', 'elsewhere.txt', 'text/plain', 'nope');
+  await page.waitForTimeout(200);
+  assert.equal(page.url(), before);
+});
+
+test('dropping a .txt splits it into sentences', async () => {
+  await dropFile('[data-testid="drop-zone"]', 'speech.txt', 'text/plain', DOCUMENT);
+  await page.getByTestId('file-message').filter({ hasText: 'speech.txt' }).waitFor();
+  assert.equal(await page.locator('#document-text').inputValue(), DOCUMENT);
+  await page.locator('[data-testid="sentences"] li').nth(3).waitFor();
+  assert.equal(await page.locator('[data-testid="sentences"] li').count(), 4);
+});
+
+test('synthesis shows accepted and rejected drafts live, then per-sentence summaries', async () => {
+  await page.getByTestId('synthesize').click();
+  await page.locator('[data-testid="steps"] .chip.accepted').first().waitFor({ timeout: LONG });
+  await page.locator('[data-testid="steps"] .chip.rejected').first().waitFor({ timeout: LONG });
+  await page.locator('[data-testid="steps"] .chip.token-replacement').first().waitFor({ timeout: LONG });
+  await page.screenshot({ path: path.join(OUTPUT, 'e2e-decoding.png') });
+  const alpha = await page.locator('[data-testid="running-stats"] .tile-value').first().innerText();
+  assert.match(alpha, /^\d+%$/, `α is shown as a percentage (got ${alpha})`);
+  await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+  assert.equal(await page.locator('[data-testid="sentence-summary"] tbody tr').count(), 4);
+});
+
+test('a sentence preview plays from a WAV blob (duration > 0), and the document plays', async () => {
+  await page.getByRole('button', { name: 'Play sentence 2' }).click();
+  const audio = page.getByTestId('preview-audio');
+  await page.waitForFunction(() => {
+    const el = document.querySelector<HTMLAudioElement>('[data-testid="preview-audio"]');
+    return el !== null && Number.isFinite(el.duration) && el.duration > 0;
+  });
+  const duration = await audio.evaluate((el) => (el as HTMLAudioElement).duration);
+  assert.ok(duration > 0, `audio duration ${duration}`);
+  assert.match(await audio.evaluate((el) => (el as HTMLAudioElement).src), /^blob:/);
+  await page.getByRole('button', { name: '■ Stop' }).click();
+  await page.getByTestId('play-document').click();
+  await page.getByTestId('heard').filter({ hasText: /^Sentence 1:/ }).waitFor();
+  await page.locator('.sentence.heard').first().waitFor();
+});
+
+test('a gamma sweep charts tokens/s and α against gamma, with the theory curve; the best gamma applies', async () => {
+  await page.getByTestId('run-sweep').click();
+  await page.locator('[data-testid="sweep-chart"] .theory').first().waitFor({ timeout: LONG * 3 });
+  await page.getByTestId('apply-best').filter({ hasText: 'γ =' }).waitFor({ timeout: LONG * 3 });
+  assert.equal(await page.locator('[data-testid="sweep-chart"] svg').first().locator('circle.measured-point').count(), 8);
+  const label = await page.getByTestId('apply-best').innerText();
+  const best = Number(/γ = (\d+)/.exec(label)?.[1]);
+  await page.getByTestId('apply-best').click();
+  assert.equal(await page.locator('#gamma').inputValue(), String(best));
+  await page.screenshot({ path: path.join(OUTPUT, 'e2e-sweep.png') });
+});
+
+test('export writes a valid WAV through the download', async () => {
+  await page.locator('#export-format').selectOption('wav');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+  const file = path.join(OUTPUT, 'e2e-export.wav');
+  await download.saveAs(file);
+  const wav = await readFile(file);
+  assert.equal(wav.toString('ascii', 0, 4), 'RIFF');
+  assert.equal(wav.toString('ascii', 8, 12), 'WAVE');
+  assert.equal(wav.readUInt32LE(4), wav.length - 8, 'RIFF size matches the file');
+  const sampleRate = wav.readUInt32LE(24);
+  assert.ok(sampleRate >= 8000 && sampleRate <= 48000, `sample rate ${sampleRate}`);
+  let offset = 12;
+  let dataBytes = 0;
+  while (offset + 8 <= wav.length) {
+    const id = wav.toString('ascii', offset, offset + 4);
+    const size = wav.readUInt32LE(offset + 4);
+    if (id === 'data') dataBytes = size;
+    offset += 8 + size + (size % 2);
+  }
+  assert.ok(dataBytes > sampleRate, `more than half a second of 16-bit audio (${dataBytes} bytes)`);
+  await page.getByTestId('export-message').filter({ hasText: 'spear-document.wav' }).waitFor();
+});
+
+test('a GPU provider that cannot start falls back to CPU with a visible notice', { skip: REAL_VOICE && 'needs a machine without that GPU' }, async () => {
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  await page.locator('#provider').selectOption('webgpu');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Settings saved').waitFor();
+  await page.getByTestId('synthesize').click();
+  await page.getByTestId('provider-notice').filter({ hasText: 'runs on CPU' }).waitFor({ timeout: LONG });
+  await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+  await page.locator('#provider').selectOption('cpu');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  await page.screenshot({ path: path.join(OUTPUT, 'e2e-studio.png') });
+});
+
+test('the page logged no errors (CSP violations included)', () => {
+  assert.deepEqual(pageErrors, []);
+});
