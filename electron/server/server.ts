@@ -164,8 +164,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       let id = -1;
       try {
         if (isBinary) throw new Error('binary requests are not part of the protocol');
-        const request = wsRequestSchema.parse(JSON.parse(data.toString()));
-        id = request.id;
+        const frame: unknown = JSON.parse(data.toString());
+        if (frame && typeof frame === 'object' && Number.isSafeInteger((frame as { id?: unknown }).id)) id = (frame as { id: number }).id;
+        const parsed = wsRequestSchema.safeParse(frame);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new Error(`invalid request frame: ${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'rejected'}`);
+        }
+        const request = parsed.data;
         let value: unknown;
         if (request.method === 'exportAudio') {
           const [jobId, format, exportOptions] = parseArgs('exportAudio', request.args);
