@@ -8,11 +8,13 @@ export interface Abbreviation {
   /** The words it is read as. */
   readonly reading: string;
   /**
-   * 'title' comes before a name or number and never ends a sentence ("Dr. Smith", "No. 5");
+   * 'title' comes before a name and never ends a sentence ("Dr. Smith");
+   * 'numbered' is an abbreviation only before a number ("No. 5", "Fig. 3"), elsewhere an ordinary
+   * word ("Say no.", "set it to ch.");
    * 'inline' is read mid-sentence and does not end one ("e.g. this"); 'terminal' may end a sentence
    * ("… and so on, etc. Then …"): the splitter splits after it when the next word is capitalised.
    */
-  readonly kind: 'title' | 'inline' | 'terminal';
+  readonly kind: 'title' | 'numbered' | 'inline' | 'terminal';
 }
 
 export const ABBREVIATIONS: ReadonlyMap<string, Abbreviation> = new Map<string, Abbreviation>([
@@ -28,13 +30,13 @@ export const ABBREVIATIONS: ReadonlyMap<string, Abbreviation> = new Map<string, 
   ['gen', { reading: 'general', kind: 'title' }],
   ['gov', { reading: 'governor', kind: 'title' }],
   ['rev', { reading: 'reverend', kind: 'title' }],
-  ['no', { reading: 'number', kind: 'title' }],
-  ['fig', { reading: 'figure', kind: 'title' }],
-  ['figs', { reading: 'figures', kind: 'title' }],
-  ['vol', { reading: 'volume', kind: 'title' }],
-  ['ch', { reading: 'chapter', kind: 'title' }],
-  ['sec', { reading: 'section', kind: 'title' }],
-  ['eq', { reading: 'equation', kind: 'title' }],
+  ['no', { reading: 'number', kind: 'numbered' }],
+  ['fig', { reading: 'figure', kind: 'numbered' }],
+  ['figs', { reading: 'figures', kind: 'numbered' }],
+  ['vol', { reading: 'volume', kind: 'numbered' }],
+  ['ch', { reading: 'chapter', kind: 'numbered' }],
+  ['sec', { reading: 'section', kind: 'numbered' }],
+  ['eq', { reading: 'equation', kind: 'numbered' }],
   ['e.g', { reading: 'for example', kind: 'inline' }],
   ['i.e', { reading: 'that is', kind: 'inline' }],
   ['vs', { reading: 'versus', kind: 'inline' }],

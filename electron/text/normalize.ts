@@ -152,14 +152,16 @@ const readAbbreviations: Pass = (text) =>
       const afterNumber = /\d\s*$/.test(whole.slice(Math.max(0, offset - 8), offset + pre.length));
       const atEnd = next === '';
       const nextCapital = /[A-Z]/.test(next) && space !== '';
-      // "No." is "number" only before a number: "No. 5", but "No. I won't."
-      if (abbreviation && !(token.toLowerCase() === 'no.' && !/\d/.test(next))) {
+      // After a number "sec." is a duration: "10 sec." (else a section: "Sec. 3").
+      const seconds = token.toLowerCase() === 'sec.' && afterNumber;
+      // "No. 5" is "number five", but "Say no." is a word.
+      const numbered = abbreviation?.kind === 'numbered' && (/\d/.test(next) || seconds);
+      if (abbreviation && (abbreviation.kind !== 'numbered' || numbered)) {
         let reading = abbreviation.reading;
         if (token.toLowerCase() === 'st.' && !nextCapital) reading = 'street';
-        // After a number "sec." is a duration: "10 sec." (else a section: "Sec. 3").
-        if (token.toLowerCase() === 'sec.' && afterNumber) reading = 'seconds';
+        if (seconds) reading = 'seconds';
         // The period survives only where it may end the sentence.
-        const keepsPeriod = atEnd || ((abbreviation.kind === 'terminal' || reading === 'seconds') && nextCapital);
+        const keepsPeriod = atEnd || ((abbreviation.kind === 'terminal' || seconds) && nextCapital);
         return `${pre}${reading}${keepsPeriod ? '.' : ''}`;
       }
       if (/^(?:[A-Za-z]\.){2,}$/.test(token)) {
@@ -401,8 +403,12 @@ function tidy(text: string): string {
   return s;
 }
 
+// A leading list marker is layout, not speech: "- item", "• item", "3. item", "b) item", "B) item"
+// ("A. Smith" keeps its initial).
+const LIST_MARKER = /^\s*(?:[-*]|\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+(?=\S)/;
+
 function normalizeOnce(text: string, spellAcronymsUpTo: number, maxTokenChars: number): string {
-  let s = capTokens(unicodeCleanup(text), maxTokenChars);
+  let s = capTokens(unicodeCleanup(text).replace(LIST_MARKER, ''), maxTokenChars);
   s = readAddresses(s);
   s = readAbbreviations(s);
   s = readNumbers(s);

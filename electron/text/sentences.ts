@@ -37,7 +37,10 @@ interface Span {
 
 const TERMINATORS = '.!?\u2026';
 const CLOSERS = `"')]}\u2019\u201D\u00BB`;
-const BULLET = /^(?:[-*\u2022\u25E6\u2023]|\d{1,3}[.)])\s/;
+// Capital letters count only with ")": "A. Smith" at the start of a line is an initial.
+const BULLET = /^(?:[-*\u2022\u25E6\u2023]|\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s/;
+// A list marker at the start of a block: its period is a label, not a sentence end ("d. The …").
+const LIST_MARKER = /^\s*(?:\d{1,3}[.)]|[a-z][.)]|[A-Z]\))(?=\s)/;
 
 function isSpace(ch: string | undefined): boolean {
   return ch !== undefined && /\s/.test(ch);
@@ -82,8 +85,8 @@ function splitBlocks(doc: string): Span[] {
   return blocks;
 }
 
-/** Whether the terminator run doc[from, to), followed by closers up to afterClosers, ends a sentence. */
-function endsSentence(doc: string, from: number, to: number, afterClosers: number, blockEnd: number): boolean {
+/** Whether the terminator run doc[from, to), followed by closers up to afterClosers, ends the sentence begun at sentenceStart. */
+function endsSentence(doc: string, sentenceStart: number, from: number, to: number, afterClosers: number, blockEnd: number): boolean {
   let next = afterClosers;
   while (next < blockEnd && isSpace(doc[next])) next++;
   if (next >= blockEnd) return true;
@@ -95,13 +98,16 @@ function endsSentence(doc: string, from: number, to: number, afterClosers: numbe
   let wordStart = from;
   while (wordStart > 0 && !isSpace(doc[wordStart - 1]) && !'("\''.includes(doc[wordStart - 1])) wordStart--;
   const token = doc.slice(wordStart, to);
+  // A number opening a sentence is a list label: "… it. 2. Run it."
+  if (/^\d{1,3}\.$/.test(token) && doc.slice(sentenceStart, wordStart).trim() === '') return false;
   const nextCapital = /\p{Lu}/u.test(nextChar);
   const abbreviation = findAbbreviation(token);
   if (abbreviation) {
     if (abbreviation.kind === 'terminal') return nextCapital;
-    // "No." ends "Say no." but not "No. 5"; "sec." after a number is a duration that may end one.
-    if (token.toLowerCase() === 'no.') return !/\d/.test(nextChar);
+    // "sec." after a number is a duration that may end a sentence: "Wait 10 sec. Then …".
     if (token.toLowerCase() === 'sec.' && /\d\s*$/.test(doc.slice(Math.max(0, wordStart - 8), wordStart))) return nextCapital;
+    // "No. 5" goes on; "Say no." ends.
+    if (abbreviation.kind === 'numbered') return !/\d/.test(nextChar);
     return false;
   }
   // An initial before a name: "J. R. R. Tolkien".
@@ -112,13 +118,14 @@ function endsSentence(doc: string, from: number, to: number, afterClosers: numbe
 function splitBlock(doc: string, block: Span): Span[] {
   const out: Span[] = [];
   let start = block.start;
-  for (let i = block.start; i < block.end; i++) {
+  const marker = LIST_MARKER.exec(doc.slice(block.start, Math.min(block.end, block.start + 16)));
+  for (let i = block.start + (marker ? marker[0].length : 0); i < block.end; i++) {
     if (!TERMINATORS.includes(doc[i])) continue;
     let to = i;
     while (to < block.end && TERMINATORS.includes(doc[to])) to++;
     const runEnd = to;
     while (to < block.end && CLOSERS.includes(doc[to])) to++;
-    if (endsSentence(doc, i, runEnd, to, block.end)) {
+    if (endsSentence(doc, start, i, runEnd, to, block.end)) {
       out.push({ start, end: to });
       start = to;
     }

@@ -69,6 +69,8 @@ test('abbreviations', () => {
     ['No. 5', 'number five'],
     ['Wait 10 sec. See Sec. 3.', 'Wait ten seconds. See section three.'],
     ['Say no.', 'Say no.'],
+    ['Set it to ch.', 'Set it to C H.'],
+    ['See Ch. 5 and Fig. 2.', 'See chapter five and figure two.'],
     ['J. K. Rowling', 'J K Rowling'],
     ['The U.S. Army', 'The U S Army'],
   ]);
@@ -112,6 +114,15 @@ test('unicode: quotes, dashes, accents, other scripts, emoji', () => {
     ['αβγ', 'alpha beta gamma'],
     ['ＡＢＣ１２３', 'ABC one hundred twenty three'],
     ['\uFB01ne', 'fine'],
+  ]);
+});
+
+test('list markers are layout, not speech; an initial is kept', () => {
+  cases([
+    ['- item one', 'item one'],
+    ['3. Install it.', 'Install it.'],
+    ['b) choose', 'choose'],
+    ['A. Smith wrote it.', 'A Smith wrote it.'],
   ]);
 });
 

@@ -111,3 +111,12 @@ test('empty, whitespace-only and mixed unicode documents', () => {
   assert.deepEqual(splitSentences(' \n\n\t '), []);
   assert.deepEqual(texts('Café au lait. Привет мир! 你好。 😀'), ['Café au lait.', 'Привет мир!', '你好。 😀']);
 });
+
+test('a list label is not a sentence of its own', () => {
+  assert.deepEqual(texts('a. The first point.\nb. The second one.\n\n1. Install it. 2. Run it.'), [
+    'a. The first point.',
+    'b. The second one.',
+    '1. Install it.',
+    '2. Run it.',
+  ]);
+});
