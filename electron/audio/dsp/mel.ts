@@ -3,7 +3,11 @@
  * change both together). The vocoders only need each band's centre and its filter's total weight to
  * turn band powers back into a smooth per-bin power density.
  */
-import type { FrameGeometry } from './stft.ts';
+import { Fft } from './fft.ts';
+import { hann, loadFrame, type FrameGeometry } from './stft.ts';
+
+/** Power floor before the log (features.py LOG_FLOOR). */
+export const LOG_FLOOR = 1e-10;
 
 export const hzToMel = (f: number): number => 2595 * Math.log10(1 + f / 700);
 export const melToHz = (m: number): number => 700 * (10 ** (m / 2595) - 1);
@@ -75,4 +79,29 @@ export function densityFromLogMel(logMel: ArrayLike<number>, map: BandToBin, out
     const hi = logMel[b + 1] - map.logWeight[b + 1];
     out[k] = Math.exp((1 - f) * lo + f * hi);
   }
+}
+
+/**
+ * (frameCount, nMels) natural-log mel-band powers of a signal, frame t centred on t·hop + hop/2: the
+ * analysis of features.py `log_mel` (used by tests and tools; the app's frames come from the network).
+ */
+export function logMel(signal: Float32Array, nMels: number, g: FrameGeometry): Float32Array {
+  const frameCount = Math.floor(signal.length / g.hop);
+  const bank = melFilterbank(nMels, g);
+  const fft = new Fft(g.nFft);
+  const window = hann(g.win);
+  const re = new Float64Array(g.nFft);
+  const im = new Float64Array(g.nFft);
+  const out = new Float32Array(frameCount * nMels);
+  for (let t = 0; t < frameCount; t++) {
+    loadFrame(signal, t, g, window, re, im);
+    fft.forward(re, im);
+    for (let b = 0; b < nMels; b++) {
+      let power = 0;
+      const row = bank[b];
+      for (let k = 0; k < row.length; k++) if (row[k] > 0) power += row[k] * (re[k] * re[k] + im[k] * im[k]);
+      out[t * nMels + b] = Math.log(Math.max(power, LOG_FLOOR));
+    }
+  }
+  return out;
 }

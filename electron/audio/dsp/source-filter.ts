@@ -89,6 +89,8 @@ export function sourceFilter(frames: VocoderFrames, options: SourceFilterOptions
     im.set(noiseFrame);
     fft.forward(re, im);
     // P_k = (Z_k + conj Z_{N-k}) / 2, Q_k = (Z_k − conj Z_{N-k}) / 2i; Y_k = G_k (α_k P_k + β_k Q_k).
+    let targetEnergy = 0;
+    let energy = 0;
     for (let k = 0; k < nBins; k++) {
       const kk = (g.nFft - k) % g.nFft;
       const zr = re[k];
@@ -110,6 +112,15 @@ export function sourceFilter(frames: VocoderFrames, options: SourceFilterOptions
         re[kk] = yr;
         im[kk] = -yi;
       }
+      targetEnergy += density[k];
+      energy += yr * yr + yi * yi;
+    }
+    // Pulses sample the envelope only at harmonics, and a window holds few of them: match the frame's
+    // energy to the envelope's exactly (E|Y_k|² = D_k), which the expectation above only gives on average.
+    const scale = energy > 1e-20 ? Math.sqrt(targetEnergy / energy) : 0;
+    for (let i = 0; i < g.nFft; i++) {
+      re[i] *= scale;
+      im[i] *= scale;
     }
     fft.inverse(re, im);
     ola.add(t, re);

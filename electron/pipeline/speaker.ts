@@ -1,0 +1,214 @@
+/**
+ * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/speaker/model.py)
+ * writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript
+ * source–filter vocoder (electron/audio/dsp/source-filter.ts) turns them into samples.
+ *
+ * Files (native-models/voice/speaker/): speaker.json (manifest), speaker.onnx, codebook.npz,
+ * parity.json. Every file's sha256 and the graph's tensor names are checked once, at load.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { frameWidth } from '../audio/dsp/features.ts';
+import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
+import type { FrameGeometry } from '../audio/dsp/stft.ts';
+import { SpearError } from '../engine/errors.ts';
+
+export const SPEAKER_MANIFEST_FILE = 'speaker.json';
+export const SPEAKER_FORMAT = 'spear-speaker/1';
+/** ONNX tensor names (twins: native-models/speaker/export.py INPUT, OUTPUT). */
+export const SPEAKER_INPUT = 'units';
+export const SPEAKER_OUTPUT = 'frames';
+
+/** A speaker directory, manifest or ONNX file is missing, corrupt or inconsistent. */
+export class SpeakerLoadError extends SpearError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+  }
+}
+
+/** speak() was given something that is not a list of unit ids of this speaker. */
+export class UnitRangeError extends SpearError {
+  constructor(
+    readonly index: number,
+    readonly value: unknown,
+    readonly unitCount: number,
+  ) {
+    super(`units[${index}] = ${String(value)} is not a unit id: want an integer in [0, ${unitCount})`);
+  }
+}
+
+export interface SpeakerManifest {
+  format: string;
+  sample_rate: number;
+  unit_rate: number;
+  unit_count: number;
+  frames_per_unit: number;
+  features: { hop: number; win: number; n_fft: number; n_mels: number };
+  vocoder: { kind: 'source-filter'; aperiodic_floor: number; aperiodic_start_hz: number; aperiodic_top: number };
+  graph: { file: string; inputs: string[]; outputs: string[] };
+  /** sha256 of every file of the speaker, by file name. */
+  files: Record<string, string>;
+  model_config?: unknown;
+  training?: unknown;
+  code_commit?: string;
+}
+
+export interface Speaker {
+  readonly sampleRate: number;
+  /** Units per second of audio (25). */
+  readonly unitRate: number;
+  /** Size of the unit vocabulary; ids are 0-based. */
+  readonly unitCount: number;
+  /** Samples each unit becomes (640 at 25 Hz, 16 kHz). */
+  readonly samplesPerUnit: number;
+  readonly manifest: SpeakerManifest;
+  /** 0-based unit ids → samples in [-1, 1], exactly `units.length × samplesPerUnit` of them. */
+  speak(units: readonly number[]): Promise<Float32Array>;
+  /** The network's raw vocoder frames, (units.length × frames_per_unit, n_mels + 2) row-major. */
+  frames(units: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export interface SpeakerOptions {
+  /** Intra-op threads of the ONNX session; default 1 (the graph is small, see docs/voice-audio.md). */
+  threads?: number;
+}
+
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Structural problems of a parsed manifest (empty when fine). */
+export function speakerManifestProblems(m: SpeakerManifest): string[] {
+  const problems: string[] = [];
+  if (m.format !== SPEAKER_FORMAT) problems.push(`format is ${JSON.stringify(m.format)}, expected "${SPEAKER_FORMAT}"`);
+  for (const key of ['sample_rate', 'unit_count', 'frames_per_unit'] as const) {
+    if (!isPositiveInt(m[key])) problems.push(`"${key}" must be a positive integer`);
+  }
+  const f = m.features;
+  if (!f || ![f.hop, f.win, f.n_fft, f.n_mels].every(isPositiveInt)) problems.push('"features" needs positive integers hop, win, n_fft, n_mels');
+  else {
+    if ((f.n_fft & (f.n_fft - 1)) !== 0 || f.n_fft < f.win) problems.push(`features.n_fft ${f.n_fft} must be a power of two ≥ win ${f.win}`);
+    if (f.n_mels < 2) problems.push('features.n_mels must be ≥ 2');
+    if (isPositiveInt(m.sample_rate) && isPositiveInt(m.frames_per_unit) && Math.abs(m.unit_rate - m.sample_rate / (f.hop * m.frames_per_unit)) > 1e-9) {
+      problems.push(`unit_rate ${m.unit_rate} is not sample_rate / (hop × frames_per_unit) = ${m.sample_rate / (f.hop * m.frames_per_unit)}`);
+    }
+  }
+  if (m.vocoder?.kind !== 'source-filter') problems.push(`vocoder.kind ${JSON.stringify(m.vocoder?.kind)} is not "source-filter"`);
+  if (!m.graph || typeof m.graph.file !== 'string') problems.push('"graph.file" is missing');
+  if (!m.files || typeof m.files !== 'object') problems.push('"files" (sha256 by file name) is missing');
+  else if (m.graph && typeof m.graph.file === 'string' && !(m.graph.file in m.files)) problems.push(`"files" lacks the graph ${m.graph.file}`);
+  return problems;
+}
+
+async function readManifest(dir: string): Promise<{ manifest: SpeakerManifest; manifestPath: string }> {
+  const manifestPath = path.join(dir, SPEAKER_MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (error) {
+    throw new SpeakerLoadError(manifestPath, [`cannot read the speaker manifest (${(error as Error).message})`]);
+  }
+  let manifest: SpeakerManifest;
+  try {
+    manifest = JSON.parse(text) as SpeakerManifest;
+  } catch (error) {
+    throw new SpeakerLoadError(manifestPath, [`not valid JSON (${(error as Error).message})`]);
+  }
+  const problems = speakerManifestProblems(manifest);
+  if (problems.length) throw new SpeakerLoadError(manifestPath, problems);
+  return { manifest, manifestPath };
+}
+
+/** Reads every file the manifest lists and checks its sha256; returns the graph's bytes. */
+async function checkFiles(dir: string, manifest: SpeakerManifest): Promise<Uint8Array> {
+  let graphBytes: Uint8Array | undefined;
+  for (const [name, expected] of Object.entries(manifest.files)) {
+    const file = path.join(dir, name);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new SpeakerLoadError(file, [`listed in ${SPEAKER_MANIFEST_FILE} but cannot be read (${(error as Error).message})`]);
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== expected) {
+      throw new SpeakerLoadError(file, [`sha256 is ${actual}, ${SPEAKER_MANIFEST_FILE} says ${expected}: the file is corrupt or from another export`]);
+    }
+    if (name === manifest.graph.file) graphBytes = bytes;
+  }
+  return graphBytes!;
+}
+
+export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Promise<Speaker> {
+  const { manifest } = await readManifest(dir);
+  const graphBytes = await checkFiles(dir, manifest);
+  const graphPath = path.join(dir, manifest.graph.file);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(graphBytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.threads ?? 1,
+      interOpNumThreads: 1,
+    });
+  } catch (error) {
+    throw new SpeakerLoadError(graphPath, [`ONNX Runtime cannot load it (${(error as Error).message})`]);
+  }
+  const names: string[] = [];
+  if (session.inputNames.join() !== SPEAKER_INPUT) names.push(`inputs are [${session.inputNames.join(', ')}], expected [${SPEAKER_INPUT}]`);
+  if (session.outputNames.join() !== SPEAKER_OUTPUT) names.push(`outputs are [${session.outputNames.join(', ')}], expected [${SPEAKER_OUTPUT}]`);
+  if (names.length) {
+    await session.release();
+    throw new SpeakerLoadError(graphPath, names);
+  }
+
+  const f = manifest.features;
+  const geometry: FrameGeometry = { sampleRate: manifest.sample_rate, hop: f.hop, win: f.win, nFft: f.n_fft };
+  const vocoder: SourceFilterOptions = {
+    geometry,
+    aperiodicFloor: manifest.vocoder.aperiodic_floor,
+    aperiodicStartHz: manifest.vocoder.aperiodic_start_hz,
+    aperiodicTop: manifest.vocoder.aperiodic_top,
+  };
+  const width = frameWidth(f.n_mels);
+  const unitCount = manifest.unit_count;
+
+  const frames = async (units: readonly number[]): Promise<Float32Array> => {
+    const ids = new BigInt64Array(units.length);
+    for (let i = 0; i < units.length; i++) {
+      const u = units[i];
+      if (!Number.isInteger(u) || u < 0 || u >= unitCount) throw new UnitRangeError(i, u, unitCount);
+      ids[i] = BigInt(u);
+    }
+    if (units.length === 0) return new Float32Array(0);
+    const result = await session.run({ [SPEAKER_INPUT]: new ort.Tensor('int64', ids, [1, units.length]) });
+    const out = result[SPEAKER_OUTPUT];
+    const expected = units.length * manifest.frames_per_unit * width;
+    if (out.data.length !== expected) {
+      throw new SpeakerLoadError(graphPath, [`wrote ${out.data.length} values for ${units.length} units, expected ${expected}`]);
+    }
+    return out.data as Float32Array;
+  };
+
+  return {
+    sampleRate: manifest.sample_rate,
+    unitRate: manifest.unit_rate,
+    unitCount,
+    samplesPerUnit: manifest.frames_per_unit * f.hop,
+    manifest,
+    frames,
+    async speak(units) {
+      const data = await frames(units);
+      const audio = sourceFilter({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, vocoder);
+      for (let i = 0; i < audio.length; i++) audio[i] = Math.max(-1, Math.min(1, audio[i]));
+      return audio;
+    },
+    async release() {
+      await session.release();
+    },
+  };
+}
