@@ -195,7 +195,15 @@ test('a GPU provider that cannot start falls back to CPU with a visible notice',
   await page.locator('#provider').selectOption('cpu');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByRole('button', { name: 'Settings', exact: true }).click();
+});
+
+test('screenshot of the studio mid-decode (tests/output/e2e-studio.png; docs/screenshot.png is a copy)', async () => {
+  // Informational toasts leave by themselves after a few seconds.
+  for (let i = 0; i < 150 && (await page.locator('.toasts .notice').count()) > 0; i++) await page.waitForTimeout(100);
+  await page.getByTestId('synthesize').click();
+  await page.locator('.sentence.decoded').first().waitFor({ timeout: LONG });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-studio.png') });
+  await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
 });
 
 test('the page logged no errors (CSP violations included)', () => {

@@ -5,7 +5,7 @@ import { sweepChartData, type ChartBox, type Metric } from '../lib/sweep-chart.t
 import { formatPercent, formatSpeedup, strategyLabel } from '../lib/format.ts';
 import { useStudio } from '../store/state.ts';
 
-const BOX: ChartBox = { width: 300, height: 150, padding: { top: 10, right: 10, bottom: 24, left: 40 } };
+const BOX: ChartBox = { width: 300, height: 118, padding: { top: 8, right: 10, bottom: 20, left: 40 } };
 
 export function SweepPanel() {
   const { status, progress, points, result, error, hasText, strategy } = useStudio(

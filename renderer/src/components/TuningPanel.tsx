@@ -41,12 +41,21 @@ export function TuningPanel() {
           disabled={tuning.strategy === 'ar'}
           onChange={(e) => setTuning({ gamma: Number(e.target.value) })}
         />
-        <label htmlFor="temperature">Temperature</label>
-        <input id="temperature" type="number" min={0} max={2} step={0.1} value={tuning.temperature} onChange={(e) => setTuning({ temperature: Math.max(0, Number(e.target.value) || 0) })} />
-        <label htmlFor="top-k">Top-k</label>
-        <input id="top-k" type="number" min={1} step={1} placeholder="all" value={tuning.topK ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topK: optional(e.target.value) })} />
-        <label htmlFor="top-p">Top-p</label>
-        <input id="top-p" type="number" min={0.01} max={1} step={0.05} placeholder="1" value={tuning.topP ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topP: optional(e.target.value) })} />
+        <span className="label">Sampling</span>
+        <div className="sampling">
+          <label>
+            <span>temperature</span>
+            <input id="temperature" type="number" min={0} max={2} step={0.1} value={tuning.temperature} onChange={(e) => setTuning({ temperature: Math.max(0, Number(e.target.value) || 0) })} />
+          </label>
+          <label title={tuning.temperature === 0 ? 'Greedy (temperature 0): top-k applies only when sampling' : undefined}>
+            <span>top-k</span>
+            <input id="top-k" type="number" min={1} step={1} placeholder="all" value={tuning.topK ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topK: optional(e.target.value) })} />
+          </label>
+          <label title={tuning.temperature === 0 ? 'Greedy (temperature 0): top-p applies only when sampling' : undefined}>
+            <span>top-p</span>
+            <input id="top-p" type="number" min={0.01} max={1} step={0.05} placeholder="1" value={tuning.topP ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topP: optional(e.target.value) })} />
+          </label>
+        </div>
         <div className="actions">
           <button type="submit" className="primary" disabled={!hasText || status === 'starting'} data-testid="synthesize" title="Ctrl+Enter">
             {busy ? 'Restart' : 'Synthesize'}
@@ -56,7 +65,6 @@ export function TuningPanel() {
           </button>
         </div>
       </form>
-      {tuning.temperature === 0 && <p className="muted small">Greedy (temperature 0): top-k and top-p apply only when sampling.</p>}
     </section>
   );
 }
