@@ -2,7 +2,7 @@ import { memo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { acceptanceRate, meanAcceptedTokens, speedupOverAr, tokensPerSecond, type RunningStats, type StepView } from '../lib/decode-stats.ts';
 import { formatNumber, formatPercent, formatSpeedup, strategyLabel } from '../lib/format.ts';
-import { useStudio, type StudioState } from '../store/state.ts';
+import { useStudio, type SentenceProgress, type StudioState } from '../store/state.ts';
 import { pinSentence } from '../actions.ts';
 
 /** The sentence the view shows: the one the user pinned, else the first still decoding, else the last decoded. */
@@ -152,7 +152,7 @@ function SentenceSummaries() {
   const perSentence = useStudio((s) => s.perSentence);
   const done = Object.entries(perSentence)
     .filter(([, p]) => p.units !== null)
-    .map(([k, p]) => ({ index: Number(k), ...p }))
+    .map(([k, progress]) => ({ index: Number(k), progress }))
     .sort((a, b) => a.index - b.index);
   if (done.length === 0) return null;
   return (
@@ -170,16 +170,23 @@ function SentenceSummaries() {
         </thead>
         <tbody>
           {done.map((d) => (
-            <tr key={d.index}>
-              <td>{d.index + 1}</td>
-              <td>{d.stats.steps}</td>
-              <td>{formatPercent(acceptanceRate(d.stats))}</td>
-              <td>{formatNumber(meanAcceptedTokens(d.stats), 2)}</td>
-              <td>{d.units}</td>
-            </tr>
+            <SummaryRow key={d.index} index={d.index} progress={d.progress} />
           ))}
         </tbody>
       </table>
     </details>
   );
 }
+
+/** Memoised on the sentence's progress object, which the store replaces only when that sentence changes. */
+const SummaryRow = memo(function SummaryRow({ index, progress }: { index: number; progress: SentenceProgress }) {
+  return (
+    <tr>
+      <td>{index + 1}</td>
+      <td>{progress.stats.steps}</td>
+      <td>{formatPercent(acceptanceRate(progress.stats))}</td>
+      <td>{formatNumber(meanAcceptedTokens(progress.stats), 2)}</td>
+      <td>{progress.units}</td>
+    </tr>
+  );
+});

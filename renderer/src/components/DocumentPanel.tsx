@@ -1,8 +1,8 @@
-import { useState, type DragEvent } from 'react';
+import { memo, useState, type DragEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { loadFile, pinSentence, setText } from '../actions.ts';
 import { playSentence } from '../player.ts';
-import { useStudio } from '../store/state.ts';
+import { useStudio, type StudioState } from '../store/state.ts';
 import { plural } from '../lib/format.ts';
 
 /** Drop zone + editor + the document split into sentences (decoding, decoded, heard). */
@@ -71,18 +71,8 @@ export function DocumentPanel() {
 }
 
 function SentenceList({ count }: { count: number }) {
-  const { sentences, jobSentences, perSentence, active, heard, audio, pinned, jobText, text } = useStudio(
-    useShallow((s) => ({
-      sentences: s.sentences,
-      jobSentences: s.jobSentences,
-      perSentence: s.perSentence,
-      active: s.active,
-      heard: s.heard,
-      audio: s.audio,
-      pinned: s.pinned,
-      jobText: s.jobText,
-      text: s.text,
-    })),
+  const { sentences, jobSentences, jobText, text } = useStudio(
+    useShallow((s) => ({ sentences: s.sentences, jobSentences: s.jobSentences, jobText: s.jobText, text: s.text })),
   );
   // While a job runs on this text, show the job's sentences (its indices are the decoder's).
   const list = jobSentences.length > 0 && jobText === text ? jobSentences : sentences;
@@ -91,27 +81,37 @@ function SentenceList({ count }: { count: number }) {
     <>
       <h3 className="sub">{plural(list.length, 'sentence')}</h3>
       <ol className="sentences" data-testid="sentences">
-        {list.map((s) => {
-          const progress = perSentence[s.index];
-          const state = heard === s.index ? 'heard' : progress?.units != null ? 'decoded' : active === s.index ? 'decoding' : progress ? 'decoding-batch' : '';
-          return (
-            <li key={s.index} className={`sentence ${state}${pinned === s.index ? ' pinned' : ''}`} aria-current={heard === s.index ? 'true' : undefined}>
-              <button type="button" className="sentence-text" title="Follow this sentence in the acceptance view" onClick={() => pinSentence(pinned === s.index ? null : s.index)}>
-                {s.text}
-              </button>
-              <button
-                type="button"
-                className="icon"
-                disabled={!audio[s.index]}
-                aria-label={`Play sentence ${s.index + 1}`}
-                onClick={() => void playSentence(s.index)}
-              >
-                ▶
-              </button>
-            </li>
-          );
-        })}
+        {list.map((s) => (
+          <SentenceRow key={s.index} index={s.index} text={s.text} />
+        ))}
       </ol>
     </>
   );
 }
+
+type RowState = 'heard' | 'decoded' | 'decoding' | 'decoding-batch' | '';
+
+function rowState(s: StudioState, index: number): RowState {
+  const progress = s.perSentence[index];
+  if (s.heard === index) return 'heard';
+  if (progress?.units != null) return 'decoded';
+  if (s.active === index) return 'decoding';
+  return progress ? 'decoding-batch' : '';
+}
+
+/** One row; it re-renders only when its own state changes, not on every decode frame. */
+const SentenceRow = memo(function SentenceRow({ index, text }: { index: number; text: string }) {
+  const state = useStudio((s) => rowState(s, index));
+  const pinned = useStudio((s) => s.pinned === index);
+  const hasAudio = useStudio((s) => s.audio[index] !== undefined);
+  return (
+    <li className={`sentence ${state}${pinned ? ' pinned' : ''}`} aria-current={state === 'heard' ? 'true' : undefined}>
+      <button type="button" className="sentence-text" title="Follow this sentence in the acceptance view" onClick={() => pinSentence(pinned ? null : index)}>
+        {text}
+      </button>
+      <button type="button" className="icon" disabled={!hasAudio} aria-label={`Play sentence ${index + 1}`} onClick={() => void playSentence(index)}>
+        ▶
+      </button>
+    </li>
+  );
+});

@@ -31,16 +31,46 @@ export function documentLength(audio: Record<number, SentenceAudio>): number {
   return end;
 }
 
-/** Peaks over the whole document's timeline of `totalSamples`; sentences not decoded yet stay flat. */
+/** Samples per fine bucket of a sentence's cached peaks (5 ms at 16 kHz). */
+export const FINE_BUCKET = 80;
+const fineCache = new WeakMap<Float32Array, { min: Float32Array; max: Float32Array }>();
+
+/** A sentence's min/max per FINE_BUCKET samples, computed once per samples array. */
+function finePeaks(samples: Float32Array): { min: Float32Array; max: Float32Array } {
+  let cached = fineCache.get(samples);
+  if (!cached) {
+    const n = Math.ceil(samples.length / FINE_BUCKET);
+    cached = { min: new Float32Array(n), max: new Float32Array(n) };
+    for (let b = 0; b < n; b++) {
+      let min = 0;
+      let max = 0;
+      for (let i = b * FINE_BUCKET, end = Math.min(samples.length, i + FINE_BUCKET); i < end; i++) {
+        const v = samples[i];
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      cached.min[b] = min;
+      cached.max[b] = max;
+    }
+    fineCache.set(samples, cached);
+  }
+  return cached;
+}
+
+/**
+ * Peaks over the whole document's timeline of `totalSamples`; sentences not decoded yet stay flat.
+ * Each sentence's peaks are cached at a fine resolution, so a new sentence costs its own samples once
+ * and the document redraw costs only the fine buckets.
+ */
 export function documentPeaks(audio: Record<number, SentenceAudio>, buckets: number, totalSamples: number): { min: number; max: number }[] {
   const out = Array.from({ length: buckets }, () => ({ min: 0, max: 0 }));
   if (totalSamples <= 0) return out;
   for (const a of Object.values(audio)) {
-    for (let i = 0; i < a.samples.length; i++) {
-      const b = Math.min(buckets - 1, Math.floor(((a.offsetSamples + i) * buckets) / totalSamples));
-      const v = a.samples[i];
-      if (v < out[b].min) out[b].min = v;
-      if (v > out[b].max) out[b].max = v;
+    const fine = finePeaks(a.samples);
+    for (let f = 0; f < fine.min.length; f++) {
+      const b = Math.min(buckets - 1, Math.floor(((a.offsetSamples + f * FINE_BUCKET) * buckets) / totalSamples));
+      if (fine.min[f] < out[b].min) out[b].min = fine.min[f];
+      if (fine.max[f] > out[b].max) out[b].max = fine.max[f];
     }
   }
   return out;
