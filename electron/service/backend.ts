@@ -29,7 +29,16 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   openVoice(dir: string, options: { provider?: Provider; threads?: number }): Promise<V>;
   synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;
   /** Atomic: the file appears complete or not at all. */
+  openAudioWriter?(path: string, sampleRate: number, format: AudioFormat): Promise<AudioWriter>;
+  /** Atomic: the file appears complete or not at all. Used when there is no openAudioWriter. */
   writeAudioFile(path: string, samples: Float32Array, sampleRate: number, format: AudioFormat, options: { signal?: AbortSignal }): Promise<void>;
+}
+
+/** electron/audio/write.ts `AudioFileWriter`: streaming and atomic (abort leaves no file). */
+export interface AudioWriter {
+  write(samples: Float32Array): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 /** A module a service host can load its backend from: it exports `createBackend`. */

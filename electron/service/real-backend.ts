@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeAudioFile } from '../audio/write.ts';
+import { AudioFileWriter, writeAudioFile } from '../audio/write.ts';
 import { availableProviders } from '../engine/model.ts';
 import { synthesize } from '../pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../pipeline/voice.ts';
@@ -20,6 +20,7 @@ export function createBackend(options: { voiceDir?: string } = {}): SynthesisBac
     availableProviders,
     openVoice: (dir, o) => openVoice(dir, o),
     synthesize: (voice, text, settings, hooks) => synthesize(voice, text, settings, hooks),
+    openAudioWriter: (file, sampleRate, format) => AudioFileWriter.create(file, sampleRate, format),
     writeAudioFile: (file, samples, sampleRate, format, o) => writeAudioFile(file, samples, sampleRate, format, o),
   };
 }

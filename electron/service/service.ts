@@ -41,6 +41,16 @@ interface Job {
   done: Promise<void>;
 }
 
+/** Audio per export progress step: long enough that progress events stay few, short enough to cancel quickly. */
+const EXPORT_CHUNK_SECONDS = 5;
+
+export class ExportCanceledError extends Error {
+  constructor(file: string) {
+    super(`export to ${file} was cancelled; no file was written`);
+    this.name = 'ExportCanceledError';
+  }
+}
+
 export class JobNotFoundError extends Error {
   constructor(id: string) {
     super(`job ${id} is unknown or its audio was released (only the last jobs are kept); synthesize again`);
@@ -136,13 +146,42 @@ export class StudioService {
           options.sentence === undefined ? 'this job has no audio yet; wait for the first sentence' : `sentence ${options.sentence + 1} has no audio yet`,
         );
       }
-      progress('encoding', 0.1);
-      await this.backend.writeAudioFile(file, audio.samples, audio.sampleRate, format, { signal: controller.signal });
+      await this.writeWithProgress(file, audio.samples, audio.sampleRate, format, controller.signal, (f) => progress('encoding', f));
       const { size } = await stat(file);
       progress('done', 1);
       return { bytes: size };
     } finally {
       this.jobs.delete(exportJob.id);
+    }
+  }
+
+  /** Streams the samples to the writer in chunks, reporting the share written and stopping on cancel. */
+  private async writeWithProgress(
+    file: string,
+    samples: Float32Array,
+    sampleRate: number,
+    format: AudioFormat,
+    signal: AbortSignal,
+    onProgress: (fraction: number) => void,
+  ): Promise<void> {
+    if (!this.backend.openAudioWriter) {
+      onProgress(0);
+      await this.backend.writeAudioFile(file, samples, sampleRate, format, { signal });
+      return;
+    }
+    const writer = await this.backend.openAudioWriter(file, sampleRate, format);
+    try {
+      const chunk = sampleRate * EXPORT_CHUNK_SECONDS;
+      for (let i = 0; i < samples.length; i += chunk) {
+        if (signal.aborted) throw new ExportCanceledError(file);
+        onProgress(i / samples.length);
+        await writer.write(samples.subarray(i, i + chunk));
+      }
+      if (signal.aborted) throw new ExportCanceledError(file);
+      await writer.finish();
+    } catch (error) {
+      await writer.abort();
+      throw error;
     }
   }
 

@@ -9,7 +9,7 @@
  * Used by tests/e2e (through `createBackend`, the module shape electron/service/host.ts loads) and by
  * the service tests directly.
  */
-import { writeAudioFile } from '../../electron/audio/write.ts';
+import { AudioFileWriter, writeAudioFile } from '../../electron/audio/write.ts';
 import { StatsAggregator } from '../../electron/engine/stats.ts';
 import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../../electron/pipeline/events.ts';
 import type { Provider, ProviderReport } from '../../electron/engine/model.ts';
@@ -194,6 +194,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
     },
     synthesize,
     // The real, atomic writer: exports from the fake are real WAV/MP3 files.
+    openAudioWriter: (file, rate, format) => AudioFileWriter.create(file, rate, format),
     writeAudioFile: (file, samples, rate, format, o) => writeAudioFile(file, samples, rate, format, o),
   };
 }

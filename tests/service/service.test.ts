@@ -127,3 +127,37 @@ test('the service runs in a worker thread behind ServiceClient', async () => {
     await client.dispose();
   }
 });
+
+test('export reports progress as it writes, and a cancelled export leaves no file', async () => {
+  const backend = createFakeBackend({ speed: 0 });
+  const events: StudioEvent[] = [];
+  let cancelOnFirstProgress = false;
+  const service: StudioService = new StudioService({
+    backend,
+    settings: memorySettings(),
+    emit: (e) => {
+      events.push(e);
+      if (cancelOnFirstProgress && e.type === 'export-progress' && e.phase === 'encoding') service.cancel(e.exportId);
+    },
+  });
+  const long = Array.from({ length: 24 }, (_, i) => `This is sentence number ${i + 1} of a document long enough to export in chunks.`).join(' ');
+  const jobId = service.synthesize(long, {});
+  while (!events.some((e) => e.type === 'job' && e.event.type === 'done')) await new Promise((r) => setTimeout(r, 5));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'spear-export-'));
+  try {
+    await service.exportAudio(jobId, 'mp3', { exportId: 'full' }, path.join(dir, 'full.mp3'));
+    const fractions = events.filter((e) => e.type === 'export-progress' && e.exportId === 'full').map((e) => (e.type === 'export-progress' ? e.fraction : -1));
+    assert.ok(fractions.length >= 5, `several progress steps (${fractions.join(', ')})`);
+    assert.deepEqual([...fractions].sort((a, b) => a - b), fractions, 'progress only grows');
+    assert.equal(fractions.at(-1), 1);
+
+    cancelOnFirstProgress = true;
+    const target = path.join(dir, 'cancelled.wav');
+    await assert.rejects(service.exportAudio(jobId, 'wav', { exportId: 'cut' }, target), /cancelled; no file was written/);
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual((await readdir(dir)).sort(), ['full.mp3']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await service.dispose();
+  }
+});
