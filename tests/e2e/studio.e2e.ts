@@ -5,7 +5,8 @@
  *
  * Voice: SPEAR_E2E_VOICE=real runs the real service with the shipped voice (native-models/voice/);
  * anything else (the default, until the voice is trained) runs the same service with the fake
- * synthesizer of tests/helpers/fake-synthesizer.ts. Chromium: SPEAR_CHROMIUM (default /usr/bin/chromium).
+ * synthesizer of tests/helpers/fake-synthesizer.ts. SPEAR_VOICE_DIR points the real run at another voice
+ * directory. Chromium: SPEAR_CHROMIUM (default /usr/bin/chromium).
  * Screenshots land in tests/output/ (not committed).
  *
  * Run: npm run test:e2e (builds the renderer first).
@@ -58,7 +59,7 @@ before(async () => {
   if (!existsSync(path.join(root, 'dist/renderer/index.html'))) throw new Error('build the renderer first: npm run build:renderer');
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set SPEAR_CHROMIUM)`);
   await mkdir(OUTPUT, { recursive: true });
-  server = await startServer({ rendererDir: path.join(root, 'dist/renderer'), service: { backendModule: BACKEND } });
+  server = await startServer({ rendererDir: path.join(root, 'dist/renderer'), service: { backendModule: BACKEND, voiceDir: process.env.SPEAR_VOICE_DIR } });
   profile = await mkdtemp(path.join(os.tmpdir(), 'spear-e2e-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
