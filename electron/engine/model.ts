@@ -5,6 +5,9 @@
  * cannot start falls back to CPU and `provider.fallbackReason` says why.
  */
 import ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type LoadedManifest, type Manifest } from './manifest.ts';
@@ -40,10 +43,26 @@ export interface LoadedModel {
   release(): Promise<void>;
 }
 
-/** Providers this onnxruntime-node build can offer here (CUDA needs the opt-in install, see README). */
+/**
+ * Providers this onnxruntime-node install can offer: the bundled ones (CPU, WebGPU), and CUDA only
+ * where its provider library was installed (the opt-in download, see README). A listed provider can
+ * still fail to start (no adapter, no driver); loadModel then falls back to CPU and says why.
+ */
 export function availableProviders(): Provider[] {
   const supported = ort.listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
-  return PROVIDERS.filter((p) => supported.some((b) => b.name === p));
+  return PROVIDERS.filter((p) => supported.some((b) => b.name === p && (b.bundled || nativeLibraryPresent(p))));
+}
+
+function nativeLibraryPresent(provider: Provider): boolean {
+  try {
+    const binding = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const dir = path.join(binding, 'bin', 'napi-v6', process.platform, process.arch);
+    const ext = process.platform === 'win32' ? 'dll' : 'so';
+    const prefix = process.platform === 'win32' ? '' : 'lib';
+    return existsSync(path.join(dir, `${prefix}onnxruntime_providers_${provider}.${ext}`));
+  } catch {
+    return false;
+  }
 }
 
 async function createSession(bytes: Uint8Array, provider: Provider, threads: number): Promise<ort.InferenceSession> {
