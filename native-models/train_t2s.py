@@ -106,7 +106,7 @@ PRESETS = {
     # One lent H100 for ~7 minutes: same shipped size, many epochs, so regularise and keep the best.
     "gpu": dict(batch_tokens=32768, lr=2e-3, dropout=0.1, budget_s=420.0, reserve_s=25.0, target_share=0.5, eval_every_s=20.0,
                 ckpt_every_s=60.0, save_optimizer=False, ckpt_dtype="float16", keep_best=True, log_every_s=10.0,
-                threads=8),
+                threads=8, prophet_unroll=3),
     # End-to-end check of every code path in a minute.
     "smoke": dict(d_model=64, n_layers=3, n_heads=2, exit_layer=1, draft_d_model=32, draft_n_heads=1,
                   batch_tokens=2048, lr=3e-3, budget_s=60.0, eval_every_s=20.0, ckpt_every_s=15.0, eval_sentences=32),

@@ -167,7 +167,7 @@ def load_pack(pack_dir: Path) -> tuple[dict, dict[str, Split]]:
     return meta, splits
 
 
-def length_batches(lengths: np.ndarray, batch_tokens: int, rng: np.random.Generator, pool: int = 64) -> list[np.ndarray]:
+def length_batches(lengths: np.ndarray, batch_tokens: int, rng: np.random.Generator, pool: int = 16) -> list[np.ndarray]:
     """One epoch of batches of similar lengths: shuffle, sort within pools of `pool` batches' worth of
     rows, cut into batches of at most `batch_tokens` padded tokens (B * longest), shuffle the batches.
     Padding stays small without making the order deterministic."""
