@@ -2,7 +2,9 @@
 The speaking network: semantic units (25 Hz) -> vocoder frames (100 Hz) for the source-filter vocoder.
 Non-autoregressive: unit embedding, dilated residual 1-D convolutions at the unit rate (context of
 about +-0.7 s), a learned upsampling to frames_per_unit frames per unit, a few convolutions at the frame
-rate, and a linear head. The exported graph de-normalises its outputs, so the app gets raw features:
+rate, and a linear head whose output is added to a per-unit lookup of frames (initialised to each
+unit's mean frames in the training data, so the network starts as the codebook's centroid
+resynthesis and learns the context-dependent correction). The exported graph de-normalises its outputs, so the app gets raw features:
 log-mel powers, log f0 (Hz) and a voicing probability.
 """
 from dataclasses import dataclass, field
@@ -50,6 +52,12 @@ class Speaker(nn.Module):
         self.frame_blocks = nn.ModuleList(ResBlock(cfg.d_frame, cfg.frame_kernel, 1, cfg.dropout) for _ in range(cfg.frame_layers))
         self.norm = nn.LayerNorm(cfg.d_frame)
         self.head = nn.Linear(cfg.d_frame, cfg.n_mels + 2)
+        # per-unit frames, (n_units, frames_per_unit * (n_mels+2)) normalised; train.py sets the unit means
+        self.lookup = nn.Embedding(cfg.n_units, cfg.frames_per_unit * (cfg.n_mels + 2))
+        nn.init.zeros_(self.lookup.weight)
+        with torch.no_grad():                                           # start close to the lookup alone
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
         # target normalisation (set from the training data, saved with the weights, applied in export)
         self.register_buffer('target_mean', torch.zeros(cfg.n_mels + 2))
         self.register_buffer('target_std', torch.ones(cfg.n_mels + 2))
@@ -66,7 +74,8 @@ class Speaker(nn.Module):
         mf = None if m is None else m.repeat_interleave(self.cfg.frames_per_unit, dim=2)
         for block in self.frame_blocks:
             x = block(x if mf is None else x * mf)
-        return self.head(self.norm(x.transpose(1, 2)))                  # (B, T, n_mels+2)
+        prior = self.lookup(units).reshape(B, U * self.cfg.frames_per_unit, -1)   # (B, T, n_mels+2)
+        return prior + self.head(self.norm(x.transpose(1, 2)))          # (B, T, n_mels+2)
 
     def frames(self, units):
         """Raw vocoder frames for the app: log-mel, log f0, voicing probability. (B, U) -> (B, T, n_mels+2)."""

@@ -48,9 +48,15 @@ for variant in args.variants.split(','):
     print(f'{variant}: WER {results[variant]["wer"]:.3f}  ({log.strip()})', flush=True)
 
 (WORK / 'reports').mkdir(parents=True, exist_ok=True)
-json.dump(results, open(WORK / 'reports/oracle-vocoders.json', 'w'), indent=1)
+report = WORK / 'reports/oracle-vocoders.json'
+if report.exists():                            # keep variants measured by earlier runs on the same clips
+    earlier = json.load(open(report))
+    if earlier.get('ids') == results['ids']:
+        results = {**earlier, **results}
+json.dump(results, open(report, 'w'), indent=1)
 with open(WORK / 'reports/oracle-vocoders.md', 'w') as f:
     f.write(f'# Oracle vocoders ({len(rows)} val sentences)\n\n| audio | WER |\n| --- | --- |\n')
     f.write(f'| teacher | {results["teacher"]["wer"]:.3f} |\n')
-    for variant in args.variants.split(','):
-        f.write(f'| {variant} (oracle features) | {results[variant]["wer"]:.3f} |\n')
+    for variant, r in results.items():
+        if isinstance(r, dict) and variant != 'teacher':
+            f.write(f'| {variant} (oracle features) | {r["wer"]:.3f} |\n')

@@ -2,7 +2,7 @@
 Trains the speaking network (model.py) on (units, vocoder frames) pairs made by units/make_units.py.
 
   /usr/bin/python3 native-models/speaker/train.py                 # resumes from work/speaker/ckpt.pt if present
-  /usr/bin/python3 native-models/speaker/train.py --max_steps 3000 --threads 2
+  /usr/bin/python3 native-models/speaker/train.py --budget_s 1800 --threads 2
 
 Logs one JSON line per step to work/speaker/log.jsonl (loss parts, lr, seconds) and a validation line
 every eval_interval steps; checkpoints (weights, optimiser, step, both configs) to work/speaker/ckpt.pt.
@@ -29,9 +29,10 @@ WORK = Path(__file__).resolve().parents[2] / 'native-models/work'
 
 @dataclass
 class TrainConfig:
-    max_steps: int = 1500          # ~20 min on 2 shared cores (~0.8 s/step)
+    max_steps: int = 3000          # upper bound; on shared CPUs the time budget usually ends training first
+    budget_s: int = 1500           # wall-clock budget (s): the cosine schedule runs on max(step, time) progress
     batch_size: int = 16           # clips per step
-    crop_units: int = 64           # units per clip crop (2.56 s); shorter clips are padded and masked
+    crop_units: int = 48           # units per clip crop (1.92 s, +-0.72 s receptive field inside); shorter clips are padded and masked
     lr: float = 2e-3               # AdamW peak
     min_lr: float = 1e-4           # cosine floor
     warmup: int = 100              # linear warm-up steps
@@ -40,18 +41,22 @@ class TrainConfig:
     mel_weight: float = 1.0        # L1 on normalised log-mel
     f0_weight: float = 1.0         # L1 on normalised log f0 (all frames: the target is interpolated)
     vuv_weight: float = 0.5        # BCE on voicing
-    eval_interval: int = 250       # steps between validation passes (and checkpoints)
+    eval_interval: int = 100       # steps between validation passes (and checkpoints)
     eval_clips: int = 100          # val clips per validation pass
     max_clips: int = 0             # train clips to load (0 = all with units)
     threads: int = 2               # torch intra-op threads
     seed: int = 0
 
 
-def lr_at(step: int, c: TrainConfig) -> float:
+def progress_at(step: int, elapsed: float, c: TrainConfig) -> float:
+    """Fraction of training done: steps or wall-clock, whichever is further (the machine is shared)."""
+    return max(step / c.max_steps, elapsed / c.budget_s if c.budget_s else 0.0)
+
+
+def lr_at(step: int, progress: float, c: TrainConfig) -> float:
     if step < c.warmup:
         return c.lr * (step + 1) / c.warmup
-    progress = min(1.0, (step - c.warmup) / max(1, c.max_steps - c.warmup))
-    return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + math.cos(math.pi * progress))
+    return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def load_split(split: str, limit: int = 0):
@@ -129,11 +134,12 @@ def main():
     print(f'{len(train)} train clips, {len(val)} val clips', flush=True)
     model = Speaker(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.98))
-    step = 0
+    step, prior_elapsed = 0, 0.0
     if ckpt:
         model.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['optimizer'])
         step = ckpt['step']
+        prior_elapsed = ckpt.get('elapsed', 0.0)
         rng.setstate(ckpt['rng'])
         print(f'resumed at step {step}', flush=True)
     else:
@@ -145,18 +151,30 @@ def main():
         mean[-1], std[-1] = 0.0, 1.0                                     # voicing is a logit target
         model.target_mean.copy_(torch.from_numpy(mean))
         model.target_std.copy_(torch.from_numpy(std))
+        # lookup prior: each unit's mean frames (normalised; voicing as the logit of its voiced share)
+        fpu, D = mcfg.frames_per_unit, mcfg.n_mels + 2
+        sums, counts = np.zeros((mcfg.n_units, fpu, D)), np.zeros(mcfg.n_units)
+        for u, f in train:
+            np.add.at(sums, u, f.reshape(-1, fpu, D))
+            np.add.at(counts, u, 1)
+        means = (sums / np.maximum(counts, 1)[:, None, None] - mean) / std
+        share = np.clip(sums[..., -1] / np.maximum(counts, 1)[:, None], 0.02, 0.98)
+        means[..., -1] = np.log(share / (1 - share))
+        means[counts == 0] = 0.0
+        model.lookup.weight.data.copy_(torch.from_numpy(means.reshape(mcfg.n_units, -1)).float())
     print(f'{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters', flush=True)
 
     def save():
         torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step, 'rng': rng.getstate(),
+                    'elapsed': prior_elapsed + time.time() - t0,
                     'model_config': asdict(mcfg), 'train_config': asdict(c)}, out / 'ckpt.tmp.pt')
         os.replace(out / 'ckpt.tmp.pt', ckpt_path)
 
     log = open(out / 'log.jsonl', 'a')
     model.train()
     t0 = time.time()
-    while step < c.max_steps:
-        lr = lr_at(step, c)
+    while (progress := progress_at(step, prior_elapsed + time.time() - t0, c)) < 1.0:
+        lr = lr_at(step, progress, c)
         for group in opt.param_groups:
             group['lr'] = lr
         units, frames, mask = batch_of(rng.sample(train, c.batch_size), c.crop_units, mcfg.frames_per_unit, rng)
@@ -169,15 +187,18 @@ def main():
         log.write(json.dumps({'step': step, 'loss': loss.item(), **parts, 'lr': lr, 'time': time.time() - t0}) + '\n')
         if step % 10 == 0:
             log.flush()
-            rate = (time.time() - t0) / step if not ckpt else None
-            print(f'step {step}/{c.max_steps} loss {loss.item():.4f} mel {parts["mel"]:.4f} f0 {parts["f0"]:.4f} '
-                  f'vuv {parts["vuv"]:.4f} lr {lr:.2e} {time.time() - t0:.0f}s' + (f' ({rate:.2f} s/step)' if rate else ''), flush=True)
-        if step % c.eval_interval == 0 or step == c.max_steps:
+            print(f'step {step} ({100 * progress:.0f}%) loss {loss.item():.4f} mel {parts["mel"]:.4f} f0 {parts["f0"]:.4f} '
+                  f'vuv {parts["vuv"]:.4f} lr {lr:.2e} {time.time() - t0:.0f}s', flush=True)
+        if step % c.eval_interval == 0:
             val_loss, val_parts = evaluate(model, val, c)
             log.write(json.dumps({'step': step, 'val_loss': val_loss, **{f'val_{k}': v for k, v in val_parts.items()}}) + '\n')
             log.flush()
             print(f'step {step}: val loss {val_loss:.4f} {val_parts}', flush=True)
             save()
+    val_loss, val_parts = evaluate(model, val, c)
+    log.write(json.dumps({'step': step, 'val_loss': val_loss, **{f'val_{k}': v for k, v in val_parts.items()}}) + '\n')
+    print(f'done at step {step}: val loss {val_loss:.4f} {val_parts}', flush=True)
+    save()
 
 
 if __name__ == '__main__':

@@ -29,17 +29,20 @@ p.add_argument('--n', type=int, default=20)
 p.add_argument('--fit', type=int, default=800)
 p.add_argument('--rates', default='4,2', help='frames per unit to compare')
 p.add_argument('--n_units', type=int, default=UnitConfig.n_units)
+p.add_argument('--variant', default='', help='UnitConfig overrides as JSON, e.g. {"deltas": false}')
+p.add_argument('--tag', default='', help='label of this variant in the report')
 args = p.parse_args()
 
 frames_dir = WORK / 'units/frames'          # features are padded to 25 Hz units, a multiple of both rates
 frames_dir.mkdir(parents=True, exist_ok=True)
 base = UnitConfig(n_units=args.n_units)
+variant = json.loads(args.variant) if args.variant else {}
 fit_ids = [c for c in split_ids('train') if (WORK / f'wav/{c}.wav').exists()][:args.fit]
 val = [json.loads(l) for l in open(WORK / 'corpus/val.jsonl')]
 val = [r for r in val if (WORK / f'wav/{r["id"]}.wav').exists()][:args.n]
 results = {'fit_utterances': len(fit_ids), 'sentences': len(val)}
 for fpu in [int(r) for r in args.rates.split(',')]:
-    cfg = replace(base, frames_per_unit=fpu)
+    cfg = replace(base, frames_per_unit=fpu, **variant)
     book = fit_codebook(fit_ids, cfg, frames_dir)
     # cluster means of the vocoder frames (frames_per_unit x (n_mels+2)) over the fit set
     D = cfg.n_mels + 2
@@ -51,7 +54,7 @@ for fpu in [int(r) for r in args.rates.split(',')]:
         np.add.at(sums, u, vf.reshape(-1, fpu * D))
         np.add.at(counts, u, 1)
     means = sums / np.maximum(counts, 1)[:, None]
-    out = WORK / f'unit-rates/{fpu}'
+    out = WORK / f'unit-rates/{fpu}{args.tag}'
     (out / 'feat').mkdir(parents=True, exist_ok=True)
     used = []
     for r in val:
@@ -66,7 +69,7 @@ for fpu in [int(r) for r in args.rates.split(',')]:
     hist = np.bincount(u, minlength=cfg.n_units) / len(u)
     entropy = float(-(hist[hist > 0] * np.log2(hist[hist > 0])).sum())
     rate = 100 / fpu
-    results[f'{rate:g} Hz, {cfg.n_units} units'] = {'config': asdict(cfg), 'centroid_resynthesis_wer': corpus_wer(pairs),
+    results[f'{rate:g} Hz, {cfg.n_units} units{", " + args.tag if args.tag else ""}'] = {'config': asdict(cfg), 'centroid_resynthesis_wer': corpus_wer(pairs),
                                'unit_entropy_bits': entropy, 'bits_per_second': entropy * rate,
                                'hypotheses': [h for _, h in pairs]}
     print(f'{rate:g} Hz, {cfg.n_units} units: centroid resynthesis WER {corpus_wer(pairs):.3f}, entropy {entropy:.2f} bits/unit', flush=True)

@@ -36,15 +36,19 @@ class UnitConfig:
     n_units: int = 1024           # k-means vocabulary: 1024 beat 512 on centroid resynthesis WER (0.37 vs 0.46, docs/voice-audio.md)
     n_mels: int = 40              # log-mel bands, shared with the source-filter vocoder's envelope
     n_mfcc: int = 20              # cepstra kept (c0 = level included): phonetic content without harmonics
-    pitch_weight: float = 2.0     # scale of the normalised (log f0, voicing) dims: prosody weighs ~ like 8 cepstra
+    pitch_weight: float = 0.5     # scale of the normalised (log f0, voicing) dims (v1 had 2.0 and deltas: see deltas)
+    deltas: bool = False          # +-2-frame cepstral deltas; dropping them and pitch weight 2.0 -> 0.5 took centroid resynthesis WER 0.371 -> 0.257 (docs/voice-audio.md)
+    summary: str = 'stack'        # 'stack': the unit's frames side by side; 'mean': their mean and their last-minus-first
     fit_utterances: int = 2000    # train clips the codebook is fitted on (~190k unit vectors at 25 Hz)
     batch_size: int = 4096        # MiniBatchKMeans batch
     seed: int = 0                 # k-means init and batch order
 
 
 def frame_features(vf: np.ndarray, cfg: UnitConfig) -> np.ndarray:
-    """(T, n_mels+2) vocoder features -> (T, 2*n_mfcc + 2): MFCC, their deltas, log f0, voicing."""
+    """(T, n_mels+2) vocoder features -> (T, n_mfcc [+ n_mfcc deltas] + 2): MFCC, (deltas,) log f0, voicing."""
     mfcc = dct(vf[:, :cfg.n_mels], type=2, norm='ortho', axis=1)[:, :cfg.n_mfcc]
+    if not cfg.deltas:
+        return np.concatenate([mfcc, vf[:, cfg.n_mels:]], axis=1).astype(np.float32)
     padded = np.pad(mfcc, ((2, 2), (0, 0)), mode='edge')
     # regression deltas over +-2 frames (HTK): sum n (c[t+n] - c[t-n]) / (2 sum n^2)
     delta = (padded[3:-1] - padded[1:-3] + 2 * (padded[4:] - padded[:-4])) / 10.0
@@ -54,6 +58,9 @@ def frame_features(vf: np.ndarray, cfg: UnitConfig) -> np.ndarray:
 def unit_vectors(vf: np.ndarray, cfg: UnitConfig) -> np.ndarray:
     """(T, ...) -> (T / frames_per_unit, frames_per_unit * frame dim): the frames of one unit stacked."""
     ff = frame_features(vf, cfg)
+    if cfg.summary == 'mean':
+        g = ff.reshape(len(ff) // cfg.frames_per_unit, cfg.frames_per_unit, -1)
+        return np.concatenate([g.mean(1), g[:, -1] - g[:, 0]], axis=1)
     return ff.reshape(len(ff) // cfg.frames_per_unit, -1)
 
 
@@ -96,10 +103,10 @@ def fit_codebook(ids, cfg: UnitConfig, frames_dir: Path) -> Codebook:
             print(f'fit: features {i}/{len(ids)}', flush=True)
     v = np.concatenate(vectors)                                          # (N, dim)
     mean, std = v.mean(0), v.std(0) + 1e-5
-    per_frame = v.shape[1] // cfg.frames_per_unit
-    weight = np.ones(per_frame, dtype=np.float32)
+    groups = cfg.frames_per_unit if cfg.summary == 'stack' else 2
+    weight = np.ones(v.shape[1] // groups, dtype=np.float32)
     weight[-2:] = cfg.pitch_weight
-    weight = np.tile(weight, cfg.frames_per_unit)
+    weight = np.tile(weight, groups)
     z = (v - mean) / std * weight
     print(f'fit: k-means k={cfg.n_units} on {z.shape}', flush=True)
     t = time.time()
