@@ -73,7 +73,8 @@ class TrainConfig:
     prophet_unroll: int = 2  # training steps fed the prophet's own predicted features (drafting does this)
     prophet_step_decay: float = 0.7  # loss weight of unrolled step s is decay^(s-1)
     prophet_reg_weight: float = 1.0  # smooth-L1 onto the target's feature (EAGLE: 1.0)
-    prophet_cls_weight: float = 0.3  # KL of the prophet's head to the target's (EAGLE: 0.1 CE)
+    prophet_cls_weight: float = 1.0  # KL of its head to the target's (EAGLE: 0.1 CE on unnormalised features; at 0.3
+    # here the prophet's val top-1 reached 0.19 where the draft's reached 0.85, same 56 CPU steps)
     feature_noise: float = 0.1  # Gaussian noise on input features, in units of each feature's RMS (EAGLE: U(-0.1, 0.1))
     # optimisation
     batch_tokens: int = 8192  # padded tokens per batch (B x T)
