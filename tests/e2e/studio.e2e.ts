@@ -3,9 +3,8 @@
  * .txt file with a real drop event, synthesize, watch the acceptance view show accepted and rejected
  * drafts, play a preview, run a gamma sweep and see its chart, export a WAV and check the file.
  *
- * Voice: SPEAR_E2E_VOICE=real runs the real service with the shipped voice (native-models/voice/);
- * anything else (the default, until the voice is trained) runs the same service with the fake
- * synthesizer of tests/helpers/fake-synthesizer.ts. SPEAR_VOICE_DIR points the real run at another voice
+ * Voice: by default the real service with the shipped voice (native-models/voice/); SPEAR_E2E_VOICE=fake
+ * runs the same service with the fake synthesizer of tests/helpers/fake-synthesizer.ts (fast, for UI work). SPEAR_VOICE_DIR points the real run at another voice
  * directory. Chromium: SPEAR_CHROMIUM (default /usr/bin/chromium).
  * Screenshots land in tests/output/ (not committed).
  *
@@ -37,7 +36,7 @@ interface HTMLAudioElement {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUTPUT = path.join(root, 'tests/output');
 const CHROMIUM = process.env.SPEAR_CHROMIUM ?? '/usr/bin/chromium';
-const REAL_VOICE = process.env.SPEAR_E2E_VOICE === 'real';
+const REAL_VOICE = process.env.SPEAR_E2E_VOICE !== 'fake';
 const BACKEND = REAL_VOICE ? undefined : new URL('../helpers/fake-synthesizer.ts', import.meta.url).href;
 /** Decoding with the real voice on a small CPU takes longer than the fake's simulated steps. */
 const LONG = REAL_VOICE ? 300_000 : 60_000;
