@@ -188,7 +188,9 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       '',
       '## Validation losses',
       '',
-      training.validation ? Object.entries(training.validation).map(([k, x]) => `- ${k}: ${x.toFixed(4)}`).join('\n') : 'not recorded in the manifest',
+      training.validation
+        ? Object.entries(training.validation).filter(([k]) => k.endsWith('_ce')).map(([k, x]) => `- ${k}: ${x.toFixed(4)} nats per unit`).join('\n')
+        : 'not recorded in the manifest',
       '',
     ].join('\n');
     await writeFileAtomic(path.join(outDir, 'eval.md'), md);
