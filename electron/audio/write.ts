@@ -55,6 +55,8 @@ export class AudioFileWriter {
   private dataBytes = 0;
   private encoder: Mp3Encoder | null = null;
   private closed = false;
+  /** Writes run one after another in call order; finish and abort wait for them. */
+  private queue: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly target: string,
@@ -74,11 +76,22 @@ export class AudioFileWriter {
     return writer;
   }
 
-  async write(samples: Float32Array): Promise<void> {
-    if (!this.handle) throw new Error('AudioFileWriter: write after finish/abort');
+  /**
+   * Queues samples behind earlier writes (callers need not await: a failed write surfaces from
+   * `finish`). Encoding happens now, so the order of calls is the order in the file.
+   */
+  write(samples: Float32Array): Promise<void> {
+    if (this.closed || !this.handle) {
+      const late = Promise.reject(new Error('AudioFileWriter: write after finish/abort'));
+      late.catch(() => undefined); // a caller that does not await (streaming) must not crash the process
+      return late;
+    }
     const pcm = floatToInt16(samples);
     const bytes = this.encoder ? this.encoder.encodeBuffer(pcm) : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    await this.append(bytes);
+    this.queue = this.queue.then(() => this.append(bytes));
+    // Mark the chain handled; the error is rethrown by finish (or ignored by abort).
+    this.queue.catch(() => undefined);
+    return this.queue;
   }
 
   private async append(bytes: Uint8Array): Promise<void> {
@@ -92,6 +105,7 @@ export class AudioFileWriter {
   async finish(): Promise<void> {
     if (!this.handle) throw new Error('AudioFileWriter: finish twice');
     try {
+      await this.queue;
       if (this.encoder) await this.append(this.encoder.flush());
       else await this.handle.write(wavHeader(this.dataBytes, this.sampleRate), 0, 44, 0);
       await this.handle.sync();
@@ -109,6 +123,7 @@ export class AudioFileWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.queue.catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     this.handle = null;
     await rm(this.temp, { force: true });

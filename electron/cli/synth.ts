@@ -93,7 +93,6 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     let total = 0;
     let done = 0;
     let written = 0;
-    let writing: Promise<void> = Promise.resolve();
     const onEvent = (event: PipelineEvent): void => {
       if (event.type === 'sentences') {
         total = event.sentences.length;
@@ -101,17 +100,15 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       } else if (event.type === 'units') {
         sentences[event.sentence].units = event.units;
       } else if (event.type === 'audio') {
-        writing = writing.then(async () => {
-          if (event.offsetSamples > written) await out.write(new Float32Array(event.offsetSamples - written));
-          await out.write(event.samples);
-          written = event.offsetSamples + event.samples.length;
-        });
+        // The writer queues in call order; a failed write surfaces from finish().
+        if (event.offsetSamples > written) void out.write(new Float32Array(event.offsetSamples - written));
+        void out.write(event.samples);
+        written = event.offsetSamples + event.samples.length;
         done++;
         if (!quiet) progress.update(done, total);
       }
     };
     const summary = await synthesize(voice, text, settings, { onEvent, signal });
-    await writing;
     await writer.finish();
     progress.done();
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');

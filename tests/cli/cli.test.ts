@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -158,7 +158,16 @@ test('a cancel (SIGINT) mid-document leaves no output file and no running work',
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  await new Promise((r) => setTimeout(r, 4000));
+  // Interrupt while audio is being written: wait for the temporary file to grow, then a little more.
+  const deadline = Date.now() + 60_000;
+  let partialBytes = 0;
+  while (partialBytes < 100_000 && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 100));
+    const partial = (await readdir(dir)).find((f) => f.endsWith('.partial'));
+    partialBytes = partial ? (await stat(path.join(dir, partial))).size : 0;
+  }
+  assert.ok(partialBytes >= 100_000, 'audio was being written when interrupted');
+  await new Promise((r) => setTimeout(r, 300));
   assert.equal(child.exitCode, null, 'still working when interrupted');
   child.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
