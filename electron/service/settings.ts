@@ -12,8 +12,9 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   provider: 'cpu',
   // 1: the engine's measurement (docs/engine.md) — small graphs run fastest single-threaded.
   threads: 1,
-  defaultStrategy: 'early-exit',
-  defaultGamma: 4,
+  // The shipped voice's fastest lossless strategy (docs/results.md: prophet 1.2x ar; early exit is slower than ar).
+  defaultStrategy: 'prophet',
+  defaultGamma: 3,
 };
 
 export interface SettingsStore {

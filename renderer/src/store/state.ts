@@ -123,8 +123,8 @@ export const initialDecoding: DecodingSlice = {
   status: 'idle',
   jobText: '',
   jobSentences: [],
-  strategy: 'early-exit',
-  gamma: 4,
+  strategy: 'prophet',
+  gamma: 3,
   totals: EMPTY_STATS,
   perSentence: {},
   pinned: null,
@@ -136,7 +136,7 @@ export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode:
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'early-exit', gamma: 4, temperature: 0, topK: null, topP: null },
+  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null },
   providerNotice: null,
 };
 export const initialSweep: SweepSlice = {
