@@ -4,7 +4,7 @@
  * which is a Float32Array the transports carry as binary).
  */
 import type { Strategy } from '../engine/decode.ts';
-import type { DecodeSummary } from '../engine/stats.ts';
+import type { DecodeSummary, StepEvent } from '../engine/stats.ts';
 
 /** One sentence of the document, with its span in the original text (the UI highlights it). */
 export interface SentenceSpan {
@@ -31,19 +31,8 @@ export interface SynthesisSettings {
 
 export type PipelineEvent =
   | { type: 'sentences'; sentences: SentenceSpan[] }
-  /** One verification step of one sentence (the engine's StepEvent, row → sentence). */
-  | {
-      type: 'step';
-      sentence: number;
-      step: number;
-      drafted: number[];
-      accepted: number;
-      token: number;
-      bonus: boolean;
-      emitted: number;
-      draftMs: number;
-      verifyMs: number;
-    }
+  /** One verification step of one sentence: the engine's StepEvent, its row named by sentence. */
+  | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)
   /** A sentence's semantic units are final. */
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number }
   /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */

@@ -13,7 +13,7 @@ import ort from 'onnxruntime-node';
 import { frameWidth } from '../audio/dsp/features.ts';
 import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
 import type { FrameGeometry } from '../audio/dsp/stft.ts';
-import { SpearError } from '../engine/errors.ts';
+import { ModelLoadError, SpearError } from '../engine/errors.ts';
 
 export const SPEAKER_MANIFEST_FILE = 'speaker.json';
 export const SPEAKER_FORMAT = 'spear-speaker/1';
@@ -22,14 +22,7 @@ export const SPEAKER_INPUT = 'units';
 export const SPEAKER_OUTPUT = 'frames';
 
 /** A speaker directory, manifest or ONNX file is missing, corrupt or inconsistent. */
-export class SpeakerLoadError extends SpearError {
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`${file}: ${problems.join('; ')}`);
-  }
-}
+export class SpeakerLoadError extends ModelLoadError {}
 
 /** speak() was given something that is not a list of unit ids of this speaker. */
 export class UnitRangeError extends SpearError {
