@@ -32,6 +32,17 @@ export function pendingPosition(row: RowState): number {
   return row.seq.length - 1;
 }
 
+/**
+ * After verification, before the accepted tokens are appended: each cache keeps the row's committed
+ * sequence plus its first `accepted[slot]` drafts and forgets the rest (a length moves; nothing is copied).
+ */
+export function keepAcceptedDrafts(table: SlotTable, accepted: Int32Array, caches: readonly KvCache[]): void {
+  for (let s = 0; s < table.size; s++) {
+    const keep = table.active[s].seq.length + accepted[s];
+    for (const cache of caches) cache.truncate(s, keep);
+  }
+}
+
 /** Active rows in slot order; `retire` swap-removes a finished row from every cache. */
 export class SlotTable {
   readonly active: RowState[];

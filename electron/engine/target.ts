@@ -2,7 +2,7 @@
 import type { Graph } from './graph.ts';
 import { KvCache } from './kv-cache.ts';
 import { feedUpTo, PositionStore, type FedResult } from './feed.ts';
-import { pendingPosition, type SlotTable } from './rows.ts';
+import { keepAcceptedDrafts, pendingPosition, type SlotTable } from './rows.ts';
 import type { Target } from './drafters/types.ts';
 
 /** (rows, gamma+1, V) logits of each row's last gamma+1 real indices; no copy when no row was padded. */
@@ -49,6 +49,6 @@ export class FullTarget implements Target {
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {
-    for (let s = 0; s < table.size; s++) this.cache.truncate(s, table.active[s].seq.length + accepted[s]);
+    keepAcceptedDrafts(table, accepted, this.caches);
   }
 }

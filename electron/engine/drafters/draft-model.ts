@@ -3,7 +3,7 @@ import type { Graph } from '../graph.ts';
 import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
-import type { SlotTable } from '../rows.ts';
+import { keepAcceptedDrafts, type SlotTable } from '../rows.ts';
 import type { Drafter, Proposal } from './types.ts';
 
 export class DraftModelDrafter implements Drafter {
@@ -35,6 +35,6 @@ export class DraftModelDrafter implements Drafter {
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {
-    for (let s = 0; s < table.size; s++) this.cache.truncate(s, table.active[s].seq.length + accepted[s]);
+    keepAcceptedDrafts(table, accepted, this.caches);
   }
 }

@@ -8,7 +8,7 @@ import type { Graph } from '../graph.ts';
 import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset, PositionStore } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
-import { pendingPosition, type RowState, type SlotTable } from '../rows.ts';
+import { keepAcceptedDrafts, pendingPosition, type RowState, type SlotTable } from '../rows.ts';
 import { lastPositions } from '../target.ts';
 import type { Drafter, Proposal, Target } from './types.ts';
 
@@ -66,11 +66,7 @@ export class EarlyExitTarget implements Target {
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {
-    for (let s = 0; s < table.size; s++) {
-      const keep = table.active[s].seq.length + accepted[s];
-      this.trunk.cache.truncate(s, keep);
-      this.restCache.truncate(s, keep);
-    }
+    keepAcceptedDrafts(table, accepted, this.caches);
   }
 }
 
@@ -110,6 +106,6 @@ export class EarlyExitDrafter implements Drafter {
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {
-    for (let s = 0; s < table.size; s++) this.exitCache.truncate(s, table.active[s].seq.length + accepted[s]);
+    keepAcceptedDrafts(table, accepted, this.caches);
   }
 }
