@@ -25,6 +25,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ class TrainConfig:
     out: str = "native-models/work/run"  # checkpoints, log.jsonl, eval.json
     stages: str = "target,drafters"  # which stages to run, in order
     resume: bool = False  # continue the run in `out` from its checkpoints (skips finished stages)
+    target_from: str = ""  # drafters stage only: start from this trained target.pt (copied into `out`)
     # target (shipped size: ONNX weights are stored as float16, so the six graphs stay ~30 MB)
     d_model: int = 256  # width; AR decoding of 6 x d256 runs ~400 tokens/s on one core here
     n_layers: int = 6  # target blocks
@@ -61,6 +63,7 @@ class TrainConfig:
     exit_blocks: int = 1  # blocks owned by the exit head (LayerSkip-style head on top)
     exit_weight: float = 0.3  # loss = main + exit_weight * exit (LayerSkip weighs early exits below the main head)
     exit_distill: float = 0.5  # exit loss = (1 - this) * CE(data) + this * KL(main || exit), main detached
+    distill_exit: bool = False  # drafters stage: also retrain the exit head (its blocks and norm; trunk and LM head frozen)
     dropout: float = 0.0  # residual dropout on attention/MLP outputs (hooks; not in the model code or export)
     # draft
     draft_d_model: int = 192  # narrow: one draft step costs ~1/8 of a target step
@@ -70,6 +73,9 @@ class TrainConfig:
     distill_temperature: float = 1.0  # tau; 1 matches what acceptance compares (sum min(p, q) of the unsoftened p, q)
     # prophet
     prophet_n_layers: int = 1  # EAGLE uses one decoder layer
+    prophet_d_model: int = 0  # width of the prophet's own blocks; 0 = the target's (narrower = cheaper drafting step)
+    prophet_n_heads: int = 0  # 0 = width / the target's head_dim
+    prophet_ce_weight: float = 0.0  # + this * CE(data next token) per unrolled step (self-distilled data: the target's argmax)
     prophet_unroll: int = 2  # training steps fed the prophet's own predicted features (drafting does this)
     prophet_step_decay: float = 0.7  # loss weight of unrolled step s is decay^(s-1)
     prophet_reg_weight: float = 1.0  # smooth-L1 onto the target's feature (EAGLE: 1.0)
@@ -187,7 +193,7 @@ def prophet_unrolled(prophet: Prophet, ids, features, steps: int, noise: float):
             x, kv = block(x, cos, sin, mask, past[b] if past else (empty, empty))
             new.append(kv)
         past = [(torch.cat([p[0], n[0]], 1), torch.cat([p[1], n[1]], 1)) for p, n in zip(past, new)] if past else new
-        feature = prophet.norm(x)  # (B, T, D)
+        feature = prophet.norm(x if prophet.up is None else prophet.up(x))  # (B, T, D)
         outs.append((prophet.lm_head(feature), feature))
         prev = shift_features(feature)
     return outs
@@ -199,7 +205,7 @@ def check_prophet_unrolled(prophet: Prophet, steps: int) -> float:
     the max abs difference of the logits. On a CPU copy: TF32 matmuls on a GPU differ by more than 1e-4."""
     prophet, device = copy.deepcopy(prophet).cpu(), torch.device("cpu")
     gen = torch.Generator().manual_seed(0)
-    T, D = 12, prophet.cfg.d_model
+    T, D = 12, prophet.feature_dim
     ids = torch.randint(0, prophet.cfg.vocab_size, (2, T), generator=gen).to(device)
     features = torch.randn(2, T, D, generator=gen).to(device)
     prophet.eval()
@@ -244,11 +250,19 @@ def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig) -> dict:
 
 def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids, mask, cfg: TrainConfig,
                    noise: float) -> dict:
+    positions, past_len = default_positions(ids)
     with torch.no_grad():
-        t_logits, _, t_feature = target(ids)  # (B, T, V), (B, T, D)
+        hidden, _ = target.trunk(ids, positions, past_len)  # (B, T, D) at the exit layer
+        t_logits, t_feature, _ = target.rest(hidden, positions, past_len)  # (B, T, V), (B, T, D)
     m = mask[:, :-1]  # (B, T-1)
     y = ids[:, 1:][m]  # (N,)
     p = t_logits[:, :-1][m].float()  # (N, V) the target's distribution at each loss position
+
+    exit_loss, exit_ce = 0.0, None
+    if cfg.distill_exit:  # the exit head alone learns; the trunk under it and the shared LM head stay frozen
+        ex = target.exit_head(hidden, positions, past_len)[0][:, :-1][m].float()  # (N, V)
+        exit_ce = F.cross_entropy(ex, y)
+        exit_loss = (1 - cfg.exit_distill) * exit_ce + cfg.exit_distill * kl(p, ex)
 
     d = draft(ids)[0][:, :-1][m].float()  # (N, V)
     draft_ce = F.cross_entropy(d, y)
@@ -265,11 +279,13 @@ def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids
         reg = F.smooth_l1_loss(feature[:, :-1][ms].float(), t_feature[:, :-1][ms])
         q = logits[:, :-1][ms].float()
         cls = kl(t_logits[:, :-1][ms], q)
-        prophet_loss = prophet_loss + cfg.prophet_step_decay ** (s - 1) * (cfg.prophet_reg_weight * reg + cfg.prophet_cls_weight * cls)
+        ce = F.cross_entropy(q, ids[:, 1:][ms])
+        prophet_loss = prophet_loss + cfg.prophet_step_decay ** (s - 1) * (
+            cfg.prophet_reg_weight * reg + cfg.prophet_cls_weight * cls + cfg.prophet_ce_weight * ce)
         if s == 1:
-            prophet_ce = F.cross_entropy(q, y)
-    return {"loss": draft_loss + prophet_loss, "draft": draft_ce, "prophet": prophet_ce,
-            "draft_loss": draft_loss, "prophet_loss": prophet_loss}
+            prophet_ce = ce
+    return {"loss": draft_loss + prophet_loss + cfg.exit_weight * exit_loss, "draft": draft_ce, "prophet": prophet_ce,
+            "exit": exit_ce, "draft_loss": draft_loss, "prophet_loss": prophet_loss}
 
 
 @torch.no_grad()
@@ -426,6 +442,10 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
     else:
         target.eval().requires_grad_(False)
         trained = {"draft": draft, "prophet": models["prophet"]}
+        if cfg.distill_exit:
+            target.exit_blocks.requires_grad_(True)
+            target.exit_norm.requires_grad_(True)
+            trained["target"] = target
     optimizers = {k: make_optimizer(m, cfg, device) for k, m in trained.items()}
     state = {"step": 0, "elapsed_s": 0.0, "epoch": 0, "batch": 0, "tokens": 0, "done": False, "best": None}
 
@@ -576,16 +596,21 @@ def train(cfg: TrainConfig) -> None:
                 continue
             models = {"target": target, "draft": draft}
             if stage == "drafters":  # the drafters learn from the target exactly as it was saved
+                if cfg.target_from and not (out / "target.pt").exists():
+                    shutil.copy(cfg.target_from, out / "target.pt")
                 if not (out / "target.pt").exists():
                     raise FileNotFoundError(f"{out}/target.pt: the drafters stage needs a trained target; run the target stage first")
                 target, _ = load_model(out / "target.pt", device)
                 models["target"] = target
-                models["prophet"] = Prophet.from_target(target, n_layers=cfg.prophet_n_layers).to(device)
+                models["prophet"] = Prophet.from_target(target, n_layers=cfg.prophet_n_layers, n_heads=cfg.prophet_n_heads or None,
+                                                        d_model=cfg.prophet_d_model or None).to(device)
                 print(f"prophet_unrolled vs cached drafting: max abs diff "
                       f"{check_prophet_unrolled(models['prophet'], cfg.prophet_unroll):.1e}")
             spent = time.time() - run_start
             if stage == "target":
                 budget = usable * cfg.target_share
+            elif cfg.target_from:  # the target was trained elsewhere: the whole budget is the drafters'
+                budget = usable - spent
             else:  # the rest of the budget: what the target stage left (in this process or an earlier one)
                 target_s = load_checkpoint(out / "target.pt")["state"]["elapsed_s"]
                 budget = min(usable - target_s, usable - spent)

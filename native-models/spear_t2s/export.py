@@ -97,7 +97,7 @@ def role_graphs(target: TargetModel, draft: DraftModel, prophet: Prophet) -> dic
         "rest": (RestGraph(target), t.n_layers - n, t.d_model, t.d_model),
         "exit_head": (ExitHeadGraph(target), t.exit_blocks, t.d_model, t.d_model),
         "draft": (DraftGraph(draft), draft.cfg.n_layers, draft.cfg.d_model, draft.cfg.d_model),
-        "prophet": (ProphetGraph(prophet), prophet.cfg.n_layers, prophet.cfg.d_model, prophet.cfg.d_model),
+        "prophet": (ProphetGraph(prophet), prophet.cfg.n_layers, prophet.cfg.d_model, prophet.feature_dim),
     }
 
 
@@ -361,7 +361,7 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
     for model in (target, draft, prophet):
         model.eval()
     assert vocab["size"] == target.cfg.vocab_size == draft.cfg.vocab_size == prophet.cfg.vocab_size
-    assert prophet.cfg.d_model == target.cfg.d_model, "the prophet reads and predicts target features"
+    assert prophet.feature_dim == target.cfg.d_model, "the prophet reads and predicts target features"
     invariants = check_invariants(target, draft, prophet)
 
     graphs = role_graphs(target, draft, prophet)

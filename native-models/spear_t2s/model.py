@@ -27,6 +27,7 @@ class DecoderConfig:
     mlp_hidden: int = 0  # SwiGLU inner width; 0 = 8/3 * D rounded up to a multiple of 32 (Llama's ratio)
     rope_base: float = 10000.0  # RoPE theta (Su et al. 2021)
     norm_eps: float = 1e-5  # RMSNorm epsilon
+    feature_dim: int = 0  # prophet only: width of the target features it reads and predicts; 0 = d_model
 
     @property
     def head_dim(self) -> int:
@@ -261,24 +262,38 @@ class Prophet(nn.Module):
 
     Its embedding and LM head are frozen copies of the target's (EAGLE reuses the target's), so logits =
     target head(predicted feature) and the graph is self-contained. A final RMSNorm makes the prediction
-    live on the same scale as the target's feature, which is itself an RMSNorm output."""
+    live on the same scale as the target's feature, which is itself an RMSNorm output.
+
+    Its blocks may be narrower than the target (cfg.d_model < cfg.feature_dim): the input projection
+    then maps down to its own width and a linear layer maps back up to the feature width before the
+    norm. A drafting step costs about its share of the weights read, so width is the lever on c."""
 
     def __init__(self, cfg: DecoderConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.fc = nn.Linear(2 * cfg.d_model, cfg.d_model, bias=False)
+        F_ = cfg.feature_dim or cfg.d_model
+        self.embed = nn.Embedding(cfg.vocab_size, F_)
+        self.fc = nn.Linear(2 * F_, cfg.d_model, bias=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
-        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.up = nn.Linear(cfg.d_model, F_, bias=False) if F_ != cfg.d_model else None
+        self.norm = RMSNorm(F_, cfg.norm_eps)
+        self.lm_head = nn.Linear(F_, cfg.vocab_size, bias=False)
         init_weights(self, cfg.n_layers)
 
+    @property
+    def feature_dim(self) -> int:
+        return self.cfg.feature_dim or self.cfg.d_model
+
     @classmethod
-    def from_target(cls, target: TargetModel, n_layers: int = 1, n_heads: int | None = None) -> "Prophet":
+    def from_target(cls, target: TargetModel, n_layers: int = 1, n_heads: int | None = None,
+                    d_model: int | None = None) -> "Prophet":
         t = target.cfg
-        cfg = DecoderConfig(vocab_size=t.vocab_size, context=t.context, d_model=t.d_model,
-                            n_heads=n_heads or t.n_heads, n_layers=n_layers, mlp_hidden=t.mlp_hidden,
-                            rope_base=t.rope_base, norm_eps=t.norm_eps)
+        width = d_model or t.d_model
+        cfg = DecoderConfig(vocab_size=t.vocab_size, context=t.context, d_model=width,
+                            n_heads=n_heads or max(1, width // t.head_dim), n_layers=n_layers,
+                            mlp_hidden=t.mlp_hidden if width == t.d_model else 0,
+                            rope_base=t.rope_base, norm_eps=t.norm_eps,
+                            feature_dim=t.d_model if width != t.d_model else 0)
         prophet = cls(cfg)
         prophet.embed.weight.data.copy_(target.embed.weight.data)
         prophet.lm_head.weight.data.copy_(target.lm_head.weight.data)
@@ -292,5 +307,5 @@ class Prophet(nn.Module):
             positions, past_len = default_positions(ids)
         x = self.fc(torch.cat([prev_features, self.embed(ids)], dim=-1))  # (B, T, D)
         x, new = run_blocks(self.blocks, self.cfg, x, positions, past_len, past)
-        feature = self.norm(x)  # (B, T, D)
+        feature = self.norm(x if self.up is None else self.up(x))  # (B, T, D)
         return self.lm_head(feature), feature, new
