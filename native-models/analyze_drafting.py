@@ -1,0 +1,125 @@
+"""Greedy speculative decoding replayed offline: tokens per target call for each drafter and gamma.
+
+    /usr/bin/python3 native-models/analyze_drafting.py --run RUN_DIR --pack GREEDY_PACK [--rows 232] [--json OUT]
+
+On a pack of the target's own greedy readings (self_distill.py), the sequence IS the path greedy decoding
+takes, so teacher-forced drafter outputs are exactly what the engine's drafters would propose at every
+step (up to float ties). Walking each sequence as the engine does (draft up to gamma tokens from the last
+committed position, accept the longest matching prefix, add the target's own next token) gives tau, the
+tokens per target call, for every drafter and gamma without running the engine. It also replays
+confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
+
+With c (one drafter step's cost over one target step) and v(g) (a verification of g drafts over one target
+step) measured on the engine, the predicted speedup over ar is tau / (drafted * c + v(drafted)).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spear_t2s.data import collate, load_pack  # noqa: E402
+from train_t2s import load_model, prophet_unrolled  # noqa: E402
+
+GAMMAS = range(1, 9)
+
+
+@torch.no_grad()
+def per_position(run: Path, split, rows, steps: int):
+    """Per row: (drafter → (steps, L) bool match, (steps, L) confidence) for draft-start positions 0..L-1,
+    where start p0 means the last committed token sits at p0 and step s predicts token p0 + s."""
+    target, _ = load_model(run / "target.pt")
+    draft, _ = load_model(run / "draft.pt")
+    prophet, _ = load_model(run / "prophet.pt")
+    for m in (target, draft, prophet):
+        m.eval()
+    out = []
+    for i in rows:
+        ids, mask = (torch.from_numpy(a) for a in collate(split, np.asarray([i]), pad_multiple=1))
+        logits, exit_logits, feature = target(ids)
+        truth = logits[0].argmax(-1)  # (T,) the target's argmax after each position
+        T = ids.shape[1]
+        res = {}
+        for name, lg in (("exit", exit_logits), ("draft", draft(ids)[0])):
+            p = lg[0].softmax(-1)
+            conf, tok = p.max(-1)
+            ok = tok == truth  # (T,) teacher-forced, the context is the greedy path itself
+            match = torch.zeros(steps, T, dtype=torch.bool)
+            cf = torch.zeros(steps, T)
+            for s in range(1, steps + 1):  # step s from start p0 is the prediction at position p0 + s - 1
+                match[s - 1, :T - s + 1] = ok[s - 1:]
+                cf[s - 1, :T - s + 1] = conf[s - 1:]
+            res[name] = (match, cf)
+        match = torch.zeros(steps, T, dtype=torch.bool)
+        cf = torch.zeros(steps, T)
+        for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0), 1):
+            p = pl[0].softmax(-1)
+            conf, tok = p.max(-1)
+            ok = tok == truth
+            match[s - 1, :T - s + 1] = ok[s - 1:]
+            cf[s - 1, :T - s + 1] = conf[s - 1:]
+        res["prophet"] = (match, cf)
+        out.append((int(split.sep[i]), int(len(split.row(i))), res))
+    return out
+
+
+def replay(data, drafter: str, gamma: int, theta: float = 0.0):
+    """Walk every row as the engine does → (tokens, target calls, drafted tokens)."""
+    tokens = calls = drafted = 0
+    for sep, length, res in data:
+        match, conf = res[drafter]
+        p0 = sep  # the first prediction comes after the sep token
+        while p0 < length - 1:  # token p0 + 1 .. length - 1 are generated (eos last)
+            d = 0
+            while d < gamma:
+                d += 1
+                if theta > 0 and float(conf[d - 1, p0]) < theta:
+                    break
+            a = 0
+            while a < d and bool(match[a, p0]):
+                a += 1
+            n = min(a + 1, length - 1 - p0)
+            tokens += n
+            calls += 1
+            drafted += d
+            p0 += n
+    return tokens, calls, drafted
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, required=True)
+    ap.add_argument("--pack", type=Path, required=True, help="a pack of greedy readings (its val split is used)")
+    ap.add_argument("--rows", type=int, default=232)
+    ap.add_argument("--c", type=str, default="", help="cost ratios to predict with, e.g. prophet=0.15,draft=0.2,exit=0.45")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    _, splits = load_pack(args.pack)
+    val = splits["val"]
+    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS))
+    costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
+    report = []
+    for drafter in ("exit", "draft", "prophet"):
+        for gamma in GAMMAS:
+            for theta in (0.0, 0.3, 0.5):
+                tokens, calls, drafted = replay(data, drafter, gamma, theta)
+                row = {"drafter": drafter, "gamma": gamma, "theta": theta, "tau": round(tokens / calls, 3),
+                       "drafted_per_call": round(drafted / calls, 3)}
+                if drafter in costs:  # v(g) ~ 1 + 0.045 g: the measured verification cost on this machine
+                    c, g = float(costs[drafter]), drafted / calls
+                    row["predicted_speedup"] = round((tokens / calls) / (g * c + 1 + 0.045 * g), 3)
+                report.append(row)
+                if theta == 0.0 or gamma >= 3:
+                    print(json.dumps(row))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
