@@ -5,7 +5,10 @@ Exports the trained speaking network to the voice: native-models/voice/speaker/
   parity.json     a PyTorch reference case the TypeScript tests compare onnxruntime-node against
   speaker.json    manifest: sha256 of each file, rates, feature and vocoder settings, training config
 
-  /usr/bin/python3 native-models/speaker/export.py [--ckpt native-models/work/speaker/ckpt.pt]
+  /usr/bin/python3 native-models/speaker/export.py [--ckpt native-models/work/speaker/ckpt.pt] [--out DIR]
+
+--ckpt takes any train.py checkpoint: the CPU run's, or the ckpt.pt (best weights) a GPU run of
+native-models/gpu/speaker.sh brought back.
 
 Then checks ONNX-vs-PyTorch parity from Node (native-models/speaker/check_parity.ts, tolerance 1e-4).
 """
@@ -59,7 +62,8 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    ckpt = torch.load(args.ckpt)
+    # NOTE: torch >= 2.6 loads weights only by default; these files are our own, with plain configs inside.
+    ckpt = torch.load(args.ckpt, map_location='cpu', weights_only=False)
     cfg = SpeakerConfig(**ckpt['model_config'])
     model = Speaker(cfg)
     model.load_state_dict(ckpt['model'])
@@ -93,7 +97,8 @@ def main():
         'graph': {'file': 'speaker.onnx', 'inputs': [INPUT], 'outputs': [OUTPUT]},
         'files': {name: sha256(out / name) for name in ['speaker.onnx', 'codebook.npz', 'parity.json']},
         'model_config': asdict(cfg),
-        'training': {**ckpt['train_config'], 'steps_done': ckpt['step']},
+        'training': {**ckpt['train_config'], 'steps_done': ckpt['step'],
+                     **({'val_loss': ckpt['val_loss'], 'val_parts': ckpt['val_parts']} if 'val_loss' in ckpt else {})},
         'code_commit': code_commit(),
     }
     if args.extra:
