@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-shot GPU training of the speaking network (docs/voice-audio.md, "Speaking: the network").
 #
-# Build the pack here first (git-ignored, ~36 MB): /usr/bin/python3 native-models/speaker/pack.py
+# Build the pack here first (git-ignored, sized to fit the 64 MiB the tool sends): /usr/bin/python3 native-models/speaker/pack.py
 # Run from the repository root on the lent GPU machine, with the pack carried along:
 #   run(command="BUDGET_S=360 bash native-models/gpu/speaker.sh", carry=["native-models/gpu/speaker-pack"], timeout_s=450)
 # Test here on CPU (same code path, a tiny budget):

@@ -6,6 +6,7 @@ machine: nothing travels but the working tree and a few carried files) into nati
   prior.npz    target_mean, target_std (D,) and lookup (n_units, frames_per_unit * D): train.py's data_prior
                over ALL train clips, so a run on the pack normalises and starts exactly as a full-data run
   train.npz    the first n train clips, as train.py --max_clips n picks them, n as many as fit --max_mb
+               (by default what the device tool's 64 MiB leaves beside the working tree, at most 36 MB)
   val.npz      the first --val_clips val clips (train.py's evaluation uses the first eval_clips)
 
 A split holds ids (n,), lengths (n,) int32 (units per clip), units (sum of lengths,) int16, and the frames
@@ -18,6 +19,7 @@ exactly; 8 bits cost 0.007 of a normalised log-mel's standard deviation on avera
 """
 import argparse
 import json
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -26,6 +28,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / 'native-models/gpu/speaker-pack'
+
+
+# NOTE: the device tool sends the working tree (tracked and untracked-not-ignored files) plus carried paths,
+# 64 MiB in all; the tree alone was 39.3 MB when this was written, so the pack gets what is left, less a margin.
+TRAVEL_LIMIT, TRAVEL_MARGIN = 64 * 2 ** 20, 2e6
+
+
+def working_tree_bytes() -> int:
+    names = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=ROOT, capture_output=True,
+                           check=True).stdout.split(b'\0')
+    return sum((ROOT / n.decode()).stat().st_size for n in names if n and (ROOT / n.decode()).is_file())
 
 
 def quantise(frames: np.ndarray, bits: int):
@@ -80,10 +93,14 @@ def main():
 
     p = argparse.ArgumentParser()
     p.add_argument('--out', default=str(PACK))
-    p.add_argument('--max_mb', type=float, default=36.0, help='the whole folder, in 1e6 bytes')
+    p.add_argument('--max_mb', type=float, default=0.0,
+                   help='the whole folder, in 1e6 bytes (0: what fits beside the working tree, at most 36)')
     p.add_argument('--val_clips', type=int, default=TrainConfig.eval_clips, help="train.py's eval_clips")
     p.add_argument('--bits', type=int, default=8, help='quantisation of each frame dimension (at most 8)')
     args = p.parse_args()
+    tree = working_tree_bytes()
+    if not args.max_mb:
+        args.max_mb = min(36.0, (TRAVEL_LIMIT - tree - TRAVEL_MARGIN) / 1e6)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     mcfg = SpeakerConfig()
@@ -138,6 +155,9 @@ def main():
           f'{u1 * 0.04 / 3600:.2f} h), val {len(val)} clips; ' +
           ', '.join(f'{f.name} {f.stat().st_size / 1e6:.2f} MB' for f in sorted(out.iterdir())))
     print('quantisation error, |x - decoded| / target_std: ' + json.dumps(err))
+    travel = tree + total
+    print(f'travels with the working tree ({tree / 1e6:.1f} MB): {travel / 2 ** 20:.1f} MiB of the device tool\'s '
+          f'{TRAVEL_LIMIT / 2 ** 20:.0f} MiB' + ('' if travel <= TRAVEL_LIMIT else ': TOO LARGE, pass a smaller --max_mb'))
 
 
 if __name__ == '__main__':
