@@ -35,9 +35,9 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --f
 if [ ! -f "$GREEDY/meta.json" ]; then
   echo "== greedy readings: $GREEDY has no meta.json, generating"
   "$PYTHON" -u native-models/self_distill.py --target "$TARGET" --pack "$PACK" --out "$GREEDY" --splits val,train \
-    --batch 256 --chunk 2560 ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | awk 'NR % 20 == 0 || /sentences/' | tee "$OUT/greedy.out"
+    --batch 256 --chunk 2560 ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | awk 'NR % 20 == 0 || /sentences/'
 fi
-cp "$GREEDY/meta.json" "$OUT/greedy-meta.json"
+"$PYTHON" -c "import json,sys; print('greedy readings:', json.load(open(sys.argv[1]))['self_distill'])" "$GREEDY/meta.json"
 
 # Common settings: the gpu preset's optimiser and logging, the drafters stage alone, from the carried target.
 COMMON=(train --preset gpu --stages drafters --target_from "$TARGET" --pack "$GREEDY" --budget_s "$BUDGET_S"
