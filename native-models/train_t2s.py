@@ -54,6 +54,7 @@ class TrainConfig:
     stages: str = "target,drafters"  # which stages to run, in order
     resume: bool = False  # continue the run in `out` from its checkpoints (skips finished stages)
     target_from: str = ""  # drafters stage only: start from this trained target.pt (copied into `out`)
+    init_from: str = ""  # drafters stage only: start the draft and prophet from this folder's draft.pt / prophet.pt where shapes fit
     # target (shipped size: ONNX weights are stored as float16, so the six graphs stay ~30 MB)
     d_model: int = 256  # width; AR decoding of 6 x d256 runs ~400 tokens/s on one core here
     n_layers: int = 6  # target blocks
@@ -604,6 +605,8 @@ def train(cfg: TrainConfig) -> None:
                 models["target"] = target
                 models["prophet"] = Prophet.from_target(target, n_layers=cfg.prophet_n_layers, n_heads=cfg.prophet_n_heads or None,
                                                         d_model=cfg.prophet_d_model or None).to(device)
+                if cfg.init_from:
+                    init_drafters(Path(cfg.init_from), {"draft": draft, "prophet": models["prophet"]})
                 print(f"prophet_unrolled vs cached drafting: max abs diff "
                       f"{check_prophet_unrolled(models['prophet'], cfg.prophet_unroll):.1e}")
             spent = time.time() - run_start
@@ -617,6 +620,22 @@ def train(cfg: TrainConfig) -> None:
             evals[stage] = run_stage(stage, cfg, meta, splits, models, device, autocast, max(1.0, budget), log, run_start)
             evals_path.write_text(json.dumps(evals, indent=1) + "\n")
     print(f"run done in {time.time() - run_start:.0f} s → {out}")
+
+
+def init_drafters(folder: Path, models: dict) -> None:
+    """Fine-tuning: load each drafter's weights from folder/<name>.pt when every tensor's shape fits."""
+    for name, model in models.items():
+        path = folder / f"{name}.pt"
+        if not path.exists():
+            print(f"{name}: no {path}, trained from scratch")
+            continue
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_checkpoint(path)["model"].items()}
+        own = model.state_dict()
+        if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
+            print(f"{name}: {path} has other shapes, trained from scratch")
+            continue
+        model.load_state_dict({k: v.to(own[k].device) for k, v in state.items()})
+        print(f"{name}: initialised from {path}")
 
 
 def train_code_commit() -> str:

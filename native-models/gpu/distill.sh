@@ -37,7 +37,7 @@ if [ ! -f "$GREEDY/meta.json" ]; then
   "$PYTHON" -u native-models/self_distill.py --target "$TARGET" --pack "$PACK" --out "$GREEDY" --splits val,train \
     --batch 256 --chunk 2560 ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | awk 'NR % 20 == 0 || /sentences/'
 fi
-"$PYTHON" -c "import json,sys; print('greedy readings:', json.load(open(sys.argv[1]))['self_distill'])" "$GREEDY/meta.json"
+"$PYTHON" -c "import json,sys; print('greedy readings:', json.load(open(sys.argv[1])).get('self_distill'))" "$GREEDY/meta.json"
 
 # Common settings: the gpu preset's optimiser and logging, the drafters stage alone, from the carried target.
 COMMON=(train --preset gpu --stages drafters --target_from "$TARGET" --pack "$GREEDY" --budget_s "$BUDGET_S"
@@ -47,6 +47,8 @@ declare -A ARGS=(
   [mid]="--prophet_d_model 192 --draft_d_model 128 --draft_n_heads 2"
   [narrow]="--prophet_d_model 128 --draft_d_model 192 --draft_n_layers 1"
   [narrow2]="--prophet_d_model 128 --prophet_n_layers 2 --draft_d_model 128 --draft_n_heads 2 --draft_n_layers 1"
+  [ft]="--init_from native-models/gpu/init --lr 5e-4"
+  [ftce]="--init_from native-models/gpu/init --lr 1e-3 --prophet_ce_weight 1.0 --draft_distill 0.3 --exit_distill 0.3"
 )
 pids=()
 for v in ${VARIANTS//,/ }; do
