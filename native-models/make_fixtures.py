@@ -41,6 +41,7 @@ class FixtureConfig:
     draft_n_heads: int = 2
     draft_n_layers: int = 1
     prophet_n_layers: int = 1
+    prophet_d_model: int = 0  # 0 = the target's width; narrower makes kv_dim != hidden_dim in the prophet graph
     logit_std: float = 2.0  # target logits are scaled to this std over random contexts
     drafter_noise: float = 0.5  # relative noise added to weights copied from the target into drafters
 
@@ -49,7 +50,8 @@ TINY = FixtureConfig()
 # Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
-TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0)
+# No exit blocks, and a prophet narrower than the target (its cache width differs from the features it reads).
+TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, prophet_d_model=16)
 # Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
 # and its drafters less noise (measured acceptance: exit 0.59, prophet 0.38, draft 0.18).
 BENCH = FixtureConfig(name="bench-random", vocab_size=1024, context=1024, d_model=256, n_heads=4, n_layers=8,
@@ -100,12 +102,14 @@ def build(fc: FixtureConfig) -> tuple[TargetModel, DraftModel, Prophet]:
         draft.lm_head.weight.copy_(noisy(target.lm_head.weight[:, :d], fc.drafter_noise, gen)
                                    * math.sqrt(fc.d_model / d))
 
-    prophet = Prophet.from_target(target, n_layers=fc.prophet_n_layers)
+    prophet = Prophet.from_target(target, n_layers=fc.prophet_n_layers, d_model=fc.prophet_d_model or None)
     scaled_init(prophet.blocks, fc.prophet_n_layers, gen)
     with torch.no_grad():  # fc starts near "pass the token embedding through", plus a little of the feature
-        D = fc.d_model
+        D, W = fc.d_model, prophet.cfg.d_model
         w = torch.cat([fc.drafter_noise * torch.randn(D, D, generator=gen) / math.sqrt(D), torch.eye(D)], dim=1)
-        prophet.fc.weight.copy_(w)
+        prophet.fc.weight.copy_(w[:W])
+        if prophet.up is not None:  # a narrow prophet writes its width back into the first W feature dims
+            prophet.up.weight.copy_(torch.eye(D)[:, :W])
     return target, draft, prophet
 
 
