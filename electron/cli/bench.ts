@@ -27,6 +27,7 @@ Options:
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
       --threads N          intra-op threads per ONNX session (default 1)
+      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
       --json               print a JSON array of rows instead of a table
   -h, --help               this help
@@ -40,6 +41,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   repeats: { type: 'string' },
   threads: { type: 'string' },
+  'target-threads': { type: 'string' },
   voice: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -82,11 +84,12 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
   const threads = int(v.threads, 'threads', 0, 64);
+  const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const text = v.texts ? await readTextFile(v.texts) : await readFile(DEFAULT_TEXTS, 'utf8');
   // One line, one paragraph: the pipeline's sentence splitter does the rest.
   const document = text.split('\n').filter((l) => l.trim() !== '').join('\n\n');
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { threads });
+  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { threads, targetThreads });
   try {
     const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
     for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });

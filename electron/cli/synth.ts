@@ -28,6 +28,7 @@ Options:
       --batch N            sentences decoded together (default 8)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
       --threads N          intra-op threads per ONNX session (default 1)
+      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
@@ -47,6 +48,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   provider: { type: 'string' },
   threads: { type: 'string' },
+  'target-threads': { type: 'string' },
   voice: { type: 'string' },
   'units-out': { type: 'string' },
   'stats-out': { type: 'string' },
@@ -75,13 +77,14 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   const threads = int(v.threads, 'threads', 0, 64);
+  const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
   for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
   const text = v.file ? await readTextFile(v.file) : positionals[0];
   checkText(text);
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads });
+  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
   const quiet = Boolean(v.quiet);
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;

@@ -21,6 +21,11 @@ export interface LoadOptions {
   provider?: Provider;
   /** Intra-op threads per session; 0 lets ONNX Runtime choose. Default 1 (small graphs run fastest single-threaded, see docs/engine.md). */
   threads?: number;
+  /**
+   * Intra-op threads of the graphs that only verify (full, rest), several positions per
+   * call; default `threads`. The drafters' small graphs lose time to a thread pool, the target's gain.
+   */
+  targetThreads?: number;
   /** Which graphs to load; default every graph in the manifest. */
   roles?: readonly GraphRole[];
   /** Take the `draft` graph from this other model directory (its vocabulary must equal the target's). */
@@ -105,7 +110,7 @@ async function openGraphs(
   loaded: LoadedManifest,
   roles: readonly GraphRole[],
   provider: Provider,
-  threads: number,
+  threads: (role: GraphRole) => number,
   vocabSize: number,
 ): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; problems: string[] }> {
   const graphs: Partial<Record<GraphRole, Graph>> = {};
@@ -116,7 +121,7 @@ async function openGraphs(
     if (!entry || !bytes) continue;
     let session: ort.InferenceSession;
     try {
-      session = await createSession(bytes, provider, threads);
+      session = await createSession(bytes, provider, threads(role));
     } catch (error) {
       if (provider !== 'cpu') {
         await releaseAll(graphs);
@@ -136,6 +141,9 @@ async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>): Promise<vo
   for (const g of Object.values(graphs)) await g.session.release();
 }
 
+/** The graphs `targetThreads` applies to: they run only to verify (trunk also drafts for early exit). */
+const TARGET_ROLES: readonly GraphRole[] = ['full', 'rest'];
+
 const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0];
 
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
@@ -143,7 +151,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   if (!(PROVIDERS as readonly string[]).includes(requested)) {
     throw new ProviderError(`provider ${JSON.stringify(requested)} is unknown; use one of ${PROVIDERS.join(', ')}`);
   }
-  const threads = options.threads ?? 1;
+  const drafterThreads = options.threads ?? 1;
+  const targetThreads = options.targetThreads ?? drafterThreads;
+  const threads = (role: GraphRole): number => (TARGET_ROLES.includes(role) ? targetThreads : drafterThreads);
   const loaded = await readManifest(dir);
   const vocabSize = loaded.manifest.vocab.size;
   const roles = options.roles ?? GRAPH_ROLES;

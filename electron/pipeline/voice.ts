@@ -46,13 +46,13 @@ export interface Voice {
   release(): Promise<void>;
 }
 
-export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads'> {
+export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads'> {
   /** Loads the speaking stage from a directory; default electron/pipeline/speaker.ts's loadSpeaker. */
   loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
 }
 
 export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Promise<Voice> {
-  const decoder = await loadModel(dir, { provider: options.provider, threads: options.threads });
+  const decoder = await loadModel(dir, { provider: options.provider, threads: options.threads, targetThreads: options.targetThreads });
   const manifestPath = path.join(dir, 'manifest.json');
   const { vocab } = decoder.manifest;
   const section = (decoder.manifest as { voice?: VoiceSection }).voice;

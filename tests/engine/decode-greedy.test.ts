@@ -84,3 +84,18 @@ test('early exit runs each token through the trunk once, drafting and verifying 
     });
   }
 });
+
+test('targetThreads gives the verifying graphs their own thread pool and changes no token', async () => {
+  const { loadModel } = await import('../../electron/engine/model.ts');
+  const base = await fixture(TINY);
+  const threaded = await loadModel(TINY, { threads: 1, targetThreads: 2 });
+  try {
+    const prompts = makePrompts([5, 8], base.vocabSize, 2);
+    for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {
+      const options = { strategy, gamma: 3, maxNewTokens: 20, stopToken: null };
+      assert.deepEqual((await decode(threaded, prompts, options)).rows, (await decode(base, prompts, options)).rows, strategy);
+    }
+  } finally {
+    await threaded.release();
+  }
+});
