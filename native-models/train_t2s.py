@@ -97,6 +97,7 @@ class TrainConfig:
     target_share: float = 0.6
     reserve_s: float = 0.0  # kept back from budget_s for start-up and the final save (run.sh sets it)
     # runtime
+    code_commit: str = ""  # the commit of this code, for a copied tree where git cannot tell (set by the GPU scripts)
     device: str = "auto"  # auto: cuda if available, else cpu
     threads: int = 2  # CPU intra-op threads (torch 1.13 on Debian defaults to 1)
     seed: int = 1337
@@ -565,7 +566,7 @@ def train(cfg: TrainConfig) -> None:
     else:
         autocast = nullcontext()  # NOTE: CPU bf16 autocast is slower than float32 on torch 1.13
     meta, splits = load_pack(Path(cfg.pack))
-    commit = train_code_commit()  # on a machine without the git history, the commit the pack was made at
+    commit = cfg.code_commit or train_code_commit()  # given by the GPU scripts, or asked of git
     meta["code_commit"] = commit if commit != "unknown" else meta.get("code_commit", "unknown")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -642,7 +643,9 @@ def train_code_commit() -> str:
     run = lambda *a: subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
     paths = ["--", "native-models/train_t2s.py", "native-models/spear_t2s"]
     try:
-        commit = run("log", "-1", "--format=%H", *paths) or "unknown"
+        commit = run("log", "-1", "--format=%H", *paths)
+        if not commit:  # a copied tree without history (a lent GPU machine): say nothing rather than guess
+            return "unknown"
         return commit + ("-dirty" if run("status", "--porcelain", *paths) else "")
     except OSError:
         return "unknown"
@@ -670,6 +673,11 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
              "default_temperature": default_temperature}
     training = {"kind": "train_t2s", "config": t_ckpt["train_config"], "units_source": t_ckpt["units_source"],
                 "train_code_commit": t_ckpt["code_commit"],
+                # The drafters may come from a later run than the target (self-distillation): their own
+                # configs and code commits, and what data they learned from.
+                "drafters": {k: {"config": c["train_config"], "code_commit": c["code_commit"], "units_source": c["units_source"]}
+                             for k, c in (("draft", d_ckpt), ("prophet", p_ckpt))} | (
+                                 {"exit_head": t_ckpt["exit_head"]} if t_ckpt.get("exit_head") else {}),
                 "stages": {k: c["state"] for k, c in (("target", t_ckpt), ("draft", d_ckpt), ("prophet", p_ckpt))},
                 # Flat, as `spear eval` reads it: the last stage's numbers cover every head.
                 "validation": evals.get("drafters") or evals.get("target") or {}, "validation_by_stage": evals}

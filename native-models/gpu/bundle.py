@@ -29,7 +29,8 @@ def sha256(path: Path) -> str:
 
 def pack(run: Path, out: Path) -> None:
     ckpt = load_checkpoint(run / "target.pt")
-    head = {"format": "spear-exit-head/1", "state": ckpt["state"],
+    head = {"format": "spear-exit-head/1", "state": ckpt["state"], "train_config": ckpt["train_config"],
+            "code_commit": ckpt["code_commit"], "units_source": ckpt["units_source"],
             "model": {k: v for k, v in ckpt["model"].items() if k.startswith(EXIT_PREFIXES)}}
     buf = io.BytesIO()
     torch.save(head, buf)
@@ -56,7 +57,9 @@ def unpack(bundle: Path, base_target: Path, dest: Path) -> None:
     for k, v in head["model"].items():
         target["model"][k] = v.to(target["model"][k].dtype)
     target["stage"] = "drafters"
-    target["exit_head_state"] = head["state"]
+    # The rest of the target is the base's; the exit head says where it came from (export_voice records it).
+    target["exit_head"] = {"state": head["state"], "config": head.get("train_config"), "code_commit": head.get("code_commit"),
+                           "units_source": head.get("units_source")}
     save(dest / "target.pt", target)
     (dest / "exit.pt").unlink()
     print(f"{dest}: target.pt ({base_target}, sha256 {sha256(base_target)[:16]}, exit head from the bundle), "

@@ -2,7 +2,7 @@
 # One-shot GPU self-distillation of the drafters (docs/voice-reading.md, "Self-distilled drafters").
 #
 # Run from the repository root on the lent GPU machine, with the target and both packs carried along:
-#   run(command="BUDGET_S=330 bash native-models/gpu/distill.sh",
+#   run(command="CODE_COMMIT=<git rev-parse HEAD here> BUDGET_S=330 bash native-models/gpu/distill.sh",
 #       carry=["native-models/gpu/pack", "native-models/gpu/pack-greedy", "native-models/gpu/target.pt"])
 # Test here on CPU (same code path, tiny budget):
 #   PYTHON=/usr/bin/python3 BUDGET_S=40 VARIANTS=wide OUT=/tmp/distill bash native-models/gpu/distill.sh
@@ -40,7 +40,9 @@ fi
 "$PYTHON" -c "import json,sys; print('greedy readings:', json.load(open(sys.argv[1])).get('self_distill'))" "$GREEDY/meta.json"
 
 # Common settings: the gpu preset's optimiser and logging, the drafters stage alone, from the carried target.
+# CODE_COMMIT: the commit of this tree (the lent machine has no git history), recorded in every checkpoint.
 COMMON=(train --preset gpu --stages drafters --target_from "$TARGET" --pack "$GREEDY" --budget_s "$BUDGET_S"
+        --code_commit "${CODE_COMMIT:-unknown}"
         --reserve_s 15 --threads 2 --distill_exit --prophet_unroll 4 --prophet_ce_weight 0.5 --draft_distill 0.5 --dropout 0)
 declare -A ARGS=(
   [wide]="--prophet_d_model 256"
