@@ -52,3 +52,35 @@ test('greedy readings for self-distillation equal uncached greedy decoding; a na
   assert.ok(out.unrolled_diff <= 1e-4, `unrolled vs cached: ${out.unrolled_diff}`);
   assert.deepEqual(out.narrow, [16, 32]);
 });
+
+const REPLAY = `
+import sys, json, torch
+sys.path.insert(0, 'native-models')
+from analyze_drafting import replay
+T, steps = 6, 4
+def row(match, conf=None):
+    m = torch.tensor(match, dtype=torch.bool)[:, None].expand(steps, T).clone()
+    return (0, T, {"prophet": (m, torch.ones(steps, T) if conf is None else conf)})
+allright = [True] * steps
+out = {
+  "perfect_g2": replay([row(allright)], "prophet", 2),
+  "never_g3": replay([row([False] * steps)], "prophet", 3),
+  "first_only_g3": replay([row([True, False, False, False])], "prophet", 3),
+  "stop_low_conf": replay([row(allright, torch.full((steps, T), 0.1))], "prophet", 3, 0.5),
+}
+print(json.dumps(out))
+`;
+
+test('the offline greedy replay walks a sequence as the engine does (tokens, target calls, drafted)', () => {
+  const r = spawnSync('/usr/bin/python3', ['-c', REPLAY], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  // 5 tokens to generate (positions 1..5). Always right, gamma 2: 3 tokens, then the last 2.
+  assert.deepEqual(out.perfect_g2, [5, 2, 4]);
+  // Never right: one token per target call, gamma drafted each time.
+  assert.deepEqual(out.never_g3, [5, 5, 15]);
+  // Only each draft's first token right: 2 tokens per call (3 calls: 2 + 2 + 1).
+  assert.deepEqual(out.first_only_g3, [5, 3, 9]);
+  // Drafting stops after the first draft whose confidence is below theta; it is still verified.
+  assert.deepEqual(out.stop_low_conf, [5, 3, 3]);
+});
