@@ -29,9 +29,11 @@ GAMMAS = range(1, 9)
 
 
 @torch.no_grad()
-def per_position(run: Path, split, rows, steps: int):
+def per_position(run: Path, split, rows, steps: int, topk: int = 1):
     """Per row: (drafter → (steps, L) bool match, (steps, L) confidence) for draft-start positions 0..L-1,
-    where start p0 means the last committed token sits at p0 and step s predicts token p0 + s."""
+    where start p0 means the last committed token sits at p0 and step s predicts token p0 + s. With
+    topk > 1, "match" means the target's token is among the drafter's top k (a tree that keeps k
+    candidates per depth along the true path: an upper bound on what tree verification could accept)."""
     target, _ = load_model(run / "target.pt")
     draft, _ = load_model(run / "draft.pt")
     prophet, _ = load_model(run / "prophet.pt")
@@ -47,7 +49,7 @@ def per_position(run: Path, split, rows, steps: int):
         for name, lg in (("exit", exit_logits), ("draft", draft(ids)[0])):
             p = lg[0].softmax(-1)
             conf, tok = p.max(-1)
-            ok = tok == truth  # (T,) teacher-forced, the context is the greedy path itself
+            ok = (p.topk(topk, -1).indices == truth[:, None]).any(-1)  # (T,) teacher-forced on the greedy path
             match = torch.zeros(steps, T, dtype=torch.bool)
             cf = torch.zeros(steps, T)
             for s in range(1, steps + 1):  # step s from start p0 is the prediction at position p0 + s - 1
@@ -59,7 +61,7 @@ def per_position(run: Path, split, rows, steps: int):
         for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0), 1):
             p = pl[0].softmax(-1)
             conf, tok = p.max(-1)
-            ok = tok == truth
+            ok = (p.topk(topk, -1).indices == truth[:, None]).any(-1)
             match[s - 1, :T - s + 1] = ok[s - 1:]
             cf[s - 1, :T - s + 1] = conf[s - 1:]
         res["prophet"] = (match, cf)
@@ -98,11 +100,12 @@ def main():
     ap.add_argument("--c", type=str, default="", help="cost ratios to predict with, e.g. prophet=0.15,draft=0.2,exit=0.45")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--topk", type=int, default=1, help="count a draft as right when the target's token is in its top k (tree bound)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, splits = load_pack(args.pack)
     val = splits["val"]
-    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS))
+    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk)
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
     report = []
     for drafter in ("exit", "draft", "prophet"):
