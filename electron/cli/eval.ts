@@ -27,7 +27,7 @@ Intelligibility and acceptance report of the voice on the test sentences (native
 native-models/data; see docs/voice-reading.md). Writes eval.json and eval.md.
 
 Options:
-      --limit N              test sentences for the WER columns (default 100)
+      --limit N              test sentences for the WER columns (default: all of them)
       --acceptance-limit N   test sentences for the acceptance table (default 40)
       --gammas LIST          default 1,2,3,4,5,6,7,8
       --temperature T        the sampled column's temperature (default 0.8)
@@ -97,7 +97,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     process.stdout.write(EVAL_HELP);
     return 0;
   }
-  const limit = int(v.limit, 'limit', 1) ?? 100;
+  const limit = int(v.limit, 'limit', 1) ?? Number.POSITIVE_INFINITY;
   const acceptanceLimit = int(v['acceptance-limit'], 'acceptance-limit', 1) ?? 40;
   const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 7, 8];
   const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
@@ -167,7 +167,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const md = [
       `# Voice evaluation`,
       '',
-      `Command: \`spear eval --limit ${limit} --acceptance-limit ${acceptanceLimit}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
+      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
       `Default settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}.`,
       '',
       '## Intelligibility (pocketsphinx WER, %)',
