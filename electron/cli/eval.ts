@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../audio/wav.ts';
+import { assertWritable } from '../audio/write.ts';
 import { decode, type Strategy } from '../engine/decode.ts';
 import { writeFileAtomic } from '../files.ts';
 import { mapLimit, transcribe } from '../eval/pocketsphinx.ts';
@@ -103,6 +104,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
   const work = v.work ?? WORK;
   const outDir = v.out ?? path.join(work, 'reports');
+  // The report comes after minutes of work: a folder it cannot be written to fails now, not then.
+  for (const file of ['eval.json', 'eval.md']) await assertWritable(path.join(outDir, file));
 
   const test = (await readJsonl<TestSentence>(path.join(work, 'corpus/test.jsonl'))).sort((a, b) => a.id.localeCompare(b.id));
   const unitsById = new Map((await readJsonl<{ id: string; units: number[] }>(path.join(work, 'units/test.jsonl'))).map((u) => [u.id, u.units]));
