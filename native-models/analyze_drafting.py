@@ -28,6 +28,13 @@ from train_t2s import load_model, prophet_unrolled  # noqa: E402
 GAMMAS = range(1, 9)
 
 
+def hits(logits, truth, topk: int):
+    """logits (T, V), the target's tokens (T,) → (T,) whether each is in the drafter's top k, and the
+    drafter's own top probability (T,)."""
+    p = logits.softmax(-1)
+    return (p.topk(topk, -1).indices == truth[:, None]).any(-1), p.max(-1).values
+
+
 @torch.no_grad()
 def per_position(run: Path, split, rows, steps: int, topk: int = 1):
     """Per row: (drafter → (steps, L) bool match, (steps, L) confidence) for draft-start positions 0..L-1,
@@ -41,15 +48,13 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1):
         m.eval()
     out = []
     for i in rows:
-        ids, mask = (torch.from_numpy(a) for a in collate(split, np.asarray([i]), pad_multiple=1))
+        ids = torch.from_numpy(collate(split, np.asarray([i]), pad_multiple=1)[0])
         logits, exit_logits, feature = target(ids)
         truth = logits[0].argmax(-1)  # (T,) the target's argmax after each position
         T = ids.shape[1]
         res = {}
         for name, lg in (("exit", exit_logits), ("draft", draft(ids)[0])):
-            p = lg[0].softmax(-1)
-            conf, tok = p.max(-1)
-            ok = (p.topk(topk, -1).indices == truth[:, None]).any(-1)  # (T,) teacher-forced on the greedy path
+            ok, conf = hits(lg[0], truth, topk)  # (T,) teacher-forced on the greedy path
             match = torch.zeros(steps, T, dtype=torch.bool)
             cf = torch.zeros(steps, T)
             for s in range(1, steps + 1):  # step s from start p0 is the prediction at position p0 + s - 1
@@ -59,9 +64,7 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1):
         match = torch.zeros(steps, T, dtype=torch.bool)
         cf = torch.zeros(steps, T)
         for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0), 1):
-            p = pl[0].softmax(-1)
-            conf, tok = p.max(-1)
-            ok = (p.topk(topk, -1).indices == truth[:, None]).any(-1)
+            ok, conf = hits(pl[0], truth, topk)
             match[s - 1, :T - s + 1] = ok[s - 1:]
             cf[s - 1, :T - s + 1] = conf[s - 1:]
         res["prophet"] = (match, cf)
