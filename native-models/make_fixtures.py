@@ -1,6 +1,6 @@
 """Deterministic random models for tests and benchmarks, exported through the project's own exporter.
 
-    /usr/bin/python3 native-models/make_fixtures.py                 # tests/fixtures/tiny, tiny-noexit
+    /usr/bin/python3 native-models/make_fixtures.py                 # tests/fixtures/tiny, tiny-noexit, tiny-int8, tiny-voice
     /usr/bin/python3 native-models/make_fixtures.py --bench tests/fixtures/bench   # realistic size
 
 Random weights are scaled so the target's logits have std ~2 (peaked, not one-hot), and every drafter
@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spear_t2s.export import REPO_ROOT, export_model  # noqa: E402
 from spear_t2s.model import DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel, shift_features  # noqa: E402
+from spear_t2s.quantize import quantize_voice  # noqa: E402
 
 SPECIAL = {"pad": 0, "bos": 1, "sep": 2, "eos": 3}
 
@@ -159,14 +160,25 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
                                        f"`node native-models/check_parity.mjs {shown}/parity`.\n")
 
 
+def make_int8(out_dir: Path, how: str) -> None:
+    """The tiny model with its drafters' weights in int8, as the shipped voice has them."""
+    make(TINY, out_dir, how)
+    for role, count in quantize_voice(out_dir).items():
+        print(f"{out_dir}/{role}.int8.onnx: {count} MatMuls with int8 weights")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
     parser.add_argument("--tiny", type=Path, help="write only the tiny model to this folder (the export test)")
+    parser.add_argument("--tiny-int8", type=Path, help="write only the tiny model with int8 drafters to this folder")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
         make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}")
+        return
+    if args.tiny_int8:
+        make_int8(args.tiny_int8.resolve(), f"native-models/make_fixtures.py --tiny-int8 {args.tiny_int8}")
         return
     if args.bench:
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}")
@@ -174,6 +186,7 @@ def main():
     fixtures = REPO_ROOT / "tests" / "fixtures"
     make(TINY, fixtures / "tiny", "native-models/make_fixtures.py")
     make(TINY_NOEXIT, fixtures / "tiny-noexit", "native-models/make_fixtures.py")
+    make_int8(fixtures / "tiny-int8", "native-models/make_fixtures.py")
     phonemes = phoneme_count()
     size = 4 + phonemes + TINY_VOICE_UNITS
     make(FixtureConfig(name="tiny-voice-random", vocab_size=size), fixtures / "tiny-voice", "native-models/make_fixtures.py",

@@ -659,8 +659,9 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
                  default_gamma: int, default_temperature: float) -> dict:
     """target.pt + draft.pt + prophet.pt (+ eval.json) → the six graphs and manifest.json in out_dir
     (float16 weights, exact: the PyTorch models are rounded first, so parity is exact), proved by
-    export_model's invariants and ONNX Runtime parity."""
+    export_model's invariants and ONNX Runtime parity; then the drafters' int8 graphs beside them."""
     from spear_t2s.export import export_model
+    from spear_t2s.quantize import quantize_voice
     target, t_ckpt = load_model(run_dir / "target.pt")
     draft, d_ckpt = load_model(run_dir / "draft.pt")
     prophet, p_ckpt = load_model(run_dir / "prophet.pt")
@@ -681,8 +682,13 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
                 "stages": {k: c["state"] for k, c in (("target", t_ckpt), ("draft", d_ckpt), ("prophet", p_ckpt))},
                 # Flat, as `spear eval` reads it: the last stage's numbers cover every head.
                 "validation": evals.get("drafters") or evals.get("target") or {}, "validation_by_stage": evals}
-    manifest = export_model(target, draft, prophet, out_dir, name=name, vocab=t_ckpt["vocab"], stop_token=SPECIAL["eos"],
-                            training=training, parity_dir=parity_dir, weights_dtype="float16", extra={"voice": voice})
+    export_model(target, draft, prophet, out_dir, name=name, vocab=t_ckpt["vocab"], stop_token=SPECIAL["eos"],
+                 training=training, parity_dir=parity_dir, weights_dtype="float16", extra={"voice": voice})
+    # The drafters ship with int8 weights: a drafter call here is bound by reading its weights, and a
+    # drafter's precision never changes what is emitted (spear_t2s/quantize.py, docs/results.md).
+    for role, count in quantize_voice(out_dir).items():
+        print(f"{out_dir}/{role}.int8.onnx: {count} MatMuls with int8 weights")
+    manifest = json.loads((out_dir / "manifest.json").read_text())
     sizes = {p.name: p.stat().st_size for p in sorted(out_dir.glob("*.onnx"))}
     print(f"{out_dir}: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()) + f"; total {sum(sizes.values()) / 1e6:.1f} MB")
     return manifest

@@ -19,6 +19,11 @@ export interface GraphEntry {
   hidden_dim?: number;
   inputs: string[];
   outputs: string[];
+  /**
+   * Set when `file` was derived from another graph (the drafters' int8 weights, made by
+   * native-models/quantize_drafters.py): the float32 graph the export parity-checked, and how.
+   */
+  source?: { file: string; sha256: string; quantization: string };
 }
 
 export interface VocabRange {

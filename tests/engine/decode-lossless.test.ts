@@ -5,7 +5,7 @@ import { KvCache } from '../../electron/engine/kv-cache.ts';
 import { TokenPicker } from '../../electron/engine/picker.ts';
 import type { SamplingOptions } from '../../electron/engine/sampling.ts';
 import type { LoadedModel } from '../../electron/engine/model.ts';
-import { fixture, TINY } from '../helpers/fixtures.ts';
+import { fixture, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
 import { chiSquareCritical } from '../helpers/goodness-of-fit.ts';
 
 const PROMPT = [1, 7, 12, 2];
@@ -98,3 +98,17 @@ for (const { label, sampling } of SETTINGS) {
     }
   });
 }
+
+// Int8 drafters (the shipped voice's) change q, never p: the verifier must still give the target's law.
+test("with int8 drafters the first three sampled tokens still have the target's joint distribution (temperature 1)", async () => {
+  const model = await fixture(TINY_INT8);
+  const sampling: SamplingOptions = { temperature: 1 };
+  const exact = await exactJoint(model, sampling);
+  for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+    const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});

@@ -1,0 +1,119 @@
+"""Int8 weights for the drafter graphs (draft, prophet, exit_head).
+
+A drafter only proposes tokens; the target verifies every one of them, so a drafter's precision can
+change how often drafts are accepted but never what is emitted (greedy stays exact, sampling keeps the
+target's distribution). At this model size a drafter call is bound by reading its weights
+(docs/results.md: c tracks file size), so int8 weights make it cheaper. The target graphs (full,
+trunk, rest) stay float32: they define the output.
+
+Scheme: every MatMul whose second input is a constant 2-D weight W (K, N) becomes ONNX Runtime's
+com.microsoft DynamicQuantizeMatMul: W stored as int8 with one symmetric scale per output column
+(scale_n = max_k |W[k, n]| / 127, zero point 0), the activation quantised to uint8 per call. The
+float32 graph the export parity-checked stays beside it; the manifest entry names it under "source".
+
+    quantize_voice(Path("native-models/voice"))     # rewrites manifest.json; idempotent
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+DRAFTER_ROLES = ("exit_head", "draft", "prophet")
+SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
+MS_DOMAIN = "com.microsoft"
+
+
+def _constant_weight(name: str, producers: dict, initializers: dict):
+    """The float32 value of a MatMul input that is an initializer, or a Cast of one (the float16
+    storage of export._store_float16); None for a computed input."""
+    if name in initializers:
+        return numpy_helper.to_array(initializers[name]).astype(np.float32)
+    node = producers.get(name)
+    if node is not None and node.op_type == "Cast" and node.input[0] in initializers:
+        return numpy_helper.to_array(initializers[node.input[0]]).astype(np.float32)
+    return None
+
+
+def quantize_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, N) float32 → (int8 (K, N), float32 scale (N,)) with weight ≈ q * scale per column."""
+    scale = np.abs(weight).max(axis=0) / 127.0
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)  # an all-zero column: any scale is exact
+    q = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def quantize_model(model: onnx.ModelProto) -> int:
+    """Rewrites `model` in place; returns how many MatMuls were quantised. Initializers and Casts left
+    unused are dropped."""
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    producers = {out: n for n in graph.node for out in n.output}
+    nodes, added, count = [], [], 0
+    for node in graph.node:
+        weight = _constant_weight(node.input[1], producers, initializers) if node.op_type == "MatMul" else None
+        if weight is None or weight.ndim != 2:
+            nodes.append(node)
+            continue
+        q, scale = quantize_weights(weight)  # (K, N), (N,)
+        base = node.input[1] + "__int8"
+        added += [numpy_helper.from_array(q, base), numpy_helper.from_array(scale, base + "_scale"),
+                  numpy_helper.from_array(np.zeros(q.shape[1], np.int8), base + "_zero_point")]
+        nodes.append(helper.make_node("DynamicQuantizeMatMul", [node.input[0], base, base + "_scale", base + "_zero_point"],
+                                      list(node.output), name=node.name + "_int8", domain=MS_DOMAIN))
+        count += 1
+    # Drop what no node reads any more (the float weights and their Casts), keeping graph outputs.
+    needed = {o.name for o in graph.output}
+    kept_nodes = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output) or node.op_type != "Cast":
+            kept_nodes.append(node)
+            needed.update(node.input)
+    kept_nodes.reverse()
+    del graph.node[:]
+    graph.node.extend(kept_nodes)
+    kept_inits = [i for i in graph.initializer if i.name in needed] + added
+    del graph.initializer[:]
+    graph.initializer.extend(kept_inits)
+    if count and not any(o.domain == MS_DOMAIN for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
+    return count
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
+    """Writes <role>.int8.onnx for each drafter role of model_dir's manifest and points the manifest at
+    it, recording the float32 graph as "source". Rerunning starts again from the source, so it is
+    idempotent. Returns {role: quantised MatMul count}."""
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    done = {}
+    for role in roles:
+        entry = manifest["graphs"].get(role)
+        if entry is None:
+            continue
+        source = entry.get("source", {}).get("file", entry["file"])
+        source_path = model_dir / source
+        if _sha256(source_path) != entry.get("source", {}).get("sha256", entry["sha256"]):
+            raise ValueError(f"{source_path}: sha256 differs from {manifest_path}; re-export the model")
+        model = onnx.load(str(source_path))
+        done[role] = quantize_model(model)
+        onnx.checker.check_model(model)
+        out = model_dir / f"{role}.int8.onnx"
+        tmp = out.with_suffix(".tmp")
+        onnx.save(model, str(tmp))
+        tmp.replace(out)
+        entry["source"] = {"file": source, "sha256": _sha256(source_path), "quantization": SCHEME}
+        entry["file"] = out.name
+        entry["sha256"] = _sha256(out)
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(manifest_path)
+    return done

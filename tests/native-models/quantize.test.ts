@@ -1,0 +1,102 @@
+/**
+ * Int8 drafters (native-models/quantize_drafters.py) on the tiny fixture: the target graphs are the
+ * float32 export untouched, each drafter entry names its int8 file and the parity-checked float32
+ * source, the int8 graphs compute nearly what their sources do, and the quantiser is reproducible.
+ * (That int8 drafters leave greedy output exact and sampling lossless is in tests/engine/.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { FIXTURES, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
+
+const ROOT = path.resolve(FIXTURES, '../..');
+const DRAFTERS = ['exit_head', 'draft', 'prophet'] as const;
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+
+test('int8 manifest: target graphs untouched, each drafter names its int8 file and its float32 source', () => {
+  const plain = manifestOf(TINY);
+  const int8 = manifestOf(TINY_INT8);
+  for (const role of ['full', 'trunk', 'rest']) {
+    assert.deepEqual(int8.graphs[role], plain.graphs[role], `${role} must stay the float32 export`);
+  }
+  for (const role of DRAFTERS) {
+    const entry = int8.graphs[role];
+    assert.equal(entry.file, `${role}.int8.onnx`);
+    assert.equal(entry.sha256, sha256(path.join(TINY_INT8, entry.file)));
+    assert.equal(entry.source.file, `${role}.onnx`);
+    assert.equal(entry.source.sha256, plain.graphs[role].sha256, `${role}: the source is the parity-checked export`);
+    assert.match(entry.source.quantization, /int8/);
+    assert.ok(readFileSync(path.join(TINY_INT8, entry.file)).includes('DynamicQuantizeMatMul'), `${role}: no int8 MatMul in the graph`);
+  }
+});
+
+interface TensorSpec {
+  offset: number;
+  dtype: 'int64' | 'float32';
+  shape: number[];
+}
+
+test('each int8 drafter computes nearly its float32 source: logits within 10 % of their spread (measured ≤ 8.7 %, the prophet fed random hidden states), same argmax almost always', async () => {
+  const parity = path.join(TINY_INT8, 'parity');
+  const index = JSON.parse(readFileSync(path.join(parity, 'index.json'), 'utf8'));
+  const data = readFileSync(path.join(parity, index.data));
+  const tensor = (spec: TensorSpec): ort.Tensor => {
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = new Uint8Array(count * (spec.dtype === 'int64' ? 8 : 4));
+    bytes.set(data.subarray(spec.offset, spec.offset + bytes.length));
+    return new ort.Tensor(spec.dtype, spec.dtype === 'int64' ? new BigInt64Array(bytes.buffer) : new Float32Array(bytes.buffer), spec.shape);
+  };
+  const manifest = manifestOf(TINY_INT8);
+  for (const role of DRAFTERS) {
+    const int8 = await ort.InferenceSession.create(path.join(TINY_INT8, manifest.graphs[role].file));
+    const fp32 = await ort.InferenceSession.create(path.join(TINY_INT8, manifest.graphs[role].source.file));
+    let positions = 0;
+    let agree = 0;
+    for (const c of index.cases.filter((x: { role: string }) => x.role === role)) {
+      const feeds = Object.fromEntries(Object.entries(c.inputs as Record<string, TensorSpec>).map(([n, s]) => [n, tensor(s)]));
+      const a = (await int8.run(feeds)).logits.data as Float32Array;
+      const b = (await fp32.run(feeds)).logits.data as Float32Array;
+      const mean = b.reduce((s, x) => s + x, 0) / b.length;
+      const spread = Math.sqrt(b.reduce((s, x) => s + (x - mean) ** 2, 0) / b.length);
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      assert.ok(maxDiff <= 0.1 * spread, `${role} ${c.case}: max |Δlogit| ${maxDiff.toFixed(4)} > 10 % of the logits' std ${spread.toFixed(3)}`);
+      assert.ok(maxDiff > 0, `${role} ${c.case}: the int8 graph gives float32's logits bit for bit; was it quantised?`);
+      const V = manifest.vocab.size;
+      for (let p = 0; p < a.length / V; p++) {
+        const argmax = (x: Float32Array): number => {
+          let best = p * V;
+          for (let i = p * V; i < (p + 1) * V; i++) if (x[i] > x[best]) best = i;
+          return best;
+        };
+        positions++;
+        if (argmax(a) === argmax(b)) agree++;
+      }
+    }
+    assert.ok(positions > 0 && agree / positions >= 0.9, `${role}: argmax agrees at ${agree} of ${positions} positions`);
+    await int8.release();
+    await fp32.release();
+  }
+});
+
+test('quantize_drafters.py is reproducible and idempotent: twice over a copy of tiny gives the committed int8 files', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-int8-'));
+  try {
+    cpSync(TINY, dir, { recursive: true });
+    for (let i = 0; i < 2; i++) {
+      const run = spawnSync('/usr/bin/python3', ['native-models/quantize_drafters.py', dir], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+    }
+    const made = manifestOf(dir);
+    const committed = manifestOf(TINY_INT8);
+    for (const role of DRAFTERS) assert.deepEqual(made.graphs[role], committed.graphs[role], `${role}: a different int8 graph`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
