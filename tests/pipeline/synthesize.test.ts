@@ -71,6 +71,19 @@ test('the first sentence is spoken before the last is decoded (streaming)', asyn
   await voice.release();
 });
 
+test('speakWhileDecoding false: no sentence is spoken while its batch decodes, and the audio is the same', async () => {
+  const voice = await tinyVoice(2);
+  const overlapped = await run(voice, DOCUMENT, { batchSize: 5 });
+  const events: PipelineEvent[] = [];
+  await synthesize(voice, DOCUMENT, { batchSize: 5 }, { onEvent: (e) => events.push(e), speakWhileDecoding: false });
+  const firstAudio = events.findIndex((e) => e.type === 'audio');
+  const lastStep = events.findLastIndex((e) => e.type === 'step');
+  assert.ok(firstAudio > lastStep, `audio at event ${firstAudio} came before the last decoding step (${lastStep})`);
+  const audioOf = (list: PipelineEvent[]) => list.flatMap((e) => (e.type === 'audio' ? [[e.sentence, e.offsetSamples, Array.from(e.samples)]] : []));
+  assert.deepEqual(audioOf(events), audioOf(overlapped));
+  await voice.release();
+});
+
 test('cancelling mid-document rejects with CancelledError and stops decoding and speaking', async () => {
   const voice = await tinyVoice(5);
   const controller = new AbortController();
