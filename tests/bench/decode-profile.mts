@@ -1,0 +1,64 @@
+/**
+ * Where a decode's wall time goes, per strategy: time inside each graph's session runs (count and µs
+ * per run) against the engine's own work outside them, on the shipped voice and the bench's sentences,
+ * batch 1, greedy, decoding only (no speaker). One warm-up pass, then one measured pass per config.
+ *
+ *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { decode, type Strategy } from '../../electron/engine/decode.ts';
+import { openVoice } from '../../electron/pipeline/voice.ts';
+import { prepareDocument } from '../../electron/text/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    voice: { type: 'string', default: 'native-models/voice' },
+    configs: { type: 'string', default: 'ar:1,prophet:3,prophet:4,draft:3,early-exit:3' },
+    texts: { type: 'string', default: 'electron/cli/bench-texts.txt' },
+  },
+});
+const configs = args.configs.split(',').map((s) => {
+  const [strategy, gamma] = s.split(':');
+  return { strategy: strategy as Strategy, gamma: Number(gamma ?? 1) };
+});
+const voice = await openVoice(args.voice, {});
+const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voice.maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
+const prompts = sentences.map((s) => voice.prompt(s.phonemeIds.slice(0, voice.maxPhonemes)));
+const caps = sentences.map((s) => voice.maxUnits(s.phonemeIds.length));
+const graphs = Object.entries(voice.decoder.graphs);
+
+for (const measured of [false, true]) {
+  for (const { strategy, gamma } of configs) {
+    for (const [, g] of graphs) Object.assign(g!, { runs: 0, runMs: 0 });
+    let ms = 0;
+    let tokens = 0;
+    let drafted = 0;
+    let accepted = 0;
+    for (let i = 0; i < prompts.length; i++) {
+      const r = await decode(voice.decoder, [prompts[i]], {
+        strategy,
+        gamma,
+        maxNewTokens: caps[i],
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          drafted += e.drafted.length;
+          accepted += e.accepted;
+        },
+      });
+      ms += r.ms;
+      tokens += r.rows[0].tokens.length + 1;
+    }
+    if (!measured) continue;
+    const inRuns = graphs.reduce((a, [, g]) => a + g!.runMs, 0);
+    const parts = graphs
+      .filter(([, g]) => g!.runs > 0)
+      .map(([role, g]) => `${role} ${g!.runs} runs × ${((1000 * g!.runMs) / g!.runs).toFixed(0)} µs`);
+    const share = strategy === 'ar' ? '' : ` drafts accepted ${((100 * accepted) / Math.max(1, drafted)).toFixed(1)} %;`;
+    console.log(
+      `${strategy} γ${gamma}: ${tokens} units in ${ms.toFixed(0)} ms = ${((1000 * tokens) / ms).toFixed(0)} units/s;${share} ` +
+        `in session runs ${inRuns.toFixed(0)} ms, engine ${(ms - inRuns).toFixed(0)} ms | ${parts.join('; ')}`,
+    );
+  }
+}
+await voice.release();
