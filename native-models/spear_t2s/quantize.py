@@ -46,9 +46,58 @@ def quantize_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
+def fold_token_projection(model: onnx.ModelProto) -> bool:
+    """MatMul(Concat(x, Gather(E, ids)), W) → MatMul(x, W_x) + Gather(E @ W_e, ids), in place.
+
+    The prophet's input projection reads [target hidden state, token embedding] concatenated. Quantising
+    that concatenation per call gives both halves one scale, and the hidden state's range drowns the
+    embedding: measured on the shipped voice, drafts accepted fell from 55.8 % to 53.6 % (prophet γ 3,
+    bench texts). Folded, the token half is an exact float32 table lookup and only x is quantised.
+    Returns whether the pattern was found."""
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    producers = {out: n for n in graph.node for out in n.output}
+    readers: dict = {}
+    for n in graph.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    for node in graph.node:
+        if node.op_type != "MatMul" or node.input[0] not in producers:
+            continue
+        concat = producers[node.input[0]]
+        weight = _constant_weight(node.input[1], producers, initializers)
+        axis = next((a.i for a in concat.attribute if a.name == "axis"), None)
+        if concat.op_type != "Concat" or len(concat.input) != 2 or axis != -1 or weight is None or readers[concat.output[0]] != 1:
+            continue
+        gathers = [producers.get(i) for i in concat.input]
+        slot = next((k for k, g in enumerate(gathers) if g is not None and g.op_type == "Gather"
+                     and _constant_weight(g.input[0], producers, initializers) is not None and readers[g.output[0]] == 1), None)
+        if slot is None:
+            continue
+        table = _constant_weight(gathers[slot].input[0], producers, initializers)  # (V, De)
+        width = table.shape[1]
+        w_token = weight[:width] if slot == 0 else weight[-width:]  # (De, N)
+        w_other = weight[width:] if slot == 0 else weight[:-width]  # (Dx, N)
+        base = node.input[1] + "__folded"
+        graph.initializer.extend([numpy_helper.from_array((table @ w_token).astype(np.float32), base + "_token_table"),
+                                  numpy_helper.from_array(w_other.astype(np.float32), base + "_other")])
+        other_out, token_out = base + "_other_out", base + "_token_out"
+        replacement = [helper.make_node("MatMul", [concat.input[1 - slot], base + "_other"], [other_out], name=node.name + "_other"),
+                       helper.make_node("Gather", [base + "_token_table", gathers[slot].input[1]], [token_out], name=node.name + "_token"),
+                       helper.make_node("Add", [other_out, token_out], list(node.output), name=node.name + "_sum")]
+        nodes = [n for n in graph.node if n is not concat and n is not gathers[slot]]
+        at = nodes.index(node)
+        nodes[at:at + 1] = replacement
+        del graph.node[:]
+        graph.node.extend(nodes)
+        return True
+    return False
+
+
 def quantize_model(model: onnx.ModelProto) -> int:
     """Rewrites `model` in place; returns how many MatMuls were quantised. Initializers and Casts left
     unused are dropped."""
+    fold_token_projection(model)
     graph = model.graph
     initializers = {i.name: i for i in graph.initializer}
     producers = {out: n for n in graph.node for out in n.output}
