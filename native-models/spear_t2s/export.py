@@ -20,6 +20,7 @@ import torch.nn as nn
 from .contract import (GRAPH_ROLES, HIDDEN_IN, INPUT_IDS, MANIFEST_FILE, MANIFEST_FORMAT, PAST_LEN, POSITIONS,
                        expected_names)
 from .model import DraftModel, Prophet, TargetModel, default_positions, shift_features
+from .simplify import simplify_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPSET = 17
@@ -152,6 +153,7 @@ def export_graph(graph: nn.Module, role: str, cache_layers: int, example: dict, 
                           do_constant_folding=True, **kwargs)
     model = onnx.load(str(path))
     _restore_unused_inputs(model, input_names, example)
+    simplify_model(model)  # fold the tracer's shape arithmetic; the parity check below covers it
     if weights_dtype == "float16":
         _store_float16(model)
     onnx.checker.check_model(model)
