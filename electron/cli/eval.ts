@@ -32,6 +32,8 @@ Options:
       --acceptance-limit N   test sentences for the acceptance table (default 40)
       --gammas LIST          default 1,2,3,4,5,6,7,8
       --temperature T        the sampled column's temperature (default 0.8)
+      --pipeline-temperature T
+                             temperature of the pipeline's WER column (default: the voice's, 0 = greedy)
       --work DIR             corpus/wav/units folder (default native-models/work)
       --out DIR              report folder (default native-models/work/reports)
       --voice DIR            voice directory (default: native-models/voice)
@@ -43,6 +45,7 @@ const OPTIONS = {
   'acceptance-limit': { type: 'string' },
   gammas: { type: 'string' },
   temperature: { type: 'string' },
+  'pipeline-temperature': { type: 'string' },
   work: { type: 'string' },
   out: { type: 'string' },
   voice: { type: 'string' },
@@ -102,6 +105,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const acceptanceLimit = int(v['acceptance-limit'], 'acceptance-limit', 1) ?? 40;
   const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 7, 8];
   const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
+  const pipelineTemperature = num(v['pipeline-temperature'], 'pipeline-temperature', (n) => n >= 0 && n <= 10, 'a number in [0, 10]');
   const work = v.work ?? WORK;
   const outDir = v.out ?? path.join(work, 'reports');
   // The report comes after minutes of work: a folder it cannot be written to fails now, not then.
@@ -115,7 +119,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);
   const scratch = await mkdtemp(path.join(tmpdir(), 'spear-eval-'));
   try {
-    const settings = resolveSettings(voice, {});
+    const settings = resolveSettings(voice, pipelineTemperature === undefined ? {} : { temperature: pipelineTemperature });
     const sr = voice.speaker.sampleRate;
     let done = 0;
     const transcripts = await mapLimit(chosen, 2, async (s) => {
@@ -170,8 +174,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const md = [
       `# Voice evaluation`,
       '',
-      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
-      `Default settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}.`,
+      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}${pipelineTemperature === undefined ? '' : ` --pipeline-temperature ${pipelineTemperature}`}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
+      `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ""}.`,
       '',
       '## Intelligibility (pocketsphinx WER, %)',
       '',
