@@ -147,7 +147,7 @@ test('an output path in a read-only folder is refused', async () => {
 test('an unknown flag is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--colour', 'red'], /synth: Unknown option '--colour'/));
 test('an out-of-range value is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
 test('an out-of-range thread count is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
-test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '-1'], /--pipeline-temperature -1: expected a number in \[0, 10\]/));
+test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
 test('eval refuses a report folder that does not exist before doing any work', () => failsCleanly((d) => ['eval', '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/));
 test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.ogg')], /unknown audio extension ".ogg"; use .wav or .mp3/));
 
