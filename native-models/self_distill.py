@@ -64,8 +64,8 @@ def greedy_batch(target: TargetModel, prompts: list[np.ndarray], caps: list[int]
         for block, K, Vv in zip(target.blocks, keys, values):
             a = block.attn
             h = block.attn_norm(x)
-            q = apply_rotary(a.wq(h).view(B, T, H, Dh).transpose(1, 2), cos, sin, a.rot)
-            k = apply_rotary(a.wk(h).view(B, T, H, Dh).transpose(1, 2), cos, sin, a.rot)
+            q = apply_rotary(a.wq(h).view(B, T, H, Dh).transpose(1, 2), cos, sin)
+            k = apply_rotary(a.wk(h).view(B, T, H, Dh).transpose(1, 2), cos, sin)
             v = a.wv(h).view(B, T, H, Dh).transpose(1, 2)
             index = pos[:, None, :, None].expand(B, H, T, Dh)
             K.scatter_(2, index, k)

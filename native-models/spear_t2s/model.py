@@ -68,19 +68,9 @@ def rotary(positions: torch.Tensor, head_dim: int, base: float) -> tuple[torch.T
     return angles.cos()[:, None], angles.sin()[:, None]
 
 
-def rotate_half_matrix(head_dim: int) -> torch.Tensor:
-    """(Dh, Dh) R with x @ R == cat(-x2, x1), the "rotate half" of GPT-NeoX / Llama. One ±1 per column,
-    so the product is exact; in ONNX it is one MatMul instead of Split, Neg and Concat (three small
-    nodes per q and k per layer, at a fixed cost each per call: docs/results.md)."""
-    half = head_dim // 2
-    r = torch.zeros(head_dim, head_dim)
-    r[torch.arange(half) + half, torch.arange(half)] = -1.0
-    r[torch.arange(half), torch.arange(half) + half] = 1.0
-    return r
-
-
-def apply_rotary(x, cos, sin, rot):  # x (B, H, T, Dh), rot = rotate_half_matrix(Dh)
-    return x * cos.to(x.dtype) + (x @ rot.to(x.dtype)) * sin.to(x.dtype)
+def apply_rotary(x, cos, sin):  # x (B, H, T, Dh); the "rotate half" layout of GPT-NeoX / Llama
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos.to(x.dtype) + torch.cat([-x2, x1], dim=-1) * sin.to(x.dtype)
 
 
 def attention_mask(past_len: torch.Tensor, past_size: int, new_size: int) -> torch.Tensor:
@@ -103,13 +93,12 @@ class Attention(nn.Module):
         self.wk = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
         self.wv = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
         self.wo = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
-        self.register_buffer("rot", rotate_half_matrix(cfg.head_dim), persistent=False)  # (Dh, Dh)
 
     def forward(self, x, cos, sin, mask, past: KV):
         B, T, D = x.shape  # (B, T, D)
         H, Dh = self.n_heads, self.head_dim
-        q = apply_rotary(self.wq(x).view(B, T, H, Dh).transpose(1, 2), cos, sin, self.rot)  # (B, H, T, Dh)
-        k = apply_rotary(self.wk(x).view(B, T, H, Dh).transpose(1, 2), cos, sin, self.rot)  # (B, H, T, Dh)
+        q = apply_rotary(self.wq(x).view(B, T, H, Dh).transpose(1, 2), cos, sin)  # (B, H, T, Dh)
+        k = apply_rotary(self.wk(x).view(B, T, H, Dh).transpose(1, 2), cos, sin)  # (B, H, T, Dh)
         new_k = k.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, H*Dh), rotated, as the cache stores it
         new_v = self.wv(x)  # (B, T, H*Dh)
         # NOTE: concatenate in the flat cache layout, then split heads: P + T >= 1 always, while a
