@@ -73,14 +73,29 @@ test('the first sentence is spoken before the last is decoded (streaming)', asyn
 
 test('speakWhileDecoding false: no sentence is spoken while its batch decodes, and the audio is the same', async () => {
   const voice = await tinyVoice(2);
-  const overlapped = await run(voice, DOCUMENT, { batchSize: 5 });
+  // One batch of all five sentences (the first not ahead of it), so every step precedes every audio.
+  const overlapped: PipelineEvent[] = [];
+  await synthesize(voice, DOCUMENT, { batchSize: 5 }, { onEvent: (e) => overlapped.push(e), firstSentenceAlone: false });
   const events: PipelineEvent[] = [];
-  await synthesize(voice, DOCUMENT, { batchSize: 5 }, { onEvent: (e) => events.push(e), speakWhileDecoding: false });
+  await synthesize(voice, DOCUMENT, { batchSize: 5 }, { onEvent: (e) => events.push(e), speakWhileDecoding: false, firstSentenceAlone: false });
   const firstAudio = events.findIndex((e) => e.type === 'audio');
   const lastStep = events.findLastIndex((e) => e.type === 'step');
   assert.ok(firstAudio > lastStep, `audio at event ${firstAudio} came before the last decoding step (${lastStep})`);
   const audioOf = (list: PipelineEvent[]) => list.flatMap((e) => (e.type === 'audio' ? [[e.sentence, e.offsetSamples, Array.from(e.samples)]] : []));
   assert.deepEqual(audioOf(events), audioOf(overlapped));
+  await voice.release();
+});
+
+test('the first sentence decodes alone, ahead of the first batch, unless firstSentenceAlone is false', async () => {
+  const voice = await tinyVoice();
+  const stepsBeforeFirstUnits = async (firstSentenceAlone: boolean): Promise<Set<number>> => {
+    const events: PipelineEvent[] = [];
+    await synthesize(voice, DOCUMENT, { batchSize: 8 }, { onEvent: (e) => events.push(e), firstSentenceAlone });
+    const firstUnits = events.findIndex((e) => e.type === 'units' && e.sentence === 0);
+    return new Set(events.slice(0, firstUnits).flatMap((e) => (e.type === 'step' ? [e.sentence] : [])));
+  };
+  assert.deepEqual([...(await stepsBeforeFirstUnits(true))], [0]);
+  assert.ok((await stepsBeforeFirstUnits(false)).size > 1, 'with one batch, other sentences step before sentence 0 is done');
   await voice.release();
 });
 
