@@ -623,8 +623,28 @@ def train(cfg: TrainConfig) -> None:
     print(f"run done in {time.time() - run_start:.0f} s → {out}")
 
 
+def added_blocks(saved: dict, own: dict) -> list[int] | None:
+    """Indices of the blocks `own` has beyond `saved`'s, when that is the only difference (every saved
+    tensor fits, every missing one belongs to an added block); None otherwise."""
+    if any(k not in own or own[k].shape != v.shape for k, v in saved.items()):
+        return None
+    saved_blocks = {int(k.split(".")[1]) for k in saved if k.startswith("blocks.")}
+    added = set()
+    for k in own:
+        if k in saved:
+            continue
+        parts = k.split(".")
+        if parts[0] != "blocks" or int(parts[1]) in saved_blocks:
+            return None
+        added.add(int(parts[1]))
+    return sorted(added)
+
+
 def init_drafters(folder: Path, models: dict) -> None:
-    """Fine-tuning: load each drafter's weights from folder/<name>.pt when every tensor's shape fits."""
+    """Fine-tuning: load each drafter's weights from folder/<name>.pt when every tensor's shape fits.
+    A drafter with more blocks than the saved one grows from it: the saved weights load, and each added
+    block's residual outputs (attention wo, MLP w_down) start at zero, so the grown drafter begins as
+    exactly the saved one and training decides what the new blocks add."""
     for name, model in models.items():
         path = folder / f"{name}.pt"
         if not path.exists():
@@ -632,11 +652,16 @@ def init_drafters(folder: Path, models: dict) -> None:
             continue
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_checkpoint(path)["model"].items()}
         own = model.state_dict()
-        if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
+        added = added_blocks(state, own)
+        if added is None:
             print(f"{name}: {path} has other shapes, trained from scratch")
             continue
-        model.load_state_dict({k: v.to(own[k].device) for k, v in state.items()})
-        print(f"{name}: initialised from {path}")
+        model.load_state_dict({k: v.to(own[k].device) for k, v in state.items()}, strict=not added)
+        with torch.no_grad():
+            for i in added:
+                model.blocks[i].attn.wo.weight.zero_()
+                model.blocks[i].mlp.w_down.weight.zero_()
+        print(f"{name}: initialised from {path}" + (f", blocks {added} added (zero residual outputs)" if added else ""))
 
 
 def train_code_commit() -> str:

@@ -84,3 +84,39 @@ test('the offline greedy replay walks a sequence as the engine does (tokens, tar
   // Drafting stops after the first draft whose confidence is below theta; it is still verified.
   assert.deepEqual(out.stop_low_conf, [5, 3, 3]);
 });
+
+const GROW = `
+import sys, json, dataclasses, pathlib, tempfile, torch
+sys.path.insert(0, 'native-models')
+from make_fixtures import build, TINY
+from train_t2s import init_drafters
+from spear_t2s.model import Prophet, shift_features
+target, _, prophet = build(TINY)
+folder = pathlib.Path(tempfile.mkdtemp())
+torch.save({"model": prophet.state_dict()}, folder / "prophet.pt")
+torch.manual_seed(3)
+grown = Prophet(dataclasses.replace(prophet.cfg, n_layers=prophet.cfg.n_layers + 1))
+wider = Prophet(dataclasses.replace(prophet.cfg, d_model=prophet.cfg.d_model * 2, mlp_hidden=0))
+before = {k: v.clone() for k, v in wider.state_dict().items()}
+init_drafters(folder, {"prophet": grown})
+init_drafters(folder, {"prophet": wider})
+ids = torch.randint(4, TINY.vocab_size, (2, 9), generator=torch.Generator().manual_seed(1))
+with torch.no_grad():
+    feature = shift_features(target(ids)[2])
+    diff = float((grown(ids, feature)[0] - prophet(ids, feature)[0]).abs().max())
+last = grown.blocks[-1]
+print(json.dumps({"diff": diff, "layers": len(grown.blocks), "new_nonzero": float(last.attn.wq.weight.abs().sum()),
+                  "new_outputs": float(last.attn.wo.weight.abs().sum() + last.mlp.w_down.weight.abs().sum()),
+                  "wider_untouched": all(torch.equal(before[k], v) for k, v in wider.state_dict().items())}))
+`;
+
+test('a drafter with an added block grows from a saved one: same outputs at the start; other shapes start fresh', () => {
+  const r = spawnSync('/usr/bin/python3', ['-c', GROW], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.layers, 2);
+  assert.ok(out.diff <= 1e-6, `grown prophet differs from the saved one by ${out.diff}`);
+  assert.ok(out.new_nonzero > 0, 'the added block keeps its random input projections');
+  assert.equal(out.new_outputs, 0);
+  assert.equal(out.wider_untouched, true);
+});
