@@ -54,7 +54,7 @@ class TrainConfig:
     stages: str = "target,drafters"  # which stages to run, in order
     resume: bool = False  # continue the run in `out` from its checkpoints (skips finished stages)
     target_from: str = ""  # drafters stage only: start from this trained target.pt (copied into `out`)
-    init_from: str = ""  # drafters stage only: start the draft and prophet from this folder's draft.pt / prophet.pt where shapes fit
+    init_from: str = ""  # drafters stage only: start the draft and prophet from this folder's draft.pt / prophet.pt where shapes fit, or grown by added blocks
     # target (shipped size: ONNX weights are stored as float16, so the six graphs stay ~30 MB)
     d_model: int = 256  # width; AR decoding of 6 x d256 runs ~400 tokens/s on one core here
     n_layers: int = 6  # target blocks
