@@ -11,23 +11,11 @@ synth's sentences line up with the report's transcripts; the script checks that 
 
 import argparse
 import json
-import re
 from pathlib import Path
 
+from speaker.asr import edit_distance, normalise
+
 BANDS = ((0.0, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.05), (1.05, 1.2), (1.2, float("inf")))
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        diagonal, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1]))
-    return row[len(b)]
 
 
 def main():
@@ -50,11 +38,11 @@ def main():
     teacher = {r["id"]: r["units"] for r in map(json.loads, (args.work / "units/test.jsonl").read_text().splitlines())}
     rows = []
     for t, r in zip(transcripts, readings):
-        if words(t["text"]) != words(r["text"]):
+        if normalise(t["text"]) != normalise(r["text"]):
             raise SystemExit(f"sentence {t['id']}: the synth's text differs from the report's; use the report's order")
-        ref = words(t["text"])
-        rows.append((len(r["units"]) / max(1, len(teacher[t["id"]])), edit_distance(ref, words(t["pipeline"])),
-                     edit_distance(ref, words(t["resynthesis"])), len(ref)))
+        ref = normalise(t["text"])
+        rows.append((len(r["units"]) / max(1, len(teacher[t["id"]])), edit_distance(ref, normalise(t["pipeline"])),
+                     edit_distance(ref, normalise(t["resynthesis"])), len(ref)))
     print("| pipeline units / teacher units | sentences | words | pipeline WER | resynthesis WER | pipeline − resynthesis errors |")
     print("| --- | --- | --- | --- | --- | --- |")
     for lo, hi in BANDS:
