@@ -21,8 +21,7 @@ def main():
     unknown = [r for r in roles if r not in DRAFTER_ROLES]
     if unknown:
         parser.error(f"--roles: {', '.join(unknown)} is not a drafter role ({', '.join(DRAFTER_ROLES)})")
-    for role, count in quantize_voice(args.model_dir, roles).items():
-        print(f"{args.model_dir}/{role}.int8.onnx: {count} MatMuls with int8 weights")
+    quantize_voice(args.model_dir, roles)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ float32 graph the export parity-checked stays beside it; the manifest entry name
     quantize_voice(Path("native-models/voice"))     # rewrites manifest.json; idempotent
 """
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from .export import sha256
+from .simplify import prune_unused
 
 DRAFTER_ROLES = ("exit_head", "draft", "prophet")
 SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
@@ -95,7 +97,7 @@ def fold_token_projection(model: onnx.ModelProto) -> bool:
 
 
 def quantize_model(model: onnx.ModelProto) -> int:
-    """Rewrites `model` in place; returns how many MatMuls were quantised. Initializers and Casts left
+    """Rewrites `model` in place; returns how many MatMuls were quantised. Nodes and initializers left
     unused are dropped."""
     fold_token_projection(model)
     graph = model.graph
@@ -114,32 +116,19 @@ def quantize_model(model: onnx.ModelProto) -> int:
         nodes.append(helper.make_node("DynamicQuantizeMatMul", [node.input[0], base, base + "_scale", base + "_zero_point"],
                                       list(node.output), name=node.name + "_int8", domain=MS_DOMAIN))
         count += 1
-    # Drop what no node reads any more (the float weights and their Casts), keeping graph outputs.
-    needed = {o.name for o in graph.output}
-    kept_nodes = []
-    for node in reversed(nodes):
-        if any(o in needed for o in node.output) or node.op_type != "Cast":
-            kept_nodes.append(node)
-            needed.update(node.input)
-    kept_nodes.reverse()
     del graph.node[:]
-    graph.node.extend(kept_nodes)
-    kept_inits = [i for i in graph.initializer if i.name in needed] + added
-    del graph.initializer[:]
-    graph.initializer.extend(kept_inits)
+    graph.node.extend(nodes)
+    graph.initializer.extend(added)
+    prune_unused(graph)  # the float weights and their Casts
     if count and not any(o.domain == MS_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
     return count
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
     """Writes <role>.int8.onnx for each drafter role of model_dir's manifest and points the manifest at
-    it, recording the float32 graph as "source". Rerunning starts again from the source, so it is
-    idempotent. Returns {role: quantised MatMul count}."""
+    it, recording the float32 graph as "source", and prints what it wrote. Rerunning starts again from
+    the source, so it is idempotent. Returns {role: quantised MatMul count}."""
     model_dir = Path(model_dir)
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -150,7 +139,7 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
             continue
         source = entry.get("source", {}).get("file", entry["file"])
         source_path = model_dir / source
-        if _sha256(source_path) != entry.get("source", {}).get("sha256", entry["sha256"]):
+        if sha256(source_path) != entry.get("source", {}).get("sha256", entry["sha256"]):
             raise ValueError(f"{source_path}: sha256 differs from {manifest_path}; re-export the model")
         model = onnx.load(str(source_path))
         done[role] = quantize_model(model)
@@ -159,9 +148,10 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
         tmp = out.with_suffix(".tmp")
         onnx.save(model, str(tmp))
         tmp.replace(out)
-        entry["source"] = {"file": source, "sha256": _sha256(source_path), "quantization": SCHEME}
+        entry["source"] = {"file": source, "sha256": sha256(source_path), "quantization": SCHEME}
         entry["file"] = out.name
-        entry["sha256"] = _sha256(out)
+        entry["sha256"] = sha256(out)
+        print(f"{model_dir}/{out.name}: {done[role]} MatMuls with int8 weights")
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)

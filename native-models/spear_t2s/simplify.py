@@ -146,7 +146,12 @@ def simplify_model(model: onnx.ModelProto) -> int:
             graph.initializer.append(numpy_helper.from_array(np.asarray(value), node.output[0]))
             constants[node.output[0]] = np.asarray(value)
             changed = True
-    # 4. Drop what nothing reads.
+    prune_unused(graph)
+    return before - len(graph.node)
+
+
+def prune_unused(graph) -> None:
+    """Drops every node and initializer that no graph output depends on, in place."""
     needed = {o.name for o in graph.output}
     kept = []
     for node in reversed(list(graph.node)):
@@ -159,4 +164,3 @@ def simplify_model(model: onnx.ModelProto) -> int:
     inits = [i for i in graph.initializer if i.name in needed]
     del graph.initializer[:]
     graph.initializer.extend(inits)
-    return before - len(graph.node)
