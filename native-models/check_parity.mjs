@@ -5,29 +5,17 @@
 //
 //   node native-models/check_parity.mjs tests/fixtures/tiny/parity
 
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { openParityCases } from './parity-cases.mjs';
 
 const refDir = process.argv[2];
 if (!refDir) {
   console.error('usage: node native-models/check_parity.mjs <parity dir with index.json>');
   process.exit(2);
 }
-const index = JSON.parse(readFileSync(join(refDir, 'index.json'), 'utf8'));
+const { index, tensor: readTensor } = openParityCases(refDir);
 const tolerance = index.tolerance;
-
-const data = readFileSync(join(refDir, index.data));
-
-function readTensor(spec) {
-  const count = spec.shape.reduce((a, b) => a * b, 1);
-  const bytes = data.subarray(spec.offset, spec.offset + count * (spec.dtype === 'int64' ? 8 : 4));
-  // Copy into a fresh buffer: the file's Buffer may not be 8-byte aligned for BigInt64Array.
-  const buffer = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(buffer).set(bytes);
-  const array = spec.dtype === 'int64' ? new BigInt64Array(buffer) : new Float32Array(buffer);
-  return new ort.Tensor(spec.dtype, array, spec.shape);
-}
 
 /** The same feeds with every cache slot at or past past_len[b] overwritten by large values: the
  * attention rule says outputs must not change, so this proves the mask inside ONNX Runtime itself. */

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { FIXTURES, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
+import { openParityCases } from '../../native-models/parity-cases.mjs';
 
 const ROOT = path.resolve(FIXTURES, '../..');
 const DRAFTERS = ['exit_head', 'draft', 'prophet'] as const;
@@ -36,30 +37,16 @@ test('int8 manifest: target graphs untouched, each drafter names its int8 file a
   }
 });
 
-interface TensorSpec {
-  offset: number;
-  dtype: 'int64' | 'float32';
-  shape: number[];
-}
-
 test('each int8 drafter computes nearly its float32 source: logits within 10 % of their spread (measured ≤ 8.7 %, the prophet fed random hidden states), same argmax almost always', async () => {
-  const parity = path.join(TINY_INT8, 'parity');
-  const index = JSON.parse(readFileSync(path.join(parity, 'index.json'), 'utf8'));
-  const data = readFileSync(path.join(parity, index.data));
-  const tensor = (spec: TensorSpec): ort.Tensor => {
-    const count = spec.shape.reduce((a, b) => a * b, 1);
-    const bytes = new Uint8Array(count * (spec.dtype === 'int64' ? 8 : 4));
-    bytes.set(data.subarray(spec.offset, spec.offset + bytes.length));
-    return new ort.Tensor(spec.dtype, spec.dtype === 'int64' ? new BigInt64Array(bytes.buffer) : new Float32Array(bytes.buffer), spec.shape);
-  };
+  const { index, tensor } = openParityCases(path.join(TINY_INT8, 'parity'));
   const manifest = manifestOf(TINY_INT8);
   for (const role of DRAFTERS) {
     const int8 = await ort.InferenceSession.create(path.join(TINY_INT8, manifest.graphs[role].file));
     const fp32 = await ort.InferenceSession.create(path.join(TINY_INT8, manifest.graphs[role].source.file));
     let positions = 0;
     let agree = 0;
-    for (const c of index.cases.filter((x: { role: string }) => x.role === role)) {
-      const feeds = Object.fromEntries(Object.entries(c.inputs as Record<string, TensorSpec>).map(([n, s]) => [n, tensor(s)]));
+    for (const c of index.cases.filter((x) => x.role === role)) {
+      const feeds = Object.fromEntries(Object.entries(c.inputs).map(([n, s]) => [n, tensor(s)]));
       const a = (await int8.run(feeds)).logits.data as Float32Array;
       const b = (await fp32.run(feeds)).logits.data as Float32Array;
       const mean = b.reduce((s, x) => s + x, 0) / b.length;
