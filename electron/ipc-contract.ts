@@ -80,6 +80,20 @@ export interface SynthesisSummary {
   rtf: number;
   tokensPerSecond: number;
   timeToFirstAudioMs: number;
+  /** Sentences whose first reading failed the reading check and were read again. */
+  rereadSentences: number;
+}
+
+/** What the reading check said of a sentence (electron/pipeline/reading-check.ts). */
+export interface ReadingCheckResult {
+  /** Nats per phone of the first (greedy, by default) reading; lower is better. */
+  score: number;
+  /** Sampled re-readings tried because the score failed the voice's threshold (0: it passed). */
+  rereadings: number;
+  /** Which reading is spoken: 0 the first, k the k-th re-reading. */
+  chosen: number;
+  /** Score of the reading spoken. */
+  chosenScore: number;
 }
 
 /** electron/pipeline/events.ts `PipelineEvent`. */
@@ -97,7 +111,7 @@ export type PipelineEvent =
       draftMs: number;
       verifyMs: number;
     }
-  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number }
+  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
   | { type: 'done'; summary: SynthesisSummary };
 

@@ -20,6 +20,8 @@ export const BENCH_HELP = `Usage: spear bench [options]
 Measures decoding speed of ar and each speculative strategy and gamma on the same texts.
 Decoding is timed alone: each batch is spoken after it is decoded, not beside it as in synth and the
 studio, so units/s is the decoder's and RTF (all compute over audio seconds) is an upper bound.
+Each sentence is read once: the reading check's re-readings (synth --rereadings) are off, so every
+strategy decodes the same units and only its speed differs.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
@@ -102,7 +104,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       const order = configs.map((_, i) => configs[(i + round) % configs.length]);
       for (const [i, c] of order.entries()) {
         if (!v.json) process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false });
+        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0 });
         if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
       }
     }

@@ -14,7 +14,8 @@ import { decode, type Strategy } from '../engine/decode.ts';
 import { writeFileAtomic } from '../files.ts';
 import { mapLimit, transcribe } from '../eval/pocketsphinx.ts';
 import { corpusWer } from '../eval/wer.ts';
-import { resolveSettings, synthesize } from '../pipeline/synthesize.ts';
+import type { ReadingCheckResult } from '../pipeline/events.ts';
+import { DEFAULT_REREADINGS, resolveSettings, synthesize } from '../pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../pipeline/voice.ts';
 import { int, list, num, parse } from './args.ts';
 import { InputError } from './input.ts';
@@ -34,6 +35,8 @@ Options:
       --temperature T        the sampled column's temperature (default 0.8)
       --pipeline-temperature T
                              temperature of the pipeline's WER column (default: the voice's, 0 = greedy)
+      --rereadings N         the pipeline's re-readings of a sentence that fails the reading check
+                             (default: the voice's, 3; 0 = speak every first reading)
       --work DIR             corpus/wav/units folder (default native-models/work)
       --out DIR              report folder (default native-models/work/reports)
       --voice DIR            voice directory (default: native-models/voice)
@@ -46,6 +49,7 @@ const OPTIONS = {
   gammas: { type: 'string' },
   temperature: { type: 'string' },
   'pipeline-temperature': { type: 'string' },
+  rereadings: { type: 'string' },
   work: { type: 'string' },
   out: { type: 'string' },
   voice: { type: 'string' },
@@ -106,6 +110,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 7, 8];
   const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
   const pipelineTemperature = num(v['pipeline-temperature'], 'pipeline-temperature', (n) => n >= 0 && n <= 10, 'a number in [0, 10]');
+  const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   const work = v.work ?? WORK;
   const outDir = v.out ?? path.join(work, 'reports');
   // The report comes after minutes of work: a folder it cannot be written to fails now, not then.
@@ -127,7 +132,15 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       const resynth = path.join(scratch, `${s.id}.resynth.wav`);
       await writeFileAtomic(resynth, encodeWav(await voice.speaker.speak(unitsById.get(s.id)!), sr));
       const pieces: Float32Array[] = [];
-      await synthesize(voice, s.text, settings, { signal, onEvent: (e) => e.type === 'audio' && pieces.push(e.samples) });
+      const checks: ReadingCheckResult[] = [];
+      await synthesize(voice, s.text, settings, {
+        signal,
+        rereadings,
+        onEvent: (e) => {
+          if (e.type === 'audio') pieces.push(e.samples);
+          else if (e.type === 'units' && e.check) checks.push(e.check);
+        },
+      });
       const joined = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
       pieces.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
       const pipeline = path.join(scratch, `${s.id}.pipeline.wav`);
@@ -138,6 +151,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
         teacher: await transcribe(path.join(work, 'wav', `${s.id}.wav`)),
         resynthesis: await transcribe(resynth),
         pipeline: await transcribe(pipeline),
+        check: checks[0] ?? null,
       };
       process.stderr.write(`\reval: transcribed ${++done}/${chosen.length}   `);
       return row;
@@ -147,6 +161,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const intelligibility = { teacher: wer('teacher'), resynthesis: wer('resynthesis'), pipeline: wer('pipeline') };
     const accept = await acceptance(voice, chosen.slice(0, acceptanceLimit), gammas, [0, sampledTemperature], signal);
     const training = (voice.decoder.manifest.training ?? {}) as { validation?: Record<string, number> };
+    const checked = transcripts.filter((t) => t.check !== null);
+    const reread = checked.filter((t) => t.check!.rereadings > 0).length;
     const report = {
       voice: voice.dir,
       sentences: chosen.length,
@@ -154,6 +170,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       default_settings: settings,
       intelligibility,
       pipeline_minus_teacher_wer: intelligibility.pipeline.wer - intelligibility.teacher.wer,
+      reading_check: voice.checker ? { rereadings: rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS, checked: checked.length, reread } : null,
       acceptance: accept,
       validation_losses: training.validation ?? null,
       transcripts,
@@ -174,7 +191,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const md = [
       `# Voice evaluation`,
       '',
-      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}${pipelineTemperature === undefined ? '' : ` --pipeline-temperature ${pipelineTemperature}`}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
+      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}${pipelineTemperature === undefined ? '' : ` --pipeline-temperature ${pipelineTemperature}`}${rereadings === undefined ? '' : ` --rereadings ${rereadings}`}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
       `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ""}.`,
       '',
       '## Intelligibility (pocketsphinx WER, %)',
@@ -184,6 +201,11 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       ...(['teacher', 'resynthesis', 'pipeline'] as const).map((k) => `| ${k} | ${pct(intelligibility[k].wer)} | ${intelligibility[k].errors} / ${intelligibility[k].words} |`),
       '',
       `Pipeline − teacher: ${pct(report.pipeline_minus_teacher_wer)} WER points (target ≤ 10).`,
+      '',
+      report.reading_check
+        ? `Reading check: ${report.reading_check.reread} of ${report.reading_check.checked} sentences failed their first reading and were read again ` +
+          `(${report.reading_check.rereadings} sampled re-readings each; the best-scoring reading was spoken).`
+        : 'Reading check: none (the voice has no checker).',
       '',
       `## Acceptance, greedy (temperature 0), ${report.acceptance_sentences} sentences`,
       '',

@@ -26,6 +26,8 @@ Options:
       --top-p P            nucleus sampling mass, in (0, 1]
       --seed N             random seed (default 0)
       --batch N            sentences decoded together (default 8)
+      --rereadings N       sampled re-readings of a sentence whose reading fails the voice's
+                           reading check; the best-scoring one is spoken (default 3; 0 = off)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
@@ -46,6 +48,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   seed: { type: 'string' },
   batch: { type: 'string' },
+  rereadings: { type: 'string' },
   provider: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
@@ -78,6 +81,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   const threads = int(v.threads, 'threads', 0, 64);
   const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
+  const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
   for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
@@ -111,7 +115,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
         if (!quiet) progress.update(done, total);
       }
     };
-    const summary = await synthesize(voice, text, settings, { onEvent, signal });
+    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings });
     await writer.finish();
     progress.done();
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');
@@ -121,7 +125,9 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       process.stderr.write(
         `${v.output}: ${summary.audioSeconds.toFixed(2)} s of audio, ${summary.sentences} sentences; ` +
           `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}: ${summary.tokensPerSecond.toFixed(0)} units/s, ` +
-          `α ${d.acceptanceRate.toFixed(2)}, τ ${d.meanAcceptedTokens.toFixed(2)}, RTF ${summary.rtf.toFixed(3)}\n`,
+          `α ${d.acceptanceRate.toFixed(2)}, τ ${d.meanAcceptedTokens.toFixed(2)}, RTF ${summary.rtf.toFixed(3)}` +
+          (summary.rereadSentences > 0 ? `; ${summary.rereadSentences} sentence(s) read again after the reading check` : '') +
+          '\n',
       );
     }
     return 0;

@@ -34,7 +34,7 @@ export type PipelineEvent =
   /** One verification step of one sentence: the engine's StepEvent, its row named by sentence. */
   | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)
   /** A sentence's semantic units are final. */
-  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number }
+  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
   | { type: 'done'; summary: SynthesisSummary };
@@ -53,4 +53,18 @@ export interface SynthesisSummary {
   rtf: number;
   tokensPerSecond: number;
   timeToFirstAudioMs: number;
+  /** Sentences whose first reading failed the reading check and were read again. */
+  rereadSentences: number;
+}
+
+/** What the reading check said of a sentence (electron/pipeline/reading-check.ts). */
+export interface ReadingCheckResult {
+  /** Nats per phone of the first (greedy, by default) reading; lower is better. */
+  score: number;
+  /** Sampled re-readings tried because the score failed the voice's threshold (0: it passed). */
+  rereadings: number;
+  /** Which reading is spoken: 0 the first, k the k-th re-reading. */
+  chosen: number;
+  /** Score of the reading spoken. */
+  chosenScore: number;
 }

@@ -10,7 +10,7 @@ import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, SpearError } from '../engine/errors.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
-import type { PipelineEvent, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
+import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
 import type { Voice } from './voice.ts';
 
 /** The text holds nothing to read aloud (empty, whitespace, or only symbols and emoji). */
@@ -55,12 +55,23 @@ export interface SynthesisHooks {
    * to measure one batch as asked.
    */
   firstSentenceAlone?: boolean;
+  /**
+   * Sampled re-readings of a sentence whose reading fails the voice's reading check (reading-check.ts);
+   * the best-scoring reading is spoken. Default: the voice's `rereadings` (3); 0 turns re-reading off.
+   * No effect for a voice without a checker.
+   */
+  rereadings?: number;
 }
 
 /** Silence after a sentence, and after a paragraph (a blank line in the source). */
 export const PAUSE_SECONDS = { sentence: 0.3, paragraph: 0.6 } as const;
 
 export const DEFAULT_BATCH_SIZE = 8;
+/** Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says otherwise. */
+export const DEFAULT_REREADINGS = 3;
+export const DEFAULT_REREADING_TEMPERATURE = 0.8;
+/** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
+const REREADING_SEED_STRIDE = 1_000_003;
 
 export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
   return {
@@ -73,6 +84,9 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
     batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
   };
 }
+
+/** Scores are nats per phone; a reading with no units at all scores Infinity, which JSON cannot carry. */
+const finite = (score: number): number => Math.min(score, 1e6);
 
 interface Prepared extends SentenceSpan {
   phonemes: number[];
@@ -105,6 +119,9 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const overlap = hooks.speakWhileDecoding ?? true;
   const firstAlone = (hooks.firstSentenceAlone ?? true) && settings.batchSize > 1;
   const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
+  const checker = voice.checker;
+  const rereadings = checker ? (hooks.rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS) : 0;
+  if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
   checkText(text);
   const sentences = prepare(text, voice);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
@@ -116,6 +133,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   let offsetSamples = 0;
   let audioSamples = 0;
   let firstAudioMs = -1;
+  let rereadSentences = 0;
   // Speaking runs behind decoding, one sentence at a time, in document order: a row that finishes
   // early waits in `ready` until every sentence before it has been handed to the speaker.
   let speaking: Promise<void> = Promise.resolve();
@@ -147,6 +165,14 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
       const batch = spoken.slice(b, b + batchSizeAt(b));
       const tokens: number[][] = batch.map(() => []);
       const perRow = batch.map(() => ({ steps: 0, drafted: 0, accepted: 0 }));
+      // A finished row's units are final once the check passes them (at once without a checker).
+      const settle = (row: number, units: number[], check?: ReadingCheckResult): void => {
+        emit({ type: 'units', sentence: batch[row].index, units, ...perRow[row], ...(check ? { check } : {}) });
+        ready.set(b + row, units);
+        if (overlap) speakInOrder();
+      };
+      const checks: Promise<void>[] = [];
+      const failed: { row: number; units: number[]; score: number }[] = [];
       const result = await decode(voice.decoder, batch.map((s) => voice.prompt(s.phonemes)), {
         strategy: settings.strategy,
         gamma: settings.gamma,
@@ -181,14 +207,55 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             verifyMs: event.verifyMs,
           });
           if (event.finished) {
-            const units = voice.units(tokens[event.row]);
-            emit({ type: 'units', sentence: sentence.index, units, ...perRow[event.row] });
-            ready.set(b + event.row, units);
-            if (overlap) speakInOrder();
+            const row = event.row;
+            const units = voice.units(tokens[row]);
+            if (!checker || rereadings === 0) settle(row, units);
+            else {
+              checks.push(
+                checker.score(units, sentence.phonemes).then((score) => {
+                  if (checker.needsRereading(score)) failed.push({ row, units, score });
+                  else settle(row, units, { score: finite(score), rereadings: 0, chosen: 0, chosenScore: finite(score) });
+                }),
+              );
+            }
           }
         },
       });
       decodeMs += result.ms;
+      await Promise.all(checks);
+      if (failed.length > 0) {
+        // Every failed sentence of the batch is read again `rereadings` times, all in one batch.
+        failed.sort((x, y) => x.row - y.row);
+        rereadSentences += failed.length;
+        const rows = failed.flatMap((f) => Array.from({ length: rereadings }, (_, k) => ({ f, k })));
+        const again = await decode(
+          voice.decoder,
+          rows.map(({ f }) => voice.prompt(batch[f.row].phonemes)),
+          {
+            // The voice's own strategy and γ, whatever the first reading used: sampled readings depend on how a
+            // strategy draws its randomness, and the units must not depend on the strategy (greedy exactness).
+            strategy: voice.section.default_strategy ?? settings.strategy,
+            gamma: voice.section.default_gamma ?? settings.gamma,
+            temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
+            seeds: rows.map(({ f, k }) => settings.seed + batch[f.row].index + REREADING_SEED_STRIDE * (k + 1)),
+            maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
+            signal,
+            onEvent: (event) => stats.add(event),
+          },
+        );
+        decodeMs += again.ms;
+        for (const f of failed) {
+          let chosen = 0;
+          let best = f.units;
+          let bestScore = f.score;
+          for (let k = 0; k < rereadings; k++) {
+            const units = voice.units(again.rows[rows.findIndex((r) => r.f === f && r.k === k)].tokens);
+            const score = await checker!.score(units, batch[f.row].phonemes);
+            if (score < bestScore) [chosen, best, bestScore] = [k + 1, units, score];
+          }
+          settle(f.row, best, { score: finite(f.score), rereadings, chosen, chosenScore: finite(bestScore) });
+        }
+      }
       if (!overlap) {
         speakInOrder();
         await speaking;
@@ -215,6 +282,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
     rtf: audioSeconds > 0 ? seconds / audioSeconds : 0,
     tokensPerSecond: decodeSummary.tokens / (decodeMs / 1000),
     timeToFirstAudioMs: firstAudioMs,
+    rereadSentences,
   };
   emit({ type: 'done', summary });
   return summary;

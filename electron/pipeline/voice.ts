@@ -2,11 +2,13 @@
  * A voice: the text→units decoder (the engine's model directory) and the units→audio speaker
  * (`speaker/` inside it), plus the settings its manifest recommends.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ModelLoadError } from '../engine/errors.ts';
 import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
 import { STRATEGIES, type Strategy } from '../engine/decode.ts';
 import { PHONEME_INVENTORY } from '../text/index.ts';
+import type { ReadingCheck } from './reading-check.ts';
 
 /** What the pipeline needs of the speaking stage (electron/pipeline/speaker.ts implements it). */
 export interface SpeakerLike {
@@ -27,12 +29,18 @@ export interface VoiceSection {
   default_strategy?: Strategy;
   default_gamma?: number;
   default_temperature?: number;
+  /** Sampled readings tried for a sentence whose reading fails the check (0: none); default 3. */
+  rereadings?: number;
+  /** Temperature of those readings; default 0.8. */
+  rereading_temperature?: number;
 }
 
 export interface Voice {
   dir: string;
   decoder: LoadedModel;
   speaker: SpeakerLike;
+  /** The reading check (`checker/` inside the voice), or null for a voice without one. */
+  checker: Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> | null;
   section: VoiceSection;
   provider: ProviderReport;
   /** Decoder prompt for a sentence's phoneme ids: [bos, phonemes…, sep]. */
@@ -49,6 +57,11 @@ export interface Voice {
 export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads'> {
   /** Loads the speaking stage from a directory; default electron/pipeline/speaker.ts's loadSpeaker. */
   loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
+  /**
+   * Loads the reading check from a directory; default electron/pipeline/reading-check.ts's loadReadingCheck
+   * when the voice has a `checker/checker.json`, else no check.
+   */
+  loadChecker?: (dir: string, options: { threads?: number }) => Promise<Voice['checker']>;
 }
 
 export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Promise<Voice> {
@@ -81,6 +94,17 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     await Promise.all([decoder.release(), speaker.release()]);
     throw new ModelLoadError(manifestPath, [`the decoder writes ${vocab.units!.count} units, the speaker reads ${speaker.unitCount}`]);
   }
+  let checker: Voice['checker'] = null;
+  try {
+    const checkerDir = path.join(dir, 'checker');
+    if (options.loadChecker) checker = await options.loadChecker(checkerDir, { threads: options.threads });
+    else if (existsSync(path.join(checkerDir, 'checker.json'))) {
+      checker = await (await import('./reading-check.ts')).loadReadingCheck(checkerDir, { threads: options.threads });
+    }
+  } catch (error) {
+    await Promise.all([decoder.release(), speaker.release()]);
+    throw error;
+  }
   const phonemeOffset = vocab.phonemes!.offset;
   const { offset: unitOffset, count: unitCount } = vocab.units!;
   const { bos, sep } = vocab.special;
@@ -89,6 +113,7 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     dir,
     decoder,
     speaker,
+    checker,
     section: section!,
     provider: decoder.provider,
     prompt: (ids) => [bos, ...ids.map((id) => id + phonemeOffset), sep],
@@ -96,7 +121,7 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     maxUnits: (n) => Math.max(1, Math.min(Math.ceil(section!.max_units.per_phoneme * n + section!.max_units.base), context - n - 3)),
     units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
     async release() {
-      await Promise.all([decoder.release(), speaker.release()]);
+      await Promise.all([decoder.release(), speaker.release(), checker?.release()]);
     },
   };
 }

@@ -24,4 +24,5 @@ export type ContractConformance = [
   Assert<Same<Contract.SynthesisSettings, Events.SynthesisSettings>>,
   Assert<Same<Contract.SynthesisSummary, Events.SynthesisSummary>>,
   Assert<Same<Contract.PipelineEvent, Events.PipelineEvent>>,
+  Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
 ];

@@ -165,6 +165,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
       rtf: audioSeconds > 0 ? seconds / audioSeconds : 0,
       tokensPerSecond: decodeSeconds > 0 ? decode.tokens / decodeSeconds : 0,
       timeToFirstAudioMs: firstAudioMs,
+      rereadSentences: 0,
     };
     emit({ type: 'done', summary });
     return summary;

@@ -127,3 +127,81 @@ test('text with nothing to read is a typed error', async () => {
   await assert.rejects(synthesize(voice, `a ${'x'.repeat(50_000)} b`), UnreadableTextError);
   await voice.release();
 });
+
+/** A reading check whose scores are a hash of the units: it fails about half the readings, deterministically. */
+function fakeChecker() {
+  const scored: Array<{ units: number[]; phonemes: number[]; score: number }> = [];
+  return {
+    scored,
+    async score(units: readonly number[], phonemes: readonly number[]) {
+      let h = 17;
+      for (const u of units) h = (h * 31 + u + 1) % 1_000_003;
+      const score = (h % 1000) / 1000;
+      scored.push({ units: [...units], phonemes: [...phonemes], score });
+      return score;
+    },
+    needsRereading: (score: number) => score > 0.5,
+    async release() {},
+  };
+}
+
+async function checkedVoice() {
+  const checker = fakeChecker();
+  const voice = await openVoice(TINY_VOICE, { loadSpeaker: async () => fakeSpeaker(32), loadChecker: async () => checker });
+  return { voice, checker };
+}
+
+type UnitsEvent = Extract<PipelineEvent, { type: 'units' }>;
+const unitsEvents = (events: PipelineEvent[]): UnitsEvent[] =>
+  events.flatMap((e) => (e.type === 'units' ? [e] : [])).sort((a, b) => a.sentence - b.sentence);
+
+test('reading check: a failed reading is read again and the best-scoring reading is spoken', async () => {
+  const { voice, checker } = await checkedVoice();
+  const text = Array.from({ length: 12 }, (_, i) => `Line ${i} says something new.`).join(' ');
+  const events = await run(voice, text, { batchSize: 4 });
+  const units = unitsEvents(events);
+  assert.equal(units.length, 12);
+  const reread = units.filter((u) => u.check!.rereadings > 0);
+  assert.ok(reread.length > 0 && reread.length < 12, `${reread.length} of 12 read again: the fake fails about half`);
+  for (const u of units) {
+    const check = u.check!;
+    assert.equal(check.rereadings > 0, check.score > 0.5, `sentence ${u.sentence}: re-read exactly when the first reading failed`);
+    // The spoken units are the lowest-scoring of the readings scored for this sentence.
+    const phonemes = checker.scored.find((s) => s.score === check.score)!.phonemes;
+    const mine = checker.scored.filter((s) => s.phonemes.join() === phonemes.join());
+    assert.equal(mine.length, 1 + check.rereadings);
+    const best = mine.reduce((a, b) => (b.score < a.score ? b : a));
+    assert.equal(check.chosenScore, best.score);
+    assert.deepEqual(u.units, best.units);
+    assert.ok(check.chosenScore <= check.score);
+  }
+  const done = events.at(-1);
+  assert.ok(done?.type === 'done' && done.summary.rereadSentences === reread.length);
+  // Audio follows the chosen units, in order.
+  assert.deepEqual(events.flatMap((e) => (e.type === 'audio' ? [e.sentence] : [])), [...Array(12).keys()]);
+  await voice.release();
+});
+
+test('reading check: units do not depend on strategy or batch size; rereadings 0 speaks the first readings unchecked', async () => {
+  const { voice } = await checkedVoice();
+  const text = Array.from({ length: 9 }, (_, i) => `Item ${i} is listed here.`).join(' ');
+  const unitsOf = async (settings: object, hooks = {}): Promise<number[][]> => {
+    const events: PipelineEvent[] = [];
+    await synthesize(voice, text, settings, { onEvent: (e) => events.push(e), ...hooks });
+    return unitsEvents(events).map((e) => e.units);
+  };
+  const reference = await unitsOf({ strategy: 'ar', batchSize: 1 });
+  for (const [strategy, batchSize] of [['prophet', 3], ['draft', 9], ['early-exit', 2]] as const) {
+    assert.deepEqual(await unitsOf({ strategy, batchSize, gamma: 3 }), reference, `${strategy} batch ${batchSize}`);
+  }
+  const plainVoice = await tinyVoice();
+  const plain = (await run(plainVoice, text, { strategy: 'ar' })).flatMap((e) => (e.type === 'units' ? [e] : []));
+  await plainVoice.release();
+  const off: PipelineEvent[] = [];
+  await synthesize(voice, text, { strategy: 'ar' }, { onEvent: (e) => off.push(e), rereadings: 0 });
+  assert.deepEqual(unitsEvents(off).map((e) => e.units), unitsEvents(plain).map((e) => e.units));
+  assert.ok(unitsEvents(off).every((e) => e.check === undefined));
+  assert.notDeepEqual(reference, unitsEvents(off).map((e) => e.units), 'with re-reading some sentence changes');
+  await assert.rejects(synthesize(voice, text, {}, { rereadings: -1 }), /rereadings must be an integer ≥ 0/);
+  await voice.release();
+});

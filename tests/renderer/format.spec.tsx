@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr, stepView, tokensPerSecond } from '../../renderer/src/lib/decode-stats.ts';
 import { decodeText, fileProblem } from '../../renderer/src/lib/files.ts';
-import { formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, strategyLabel } from '../../renderer/src/lib/format.ts';
+import { formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
 import { documentLength, documentPeaks, peaks, sentenceAt } from '../../renderer/src/lib/waveform.ts';
 import { decodeAudioFrame } from '../../renderer/src/transport/frames.ts';
 
 describe('format', () => {
+  it('says what the reading check did', () => {
+    expect(rereadingVerdict({ score: 0.1, rereadings: 0, chosen: 0, chosenScore: 0.1 })).toBe('first reading passed');
+    expect(rereadingVerdict({ score: 0.9, rereadings: 3, chosen: 2, chosenScore: 0.2 })).toBe('re-reading 2 of 3 spoken');
+    expect(rereadingVerdict({ score: 0.9, rereadings: 1, chosen: 0, chosenScore: 0.9 })).toBe('first reading kept over 1 re-reading');
+  });
+
   it('formats numbers for the UI', () => {
     expect(formatPercent(0.734)).toBe('73%');
     expect(formatPercent(undefined)).toBe('–');

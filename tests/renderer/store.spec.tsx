@@ -44,8 +44,10 @@ describe('decoding slice', () => {
     expect(s.totals).toMatchObject({ steps: 3, drafted: 12, accepted: 6, rejections: 2, emitted: 9, firstT: 5, lastT: 9 });
     expect(s.active).toBe(0);
 
-    s = apply(s, [job({ type: 'units', sentence: 0, units: [1, 2, 3, 4, 5, 6, 7, 8], steps: 2, drafted: 8, accepted: 6 })]);
+    const check = { score: 0.9, rereadings: 3, chosen: 1, chosenScore: 0.2 };
+    s = apply(s, [job({ type: 'units', sentence: 0, units: [1, 2, 3, 4, 5, 6, 7, 8], steps: 2, drafted: 8, accepted: 6, check })]);
     expect(s.perSentence[0].units).toBe(8);
+    expect(s.perSentence[0].check).toEqual(check);
     expect(s.active).toBe(1);
 
     const samples = new Float32Array([0, 0.5, -0.5]);

@@ -1,7 +1,8 @@
 import { memo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { acceptanceRate, meanAcceptedTokens, speedupOverAr, tokensPerSecond, type RunningStats, type StepView } from '../lib/decode-stats.ts';
-import { formatNumber, formatPercent, formatSpeedup, strategyLabel } from '../lib/format.ts';
+import type { ReadingCheckResult } from '../../../electron/ipc-contract.ts';
+import { formatNumber, formatPercent, formatSpeedup, rereadingVerdict, strategyLabel } from '../lib/format.ts';
 import { useStudio, type SentenceProgress, type StudioState } from '../store/state.ts';
 import { pinSentence } from '../actions.ts';
 
@@ -73,7 +74,7 @@ export function AcceptanceView() {
                 </button>
               )}
             </span>
-            <SentenceStats stats={progress.stats} units={progress.units} />
+            <SentenceStats stats={progress.stats} units={progress.units} check={progress.check} />
           </div>
           <p className="followed-text">{sentenceText}</p>
           <StepList steps={progress.steps} />
@@ -111,11 +112,16 @@ function Tile({ label, value, title }: { label: string; value: string; title: st
   );
 }
 
-function SentenceStats({ stats, units }: { stats: RunningStats; units: number | null }) {
+function SentenceStats({ stats, units, check }: { stats: RunningStats; units: number | null; check: ReadingCheckResult | null }) {
   return (
     <span className="muted sentence-stats">
       {stats.steps} steps · α {formatPercent(acceptanceRate(stats))} · τ {formatNumber(meanAcceptedTokens(stats), 2)}
       {units !== null && ` · ${units} units`}
+      {check !== null && check.rereadings > 0 && (
+        <span title={`reading check: the first reading scored ${formatNumber(check.score, 2)} nats per phone; the one spoken scores ${formatNumber(check.chosenScore, 2)}`}>
+          {` · read again: ${rereadingVerdict(check)}`}
+        </span>
+      )}
     </span>
   );
 }

@@ -1,4 +1,5 @@
 /** Formatting for the UI: one place, tested (tests/renderer/format.spec.ts). */
+import type { ReadingCheckResult } from '../../../electron/ipc-contract.ts';
 
 /** 0.734 → "73%"; NaN or undefined → "–". */
 export function formatPercent(value: number | undefined, digits = 0): string {
@@ -48,4 +49,11 @@ export function strategyLabel(strategy: string): string {
 /** Provider as the UI names it. */
 export function providerLabel(provider: string): string {
   return ({ cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA' } as Record<string, string>)[provider] ?? provider;
+}
+
+/** What the reading check did with a sentence it sent back: which reading is spoken, of how many. */
+export function rereadingVerdict(check: ReadingCheckResult): string {
+  if (check.rereadings === 0) return 'first reading passed';
+  const of = `${check.rereadings} ${check.rereadings === 1 ? 're-reading' : 're-readings'}`;
+  return check.chosen === 0 ? `first reading kept over ${of}` : `re-reading ${check.chosen} of ${check.rereadings} spoken`;
 }

@@ -41,7 +41,7 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
           perSentence ??= { ...get('perSentence') };
           let progress = perSentence[event.sentence];
           if (!copiedSentences.has(event.sentence)) {
-            progress = progress ? { ...progress, steps: [...progress.steps] } : { stats: EMPTY_STATS, steps: [], units: null };
+            progress = progress ? { ...progress, steps: [...progress.steps] } : { stats: EMPTY_STATS, steps: [], units: null, check: null };
             copiedSentences.add(event.sentence);
             perSentence[event.sentence] = progress;
           }
@@ -52,8 +52,13 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
           next.status = 'running';
         } else if (event.type === 'units') {
           perSentence ??= { ...get('perSentence') };
-          const progress = perSentence[event.sentence] ?? { stats: EMPTY_STATS, steps: [], units: null };
-          perSentence[event.sentence] = { ...progress, steps: copiedSentences.has(event.sentence) ? progress.steps : [...progress.steps], units: event.units.length };
+          const progress = perSentence[event.sentence] ?? { stats: EMPTY_STATS, steps: [], units: null, check: null };
+          perSentence[event.sentence] = {
+            ...progress,
+            steps: copiedSentences.has(event.sentence) ? progress.steps : [...progress.steps],
+            units: event.units.length,
+            check: event.check ?? null,
+          };
           copiedSentences.add(event.sentence);
         } else if (event.type === 'audio') {
           audio ??= { ...get('audio') };

@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import type {
   ProvidersInfo,
+  ReadingCheckResult,
   SentenceSpan,
   Strategy,
   StudioSettings,
@@ -31,6 +32,8 @@ export interface SentenceProgress {
   steps: StepView[];
   /** Set when the sentence's units are final. */
   units: number | null;
+  /** What the reading check said, once the units are final (null: no check, or not yet). */
+  check: ReadingCheckResult | null;
 }
 
 export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'canceled' | 'error';
