@@ -31,7 +31,7 @@ export interface VoiceSection {
   default_temperature?: number;
   /** Sampled readings tried for a sentence whose reading fails the check (0: none); default 3. */
   rereadings?: number;
-  /** Temperature of those readings; default 0.8. */
+  /** Temperature of those readings; default 0.5. */
   rereading_temperature?: number;
 }
 
