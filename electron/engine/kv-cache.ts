@@ -5,7 +5,9 @@
  * contiguous block; a graph call writes only the new tokens' keys at [slot, length …]; rejecting
  * drafts only lowers `lengths[slot]` (nothing is copied). Active rows always occupy slots 0 … active-1:
  * when a row finishes, the last active slot is moved into its place once (`moveSlot`), so a finished
- * row costs no compute and no per-step re-gathering is needed.
+ * row costs no compute. A call with several rows copies each row's used prefix into one scratch block
+ * (`pastView`): ONNX Runtime copies the past into its attention anyway, and a block as long as the
+ * longest row costs less than one as long as the capacity.
  */
 export class KvCache {
   readonly keys: Float32Array[];
@@ -13,6 +15,8 @@ export class KvCache {
   /** Valid cached positions per slot. */
   readonly lengths: Int32Array;
   private readonly slotSize: number;
+  /** Gathered past blocks of a multi-row call (pastView), allocated on first use. */
+  private scratch: { keys: Float32Array[]; values: Float32Array[] } | null = null;
 
   constructor(
     readonly layers: number,
@@ -29,17 +33,34 @@ export class KvCache {
 
   /**
    * The past tensors' data for the first `active` slots, and the past length P the graph sees.
-   * One active row: only its used prefix (P = its length). Several: every slot's full capacity, since
-   * only the whole (active, capacity, kvDim) block is contiguous; `past_len` masks the unused tail.
+   * One active row: a view of its used prefix (P = its length). Several: P is the longest row's length;
+   * when that is the whole capacity the (active, capacity, kvDim) block is passed as it is, otherwise
+   * each slot's first P positions are gathered into a scratch block, so the graph attends over P
+   * positions instead of the capacity (a batch of 3 rows cost 2.5× one row when every call carried
+   * the capacity). `past_len` masks each shorter row's tail either way.
    */
   pastView(active: number): { keys: Float32Array[]; values: Float32Array[]; pastLength: number } {
-    const pastLength = active === 1 ? this.lengths[0] : this.capacity;
-    const end = active === 1 ? pastLength * this.kvDim : active * this.slotSize;
-    return {
-      keys: this.keys.map((k) => k.subarray(0, end)),
-      values: this.values.map((v) => v.subarray(0, end)),
-      pastLength,
+    if (active === 1) {
+      const end = this.lengths[0] * this.kvDim;
+      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: this.lengths[0] };
+    }
+    let longest = 0;
+    for (let s = 0; s < active; s++) longest = Math.max(longest, this.lengths[s]);
+    if (longest >= this.capacity) {
+      const end = active * this.slotSize;
+      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: this.capacity };
+    }
+    this.scratch ??= {
+      keys: this.keys.map((k) => new Float32Array(k.length)),
+      values: this.values.map((v) => new Float32Array(v.length)),
     };
+    const n = longest * this.kvDim;
+    const gather = (from: Float32Array[], to: Float32Array[]): Float32Array[] =>
+      from.map((src, layer) => {
+        for (let s = 0; s < active; s++) to[layer].set(src.subarray(s * this.slotSize, s * this.slotSize + n), s * n);
+        return to[layer].subarray(0, active * n);
+      });
+    return { keys: gather(this.keys, this.scratch.keys), values: gather(this.values, this.scratch.values), pastLength: longest };
   }
 
   /**

@@ -109,3 +109,38 @@ test('garbage past the valid length is ignored, and truncate/moveSlot keep rows 
   const expected = whole.logits[1][last];
   assert.ok(Math.max(...Array.from(moved.logits!, (v, i) => Math.abs(v - expected[i]))) <= TOLERANCE);
 });
+
+test('pastView: one row is a view of its prefix; several rows are gathered to the longest row, or the whole block at capacity', () => {
+  const kvDim = 2;
+  const cache = new KvCache(2, kvDim, 3, 6);
+  const fill = (slot: number, count: number, base: number): void => {
+    const keys = [0, 1].map((layer) => Float32Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i));
+    const values = keys.map((k) => k.map((x) => -x));
+    cache.append(slot, keys, values, 0, count, count);
+  };
+  fill(0, 2, 10);
+  fill(1, 4, 20);
+  fill(2, 1, 30);
+  const one = cache.pastView(1);
+  assert.equal(one.pastLength, 2);
+  assert.equal(one.keys[1].buffer, cache.keys[1].buffer, 'one row: a view, nothing copied');
+  assert.deepEqual(Array.from(one.keys[1]), [110, 111, 112, 113]);
+
+  const three = cache.pastView(3);
+  assert.equal(three.pastLength, 4);
+  for (const layer of [0, 1]) {
+    const k = three.keys[layer];
+    assert.equal(k.length, 3 * 4 * kvDim);
+    for (const [slot, count, base] of [[0, 2, 10], [1, 4, 20], [2, 1, 30]]) {
+      const row = Array.from(k.subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim));
+      assert.deepEqual(row, Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i), `layer ${layer} slot ${slot}`);
+      assert.deepEqual(Array.from(three.values[layer].subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim)), row.map((x) => -x));
+    }
+  }
+
+  fill(1, 2, 40); // slot 1 now holds the whole capacity: the block is passed as it is
+  const full = cache.pastView(3);
+  assert.equal(full.pastLength, 6);
+  assert.equal(full.keys[0].buffer, cache.keys[0].buffer);
+  assert.equal(full.keys[0].length, 3 * 6 * kvDim);
+});
