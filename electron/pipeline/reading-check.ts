@@ -10,11 +10,10 @@
  *
  * Files (native-models/voice/checker/): checker.json (manifest), checker.onnx, parity.json.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ModelLoadError } from '../engine/errors.ts';
+import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-files.ts';
 
 export const CHECKER_MANIFEST_FILE = 'checker.json';
 export const CHECKER_FORMAT = 'spear-checker/1';
@@ -107,44 +106,10 @@ export function ctcNegativeLogLikelihood(logProbs: Float32Array, T: number, C: n
 }
 
 export async function loadReadingCheck(dir: string, options: { threads?: number } = {}): Promise<ReadingCheck> {
-  const manifestPath = path.join(dir, CHECKER_MANIFEST_FILE);
-  let manifest: CheckerManifest;
-  try {
-    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as CheckerManifest;
-  } catch (error) {
-    throw new CheckerLoadError(manifestPath, [`cannot read the checker manifest (${(error as Error).message})`]);
-  }
-  const problems = checkerManifestProblems(manifest);
-  if (problems.length) throw new CheckerLoadError(manifestPath, problems);
-  let graphBytes: Uint8Array | undefined;
-  for (const [name, expected] of Object.entries(manifest.files)) {
-    const file = path.join(dir, name);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      throw new CheckerLoadError(file, [`listed in ${CHECKER_MANIFEST_FILE} but cannot be read (${(error as Error).message})`]);
-    }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== expected) throw new CheckerLoadError(file, [`sha256 is ${actual}, ${CHECKER_MANIFEST_FILE} says ${expected}: the file is corrupt or from another export`]);
-    if (name === manifest.graph.file) graphBytes = bytes;
-  }
+  const manifest = await readManifestFile(path.join(dir, CHECKER_MANIFEST_FILE), 'checker', checkerManifestProblems, CheckerLoadError);
+  const graphBytes = await readCheckedFiles(dir, CHECKER_MANIFEST_FILE, manifest.files, manifest.graph.file, CheckerLoadError);
   const graphPath = path.join(dir, manifest.graph.file);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(graphBytes!, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-    });
-  } catch (error) {
-    throw new CheckerLoadError(graphPath, [`ONNX Runtime cannot load it (${(error as Error).message})`]);
-  }
-  if (session.inputNames.join() !== CHECKER_INPUT || session.outputNames.join() !== CHECKER_OUTPUT) {
-    await session.release();
-    throw new CheckerLoadError(graphPath, [`tensors are [${session.inputNames.join(', ')}] → [${session.outputNames.join(', ')}], expected [${CHECKER_INPUT}] → [${CHECKER_OUTPUT}]`]);
-  }
+  const session = await openCheckedSession(graphBytes, graphPath, { inputs: [CHECKER_INPUT], outputs: [CHECKER_OUTPUT] }, options.threads, CheckerLoadError);
   const C = manifest.blank + 1;
   return {
     manifest,

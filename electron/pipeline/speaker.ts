@@ -6,14 +6,13 @@
  * Files (native-models/voice/speaker/): speaker.json (manifest), speaker.onnx, codebook.npz,
  * parity.json. Every file's sha256 and the graph's tensor names are checked once, at load.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { frameWidth } from '../audio/dsp/features.ts';
 import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
 import type { FrameGeometry } from '../audio/dsp/stft.ts';
 import { ModelLoadError, SpearError } from '../engine/errors.ts';
+import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-files.ts';
 
 export const SPEAKER_MANIFEST_FILE = 'speaker.json';
 export const SPEAKER_FORMAT = 'spear-speaker/1';
@@ -97,67 +96,11 @@ export function speakerManifestProblems(m: SpeakerManifest): string[] {
   return problems;
 }
 
-async function readManifest(dir: string): Promise<{ manifest: SpeakerManifest; manifestPath: string }> {
-  const manifestPath = path.join(dir, SPEAKER_MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(manifestPath, 'utf8');
-  } catch (error) {
-    throw new SpeakerLoadError(manifestPath, [`cannot read the speaker manifest (${(error as Error).message})`]);
-  }
-  let manifest: SpeakerManifest;
-  try {
-    manifest = JSON.parse(text) as SpeakerManifest;
-  } catch (error) {
-    throw new SpeakerLoadError(manifestPath, [`not valid JSON (${(error as Error).message})`]);
-  }
-  const problems = speakerManifestProblems(manifest);
-  if (problems.length) throw new SpeakerLoadError(manifestPath, problems);
-  return { manifest, manifestPath };
-}
-
-/** Reads every file the manifest lists and checks its sha256; returns the graph's bytes. */
-async function checkFiles(dir: string, manifest: SpeakerManifest): Promise<Uint8Array> {
-  let graphBytes: Uint8Array | undefined;
-  for (const [name, expected] of Object.entries(manifest.files)) {
-    const file = path.join(dir, name);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      throw new SpeakerLoadError(file, [`listed in ${SPEAKER_MANIFEST_FILE} but cannot be read (${(error as Error).message})`]);
-    }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== expected) {
-      throw new SpeakerLoadError(file, [`sha256 is ${actual}, ${SPEAKER_MANIFEST_FILE} says ${expected}: the file is corrupt or from another export`]);
-    }
-    if (name === manifest.graph.file) graphBytes = bytes;
-  }
-  return graphBytes!;
-}
-
 export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Promise<Speaker> {
-  const { manifest } = await readManifest(dir);
-  const graphBytes = await checkFiles(dir, manifest);
+  const manifest = await readManifestFile(path.join(dir, SPEAKER_MANIFEST_FILE), 'speaker', speakerManifestProblems, SpeakerLoadError);
+  const graphBytes = await readCheckedFiles(dir, SPEAKER_MANIFEST_FILE, manifest.files, manifest.graph.file, SpeakerLoadError);
   const graphPath = path.join(dir, manifest.graph.file);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(graphBytes, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-    });
-  } catch (error) {
-    throw new SpeakerLoadError(graphPath, [`ONNX Runtime cannot load it (${(error as Error).message})`]);
-  }
-  const names: string[] = [];
-  if (session.inputNames.join() !== SPEAKER_INPUT) names.push(`inputs are [${session.inputNames.join(', ')}], expected [${SPEAKER_INPUT}]`);
-  if (session.outputNames.join() !== SPEAKER_OUTPUT) names.push(`outputs are [${session.outputNames.join(', ')}], expected [${SPEAKER_OUTPUT}]`);
-  if (names.length) {
-    await session.release();
-    throw new SpeakerLoadError(graphPath, names);
-  }
+  const session = await openCheckedSession(graphBytes, graphPath, { inputs: [SPEAKER_INPUT], outputs: [SPEAKER_OUTPUT] }, options.threads, SpeakerLoadError);
 
   const f = manifest.features;
   const geometry: FrameGeometry = { sampleRate: manifest.sample_rate, hop: f.hop, win: f.win, nFft: f.n_fft };
