@@ -249,12 +249,12 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
           },
         );
         decodeMs += again.ms;
-        for (const f of failed) {
+        for (const [i, f] of failed.entries()) {
           let chosen = 0;
           let best = f.units;
           let bestScore = f.score;
           for (let k = 0; k < rereadings; k++) {
-            const units = voice.units(again.rows[rows.findIndex((r) => r.f === f && r.k === k)].tokens);
+            const units = voice.units(again.rows[i * rereadings + k].tokens); // rows: failed sentence i's k-th re-reading
             const score = await checker!.score(units, batch[f.row].phonemes);
             if (score < bestScore) [chosen, best, bestScore] = [k + 1, units, score];
           }
