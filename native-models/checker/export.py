@@ -12,7 +12,6 @@ The threshold is the given quantile of the checker's score (CTC nats per phone) 
 sentences' teacher units: a reading scoring worse than that many real recordings is re-read.
 """
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -24,13 +23,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from checker.train_ctc import CheckerConfig, UnitReader, load  # noqa: E402
+from spear_t2s.export import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUT, OUTPUT = 'units', 'log_probs'       # tensor names; twins in electron/pipeline/reading-check.ts
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def nats_per_phone(model, units, phones) -> float:

@@ -13,7 +13,6 @@ native-models/gpu/speaker.sh brought back.
 Then checks ONNX-vs-PyTorch parity from Node (native-models/speaker/check_parity.ts, tolerance 1e-4).
 """
 import argparse
-import hashlib
 import json
 import shutil
 import subprocess
@@ -27,14 +26,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speaker.features import HOP, N_FFT, SAMPLE_RATE, WIN, F0_MAX, F0_MIN  # noqa: E402
 from speaker.model import Speaker, SpeakerConfig  # noqa: E402
+from spear_t2s.export import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / 'native-models/work'
 INPUT, OUTPUT = 'units', 'frames'          # tensor names; twins in electron/pipeline/speaker.ts
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def code_commit() -> str:
