@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../files.ts';
 import { mapLimit, transcribe } from '../eval/pocketsphinx.ts';
 import { corpusWer } from '../eval/wer.ts';
 import type { ReadingCheckResult } from '../pipeline/events.ts';
-import { DEFAULT_REREADINGS, resolveSettings, synthesize } from '../pipeline/synthesize.ts';
+import { resolveRereadings, resolveSettings, synthesize } from '../pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../pipeline/voice.ts';
 import { int, list, num, parse } from './args.ts';
 import { InputError } from './input.ts';
@@ -170,7 +170,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       default_settings: settings,
       intelligibility,
       pipeline_minus_teacher_wer: intelligibility.pipeline.wer - intelligibility.teacher.wer,
-      reading_check: voice.checker ? { rereadings: rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS, checked: checked.length, reread } : null,
+      reading_check: voice.checker ? { rereadings: resolveRereadings(voice, rereadings), checked: checked.length, reread } : null,
       acceptance: accept,
       validation_losses: training.validation ?? null,
       transcripts,

@@ -78,6 +78,11 @@ export const DEFAULT_REREADING_TEMPERATURE = 0.5;
 /** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
 const REREADING_SEED_STRIDE = 1_000_003;
 
+/** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
+export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
+  return rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS;
+}
+
 export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
   return {
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
@@ -125,7 +130,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const firstAlone = (hooks.firstSentenceAlone ?? true) && settings.batchSize > 1;
   const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
   const checker = voice.checker;
-  const rereadings = checker ? (hooks.rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS) : 0;
+  const rereadings = checker ? resolveRereadings(voice, hooks.rereadings) : 0;
   if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
   checkText(text);
   const sentences = prepare(text, voice);
