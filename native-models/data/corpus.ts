@@ -2,7 +2,8 @@
  * Build the TTS corpus and its teacher audio. One resumable command (docs/text-and-corpus.md):
  *
  *   node --import tsx native-models/data/corpus.ts [--steps gather,select,render] [--workers 2]
- *                                                 [--target-train 10000] [--refresh]
+ *                                                 [--target-train 10000] [--eval-until-train N]
+ *                                                 [--extra-caps SOURCE,FAMILY,OPENING] [--refresh]
  *
  *   gather  paragraphs from dpkg/man/README/info → work/corpus/paragraphs.jsonl (kept unless --refresh)
  *   select  sentences → work/corpus/{train,val,test}.jsonl  {id, text, phonemes} (+ stats.json)
@@ -50,8 +51,8 @@ function gather(refresh: boolean): Paragraph[] {
   return paragraphs;
 }
 
-function select(paragraphs: readonly Paragraph[], targetTrain: number): void {
-  const { splits, counts } = selectCorpus(paragraphs, { targetTrain });
+function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntilTrain: number, extraCaps?: [number, number, number]): void {
+  const { splits, counts } = selectCorpus(paragraphs, { targetTrain, evalUntilTrain, extraCaps });
   for (const split of SPLITS) writeJsonl(join(CORPUS_DIR, `${split}.jsonl`), splits[split]);
   const stats = {
     ...counts,
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: 'gather,select,render' },
       workers: { type: 'string', default: '2' },
       'target-train': { type: 'string', default: '10000' },
+      'eval-until-train': { type: 'string' },
+      'extra-caps': { type: 'string' },
       refresh: { type: 'boolean', default: false },
     },
   });
@@ -115,7 +118,12 @@ async function main(): Promise<void> {
   mkdirSync(CORPUS_DIR, { recursive: true });
   if (steps.has('gather') || steps.has('select')) {
     const paragraphs = gather(values.refresh);
-    if (steps.has('select')) select(paragraphs, Number(values['target-train']));
+    if (steps.has('select')) select(
+        paragraphs,
+        Number(values['target-train']),
+        Number(values['eval-until-train'] ?? values['target-train']),
+        values['extra-caps'] ? (values['extra-caps'].split(',').map(Number) as [number, number, number]) : undefined,
+      );
   }
   if (steps.has('render')) await render(Number(values.workers));
   if (steps.has('prune')) prune();

@@ -33,6 +33,19 @@ export interface SelectOptions {
   readonly testFraction?: number;
   /** Stop once this many train sentences are kept (sentences are taken in hash order). Default 10,000. */
   readonly targetTrain?: number;
+  /**
+   * Validation and test sentences are kept only while fewer than this many are train (default: targetTrain).
+   * Growing the training set with `targetTrain` above it leaves validation and test exactly as they were
+   * (hash order is stable), so figures measured on them stay comparable; later held-out candidates are
+   * dropped, never trained on.
+   */
+  readonly evalUntilTrain?: number;
+  /**
+   * Caps of a second pass that tops the train split up to `targetTrain` once the first pass (the caps
+   * above, ending at `evalUntilTrain`) has run out: [per source, per family, per opening]. It adds train
+   * sentences only, so the first pass's selection, validation and test included, is unchanged. Default: none.
+   */
+  readonly extraCaps?: readonly [number, number, number];
   /** At most this many sentences from one source (one man page, one package, one README). Default 12. */
   readonly maxPerSource?: number;
   /** At most this many sentences from one source family ("gcloud_*" man pages are one family). Default 150. */
@@ -95,6 +108,7 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
   const valFraction = options.valFraction ?? 0.02;
   const testFraction = options.testFraction ?? 0.025;
   const targetTrain = options.targetTrain ?? 10_000;
+  const evalUntilTrain = options.evalUntilTrain ?? targetTrain;
   const maxPerSource = options.maxPerSource ?? 12;
   const maxPerFamily = options.maxPerFamily ?? 150;
   const maxPerOpening = options.maxPerOpening ?? 8;
@@ -125,18 +139,28 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
     return n;
   };
   const splits: Record<Split, CorpusEntry[]> = { train: [], val: [], test: [] };
-  for (const candidate of ordered) {
-    if (splits.train.length >= targetTrain) break;
-    const opening = spokenWords(candidate.text.toLowerCase()).slice(0, 3).join(' ');
-    if ((perSource.get(candidate.source) ?? 0) >= maxPerSource) continue;
-    if ((perFamily.get(familyOf(candidate.source)) ?? 0) >= maxPerFamily) continue;
-    if ((perOpening.get(opening) ?? 0) >= maxPerOpening) continue;
-    bump(perSource, candidate.source);
-    bump(perFamily, familyOf(candidate.source));
-    bump(perOpening, opening);
-    const id = candidate.hash.subarray(0, 8).toString('hex');
-    const split = splitOf(candidate.hash, valFraction, testFraction);
-    splits[split].push({ id, text: candidate.text, phonemes: phonemeIds(candidate.text, { normalized: true }) });
-  }
+  const taken = new Set<Buffer>();
+  const pass = (caps: readonly [number, number, number], stopAt: number, trainOnly: boolean): void => {
+    const [perSourceCap, perFamilyCap, perOpeningCap] = caps;
+    for (const candidate of ordered) {
+      if (splits.train.length >= stopAt) break;
+      if (taken.has(candidate.hash)) continue;
+      const split = splitOf(candidate.hash, valFraction, testFraction);
+      if (trainOnly && split !== 'train') continue;
+      const opening = spokenWords(candidate.text.toLowerCase()).slice(0, 3).join(' ');
+      if ((perSource.get(candidate.source) ?? 0) >= perSourceCap) continue;
+      if ((perFamily.get(familyOf(candidate.source)) ?? 0) >= perFamilyCap) continue;
+      if ((perOpening.get(opening) ?? 0) >= perOpeningCap) continue;
+      bump(perSource, candidate.source);
+      bump(perFamily, familyOf(candidate.source));
+      bump(perOpening, opening);
+      taken.add(candidate.hash);
+      if (split !== 'train' && splits.train.length >= evalUntilTrain) continue;
+      const id = candidate.hash.subarray(0, 8).toString('hex');
+      splits[split].push({ id, text: candidate.text, phonemes: phonemeIds(candidate.text, { normalized: true }) });
+    }
+  };
+  pass([maxPerSource, maxPerFamily, maxPerOpening], targetTrain, false);
+  if (options.extraCaps) pass(options.extraCaps, targetTrain, true);
   return { splits, counts: { paragraphs: paragraphs.length, sentences, clean, unique: unique.size } };
 }

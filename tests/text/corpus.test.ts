@@ -84,3 +84,21 @@ test('selection writes normalised text with matching phoneme ids, deduplicated',
     assert.deepEqual(entry.phonemes, phonemeIds(entry.text));
   }
 });
+
+test('select: growing train with evalUntilTrain and extraCaps keeps the first selection and its held-out splits', () => {
+  // 120 distinct clean sentences from one source: the per-source cap (12) stops the first pass.
+  const words = ['red', 'green', 'blue', 'black', 'white', 'brown', 'small', 'large', 'old', 'new', 'warm', 'cold'];
+  const sentences = words.flatMap((a) => words.slice(0, 10).map((b) => `The ${a} box holds a ${b} cup.`));
+  const paragraphs = [{ source: 'man:one.1', text: sentences.join(' ') }];
+  const options = { valFraction: 0.2, testFraction: 0.2, maxPerOpening: 1000 };
+  const base = selectCorpus(paragraphs, { ...options, targetTrain: 5 });
+  const grown = selectCorpus(paragraphs, { ...options, targetTrain: 40, evalUntilTrain: 5, extraCaps: [1000, 1000, 1000] });
+  assert.ok(base.splits.train.length <= 5);
+  assert.ok(grown.splits.train.length > base.splits.train.length);
+  assert.deepEqual(grown.splits.train.slice(0, base.splits.train.length), base.splits.train);
+  assert.deepEqual(grown.splits.val, base.splits.val);
+  assert.deepEqual(grown.splits.test, base.splits.test);
+  // Without the second pass the per-source cap holds.
+  const capped = selectCorpus(paragraphs, { ...options, targetTrain: 40, evalUntilTrain: 5 });
+  assert.ok(capped.splits.train.length + capped.splits.val.length + capped.splits.test.length <= 12);
+});
