@@ -79,19 +79,20 @@ def greedy_batch(target: TargetModel, prompts: list[np.ndarray], caps: list[int]
 
     logits = step(ids, positions, lens)  # prefill; padding past a row's prompt is overwritten later
     nxt = logits[torch.arange(B, device=device), lens - 1].argmax(-1)  # (B,)
-    out = [[] for _ in range(B)]
     done = torch.zeros(B, dtype=torch.bool, device=device)
     pos = lens.clone()  # position of the token being fed
     caps_t = torch.tensor(caps, device=device)
     n_new = torch.zeros(B, dtype=torch.long, device=device)
+    emitted = []  # per step: (B,) the token each row emitted, -1 where it emitted none
+    # Tokens stay on the device until the end: one host sync per step (done.all), not one per row.
     while True:
         n_new += (~done).long()
         finished_now = (nxt == SPECIAL["eos"]) & ~done
-        for b in torch.nonzero(~done & ~finished_now).flatten().tolist():
-            out[b].append(int(nxt[b]))
+        emitted.append(torch.where(~done & ~finished_now, nxt, torch.full_like(nxt, -1)))
         done |= finished_now | (n_new >= caps_t)
         if bool(done.all()):
-            return out
+            table = torch.stack(emitted, 1).cpu().numpy()  # (B, steps); a row's tokens are contiguous
+            return [[int(t) for t in row[row >= 0]] for row in table]
         feed = torch.where(done, torch.zeros_like(nxt), nxt)  # finished rows keep stepping on pad, unread
         nxt = step(feed[:, None], pos[:, None], pos + 1).argmax(-1)
         pos = pos + (~done).long()
