@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# One-shot GPU retraining of the whole reader on a (larger) pack: target variants, the best of them,
+# its greedy readings, then the drafters self-distilled on those readings (docs/voice-reading.md,
+# "Session 5: more teacher data").
+#
+# Run from the repository root on the lent GPU machine, with the pack and the shipped drafters carried:
+#   run(command="CODE_COMMIT=<git rev-parse HEAD here> bash native-models/gpu/retrain.sh",
+#       carry=["native-models/gpu/pack", "native-models/gpu/init"], timeout_s=600)
+# Test here on CPU (same code path, tiny model and budgets, 64 readings):
+#   PYTHON=/usr/bin/python3 PRESET=smoke TARGET_S=40 DRAFT_S=40 GEN_ARGS="--limit 64" THREADS=1 \
+#     OUT=/tmp/retrain WORK=/tmp/retrain-work bash native-models/gpu/retrain.sh
+#
+# 1. Trains the TARGETS variants at once (train_t2s.py --stages target, TARGET_S seconds each, keeping
+#    the weights with the best validation CE), and copies the best one's target.pt into $OUT.
+# 2. Generates its greedy readings of every val and train sentence (self_distill.py).
+# 3. Trains the DRAFTERS variants at once on them (the exit head, the draft, the prophet; DRAFT_S seconds),
+#    each bundled into $OUT/<variant>.tar (gpu/bundle.py: exit head, draft, prophet, logs).
+# Returned: target.pt (float16, 12 MB), one .tar per drafters variant, every variant's logs.
+# Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
+#             /usr/bin/python3 native-models/train_t2s.py export --run <folder> --out <voice dir>
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PYTHON="${PYTHON:-python3}"
+OUT="${OUT:-/tmp/retrain}"
+WORK="${WORK:-/tmp/retrain-work}"
+PACK="${PACK:-native-models/gpu/pack}"
+INIT="${INIT:-native-models/gpu/init}"
+PRESET="${PRESET:-gpu}"
+TARGET_S="${TARGET_S:-230}"
+DRAFT_S="${DRAFT_S:-200}"
+THREADS="${THREADS:-4}"
+GEN_BATCH="${GEN_BATCH:-2048}"
+TARGETS="${TARGETS:-drop1,drop2}"
+DRAFTERS="${DRAFTERS:-init,fresh}"
+mkdir -p "$OUT" "$WORK"
+[ -f "$PACK/meta.json" ] || { echo "retrain.sh: $PACK/meta.json is missing: carry the pack (see the header)" >&2; exit 2; }
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+"$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+"$PYTHON" -c "import json,sys; m=json.load(open(sys.argv[1])); print('pack:', {k: v['sentences'] for k, v in m['splits'].items()}, 'context', m['context'])" "$PACK/meta.json"
+started=$(date +%s)
+stamp() { echo "== $(( $(date +%s) - started )) s: $*"; }
+
+# shellcheck disable=SC2034  # read through ${TARGET_ARGS[$v]}
+declare -A TARGET_ARGS=(
+  [drop1]="--dropout 0.1"
+  [drop2]="--dropout 0.2"
+  [drop3]="--dropout 0.3"
+)
+pids=()
+for v in ${TARGETS//,/ }; do
+  mkdir -p "$WORK/$v"
+  # shellcheck disable=SC2086  # flag lists
+  "$PYTHON" -u native-models/train_t2s.py train --preset "$PRESET" --stages target --pack "$PACK" --out "$WORK/$v" \
+    --budget_s "$TARGET_S" --target_share 1 --reserve_s 10 --threads "$THREADS" --code_commit "${CODE_COMMIT:-unknown}" \
+    ${TARGET_ARGS[$v]} > "$WORK/$v/train.out" 2>&1 &
+  pids+=($!)
+  stamp "target $v: pid $!, ${TARGET_ARGS[$v]}"
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+for v in ${TARGETS//,/ }; do
+  tail -1 "$WORK/$v/train.out"
+  for f in eval.json log.jsonl config.json train.out; do [ -f "$WORK/$v/$f" ] && cp "$WORK/$v/$f" "$OUT/target-$v.$f"; done
+done
+best=$("$PYTHON" - "$WORK" "$TARGETS" <<'EOF'
+import json, sys
+from pathlib import Path
+scores = {}
+for v in sys.argv[2].split(","):
+    e = Path(sys.argv[1], v, "eval.json")
+    if e.exists() and Path(sys.argv[1], v, "target.pt").exists():
+        scores[v] = json.loads(e.read_text())["target"]["main_ce"]
+print(min(scores, key=scores.get) if scores else "", end="")
+print(f"target validation CE: {scores}", file=sys.stderr)
+EOF
+)
+[ -n "$best" ] || { echo "retrain.sh: no target variant finished" >&2; exit 1; }
+cp "$WORK/$best/target.pt" "$OUT/target.pt"
+stamp "best target: $best"
+
+# shellcheck disable=SC2086  # GEN_ARGS is a flag list
+"$PYTHON" -u native-models/self_distill.py --target "$OUT/target.pt" --pack "$PACK" --out "$WORK/greedy" --splits val,train \
+  --batch "$GEN_BATCH" --chunk $(( GEN_BATCH * 4 )) --threads "$THREADS" ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | grep -v "rows/s$" || true
+[ -f "$WORK/greedy/meta.json" ] || { echo "retrain.sh: no greedy readings" >&2; exit 1; }
+stamp "greedy readings done"
+
+COMMON=(train --preset "$PRESET" --stages drafters --target_from "$OUT/target.pt" --pack "$WORK/greedy" --budget_s "$DRAFT_S"
+        --code_commit "${CODE_COMMIT:-unknown}" --reserve_s 15 --threads "$THREADS" --distill_exit --prophet_unroll 4
+        --prophet_ce_weight 0.5 --draft_distill 0.5 --dropout 0)
+# shellcheck disable=SC2034
+declare -A DRAFTER_ARGS=(
+  [init]="--init_from $INIT --lr 1e-3"
+  [fresh]=""
+)
+pids=()
+for v in ${DRAFTERS//,/ }; do
+  mkdir -p "$WORK/d-$v"
+  # shellcheck disable=SC2086
+  "$PYTHON" -u native-models/train_t2s.py "${COMMON[@]}" --out "$WORK/d-$v" ${DRAFTER_ARGS[$v]} > "$WORK/d-$v/train.out" 2>&1 &
+  pids+=($!)
+  stamp "drafters $v: pid $!, ${DRAFTER_ARGS[$v]}"
+done
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+for v in ${DRAFTERS//,/ }; do
+  echo "== drafters $v"
+  tail -2 "$WORK/d-$v/train.out"
+  "$PYTHON" native-models/gpu/bundle.py pack "$WORK/d-$v" "$OUT/$v.tar" || status=1
+done
+cp "$WORK/greedy/meta.json" "$OUT/greedy-meta.json"
+stamp "done"
+ls -la "$OUT"
+exit $status
