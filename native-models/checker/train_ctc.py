@@ -81,7 +81,7 @@ def load(pack: Path, split: str, lut):
     return rows
 
 
-def batch(rows, device='cpu'):
+def batch(rows):
     U = max(len(u) for _, u, _ in rows)
     units = torch.zeros(len(rows), U, dtype=torch.int64)
     for b, (_, u, _) in enumerate(rows):
@@ -101,7 +101,9 @@ def main():
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--eval_every', type=int, default=200, help='steps between validation passes (and checkpoints)')
+    ap.add_argument('--device', default='auto', help='auto: cuda when there is one, else cpu')
     args = ap.parse_args()
+    device = torch.device(('cuda' if torch.cuda.is_available() else 'cpu') if args.device == 'auto' else args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     out = Path(args.out)
@@ -110,7 +112,7 @@ def main():
     lut, phones = phone_map(meta['phoneme_inventory'])
     train, val = load(Path(args.pack), 'train', lut), load(Path(args.pack), 'val', lut)
     cfg = CheckerConfig(n_units=meta['vocab']['units']['count'], n_phones=len(phones))
-    model = UnitReader(cfg)
+    model = UnitReader(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     rng = np.random.default_rng(0)
     t0, step, best, loss = time.time(), 0, math.inf, torch.tensor(math.nan)
@@ -122,7 +124,7 @@ def main():
         with torch.no_grad():
             for i in range(0, len(val), 64):
                 units, il, lab, ll = batch(val[i:i + 64])
-                lp = model(units).transpose(0, 1)
+                lp = model(units.to(device)).transpose(0, 1).float().cpu()
                 tot += F.ctc_loss(lp, lab, il, ll, blank=cfg.n_phones, reduction='sum', zero_infinity=True).item()
                 n += int(ll.sum())
         model.train()
@@ -136,7 +138,7 @@ def main():
         print(f'step {step} loss {loss.item():.3f} val {v:.3f} nats/phone {time.time() - t0:.0f}s', flush=True)
         if v < best:
             best = v
-            torch.save({'model': model.state_dict(), 'config': asdict(cfg), 'phones': phones, 'lut': lut.tolist(),
+            torch.save({'model': {k: t.cpu() for k, t in model.state_dict().items()}, 'config': asdict(cfg), 'phones': phones, 'lut': lut.tolist(),
                         'step': step, 'val_nats_per_phone': v, 'train_config': vars(args)}, out / 'ckpt.pt')
 
     while time.time() - t0 < args.budget_s:
@@ -144,7 +146,7 @@ def main():
         for g in opt.param_groups:
             g['lr'] = args.lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * progress))
         pick = rng.choice(len(train), args.batch, replace=False)
-        units, il, lab, ll = batch([train[i] for i in pick])
+        units, il, lab, ll = (t.to(device) for t in batch([train[i] for i in pick]))
         lp = model(units).transpose(0, 1)                                # (T, B, C)
         loss = F.ctc_loss(lp, lab, il, ll, blank=cfg.n_phones, reduction='sum', zero_infinity=True) / ll.sum()
         opt.zero_grad(set_to_none=True)

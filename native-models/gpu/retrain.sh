@@ -4,10 +4,10 @@
 # "Session 5: more teacher data").
 #
 # Run from the repository root on the lent GPU machine, with the pack and the shipped drafters carried:
-#   run(command="CODE_COMMIT=<git rev-parse HEAD here> bash native-models/gpu/retrain.sh",
+#   run(command="CODE_COMMIT=<git rev-parse HEAD here> CHECKER_S=230 bash native-models/gpu/retrain.sh",
 #       carry=["native-models/gpu/pack", "native-models/gpu/init"], timeout_s=600)
 # Test here on CPU (same code path, tiny model and budgets, 64 readings):
-#   PYTHON=/usr/bin/python3 PRESET=smoke TARGET_S=40 DRAFT_S=40 GEN_ARGS="--limit 64" THREADS=1 \
+#   PYTHON=/usr/bin/python3 PRESET=smoke CHECKER_S=30 TARGET_S=40 DRAFT_S=40 GEN_ARGS="--limit 64" THREADS=1 \
 #     OUT=/tmp/retrain WORK=/tmp/retrain-work bash native-models/gpu/retrain.sh
 #
 # 1. Trains the TARGETS variants at once (train_t2s.py --stages target, TARGET_S seconds each, keeping
@@ -15,7 +15,8 @@
 # 2. Generates its greedy readings of every val and train sentence (self_distill.py).
 # 3. Trains the DRAFTERS variants at once on them (the exit head, the draft, the prophet; DRAFT_S seconds),
 #    each bundled into $OUT/<variant>.tar (gpu/bundle.py: exit head, draft, prophet, logs).
-# Returned: target.pt (float16, 12 MB), one .tar per drafters variant, every variant's logs.
+# 0. With CHECKER_S > 0, also trains the reading check's unit reader (checker/train_ctc.py) beside the targets.
+# Returned (at most 8 files): target.pt (float16, 12 MB), one .tar per drafters variant, checker.pt, logs.tar.
 # Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
 #             /usr/bin/python3 native-models/train_t2s.py export --run <folder> --out <voice dir>
 set -euo pipefail
@@ -47,6 +48,13 @@ declare -A TARGET_ARGS=(
   [drop3]="--dropout 0.3"
 )
 pids=()
+if [ "${CHECKER_S:-0}" != 0 ]; then  # the reading check's unit reader, on the same pack, beside the targets
+  mkdir -p "$WORK/checker"
+  "$PYTHON" -u native-models/checker/train_ctc.py --pack "$PACK" --out "$WORK/checker" --budget_s "$CHECKER_S" --batch 64 \
+    --eval_every 500 --threads 2 > "$WORK/checker/train.out" 2>&1 &
+  checker_pid=$!
+  stamp "checker: pid $checker_pid"
+fi
 for v in ${TARGETS//,/ }; do
   mkdir -p "$WORK/$v"
   # shellcheck disable=SC2086  # flag lists
@@ -57,10 +65,17 @@ for v in ${TARGETS//,/ }; do
   stamp "target $v: pid $!, ${TARGET_ARGS[$v]}"
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
+mkdir -p "$WORK/logs"
 for v in ${TARGETS//,/ }; do
   tail -1 "$WORK/$v/train.out"
-  for f in eval.json log.jsonl config.json train.out; do [ -f "$WORK/$v/$f" ] && cp "$WORK/$v/$f" "$OUT/target-$v.$f"; done
+  for f in eval.json log.jsonl config.json train.out; do [ -f "$WORK/$v/$f" ] && cp "$WORK/$v/$f" "$WORK/logs/target-$v.$f"; done
 done
+if [ -n "${checker_pid:-}" ]; then
+  wait "$checker_pid" || true
+  tail -2 "$WORK/checker/train.out"
+  cp "$WORK/checker/train.out" "$WORK/logs/checker.train.out"; cp "$WORK/checker/log.jsonl" "$WORK/logs/checker.log.jsonl" || true
+  [ -f "$WORK/checker/ckpt.pt" ] && cp "$WORK/checker/ckpt.pt" "$OUT/checker.pt"
+fi
 best=$("$PYTHON" - "$WORK" "$TARGETS" <<'EOF'
 import json, sys
 from pathlib import Path
@@ -106,7 +121,8 @@ for v in ${DRAFTERS//,/ }; do
   tail -2 "$WORK/d-$v/train.out"
   "$PYTHON" native-models/gpu/bundle.py pack "$WORK/d-$v" "$OUT/$v.tar" || status=1
 done
-cp "$WORK/greedy/meta.json" "$OUT/greedy-meta.json"
+cp "$WORK/greedy/meta.json" "$WORK/logs/greedy-meta.json"
+tar -cf "$OUT/logs.tar" -C "$WORK/logs" .
 stamp "done"
 ls -la "$OUT"
 exit $status
