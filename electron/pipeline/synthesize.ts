@@ -76,7 +76,7 @@ export const DEFAULT_BATCH_SIZE = 8;
 export const DEFAULT_REREADINGS = 3;
 export const DEFAULT_REREADING_TEMPERATURE = 0.5;
 /** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
-const REREADING_SEED_STRIDE = 1_000_003;
+export const REREADING_SEED_STRIDE = 1_000_003;
 
 /** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
 export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
