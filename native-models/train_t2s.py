@@ -641,7 +641,8 @@ def added_blocks(saved: dict, own: dict) -> list[int] | None:
 
 
 def init_drafters(folder: Path, models: dict) -> None:
-    """Fine-tuning: load each drafter's weights from folder/<name>.pt when every tensor's shape fits.
+    """Fine-tuning: load each drafter's weights from folder/<name>.pt when every tensor's shape fits
+    (except frozen ones, which keep the current target's).
     A drafter with more blocks than the saved one grows from it: the saved weights load, and each added
     block's residual outputs (attention wo, MLP w_down) start at zero, so the grown drafter begins as
     exactly the saved one and training decides what the new blocks add."""
@@ -652,6 +653,10 @@ def init_drafters(folder: Path, models: dict) -> None:
             continue
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_checkpoint(path)["model"].items()}
         own = model.state_dict()
+        # Frozen tensors (the prophet's embedding and LM head, copies of the target's) stay the current
+        # target's: a drafter saved beside another target carries that target's copies.
+        frozen = {k for k, p in model.named_parameters() if not p.requires_grad}
+        state = {k: (own[k] if k in frozen and k in own else v) for k, v in state.items()}
         added = added_blocks(state, own)
         if added is None:
             print(f"{name}: {path} has other shapes, trained from scratch")

@@ -105,7 +105,16 @@ with torch.no_grad():
     feature = shift_features(target(ids)[2])
     diff = float((grown(ids, feature)[0] - prophet(ids, feature)[0]).abs().max())
 last = grown.blocks[-1]
+other = Prophet.from_target(target, n_layers=prophet.cfg.n_layers)  # beside a retrained target: other frozen copies
+with torch.no_grad():
+    other.lm_head.weight.mul_(2.0)
+    other.embed.weight.mul_(2.0)
+frozen_before = (other.lm_head.weight.clone(), other.embed.weight.clone())
+init_drafters(folder, {"prophet": other})
+keeps_frozen = torch.equal(other.lm_head.weight, frozen_before[0]) and torch.equal(other.embed.weight, frozen_before[1])
+loads_trained = all(torch.equal(v, prophet.state_dict()[k]) for k, v in other.state_dict().items() if not k.startswith(("lm_head", "embed")))
 print(json.dumps({"diff": diff, "layers": len(grown.blocks), "new_nonzero": float(last.attn.wq.weight.abs().sum()),
+                  "keeps_frozen": keeps_frozen, "loads_trained": loads_trained,
                   "new_outputs": float(last.attn.wo.weight.abs().sum() + last.mlp.w_down.weight.abs().sum()),
                   "wider_untouched": all(torch.equal(before[k], v) for k, v in wider.state_dict().items())}))
 `;
@@ -119,4 +128,7 @@ test('a drafter with an added block grows from a saved one: same outputs at the 
   assert.ok(out.new_nonzero > 0, 'the added block keeps its random input projections');
   assert.equal(out.new_outputs, 0);
   assert.equal(out.wider_untouched, true);
+  // A prophet made for another target keeps that target's frozen embedding and LM head, and loads the rest.
+  assert.equal(out.keeps_frozen, true);
+  assert.equal(out.loads_trained, true);
 });
