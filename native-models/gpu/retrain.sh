@@ -29,6 +29,7 @@ INIT="${INIT:-native-models/gpu/init}"
 PRESET="${PRESET:-gpu}"
 TARGET_S="${TARGET_S:-230}"
 DRAFT_S="${DRAFT_S:-200}"
+TOTAL_S="${TOTAL_S:-560}"  # the whole script's wall-clock aim, from its start
 THREADS="${THREADS:-4}"
 GEN_BATCH="${GEN_BATCH:-2048}"
 TARGETS="${TARGETS:-drop1,drop2}"
@@ -98,6 +99,11 @@ stamp "best target: $best"
 [ -f "$WORK/greedy/meta.json" ] || { echo "retrain.sh: no greedy readings" >&2; exit 1; }
 stamp "greedy readings done"
 
+# The drafters get DRAFT_S, or less when the run so far leaves less of TOTAL_S (bundling needs ~20 s).
+left=$(( TOTAL_S - ($(date +%s) - started) - 25 ))
+[ "$left" -lt "$DRAFT_S" ] && DRAFT_S=$left
+[ "$DRAFT_S" -ge 40 ] || { echo "retrain.sh: only $DRAFT_S s left for the drafters" >&2; DRAFT_S=40; }
+stamp "drafters budget: $DRAFT_S s"
 COMMON=(train --preset "$PRESET" --stages drafters --target_from "$OUT/target.pt" --pack "$WORK/greedy" --budget_s "$DRAFT_S"
         --code_commit "${CODE_COMMIT:-unknown}" --reserve_s 15 --threads "$THREADS" --distill_exit --prophet_unroll 4
         --prophet_ce_weight 0.5 --draft_distill 0.5 --dropout 0)
