@@ -33,7 +33,7 @@ TOTAL_S="${TOTAL_S:-560}"  # the whole script's wall-clock aim, from its start
 THREADS="${THREADS:-4}"
 GEN_BATCH="${GEN_BATCH:-2048}"
 TARGETS="${TARGETS:-drop1,drop2}"
-DRAFTERS="${DRAFTERS:-init,fresh}"
+DRAFTERS="${DRAFTERS:-init,deep}"
 mkdir -p "$OUT" "$WORK"
 [ -f "$PACK/meta.json" ] || { echo "retrain.sh: $PACK/meta.json is missing: carry the pack (see the header)" >&2; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
@@ -110,6 +110,7 @@ COMMON=(train --preset "$PRESET" --stages drafters --target_from "$OUT/target.pt
 # shellcheck disable=SC2034
 declare -A DRAFTER_ARGS=(
   [init]="--init_from $INIT --lr 1e-3"
+  [deep]="--init_from $INIT --lr 1e-3 --prophet_n_layers 2"  # a 2-block prophet grown from the shipped one
   [fresh]=""
 )
 pids=()
