@@ -723,6 +723,29 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
     return manifest
 
 
+def validate_run(run_dir: Path, pack: Path) -> dict:
+    """Validation of a run's three checkpoints on `pack`'s val split, written into run_dir/eval.json as
+    "drafters" (what export puts into the manifest and `spear eval` prints). Self-distilled drafters are
+    trained and validated on the target's greedy readings; this measures every head against the teacher's
+    units instead, as the target was. The readings' numbers move to "drafters_on_greedy_val"."""
+    target, t_ckpt = load_model(run_dir / "target.pt")
+    draft, _ = load_model(run_dir / "draft.pt")
+    prophet, p_ckpt = load_model(run_dir / "prophet.pt")
+    cfg = TrainConfig(**{k: v for k, v in t_ckpt["train_config"].items() if k in {f.name for f in fields(TrainConfig)}})
+    cfg.prophet_unroll = p_ckpt["train_config"].get("prophet_unroll", cfg.prophet_unroll)
+    torch.set_num_threads(2)
+    _, splits = load_pack(pack)
+    result = evaluate(target, draft, prophet, splits["val"], cfg, torch.device("cpu"), nullcontext())
+    evals_path = run_dir / "eval.json"
+    evals = json.loads(evals_path.read_text()) if evals_path.exists() else {}
+    if "drafters" in evals and evals["drafters"].get("tokens") != result["tokens"]:
+        evals["drafters_on_greedy_val"] = evals["drafters"]
+    evals["drafters"] = result
+    evals_path.write_text(json.dumps(evals, indent=1) + "\n")
+    print(json.dumps(result))
+    return result
+
+
 # ----------------------------------------------------------------------------------------------------
 # Command line
 
@@ -764,9 +787,14 @@ def main():
     e.add_argument("--default-strategy", default="prophet")
     e.add_argument("--default-gamma", type=int, default=4)
     e.add_argument("--default-temperature", type=float, default=0.8)
+    v = sub.add_parser("validate", help="a run's heads on a pack's val split (the teacher's units), into its eval.json")
+    v.add_argument("--run", type=Path, required=True, help="folder with target.pt, draft.pt, prophet.pt (+ eval.json)")
+    v.add_argument("--pack", type=Path, default=REPO_ROOT / "native-models/gpu/pack")
     args = parser.parse_args()
 
-    if args.command == "pack":
+    if args.command == "validate":
+        validate_run(args.run, args.pack)
+    elif args.command == "pack":
         if not args.fake_units and args.units is None:
             parser.error("pack needs --units DIR or --fake-units")
         meta = build_pack(args.out, args.corpus, None if args.fake_units else args.units, args.n_units, args.unit_rate)
