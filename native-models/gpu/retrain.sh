@@ -15,6 +15,7 @@
 # 2. Generates its greedy readings of every val and train sentence (self_distill.py).
 # 3. Trains the DRAFTERS variants at once on them (the exit head, the draft, the prophet; DRAFT_S seconds),
 #    each bundled into $OUT/<variant>.tar (gpu/bundle.py: exit head, draft, prophet, logs).
+# With TARGET_FROM=<target.pt> steps 0-1 are skipped: the drafters of that target are trained (again).
 # 0. With CHECKER_S > 0, also trains the reading check's unit reader (checker/train_ctc.py) beside the targets.
 # Returned (at most 8 files): target.pt (float16, 12 MB), one .tar per drafters variant, checker.pt, logs.tar.
 # Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
@@ -48,6 +49,12 @@ declare -A TARGET_ARGS=(
   [drop2]="--dropout 0.2"
   [drop3]="--dropout 0.3"
 )
+if [ -n "${TARGET_FROM:-}" ]; then  # a trained target (its exit head included): drafters only, nothing returned for it
+  TARGET_PT="$TARGET_FROM"
+  mkdir -p "$WORK/logs"
+  stamp "target from $TARGET_FROM"
+else
+TARGET_PT="$OUT/target.pt"
 pids=()
 if [ "${CHECKER_S:-0}" != 0 ]; then  # the reading check's unit reader, on the same pack, beside the targets
   mkdir -p "$WORK/checker"
@@ -90,11 +97,13 @@ print(f"target validation CE: {scores}", file=sys.stderr)
 EOF
 )
 [ -n "$best" ] || { echo "retrain.sh: no target variant finished" >&2; exit 1; }
-cp "$WORK/$best/target.pt" "$OUT/target.pt"
+cp "$WORK/$best/target.pt" "$TARGET_PT"
 stamp "best target: $best"
 
+fi
+
 # shellcheck disable=SC2086  # GEN_ARGS is a flag list
-"$PYTHON" -u native-models/self_distill.py --target "$OUT/target.pt" --pack "$PACK" --out "$WORK/greedy" --splits val,train \
+"$PYTHON" -u native-models/self_distill.py --target "$TARGET_PT" --pack "$PACK" --out "$WORK/greedy" --splits val,train \
   --batch "$GEN_BATCH" --chunk $(( GEN_BATCH * 4 )) --threads "$THREADS" ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | grep -v "rows/s$" || true
 [ -f "$WORK/greedy/meta.json" ] || { echo "retrain.sh: no greedy readings" >&2; exit 1; }
 stamp "greedy readings done"
@@ -104,7 +113,7 @@ left=$(( TOTAL_S - ($(date +%s) - started) - 25 ))
 [ "$left" -lt "$DRAFT_S" ] && DRAFT_S=$left
 [ "$DRAFT_S" -ge 40 ] || { echo "retrain.sh: only $DRAFT_S s left for the drafters" >&2; DRAFT_S=40; }
 stamp "drafters budget: $DRAFT_S s"
-COMMON=(train --preset "$PRESET" --stages drafters --target_from "$OUT/target.pt" --pack "$WORK/greedy" --budget_s "$DRAFT_S"
+COMMON=(train --preset "$PRESET" --stages drafters --target_from "$TARGET_PT" --pack "$WORK/greedy" --budget_s "$DRAFT_S"
         --code_commit "${CODE_COMMIT:-unknown}" --reserve_s 15 --threads "$THREADS" --distill_exit --prophet_unroll 4
         --prophet_ce_weight 0.5 --draft_distill 0.5 --dropout 0)
 # shellcheck disable=SC2034
@@ -112,6 +121,7 @@ declare -A DRAFTER_ARGS=(
   [init]="--init_from $INIT --lr 1e-3"
   [deep]="--init_from $INIT --lr 1e-3 --prophet_n_layers 2"  # a 2-block prophet grown from the shipped one
   [fresh]=""
+  [more]="--init_from $INIT --lr 5e-4"  # with TARGET_FROM: more training for drafters already made for that target
 )
 pids=()
 for v in ${DRAFTERS//,/ }; do
