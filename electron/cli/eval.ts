@@ -56,7 +56,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-interface TestSentence {
+export interface HeldOutSentence {
   id: string;
   text: string;
   phonemes: number[];
@@ -72,6 +72,16 @@ async function readJsonl<T>(file: string): Promise<T[]> {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }
 
+/**
+ * The sentences of a held-out split (`test`, `val`) that have teacher units, sorted by id, and those units
+ * (0-based unit ids by sentence id), from `work`'s corpus/ and units/ folders.
+ */
+export async function heldOutSentences(work: string, split: string): Promise<{ sentences: HeldOutSentence[]; unitsById: Map<string, number[]> }> {
+  const all = await readJsonl<HeldOutSentence>(path.join(work, `corpus/${split}.jsonl`));
+  const unitsById = new Map((await readJsonl<{ id: string; units: number[] }>(path.join(work, `units/${split}.jsonl`))).map((u) => [u.id, u.units]));
+  return { sentences: all.filter((s) => unitsById.has(s.id)).sort((a, b) => a.id.localeCompare(b.id)), unitsById };
+}
+
 interface AcceptanceRow {
   strategy: Strategy;
   gamma: number;
@@ -80,7 +90,7 @@ interface AcceptanceRow {
   mean_accepted_tokens: number;
 }
 
-async function acceptance(voice: Voice, sentences: TestSentence[], gammas: number[], temperatures: number[], signal: AbortSignal): Promise<AcceptanceRow[]> {
+async function acceptance(voice: Voice, sentences: HeldOutSentence[], gammas: number[], temperatures: number[], signal: AbortSignal): Promise<AcceptanceRow[]> {
   const prompts = sentences.map((s) => voice.prompt(s.phonemes));
   const maxNewTokens = sentences.map((s) => voice.maxUnits(s.phonemes.length));
   const rows: AcceptanceRow[] = [];
@@ -116,9 +126,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   // The report comes after minutes of work: a folder it cannot be written to fails now, not then.
   for (const file of ['eval.json', 'eval.md']) await assertWritable(path.join(outDir, file));
 
-  const test = (await readJsonl<TestSentence>(path.join(work, 'corpus/test.jsonl'))).sort((a, b) => a.id.localeCompare(b.id));
-  const unitsById = new Map((await readJsonl<{ id: string; units: number[] }>(path.join(work, 'units/test.jsonl'))).map((u) => [u.id, u.units]));
-  const chosen = test.filter((s) => unitsById.has(s.id)).slice(0, limit);
+  const { sentences, unitsById } = await heldOutSentences(work, 'test');
+  const chosen = sentences.slice(0, limit);
   if (chosen.length === 0) throw new InputError(`${work}: no test sentence has both audio units and text`);
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);

@@ -9,17 +9,18 @@
  * strategy and γ and the seeds synthesize() gives a lone sentence (seed 0, index 0: stride × (k + 1)), so
  * re-readings 1..K here are the ones the app makes. Every reading is scored by the checker, spoken by the
  * voice's speaker and transcribed by pocketsphinx, together with the teacher's audio and the resynthesis
- * of the teacher's units. Then every policy (threshold × number of re-readings) is replayed offline: a
- * sentence whose first reading scores above the threshold speaks the best-scoring of its first K+1
- * readings. Writes FILE (JSON: per-sentence readings and the policy table) and prints the table.
+ * of the teacher's units. Then every policy (threshold × number of re-readings; the voice's own threshold
+ * first) is replayed offline: a sentence whose first reading scores above the threshold speaks the
+ * best-scoring of its first K+1 readings. Writes FILE (JSON: per-sentence readings and the policy table) and prints the table.
  * Default out: native-models/work/reports/tune-rereading-<split>.json.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../../electron/audio/wav.ts';
+import { heldOutSentences } from '../../electron/cli/eval.ts';
 import { decode, type Strategy } from '../../electron/engine/decode.ts';
 import { mapLimit, transcribe } from '../../electron/eval/pocketsphinx.ts';
 import { werWords, wordErrors } from '../../electron/eval/wer.ts';
@@ -44,15 +45,9 @@ const K = Number(args.readings);
 const temperature = Number(args.temperature);
 const out = args.out ?? path.join(WORK, `reports/tune-rereading-${args.split}.json`);
 
-interface Sentence { id: string; text: string; phonemes: number[] }
-const jsonl = async <T>(file: string): Promise<T[]> =>
-  (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
-
-const units = new Map((await jsonl<{ id: string; units: number[] }>(path.join(WORK, `units/${args.split}.jsonl`))).map((u) => [u.id, u.units]));
-const sentences = (await jsonl<Sentence>(path.join(WORK, `corpus/${args.split}.jsonl`)))
-  .filter((s) => units.has(s.id))
-  .sort((a, b) => a.id.localeCompare(b.id))
-  .slice(0, args.limit ? Number(args.limit) : undefined);
+const held = await heldOutSentences(WORK, args.split);
+const units = held.unitsById;
+const sentences = held.sentences.slice(0, args.limit ? Number(args.limit) : undefined);
 
 const voice = await openVoice(args.voice);
 if (!voice.checker) throw new Error(`${args.voice}: no checker/`);
@@ -113,13 +108,13 @@ process.stderr.write('\n');
 
 const words = rows.reduce((n, r) => n + r.words, 0);
 const pct = (errors: number): number => (100 * errors) / words;
-/** WER when a first reading scoring above `threshold` is replaced by the best-scoring of its first k+1 readings. */
-const policy = (threshold: number, k: number): { wer: number; reread: number } => {
+/** WER when a first reading that `fails` is replaced by the best-scoring of its first k+1 readings. */
+const policy = (fails: (score: number) => boolean, k: number): { wer: number; reread: number } => {
   let errors = 0;
   let reread = 0;
   for (const r of rows) {
     let best = r.readings[0];
-    if (k > 0 && best.score > threshold) {
+    if (k > 0 && fails(best.score)) {
       reread++;
       for (const x of r.readings.slice(1, k + 1)) if (x.score < best.score) best = x;
     }
@@ -127,8 +122,12 @@ const policy = (threshold: number, k: number): { wer: number; reread: number } =
   }
   return { wer: pct(errors), reread };
 };
-const thresholds = [0.4, 0.285, 0.2, 0.15, 0.1, 0];
-const table = thresholds.map((t) => ({ threshold: t, byRereadings: Array.from({ length: K + 1 }, (_, k) => policy(t, k)) }));
+// The voice's own check first (its checker's threshold), then fixed thresholds.
+const thresholds: Array<{ threshold: number | 'voice'; fails: (score: number) => boolean }> = [
+  { threshold: 'voice', fails: (score) => voice.checker!.needsRereading(score) },
+  ...[0.4, 0.285, 0.2, 0.15, 0.1, 0].map((t) => ({ threshold: t, fails: (score: number) => score > t })),
+];
+const table = thresholds.map(({ threshold, fails }) => ({ threshold, byRereadings: Array.from({ length: K + 1 }, (_, k) => policy(fails, k)) }));
 const oracle = pct(rows.reduce((n, r) => n + Math.min(...r.readings.map((x) => x.errors)), 0));
 const report = {
   split: args.split,
