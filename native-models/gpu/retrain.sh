@@ -15,7 +15,9 @@
 # 2. Generates its greedy readings of every val and train sentence (self_distill.py).
 # 3. Trains the DRAFTERS variants at once on them (the exit head, the draft, the prophet; DRAFT_S seconds),
 #    each bundled into $OUT/<variant>.tar (gpu/bundle.py: exit head, draft, prophet, logs).
-# With TARGET_FROM=<target.pt> steps 0-1 are skipped: the drafters of that target are trained (again).
+# With TARGET_FROM=<target.pt> steps 0-1 are skipped: the drafters of that target are trained (again);
+# gpu/distill.sh is that mode. GREEDY=<pack> with a meta.json skips step 2; TRAIN_ARGS adds flags to every
+# drafters variant.
 # 0. With CHECKER_S > 0, also trains the reading check's unit reader (checker/train_ctc.py) beside the targets.
 # Returned (at most 8 files): target.pt (float16, 12 MB), one .tar per drafters variant, checker.pt, logs.tar.
 # Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
@@ -35,6 +37,7 @@ THREADS="${THREADS:-4}"
 GEN_BATCH="${GEN_BATCH:-2048}"
 TARGETS="${TARGETS:-drop1,drop2}"
 DRAFTERS="${DRAFTERS:-init,deep}"
+GREEDY="${GREEDY:-$WORK/greedy}"  # the greedy readings' pack: made here unless it already has a meta.json
 mkdir -p "$OUT" "$WORK"
 [ -f "$PACK/meta.json" ] || { echo "retrain.sh: $PACK/meta.json is missing: carry the pack (see the header)" >&2; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
@@ -50,6 +53,7 @@ declare -A TARGET_ARGS=(
   [drop3]="--dropout 0.3"
 )
 if [ -n "${TARGET_FROM:-}" ]; then  # a trained target (its exit head included): drafters only, nothing returned for it
+  [ -f "$TARGET_FROM" ] || { echo "retrain.sh: $TARGET_FROM is missing: carry it (see the header)" >&2; exit 2; }
   TARGET_PT="$TARGET_FROM"
   mkdir -p "$WORK/logs"
   stamp "target from $TARGET_FROM"
@@ -102,18 +106,22 @@ stamp "best target: $best"
 
 fi
 
-# shellcheck disable=SC2086  # GEN_ARGS is a flag list
-"$PYTHON" -u native-models/self_distill.py --target "$TARGET_PT" --pack "$PACK" --out "$WORK/greedy" --splits val,train \
-  --batch "$GEN_BATCH" --chunk $(( GEN_BATCH * 4 )) --threads "$THREADS" ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | grep -v "rows/s$" || true
-[ -f "$WORK/greedy/meta.json" ] || { echo "retrain.sh: no greedy readings" >&2; exit 1; }
-stamp "greedy readings done"
+if [ ! -f "$GREEDY/meta.json" ]; then
+  # shellcheck disable=SC2086  # GEN_ARGS is a flag list
+  "$PYTHON" -u native-models/self_distill.py --target "$TARGET_PT" --pack "$PACK" --out "$GREEDY" --splits val,train \
+    --batch "$GEN_BATCH" --chunk $(( GEN_BATCH * 4 )) --threads "$THREADS" ${GEN_ARGS:-} 2>&1 | tr '\r' '\n' | grep -v "rows/s$" || true
+  [ -f "$GREEDY/meta.json" ] || { echo "retrain.sh: no greedy readings" >&2; exit 1; }
+fi
+stamp "greedy readings: $GREEDY"
 
 # The drafters get DRAFT_S, or less when the run so far leaves less of TOTAL_S (bundling needs ~20 s).
 left=$(( TOTAL_S - ($(date +%s) - started) - 25 ))
-[ "$left" -lt "$DRAFT_S" ] && DRAFT_S=$left
-[ "$DRAFT_S" -ge 40 ] || { echo "retrain.sh: only $DRAFT_S s left for the drafters" >&2; DRAFT_S=40; }
+if [ "$left" -lt "$DRAFT_S" ]; then
+  [ "$left" -ge 40 ] || echo "retrain.sh: only $left s left for the drafters; giving them 40" >&2
+  DRAFT_S=$(( left > 40 ? left : 40 ))
+fi
 stamp "drafters budget: $DRAFT_S s"
-COMMON=(train --preset "$PRESET" --stages drafters --target_from "$TARGET_PT" --pack "$WORK/greedy" --budget_s "$DRAFT_S"
+COMMON=(train --preset "$PRESET" --stages drafters --target_from "$TARGET_PT" --pack "$GREEDY" --budget_s "$DRAFT_S"
         --code_commit "${CODE_COMMIT:-unknown}" --reserve_s 15 --threads "$THREADS" --distill_exit --prophet_unroll 4
         --prophet_ce_weight 0.5 --draft_distill 0.5 --dropout 0)
 # shellcheck disable=SC2034
@@ -122,12 +130,19 @@ declare -A DRAFTER_ARGS=(
   [deep]="--init_from $INIT --lr 1e-3 --prophet_n_layers 2"  # a 2-block prophet grown from the shipped one
   [fresh]=""
   [more]="--init_from $INIT --lr 5e-4"  # with TARGET_FROM: more training for drafters already made for that target
+  # session 2 (distill.sh): from scratch at several widths, and fine-tuned (ft is more's flags)
+  [wide]="--prophet_d_model 256"
+  [mid]="--prophet_d_model 192 --draft_d_model 128 --draft_n_heads 2"
+  [narrow]="--prophet_d_model 128 --draft_d_model 192 --draft_n_layers 1"
+  [narrow2]="--prophet_d_model 128 --prophet_n_layers 2 --draft_d_model 128 --draft_n_heads 2 --draft_n_layers 1"
+  [ft]="--init_from $INIT --lr 5e-4"
+  [ftce]="--init_from $INIT --lr 1e-3 --prophet_ce_weight 1.0 --draft_distill 0.3 --exit_distill 0.3"
 )
 pids=()
 for v in ${DRAFTERS//,/ }; do
   mkdir -p "$WORK/d-$v"
   # shellcheck disable=SC2086
-  "$PYTHON" -u native-models/train_t2s.py "${COMMON[@]}" --out "$WORK/d-$v" ${DRAFTER_ARGS[$v]} > "$WORK/d-$v/train.out" 2>&1 &
+  "$PYTHON" -u native-models/train_t2s.py "${COMMON[@]}" --out "$WORK/d-$v" ${DRAFTER_ARGS[$v]} ${TRAIN_ARGS:-} > "$WORK/d-$v/train.out" 2>&1 &
   pids+=($!)
   stamp "drafters $v: pid $!, ${DRAFTER_ARGS[$v]}"
 done
@@ -138,7 +153,7 @@ for v in ${DRAFTERS//,/ }; do
   tail -2 "$WORK/d-$v/train.out"
   "$PYTHON" native-models/gpu/bundle.py pack "$WORK/d-$v" "$OUT/$v.tar" || status=1
 done
-cp "$WORK/greedy/meta.json" "$WORK/logs/greedy-meta.json"
+cp "$GREEDY/meta.json" "$WORK/logs/greedy-meta.json"
 tar -cf "$OUT/logs.tar" -C "$WORK/logs" .
 stamp "done"
 ls -la "$OUT"
