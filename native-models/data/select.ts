@@ -148,11 +148,12 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
       const split = splitOf(candidate.hash, valFraction, testFraction);
       if (trainOnly && split !== 'train') continue;
       const opening = spokenWords(candidate.text.toLowerCase()).slice(0, 3).join(' ');
+      const family = familyOf(candidate.source);
       if ((perSource.get(candidate.source) ?? 0) >= perSourceCap) continue;
-      if ((perFamily.get(familyOf(candidate.source)) ?? 0) >= perFamilyCap) continue;
+      if ((perFamily.get(family) ?? 0) >= perFamilyCap) continue;
       if ((perOpening.get(opening) ?? 0) >= perOpeningCap) continue;
       bump(perSource, candidate.source);
-      bump(perFamily, familyOf(candidate.source));
+      bump(perFamily, family);
       bump(perOpening, opening);
       taken.add(candidate.hash);
       if (split !== 'train' && splits.train.length >= evalUntilTrain) continue;
