@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spear_t2s.export import REPO_ROOT, export_model  # noqa: E402
 from spear_t2s.model import DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel, shift_features  # noqa: E402
+from spear_t2s.chain import chain_voice  # noqa: E402
 from spear_t2s.quantize import quantize_voice  # noqa: E402
 
 SPECIAL = {"pad": 0, "bos": 1, "sep": 2, "eos": 3}
@@ -51,6 +52,7 @@ TINY = FixtureConfig()
 # Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
+FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry prophet chains (the others test models without)
 # No exit blocks, and a prophet narrower than the target (its cache width differs from the features it reads).
 TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, prophet_d_model=16)
 # Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
@@ -142,7 +144,8 @@ def phoneme_count() -> int:
     return int(out.stdout.strip())
 
 
-def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None) -> None:
+def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None,
+         chains: bool = False) -> None:
     target, draft, prophet = build(fc)
     stats = acceptance(target, draft, prophet, fc)
     print(f"{out_dir}: {stats}")
@@ -154,6 +157,8 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
         manifest = json.loads(manifest_path.read_text())
         manifest["voice"] = voice
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    if chains:
+        chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)
     shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
     (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}), made by `/usr/bin/python3 {how}`; "
                                        f"parity/ holds ONNX Runtime reference cases: "
@@ -162,8 +167,8 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
 
 def make_int8(out_dir: Path, how: str) -> None:
     """The tiny model with its drafters' weights in int8, as the shipped voice has them."""
-    make(TINY, out_dir, how)
-    quantize_voice(out_dir)
+    make(TINY, out_dir, how, chains=True)
+    quantize_voice(out_dir)  # rebuilds the chains from the int8 prophet
 
 
 def main():
@@ -174,16 +179,16 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
-        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}")
+        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}", chains=True)
         return
     if args.tiny_int8:
         make_int8(args.tiny_int8.resolve(), f"native-models/make_fixtures.py --tiny-int8 {args.tiny_int8}")
         return
     if args.bench:
-        make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}")
+        make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
         return
     fixtures = REPO_ROOT / "tests" / "fixtures"
-    make(TINY, fixtures / "tiny", "native-models/make_fixtures.py")
+    make(TINY, fixtures / "tiny", "native-models/make_fixtures.py", chains=True)
     make(TINY_NOEXIT, fixtures / "tiny-noexit", "native-models/make_fixtures.py")
     make_int8(fixtures / "tiny-int8", "native-models/make_fixtures.py")
     phonemes = phoneme_count()

@@ -57,6 +57,12 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
+  /**
+   * Greedy prophet drafting of one row in one session run where the model has a chain for this gamma
+   * (the manifest's "chains"); the drafts are the same either way. Default true; false runs the
+   * prophet graph once per drafted token (tests and benchmarks compare the two).
+   */
+  chains?: boolean;
   /** Called for every graph run, per row (tests use it to count trunk passes). */
   onGraphCall?: (call: GraphCall) => void;
 }
@@ -128,7 +134,7 @@ interface Strategies {
   drafter: Drafter | null;
 }
 
-function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number): Strategies {
+function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number, chains: boolean): Strategies {
   const g = model.graphs as Record<GraphRole, Graph>;
   const V = model.vocabSize;
   switch (strategy) {
@@ -138,7 +144,7 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
       return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V) };
     case 'prophet': {
       const target = new FullTarget(g.full, slots, capacity, V, true);
-      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V) };
+      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains ? model.chains : new Map()) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, slots, capacity);
@@ -153,8 +159,9 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
 export async function decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
   checkOptions(model, prompts, options);
   const strategy = options.strategy ?? 'ar';
-  const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
-  return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity));
+  const chains = strategy === 'prophet' && options.chains !== false;
+  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...(chains ? model.chains.values() : [])];
+  return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
 }
 
 /** Environment a custom drafter is built in. */

@@ -6,11 +6,11 @@
 import ort from 'onnxruntime-node';
 import type { KvCache } from './kv-cache.ts';
 import type { GraphEntry } from './manifest.ts';
-import { HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS, newKey, newValue, pastKey, pastValue, type GraphRole } from './tensor-names.ts';
+import { DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS, newKey, newValue, pastKey, pastValue, type CallRole } from './tensor-names.ts';
 
 /** What one graph call did for one row: reported to `onGraphCall` listeners (tests count trunk passes with it). */
 export interface GraphCall {
-  role: GraphRole;
+  role: CallRole;
   row: number;
   positions: number[];
   tokens: number[] | null;
@@ -34,6 +34,8 @@ export interface GraphResult {
   T: number;
   logits: Float32Array | null;
   hidden: Float32Array | null;
+  /** A chain's greedy drafts, (rows, gamma). */
+  drafts: BigInt64Array | null;
 }
 
 export class Graph {
@@ -41,13 +43,14 @@ export class Graph {
   readonly hasHidden: boolean;
   readonly hasLogits: boolean;
   readonly hasHiddenOut: boolean;
+  readonly hasDrafts: boolean;
   /** Session runs so far and the wall time spent inside them, for overhead accounting. */
   runs = 0;
   runMs = 0;
   onCall: ((call: GraphCall) => void) | null = null;
 
   constructor(
-    readonly role: GraphRole,
+    readonly role: CallRole,
     readonly session: ort.InferenceSession,
     readonly entry: GraphEntry,
   ) {
@@ -55,6 +58,7 @@ export class Graph {
     this.hasHidden = entry.inputs.includes(HIDDEN_IN);
     this.hasLogits = entry.outputs.includes(LOGITS);
     this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
+    this.hasDrafts = entry.outputs.includes(DRAFTS);
   }
 
   get cacheLayers(): number {
@@ -69,7 +73,7 @@ export class Graph {
     const { rows, counts } = feed;
     let T = 0;
     for (let s = 0; s < rows; s++) T = Math.max(T, counts[s]);
-    if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0) };
+    if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null };
     const feeds: Record<string, ort.Tensor> = {};
     const positions = new BigInt64Array(rows * T);
     const pastLen = new BigInt64Array(rows);
@@ -143,6 +147,7 @@ export class Graph {
       T,
       logits: this.hasLogits ? (out[LOGITS].data as Float32Array) : null,
       hidden: this.hasHiddenOut ? (out[HIDDEN_OUT].data as Float32Array) : null,
+      drafts: this.hasDrafts ? (out[DRAFTS].data as BigInt64Array) : null,
     };
   }
 }

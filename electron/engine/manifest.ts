@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from './errors.ts';
-import { GRAPH_ROLES, MANIFEST_FILE, MANIFEST_FORMAT, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTER, GRAPH_ROLES, MANIFEST_FILE, MANIFEST_FORMAT, type GraphRole } from './tensor-names.ts';
 
 export interface GraphEntry {
   file: string;
@@ -24,6 +24,31 @@ export interface GraphEntry {
    * native-models/quantize_drafters.py): the float32 graph the export parity-checked, and how.
    */
   source?: { file: string; sha256: string; quantization: string };
+}
+
+/** A file the manifest names, with its hash. */
+export interface FileRef {
+  file: string;
+  sha256: string;
+}
+
+/**
+ * Greedy drafts of the `prophet` graph in one call per verification step, batch 1
+ * (native-models/spear_t2s/chain.py): one graph per gamma, all reading one weights file.
+ */
+export interface ChainEntry {
+  /** Rows a chain call takes: 1. */
+  batch: number;
+  cache_layers: number;
+  kv_dim: number;
+  hidden_dim?: number;
+  inputs: string[];
+  outputs: string[];
+  /** The initializers every chain reads (ONNX external data). */
+  weights: FileRef;
+  /** gamma (as a string key) → that chain's graph. */
+  gammas: Record<string, FileRef>;
+  source?: { file: string; sha256: string; construction: string };
 }
 
 export interface VocabRange {
@@ -47,6 +72,8 @@ export interface Manifest {
   };
   stop_token: number;
   graphs: Partial<Record<GraphRole, GraphEntry>>;
+  /** Optional one-call drafting; a model without it drafts one call per token. */
+  chains?: Partial<Record<typeof CHAINED_DRAFTER, ChainEntry>>;
   training?: unknown;
   code_commit?: string;
 }
@@ -57,6 +84,8 @@ export interface LoadedManifest {
   manifestPath: string;
   manifest: Manifest;
   graphBytes: Partial<Record<GraphRole, Uint8Array>>;
+  /** The prophet's chain graphs by gamma (their weights file checked, not kept: ONNX Runtime reads it). */
+  chainBytes: Map<number, Uint8Array>;
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -86,6 +115,33 @@ export function manifestProblems(m: Manifest): string[] {
     if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
+  problems.push(...chainProblems(m));
+  return problems;
+}
+
+const isRef = (v: unknown): v is FileRef =>
+  typeof v === 'object' && v !== null && typeof (v as FileRef).file === 'string' && /^[0-9a-f]{64}$/.test(String((v as FileRef).sha256));
+
+function chainProblems(m: Manifest): string[] {
+  if (m.chains === undefined) return [];
+  if (typeof m.chains !== 'object' || m.chains === null) return ['"chains" must be an object'];
+  const problems: string[] = [];
+  for (const [drafter, c] of Object.entries(m.chains)) {
+    if (drafter !== CHAINED_DRAFTER) {
+      problems.push(`chains of "${drafter}" are unknown (known: ${CHAINED_DRAFTER})`);
+      continue;
+    }
+    if (!m.graphs.prophet) problems.push(`chains of "${drafter}" need the "${drafter}" graph`);
+    if (!c || c.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
+    if (!c || !isInt(c.cache_layers) || !isInt(c.kv_dim)) problems.push(`chains of "${drafter}" need integer "cache_layers" and "kv_dim"`);
+    if (!c || !isRef(c.weights)) problems.push(`chains of "${drafter}" lack "weights" with a file and a sha256`);
+    const gammas = c && typeof c.gammas === 'object' && c.gammas !== null ? Object.entries(c.gammas) : [];
+    if (gammas.length === 0) problems.push(`chains of "${drafter}" list no "gammas"`);
+    for (const [gamma, ref] of gammas) {
+      if (!/^[1-9][0-9]*$/.test(gamma)) problems.push(`chain gamma "${gamma}" of "${drafter}" is not a positive integer`);
+      if (!isRef(ref)) problems.push(`chain gamma ${gamma} of "${drafter}" lacks a file and a sha256`);
+    }
+  }
   return problems;
 }
 
@@ -112,21 +168,36 @@ export async function readManifest(dir: string): Promise<LoadedManifest> {
   for (const role of GRAPH_ROLES) {
     const entry = manifest.graphs[role];
     if (!entry) continue;
-    const file = path.join(dir, entry.file);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      fileProblems.push(`graph "${role}": ${file} is missing (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-      continue;
+    const bytes = await readChecked(dir, entry, `graph "${role}"`, fileProblems);
+    if (bytes) graphBytes[role] = bytes;
+  }
+  const chainBytes = new Map<number, Uint8Array>();
+  const chain = manifest.chains?.[CHAINED_DRAFTER];
+  if (chain) {
+    const weights = await readChecked(dir, chain.weights, `the weights of the ${CHAINED_DRAFTER} chains`, fileProblems);
+    for (const [gamma, ref] of Object.entries(chain.gammas)) {
+      const bytes = await readChecked(dir, ref, `the ${CHAINED_DRAFTER} chain of gamma ${gamma}`, fileProblems);
+      if (bytes && weights) chainBytes.set(Number(gamma), bytes);
     }
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (digest !== entry.sha256) {
-      fileProblems.push(`graph "${role}": ${file} has sha256 ${digest.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}… (file changed or corrupt)`);
-      continue;
-    }
-    graphBytes[role] = bytes;
   }
   if (fileProblems.length > 0) throw new ModelLoadError(manifestPath, fileProblems);
-  return { dir, manifestPath, manifest, graphBytes };
+  return { dir, manifestPath, manifest, graphBytes, chainBytes };
+}
+
+/** A file's bytes when its hash is the manifest's; otherwise null and a problem naming it. */
+async function readChecked(dir: string, ref: FileRef, what: string, problems: string[]): Promise<Uint8Array | null> {
+  const file = path.join(dir, ref.file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    problems.push(`${what}: ${file} is missing (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    return null;
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== ref.sha256) {
+    problems.push(`${what}: ${file} has sha256 ${digest.slice(0, 12)}…, the manifest says ${ref.sha256.slice(0, 12)}… (file changed or corrupt)`);
+    return null;
+  }
+  return bytes;
 }

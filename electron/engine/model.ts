@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type LoadedManifest, type Manifest } from './manifest.ts';
-import { GRAPH_ROLES, LOGITS, expectedNames, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTER, CHAIN_ROLE, GRAPH_ROLES, LOGITS, chainNames, expectedNames, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -44,6 +44,8 @@ export interface LoadedModel {
   manifest: Manifest;
   vocabSize: number;
   graphs: Partial<Record<GraphRole, Graph>>;
+  /** The prophet's one-call greedy drafting by gamma (batch 1); empty when the model has none. */
+  chains: ReadonlyMap<number, Graph>;
   provider: ProviderReport;
   release(): Promise<void>;
 }
@@ -70,20 +72,23 @@ function nativeLibraryPresent(provider: Provider): boolean {
   }
 }
 
-async function createSession(bytes: Uint8Array, provider: Provider, threads: number): Promise<ort.InferenceSession> {
+/** `externalDataDir`: where the graph's external initializers live (the chains' shared weights file). */
+async function createSession(bytes: Uint8Array, provider: Provider, threads: number, externalDataDir?: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
+    // NOTE: a model loaded from bytes finds external data only through this session config entry.
+    ...(externalDataDir ? { extra: { session: { model_external_initializers_file_folder_path: path.resolve(externalDataDir) } } } : {}),
   });
 }
 
 /** Names and output widths the session has, against what the contract and the manifest say. */
-function contractProblems(role: GraphRole, graph: Graph, vocabSize: number): string[] {
+function contractProblems(role: GraphRole | typeof CHAIN_ROLE, graph: Graph, vocabSize: number): string[] {
   const problems: string[] = [];
   const { entry, session } = graph;
-  const expected = expectedNames(role, entry.cache_layers);
+  const expected = role === CHAIN_ROLE ? chainNames() : expectedNames(role, entry.cache_layers);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);
@@ -112,8 +117,9 @@ async function openGraphs(
   provider: Provider,
   threads: (role: GraphRole) => number,
   vocabSize: number,
-): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; problems: string[] }> {
+): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; chains: Map<number, Graph>; problems: string[] }> {
   const graphs: Partial<Record<GraphRole, Graph>> = {};
+  const chains = new Map<number, Graph>();
   const problems: string[] = [];
   for (const role of roles) {
     const entry = loaded.manifest.graphs[role];
@@ -134,11 +140,33 @@ async function openGraphs(
     problems.push(...contractProblems(role, graph, vocabSize));
     graphs[role] = graph;
   }
-  return { graphs, problems };
+  const chain = loaded.manifest.chains?.[CHAINED_DRAFTER];
+  if (chain && roles.includes(CHAINED_DRAFTER)) {
+    for (const [gamma, bytes] of loaded.chainBytes) {
+      const ref = chain.gammas[String(gamma)];
+      const { inputs, outputs } = chain;
+      const entry = { file: ref.file, sha256: ref.sha256, cache_layers: chain.cache_layers, kv_dim: chain.kv_dim, hidden_dim: chain.hidden_dim, inputs, outputs };
+      let session: ort.InferenceSession;
+      try {
+        session = await createSession(bytes, provider, threads(CHAINED_DRAFTER), loaded.dir);
+      } catch (error) {
+        if (provider !== 'cpu') {
+          await releaseAll(graphs, chains);
+          throw error;
+        }
+        problems.push(`the ${CHAINED_DRAFTER} chain of gamma ${gamma} (${ref.file}) is not a loadable ONNX model: ${firstLine(error)}`);
+        continue;
+      }
+      const graph = new Graph(CHAIN_ROLE, session, entry);
+      problems.push(...contractProblems(CHAIN_ROLE, graph, vocabSize));
+      chains.set(gamma, graph);
+    }
+  }
+  return { graphs, chains, problems };
 }
 
-async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>): Promise<void> {
-  for (const g of Object.values(graphs)) await g.session.release();
+async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>, chains: ReadonlyMap<number, Graph> = new Map()): Promise<void> {
+  for (const g of [...Object.values(graphs), ...chains.values()]) await g.session.release();
 }
 
 /** The graphs `targetThreads` applies to: they run only to verify (trunk also drafts for early exit). */
@@ -172,9 +200,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     used = 'cpu';
     opened = await openGraphs(loaded, roles, used, threads, vocabSize);
   }
-  const { graphs, problems } = opened;
+  const { graphs, chains, problems } = opened;
   if (problems.length > 0) {
-    await releaseAll(graphs);
+    await releaseAll(graphs, chains);
     throw new ModelLoadError(loaded.manifestPath, problems);
   }
 
@@ -183,12 +211,12 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     try {
       assertSameVocabulary(loaded.manifest, draftLoaded.manifest, options.draftDir);
     } catch (error) {
-      await releaseAll(graphs);
+      await releaseAll(graphs, chains);
       throw error;
     }
     const draft = await openGraphs(draftLoaded, ['draft'], used, threads, vocabSize);
     if (draft.problems.length > 0 || !draft.graphs.draft) {
-      await releaseAll({ ...graphs, ...draft.graphs });
+      await releaseAll({ ...graphs, ...draft.graphs }, chains);
       throw new ModelLoadError(draftLoaded.manifestPath, draft.problems.length > 0 ? draft.problems : ['has no "draft" graph']);
     }
     if (graphs.draft) await graphs.draft.session.release();
@@ -200,8 +228,9 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     manifest: loaded.manifest,
     vocabSize,
     graphs,
+    chains,
     provider: { requested, used, ...(fallbackReason ? { fallbackReason } : {}) },
-    release: () => releaseAll(graphs),
+    release: () => releaseAll(graphs, chains),
   };
 }
 

@@ -9,6 +9,8 @@ export const POSITIONS = 'positions';
 export const PAST_LEN = 'past_len';
 export const LOGITS = 'logits';
 export const HIDDEN_OUT = 'hidden_out';
+/** A chain's greedy drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_t2s/chain.py). */
+export const DRAFTS = 'drafts';
 
 export const pastKey = (layer: number): string => `past_key_${layer}`;
 export const pastValue = (layer: number): string => `past_value_${layer}`;
@@ -40,4 +42,16 @@ export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: s
     outputs.push(newKey(i), newValue(i));
   }
   return { inputs, outputs };
+}
+
+/** The drafter whose graph the manifest's "chains" are built from, and the role their calls report. */
+export const CHAINED_DRAFTER = 'prophet' as const;
+export const CHAIN_ROLE = 'prophet_chain' as const;
+/** What a graph call reports as its role: a graph of the contract, or a chain. */
+export type CallRole = GraphRole | typeof CHAIN_ROLE;
+
+/** A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache. */
+export function chainNames(): { inputs: string[]; outputs: string[] } {
+  const { inputs, outputs } = expectedNames(CHAINED_DRAFTER, 1);
+  return { inputs, outputs: [DRAFTS, ...outputs.filter((name) => name !== LOGITS && name !== HIDDEN_OUT)] };
 }

@@ -9,6 +9,7 @@ POSITIONS = "positions"
 PAST_LEN = "past_len"
 LOGITS = "logits"
 HIDDEN_OUT = "hidden_out"
+DRAFTS = "drafts"  # a chain's greedy drafts (spear_t2s/chain.py)
 
 MANIFEST_FORMAT = "spear-t2s/1"
 MANIFEST_FILE = "manifest.json"
@@ -51,3 +52,13 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
         inputs += [past_key(i), past_value(i)]
         outputs += [new_key(i), new_value(i)]
     return inputs, outputs
+
+
+# The manifest's "chains": a drafter's gamma greedy drafts in one call, built from its graph (spear_t2s/chain.py).
+CHAINED_DRAFTER = "prophet"
+
+
+def chain_names() -> tuple[list[str], list[str]]:
+    """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache."""
+    inputs, outputs = expected_names(CHAINED_DRAFTER, 1)
+    return inputs, [DRAFTS] + [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]

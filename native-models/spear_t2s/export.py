@@ -17,7 +17,7 @@ import onnx
 import torch
 import torch.nn as nn
 
-from .contract import (GRAPH_ROLES, HIDDEN_IN, INPUT_IDS, MANIFEST_FILE, MANIFEST_FORMAT, PAST_LEN, POSITIONS,
+from .contract import (HIDDEN_IN, INPUT_IDS, MANIFEST_FILE, MANIFEST_FORMAT, PAST_LEN, POSITIONS,
                        expected_names)
 from .model import DraftModel, Prophet, TargetModel, default_positions, shift_features
 from .simplify import simplify_model
@@ -369,7 +369,7 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
     graphs = role_graphs(target, draft, prophet)
     gen = torch.Generator().manual_seed(0)
     entries = {}
-    for role in GRAPH_ROLES:
+    for role in graphs:
         graph, cache_layers, kv_dim, hidden_dim = graphs[role]
         # Distinct B, T, P so no dynamic axis can be mistaken for another while tracing.
         example = make_inputs(role, cache_layers, kv_dim, hidden_dim, target.cfg.vocab_size, [5, 2], 5, 3, gen)

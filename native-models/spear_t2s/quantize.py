@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .chain import chain_voice
+from .contract import CHAINED_DRAFTER
 from .export import sha256
 from .simplify import prune_unused
 
@@ -155,4 +157,6 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)
+    if "prophet" in done and CHAINED_DRAFTER in manifest.get("chains", {}):
+        chain_voice(model_dir)  # the chains are built from the prophet graph the manifest now names
     return done

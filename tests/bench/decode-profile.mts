@@ -4,6 +4,9 @@
  * batch 1, greedy, decoding only (no speaker). One warm-up pass, then one measured pass per config.
  *
  *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3]
+ *
+ * A config `prophet:4:steps` drafts with one prophet run per token even where the voice has a chain for
+ * that gamma (DecodeOptions.chains = false), to compare the two in one process.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,17 +22,17 @@ const { values: args } = parseArgs({
   },
 });
 const configs = args.configs.split(',').map((s) => {
-  const [strategy, gamma] = s.split(':');
-  return { strategy: strategy as Strategy, gamma: Number(gamma ?? 1) };
+  const [strategy, gamma, mode] = s.split(':');
+  return { strategy: strategy as Strategy, gamma: Number(gamma ?? 1), chains: mode !== 'steps', label: s };
 });
 const voice = await openVoice(args.voice, {});
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voice.maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
 const prompts = sentences.map((s) => voice.prompt(s.phonemeIds.slice(0, voice.maxPhonemes)));
 const caps = sentences.map((s) => voice.maxUnits(s.phonemeIds.length));
-const graphs = Object.entries(voice.decoder.graphs);
+const graphs = [...Object.entries(voice.decoder.graphs), ...[...voice.decoder.chains].map(([g, graph]) => [`chain γ${g}`, graph] as const)];
 
 for (const measured of [false, true]) {
-  for (const { strategy, gamma } of configs) {
+  for (const { strategy, gamma, chains, label } of configs) {
     for (const [, g] of graphs) Object.assign(g!, { runs: 0, runMs: 0 });
     let ms = 0;
     let tokens = 0;
@@ -39,6 +42,7 @@ for (const measured of [false, true]) {
       const r = await decode(voice.decoder, [prompts[i]], {
         strategy,
         gamma,
+        chains,
         maxNewTokens: caps[i],
         onEvent: (e) => {
           if (e.type !== 'step') return;
@@ -56,7 +60,7 @@ for (const measured of [false, true]) {
       .map(([role, g]) => `${role} ${g!.runs} runs × ${((1000 * g!.runMs) / g!.runs).toFixed(0)} µs`);
     const share = strategy === 'ar' ? '' : ` drafts accepted ${((100 * accepted) / Math.max(1, drafted)).toFixed(1)} %;`;
     console.log(
-      `${strategy} γ${gamma}: ${tokens} units in ${ms.toFixed(0)} ms = ${((1000 * tokens) / ms).toFixed(0)} units/s;${share} ` +
+      `${label}: ${tokens} units in ${ms.toFixed(0)} ms = ${((1000 * tokens) / ms).toFixed(0)} units/s;${share} ` +
         `in session runs ${inRuns.toFixed(0)} ms, engine ${(ms - inRuns).toFixed(0)} ms | ${parts.join('; ')}`,
     );
   }

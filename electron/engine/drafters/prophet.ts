@@ -23,20 +23,23 @@ export class ProphetDrafter implements Drafter {
     slots: number,
     capacity: number,
     private readonly vocabSize: number,
+    /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
+    private readonly chains: ReadonlyMap<number, Graph> = new Map(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
     this.caches = [this.cache];
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
+    const chain = picker.greedy && table.size === 1 ? this.chains.get(gamma) : undefined;
+    if (chain) return this.proposeChained(chain, table, gamma);
     const V = this.vocabSize;
     const D = this.graph.hiddenDim;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
     for (let i = 0; i < gamma; i++) {
       const end = (row: RowState): number => row.seq.length + i;
       const hiddenAt = (row: RowState, position: number, out: Float32Array, offset: number): void => {
-        if (position === 0) out.fill(0, offset, offset + D);
-        else if (position < row.seq.length) this.features.copyTo(row.id, position - 1, out, offset);
+        if (position < row.seq.length) this.trueHidden(row, position, out, offset);
         else out.set(this.predicted.get(row.id)!, offset);
       };
       const result = await feedUpTo(this.graph, this.cache, table, end, hiddenAt);
@@ -48,6 +51,20 @@ export class ProphetDrafter implements Drafter {
       }
     }
     return { q };
+  }
+
+  /** One chain run: the row's new positions fed with the target's hidden states, gamma drafts out. */
+  private async proposeChained(chain: Graph, table: SlotTable, gamma: number): Promise<Proposal> {
+    const result = await feedUpTo(chain, this.cache, table, (row) => row.seq.length, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
+    const row = table.active[0];
+    for (let i = 0; i < gamma; i++) row.drafts.push(Number(result.drafts![i]));
+    return { q: null };
+  }
+
+  /** Input at `position`: the target's final hidden state at the position before (zeros at 0). */
+  private trueHidden(row: RowState, position: number, out: Float32Array, offset: number): void {
+    if (position === 0) out.fill(0, offset, offset + this.graph.hiddenDim);
+    else this.features.copyTo(row.id, position - 1, out, offset);
   }
 
   commit(table: SlotTable, _accepted: Int32Array): void {

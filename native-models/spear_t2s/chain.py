@@ -1,0 +1,195 @@
+"""The prophet's greedy drafts in one ONNX Runtime call per verification step: the manifest's "chains".
+
+    chain_voice(Path("native-models/voice"))   # prophet_chain.g<gamma>.onnx + prophet_chain.weights
+
+Why: greedy drafting with the prophet costs gamma session runs, one per drafted token, and at this size
+a run's fixed cost (building feeds and output tensors, the binding's hop, the session's dispatch) is a
+third of it. The same nodes chained in one graph ran a gamma-4 block in 633-668 µs against 853-857 µs
+for four runs (batch 1, 150 cached positions; docs/results.md, "Session 6: drafting in one call").
+
+One graph per gamma, built from the prophet graph the manifest ships (its int8 file when quantised),
+node for node: a catch-up call exactly as a `prophet` call (its new_key/new_value are outputs, and the
+engine keeps them as for `prophet`), the argmax at the last position is draft 1, then gamma - 1 copies
+of the prophet fed the previous draft and predicted hidden state at the next position, each attending
+over the cache with the earlier drafts' keys appended. That is the arithmetic of gamma separate calls,
+so the drafts are the prophet's (tests/engine/chain.test.ts compares them call for call).
+Batch 1 only: appending keys at the end is right for one row; rows of different lengths would need a
+scatter per step, which cost more than it saved (measured), so batches keep the step graph.
+ONNX Runtime's control flow was measured too and lost: a Loop over the steps cost ~35 µs per
+iteration more than unrolled nodes, and a ladder of If nodes choosing gamma cost 130-450 µs per call.
+The graphs share one weights file (ONNX external data), so each gamma adds ~0.1 MB, not a copy.
+Sampled drafting keeps the step graph: it needs each step's distribution q and the row's own draws.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .contract import (CHAINED_DRAFTER, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
+                       chain_names, expected_names, new_key, new_value, past_key, past_value)
+
+GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
+WEIGHTS_FILE = "prophet_chain.weights"
+CONSTRUCTION = "the prophet graph's nodes: a catch-up call, then gamma - 1 greedy steps, batch 1 (spear_t2s/chain.py)"
+ALIGN = 64  # byte alignment of each tensor in the weights file
+INLINE_BELOW = 1024  # bytes: smaller initializers (shapes, scalars) stay in each graph; shape inference reads them
+
+
+def _const(name: str, values: list[int], scalar: bool = False) -> onnx.NodeProto:
+    dims = [] if scalar else [len(values)]
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name + "_value", TensorProto.INT64, dims, values))
+
+
+def _copy_nodes(step: onnx.GraphProto, prefix: str, binds: dict[str, str], keep: set[str]) -> list[onnx.NodeProto]:
+    """The step graph's nodes with every value renamed to prefix+name, but for initializers (`keep`) and
+    the names `binds` maps to values of the chain."""
+    rename = lambda n: n if n == "" or n in keep else binds.get(n, prefix + n)  # noqa: E731
+    nodes = []
+    for node in step.node:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        copy.name = prefix + (node.name or node.op_type)
+        nodes.append(copy)
+    return nodes
+
+
+def build_chain(step_model: onnx.ModelProto, gamma: int) -> onnx.ModelProto:
+    """The chain of `gamma` greedy drafts made of `step_model` (a one-cache-layer prophet graph of the
+    contract), with the step's initializers inline."""
+    if gamma < 1:
+        raise ValueError(f"gamma must be >= 1, not {gamma}")
+    step = step_model.graph
+    keep = {i.name for i in step.initializer}
+    step_inputs = [i.name for i in step.input]
+    step_outputs = [o.name for o in step.output]
+    if (step_inputs, step_outputs) != expected_names("prophet", 1):
+        raise ValueError(f"the chain is built from a one-layer prophet graph; this one reads {step_inputs} and writes {step_outputs}")
+    node = helper.make_node
+
+    # The catch-up: the step graph on the row's new positions; its outputs are this graph's cache outputs.
+    nodes = _copy_nodes(step, "catchup/", {n: n for n in step_inputs + step_outputs}, keep)
+    nodes += [
+        _const("one", [1], scalar=True), _const("last", [-1]), _const("end", [1 << 62]), _const("axis1", [1]),
+        node("Slice", [LOGITS, "last", "end", "axis1"], ["s1/logits"]),  # (1, 1, V)
+        node("ArgMax", ["s1/logits"], ["s1/token"], axis=2, keepdims=0),  # (1, 1): draft 1
+        node("Slice", [HIDDEN_OUT, "last", "end", "axis1"], ["s1/hidden"]),  # (1, 1, D): its predicted hidden state
+        node("Slice", [POSITIONS, "last", "end", "axis1"], ["s1/last_position"]),
+        node("Add", ["s1/last_position", "one"], ["s1/position"]),  # (1, 1): where draft 1 goes
+        node("Squeeze", ["s1/position", "axis1"], ["s1/past_len"]),  # (1,): the cache ends just before it
+        node("Concat", [past_key(0), new_key(0)], ["s1/keys"], axis=1),  # (1, P + T, kv)
+        node("Concat", [past_value(0), new_value(0)], ["s1/values"], axis=1),
+    ]
+    tokens, prev = ["s1/token"], "s1"
+    for i in range(2, gamma + 1):
+        cur = f"s{i}"
+        nodes += _copy_nodes(step, cur + "/", {
+            INPUT_IDS: f"{prev}/token", HIDDEN_IN: f"{prev}/hidden", POSITIONS: f"{prev}/position",
+            PAST_LEN: f"{prev}/past_len", past_key(0): f"{prev}/keys", past_value(0): f"{prev}/values",
+            HIDDEN_OUT: f"{cur}/hidden",
+        }, keep)
+        nodes.append(node("ArgMax", [f"{cur}/{LOGITS}"], [f"{cur}/token"], axis=2, keepdims=0))
+        if i < gamma:  # the next step's position, and the cache with this step's key and value appended
+            nodes += [
+                node("Add", [f"{prev}/position", "one"], [f"{cur}/position"]),
+                node("Add", [f"{prev}/past_len", "one"], [f"{cur}/past_len"]),
+                node("Concat", [f"{prev}/keys", f"{cur}/{new_key(0)}"], [f"{cur}/keys"], axis=1),
+                node("Concat", [f"{prev}/values", f"{cur}/{new_value(0)}"], [f"{cur}/values"], axis=1),
+            ]
+        tokens.append(f"{cur}/token")
+        prev = cur
+    nodes.append(node("Concat", tokens, [DRAFTS], axis=1))  # (1, gamma)
+
+    inputs, outputs = chain_names()
+    out_by_name = {o.name: o for o in step.output}
+    graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma]),
+                     out_by_name[new_key(0)], out_by_name[new_value(0)]]
+    assert step_inputs == inputs and [o.name for o in graph_outputs] == outputs
+    graph = helper.make_graph(nodes, f"prophet_chain_{gamma}", list(step.input), graph_outputs, initializer=list(step.initializer))
+    model = helper.make_model(graph, opset_imports=list(step_model.opset_import))
+    model.ir_version = step_model.ir_version
+    onnx.checker.check_model(model)
+    return model
+
+
+def _externalize(model: onnx.ModelProto, offsets: dict[str, tuple[int, int]], location: str) -> None:
+    """Points every large initializer of `model` at its bytes in the shared weights file."""
+    for tensor in model.graph.initializer:
+        if tensor.name not in offsets:
+            continue
+        offset, length = offsets[tensor.name]
+        tensor.ClearField("raw_data")
+        for field in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+            tensor.ClearField(field)
+        tensor.data_location = TensorProto.EXTERNAL
+        del tensor.external_data[:]
+        for key, value in (("location", location), ("offset", str(offset)), ("length", str(length))):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+
+
+def _weights_blob(step_model: onnx.ModelProto) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    blob, offsets = bytearray(), {}
+    for tensor in step_model.graph.initializer:
+        raw = numpy_helper.to_array(tensor).tobytes()
+        if len(raw) < INLINE_BELOW:
+            continue
+        blob += b"\0" * (-len(blob) % ALIGN)
+        offsets[tensor.name] = (len(blob), len(raw))
+        blob += raw
+    return bytes(blob), offsets
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def chain_voice(model_dir: Path, gammas=None) -> dict:
+    """Writes the prophet chain of each gamma beside the manifest's prophet graph, one shared weights
+    file, and the manifest's "chains" entry (each file written to a temporary name, then renamed; the
+    manifest last). Rerunning rebuilds them from the current prophet graph. `gammas`: default the ones
+    the manifest already lists, else GAMMAS. Returns the entry."""
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    prophet = manifest["graphs"].get("prophet")
+    if prophet is None:
+        raise ValueError(f"{manifest_path}: no prophet graph to chain")
+    source = model_dir / prophet["file"]
+    if _sha256(source) != prophet["sha256"]:
+        raise ValueError(f"{source}: sha256 differs from {manifest_path}; re-export the model")
+    old = manifest.get("chains", {}).get(CHAINED_DRAFTER)
+    gammas = tuple(gammas or (sorted(int(g) for g in old["gammas"]) if old else GAMMAS))
+    step_model = onnx.load(str(source))
+    blob, offsets = _weights_blob(step_model)
+    _write(model_dir / WEIGHTS_FILE, blob)
+    files = {}
+    for gamma in gammas:
+        model = build_chain(step_model, gamma)
+        _externalize(model, offsets, WEIGHTS_FILE)
+        path = model_dir / f"prophet_chain.g{gamma}.onnx"
+        _write(path, model.SerializeToString())
+        files[str(gamma)] = {"file": path.name, "sha256": _sha256(path)}
+    inputs, outputs = chain_names()
+    entry = {
+        "batch": 1, "cache_layers": 1, "kv_dim": prophet["kv_dim"], "hidden_dim": prophet.get("hidden_dim", 0),
+        "inputs": inputs, "outputs": outputs, "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(model_dir / WEIGHTS_FILE)},
+        "gammas": files, "source": {"file": prophet["file"], "sha256": prophet["sha256"], "construction": CONSTRUCTION},
+    }
+    manifest.setdefault("chains", {})[CHAINED_DRAFTER] = entry
+    _write(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
+    for stale in set(model_dir.glob("prophet_chain.g*.onnx")) - {model_dir / f["file"] for f in files.values()}:
+        stale.unlink()
+    size = sum((model_dir / f["file"]).stat().st_size for f in files.values()) + len(blob)
+    print(f"{model_dir}: prophet chains for gamma {', '.join(files)} ({size / 1e6:.1f} MB with the shared weights)")
+    return entry

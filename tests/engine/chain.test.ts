@@ -1,0 +1,125 @@
+/**
+ * The prophet's chains (native-models/spear_t2s/chain.py): gamma greedy drafts in one session run.
+ * They must draft exactly what gamma runs of the prophet graph draft, be used only where that holds
+ * (one row, greedy, a gamma the model has a chain for), and a broken chain file must name itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decode, type DecodeOptions } from '../../electron/engine/decode.ts';
+import { ModelLoadError } from '../../electron/engine/errors.ts';
+import type { LoadedModel } from '../../electron/engine/model.ts';
+import { loadModel } from '../../electron/engine/model.ts';
+import type { StepEvent } from '../../electron/engine/stats.ts';
+import { CHAIN_ROLE, type CallRole } from '../../electron/engine/tensor-names.ts';
+import { FIXTURES, fixture, makePrompts, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
+
+const ROOT = path.resolve(FIXTURES, '../..');
+
+interface Traced {
+  tokens: number[][];
+  steps: Pick<StepEvent, 'row' | 'drafted' | 'accepted' | 'token'>[];
+  calls: Map<CallRole, number>;
+  /** Steps whose batch had one row left. */
+  aloneSteps: number;
+}
+
+async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions): Promise<Traced> {
+  const steps: Traced['steps'] = [];
+  const calls = new Map<CallRole, number>();
+  let aloneSteps = 0;
+  const result = await decode(model, prompts, {
+    strategy: 'prophet',
+    maxNewTokens: 40,
+    stopToken: null,
+    ...options,
+    onEvent: (e) => {
+      if (e.type !== 'step') return;
+      steps.push({ row: e.row, drafted: e.drafted, accepted: e.accepted, token: e.token });
+      if (e.batchSize === 1) aloneSteps++;
+    },
+    onGraphCall: (c) => calls.set(c.role, (calls.get(c.role) ?? 0) + 1),
+  });
+  return { tokens: result.rows.map((r) => r.tokens), steps, calls, aloneSteps };
+}
+
+for (const dir of [TINY, TINY_INT8]) {
+  test(`a chain drafts what one prophet call per token drafts, in one run per step (${path.basename(dir)})`, async () => {
+    const model = await fixture(dir);
+    assert.deepEqual([...model.chains.keys()].sort(), [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
+    for (const [i, length] of [2, 5, 9, 14].entries()) {
+      const prompts = makePrompts([length], model.vocabSize, 40 + i);
+      for (const gamma of [2, 3, 4]) {
+        const chained = await traced(model, prompts, { gamma });
+        const stepwise = await traced(model, prompts, { gamma, chains: false });
+        assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}: drafts, acceptances and tokens`);
+        assert.deepEqual(chained.tokens, stepwise.tokens);
+        assert.equal(chained.calls.get(CHAIN_ROLE), chained.steps.length, 'one chain run per verification step');
+        assert.equal(chained.calls.get('prophet') ?? 0, 0, 'no prophet run beside the chain');
+        assert.equal(stepwise.calls.get(CHAIN_ROLE) ?? 0, 0);
+        assert.ok(chained.steps.some((s) => s.accepted > 0) && chained.steps.some((s) => s.accepted < gamma), 'the fixture should both accept and reject drafts');
+      }
+    }
+  });
+}
+
+test('chains run only for one greedy row at a gamma they exist for; otherwise the prophet graph drafts', async () => {
+  const model = await fixture(TINY);
+  const one = makePrompts([6], model.vocabSize, 7);
+  const three = makePrompts([6, 3, 10], model.vocabSize, 8);
+  // A batch: rows stop at different steps; the chain drafts exactly the steps where one row is left.
+  const batch = await traced(model, three, { gamma: 3, maxNewTokens: [40, 12, 25] });
+  assert.ok(batch.aloneSteps > 0 && batch.aloneSteps < batch.steps.length);
+  assert.equal(batch.calls.get(CHAIN_ROLE), batch.aloneSteps);
+  const cases: [string, number[][], DecodeOptions][] = [
+    ['sampling', one, { gamma: 3, temperature: 1, seed: 5 }],
+    ['gamma 1', one, { gamma: 1 }],
+    ['gamma 5 (no chain in the fixture)', one, { gamma: 5 }],
+  ];
+  for (const [name, prompts, options] of cases) {
+    const run = await traced(model, prompts, options);
+    assert.equal(run.calls.get(CHAIN_ROLE) ?? 0, 0, name);
+    assert.ok((run.calls.get('prophet') ?? 0) > 0, name);
+  }
+});
+
+test('a chain file that is missing or altered is named in the load error, with every other problem', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
+  try {
+    cpSync(TINY, dir, { recursive: true });
+    const g3 = path.join(dir, 'prophet_chain.g3.onnx');
+    writeFileSync(g3, Buffer.concat([readFileSync(g3), Buffer.from([0])]));
+    rmSync(path.join(dir, 'prophet_chain.weights'));
+    await assert.rejects(loadModel(dir), (error: unknown) => {
+      assert.ok(error instanceof ModelLoadError);
+      assert.match(error.message, /chain of gamma 3: .*prophet_chain\.g3\.onnx has sha256/);
+      assert.match(error.message, /weights of the prophet chains: .*prophet_chain\.weights is missing/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the chains are rebuilt byte for byte from the prophet graph by native-models/spear_t2s/chain.py', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
+  try {
+    cpSync(TINY_INT8, dir, { recursive: true });
+    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
+      cwd: path.join(ROOT, 'native-models'),
+      encoding: 'utf8',
+    });
+    assert.equal(build.status, 0, build.stderr);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest, JSON.parse(readFileSync(path.join(TINY_INT8, 'manifest.json'), 'utf8')));
+    assert.equal(manifest.chains.prophet.source.file, 'prophet.int8.onnx', 'built from the graph the prophet ships');
+    for (const ref of [manifest.chains.prophet.weights, ...Object.values(manifest.chains.prophet.gammas)] as { file: string }[]) {
+      assert.ok(readFileSync(path.join(dir, ref.file)).equals(readFileSync(path.join(TINY_INT8, ref.file))), ref.file);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
