@@ -691,6 +691,7 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
     (float16 weights, exact: the PyTorch models are rounded first, so parity is exact), proved by
     export_model's invariants and ONNX Runtime parity; then the drafters' int8 graphs beside them."""
     from spear_t2s.export import export_model
+    from spear_t2s.chain import chain_voice
     from spear_t2s.quantize import quantize_voice
     target, t_ckpt = load_model(run_dir / "target.pt")
     draft, d_ckpt = load_model(run_dir / "draft.pt")
@@ -717,6 +718,8 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
     # The drafters ship with int8 weights: a drafter call here is bound by reading its weights, and a
     # drafter's precision never changes what is emitted (spear_t2s/quantize.py, docs/results.md).
     quantize_voice(out_dir)
+    # Greedy one-row drafting in one session run per step (spear_t2s/chain.py): the same drafts, less fixed cost.
+    chain_voice(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text())
     sizes = {p.name: p.stat().st_size for p in sorted(out_dir.glob("*.onnx"))}
     print(f"{out_dir}: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()) + f"; total {sum(sizes.values()) / 1e6:.1f} MB")
