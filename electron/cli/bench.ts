@@ -21,7 +21,8 @@ Measures decoding speed of ar and each speculative strategy and gamma on the sam
 Decoding is timed alone: each batch is spoken after it is decoded, not beside it as in synth and the
 studio, so units/s is the decoder's and RTF (all compute over audio seconds) is an upper bound.
 Each sentence is read once: the reading check's re-readings (synth --rereadings) are off, so every
-strategy decodes the same units and only its speed differs.
+strategy decodes the same units and only its speed differs. The speedup is the median units/s over ar's;
+beside it, the lowest and highest of the rounds' own speedups (each against ar in the same round).
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
@@ -60,7 +61,11 @@ export interface BenchRow {
   tokens: number;
   seconds: number;
   tokens_per_s: number;
+  /** Median tokens/s over ar's median. */
   speedup_vs_ar: number;
+  /** Lowest and highest of the per-round speedups (each round's units/s over ar's in the same round). */
+  speedup_min: number;
+  speedup_max: number;
   acceptance_rate: number;
   mean_accepted_tokens: number;
   theoretical_speedup: number;
@@ -109,13 +114,16 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       }
     }
     if (!v.json) process.stderr.write('\r\x1b[K');
-    const arSpeed = median(runs.get('ar/0')!.map((s) => s.tokensPerSecond));
+    const arRuns = runs.get('ar/0')!;
+    const arSpeed = median(arRuns.map((s) => s.tokensPerSecond));
     const rows: BenchRow[] = configs.map((c) => {
       const ss = runs.get(key(c))!;
       const d = ss[0].decode;
       const tokensPerSecond = median(ss.map((s) => s.tokensPerSecond));
       const costRatio = median(ss.map((s) => s.decode.costRatio));
       const theoretical = median(ss.map((s) => s.decode.theoreticalSpeedup));
+      // Paired by round: drift between rounds moves ar and the strategy alike.
+      const perRound = ss.map((s, i) => s.tokensPerSecond / arRuns[i].tokensPerSecond);
       return {
         strategy: c.strategy,
         gamma: c.gamma,
@@ -126,6 +134,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         seconds: median(ss.map((s) => s.seconds)),
         tokens_per_s: tokensPerSecond,
         speedup_vs_ar: tokensPerSecond / arSpeed,
+        speedup_min: Math.min(...perRound),
+        speedup_max: Math.max(...perRound),
         acceptance_rate: d.acceptanceRate,
         mean_accepted_tokens: d.meanAcceptedTokens,
         theoretical_speedup: theoretical,
@@ -144,7 +154,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
           strategy: r.strategy,
           γ: r.gamma || '',
           'units/s': r.tokens_per_s.toFixed(0),
-          speedup: r.speedup_vs_ar.toFixed(2),
+          speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,
           α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),
           τ: r.mean_accepted_tokens.toFixed(2),
           c: r.strategy === 'ar' ? '' : r.cost_ratio.toFixed(3),
