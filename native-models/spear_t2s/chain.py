@@ -34,9 +34,9 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .simplify import prune_unused
 from .contract import (CHAINED_DRAFTER, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
                        chain_names, expected_names, new_key, new_value, past_key, past_value)
+from .simplify import prune_unused
 
 GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
 WEIGHTS_FILE = "prophet_chain.weights"
