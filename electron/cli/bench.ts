@@ -27,7 +27,7 @@ beside it, the lowest and highest of the rounds' own speedups (each against ar i
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
       --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
-      --gammas LIST        default 1,2,3,4,6,8
+      --gammas LIST        default 1,2,3,4,5,6,8
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
@@ -88,7 +88,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     return 0;
   }
   const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
-  const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 6, 8];
+  const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 8];
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
