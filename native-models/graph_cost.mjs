@@ -4,7 +4,7 @@
 //
 // Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
 // graph at T = 1 (one drafting step), and each T = 1 graph's cost over full's: the c of docs/results.md.
-// A voice's prophet chains (one call for γ drafts) are timed after the graphs, as c per drafted token.
+// A voice's chains (one call for γ drafts of the prophet or the draft) are timed after the graphs, as c per drafted token.
 // Measure on an idle machine; figures move by a few per cent from run to run.
 import ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
@@ -55,13 +55,14 @@ for (const [role, entry] of Object.entries(manifest.graphs)) {
   await session.release();
 }
 
-const chain = manifest.chains?.prophet;
-for (const [gamma, ref] of Object.entries(chain?.gammas ?? {})) {
-  // Created from the path, ONNX Runtime finds the shared weights file beside the graph.
-  const session = await ort.InferenceSession.create(path.join(dir, ref.file), {
-    graphOptimizationLevel: 'all', intraOpNumThreads: Number(values.threads), interOpNumThreads: 1,
-  });
-  const us = await time(session, feeds(session, chain, 1));
-  console.log(`chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`);
-  await session.release();
+for (const [drafter, chain] of Object.entries(manifest.chains ?? {})) {
+  for (const [gamma, ref] of Object.entries(chain.gammas)) {
+    // Created from the path, ONNX Runtime finds the shared weights file beside the graph.
+    const session = await ort.InferenceSession.create(path.join(dir, ref.file), {
+      graphOptimizationLevel: 'all', intraOpNumThreads: Number(values.threads), interOpNumThreads: 1,
+    });
+    const us = await time(session, feeds(session, chain, 1));
+    console.log(`${drafter} chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`);
+    await session.release();
+  }
 }

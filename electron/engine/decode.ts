@@ -58,9 +58,9 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Greedy prophet drafting of one row in one session run where the model has a chain for this gamma
-   * (the manifest's "chains"); the drafts are the same either way. Default true; false runs the
-   * prophet graph once per drafted token (tests and benchmarks compare the two).
+   * Greedy drafting of one row (prophet, draft) in one session run where the model has a chain for
+   * this gamma (the manifest's "chains"); the drafts are the same either way. Default true; false runs
+   * the drafter's graph once per drafted token (tests and benchmarks compare the two).
    */
   chains?: boolean;
   /** Called for every graph run, per row (tests use it to count trunk passes). */
@@ -141,10 +141,10 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
     case 'ar':
       return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: null };
     case 'draft':
-      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V) };
+      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V, chains ? model.chains.draft : new Map()) };
     case 'prophet': {
       const target = new FullTarget(g.full, slots, capacity, V, true);
-      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains ? model.chains : new Map()) };
+      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains ? model.chains.prophet : new Map()) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, slots, capacity);
@@ -159,8 +159,9 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
 export async function decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
   checkOptions(model, prompts, options);
   const strategy = options.strategy ?? 'ar';
-  const chains = strategy === 'prophet' && options.chains !== false;
-  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...(chains ? model.chains.values() : [])];
+  const chains = options.chains !== false;
+  const chained = strategy === 'prophet' || strategy === 'draft' ? model.chains[strategy].values() : [];
+  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...(chains ? chained : [])];
   return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
 }
 

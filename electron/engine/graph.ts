@@ -139,7 +139,10 @@ export class Graph {
         keys.push(out[newKey(layer)].data as Float32Array);
         values.push(out[newValue(layer)].data as Float32Array);
       }
-      for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, T, counts[s]);
+      // A draft chain also returns the keys of the positions it drafted (one row): keep them all.
+      const outT = out[newKey(0)].dims[1];
+      const extra = outT - T;
+      for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, outT, counts[s] + extra);
     } else {
       for (let s = 0; s < rows; s++) cache.lengths[s] += counts[s];
     }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from './errors.ts';
-import { CHAINED_DRAFTER, GRAPH_ROLES, MANIFEST_FILE, MANIFEST_FORMAT, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export interface GraphEntry {
   file: string;
@@ -33,7 +33,7 @@ export interface FileRef {
 }
 
 /**
- * Greedy drafts of the `prophet` graph in one call per verification step, batch 1
+ * Greedy drafts of a drafter graph (`prophet`, `draft`) in one call per verification step, batch 1
  * (native-models/spear_t2s/chain.py): one graph per gamma, all reading one weights file.
  */
 export interface ChainEntry {
@@ -73,7 +73,7 @@ export interface Manifest {
   stop_token: number;
   graphs: Partial<Record<GraphRole, GraphEntry>>;
   /** Optional one-call drafting; a model without it drafts one call per token. */
-  chains?: Partial<Record<typeof CHAINED_DRAFTER, ChainEntry>>;
+  chains?: Partial<Record<ChainedDrafter, ChainEntry>>;
   training?: unknown;
   code_commit?: string;
 }
@@ -84,8 +84,8 @@ export interface LoadedManifest {
   manifestPath: string;
   manifest: Manifest;
   graphBytes: Partial<Record<GraphRole, Uint8Array>>;
-  /** The prophet's chain graphs by gamma (their weights file checked, not kept: ONNX Runtime reads it). */
-  chainBytes: Map<number, Uint8Array>;
+  /** Each drafter's chain graphs by gamma (their weights file checked, not kept: ONNX Runtime reads it). */
+  chainBytes: Map<ChainedDrafter, Map<number, Uint8Array>>;
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -127,11 +127,11 @@ function chainProblems(m: Manifest): string[] {
   if (typeof m.chains !== 'object' || m.chains === null) return ['"chains" must be an object'];
   const problems: string[] = [];
   for (const [drafter, c] of Object.entries(m.chains)) {
-    if (drafter !== CHAINED_DRAFTER) {
-      problems.push(`chains of "${drafter}" are unknown (known: ${CHAINED_DRAFTER})`);
+    if (!(CHAINED_DRAFTERS as readonly string[]).includes(drafter)) {
+      problems.push(`chains of "${drafter}" are unknown (known: ${CHAINED_DRAFTERS.join(', ')})`);
       continue;
     }
-    if (!m.graphs.prophet) problems.push(`chains of "${drafter}" need the "${drafter}" graph`);
+    if (!m.graphs[drafter as ChainedDrafter]) problems.push(`chains of "${drafter}" need the "${drafter}" graph`);
     if (!c || c.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
     if (!c || !isInt(c.cache_layers) || !isInt(c.kv_dim)) problems.push(`chains of "${drafter}" need integer "cache_layers" and "kv_dim"`);
     if (!c || !isRef(c.weights)) problems.push(`chains of "${drafter}" lack "weights" with a file and a sha256`);
@@ -171,14 +171,17 @@ export async function readManifest(dir: string): Promise<LoadedManifest> {
     const bytes = await readChecked(dir, entry, `graph "${role}"`, fileProblems);
     if (bytes) graphBytes[role] = bytes;
   }
-  const chainBytes = new Map<number, Uint8Array>();
-  const chain = manifest.chains?.[CHAINED_DRAFTER];
-  if (chain) {
-    const weights = await readChecked(dir, chain.weights, `the weights of the ${CHAINED_DRAFTER} chains`, fileProblems);
+  const chainBytes = new Map<ChainedDrafter, Map<number, Uint8Array>>();
+  for (const drafter of CHAINED_DRAFTERS) {
+    const chain = manifest.chains?.[drafter];
+    if (!chain) continue;
+    const byGamma = new Map<number, Uint8Array>();
+    const weights = await readChecked(dir, chain.weights, `the weights of the ${drafter} chains`, fileProblems);
     for (const [gamma, ref] of Object.entries(chain.gammas)) {
-      const bytes = await readChecked(dir, ref, `the ${CHAINED_DRAFTER} chain of gamma ${gamma}`, fileProblems);
-      if (bytes && weights) chainBytes.set(Number(gamma), bytes);
+      const bytes = await readChecked(dir, ref, `the ${drafter} chain of gamma ${gamma}`, fileProblems);
+      if (bytes && weights) byGamma.set(Number(gamma), bytes);
     }
+    chainBytes.set(drafter, byGamma);
   }
   if (fileProblems.length > 0) throw new ModelLoadError(manifestPath, fileProblems);
   return { dir, manifestPath, manifest, graphBytes, chainBytes };

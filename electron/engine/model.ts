@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTER, CHAIN_ROLE, GRAPH_ROLES, LOGITS, chainNames, expectedNames, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -32,6 +32,8 @@ export interface LoadOptions {
   draftDir?: string;
 }
 
+export type Chains = Record<ChainedDrafter, ReadonlyMap<number, Graph>>;
+
 export interface ProviderReport {
   requested: Provider;
   used: Provider;
@@ -44,8 +46,8 @@ export interface LoadedModel {
   manifest: Manifest;
   vocabSize: number;
   graphs: Partial<Record<GraphRole, Graph>>;
-  /** The prophet's one-call greedy drafting by gamma (batch 1); empty when the model has none. */
-  chains: ReadonlyMap<number, Graph>;
+  /** Each model drafter's one-call greedy drafting by gamma (batch 1); empty maps where the model has none. */
+  chains: Chains;
   provider: ProviderReport;
   release(): Promise<void>;
 }
@@ -85,10 +87,11 @@ async function createSession(bytes: Uint8Array, provider: Provider, threads: num
 }
 
 /** Names and output widths the session has, against what the contract and the manifest say. */
-function contractProblems(role: GraphRole | typeof CHAIN_ROLE, graph: Graph, vocabSize: number): string[] {
+function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: number): string[] {
   const problems: string[] = [];
   const { entry, session } = graph;
-  const expected = role === CHAIN_ROLE ? chainNames() : expectedNames(role, entry.cache_layers);
+  const chained = CHAINED_DRAFTERS.find((d) => chainRole(d) === role);
+  const expected = chained ? chainNames(chained, entry.cache_layers) : expectedNames(role as GraphRole, entry.cache_layers);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);
@@ -117,9 +120,9 @@ async function openGraphs(
   provider: Provider,
   threads: (role: GraphRole) => number,
   vocabSize: number,
-): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; chains: Map<number, Graph>; problems: string[] }> {
+): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; chains: Chains; problems: string[] }> {
   const graphs: Partial<Record<GraphRole, Graph>> = {};
-  const chains = new Map<number, Graph>();
+  const chains: Record<ChainedDrafter, Map<number, Graph>> = { prophet: new Map(), draft: new Map() };
   const problems: string[] = [];
   for (const role of roles) {
     const entry = loaded.manifest.graphs[role];
@@ -140,33 +143,35 @@ async function openGraphs(
     problems.push(...contractProblems(role, graph, vocabSize));
     graphs[role] = graph;
   }
-  const chain = loaded.manifest.chains?.[CHAINED_DRAFTER];
-  if (chain && roles.includes(CHAINED_DRAFTER)) {
-    for (const [gamma, bytes] of loaded.chainBytes) {
+  for (const drafter of CHAINED_DRAFTERS) {
+    const chain = loaded.manifest.chains?.[drafter];
+    if (!chain || !roles.includes(drafter)) continue;
+    for (const [gamma, bytes] of loaded.chainBytes.get(drafter) ?? []) {
       const ref = chain.gammas[String(gamma)];
       const { inputs, outputs } = chain;
       const entry = { file: ref.file, sha256: ref.sha256, cache_layers: chain.cache_layers, kv_dim: chain.kv_dim, hidden_dim: chain.hidden_dim, inputs, outputs };
       let session: ort.InferenceSession;
       try {
-        session = await createSession(bytes, provider, threads(CHAINED_DRAFTER), loaded.dir);
+        session = await createSession(bytes, provider, threads(drafter), loaded.dir);
       } catch (error) {
         if (provider !== 'cpu') {
           await releaseAll(graphs, chains);
           throw error;
         }
-        problems.push(`the ${CHAINED_DRAFTER} chain of gamma ${gamma} (${ref.file}) is not a loadable ONNX model: ${firstLine(error)}`);
+        problems.push(`the ${drafter} chain of gamma ${gamma} (${ref.file}) is not a loadable ONNX model: ${firstLine(error)}`);
         continue;
       }
-      const graph = new Graph(CHAIN_ROLE, session, entry);
-      problems.push(...contractProblems(CHAIN_ROLE, graph, vocabSize));
-      chains.set(gamma, graph);
+      const graph = new Graph(chainRole(drafter), session, entry);
+      problems.push(...contractProblems(chainRole(drafter), graph, vocabSize));
+      chains[drafter].set(gamma, graph);
     }
   }
   return { graphs, chains, problems };
 }
 
-async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>, chains: ReadonlyMap<number, Graph> = new Map()): Promise<void> {
-  for (const g of [...Object.values(graphs), ...chains.values()]) await g.session.release();
+async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>, chains?: Chains): Promise<void> {
+  const chained = chains ? CHAINED_DRAFTERS.flatMap((d) => [...chains[d].values()]) : [];
+  for (const g of [...Object.values(graphs), ...chained]) await g.session.release();
 }
 
 /** The graphs `targetThreads` applies to: they run only to verify (trunk also drafts for early exit). */

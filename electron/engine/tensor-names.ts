@@ -44,14 +44,16 @@ export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: s
   return { inputs, outputs };
 }
 
-/** The drafter whose graph the manifest's "chains" are built from, and the role their calls report. */
-export const CHAINED_DRAFTER = 'prophet' as const;
-export const CHAIN_ROLE = 'prophet_chain' as const;
+/** The drafters whose graphs the manifest's "chains" are built from, and the roles their calls report. */
+export const CHAINED_DRAFTERS = ['prophet', 'draft'] as const;
+export type ChainedDrafter = (typeof CHAINED_DRAFTERS)[number];
+export type ChainRole = `${ChainedDrafter}_chain`;
+export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_chain`;
 /** What a graph call reports as its role: a graph of the contract, or a chain. */
-export type CallRole = GraphRole | typeof CHAIN_ROLE;
+export type CallRole = GraphRole | ChainRole;
 
 /** A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache. */
-export function chainNames(): { inputs: string[]; outputs: string[] } {
-  const { inputs, outputs } = expectedNames(CHAINED_DRAFTER, 1);
+export function chainNames(drafter: ChainedDrafter, cacheLayers: number): { inputs: string[]; outputs: string[] } {
+  const { inputs, outputs } = expectedNames(drafter, cacheLayers);
   return { inputs, outputs: [DRAFTS, ...outputs.filter((name) => name !== LOGITS && name !== HIDDEN_OUT)] };
 }

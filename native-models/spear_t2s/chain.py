@@ -34,13 +34,12 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .contract import (CHAINED_DRAFTER, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
+from .contract import (CHAINED_DRAFTERS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
                        chain_names, expected_names, new_key, new_value, past_key, past_value)
 from .simplify import prune_unused
 
 GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
-WEIGHTS_FILE = "prophet_chain.weights"
-CONSTRUCTION = "the prophet graph's nodes: a catch-up call, then gamma - 1 greedy steps, batch 1 (spear_t2s/chain.py)"
+CONSTRUCTION = "the drafter graph's nodes: a catch-up call, then gamma - 1 greedy steps, batch 1 (spear_t2s/chain.py)"
 ALIGN = 64  # byte alignment of each tensor in the weights file
 INLINE_BELOW = 1024  # bytes: smaller initializers (shapes, scalars) stay in each graph; shape inference reads them
 
@@ -94,70 +93,94 @@ def _cache_concat(step: onnx.GraphProto, past: str, new: str) -> str | None:
     return None
 
 
-def build_chain(step_model: onnx.ModelProto, gamma: int) -> onnx.ModelProto:
-    """The chain of `gamma` greedy drafts made of `step_model` (a one-cache-layer prophet graph of the
-    contract), with the step's initializers inline."""
+def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet") -> onnx.ModelProto:
+    """The chain of `gamma` greedy drafts made of `step_model`, a `drafter` graph of the contract
+    (`prophet`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
+    cache layers), with the step's initializers inline."""
     if gamma < 1:
         raise ValueError(f"gamma must be >= 1, not {gamma}")
+    if drafter not in CHAINED_DRAFTERS:
+        raise ValueError(f"chains are built for {', '.join(CHAINED_DRAFTERS)}, not {drafter}")
     step = step_model.graph
     keep = {i.name for i in step.initializer}
     step_inputs = [i.name for i in step.input]
     step_outputs = [o.name for o in step.output]
-    if (step_inputs, step_outputs) != expected_names("prophet", 1):
-        raise ValueError(f"the chain is built from a one-layer prophet graph; this one reads {step_inputs} and writes {step_outputs}")
+    layers = sum(1 for n in step_inputs if n.startswith("past_key_"))
+    if (step_inputs, step_outputs) != expected_names(drafter, layers):
+        raise ValueError(f"not a {drafter} graph of the contract: it reads {step_inputs} and writes {step_outputs}")
+    hidden = HIDDEN_IN in step_inputs  # the prophet: each step also feeds the previous step's predicted hidden state
+    caches = [(past_key(n), new_key(n), f"keys{n}") for n in range(layers)] + \
+             [(past_value(n), new_value(n), f"values{n}") for n in range(layers)]
     node = helper.make_node
 
-    # The catch-up: the step graph on the row's new positions; its outputs are this graph's cache outputs.
-    nodes = _copy_nodes(step, "catchup/", {n: n for n in step_inputs + step_outputs}, keep)
+    # The drafted positions' keys and values: the prophet fed them its own predicted hidden states, so
+    # they are dropped after verification and stay inside the call; the draft model fed them real
+    # tokens, so the chain returns them after the catch-up's and the engine keeps the accepted ones, as
+    # it does for one run per token (and the next catch-up is then the same single position).
+    keeps_drafted = not hidden and gamma > 1
+    # The catch-up: the step graph on the row's new positions; its outputs are this graph's cache
+    # outputs (or, when the drafted positions' follow them, the first part of them).
+    catchup_binds = {n: n for n in step_inputs + step_outputs}
+    if keeps_drafted:
+        catchup_binds.update({new: f"catchup/{new}" for _, new, _ in caches})
+    nodes = _copy_nodes(step, "catchup/", catchup_binds, keep)
     nodes += [
         _const("one", [1], scalar=True), _const("last", [-1]), _const("end", [1 << 62]), _const("axis1", [1]),
         node("Slice", [LOGITS, "last", "end", "axis1"], ["s1/logits"]),  # (1, 1, V)
         node("ArgMax", ["s1/logits"], ["s1/token"], axis=2, keepdims=0),  # (1, 1): draft 1
-        node("Slice", [HIDDEN_OUT, "last", "end", "axis1"], ["s1/hidden"]),  # (1, 1, D): its predicted hidden state
         node("Slice", [POSITIONS, "last", "end", "axis1"], ["s1/last_position"]),
         node("Add", ["s1/last_position", "one"], ["s1/position"]),  # (1, 1): where draft 1 goes
         node("Squeeze", ["s1/position", "axis1"], ["s1/past_len"]),  # (1,): the cache ends just before it
     ]
+    if hidden:  # (1, 1, D): draft 1's predicted hidden state
+        nodes.append(node("Slice", [HIDDEN_OUT, "last", "end", "axis1"], ["s1/hidden"]))
     # The cache each step attends over, (1, P + T + i, kv). The step graph's attention has already
     # concatenated exactly that (its Concat(past, new)): reused when present, else concatenated here.
-    reuse = {past: _cache_concat(step, past, new) for past, new in ((past_key(0), new_key(0)), (past_value(0), new_value(0)))}
+    reuse = {past: _cache_concat(step, past, new) for past, new, _ in caches}
 
     def cache_after(copy_prefix: str, past: str, cache_before: str, new: str, out: str) -> onnx.NodeProto:
         if reuse[past]:
             return node("Identity", [copy_prefix + reuse[past]], [out])
         return node("Concat", [cache_before, new], [out], axis=1)
 
-    nodes += [cache_after("catchup/", past_key(0), past_key(0), new_key(0), "s1/keys"),
-              cache_after("catchup/", past_value(0), past_value(0), new_value(0), "s1/values")]
+    nodes += [cache_after("catchup/", past, past, catchup_binds[new], f"s1/{name}") for past, new, name in caches]
     tokens, prev = ["s1/token"], "s1"
     for i in range(2, gamma + 1):
         cur = f"s{i}"
-        step_nodes = _copy_nodes(step, cur + "/", {
-            INPUT_IDS: f"{prev}/token", HIDDEN_IN: f"{prev}/hidden", POSITIONS: f"{prev}/position",
-            PAST_LEN: f"{prev}/past_len", past_key(0): f"{prev}/keys", past_value(0): f"{prev}/values",
-            HIDDEN_OUT: f"{cur}/hidden",
-        }, keep)
-        if not _unmask(step_nodes):
-            raise ValueError("no attention mask (Where before Softmax) found in the prophet graph to bypass")
+        binds = {INPUT_IDS: f"{prev}/token", POSITIONS: f"{prev}/position", PAST_LEN: f"{prev}/past_len",
+                 **{past: f"{prev}/{name}" for past, _, name in caches}}
+        if hidden:
+            binds.update({HIDDEN_IN: f"{prev}/hidden", HIDDEN_OUT: f"{cur}/hidden"})
+        step_nodes = _copy_nodes(step, cur + "/", binds, keep)
+        if _unmask(step_nodes) != layers:
+            raise ValueError(f"expected one attention mask (Where before Softmax) per layer of the {drafter} graph")
         nodes += step_nodes
         nodes.append(node("ArgMax", [f"{cur}/{LOGITS}"], [f"{cur}/token"], axis=2, keepdims=0))
-        if i < gamma:  # the next step's position, and the cache with this step's key and value appended
-            nodes += [
-                node("Add", [f"{prev}/position", "one"], [f"{cur}/position"]),
-                node("Add", [f"{prev}/past_len", "one"], [f"{cur}/past_len"]),
-                cache_after(cur + "/", past_key(0), f"{prev}/keys", f"{cur}/{new_key(0)}", f"{cur}/keys"),
-                cache_after(cur + "/", past_value(0), f"{prev}/values", f"{cur}/{new_value(0)}", f"{cur}/values"),
-            ]
+        if i < gamma:  # the next step's position, and the cache with this step's keys and values appended
+            nodes += [node("Add", [f"{prev}/position", "one"], [f"{cur}/position"]),
+                      node("Add", [f"{prev}/past_len", "one"], [f"{cur}/past_len"])]
+            nodes += [cache_after(cur + "/", past, f"{prev}/{name}", f"{cur}/{new}", f"{cur}/{name}") for past, new, name in caches]
         tokens.append(f"{cur}/token")
         prev = cur
     nodes.append(node("Concat", tokens, [DRAFTS], axis=1))  # (1, gamma)
+    if keeps_drafted:  # new keys/values: everything after the past in the last step's cache, (1, T + gamma - 1, kv)
+        nodes += [node("Shape", [past_key(0)], ["past_shape"]), node("Gather", ["past_shape", "axis1"], ["past_size"], axis=0)]
+        for past, new, name in caches:
+            last = f"s{gamma}/" + reuse[past] if reuse[past] else f"s{gamma}/{name}"
+            if not reuse[past]:
+                nodes.append(node("Concat", [f"s{gamma - 1}/{name}", f"s{gamma}/{new}"], [last], axis=1))
+            nodes.append(node("Slice", [last, "past_size", "end", "axis1"], [new]))
 
-    inputs, outputs = chain_names()
+    inputs, outputs = chain_names(drafter, layers)
     out_by_name = {o.name: o for o in step.output}
-    graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma]),
-                     out_by_name[new_key(0)], out_by_name[new_value(0)]]
-    assert step_inputs == inputs and [o.name for o in graph_outputs] == outputs
-    graph = helper.make_graph(nodes, f"prophet_chain_{gamma}", list(step.input), graph_outputs, initializer=list(step.initializer))
+    cache_outputs = [out_by_name[n] for n in outputs[1:]]
+    if keeps_drafted:  # more positions than were fed: T + gamma - 1
+        cache_outputs = [helper.make_tensor_value_info(o.name, o.type.tensor_type.elem_type,
+                                                       [1, "fed_and_drafted", o.type.tensor_type.shape.dim[2].dim_value or None])
+                         for o in cache_outputs]
+    graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma])] + cache_outputs
+    assert step_inputs == inputs
+    graph = helper.make_graph(nodes, f"{drafter}_chain_{gamma}", list(step.input), graph_outputs, initializer=list(step.initializer))
     prune_unused(graph)  # the bypassed masks' nodes
     model = helper.make_model(graph, opset_imports=list(step_model.opset_import))
     model.ir_version = step_model.ir_version
@@ -204,41 +227,47 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def chain_voice(model_dir: Path, gammas=None) -> dict:
-    """Writes the prophet chain of each gamma beside the manifest's prophet graph, one shared weights
-    file, and the manifest's "chains" entry (each file written to a temporary name, then renamed; the
-    manifest last). Rerunning rebuilds them from the current prophet graph. `gammas`: default the ones
-    the manifest already lists, else GAMMAS. Returns the entry."""
+    """For each chainable drafter graph of the manifest (prophet, draft): its chain of each gamma, one
+    shared weights file, and its entry in the manifest's "chains" (each file written to a temporary
+    name, then renamed; the manifest last). Rerunning rebuilds them from the current drafter graphs.
+    `gammas`: default the ones the manifest already lists for that drafter, else GAMMAS. Returns the
+    "chains" section."""
     model_dir = Path(model_dir)
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    prophet = manifest["graphs"].get("prophet")
-    if prophet is None:
-        raise ValueError(f"{manifest_path}: no prophet graph to chain")
-    source = model_dir / prophet["file"]
-    if _sha256(source) != prophet["sha256"]:
-        raise ValueError(f"{source}: sha256 differs from {manifest_path}; re-export the model")
-    old = manifest.get("chains", {}).get(CHAINED_DRAFTER)
-    gammas = tuple(gammas or (sorted(int(g) for g in old["gammas"]) if old else GAMMAS))
-    step_model = onnx.load(str(source))
-    blob, offsets = _weights_blob(step_model)
-    _write(model_dir / WEIGHTS_FILE, blob)
-    files = {}
-    for gamma in gammas:
-        model = build_chain(step_model, gamma)
-        _externalize(model, offsets, WEIGHTS_FILE)
-        path = model_dir / f"prophet_chain.g{gamma}.onnx"
-        _write(path, model.SerializeToString())
-        files[str(gamma)] = {"file": path.name, "sha256": _sha256(path)}
-    inputs, outputs = chain_names()
-    entry = {
-        "batch": 1, "cache_layers": 1, "kv_dim": prophet["kv_dim"], "hidden_dim": prophet.get("hidden_dim", 0),
-        "inputs": inputs, "outputs": outputs, "weights": {"file": WEIGHTS_FILE, "sha256": _sha256(model_dir / WEIGHTS_FILE)},
-        "gammas": files, "source": {"file": prophet["file"], "sha256": prophet["sha256"], "construction": CONSTRUCTION},
-    }
-    manifest.setdefault("chains", {})[CHAINED_DRAFTER] = entry
+    chains = manifest.setdefault("chains", {})
+    made = {}
+    for drafter in CHAINED_DRAFTERS:
+        graph = manifest["graphs"].get(drafter)
+        if graph is None:
+            continue
+        source = model_dir / graph["file"]
+        if _sha256(source) != graph["sha256"]:
+            raise ValueError(f"{source}: sha256 differs from {manifest_path}; re-export the model")
+        old = chains.get(drafter)
+        wanted = tuple(gammas or (sorted(int(g) for g in old["gammas"]) if old else GAMMAS))
+        step_model = onnx.load(str(source))
+        blob, offsets = _weights_blob(step_model)
+        weights = f"{drafter}_chain.weights"
+        _write(model_dir / weights, blob)
+        files = {}
+        for gamma in wanted:
+            model = build_chain(step_model, gamma, drafter)
+            _externalize(model, offsets, weights)
+            path = model_dir / f"{drafter}_chain.g{gamma}.onnx"
+            _write(path, model.SerializeToString())
+            files[str(gamma)] = {"file": path.name, "sha256": _sha256(path)}
+        inputs, outputs = chain_names(drafter, graph["cache_layers"])
+        chains[drafter] = {
+            "batch": 1, "cache_layers": graph["cache_layers"], "kv_dim": graph["kv_dim"], "hidden_dim": graph.get("hidden_dim", 0),
+            "inputs": inputs, "outputs": outputs, "weights": {"file": weights, "sha256": _sha256(model_dir / weights)},
+            "gammas": files, "source": {"file": graph["file"], "sha256": graph["sha256"], "construction": CONSTRUCTION},
+        }
+        made[drafter] = (files, len(blob))
     _write(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
-    for stale in set(model_dir.glob("prophet_chain.g*.onnx")) - {model_dir / f["file"] for f in files.values()}:
-        stale.unlink()
-    size = sum((model_dir / f["file"]).stat().st_size for f in files.values()) + len(blob)
-    print(f"{model_dir}: prophet chains for gamma {', '.join(files)} ({size / 1e6:.1f} MB with the shared weights)")
-    return entry
+    for drafter, (files, weights_size) in made.items():
+        for stale in set(model_dir.glob(f"{drafter}_chain.g*.onnx")) - {model_dir / f["file"] for f in files.values()}:
+            stale.unlink()
+        size = sum((model_dir / f["file"]).stat().st_size for f in files.values()) + weights_size
+        print(f"{model_dir}: {drafter} chains for gamma {', '.join(files)} ({size / 1e6:.1f} MB with the shared weights)")
+    return chains

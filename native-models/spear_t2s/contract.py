@@ -55,10 +55,10 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
 
 
 # The manifest's "chains": a drafter's gamma greedy drafts in one call, built from its graph (spear_t2s/chain.py).
-CHAINED_DRAFTER = "prophet"
+CHAINED_DRAFTERS = ("prophet", "draft")
 
 
-def chain_names() -> tuple[list[str], list[str]]:
+def chain_names(drafter: str, cache_layers: int) -> tuple[list[str], list[str]]:
     """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache."""
-    inputs, outputs = expected_names(CHAINED_DRAFTER, 1)
+    inputs, outputs = expected_names(drafter, cache_layers)
     return inputs, [DRAFTS] + [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]

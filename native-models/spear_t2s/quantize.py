@@ -22,7 +22,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .chain import chain_voice
-from .contract import CHAINED_DRAFTER
+from .contract import CHAINED_DRAFTERS
 from .export import sha256
 from .simplify import prune_unused
 
@@ -157,6 +157,6 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)
-    if "prophet" in done and CHAINED_DRAFTER in manifest.get("chains", {}):
-        chain_voice(model_dir)  # the chains are built from the prophet graph the manifest now names
+    if any(d in done and d in manifest.get("chains", {}) for d in CHAINED_DRAFTERS):
+        chain_voice(model_dir)  # the chains are built from the drafter graphs the manifest now names
     return done

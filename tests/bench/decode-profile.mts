@@ -5,8 +5,9 @@
  *
  *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3]
  *
- * A config `prophet:4:steps` drafts with one prophet run per token even where the voice has a chain for
- * that gamma (DecodeOptions.chains = false), to compare the two in one process.
+ * A config `prophet:4:steps` (or `draft:4:steps`) drafts with one run of the drafter's graph per token
+ * even where the voice has a chain for that gamma (DecodeOptions.chains = false), to compare the two in
+ * one process.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,8 @@ const voice = await openVoice(args.voice, {});
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voice.maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
 const prompts = sentences.map((s) => voice.prompt(s.phonemeIds.slice(0, voice.maxPhonemes)));
 const caps = sentences.map((s) => voice.maxUnits(s.phonemeIds.length));
-const graphs = [...Object.entries(voice.decoder.graphs), ...[...voice.decoder.chains].map(([g, graph]) => [`chain γ${g}`, graph] as const)];
+const chains = Object.entries(voice.decoder.chains).flatMap(([drafter, byGamma]) => [...byGamma].map(([g, graph]) => [`${drafter} chain γ${g}`, graph] as const));
+const graphs = [...Object.entries(voice.decoder.graphs), ...chains];
 
 for (const measured of [false, true]) {
   for (const { strategy, gamma, chains, label } of configs) {

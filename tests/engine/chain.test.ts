@@ -1,6 +1,6 @@
 /**
- * The prophet's chains (native-models/spear_t2s/chain.py): gamma greedy drafts in one session run.
- * They must draft exactly what gamma runs of the prophet graph draft, be used only where that holds
+ * The drafters' chains (native-models/spear_t2s/chain.py): gamma greedy drafts in one session run.
+ * They must draft exactly what gamma runs of the drafter's graph draft, be used only where that holds
  * (one row, greedy, a gamma the model has a chain for), and a broken chain file must name itself.
  */
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ import { ModelLoadError } from '../../electron/engine/errors.ts';
 import type { LoadedModel } from '../../electron/engine/model.ts';
 import { loadModel } from '../../electron/engine/model.ts';
 import type { StepEvent } from '../../electron/engine/stats.ts';
-import { CHAIN_ROLE, type CallRole } from '../../electron/engine/tensor-names.ts';
+import { CHAINED_DRAFTERS, chainRole, type CallRole } from '../../electron/engine/tensor-names.ts';
 import { FIXTURES, fixture, makePrompts, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
 
 const ROOT = path.resolve(FIXTURES, '../..');
@@ -25,14 +25,16 @@ interface Traced {
   calls: Map<CallRole, number>;
   /** Steps whose batch had one row left. */
   aloneSteps: number;
+  /** Positions each chain call fed (its catch-up). */
+  chainFed: number[];
 }
 
-async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions): Promise<Traced> {
+async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions & { strategy: 'prophet' | 'draft' }): Promise<Traced> {
   const steps: Traced['steps'] = [];
   const calls = new Map<CallRole, number>();
   let aloneSteps = 0;
+  const chainFed: number[] = [];
   const result = await decode(model, prompts, {
-    strategy: 'prophet',
     maxNewTokens: 40,
     stopToken: null,
     ...options,
@@ -41,48 +43,80 @@ async function traced(model: LoadedModel, prompts: number[][], options: DecodeOp
       steps.push({ row: e.row, drafted: e.drafted, accepted: e.accepted, token: e.token });
       if (e.batchSize === 1) aloneSteps++;
     },
-    onGraphCall: (c) => calls.set(c.role, (calls.get(c.role) ?? 0) + 1),
+    onGraphCall: (c) => {
+      calls.set(c.role, (calls.get(c.role) ?? 0) + 1);
+      if (c.role === chainRole(options.strategy)) chainFed.push(c.positions.length);
+    },
   });
-  return { tokens: result.rows.map((r) => r.tokens), steps, calls, aloneSteps };
+  return { tokens: result.rows.map((r) => r.tokens), steps, calls, aloneSteps, chainFed };
 }
 
 for (const dir of [TINY, TINY_INT8]) {
-  test(`a chain drafts what one prophet call per token drafts, in one run per step (${path.basename(dir)})`, async () => {
-    const model = await fixture(dir);
-    assert.deepEqual([...model.chains.keys()].sort(), [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
-    for (const [i, length] of [2, 5, 9, 14].entries()) {
-      const prompts = makePrompts([length], model.vocabSize, 40 + i);
-      for (const gamma of [2, 3, 4]) {
-        const chained = await traced(model, prompts, { gamma });
-        const stepwise = await traced(model, prompts, { gamma, chains: false });
-        assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}: drafts, acceptances and tokens`);
-        assert.deepEqual(chained.tokens, stepwise.tokens);
-        assert.equal(chained.calls.get(CHAIN_ROLE), chained.steps.length, 'one chain run per verification step');
-        assert.equal(chained.calls.get('prophet') ?? 0, 0, 'no prophet run beside the chain');
-        assert.equal(stepwise.calls.get(CHAIN_ROLE) ?? 0, 0);
-        assert.ok(chained.steps.some((s) => s.accepted > 0) && chained.steps.some((s) => s.accepted < gamma), 'the fixture should both accept and reject drafts');
+  for (const strategy of CHAINED_DRAFTERS) {
+    test(`a ${strategy} chain drafts what one ${strategy} call per token drafts, in one run per step (${path.basename(dir)})`, async () => {
+      const model = await fixture(dir);
+      assert.deepEqual([...model.chains[strategy].keys()].sort(), [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
+      let accepted = 0;
+      let rejected = 0;
+      for (const [i, length] of [2, 5, 9, 14].entries()) {
+        const prompts = makePrompts([length], model.vocabSize, 40 + i);
+        for (const gamma of [2, 3, 4]) {
+          const chained = await traced(model, prompts, { strategy, gamma });
+          const stepwise = await traced(model, prompts, { strategy, gamma, chains: false });
+          assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}: drafts, acceptances and tokens`);
+          assert.deepEqual(chained.tokens, stepwise.tokens);
+          assert.equal(chained.calls.get(chainRole(strategy)), chained.steps.length, 'one chain run per verification step');
+          assert.equal(chained.calls.get(strategy) ?? 0, 0, `no ${strategy} run beside the chain`);
+          assert.equal(stepwise.calls.get(chainRole(strategy)) ?? 0, 0);
+          accepted += chained.steps.filter((s) => s.accepted > 0).length;
+          rejected += chained.steps.filter((s) => s.accepted < gamma).length;
+        }
       }
-    }
-  });
+      assert.ok(accepted > 0 && rejected > 0, `the fixture should both accept and reject drafts (${accepted} steps accepted some, ${rejected} rejected some)`);
+    });
+  }
 }
 
-test('chains run only for one greedy row at a gamma they exist for; otherwise the prophet graph drafts', async () => {
+test('on the shipped voice, both chains draft exactly what one run per token drafts', async () => {
+  // The voice's drafters have int8 weights, quantised per call over every position fed: a chain must feed
+  // each call the positions one run per token would (the draft chain returns its drafted positions' keys
+  // so the accepted ones are kept; without that, 21 % of the draft's steps drafted differently).
+  const voice = await loadModel('native-models/voice');
+  try {
+    const prompts = [[1, 20, 41, 9, 33, 60, 12, 5, 47, 2], [1, 8, 15, 30, 22, 51, 7, 2]];
+    for (const strategy of CHAINED_DRAFTERS) {
+      for (const prompt of prompts) {
+        const chained = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120 });
+        const stepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, chains: false });
+        assert.ok(chained.steps.length > 10 && (chained.calls.get(chainRole(strategy)) ?? 0) > 10, strategy);
+        assert.deepEqual(chained.steps, stepwise.steps, strategy);
+        if (strategy === 'draft') assert.ok(chained.chainFed.slice(1).every((n) => n <= 2), `catch-ups: ${chained.chainFed.join(' ')}`);
+      }
+    }
+  } finally {
+    await voice.release();
+  }
+});
+
+test('chains run only for one greedy row at a gamma they exist for; otherwise the drafter graph drafts', async () => {
   const model = await fixture(TINY);
   const one = makePrompts([6], model.vocabSize, 7);
   const three = makePrompts([6, 3, 10], model.vocabSize, 8);
   // A batch: rows stop at different steps; the chain drafts exactly the steps where one row is left.
-  const batch = await traced(model, three, { gamma: 3, maxNewTokens: [40, 12, 25] });
-  assert.ok(batch.aloneSteps > 0 && batch.aloneSteps < batch.steps.length);
-  assert.equal(batch.calls.get(CHAIN_ROLE), batch.aloneSteps);
-  const cases: [string, number[][], DecodeOptions][] = [
-    ['sampling', one, { gamma: 3, temperature: 1, seed: 5 }],
-    ['gamma 1', one, { gamma: 1 }],
-    ['gamma 5 (no chain in the fixture)', one, { gamma: 5 }],
-  ];
-  for (const [name, prompts, options] of cases) {
-    const run = await traced(model, prompts, options);
-    assert.equal(run.calls.get(CHAIN_ROLE) ?? 0, 0, name);
-    assert.ok((run.calls.get('prophet') ?? 0) > 0, name);
+  for (const strategy of CHAINED_DRAFTERS) {
+    const batch = await traced(model, three, { strategy, gamma: 3, maxNewTokens: [40, 12, 25] });
+    assert.ok(batch.aloneSteps > 0 && batch.aloneSteps < batch.steps.length);
+    assert.equal(batch.calls.get(chainRole(strategy)), batch.aloneSteps, strategy);
+    const cases: [string, number[][], DecodeOptions][] = [
+      ['sampling', one, { gamma: 3, temperature: 1, seed: 5 }],
+      ['gamma 1', one, { gamma: 1 }],
+      ['gamma 5 (no chain in the fixture)', one, { gamma: 5 }],
+    ];
+    for (const [name, prompts, options] of cases) {
+      const run = await traced(model, prompts, { ...options, strategy });
+      assert.equal(run.calls.get(chainRole(strategy)) ?? 0, 0, `${strategy}, ${name}`);
+      assert.ok((run.calls.get(strategy) ?? 0) > 0, `${strategy}, ${name}`);
+    }
   }
 });
 
@@ -104,7 +138,7 @@ test('a chain file that is missing or altered is named in the load error, with e
   }
 });
 
-test('the chains are rebuilt byte for byte from the prophet graph by native-models/spear_t2s/chain.py', () => {
+test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_t2s/chain.py', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
   try {
     cpSync(TINY_INT8, dir, { recursive: true });
@@ -115,9 +149,12 @@ test('the chains are rebuilt byte for byte from the prophet graph by native-mode
     assert.equal(build.status, 0, build.stderr);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     assert.deepEqual(manifest, JSON.parse(readFileSync(path.join(TINY_INT8, 'manifest.json'), 'utf8')));
-    assert.equal(manifest.chains.prophet.source.file, 'prophet.int8.onnx', 'built from the graph the prophet ships');
-    for (const ref of [manifest.chains.prophet.weights, ...Object.values(manifest.chains.prophet.gammas)] as { file: string }[]) {
-      assert.ok(readFileSync(path.join(dir, ref.file)).equals(readFileSync(path.join(TINY_INT8, ref.file))), ref.file);
+    for (const drafter of CHAINED_DRAFTERS) {
+      const chain = manifest.chains[drafter];
+      assert.equal(chain.source.file, `${drafter}.int8.onnx`, 'built from the graph the drafter ships');
+      for (const ref of [chain.weights, ...Object.values(chain.gammas)] as { file: string }[]) {
+        assert.ok(readFileSync(path.join(dir, ref.file)).equals(readFileSync(path.join(TINY_INT8, ref.file))), ref.file);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,8 @@
-/** A separate small decoder with the target's vocabulary drafts gamma tokens, one call each. */
+/**
+ * A separate small decoder with the target's vocabulary drafts gamma tokens, one call each; greedy, one
+ * row, where the model has a chain for this gamma, all gamma in one call of the chain graph (the same
+ * nodes, so the same drafts; native-models/spear_t2s/chain.py).
+ */
 import type { Graph } from '../graph.ts';
 import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset } from '../feed.ts';
@@ -15,12 +19,22 @@ export class DraftModelDrafter implements Drafter {
     slots: number,
     capacity: number,
     private readonly vocabSize: number,
+    /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
+    private readonly chains: ReadonlyMap<number, Graph> = new Map(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
     this.caches = [this.cache];
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
+    const chain = picker.greedy && table.size === 1 ? this.chains.get(gamma) : undefined;
+    if (chain) {
+      // The catch-up (everything after the cache, accepted drafts included) and gamma drafts in one run;
+      // the drafted positions' keys stay inside the call, so the next catch-up feeds the accepted ones.
+      const result = await feedUpTo(chain, this.cache, table, (row) => row.seq.length);
+      for (let i = 0; i < gamma; i++) table.active[0].drafts.push(Number(result.drafts![i]));
+      return { q: null };
+    }
     const V = this.vocabSize;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
     for (let i = 0; i < gamma; i++) {
