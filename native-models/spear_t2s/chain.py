@@ -1,30 +1,38 @@
-"""The prophet's greedy drafts in one ONNX Runtime call per verification step: the manifest's "chains".
+"""A drafter's greedy drafts in one ONNX Runtime call per verification step: the manifest's "chains".
 
-    chain_voice(Path("native-models/voice"))   # prophet_chain.g<gamma>.onnx + prophet_chain.weights
+    chain_voice(Path("native-models/voice"))   # <drafter>_chain.g<gamma>.onnx + <drafter>_chain.weights
 
-Why: greedy drafting with the prophet costs gamma session runs, one per drafted token, and at this size
-a run's fixed cost (building feeds and output tensors, the binding's hop, the session's dispatch) is a
-third of it. The same nodes chained in one graph ran a gamma-4 block in 633-668 µs against 853-857 µs
-for four runs (batch 1, 150 cached positions; docs/results.md, "Session 6: drafting in one call").
+Why: greedy drafting with a model drafter (the prophet, the draft model) costs gamma session runs, one
+per drafted token, and at this size a run's fixed cost (building feeds and output tensors, the
+binding's hop, the session's dispatch) is a third of a prophet run. The same nodes chained in one graph
+ran a gamma-4 prophet block in 633-668 µs against 853-857 µs for four runs (batch 1, 150 cached
+positions; docs/results.md, "Session 6: drafting in one call").
 
-One graph per gamma, built from the prophet graph the manifest ships (its int8 file when quantised),
-node for node: a catch-up call exactly as a `prophet` call (its new_key/new_value are outputs, and the
-engine keeps them as for `prophet`), the argmax at the last position is draft 1, then gamma - 1 copies
-of the prophet fed the previous draft and predicted hidden state at the next position, each attending
-over the cache with the earlier drafts' keys appended. That is the arithmetic of gamma separate calls,
-so the drafts are the prophet's (tests/engine/chain.test.ts compares them call for call; on the shipped
-voice, 3,168 steps of the bench texts at gamma 2, 3, 5 and 8 drafted identically). Two things a step
-copy does not need are left out: its attention mask (one token after a cache with no stale position
-sees every key, so Where(hidden, -inf, scores) is the scores; ~20 nodes per step) and a second copy of
-the cache (the attention's own Concat(past, new) is the next step's cache). Together: a gamma-4 chain
-in 529 µs instead of 622 (graph_cost.mjs). The engine passes a single row's past with exactly past_len
-positions, which is what makes the mask removable; the catch-up keeps its mask.
-Batch 1 only: appending keys at the end is right for one row; rows of different lengths would need a
-scatter per step, which cost more than it saved (measured), so batches keep the step graph.
-ONNX Runtime's control flow was measured too and lost: a Loop over the steps cost ~35 µs per
-iteration more than unrolled nodes, and a ladder of If nodes choosing gamma cost 130-450 µs per call.
-The graphs share one weights file (ONNX external data), so each gamma adds ~0.1 MB, not a copy.
-Sampled drafting keeps the step graph: it needs each step's distribution q and the row's own draws.
+One graph per gamma and drafter, built from the graph the manifest ships (its int8 file when
+quantised), node for node: a catch-up call exactly as one call of the drafter (its new keys and values
+are outputs, which the engine keeps as usual), the argmax at the last position is draft 1, then
+gamma - 1 copies of the drafter fed the previous draft (and, for the prophet, its predicted hidden
+state) at the next position, each attending over the cache with the earlier drafts' keys appended.
+That is the arithmetic of gamma separate calls, so the drafts are the drafter's (tests/engine/
+chain.test.ts compares them call for call; on the shipped voice, 6,337 steps of both drafters over the
+bench texts at gamma 2, 3, 5 and 8 drafted identically).
+- The prophet's drafted positions were fed its own predicted hidden states and are dropped after
+  verification, so they stay inside the call. The draft model's were fed real tokens, and one run per
+  token keeps the accepted ones: its chain returns them after the catch-up's, so the engine keeps them
+  too, and every call sees the positions it would see one run per token (int8 weights quantise a
+  call's activations over all the positions it is fed: without this, 21 % of the draft's steps drafted
+  differently).
+- Two things a step copy does not need are left out: its attention mask (one token after a cache with
+  no stale position sees every key, so Where(hidden, -inf, scores) is the scores; ~20 nodes per layer)
+  and a second copy of the cache (the attention's own Concat(past, new) is the next step's cache): a
+  gamma-4 prophet chain in 529 µs instead of 622 (graph_cost.mjs). The engine passes a single row's past
+  with exactly past_len positions, which is what makes the mask removable; the catch-up keeps its mask.
+- Batch 1 only: appending keys at the end is right for one row; rows of different lengths would need a
+  scatter per step, which cost more than it saved (measured), so batches keep the step graph.
+- ONNX Runtime's control flow was measured too and lost: a Loop over the steps cost ~35 µs per
+  iteration more than unrolled nodes, and a ladder of If nodes choosing gamma cost 130-450 µs per call.
+- A drafter's graphs share one weights file (ONNX external data), so each gamma adds 0.05-0.25 MB.
+- Sampled drafting keeps the step graph: it needs each step's distribution q and the row's own draws.
 """
 
 import hashlib
