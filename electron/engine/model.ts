@@ -205,7 +205,8 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     used = 'cpu';
     opened = await openGraphs(loaded, roles, used, threads, vocabSize);
   }
-  const { graphs, chains, problems } = opened;
+  const { graphs, problems } = opened;
+  let { chains } = opened;
   if (problems.length > 0) {
     await releaseAll(graphs, chains);
     throw new ModelLoadError(loaded.manifestPath, problems);
@@ -222,10 +223,15 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     const draft = await openGraphs(draftLoaded, ['draft'], used, threads, vocabSize);
     if (draft.problems.length > 0 || !draft.graphs.draft) {
       await releaseAll({ ...graphs, ...draft.graphs }, chains);
+      await releaseAll({}, draft.chains);
       throw new ModelLoadError(draftLoaded.manifestPath, draft.problems.length > 0 ? draft.problems : ['has no "draft" graph']);
     }
     if (graphs.draft) await graphs.draft.session.release();
     graphs.draft = draft.graphs.draft;
+    // The draft's chains come from the same directory as its graph (or there are none): this model's
+    // own would draft with the other draft model.
+    for (const g of chains.draft.values()) await g.session.release();
+    chains = { ...chains, draft: draft.chains.draft };
   }
 
   return {

@@ -120,6 +120,34 @@ test('chains run only for one greedy row at a gamma they exist for; otherwise th
   }
 });
 
+test('a draft taken from another model directory brings that directory\'s chains, or none', async () => {
+  const plain = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
+  try {
+    // TINY_INT8 without its chains: same vocabulary as TINY, a different (int8) draft graph.
+    cpSync(TINY_INT8, plain, { recursive: true });
+    const manifestPath = path.join(plain, 'manifest.json');
+    const { chains, ...rest } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    writeFileSync(manifestPath, JSON.stringify(rest));
+    const none = await loadModel(TINY, { draftDir: plain });
+    const other = await loadModel(TINY, { draftDir: TINY_INT8 });
+    try {
+      assert.equal(none.chains.draft.size, 0, 'a draft directory without chains: its draft drafts one run per token');
+      assert.equal(none.chains.prophet.size, 3, "the target's prophet chains stay");
+      for (const [gamma, graph] of other.chains.draft) assert.equal(graph.entry.sha256, chains.draft.gammas[String(gamma)].sha256);
+      const prompts = makePrompts([7], other.vocabSize, 3);
+      const chained = await traced(other, prompts, { strategy: 'draft', gamma: 3 });
+      const stepwise = await traced(other, prompts, { strategy: 'draft', gamma: 3, chains: false });
+      assert.deepEqual(chained.steps, stepwise.steps);
+      assert.ok((chained.calls.get(chainRole('draft')) ?? 0) > 0);
+    } finally {
+      await none.release();
+      await other.release();
+    }
+  } finally {
+    rmSync(plain, { recursive: true, force: true });
+  }
+});
+
 test('a chain file that is missing or altered is named in the load error, with every other problem', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
   try {
