@@ -9,7 +9,7 @@
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  */
 import { DecodeAbortedError, DecodeOptionError, PromptError } from './errors.ts';
-import type { LoadedModel } from './model.ts';
+import type { Chains, LoadedModel } from './model.ts';
 import type { GraphCall, Graph } from './graph.ts';
 import { TokenPicker } from './picker.ts';
 import { argmax } from './sampling.ts';
@@ -134,17 +134,17 @@ interface Strategies {
   drafter: Drafter | null;
 }
 
-function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number, chains: boolean): Strategies {
+function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number, chains: Chains | undefined): Strategies {
   const g = model.graphs as Record<GraphRole, Graph>;
   const V = model.vocabSize;
   switch (strategy) {
     case 'ar':
       return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: null };
     case 'draft':
-      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V, chains ? model.chains.draft : new Map()) };
+      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V, chains?.draft) };
     case 'prophet': {
       const target = new FullTarget(g.full, slots, capacity, V, true);
-      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains ? model.chains.prophet : new Map()) };
+      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains?.prophet) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, slots, capacity);
@@ -159,9 +159,9 @@ function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: 
 export async function decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
   checkOptions(model, prompts, options);
   const strategy = options.strategy ?? 'ar';
-  const chains = options.chains !== false;
-  const chained = strategy === 'prophet' || strategy === 'draft' ? model.chains[strategy].values() : [];
-  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...(chains ? chained : [])];
+  const chains = options.chains === false ? undefined : model.chains;
+  const chained = chains && (strategy === 'prophet' || strategy === 'draft') ? chains[strategy].values() : [];
+  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...chained];
   return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
 }
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
 import { Graph } from './graph.ts';
-import { readManifest, type LoadedManifest, type Manifest } from './manifest.ts';
+import { readManifest, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
 import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
@@ -124,46 +124,39 @@ async function openGraphs(
   const graphs: Partial<Record<GraphRole, Graph>> = {};
   const chains: Record<ChainedDrafter, Map<number, Graph>> = { prophet: new Map(), draft: new Map() };
   const problems: string[] = [];
+  /** One session and its contract check; null (a problem recorded) when the graph does not load on CPU. */
+  const open = async (role: GraphRole | ChainRole, what: string, entry: GraphEntry, bytes: Uint8Array, threadCount: number, externalDataDir?: string): Promise<Graph | null> => {
+    let session: ort.InferenceSession;
+    try {
+      session = await createSession(bytes, provider, threadCount, externalDataDir);
+    } catch (error) {
+      if (provider !== 'cpu') {
+        await releaseAll(graphs, chains);
+        throw error;
+      }
+      problems.push(`${what} (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`);
+      return null;
+    }
+    const graph = new Graph(role, session, entry);
+    problems.push(...contractProblems(role, graph, vocabSize));
+    return graph;
+  };
   for (const role of roles) {
     const entry = loaded.manifest.graphs[role];
     const bytes = loaded.graphBytes[role];
     if (!entry || !bytes) continue;
-    let session: ort.InferenceSession;
-    try {
-      session = await createSession(bytes, provider, threads(role));
-    } catch (error) {
-      if (provider !== 'cpu') {
-        await releaseAll(graphs);
-        throw error;
-      }
-      problems.push(`graph "${role}" (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`);
-      continue;
-    }
-    const graph = new Graph(role, session, entry);
-    problems.push(...contractProblems(role, graph, vocabSize));
-    graphs[role] = graph;
+    const graph = await open(role, `graph "${role}"`, entry, bytes, threads(role));
+    if (graph) graphs[role] = graph;
   }
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;
+    const { cache_layers, kv_dim, hidden_dim, inputs, outputs } = chain;
     for (const [gamma, bytes] of loaded.chainBytes.get(drafter) ?? []) {
       const ref = chain.gammas[String(gamma)];
-      const { inputs, outputs } = chain;
-      const entry = { file: ref.file, sha256: ref.sha256, cache_layers: chain.cache_layers, kv_dim: chain.kv_dim, hidden_dim: chain.hidden_dim, inputs, outputs };
-      let session: ort.InferenceSession;
-      try {
-        session = await createSession(bytes, provider, threads(drafter), loaded.dir);
-      } catch (error) {
-        if (provider !== 'cpu') {
-          await releaseAll(graphs, chains);
-          throw error;
-        }
-        problems.push(`the ${drafter} chain of gamma ${gamma} (${ref.file}) is not a loadable ONNX model: ${firstLine(error)}`);
-        continue;
-      }
-      const graph = new Graph(chainRole(drafter), session, entry);
-      problems.push(...contractProblems(chainRole(drafter), graph, vocabSize));
-      chains[drafter].set(gamma, graph);
+      const entry = { ...ref, cache_layers, kv_dim, hidden_dim, inputs, outputs };
+      const graph = await open(chainRole(drafter), `the ${drafter} chain of gamma ${gamma}`, entry, bytes, threads(drafter), loaded.dir);
+      if (graph) chains[drafter].set(gamma, graph);
     }
   }
   return { graphs, chains, problems };

@@ -35,7 +35,6 @@ bench texts at gamma 2, 3, 5 and 8 drafted identically).
 - Sampled drafting keeps the step graph: it needs each step's distribution q and the row's own draws.
 """
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .contract import (CHAINED_DRAFTERS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
                        chain_names, expected_names, new_key, new_value, past_key, past_value)
+from .export import sha256
 from .simplify import prune_unused
 
 GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
@@ -224,10 +224,6 @@ def _weights_blob(step_model: onnx.ModelProto) -> tuple[bytes, dict[str, tuple[i
     return bytes(blob), offsets
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
@@ -250,7 +246,7 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
         if graph is None:
             continue
         source = model_dir / graph["file"]
-        if _sha256(source) != graph["sha256"]:
+        if sha256(source) != graph["sha256"]:
             raise ValueError(f"{source}: sha256 differs from {manifest_path}; re-export the model")
         old = chains.get(drafter)
         wanted = tuple(gammas or (sorted(int(g) for g in old["gammas"]) if old else GAMMAS))
@@ -264,11 +260,11 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
             _externalize(model, offsets, weights)
             path = model_dir / f"{drafter}_chain.g{gamma}.onnx"
             _write(path, model.SerializeToString())
-            files[str(gamma)] = {"file": path.name, "sha256": _sha256(path)}
+            files[str(gamma)] = {"file": path.name, "sha256": sha256(path)}
         inputs, outputs = chain_names(drafter, graph["cache_layers"])
         chains[drafter] = {
             "batch": 1, "cache_layers": graph["cache_layers"], "kv_dim": graph["kv_dim"], "hidden_dim": graph.get("hidden_dim", 0),
-            "inputs": inputs, "outputs": outputs, "weights": {"file": weights, "sha256": _sha256(model_dir / weights)},
+            "inputs": inputs, "outputs": outputs, "weights": {"file": weights, "sha256": sha256(model_dir / weights)},
             "gammas": files, "source": {"file": graph["file"], "sha256": graph["sha256"], "construction": CONSTRUCTION},
         }
         made[drafter] = (files, len(blob))

@@ -8,6 +8,7 @@ import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
 import { keepAcceptedDrafts, type SlotTable } from '../rows.ts';
+import { chainFor, proposeChained } from './chain.ts';
 import type { Drafter, Proposal } from './types.ts';
 
 export class DraftModelDrafter implements Drafter {
@@ -27,14 +28,9 @@ export class DraftModelDrafter implements Drafter {
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
-    const chain = picker.greedy && table.size === 1 ? this.chains.get(gamma) : undefined;
-    if (chain) {
-      // The catch-up (everything after the cache, accepted drafts included) and gamma drafts in one run;
-      // the drafted positions' keys stay inside the call, so the next catch-up feeds the accepted ones.
-      const result = await feedUpTo(chain, this.cache, table, (row) => row.seq.length);
-      for (let i = 0; i < gamma; i++) table.active[0].drafts.push(Number(result.drafts![i]));
-      return { q: null };
-    }
+    // The chain also returns its drafted positions' keys; commit keeps the accepted ones, as below.
+    const chain = chainFor(this.chains, table, gamma, picker);
+    if (chain) return proposeChained(chain, this.cache, table, gamma);
     const V = this.vocabSize;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
     for (let i = 0; i < gamma; i++) {

@@ -9,6 +9,7 @@ import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset, type PositionStore } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
 import type { RowState, SlotTable } from '../rows.ts';
+import { chainFor, proposeChained } from './chain.ts';
 import type { Drafter, Proposal } from './types.ts';
 
 export class ProphetDrafter implements Drafter {
@@ -31,8 +32,8 @@ export class ProphetDrafter implements Drafter {
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
-    const chain = picker.greedy && table.size === 1 ? this.chains.get(gamma) : undefined;
-    if (chain) return this.proposeChained(chain, table, gamma);
+    const chain = chainFor(this.chains, table, gamma, picker);
+    if (chain) return proposeChained(chain, this.cache, table, gamma, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
     const V = this.vocabSize;
     const D = this.graph.hiddenDim;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
@@ -51,14 +52,6 @@ export class ProphetDrafter implements Drafter {
       }
     }
     return { q };
-  }
-
-  /** One chain run: the row's new positions fed with the target's hidden states, gamma drafts out. */
-  private async proposeChained(chain: Graph, table: SlotTable, gamma: number): Promise<Proposal> {
-    const result = await feedUpTo(chain, this.cache, table, (row) => row.seq.length, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
-    const row = table.active[0];
-    for (let i = 0; i < gamma; i++) row.drafts.push(Number(result.drafts![i]));
-    return { q: null };
   }
 
   /** Input at `position`: the target's final hidden state at the position before (zeros at 0). */
