@@ -160,8 +160,9 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   checkOptions(model, prompts, options);
   const strategy = options.strategy ?? 'ar';
   const chains = options.chains === false ? undefined : model.chains;
-  const chained = chains && (strategy === 'prophet' || strategy === 'draft') ? chains[strategy].values() : [];
-  const graphs = [...STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!), ...chained];
+  // Chains get the graph-call log from their set: their sessions are created on first use.
+  if (chains && (strategy === 'prophet' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
 }
 

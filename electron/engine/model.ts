@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
+import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
 import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
@@ -32,7 +33,7 @@ export interface LoadOptions {
   draftDir?: string;
 }
 
-export type Chains = Record<ChainedDrafter, ReadonlyMap<number, Graph>>;
+export type Chains = Record<ChainedDrafter, ChainSet>;
 
 export interface ProviderReport {
   requested: Provider;
@@ -46,7 +47,7 @@ export interface LoadedModel {
   manifest: Manifest;
   vocabSize: number;
   graphs: Partial<Record<GraphRole, Graph>>;
-  /** Each model drafter's one-call greedy drafting by gamma (batch 1); empty maps where the model has none. */
+  /** Each model drafter's one-call greedy drafting by gamma (batch 1), sessions created on first use; empty where the model has none. */
   chains: Chains;
   provider: ProviderReport;
   release(): Promise<void>;
@@ -113,7 +114,32 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   return problems;
 }
 
-/** Opens one session per graph; a session that fails on a GPU provider throws, on CPU it is a contract problem. */
+/**
+ * One session and its contract check. A graph ONNX Runtime cannot load is a problem on CPU; on a GPU
+ * provider the error is thrown, and the caller falls back to CPU.
+ */
+async function openGraph(
+  role: GraphRole | ChainRole,
+  what: string,
+  entry: GraphEntry,
+  bytes: Uint8Array,
+  provider: Provider,
+  threads: number,
+  vocabSize: number,
+  externalDataDir?: string,
+): Promise<{ graph: Graph | null; problems: string[] }> {
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(bytes, provider, threads, externalDataDir);
+  } catch (error) {
+    if (provider !== 'cpu') throw error;
+    return { graph: null, problems: [`${what} (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`] };
+  }
+  const graph = new Graph(role, session, entry);
+  return { graph, problems: contractProblems(role, graph, vocabSize) };
+}
+
+/** Opens one session per graph of `roles`, and the chains of those roles (their sessions on first use). */
 async function openGraphs(
   loaded: LoadedManifest,
   roles: readonly GraphRole[],
@@ -122,49 +148,42 @@ async function openGraphs(
   vocabSize: number,
 ): Promise<{ graphs: Partial<Record<GraphRole, Graph>>; chains: Chains; problems: string[] }> {
   const graphs: Partial<Record<GraphRole, Graph>> = {};
-  const chains: Record<ChainedDrafter, Map<number, Graph>> = { prophet: new Map(), draft: new Map() };
   const problems: string[] = [];
-  /** One session and its contract check; null (a problem recorded) when the graph does not load on CPU. */
-  const open = async (role: GraphRole | ChainRole, what: string, entry: GraphEntry, bytes: Uint8Array, threadCount: number, externalDataDir?: string): Promise<Graph | null> => {
-    let session: ort.InferenceSession;
-    try {
-      session = await createSession(bytes, provider, threadCount, externalDataDir);
-    } catch (error) {
-      if (provider !== 'cpu') {
-        await releaseAll(graphs, chains);
-        throw error;
-      }
-      problems.push(`${what} (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`);
-      return null;
-    }
-    const graph = new Graph(role, session, entry);
-    problems.push(...contractProblems(role, graph, vocabSize));
-    return graph;
-  };
   for (const role of roles) {
     const entry = loaded.manifest.graphs[role];
     const bytes = loaded.graphBytes[role];
     if (!entry || !bytes) continue;
-    const graph = await open(role, `graph "${role}"`, entry, bytes, threads(role));
-    if (graph) graphs[role] = graph;
+    let opened: Awaited<ReturnType<typeof openGraph>>;
+    try {
+      opened = await openGraph(role, `graph "${role}"`, entry, bytes, provider, threads(role), vocabSize);
+    } catch (error) {
+      await releaseAll(graphs);
+      throw error;
+    }
+    problems.push(...opened.problems);
+    if (opened.graph) graphs[role] = opened.graph;
   }
+  const chains: Chains = { prophet: ChainSet.empty(), draft: ChainSet.empty() };
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;
     const { cache_layers, kv_dim, hidden_dim, inputs, outputs } = chain;
-    for (const [gamma, bytes] of loaded.chainBytes.get(drafter) ?? []) {
-      const ref = chain.gammas[String(gamma)];
-      const entry = { ...ref, cache_layers, kv_dim, hidden_dim, inputs, outputs };
-      const graph = await open(chainRole(drafter), `the ${drafter} chain of gamma ${gamma}`, entry, bytes, threads(drafter), loaded.dir);
-      if (graph) chains[drafter].set(gamma, graph);
-    }
+    chains[drafter] = new ChainSet(loaded.chainBytes.get(drafter) ?? new Map(), async (gamma, bytes) => {
+      const entry = { ...chain.gammas[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs, outputs };
+      const opened = await openGraph(chainRole(drafter), `the ${drafter} chain of gamma ${gamma}`, entry, bytes, provider, threads(drafter), vocabSize, loaded.dir);
+      if (opened.problems.length > 0) {
+        await opened.graph?.session.release();
+        throw new ModelLoadError(loaded.manifestPath, opened.problems);
+      }
+      return opened.graph!;
+    });
   }
   return { graphs, chains, problems };
 }
 
 async function releaseAll(graphs: Partial<Record<GraphRole, Graph>>, chains?: Chains): Promise<void> {
-  const chained = chains ? CHAINED_DRAFTERS.flatMap((d) => [...chains[d].values()]) : [];
-  for (const g of [...Object.values(graphs), ...chained]) await g.session.release();
+  for (const g of Object.values(graphs)) await g.session.release();
+  if (chains) for (const d of CHAINED_DRAFTERS) await chains[d].release();
 }
 
 /** The graphs `targetThreads` applies to: they run only to verify (trunk also drafts for early exit). */
@@ -216,14 +235,13 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     const draft = await openGraphs(draftLoaded, ['draft'], used, threads, vocabSize);
     if (draft.problems.length > 0 || !draft.graphs.draft) {
       await releaseAll({ ...graphs, ...draft.graphs }, chains);
-      await releaseAll({}, draft.chains);
       throw new ModelLoadError(draftLoaded.manifestPath, draft.problems.length > 0 ? draft.problems : ['has no "draft" graph']);
     }
     if (graphs.draft) await graphs.draft.session.release();
     graphs.draft = draft.graphs.draft;
     // The draft's chains come from the same directory as its graph (or there are none): this model's
     // own would draft with the other draft model.
-    for (const g of chains.draft.values()) await g.session.release();
+    await chains.draft.release();
     chains = { ...chains, draft: draft.chains.draft };
   }
 

@@ -30,11 +30,16 @@ const voice = await openVoice(args.voice, {});
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voice.maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
 const prompts = sentences.map((s) => voice.prompt(s.phonemeIds.slice(0, voice.maxPhonemes)));
 const caps = sentences.map((s) => voice.maxUnits(s.phonemeIds.length));
-const chains = Object.entries(voice.decoder.chains).flatMap(([drafter, byGamma]) => [...byGamma].map(([g, graph]) => [`${drafter} chain γ${g}`, graph] as const));
-const graphs = [...Object.entries(voice.decoder.graphs), ...chains];
+// Chains' sessions are created on first use: list the graphs when a config starts (after the warm-up pass
+// every chain the measured pass uses exists).
+const allGraphs = () => [
+  ...Object.entries(voice.decoder.graphs),
+  ...Object.values(voice.decoder.chains).flatMap((set) => set.opened.map((g) => [g.entry.file.replace('.onnx', ''), g] as const)),
+];
 
 for (const measured of [false, true]) {
   for (const { strategy, gamma, chains, label } of configs) {
+    const graphs = allGraphs();
     for (const [, g] of graphs) Object.assign(g!, { runs: 0, runMs: 0 });
     let ms = 0;
     let tokens = 0;

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,7 @@ for (const dir of [TINY, TINY_INT8]) {
   for (const strategy of CHAINED_DRAFTERS) {
     test(`a ${strategy} chain drafts what one ${strategy} call per token drafts, in one run per step (${path.basename(dir)})`, async () => {
       const model = await fixture(dir);
-      assert.deepEqual([...model.chains[strategy].keys()].sort(), [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
+      assert.deepEqual(model.chains[strategy].gammas, [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
       let accepted = 0;
       let rejected = 0;
       for (const [i, length] of [2, 5, 9, 14].entries()) {
@@ -131,9 +132,9 @@ test('a draft taken from another model directory brings that directory\'s chains
     const none = await loadModel(TINY, { draftDir: plain });
     const other = await loadModel(TINY, { draftDir: TINY_INT8 });
     try {
-      assert.equal(none.chains.draft.size, 0, 'a draft directory without chains: its draft drafts one run per token');
-      assert.equal(none.chains.prophet.size, 3, "the target's prophet chains stay");
-      for (const [gamma, graph] of other.chains.draft) assert.equal(graph.entry.sha256, chains.draft.gammas[String(gamma)].sha256);
+      assert.equal(none.chains.draft.gammas.length, 0, 'a draft directory without chains: its draft drafts one run per token');
+      assert.equal(none.chains.prophet.gammas.length, 3, "the target's prophet chains stay");
+      for (const gamma of other.chains.draft.gammas) assert.equal((await other.chains.draft.graph(gamma)).entry.sha256, chains.draft.gammas[String(gamma)].sha256);
       const prompts = makePrompts([7], other.vocabSize, 3);
       const chained = await traced(other, prompts, { strategy: 'draft', gamma: 3 });
       const stepwise = await traced(other, prompts, { strategy: 'draft', gamma: 3, chains: false });
@@ -161,6 +162,42 @@ test('a chain file that is missing or altered is named in the load error, with e
       assert.match(error.message, /weights of the prophet chains: .*prophet_chain\.weights is missing/);
       return true;
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a chain\'s session is created the first time its gamma drafts, and a chain that breaks the contract is named then', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
+  try {
+    cpSync(TINY, dir, { recursive: true });
+    const fresh = await loadModel(dir);
+    try {
+      assert.equal(fresh.chains.prophet.opened.length, 0, 'no chain session at load');
+      await traced(fresh, makePrompts([6], fresh.vocabSize, 9), { strategy: 'prophet', gamma: 3, maxNewTokens: 12 });
+      assert.deepEqual(fresh.chains.prophet.opened.map((g) => g.entry.file), ['prophet_chain.g3.onnx']);
+    } finally {
+      await fresh.release();
+    }
+    // gamma 3's file replaced by the prophet graph itself (hash updated): it loads, and fails on first use.
+    const manifestPath = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const prophet = readFileSync(path.join(dir, manifest.graphs.prophet.file));
+    writeFileSync(path.join(dir, 'prophet_chain.g3.onnx'), prophet);
+    manifest.chains.prophet.gammas['3'].sha256 = createHash('sha256').update(prophet).digest('hex');
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const broken = await loadModel(dir);
+    try {
+      const prompts = makePrompts([6], broken.vocabSize, 9);
+      await traced(broken, prompts, { strategy: 'prophet', gamma: 2, maxNewTokens: 12 });
+      await assert.rejects(traced(broken, prompts, { strategy: 'prophet', gamma: 3, maxNewTokens: 12 }), (error: unknown) => {
+        assert.ok(error instanceof ModelLoadError);
+        assert.match(error.message, /prophet_chain\.g3\.onnx\) lacks output "drafts"/);
+        return true;
+      });
+    } finally {
+      await broken.release();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
  * Drafting through a chain (the manifest's "chains", native-models/spear_t2s/chain.py): one session run
  * returns all gamma greedy drafts of one row. The prophet and the draft model use it the same way.
  */
+import type { ChainSet } from '../chain-set.ts';
 import { feedUpTo } from '../feed.ts';
 import type { Graph } from '../graph.ts';
 import type { KvCache } from '../kv-cache.ts';
@@ -10,8 +11,8 @@ import type { RowState, SlotTable } from '../rows.ts';
 import type { Proposal } from './types.ts';
 
 /** The chain for this step, where one applies: greedy, one row, a gamma the model has a chain for. */
-export function chainFor(chains: ReadonlyMap<number, Graph>, table: SlotTable, gamma: number, picker: TokenPicker): Graph | undefined {
-  return picker.greedy && table.size === 1 ? chains.get(gamma) : undefined;
+export async function chainFor(chains: ChainSet, table: SlotTable, gamma: number, picker: TokenPicker): Promise<Graph | undefined> {
+  return picker.greedy && table.size === 1 && chains.has(gamma) ? chains.graph(gamma) : undefined;
 }
 
 /**

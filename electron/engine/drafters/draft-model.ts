@@ -4,6 +4,7 @@
  * nodes, so the same drafts; native-models/spear_t2s/chain.py).
  */
 import type { Graph } from '../graph.ts';
+import { ChainSet } from '../chain-set.ts';
 import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
@@ -21,7 +22,7 @@ export class DraftModelDrafter implements Drafter {
     capacity: number,
     private readonly vocabSize: number,
     /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
-    private readonly chains: ReadonlyMap<number, Graph> = new Map(),
+    private readonly chains: ChainSet = ChainSet.empty(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
     this.caches = [this.cache];
@@ -29,7 +30,7 @@ export class DraftModelDrafter implements Drafter {
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
     // The chain also returns its drafted positions' keys; commit keeps the accepted ones, as below.
-    const chain = chainFor(this.chains, table, gamma, picker);
+    const chain = await chainFor(this.chains, table, gamma, picker);
     if (chain) return proposeChained(chain, this.cache, table, gamma);
     const V = this.vocabSize;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);

@@ -5,6 +5,7 @@
  * the next hidden state, and those positions are dropped after verification.
  */
 import type { Graph } from '../graph.ts';
+import { ChainSet } from '../chain-set.ts';
 import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, lastIndexOffset, type PositionStore } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
@@ -25,14 +26,14 @@ export class ProphetDrafter implements Drafter {
     capacity: number,
     private readonly vocabSize: number,
     /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
-    private readonly chains: ReadonlyMap<number, Graph> = new Map(),
+    private readonly chains: ChainSet = ChainSet.empty(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
     this.caches = [this.cache];
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
-    const chain = chainFor(this.chains, table, gamma, picker);
+    const chain = await chainFor(this.chains, table, gamma, picker);
     if (chain) return proposeChained(chain, this.cache, table, gamma, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
     const V = this.vocabSize;
     const D = this.graph.hiddenDim;
