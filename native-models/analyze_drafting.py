@@ -9,6 +9,8 @@ committed position, accept the longest matching prefix, add the target's own nex
 tokens per target call, for every drafter and gamma without running the engine. It also replays
 confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
 
+It also prints each drafter's acceptance by depth (depth s given depths 1..s-1 were accepted).
+
 With c (one drafter step's cost over one target step) and v(g) (a verification of g drafts over one target
 step) measured on the engine, the predicted speedup over ar is tau / (drafted * c + v(drafted)).
 """
@@ -95,6 +97,23 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
     return tokens, calls, drafted
 
 
+def per_depth(data, drafter: str, steps: int) -> list[float]:
+    """Acceptance at each depth s of a draft given every earlier depth was accepted: P(step s right |
+    steps 1..s-1 right), over every start position whose depth s is inside the row. A flat curve means
+    the drafter loses nothing by drafting on its own predictions; a falling one, that it does."""
+    rates = []
+    for s in range(steps):
+        right = reached = 0
+        for sep, length, res in data:
+            match = res[drafter][0]
+            earlier = match[:s, sep:length].all(0) if s else torch.ones(length - sep, dtype=torch.bool)
+            inside = torch.arange(sep, length) + s + 1 < length  # depth s predicts token p0 + s + 1
+            reached += int((earlier & inside).sum())
+            right += int((earlier & inside & match[s, sep:length]).sum())
+        rates.append(round(right / max(reached, 1), 3))
+    return rates
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True)
@@ -112,6 +131,7 @@ def main():
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
     report = []
     for drafter in ("exit", "draft", "prophet"):
+        print(json.dumps({"drafter": drafter, "acceptance_by_depth": per_depth(data, drafter, max(GAMMAS))}))
         for gamma in GAMMAS:
             for theta in (0.0, 0.3, 0.5):
                 tokens, calls, drafted = replay(data, drafter, gamma, theta)
