@@ -32,7 +32,15 @@ bench texts at gamma 2, 3, 5 and 8 drafted identically).
 - ONNX Runtime's control flow was measured too and lost: a Loop over the steps cost ~35 µs per
   iteration more than unrolled nodes, and a ladder of If nodes choosing gamma cost 130-450 µs per call.
 - A drafter's graphs share one weights file (ONNX external data), so each gamma adds 0.05-0.25 MB.
-- Sampled drafting keeps the step graph: it needs each step's distribution q and the row's own draws.
+- Sampled drafting (temperature only, no top-k or top-p) has chains too, built beside the greedy ones
+  (`<drafter>_chain.s<gamma>.onnx`, the manifest's chains.<drafter>.sampled): each step draws its token
+  by inverse CDF from softmax(logits * inv_temperature) with one of the call's `uniforms` (the row's own
+  draws, one per draft, in the order one run per token would use them) and the chain returns every
+  step's logits. The engine computes q from those logits exactly as one run per token does and checks
+  that its own draw with the same uniform is the chain's; where float32 rounding in the graph put a
+  uniform on the other side of a boundary (rare), it drafts that step again one run per token with the
+  same uniforms, so the drafts are always the ones one run per token would make (electron/engine/
+  drafters/chain.ts).
 """
 
 import json
@@ -41,13 +49,15 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .contract import (CHAINED_DRAFTERS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS,
-                       chain_names, expected_names, new_key, new_value, past_key, past_value)
+from .contract import (CHAINED_DRAFTERS, DRAFT_LOGITS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, INV_TEMPERATURE, LOGITS,
+                       PAST_LEN, POSITIONS, UNIFORMS, chain_names, expected_names, new_key, new_value, past_key, past_value)
 from .export import sha256
 from .simplify import prune_unused
 
 GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
 CONSTRUCTION = "the drafter graph's nodes: a catch-up call, then gamma - 1 greedy steps, batch 1 (spear_t2s/chain.py)"
+SAMPLED_CONSTRUCTION = ("the greedy chain with each argmax replaced by an inverse-CDF draw from softmax(logits * inv_temperature) "
+                        "with that step's uniform; each step's logits out (spear_t2s/chain.py)")
 ALIGN = 64  # byte alignment of each tensor in the weights file
 INLINE_BELOW = 1024  # bytes: smaller initializers (shapes, scalars) stay in each graph; shape inference reads them
 
@@ -101,10 +111,30 @@ def _cache_concat(step: onnx.GraphProto, past: str, new: str) -> str | None:
     return None
 
 
-def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet") -> onnx.ModelProto:
+def _draw(prefix: str, logits: str, step: int) -> list[onnx.NodeProto]:
+    """Nodes drawing `prefix`/token (1, 1) from softmax(logits * inv_temperature), logits (1, 1, V), by
+    inverse CDF with uniform number `step`: the first index whose cumulative probability exceeds it, as
+    electron/engine/sampling.ts's sampleIndex does."""
+    node = helper.make_node
+    return [
+        _const(f"{prefix}/u_start", [step]), _const(f"{prefix}/u_end", [step + 1]),
+        node("Slice", [UNIFORMS, f"{prefix}/u_start", f"{prefix}/u_end", "axis1"], [f"{prefix}/u"]),  # (1, 1)
+        node("Unsqueeze", [f"{prefix}/u", "axis2"], [f"{prefix}/u3"]),  # (1, 1, 1)
+        node("Mul", [logits, INV_TEMPERATURE], [f"{prefix}/scaled"]),
+        node("Softmax", [f"{prefix}/scaled"], [f"{prefix}/q"], axis=-1),
+        node("CumSum", [f"{prefix}/q", "axis_last"], [f"{prefix}/cdf"]),
+        node("Less", [f"{prefix}/u3", f"{prefix}/cdf"], [f"{prefix}/past_u"]),
+        node("Cast", [f"{prefix}/past_u"], [f"{prefix}/past_u_f"], to=TensorProto.FLOAT),
+        node("ArgMax", [f"{prefix}/past_u_f"], [f"{prefix}/token"], axis=2, keepdims=0),  # the first index past u
+    ]
+
+
+def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet", sampled: bool = False) -> onnx.ModelProto:
     """The chain of `gamma` greedy drafts made of `step_model`, a `drafter` graph of the contract
     (`prophet`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
-    cache layers), with the step's initializers inline."""
+    cache layers), with the step's initializers inline. `sampled`: each draft drawn from the step's
+    softmax(logits * inv_temperature) with one of the `uniforms` instead of its argmax, and each step's
+    logits returned (DRAFT_LOGITS)."""
     if gamma < 1:
         raise ValueError(f"gamma must be >= 1, not {gamma}")
     if drafter not in CHAINED_DRAFTERS:
@@ -135,7 +165,12 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
     nodes += [
         _const("one", [1], scalar=True), _const("last", [-1]), _const("end", [1 << 62]), _const("axis1", [1]),
         node("Slice", [LOGITS, "last", "end", "axis1"], ["s1/logits"]),  # (1, 1, V)
-        node("ArgMax", ["s1/logits"], ["s1/token"], axis=2, keepdims=0),  # (1, 1): draft 1
+    ]
+    if sampled:
+        nodes += [_const("axis2", [2]), _const("axis_last", [-1], scalar=True)] + _draw("s1", "s1/logits", 0)
+    else:
+        nodes.append(node("ArgMax", ["s1/logits"], ["s1/token"], axis=2, keepdims=0))  # (1, 1): draft 1
+    nodes += [
         node("Slice", [POSITIONS, "last", "end", "axis1"], ["s1/last_position"]),
         node("Add", ["s1/last_position", "one"], ["s1/position"]),  # (1, 1): where draft 1 goes
         node("Squeeze", ["s1/position", "axis1"], ["s1/past_len"]),  # (1,): the cache ends just before it
@@ -163,7 +198,10 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
         if _unmask(step_nodes) != layers:
             raise ValueError(f"expected one attention mask (Where before Softmax) per layer of the {drafter} graph")
         nodes += step_nodes
-        nodes.append(node("ArgMax", [f"{cur}/{LOGITS}"], [f"{cur}/token"], axis=2, keepdims=0))
+        if sampled:
+            nodes += _draw(cur, f"{cur}/{LOGITS}", i - 1)
+        else:
+            nodes.append(node("ArgMax", [f"{cur}/{LOGITS}"], [f"{cur}/token"], axis=2, keepdims=0))
         if i < gamma:  # the next step's position, and the cache with this step's keys and values appended
             nodes += [node("Add", [f"{prev}/position", "one"], [f"{cur}/position"]),
                       node("Add", [f"{prev}/past_len", "one"], [f"{cur}/past_len"])]
@@ -171,6 +209,8 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
         tokens.append(f"{cur}/token")
         prev = cur
     nodes.append(node("Concat", tokens, [DRAFTS], axis=1))  # (1, gamma)
+    if sampled:  # (1, gamma, V): each step's logits, for the engine's q
+        nodes.append(node("Concat", ["s1/logits"] + [f"s{i}/{LOGITS}" for i in range(2, gamma + 1)], [DRAFT_LOGITS], axis=1))
     if keeps_drafted:  # new keys/values: everything after the past in the last step's cache, (1, T + gamma - 1, kv)
         nodes += [node("Shape", [past_key(0)], ["past_shape"]), node("Gather", ["past_shape", "axis1"], ["past_size"], axis=0)]
         for past, new, name in caches:
@@ -179,16 +219,24 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
                 nodes.append(node("Concat", [f"s{gamma - 1}/{name}", f"s{gamma}/{new}"], [last], axis=1))
             nodes.append(node("Slice", [last, "past_size", "end", "axis1"], [new]))
 
-    inputs, outputs = chain_names(drafter, layers)
+    inputs, outputs = chain_names(drafter, layers, sampled)
     out_by_name = {o.name: o for o in step.output}
-    cache_outputs = [out_by_name[n] for n in outputs[1:]]
+    cache_outputs = [out_by_name[n] for n in outputs if n not in (DRAFTS, DRAFT_LOGITS)]
     if keeps_drafted:  # more positions than were fed: T + gamma - 1
         cache_outputs = [helper.make_tensor_value_info(o.name, o.type.tensor_type.elem_type,
                                                        [1, "fed_and_drafted", o.type.tensor_type.shape.dim[2].dim_value or None])
                          for o in cache_outputs]
-    graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma])] + cache_outputs
-    assert step_inputs == inputs
-    graph = helper.make_graph(nodes, f"{drafter}_chain_{gamma}", list(step.input), graph_outputs, initializer=list(step.initializer))
+    graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma])]
+    graph_inputs = list(step.input)
+    if sampled:
+        vocab = out_by_name[LOGITS].type.tensor_type.shape.dim[2].dim_value or None
+        graph_outputs.append(helper.make_tensor_value_info(DRAFT_LOGITS, TensorProto.FLOAT, [1, gamma, vocab]))
+        graph_inputs += [helper.make_tensor_value_info(UNIFORMS, TensorProto.FLOAT, [1, gamma]),
+                         helper.make_tensor_value_info(INV_TEMPERATURE, TensorProto.FLOAT, [1])]
+    graph_outputs += cache_outputs
+    assert [i.name for i in graph_inputs] == inputs
+    name = f"{drafter}_chain_{'sampled_' if sampled else ''}{gamma}"
+    graph = helper.make_graph(nodes, name, graph_inputs, graph_outputs, initializer=list(step.initializer))
     prune_unused(graph)  # the bypassed masks' nodes
     model = helper.make_model(graph, opset_imports=list(step_model.opset_import))
     model.ir_version = step_model.ir_version
@@ -254,24 +302,29 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
         blob, offsets = _weights_blob(step_model)
         weights = f"{drafter}_chain.weights"
         _write(model_dir / weights, blob)
-        files = {}
+        files, sampled_files = {}, {}
         for gamma in wanted:
-            model = build_chain(step_model, gamma, drafter)
-            _externalize(model, offsets, weights)
-            path = model_dir / f"{drafter}_chain.g{gamma}.onnx"
-            _write(path, model.SerializeToString())
-            files[str(gamma)] = {"file": path.name, "sha256": sha256(path)}
+            for kind, into in (("g", files), ("s", sampled_files)):
+                model = build_chain(step_model, gamma, drafter, sampled=kind == "s")
+                _externalize(model, offsets, weights)
+                path = model_dir / f"{drafter}_chain.{kind}{gamma}.onnx"
+                _write(path, model.SerializeToString())
+                into[str(gamma)] = {"file": path.name, "sha256": sha256(path)}
         inputs, outputs = chain_names(drafter, graph["cache_layers"])
+        sampled_inputs, sampled_outputs = chain_names(drafter, graph["cache_layers"], sampled=True)
         chains[drafter] = {
             "batch": 1, "cache_layers": graph["cache_layers"], "kv_dim": graph["kv_dim"], "hidden_dim": graph.get("hidden_dim", 0),
             "inputs": inputs, "outputs": outputs, "weights": {"file": weights, "sha256": sha256(model_dir / weights)},
             "gammas": files, "source": {"file": graph["file"], "sha256": graph["sha256"], "construction": CONSTRUCTION},
+            "sampled": {"inputs": sampled_inputs, "outputs": sampled_outputs, "gammas": sampled_files,
+                        "construction": SAMPLED_CONSTRUCTION},
         }
-        made[drafter] = (files, len(blob))
+        made[drafter] = ({**files, **{f"s{g}": f for g, f in sampled_files.items()}}, len(blob))
     _write(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
     for drafter, (files, weights_size) in made.items():
-        for stale in set(model_dir.glob(f"{drafter}_chain.g*.onnx")) - {model_dir / f["file"] for f in files.values()}:
+        for stale in set(model_dir.glob(f"{drafter}_chain.[gs]*.onnx")) - {model_dir / f["file"] for f in files.values()}:
             stale.unlink()
         size = sum((model_dir / f["file"]).stat().st_size for f in files.values()) + weights_size
-        print(f"{model_dir}: {drafter} chains for gamma {', '.join(files)} ({size / 1e6:.1f} MB with the shared weights)")
+        gammas_made = ", ".join(g for g in files if not g.startswith("s"))
+        print(f"{model_dir}: {drafter} chains for gamma {gammas_made}, greedy and sampled ({size / 1e6:.1f} MB with the shared weights)")
     return chains

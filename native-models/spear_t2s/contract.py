@@ -9,7 +9,12 @@ POSITIONS = "positions"
 PAST_LEN = "past_len"
 LOGITS = "logits"
 HIDDEN_OUT = "hidden_out"
-DRAFTS = "drafts"  # a chain's greedy drafts (spear_t2s/chain.py)
+DRAFTS = "drafts"  # a chain's drafts (spear_t2s/chain.py)
+# A sampled chain's own inputs and output (spear_t2s/chain.py): one uniform per draft, the reciprocal of
+# the temperature, and each step's logits, from which the engine computes the q it verifies against.
+UNIFORMS = "uniforms"
+INV_TEMPERATURE = "inv_temperature"
+DRAFT_LOGITS = "draft_logits"
 
 MANIFEST_FORMAT = "spear-t2s/1"
 MANIFEST_FILE = "manifest.json"
@@ -58,7 +63,12 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
 CHAINED_DRAFTERS = ("prophet", "draft")
 
 
-def chain_names(drafter: str, cache_layers: int) -> tuple[list[str], list[str]]:
-    """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache."""
+def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:
+    """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache; a
+    sampled chain also reads one uniform per draft and the temperature's reciprocal, and writes each
+    step's logits."""
     inputs, outputs = expected_names(drafter, cache_layers)
-    return inputs, [DRAFTS] + [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]
+    cache = [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]
+    if sampled:
+        return inputs + [UNIFORMS, INV_TEMPERATURE], [DRAFTS, DRAFT_LOGITS] + cache
+    return inputs, [DRAFTS] + cache
