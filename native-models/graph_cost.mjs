@@ -4,7 +4,8 @@
 //
 // Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
 // graph at T = 1 (one drafting step), and each T = 1 graph's cost over full's: the c of docs/results.md.
-// A voice's chains (one call for γ drafts of the prophet or the draft) are timed after the graphs, as c per drafted token.
+// A voice's chains (one call for γ drafts of the prophet or the draft; greedy, then sampled) are timed after the
+// graphs, as c per drafted token.
 // Measure on an idle machine; figures move by a few per cent from run to run.
 import ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
@@ -29,10 +30,15 @@ function feeds(session, entry, T) {
     else if (name === 'positions') f[name] = ints(Array.from({ length: T }, (_, i) => BigInt(P + i)), [1, T]);
     else if (name === 'past_len') f[name] = ints([BigInt(P)], [1]);
     else if (name === 'hidden_in') f[name] = new ort.Tensor('float32', new Float32Array(T * entry.hidden_dim).fill(0.1), [1, T, entry.hidden_dim]);
+    else if (name === 'uniforms') f[name] = new ort.Tensor('float32', new Float32Array(gammaOf(session)).fill(0.5), [1, gammaOf(session)]);
+    else if (name === 'inv_temperature') f[name] = new ort.Tensor('float32', Float32Array.of(1 / 0.8), [1]);
     else f[name] = new ort.Tensor('float32', new Float32Array(P * entry.kv_dim).fill(0.01), [1, P, entry.kv_dim]);
   }
   return f;
 }
+
+/** A sampled chain's gamma: the length of its uniforms input. */
+const gammaOf = (session) => session.inputMetadata?.find?.((m) => m.name === 'uniforms')?.shape?.[1] ?? 1;
 
 async function time(session, f) {
   for (let i = 0; i < 30; i++) await session.run(f);
@@ -56,13 +62,14 @@ for (const [role, entry] of Object.entries(manifest.graphs)) {
 }
 
 for (const [drafter, chain] of Object.entries(manifest.chains ?? {})) {
-  for (const [gamma, ref] of Object.entries(chain.gammas)) {
+  const kinds = [['', chain.gammas], [' sampled', chain.sampled?.gammas ?? {}]];
+  for (const [kind, gammas] of kinds) for (const [gamma, ref] of Object.entries(gammas)) {
     // Created from the path, ONNX Runtime finds the shared weights file beside the graph.
     const session = await ort.InferenceSession.create(path.join(dir, ref.file), {
       graphOptimizationLevel: 'all', intraOpNumThreads: Number(values.threads), interOpNumThreads: 1,
     });
     const us = await time(session, feeds(session, chain, 1));
-    console.log(`${drafter} chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`);
+    console.log(`${drafter}${kind} chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`);
     await session.release();
   }
 }

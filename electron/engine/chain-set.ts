@@ -8,8 +8,7 @@
 import type { Graph, GraphCall } from './graph.ts';
 
 export class ChainSet {
-  /** The graph-call log (decode's `onGraphCall`), given to every chain handed out. */
-  onCall: ((call: GraphCall) => void) | null = null;
+  private callLog: ((call: GraphCall) => void) | null = null;
   private readonly opening = new Map<number, Promise<Graph>>();
   private readonly created: Graph[] = [];
 
@@ -17,7 +16,19 @@ export class ChainSet {
     private readonly bytes: ReadonlyMap<number, Uint8Array>,
     /** Creates and checks gamma's session; throws a ModelLoadError naming the file when it is not a valid chain. */
     private readonly open: (gamma: number, bytes: Uint8Array) => Promise<Graph>,
+    /** The same drafter's sampled chains (temperature only), when these are its greedy ones and it has them. */
+    readonly sampled: ChainSet | null = null,
   ) {}
+
+  /** The graph-call log (decode's `onGraphCall`), given to every chain handed out, sampled ones too. */
+  get onCall(): ((call: GraphCall) => void) | null {
+    return this.callLog;
+  }
+
+  set onCall(log: ((call: GraphCall) => void) | null) {
+    this.callLog = log;
+    if (this.sampled) this.sampled.onCall = log;
+  }
 
   /** No chains: every draft is a run of the drafter's graph. */
   static empty(): ChainSet {
@@ -50,12 +61,13 @@ export class ChainSet {
     return graph;
   }
 
-  /** The chains whose sessions exist. */
+  /** The chains whose sessions exist, sampled ones included. */
   get opened(): readonly Graph[] {
-    return this.created;
+    return [...this.created, ...(this.sampled?.opened ?? [])];
   }
 
   async release(): Promise<void> {
+    await this.sampled?.release();
     await Promise.allSettled(this.opening.values());
     for (const graph of this.created) await graph.session.release();
     this.created.length = 0;

@@ -1,5 +1,5 @@
 /** Feeding a graph the part of each row's (extended) sequence its cache has not seen yet. */
-import type { Graph, GraphResult } from './graph.ts';
+import type { Graph, GraphFeed, GraphResult } from './graph.ts';
 import type { KvCache } from './kv-cache.ts';
 import { tokenAt, type RowState, type SlotTable } from './rows.ts';
 
@@ -20,6 +20,7 @@ export async function feedUpTo(
   table: SlotTable,
   end: (row: RowState) => number,
   hiddenAt?: (row: RowState, position: number, out: Float32Array, offset: number) => void,
+  sampling?: GraphFeed['sampling'],
 ): Promise<FedResult> {
   const rows = table.size;
   const counts = new Int32Array(rows);
@@ -34,6 +35,7 @@ export async function feedUpTo(
     rowIds: table.ids,
     tokenAt: (s, i) => tokenAt(table.active[s], starts[s] + i),
     hiddenAt: hiddenAt ? (s, i, out, offset) => hiddenAt(table.active[s], starts[s] + i, out, offset) : undefined,
+    sampling,
   });
   return { ...result, counts, starts };
 }

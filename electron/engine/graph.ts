@@ -6,7 +6,7 @@
 import ort from 'onnxruntime-node';
 import type { KvCache } from './kv-cache.ts';
 import type { GraphEntry } from './manifest.ts';
-import { DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS, newKey, newValue, pastKey, pastValue, type CallRole } from './tensor-names.ts';
+import { DRAFT_LOGITS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, INV_TEMPERATURE, LOGITS, PAST_LEN, POSITIONS, UNIFORMS, newKey, newValue, pastKey, pastValue, type CallRole } from './tensor-names.ts';
 
 /** What one graph call did for one row: reported to `onGraphCall` listeners (tests count trunk passes with it). */
 export interface GraphCall {
@@ -27,6 +27,8 @@ export interface GraphFeed {
   hiddenAt?: (slot: number, i: number, out: Float32Array, offset: number) => void;
   /** Logical row id of each slot, for the call log. */
   rowIds?: ArrayLike<number>;
+  /** A sampled chain's draws: one uniform per draft (one row) and the temperature. */
+  sampling?: { uniforms: ArrayLike<number>; temperature: number };
 }
 
 export interface GraphResult {
@@ -34,8 +36,10 @@ export interface GraphResult {
   T: number;
   logits: Float32Array | null;
   hidden: Float32Array | null;
-  /** A chain's greedy drafts, (rows, gamma). */
+  /** A chain's drafts, (rows, gamma). */
   drafts: BigInt64Array | null;
+  /** A sampled chain's logits of each step, (1, gamma, V). */
+  draftLogits?: Float32Array | null;
 }
 
 export class Graph {
@@ -44,6 +48,8 @@ export class Graph {
   readonly hasLogits: boolean;
   readonly hasHiddenOut: boolean;
   readonly hasDrafts: boolean;
+  /** A sampled chain: reads uniforms and the temperature, writes each step's logits. */
+  readonly sampled: boolean;
   /** Session runs so far and the wall time spent inside them, for overhead accounting. */
   runs = 0;
   runMs = 0;
@@ -59,6 +65,7 @@ export class Graph {
     this.hasLogits = entry.outputs.includes(LOGITS);
     this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
     this.hasDrafts = entry.outputs.includes(DRAFTS);
+    this.sampled = entry.inputs.includes(UNIFORMS);
   }
 
   get cacheLayers(): number {
@@ -107,6 +114,11 @@ export class Graph {
       }
       feeds[HIDDEN_IN] = new ort.Tensor('float32', hidden, [rows, T, D]);
     }
+    if (this.sampled) {
+      const { uniforms, temperature } = feed.sampling!;
+      feeds[UNIFORMS] = new ort.Tensor('float32', Float32Array.from(uniforms), [1, uniforms.length]);
+      feeds[INV_TEMPERATURE] = new ort.Tensor('float32', Float32Array.of(1 / temperature), [1]);
+    }
     // NOTE: the past tensors wrap views of the engine's buffers; nothing is copied on the JS side.
     const past = cache.pastView(rows);
     const kvDim = cache.kvDim;
@@ -151,6 +163,7 @@ export class Graph {
       logits: this.hasLogits ? (out[LOGITS].data as Float32Array) : null,
       hidden: this.hasHiddenOut ? (out[HIDDEN_OUT].data as Float32Array) : null,
       drafts: this.hasDrafts ? (out[DRAFTS].data as BigInt64Array) : null,
+      draftLogits: this.sampled ? (out[DRAFT_LOGITS].data as Float32Array) : null,
     };
   }
 }

@@ -49,6 +49,16 @@ export interface ChainEntry {
   /** gamma (as a string key) → that chain's graph. */
   gammas: Record<string, FileRef>;
   source?: { file: string; sha256: string; construction: string };
+  /** Chains that draw each draft from softmax(logits / temperature) instead of taking its argmax; same weights file. */
+  sampled?: SampledChains;
+}
+
+/** A drafter's sampled chains: they also read `uniforms` and `inv_temperature` and write `draft_logits`. */
+export interface SampledChains {
+  inputs: string[];
+  outputs: string[];
+  gammas: Record<string, FileRef>;
+  construction?: string;
 }
 
 export interface VocabRange {
@@ -86,6 +96,8 @@ export interface LoadedManifest {
   graphBytes: Partial<Record<GraphRole, Uint8Array>>;
   /** Each drafter's chain graphs by gamma (their weights file checked, not kept: ONNX Runtime reads it). */
   chainBytes: Map<ChainedDrafter, Map<number, Uint8Array>>;
+  /** Each drafter's sampled chain graphs by gamma. */
+  sampledChainBytes: Map<ChainedDrafter, Map<number, Uint8Array>>;
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -135,12 +147,19 @@ function chainProblems(m: Manifest): string[] {
     if (!c || c.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
     if (!c || !isInt(c.cache_layers) || !isInt(c.kv_dim)) problems.push(`chains of "${drafter}" need integer "cache_layers" and "kv_dim"`);
     if (!c || !isRef(c.weights)) problems.push(`chains of "${drafter}" lack "weights" with a file and a sha256`);
-    const gammas = c && typeof c.gammas === 'object' && c.gammas !== null ? Object.entries(c.gammas) : [];
-    if (gammas.length === 0) problems.push(`chains of "${drafter}" list no "gammas"`);
-    for (const [gamma, ref] of gammas) {
-      if (!/^[1-9][0-9]*$/.test(gamma)) problems.push(`chain gamma "${gamma}" of "${drafter}" is not a positive integer`);
-      if (!isRef(ref)) problems.push(`chain gamma ${gamma} of "${drafter}" lacks a file and a sha256`);
-    }
+    problems.push(...gammaProblems(c?.gammas, `chains of "${drafter}"`, `chain`, drafter));
+    if (c?.sampled !== undefined) problems.push(...gammaProblems(c.sampled?.gammas, `sampled chains of "${drafter}"`, 'sampled chain', drafter));
+  }
+  return problems;
+}
+
+function gammaProblems(gammaMap: unknown, what: string, one: string, drafter: string): string[] {
+  const problems: string[] = [];
+  const gammas = typeof gammaMap === 'object' && gammaMap !== null ? Object.entries(gammaMap) : [];
+  if (gammas.length === 0) problems.push(`${what} list no "gammas"`);
+  for (const [gamma, ref] of gammas) {
+    if (!/^[1-9][0-9]*$/.test(gamma)) problems.push(`${one} gamma "${gamma}" of "${drafter}" is not a positive integer`);
+    if (!isRef(ref)) problems.push(`${one} gamma ${gamma} of "${drafter}" lacks a file and a sha256`);
   }
   return problems;
 }
@@ -172,19 +191,24 @@ export async function readManifest(dir: string): Promise<LoadedManifest> {
     if (bytes) graphBytes[role] = bytes;
   }
   const chainBytes = new Map<ChainedDrafter, Map<number, Uint8Array>>();
+  const sampledChainBytes = new Map<ChainedDrafter, Map<number, Uint8Array>>();
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = manifest.chains?.[drafter];
     if (!chain) continue;
-    const byGamma = new Map<number, Uint8Array>();
     const weights = await readChecked(dir, chain.weights, `the weights of the ${drafter} chains`, fileProblems);
-    for (const [gamma, ref] of Object.entries(chain.gammas)) {
-      const bytes = await readChecked(dir, ref, `the ${drafter} chain of gamma ${gamma}`, fileProblems);
-      if (bytes && weights) byGamma.set(Number(gamma), bytes);
-    }
-    chainBytes.set(drafter, byGamma);
+    const read = async (gammas: Record<string, FileRef>, what: string): Promise<Map<number, Uint8Array>> => {
+      const byGamma = new Map<number, Uint8Array>();
+      for (const [gamma, ref] of Object.entries(gammas)) {
+        const bytes = await readChecked(dir, ref, `the ${drafter} ${what} of gamma ${gamma}`, fileProblems);
+        if (bytes && weights) byGamma.set(Number(gamma), bytes);
+      }
+      return byGamma;
+    };
+    chainBytes.set(drafter, await read(chain.gammas, 'chain'));
+    if (chain.sampled) sampledChainBytes.set(drafter, await read(chain.sampled.gammas, 'sampled chain'));
   }
   if (fileProblems.length > 0) throw new ModelLoadError(manifestPath, fileProblems);
-  return { dir, manifestPath, manifest, graphBytes, chainBytes };
+  return { dir, manifestPath, manifest, graphBytes, chainBytes, sampledChainBytes };
 }
 
 /** A file's bytes when its hash is the manifest's; otherwise null and a problem naming it. */

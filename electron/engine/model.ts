@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ModelLoadError, ProviderError, VocabularyMismatchError } from './errors.ts';
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
-import { readManifest, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
+import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
 import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
@@ -88,11 +88,11 @@ async function createSession(bytes: Uint8Array, provider: Provider, threads: num
 }
 
 /** Names and output widths the session has, against what the contract and the manifest say. */
-function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: number): string[] {
+function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: number, sampled: boolean): string[] {
   const problems: string[] = [];
   const { entry, session } = graph;
   const chained = CHAINED_DRAFTERS.find((d) => chainRole(d) === role);
-  const expected = chained ? chainNames(chained, entry.cache_layers) : expectedNames(role as GraphRole, entry.cache_layers);
+  const expected = chained ? chainNames(chained, entry.cache_layers, sampled) : expectedNames(role as GraphRole, entry.cache_layers);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);
@@ -127,6 +127,7 @@ async function openGraph(
   threads: number,
   vocabSize: number,
   externalDataDir?: string,
+  sampled = false,
 ): Promise<{ graph: Graph | null; problems: string[] }> {
   let session: ort.InferenceSession;
   try {
@@ -136,7 +137,7 @@ async function openGraph(
     return { graph: null, problems: [`${what} (${entry.file}) is not a loadable ONNX model: ${firstLine(error)}`] };
   }
   const graph = new Graph(role, session, entry);
-  return { graph, problems: contractProblems(role, graph, vocabSize) };
+  return { graph, problems: contractProblems(role, graph, vocabSize, sampled) };
 }
 
 /** Opens one session per graph of `roles`, and the chains of those roles (their sessions on first use). */
@@ -167,16 +168,21 @@ async function openGraphs(
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;
-    const { cache_layers, kv_dim, hidden_dim, inputs, outputs } = chain;
-    chains[drafter] = new ChainSet(loaded.chainBytes.get(drafter) ?? new Map(), async (gamma, bytes) => {
-      const entry = { ...chain.gammas[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs, outputs };
-      const opened = await openGraph(chainRole(drafter), `the ${drafter} chain of gamma ${gamma}`, entry, bytes, provider, threads(drafter), vocabSize, loaded.dir);
-      if (opened.problems.length > 0) {
-        await opened.graph?.session.release();
-        throw new ModelLoadError(loaded.manifestPath, opened.problems);
-      }
-      return opened.graph!;
-    });
+    const { cache_layers, kv_dim, hidden_dim, sampled } = chain;
+    const opener = (refs: Record<string, FileRef>, names: { inputs: string[]; outputs: string[] }, what: string, isSampled: boolean) =>
+      async (gamma: number, bytes: Uint8Array): Promise<Graph> => {
+        const entry = { ...refs[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs: names.inputs, outputs: names.outputs };
+        const opened = await openGraph(chainRole(drafter), `the ${drafter} ${what} of gamma ${gamma}`, entry, bytes, provider, threads(drafter), vocabSize, loaded.dir, isSampled);
+        if (opened.problems.length > 0) {
+          await opened.graph?.session.release();
+          throw new ModelLoadError(loaded.manifestPath, opened.problems);
+        }
+        return opened.graph!;
+      };
+    const sampledSet = sampled
+      ? new ChainSet(loaded.sampledChainBytes.get(drafter) ?? new Map(), opener(sampled.gammas, sampled, 'sampled chain', true))
+      : null;
+    chains[drafter] = new ChainSet(loaded.chainBytes.get(drafter) ?? new Map(), opener(chain.gammas, chain, 'chain', false), sampledSet);
   }
   return { graphs, chains, problems };
 }

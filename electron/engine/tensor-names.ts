@@ -9,8 +9,13 @@ export const POSITIONS = 'positions';
 export const PAST_LEN = 'past_len';
 export const LOGITS = 'logits';
 export const HIDDEN_OUT = 'hidden_out';
-/** A chain's greedy drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_t2s/chain.py). */
+/** A chain's drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_t2s/chain.py). */
 export const DRAFTS = 'drafts';
+/** A sampled chain's inputs: one uniform per draft, (1, gamma) float32, and 1 / temperature, (1,) float32. */
+export const UNIFORMS = 'uniforms';
+export const INV_TEMPERATURE = 'inv_temperature';
+/** A sampled chain's logits of each step, (1, gamma, V) float32: the engine computes q from them. */
+export const DRAFT_LOGITS = 'draft_logits';
 
 export const pastKey = (layer: number): string => `past_key_${layer}`;
 export const pastValue = (layer: number): string => `past_value_${layer}`;
@@ -52,8 +57,12 @@ export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_cha
 /** What a graph call reports as its role: a graph of the contract, or a chain. */
 export type CallRole = GraphRole | ChainRole;
 
-/** A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache. */
-export function chainNames(drafter: ChainedDrafter, cacheLayers: number): { inputs: string[]; outputs: string[] } {
+/**
+ * A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache; a sampled
+ * chain also reads one uniform per draft and the temperature's reciprocal, and writes each step's logits.
+ */
+export function chainNames(drafter: ChainedDrafter, cacheLayers: number, sampled = false): { inputs: string[]; outputs: string[] } {
   const { inputs, outputs } = expectedNames(drafter, cacheLayers);
-  return { inputs, outputs: [DRAFTS, ...outputs.filter((name) => name !== LOGITS && name !== HIDDEN_OUT)] };
+  const cache = outputs.filter((name) => name !== LOGITS && name !== HIDDEN_OUT);
+  return sampled ? { inputs: [...inputs, UNIFORMS, INV_TEMPERATURE], outputs: [DRAFTS, DRAFT_LOGITS, ...cache] } : { inputs, outputs: [DRAFTS, ...cache] };
 }

@@ -3,11 +3,11 @@
  * per run) against the engine's own work outside them, on the shipped voice and the bench's sentences,
  * batch 1, greedy, decoding only (no speaker). One warm-up pass, then one measured pass per config.
  *
- *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3]
+ *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3] [--temperature 0]
  *
  * A config `prophet:4:steps` (or `draft:4:steps`) drafts with one run of the drafter's graph per token
  * even where the voice has a chain for that gamma (DecodeOptions.chains = false), to compare the two in
- * one process.
+ * one process. `--temperature T` samples (seed 0 per sentence; with temperature alone, sampled chains draft).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,8 +20,10 @@ const { values: args } = parseArgs({
     voice: { type: 'string', default: 'native-models/voice' },
     configs: { type: 'string', default: 'ar:1,prophet:3,prophet:4,draft:3,early-exit:3' },
     texts: { type: 'string', default: 'electron/cli/bench-texts.txt' },
+    temperature: { type: 'string', default: '0' },
   },
 });
+const temperature = Number(args.temperature);
 const configs = args.configs.split(',').map((s) => {
   const [strategy, gamma, mode] = s.split(':');
   return { strategy: strategy as Strategy, gamma: Number(gamma ?? 1), chains: mode !== 'steps', label: s };
@@ -50,6 +52,8 @@ for (const measured of [false, true]) {
         strategy,
         gamma,
         chains,
+        temperature,
+        seed: 0,
         maxNewTokens: caps[i],
         onEvent: (e) => {
           if (e.type !== 'step') return;

@@ -5,6 +5,7 @@ import { KvCache } from '../../electron/engine/kv-cache.ts';
 import { TokenPicker } from '../../electron/engine/picker.ts';
 import type { SamplingOptions } from '../../electron/engine/sampling.ts';
 import type { LoadedModel } from '../../electron/engine/model.ts';
+import { chainRole } from '../../electron/engine/tensor-names.ts';
 import { fixture, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
 import { chiSquareCritical } from '../helpers/goodness-of-fit.ts';
 
@@ -106,6 +107,41 @@ test("with int8 drafters the first three sampled tokens still have the target's 
   const exact = await exactJoint(model, sampling);
   for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});
+
+// One row at a time, sampling with temperature alone: the drafters' sampled chains draft (the batches
+// above use the drafters' graphs). Their drafts are tested draw for draw against one run per token in
+// tests/engine/chain.test.ts; here the law of what comes out.
+test("drafted by the sampled chains, one row at a time, the first three tokens have the target's joint distribution", async () => {
+  const model = await fixture(TINY);
+  const V = model.vocabSize;
+  const sampling: SamplingOptions = { temperature: 1 };
+  const exact = await exactJoint(model, sampling);
+  const samples = 6_000;
+  for (const [k, strategy] of (['draft', 'prophet'] as const).entries()) {
+    const counts = new Float64Array(V * V * V);
+    let chainRuns = 0;
+    for (let i = 0; i < samples; i++) {
+      const result = await decode(model, [PROMPT], {
+        strategy,
+        gamma: 2,
+        ...sampling,
+        seed: 9_000_000 * (k + 1) + i,
+        maxNewTokens: 3,
+        stopToken: null,
+        onGraphCall: (call) => {
+          if (call.role === chainRole(strategy)) chainRuns++;
+        },
+      });
+      const [x1, x2, x3] = result.rows[0].tokens;
+      counts[(x1 * V + x2) * V + x3]++;
+    }
+    assert.ok(chainRuns >= samples, `${strategy}: every decode drafted with the sampled chain (${chainRuns} runs)`);
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
     assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);

@@ -1,7 +1,7 @@
 /**
- * A separate small decoder with the target's vocabulary drafts gamma tokens, one call each; greedy, one
- * row, where the model has a chain for this gamma, all gamma in one call of the chain graph (the same
- * nodes, so the same drafts; native-models/spear_t2s/chain.py).
+ * A separate small decoder with the target's vocabulary drafts gamma tokens, one call each; for one row,
+ * where the model has a chain for this gamma (greedy, or sampled with temperature alone), all gamma in
+ * one call of the chain graph (the same nodes, so the same drafts; native-models/spear_t2s/chain.py).
  */
 import type { Graph } from '../graph.ts';
 import { ChainSet } from '../chain-set.ts';
@@ -21,7 +21,7 @@ export class DraftModelDrafter implements Drafter {
     slots: number,
     capacity: number,
     private readonly vocabSize: number,
-    /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
+    /** Chains by gamma (batch 1; greedy, and sampled with temperature alone); empty: every draft is a run of `graph`. */
     private readonly chains: ChainSet = ChainSet.empty(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
@@ -31,7 +31,12 @@ export class DraftModelDrafter implements Drafter {
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
     // The chain also returns its drafted positions' keys; commit keeps the accepted ones, as below.
     const chain = await chainFor(this.chains, table, gamma, picker);
-    if (chain) return proposeChained(chain, this.cache, table, gamma);
+    const stepwise = (): Promise<Proposal> => this.proposeStepwise(table, gamma, picker);
+    return chain ? proposeChained(chain, this.cache, table, gamma, picker, stepwise) : stepwise();
+  }
+
+  /** One run of the draft model's graph per drafted token. */
+  private async proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
     const V = this.vocabSize;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
     for (let i = 0; i < gamma; i++) {

@@ -25,7 +25,7 @@ export class ProphetDrafter implements Drafter {
     slots: number,
     capacity: number,
     private readonly vocabSize: number,
-    /** Chains by gamma (greedy, batch 1); empty: every draft is a run of `graph`. */
+    /** Chains by gamma (batch 1; greedy, and sampled with temperature alone); empty: every draft is a run of `graph`. */
     private readonly chains: ChainSet = ChainSet.empty(),
   ) {
     this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
@@ -34,7 +34,13 @@ export class ProphetDrafter implements Drafter {
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
     const chain = await chainFor(this.chains, table, gamma, picker);
-    if (chain) return proposeChained(chain, this.cache, table, gamma, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
+    const stepwise = (): Promise<Proposal> => this.proposeStepwise(table, gamma, picker);
+    if (chain) return proposeChained(chain, this.cache, table, gamma, picker, stepwise, (row, position, out, offset) => this.trueHidden(row, position, out, offset));
+    return stepwise();
+  }
+
+  /** One run of the prophet's graph per drafted token. */
+  private async proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
     const V = this.vocabSize;
     const D = this.graph.hiddenDim;
     const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
