@@ -718,7 +718,8 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str, defa
     # The drafters ship with int8 weights: a drafter call here is bound by reading its weights, and a
     # drafter's precision never changes what is emitted (spear_t2s/quantize.py, docs/results.md).
     quantize_voice(out_dir)
-    # Greedy one-row drafting in one session run per step (spear_t2s/chain.py): the same drafts, less fixed cost.
+    # One-row drafting (greedy, or sampled with temperature alone) in one session run per step
+    # (spear_t2s/chain.py): the same drafts, less fixed cost.
     chain_voice(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text())
     sizes = {p.name: p.stat().st_size for p in sorted(out_dir.glob("*.onnx"))}

@@ -58,8 +58,9 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Greedy drafting of one row (prophet, draft) in one session run where the model has a chain for
-   * this gamma (the manifest's "chains"); the drafts are the same either way. Default true; false runs
+   * Drafting of one row (prophet, draft), greedy or sampled with temperature alone, in one session run
+   * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
+   * way (sampled: for the same seed). Default true; false runs
    * the drafter's graph once per drafted token (tests and benchmarks compare the two).
    */
   chains?: boolean;

@@ -1,4 +1,4 @@
-"""A drafter's greedy drafts in one ONNX Runtime call per verification step: the manifest's "chains".
+"""A drafter's drafts in one ONNX Runtime call per verification step: the manifest's "chains".
 
     chain_voice(Path("native-models/voice"))   # <drafter>_chain.g<gamma>.onnx + <drafter>_chain.weights
 

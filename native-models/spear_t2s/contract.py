@@ -59,7 +59,7 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
-# The manifest's "chains": a drafter's gamma greedy drafts in one call, built from its graph (spear_t2s/chain.py).
+# The manifest's "chains": a drafter's gamma drafts (greedy, or sampled) in one call, built from its graph (spear_t2s/chain.py).
 CHAINED_DRAFTERS = ("prophet", "draft")
 
 
