@@ -18,6 +18,10 @@ export interface VoiceLike {
 export interface SynthesizeHooks {
   onEvent(event: PipelineEvent): void;
   signal?: AbortSignal;
+  /** The pipeline's (electron/pipeline/synthesize.ts): speak each batch while the next decodes. Default true. */
+  speakWhileDecoding?: boolean;
+  /** The pipeline's: how often the reading check re-reads a sentence it sends back (default: the voice's). */
+  rereadings?: number;
 }
 
 export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {

@@ -104,8 +104,11 @@ export class StudioService {
     return this.startExclusive('sweep', async (job, voice) => {
       const signal = job.controller.signal;
       const total = gammas.length + 1;
+      // Every run decodes the same work, as `spear bench` does: each sentence read once (re-readings use
+      // the voice's own strategy whatever is swept, and sampled ones differ run to run), spoken after
+      // its batch decodes rather than beside it (speaking shares the two cores with decoding).
       const run = (settings: Partial<SynthesisSettings>): Promise<SynthesisSummary> =>
-        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined });
+        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined, rereadings: 0, speakWhileDecoding: false });
       this.emit({ type: 'sweep-progress', jobId: job.id, done: 0, total, label: 'ar (baseline)' });
       const baseline = await run({ ...base, strategy: 'ar', gamma: 1 });
       const runs: SynthesisSummary[] = [];

@@ -7,6 +7,7 @@ import type { StudioEvent } from '../../electron/ipc-contract.ts';
 import { StudioService } from '../../electron/service/service.ts';
 import { memorySettings } from '../../electron/service/settings.ts';
 import { ServiceClient } from '../../electron/service/client.ts';
+import type { SynthesizeHooks } from '../../electron/service/backend.ts';
 import { createFakeBackend } from '../helpers/fake-synthesizer.ts';
 
 const DOC = 'The first sentence is short. The second one is a little longer than the first. A third!';
@@ -80,7 +81,10 @@ test('a new job cancels the running one; cancel() cancels', async () => {
 });
 
 test('a sweep runs ar then gamma 1…8 and reports a best gamma and a theoretical curve', async () => {
-  const { events, service, settled } = harness();
+  const { backend, events, service, settled } = harness();
+  const hooks: SynthesizeHooks[] = [];
+  const synthesize = backend.synthesize.bind(backend);
+  backend.synthesize = (voice, text, settings, h) => (hooks.push(h), synthesize(voice, text, settings, h));
   const jobId = service.sweep(DOC, { strategy: 'prophet' });
   const end = await settled(jobId);
   assert.equal(end.type, 'sweep-done');
@@ -92,6 +96,9 @@ test('a sweep runs ar then gamma 1…8 and reports a best gamma and a theoretica
   const best = Math.max(...end.result.points.map((p) => p.tokensPerSecond));
   assert.equal(end.result.points.find((p) => p.gamma === end.result.bestGamma)!.tokensPerSecond, best);
   assert.equal(events.filter((e) => e.type === 'sweep-progress' && e.point).length, 8);
+  // Every run decodes the same work, as spear bench does: no re-readings, speaking after each batch.
+  assert.equal(hooks.length, 9);
+  assert.ok(hooks.every((h) => h.rereadings === 0 && h.speakWhileDecoding === false));
 });
 
 test('a GPU provider that fails is reported; changing it reopens the voice and releases the old one', async () => {

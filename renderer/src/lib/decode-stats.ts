@@ -51,13 +51,17 @@ export function tokensPerSecond(s: RunningStats): number | undefined {
 }
 
 /**
- * Speedup over `ar`. Measured when the same text's `ar` tokens/s is known (a sweep's baseline);
- * otherwise estimated as τ · v̄ / (d̄ + v̄): tokens per step over the step's cost in verify calls,
+ * Speedup over `ar`. Measured where a sweep of this text ran this strategy at this gamma: that run's
+ * tokens/s over the sweep's ar run (`sweepSpeedup`), both decoding the same work one after the other.
+ * Otherwise estimated as τ · v̄ / (d̄ + v̄): tokens per step over the step's cost in verify calls,
  * assuming one `ar` token costs one verify call (an underestimate: verifying γ+1 tokens costs more).
+ * NOTE: a synthesis job's own tokens/s is not set against the sweep's ar: the job also re-reads the
+ * sentences the reading check sends back (with the voice's own strategy, sampled, in batches) and speaks
+ * while it decodes, and the sweep does neither; the ratio of the two read 0.96× where the sweep measured
+ * 1.36× (the e2e document, prophet γ 3).
  */
-export function speedupOverAr(s: RunningStats, arTokensPerSecond?: number): { value: number | undefined; measured: boolean } {
-  const tps = tokensPerSecond(s);
-  if (arTokensPerSecond && arTokensPerSecond > 0 && tps !== undefined) return { value: tps / arTokensPerSecond, measured: true };
+export function speedupOverAr(s: RunningStats, sweepSpeedup?: number): { value: number | undefined; measured: boolean } {
+  if (sweepSpeedup !== undefined && sweepSpeedup > 0) return { value: sweepSpeedup, measured: true };
   const tau = meanAcceptedTokens(s);
   if (tau === undefined || s.verifyMs <= 0) return { value: undefined, measured: false };
   return { value: (tau * s.verifyMs) / (s.draftMs + s.verifyMs), measured: false };
