@@ -20,6 +20,8 @@ const backendModule = (await import(data.backendModule)) as BackendModule;
 const backend = await backendModule.createBackend({ voiceDir: data.voiceDir });
 const settings = data.settingsFile ? await fileSettings(data.settingsFile) : memorySettings();
 const service = new StudioService({ backend, settings, emit: (event) => send({ kind: 'event', event }) });
+// The window shows before anyone asks for speech: open the voice meanwhile.
+service.prepare();
 
 port.on('message', async (request: HostRequest) => {
   if (request.kind === 'dispose') {

@@ -77,6 +77,15 @@ export class StudioService {
     this.keepJobs = options.keepJobs ?? 8;
   }
 
+  /**
+   * Starts opening the voice now, so the first job does not wait for it (the hosts call this once they
+   * are up: opening reads and hashes the voice's files and creates its sessions, ~0.3 s for the shipped
+   * voice). A failure here is reported by the first job that needs the voice, which tries again.
+   */
+  prepare(): void {
+    if (!this.disposed) this.voice().catch(() => undefined);
+  }
+
   segment(doc: string): SentenceSpan[] {
     return splitSentences(doc).map((s, index) => ({ index, text: s.text, start: s.start, end: s.end }));
   }

@@ -117,6 +117,18 @@ test('a GPU provider that fails is reported; changing it reopens the voice and r
   assert.equal(backend.opened[1].released, true, 'dispose releases the voice');
 });
 
+test('prepare() opens the voice before the first job, which then uses it', async () => {
+  const { backend, events, service, settled } = harness();
+  service.prepare();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(backend.opened.length, 1, 'opened before any job');
+  assert.ok(events.some((e) => e.type === 'provider'), 'the provider is reported once the voice is open');
+  await settled(service.synthesize(DOC, {}));
+  service.prepare();
+  assert.equal(backend.opened.length, 1, 'the job and a second prepare() reuse it');
+  await service.dispose();
+});
+
 test('the service runs in a worker thread behind ServiceClient', async () => {
   const client = new ServiceClient({ backendModule: new URL('../helpers/fake-synthesizer.ts', import.meta.url).href });
   try {
