@@ -117,15 +117,21 @@ test('a GPU provider that fails is reported; changing it reopens the voice and r
   assert.equal(backend.opened[1].released, true, 'dispose releases the voice');
 });
 
-test('prepare() opens the voice before the first job, which then uses it', async () => {
+test('prepare() opens the voice and reads one short sentence before the first job, which then uses it', async () => {
   const { backend, events, service, settled } = harness();
+  const texts: string[] = [];
+  const synthesize = backend.synthesize.bind(backend);
+  backend.synthesize = (voice, text, settings, h) => (texts.push(text), synthesize(voice, text, settings, h));
   service.prepare();
-  await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 20));
   assert.equal(backend.opened.length, 1, 'opened before any job');
+  assert.equal(texts.length, 1, 'one warm-up reading');
+  assert.ok(!events.some((e) => e.type === 'job'), 'the warm-up is no job: nothing reaches the window');
   assert.ok(events.some((e) => e.type === 'provider'), 'the provider is reported once the voice is open');
   await settled(service.synthesize(DOC, {}));
   service.prepare();
   assert.equal(backend.opened.length, 1, 'the job and a second prepare() reuse it');
+  assert.deepEqual(texts.slice(1), [DOC], 'and nothing is warmed again');
   await service.dispose();
 });
 
