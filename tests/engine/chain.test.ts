@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decode, type DecodeOptions } from '../../electron/engine/decode.ts';
 import { ModelLoadError } from '../../electron/engine/errors.ts';
@@ -17,7 +16,7 @@ import type { LoadedModel } from '../../electron/engine/model.ts';
 import { loadModel } from '../../electron/engine/model.ts';
 import type { StepEvent } from '../../electron/engine/stats.ts';
 import { CHAINED_DRAFTERS, chainRole, type CallRole } from '../../electron/engine/tensor-names.ts';
-import { FIXTURES, fixture, makePrompts, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
+import { FIXTURES, fixture, makePrompts, TINY, TINY_INT8, withCopy } from '../helpers/fixtures.ts';
 
 const ROOT = path.resolve(FIXTURES, '../..');
 
@@ -183,10 +182,8 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
 });
 
 test('a draft taken from another model directory brings that directory\'s chains, or none', async () => {
-  const plain = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
-  try {
+  await withCopy(TINY_INT8, async (plain) => {
     // TINY_INT8 without its chains: same vocabulary as TINY, a different (int8) draft graph.
-    cpSync(TINY_INT8, plain, { recursive: true });
     const manifestPath = path.join(plain, 'manifest.json');
     const { chains, ...rest } = JSON.parse(readFileSync(manifestPath, 'utf8'));
     writeFileSync(manifestPath, JSON.stringify(rest));
@@ -205,15 +202,11 @@ test('a draft taken from another model directory brings that directory\'s chains
       await none.release();
       await other.release();
     }
-  } finally {
-    rmSync(plain, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a chain file that is missing or altered is named in the load error, with every other problem', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
-  try {
-    cpSync(TINY, dir, { recursive: true });
+  await withCopy(TINY, async (dir) => {
     const g3 = path.join(dir, 'prophet_chain.g3.onnx');
     writeFileSync(g3, Buffer.concat([readFileSync(g3), Buffer.from([0])]));
     rmSync(path.join(dir, 'prophet_chain.weights'));
@@ -225,15 +218,11 @@ test('a chain file that is missing or altered is named in the load error, with e
       assert.match(error.message, /draft sampled chain of gamma 2: .*draft_chain\.s2\.onnx is missing/);
       return true;
     });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a chain\'s session is created the first time its gamma drafts, and a chain that breaks the contract is named then', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
-  try {
-    cpSync(TINY, dir, { recursive: true });
+  await withCopy(TINY, async (dir) => {
     const fresh = await loadModel(dir);
     try {
       assert.equal(fresh.chains.prophet.opened.length, 0, 'no chain session at load');
@@ -261,15 +250,11 @@ test('a chain\'s session is created the first time its gamma drafts, and a chain
     } finally {
       await broken.release();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_t2s/chain.py', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-chain-'));
-  try {
-    cpSync(TINY_INT8, dir, { recursive: true });
+test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_t2s/chain.py', async () => {
+  await withCopy(TINY_INT8, async (dir) => {
     const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
       cwd: path.join(ROOT, 'native-models'),
       encoding: 'utf8',
@@ -285,7 +270,5 @@ test('the chains are rebuilt byte for byte from the drafter graphs by native-mod
         assert.ok(readFileSync(path.join(dir, ref.file)).equals(readFileSync(path.join(TINY_INT8, ref.file))), ref.file);
       }
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

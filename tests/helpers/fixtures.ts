@@ -1,4 +1,6 @@
 /** The tiny random models the project's own export script makes (native-models/make_fixtures.py). */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel } from '../../electron/engine/model.ts';
@@ -21,6 +23,17 @@ export function fixture(dir: string): Promise<LoadedModel> {
     cache.set(dir, m);
   }
   return m;
+}
+
+/** Runs `body` on a scratch copy of the fixture folder `src`, removed afterwards whatever happens. */
+export async function withCopy<T>(src: string, body: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `spear-${path.basename(src)}-`));
+  try {
+    cpSync(src, dir, { recursive: true });
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Deterministic pseudo-random prompts of the given lengths (bos, body, sep), avoiding the stop token. */

@@ -8,11 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { FIXTURES, TINY, TINY_INT8 } from '../helpers/fixtures.ts';
+import { FIXTURES, TINY, TINY_INT8, withCopy } from '../helpers/fixtures.ts';
 import { openParityCases } from '../../native-models/parity-cases.mjs';
 
 const ROOT = path.resolve(FIXTURES, '../..');
@@ -72,10 +71,8 @@ test('each int8 drafter computes nearly its float32 source: logits within 10 % o
   }
 });
 
-test('quantize_drafters.py is reproducible and idempotent: twice over a copy of tiny gives the committed int8 files', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-int8-'));
-  try {
-    cpSync(TINY, dir, { recursive: true });
+test('quantize_drafters.py is reproducible and idempotent: twice over a copy of tiny gives the committed int8 files', async () => {
+  await withCopy(TINY, (dir) => {
     for (let i = 0; i < 2; i++) {
       const run = spawnSync('/usr/bin/python3', ['native-models/quantize_drafters.py', dir], { cwd: ROOT, encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
@@ -83,7 +80,5 @@ test('quantize_drafters.py is reproducible and idempotent: twice over a copy of 
     const made = manifestOf(dir);
     const committed = manifestOf(TINY_INT8);
     for (const role of DRAFTERS) assert.deepEqual(made.graphs[role], committed.graphs[role], `${role}: a different int8 graph`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
