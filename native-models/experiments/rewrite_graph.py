@@ -22,14 +22,15 @@ from onnx import helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spear_t2s.quantize import quantize_model  # noqa: E402
+from spear_t2s.simplify import prune_unused  # noqa: E402
 
 # The exporter's node names inside one attention (spear_t2s/model.py, Attention.forward) that the rewrite replaces.
 REPLACED = ("Reshape_3", "Reshape_4", "Transpose_3", "Transpose_4", "MatMul", "Mul_8", "Where", "Softmax",
             "MatMul_1", "Transpose_5", "Reshape_5")
 
 
-def _sorted_live(graph: onnx.GraphProto, nodes: list) -> list:
-    """`nodes` in an order where every input exists before use, without nodes no output needs."""
+def _sorted(graph: onnx.GraphProto, nodes: list) -> list:
+    """`nodes` in an order where every input exists before use (ONNX wants graphs topologically sorted)."""
     ready = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
     order, pending = [], nodes
     while pending:
@@ -41,12 +42,7 @@ def _sorted_live(graph: onnx.GraphProto, nodes: list) -> list:
         if len(waiting) == len(pending):
             raise ValueError(f"unresolvable inputs: {[n.name for n in waiting][:3]}")
         pending = waiting
-    needed, live = {o.name for o in graph.output}, []
-    for n in reversed(order):
-        if any(o in needed for o in n.output):
-            live.append(n)
-            needed.update(i for i in n.input if i)
-    return live[::-1]
+    return order
 
 
 def attention_without_transposes(model: onnx.ModelProto) -> int:
@@ -88,13 +84,10 @@ def attention_without_transposes(model: onnx.ModelProto) -> int:
         added.append(helper.make_node("Reshape", [node("Transpose", [per_head], "bthd", perm=[0, 2, 1, 3]), const("out", np.array([0, 0, width]))], [out], name=p + "out"))
 
     kept = [n for n in nodes if not any(n.name == p + r for p in prefixes for r in REPLACED)]
-    live = _sorted_live(g, kept + added)
+    ordered = _sorted(g, kept + added)
     del g.node[:]
-    g.node.extend(live)
-    used = {i for n in live for i in n.input}
-    initializers = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(initializers)
+    g.node.extend(ordered)
+    prune_unused(g)  # the replaced attentions' mask, transposes and reshapes
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return len(prefixes)
