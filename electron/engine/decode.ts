@@ -60,8 +60,8 @@ export interface DecodeOptions {
   /**
    * Drafting of one row (prophet, draft), greedy or sampled with temperature alone, in one session run
    * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
-   * way (sampled: for the same seed). Default true; false runs
-   * the drafter's graph once per drafted token (tests and benchmarks compare the two).
+   * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
+   * (tests and benchmarks compare the two).
    */
   chains?: boolean;
   /** Called for every graph run, per row (tests use it to count trunk passes). */

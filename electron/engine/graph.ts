@@ -39,7 +39,7 @@ export interface GraphResult {
   /** A chain's drafts, (rows, gamma). */
   drafts: BigInt64Array | null;
   /** A sampled chain's logits of each step, (1, gamma, V). */
-  draftLogits?: Float32Array | null;
+  draftLogits: Float32Array | null;
 }
 
 export class Graph {
@@ -80,7 +80,7 @@ export class Graph {
     const { rows, counts } = feed;
     let T = 0;
     for (let s = 0; s < rows; s++) T = Math.max(T, counts[s]);
-    if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null };
+    if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null, draftLogits: null };
     const feeds: Record<string, ort.Tensor> = {};
     const positions = new BigInt64Array(rows * T);
     const pastLen = new BigInt64Array(rows);

@@ -33,8 +33,9 @@ export interface FileRef {
 }
 
 /**
- * Greedy drafts of a drafter graph (`prophet`, `draft`) in one call per verification step, batch 1
- * (native-models/spear_t2s/chain.py): one graph per gamma, all reading one weights file.
+ * A drafter graph's (`prophet`, `draft`) drafts in one call per verification step, batch 1
+ * (native-models/spear_t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
+ * it, all reading one weights file.
  */
 export interface ChainEntry {
   /** Rows a chain call takes: 1. */
