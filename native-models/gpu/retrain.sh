@@ -20,6 +20,7 @@
 # drafters variant.
 # 0. With CHECKER_S > 0, also trains the reading check's unit reader (checker/train_ctc.py) beside the targets.
 # Returned (at most 8 files): target.pt (float16, 12 MB), one .tar per drafters variant, checker.pt, logs.tar.
+# Longer than one call (600 s): gpu/detached.sh runs this script across two calls (docs/voice-reading.md, "Session 8").
 # Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
 #             /usr/bin/python3 native-models/train_t2s.py export --run <folder> --out <voice dir>
 set -euo pipefail
