@@ -41,3 +41,8 @@ export function list<T>(value: string | undefined, flag: string, item: (s: strin
   if (parts.some((p) => p === '')) throw new UsageError(`--${flag} ${value}: expected a comma-separated list`);
   return parts.map(item);
 }
+
+/** An argument as a POSIX shell needs it written, so that a report can quote the command that made it. */
+export function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -17,7 +17,7 @@ import { corpusWer } from '../eval/wer.ts';
 import type { ReadingCheckResult } from '../pipeline/events.ts';
 import { resolveRereadings, resolveSettings, synthesize } from '../pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../pipeline/voice.ts';
-import { int, list, num, parse } from './args.ts';
+import { int, list, num, parse, shellWord } from './args.ts';
 import { InputError } from './input.ts';
 import { DEFAULT_VOICE_DIR } from './voice-path.ts';
 
@@ -200,7 +200,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const md = [
       `# Voice evaluation`,
       '',
-      `Command: \`spear eval --limit ${chosen.length} --acceptance-limit ${acceptanceLimit}${pipelineTemperature === undefined ? '' : ` --pipeline-temperature ${pipelineTemperature}`}${rereadings === undefined ? '' : ` --rereadings ${rereadings}`}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} test sentences (never trained on).`,
+      `Command: \`${['spear eval', ...argv.map(shellWord)].join(' ')}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} ${work === WORK ? 'test sentences of the corpus (never trained on)' : `test sentences of \`${work}\``}.`,
       `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ""}.`,
       '',
       '## Intelligibility (pocketsphinx WER, %)',
