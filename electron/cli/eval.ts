@@ -109,6 +109,14 @@ async function acceptance(voice: Voice, sentences: HeldOutSentence[], gammas: nu
 
 const pct = (x: number): string => x.toFixed(1);
 
+/** The report's sentence about the reading check: off, absent, or how many first readings it sent back. */
+function readingCheckLine(check: { rereadings: number; checked: number; reread: number } | null): string {
+  if (!check) return 'Reading check: none (the voice has no checker).';
+  if (check.rereadings === 0) return 'Reading check: off (`--rereadings 0`): every first reading was spoken.';
+  return `Reading check: ${check.reread} of ${check.checked} sentences failed their first reading and were read again ` +
+    `(${check.rereadings} sampled re-readings each; the best-scoring reading was spoken).`;
+}
+
 export async function evalCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values: v } = parse(argv, OPTIONS, 'eval');
   if (v.help) {
@@ -211,10 +219,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       '',
       `Pipeline − teacher: ${pct(report.pipeline_minus_teacher_wer)} WER points (target ≤ 10).`,
       '',
-      report.reading_check
-        ? `Reading check: ${report.reading_check.reread} of ${report.reading_check.checked} sentences failed their first reading and were read again ` +
-          `(${report.reading_check.rereadings} sampled re-readings each; the best-scoring reading was spoken).`
-        : 'Reading check: none (the voice has no checker).',
+      readingCheckLine(report.reading_check),
       '',
       `## Acceptance, greedy (temperature 0), ${report.acceptance_sentences} sentences`,
       '',
