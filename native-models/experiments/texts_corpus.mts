@@ -1,9 +1,9 @@
 /**
  * A text file (one sentence per line) as a work folder like native-models/work: corpus/{train,val,test}.jsonl,
- * each line {id, text, phonemes} made with the app's own front end (the same rows in every split), and with
- * --render the teacher's audio wav/<id>.wav (Festival, as the corpus is rendered). Used to replay the bench
- * texts offline and to evaluate the voice on them (docs/voice-reading.md, "Session 8"):
+ * each line {id, text, phonemes} made with the app's own front end, and with --render the teacher's audio
+ * wav/<id>.wav (Festival, as the corpus is rendered). Two uses (docs/voice-reading.md, "Session 8"):
  *
+ * 1. Replaying or evaluating the voice on some texts (every split gets every line):
  *   node --import tsx native-models/experiments/texts_corpus.mts electron/cli/bench-texts.txt /tmp/bench [--render]
  *   /usr/bin/python3 native-models/train_t2s.py pack --corpus /tmp/bench/corpus --fake-units --n-units 1024 --unit-rate 25 --out /tmp/benchpack
  *   /usr/bin/python3 native-models/self_distill.py --target RUN/target.pt --pack /tmp/benchpack --out /tmp/bench-greedy --splits val --batch 24
@@ -12,25 +12,60 @@
  *   # with --render: the teacher's units, then the voice's report on these texts
  *   /usr/bin/python3 native-models/experiments/texts_units.py /tmp/bench
  *   npx spear eval --work /tmp/bench --out DIR
+ *
+ * 2. More training sentences (--train-only): only corpus/train.jsonl is written, with the corpus's own
+ *    filters (select.ts: clean prose, 3-25 words, every word in the dictionary), deduplicated, and without
+ *    any sentence of the corpus's validation and test splits or of the bench texts (held out everywhere):
+ *   node --import tsx native-models/experiments/texts_corpus.mts native-models/work/lm/sentences.txt native-models/work/lm --train-only --render
+ *   /usr/bin/python3 native-models/experiments/texts_units.py native-models/work/lm --split train
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { normalizeText } from '../../electron/text/normalize.ts';
 import { phonemeIds } from '../../electron/text/phonemes.ts';
 import { renderAll } from '../data/render.ts';
+import { isCleanSource, isReadable, sentenceHash } from '../data/select.ts';
 
-const [src, out, flag] = process.argv.slice(2);
-if (!src || !out || (flag && flag !== '--render')) throw new Error('usage: texts_corpus.mts TEXTS_FILE OUT_DIR [--render]');
-mkdirSync(`${out}/corpus`, { recursive: true });
-// The corpus's id: the first 16 hex digits of sha1 of the normalised text (what Festival reads).
-const rows = readFileSync(src, 'utf8').split('\n').filter((l) => l.trim()).map((line) => {
-  const text = normalizeText(line);
-  return { id: createHash('sha1').update(text).digest('hex').slice(0, 16), text, phonemes: phonemeIds(text, { normalized: true }) };
+const HELD_OUT = ['native-models/work/corpus/val.jsonl', 'native-models/work/corpus/test.jsonl'];
+const BENCH_TEXTS = 'electron/cli/bench-texts.txt';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { render: { type: 'boolean', default: false }, 'train-only': { type: 'boolean', default: false } },
 });
+const [src, out] = positionals;
+if (!src || !out) throw new Error('usage: texts_corpus.mts TEXTS_FILE OUT_DIR [--train-only] [--render]');
+const trainOnly = values['train-only'];
+
+/** The dedup key select.ts uses: lower-case letters, apostrophes and spaces. */
+const key = (normalized: string): string => normalized.toLowerCase().replace(/[^a-z' ]/g, '');
+
+const heldOut = new Set<string>();
+if (trainOnly) {
+  for (const file of HELD_OUT.filter(existsSync)) {
+    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) heldOut.add(key((JSON.parse(line) as { text: string }).text));
+  }
+  for (const line of readFileSync(BENCH_TEXTS, 'utf8').split('\n').filter((l) => l.trim())) heldOut.add(key(normalizeText(line)));
+}
+
+const seen = new Set<string>();
+const rows = [];
+let read = 0;
+for (const line of readFileSync(src, 'utf8').split('\n')) {
+  if (!line.trim()) continue;
+  read++;
+  if (trainOnly && !isCleanSource(line.trim())) continue;
+  const text = normalizeText(line);
+  if (trainOnly && (!isReadable(text, 3, 25) || heldOut.has(key(text)) || seen.has(key(text)))) continue;
+  seen.add(key(text));
+  // The corpus's id: the first 16 hex digits of sha1 of the normalised text (what Festival reads).
+  rows.push({ id: sentenceHash(text).subarray(0, 8).toString('hex'), text, phonemes: phonemeIds(text, { normalized: true }) });
+}
+mkdirSync(`${out}/corpus`, { recursive: true });
 const jsonl = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-for (const split of ['train', 'val', 'test']) writeFileSync(`${out}/corpus/${split}.jsonl`, jsonl);
-console.log(`${out}/corpus: ${rows.length} rows`);
-if (flag === '--render') {
+for (const split of ['train', 'val', 'test']) writeFileSync(`${out}/corpus/${split}.jsonl`, trainOnly && split !== 'train' ? '' : jsonl);
+console.log(`${out}/corpus: ${rows.length} rows of ${read} lines${trainOnly ? ' (train only, filtered)' : ''}`);
+if (values.render) {
   const done = await renderAll(rows, { wavDir: `${out}/wav` });
   console.log(`${out}/wav: ${done.done} rendered, ${done.skipped} already there, ${done.failed} failed`);
 }

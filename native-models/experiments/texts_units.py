@@ -1,10 +1,11 @@
 """The teacher's units of a work folder made by texts_corpus.mts --render, with the frozen codebook.
 
-    /usr/bin/python3 native-models/experiments/texts_units.py DIR [--codebook native-models/work/units/codebook.npz]
+    /usr/bin/python3 native-models/experiments/texts_units.py DIR [--split test] [--codebook native-models/work/units/codebook.npz]
 
-Reads DIR/corpus/test.jsonl and DIR/wav/<id>.wav; writes DIR/units/test.jsonl ({"id", "units"}, as
-make_units.py does for the corpus), so that `spear eval --work DIR` can score teacher, resynthesis and
-pipeline audio on those texts.
+Reads DIR/corpus/<split>.jsonl and DIR/wav/<id>.wav; writes DIR/units/<split>.jsonl ({"id", "units"}, as
+make_units.py does for the corpus): the test split lets `spear eval --work DIR` score teacher, resynthesis
+and pipeline audio on those texts; the train split adds training sentences (`train_t2s.py pack`). A
+sentence whose audio is missing (a failed render) is left out and counted.
 """
 import argparse
 import json
@@ -18,19 +19,27 @@ from units.make_units import WORK, Codebook, clip_features, unit_vectors  # noqa
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", type=Path)
+    p.add_argument("--split", default="test")
     p.add_argument("--codebook", type=Path, default=WORK / "units/codebook.npz")
     args = p.parse_args()
     book = Codebook.load(args.codebook)
     (args.dir / "units").mkdir(exist_ok=True)
-    rows = [json.loads(line) for line in open(args.dir / "corpus/test.jsonl")]
-    lines = []
-    for r in rows:
-        units = book.assign(unit_vectors(clip_features(args.dir / f"wav/{r['id']}.wav", book.cfg), book.cfg))
+    rows = [json.loads(line) for line in open(args.dir / f"corpus/{args.split}.jsonl")]
+    lines, missing = [], 0
+    for i, r in enumerate(rows):
+        wav = args.dir / f"wav/{r['id']}.wav"
+        if not wav.exists():
+            missing += 1
+            continue
+        units = book.assign(unit_vectors(clip_features(wav, book.cfg), book.cfg))
         lines.append(json.dumps({"id": r["id"], "units": units.tolist()}))
-    tmp = args.dir / "units/test.jsonl.tmp"
+        if (i + 1) % 1000 == 0:
+            print(f"{i + 1}/{len(rows)}", flush=True)
+    out = args.dir / f"units/{args.split}.jsonl"
+    tmp = out.with_suffix(".jsonl.tmp")
     tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(args.dir / "units/test.jsonl")
-    print(f"{args.dir}/units/test.jsonl: {len(lines)} sentences")
+    tmp.replace(out)
+    print(f"{out}: {len(lines)} sentences ({missing} without audio)")
 
 
 if __name__ == "__main__":
