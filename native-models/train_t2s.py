@@ -55,6 +55,7 @@ class TrainConfig:
     resume: bool = False  # continue the run in `out` from its checkpoints (skips finished stages)
     target_from: str = ""  # drafters stage only: start from this trained target.pt (copied into `out`)
     init_from: str = ""  # drafters stage only: start the draft and prophet from this folder's draft.pt / prophet.pt where shapes fit, or grown by added blocks
+    target_init: str = ""  # target stage only: start from this trained target.pt (exit head included) instead of random weights: fine-tuning on a new pack
     # target (shipped size: ONNX weights are stored as float16, so the six graphs stay ~30 MB)
     d_model: int = 256  # width; AR decoding of 6 x d256 runs ~400 tokens/s on one core here
     n_layers: int = 6  # target blocks
@@ -610,6 +611,9 @@ def train(cfg: TrainConfig) -> None:
                     init_drafters(Path(cfg.init_from), {"draft": draft, "prophet": models["prophet"]})
                 print(f"prophet_unrolled vs cached drafting: max abs diff "
                       f"{check_prophet_unrolled(models['prophet'], cfg.prophet_unroll):.1e}")
+            if stage == "target" and cfg.target_init:
+                target.load_state_dict({k: v.float() for k, v in load_checkpoint(Path(cfg.target_init))["model"].items()})
+                print(f"target: starts from {cfg.target_init}")
             spent = time.time() - run_start
             if stage == "target":
                 budget = usable * cfg.target_share
