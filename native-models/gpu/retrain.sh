@@ -52,6 +52,7 @@ declare -A TARGET_ARGS=(
   [drop1]="--dropout 0.1"
   [drop2]="--dropout 0.2"
   [drop3]="--dropout 0.3"
+  [ft]="--dropout 0.1 --target_init ${TARGET_INIT:-native-models/gpu/s5/target.pt} --lr 5e-4"  # fine-tune a trained target (carry it)
 )
 if [ -n "${TARGET_FROM:-}" ]; then  # a trained target (its exit head included): drafters only, nothing returned for it
   [ -f "$TARGET_FROM" ] || { echo "retrain.sh: $TARGET_FROM is missing: carry it (see the header)" >&2; exit 2; }
