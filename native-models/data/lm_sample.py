@@ -177,21 +177,23 @@ class TrieLM:
         s, e = self.bi_ctx_start[h], self.bi_ctx_start[h + 1]
         return self.bi_succ[s:e], self.bi_succ_p[s:e]
 
-    def trigram_successors(self, g, h):
+    def _find(self, sorted_keys, g, h):
+        """Index of the pair key g * V + h in sorted_keys, or None."""
         key = g * self.counts[0] + h
-        i = np.searchsorted(self.tri_ctx_keys, key)
-        if i == len(self.tri_ctx_keys) or self.tri_ctx_keys[i] != key:
+        i = np.searchsorted(sorted_keys, key)
+        return i if i < len(sorted_keys) and sorted_keys[i] == key else None
+
+    def trigram_successors(self, g, h):
+        i = self._find(self.tri_ctx_keys, g, h)
+        if i is None:
             return self.tri_succ[:0], self.tri_succ_p[:0]
         s, e = self.tri_ctx_start[i], self.tri_ctx_start[i + 1]
         return self.tri_succ[s:e], self.tri_succ_p[s:e]
 
     def bigram_logbo(self, g, h):
         """log10 backoff of context "g h", or None if that bigram is not in the model."""
-        key = g * self.counts[0] + h
-        i = np.searchsorted(self.bi_key_sorted, key)
-        if i == len(self.bi_key_sorted) or self.bi_key_sorted[i] != key:
-            return None
-        return self.bi_logbo[self.bi_key_index[i]]
+        i = self._find(self.bi_key_sorted, g, h)
+        return None if i is None else self.bi_logbo[self.bi_key_index[i]]
 
 
 class Sampler:
