@@ -10,6 +10,9 @@ tokens per target call, for every drafter and gamma without running the engine. 
 confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
 
 It also prints each drafter's acceptance by depth (depth s given depths 1..s-1 were accepted).
+And how sure the target is of its own tokens (its probability p of each greedy token), with each
+drafter's depth-1 agreement in buckets of p: this separates "the target is harder to predict" from "the
+drafter is worse" (docs/voice-reading.md, "Session 8").
 
 With c (one drafter step's cost over one target step) and v(g) (a verification of g drafts over one target
 step) measured on the engine, the predicted speedup over ar is tau / (drafted * c + v(drafted)).
@@ -54,7 +57,8 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1):
         logits, exit_logits, feature = target(ids)
         truth = logits[0].argmax(-1)  # (T,) the target's argmax after each position
         T = ids.shape[1]
-        res = {}
+        # The target as its own drafter: always right, its confidence the probability of its own token.
+        res = {"target": (torch.ones(1, T, dtype=torch.bool), logits[0].softmax(-1).max(-1).values[None])}
         for name, lg in (("exit", exit_logits), ("draft", draft(ids)[0])):
             ok, conf = hits(lg[0], truth, topk)  # (T,) teacher-forced on the greedy path
             match = torch.zeros(steps, T, dtype=torch.bool)
@@ -114,6 +118,21 @@ def per_depth(data, drafter: str, steps: int) -> list[float]:
     return rates
 
 
+CONFIDENCE_BUCKETS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))
+
+
+def by_confidence(data, drafter: str) -> dict:
+    """The target's probability p of its greedy token at every generated step (mean, share below 0.5),
+    and the drafter's depth-1 agreement over all steps and in buckets of p."""
+    p = torch.cat([res["target"][1][0, sep:length - 1] for sep, length, res in data])
+    ok = torch.cat([res[drafter][0][0, sep:length - 1] for sep, length, res in data]).float()
+    buckets = {f"p in [{lo}, {min(hi, 1.0)})": {"share": round(float(((p >= lo) & (p < hi)).float().mean()), 3),
+                                                "agreement": round(float(ok[(p >= lo) & (p < hi)].mean()), 3)}
+               for lo, hi in CONFIDENCE_BUCKETS}
+    return {"steps": len(p), "mean_p": round(float(p.mean()), 3), "share_p_below_0.5": round(float((p < 0.5).float().mean()), 3),
+            "depth1_agreement": round(float(ok.mean()), 3), "buckets": buckets}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True)
@@ -132,6 +151,7 @@ def main():
     report = []
     for drafter in ("exit", "draft", "prophet"):
         print(json.dumps({"drafter": drafter, "acceptance_by_depth": per_depth(data, drafter, max(GAMMAS))}))
+        print(json.dumps({"drafter": drafter, "by_target_confidence": by_confidence(data, drafter)}))
         for gamma in GAMMAS:
             for theta in (0.0, 0.3, 0.5):
                 tokens, calls, drafted = replay(data, drafter, gamma, theta)

@@ -7,8 +7,7 @@
  *   node --import tsx native-models/experiments/texts_corpus.mts electron/cli/bench-texts.txt /tmp/bench [--render]
  *   /usr/bin/python3 native-models/train_t2s.py pack --corpus /tmp/bench/corpus --fake-units --n-units 1024 --unit-rate 25 --out /tmp/benchpack
  *   /usr/bin/python3 native-models/self_distill.py --target RUN/target.pt --pack /tmp/benchpack --out /tmp/bench-greedy --splits val --batch 24
- *   /usr/bin/python3 native-models/analyze_drafting.py --run RUN --pack /tmp/bench-greedy --rows 24
- *   /usr/bin/python3 native-models/experiments/confidence_buckets.py RUN /tmp/bench-greedy 24
+ *   /usr/bin/python3 native-models/analyze_drafting.py --run RUN --pack /tmp/bench-greedy --rows 24   # by depth and by the target's sureness
  *   # with --render: the teacher's units, then the voice's report on these texts
  *   /usr/bin/python3 native-models/experiments/texts_units.py /tmp/bench
  *   npx spear eval --work /tmp/bench --out DIR
