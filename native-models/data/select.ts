@@ -85,6 +85,11 @@ export function isReadable(normalized: string, minWords: number, maxWords: numbe
   return words.every((w) => /^[A-Z]$/.test(w) || isDictionaryWord(w));
 }
 
+/** Two sentences are the same when they say the same words: lower-case letters, apostrophes and spaces. */
+export function dedupKey(normalized: string): string {
+  return normalized.toLowerCase().replace(/[^a-z' ]/g, '');
+}
+
 export function sentenceHash(normalized: string): Buffer {
   return createHash('sha1').update(normalized, 'utf8').digest();
 }
@@ -123,7 +128,7 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
       const text = normalizeText(sentence.text);
       if (!isReadable(text, minWords, maxWords)) continue;
       clean++;
-      const key = text.toLowerCase().replace(/[^a-z' ]/g, '');
+      const key = dedupKey(text);
       if (!unique.has(key)) unique.set(key, { text, source: paragraph.source, hash: sentenceHash(text) });
     }
   }

@@ -13,11 +13,11 @@ every train sentence of --add (a folder with corpus/train.jsonl and units/train.
 import argparse
 import json
 import random
+import sys
 from pathlib import Path
 
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spear_t2s.data import read_jsonl  # noqa: E402
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -19,14 +19,18 @@
  *   /usr/bin/python3 native-models/experiments/texts_units.py native-models/work/lm --split train
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { normalizeText } from '../../electron/text/normalize.ts';
 import { phonemeIds } from '../../electron/text/phonemes.ts';
 import { renderAll } from '../data/render.ts';
-import { isCleanSource, isReadable, sentenceHash } from '../data/select.ts';
+import { dedupKey, isCleanSource, isReadable, sentenceHash } from '../data/select.ts';
 
-const HELD_OUT = ['native-models/work/corpus/val.jsonl', 'native-models/work/corpus/test.jsonl'];
-const BENCH_TEXTS = 'electron/cli/bench-texts.txt';
+// From this file, so that the held-out sentences are found whatever the working directory.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const HELD_OUT = ['native-models/work/corpus/val.jsonl', 'native-models/work/corpus/test.jsonl'].map((f) => path.join(ROOT, f));
+const BENCH_TEXTS = path.join(ROOT, 'electron/cli/bench-texts.txt');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,15 +40,12 @@ const [src, out] = positionals;
 if (!src || !out) throw new Error('usage: texts_corpus.mts TEXTS_FILE OUT_DIR [--train-only] [--render]');
 const trainOnly = values['train-only'];
 
-/** The dedup key select.ts uses: lower-case letters, apostrophes and spaces. */
-const key = (normalized: string): string => normalized.toLowerCase().replace(/[^a-z' ]/g, '');
-
 const heldOut = new Set<string>();
 if (trainOnly) {
   for (const file of HELD_OUT.filter(existsSync)) {
-    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) heldOut.add(key((JSON.parse(line) as { text: string }).text));
+    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) heldOut.add(dedupKey((JSON.parse(line) as { text: string }).text));
   }
-  for (const line of readFileSync(BENCH_TEXTS, 'utf8').split('\n').filter((l) => l.trim())) heldOut.add(key(normalizeText(line)));
+  for (const line of readFileSync(BENCH_TEXTS, 'utf8').split('\n').filter((l) => l.trim())) heldOut.add(dedupKey(normalizeText(line)));
 }
 
 const seen = new Set<string>();
@@ -55,8 +56,8 @@ for (const line of readFileSync(src, 'utf8').split('\n')) {
   read++;
   if (trainOnly && !isCleanSource(line.trim())) continue;
   const text = normalizeText(line);
-  if (trainOnly && (!isReadable(text, 3, 25) || heldOut.has(key(text)) || seen.has(key(text)))) continue;
-  seen.add(key(text));
+  if (trainOnly && (!isReadable(text, 3, 25) || heldOut.has(dedupKey(text)) || seen.has(dedupKey(text)))) continue;
+  seen.add(dedupKey(text));
   // The corpus's id: the first 16 hex digits of sha1 of the normalised text (what Festival reads).
   rows.push({ id: sentenceHash(text).subarray(0, 8).toString('hex'), text, phonemes: phonemeIds(text, { normalized: true }) });
 }
