@@ -47,7 +47,7 @@ export interface LoadedModel {
   manifest: Manifest;
   vocabSize: number;
   graphs: Partial<Record<GraphRole, Graph>>;
-  /** Each model drafter's one-call greedy drafting by gamma (batch 1), sessions created on first use; empty where the model has none. */
+  /** Each model drafter's one-call drafting by gamma (batch 1; greedy, and sampled with temperature alone), sessions created on first use; empty where the model has none. */
   chains: Chains;
   provider: ProviderReport;
   release(): Promise<void>;

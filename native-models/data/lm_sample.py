@@ -28,13 +28,15 @@ so treating every stored bigram as explicit still gives the model's exact P(w | 
 """
 
 import argparse
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spear_t2s.data import write_atomic  # noqa: E402
 
 LM_PATH = Path("/usr/share/pocketsphinx/model/en-us/en-us.lm.bin")
 HEADER = b"Trie Language Model"
@@ -363,14 +365,6 @@ def check_backoffs(lm, rng, check):
               f"{len(err)} random contexts, |log10 diff| median {np.median(err):.4f}, 95th pct {np.percentile(err, 95):.4f}")
 
 
-def write_atomic(path, lines):
-    """Write through a temp file and rename, so an interrupted run never leaves a partial list."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in lines))
-    os.replace(tmp, path)
-
-
 def sample_sentences(sampler, n, min_words, max_words, max_tries):
     """Up to n distinct sentences of min..max words; counts why the others were dropped."""
     seen, kept = set(), []
@@ -422,7 +416,8 @@ def main():
     t0 = time.time()
     kept, stats = sample_sentences(sampler, args.n, args.min_words, args.max_words, args.max_tries or 20 * args.n)
     elapsed = time.time() - t0
-    write_atomic(args.out, kept)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.out, "".join(line + "\n" for line in kept))  # an interrupted run leaves no partial list
     print(f"sampled {stats['tries']} sentences in {elapsed:.1f}s: {stats['too_long']} over {args.max_words} words, "
           f"{stats['too_short']} under {args.min_words}, {stats['duplicate']} duplicates")
     print(f"wrote {len(kept)} sentences to {args.out}")

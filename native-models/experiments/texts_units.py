@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spear_t2s.data import read_jsonl, write_atomic  # noqa: E402
 from units.make_units import WORK, Codebook, clip_features, unit_vectors  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     book = Codebook.load(args.codebook)
     (args.dir / "units").mkdir(exist_ok=True)
-    rows = [json.loads(line) for line in open(args.dir / f"corpus/{args.split}.jsonl")]
+    rows = read_jsonl(args.dir / f"corpus/{args.split}.jsonl")
     lines, missing = [], 0
     for i, r in enumerate(rows):
         wav = args.dir / f"wav/{r['id']}.wav"
@@ -36,9 +37,7 @@ def main() -> None:
         if (i + 1) % 1000 == 0:
             print(f"{i + 1}/{len(rows)}", flush=True)
     out = args.dir / f"units/{args.split}.jsonl"
-    tmp = out.with_suffix(".jsonl.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(out)
+    write_atomic(out, "\n".join(lines) + "\n")
     print(f"{out}: {len(lines)} sentences ({missing} without audio)")
 
 

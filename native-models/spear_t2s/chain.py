@@ -52,6 +52,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .contract import (CHAINED_DRAFTERS, DRAFT_LOGITS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, INV_TEMPERATURE, LOGITS,
                        PAST_LEN, POSITIONS, UNIFORMS, chain_names, expected_names, new_key, new_value, past_key, past_value)
 from .export import sha256
+from .data import write_atomic
 from .simplify import prune_unused
 
 GAMMAS = (2, 3, 4, 5, 6, 7, 8)  # the studio's gamma sweep goes to 8 (electron/service/sweep.ts); gamma 1 is one call anyway
@@ -272,12 +273,6 @@ def _weights_blob(step_model: onnx.ModelProto) -> tuple[bytes, dict[str, tuple[i
     return bytes(blob), offsets
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def chain_voice(model_dir: Path, gammas=None) -> dict:
     """For each chainable drafter graph of the manifest (prophet, draft): its chain of each gamma, one
     shared weights file, and its entry in the manifest's "chains" (each file written to a temporary
@@ -301,14 +296,14 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
         step_model = onnx.load(str(source))
         blob, offsets = _weights_blob(step_model)
         weights = f"{drafter}_chain.weights"
-        _write(model_dir / weights, blob)
+        write_atomic(model_dir / weights, blob)
         files, sampled_files = {}, {}
         for gamma in wanted:
             for kind, into in (("g", files), ("s", sampled_files)):
                 model = build_chain(step_model, gamma, drafter, sampled=kind == "s")
                 _externalize(model, offsets, weights)
                 path = model_dir / f"{drafter}_chain.{kind}{gamma}.onnx"
-                _write(path, model.SerializeToString())
+                write_atomic(path, model.SerializeToString())
                 into[str(gamma)] = {"file": path.name, "sha256": sha256(path)}
         inputs, outputs = chain_names(drafter, graph["cache_layers"])
         sampled_inputs, sampled_outputs = chain_names(drafter, graph["cache_layers"], sampled=True)
@@ -320,7 +315,7 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
                         "construction": SAMPLED_CONSTRUCTION},
         }
         made[drafter] = ({**files, **{f"s{g}": f for g, f in sampled_files.items()}}, len(blob))
-    _write(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
+    write_atomic(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
     for drafter, (files, weights_size) in made.items():
         for stale in set(model_dir.glob(f"{drafter}_chain.[gs]*.onnx")) - {model_dir / f["file"] for f in files.values()}:
             stale.unlink()

@@ -66,6 +66,16 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write through a temporary file beside `path`, then rename: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(data, str):
+        tmp.write_text(data)
+    else:
+        tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def fake_units(phonemes: list[int], n_units: int, key: str) -> list[int]:
     """Stand-in units until the real ones exist: each phoneme lasts 1-4 frames (pauses 6) chosen by it
     and its left neighbour, each frame's unit is a hash of (phoneme, neighbour, frame), and 15% of frames
