@@ -9,6 +9,9 @@ committed position, accept the longest matching prefix, add the target's own nex
 tokens per target call, for every drafter and gamma without running the engine. It also replays
 confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
 
+With --leaves it also replays two cheap trees for the prophet (docs/results.md, "Session 9"): its chain
+plus second-choice leaves where it is unsure, and its chain plus a second chain from its least sure depth.
+
 It also prints each drafter's acceptance by depth (depth s given depths 1..s-1 were accepted).
 And how sure the target is of its own tokens (its probability p of each greedy token), with each
 drafter's depth-1 agreement in buckets of p: this separates "the target is harder to predict" from "the
@@ -68,12 +71,15 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1):
                 cf[s - 1, :T - s + 1] = conf[s - 1:]
             res[name] = (match, cf)
         match = torch.zeros(steps, T, dtype=torch.bool)
+        second = torch.zeros(steps, T, dtype=torch.bool)
         cf = torch.zeros(steps, T)
         for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0), 1):
             ok, conf = hits(pl[0], truth, topk)
             match[s - 1, :T - s + 1] = ok[s - 1:]
+            second[s - 1, :T - s + 1] = (hits(pl[0], truth, 2)[0] & ~hits(pl[0], truth, 1)[0])[s - 1:]
             cf[s - 1, :T - s + 1] = conf[s - 1:]
         res["prophet"] = (match, cf)
+        res["prophet_second"] = (second, cf)  # the target's token is the prophet's second choice
         out.append((int(split.sep[i]), int(len(split.row(i))), res))
     return out
 
@@ -99,6 +105,66 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
             drafted += d
             p0 += n
     return tokens, calls, drafted
+
+
+def replay_leaves(data, gamma: int, theta: float):
+    """The prophet's greedy chain plus, at each depth where its own top probability is below theta, its
+    second choice as a leaf (verified in the same call; no extra drafting call, since the chain computes
+    every depth's distribution anyway). When the chain breaks at a depth with a leaf and the leaf is the
+    target's token, the step gains the leaf and the target's token after it. → (tokens, calls, verified
+    positions beyond the first)."""
+    tokens = calls = verified = 0
+    for sep, length, res in data:
+        match, conf = res["prophet"]
+        second = res["prophet_second"][0]
+        p0 = sep
+        while p0 < length - 1:
+            leaf = [float(conf[d, p0]) < theta for d in range(gamma)]
+            a = 0
+            while a < gamma and bool(match[a, p0]):
+                a += 1
+            n = a + 1
+            if a < gamma and leaf[a] and bool(second[a, p0]):
+                n = a + 2
+            n = min(n, length - 1 - p0)
+            tokens += n
+            calls += 1
+            verified += gamma + sum(leaf)
+            p0 += n
+    return tokens, calls, verified
+
+
+def replay_branch(data, gamma: int, theta: float, call_overhead: float = 2.0):
+    """The prophet's chain plus, where its least sure depth k has top probability below theta, a second
+    chain from its second choice at k down to depth gamma (one more chain call). When the main chain breaks
+    exactly at k and the second choice is the target's token, the branch's further drafts are the ones the
+    teacher-forced walk already holds (the same tokens). → (tokens, calls, verified positions, drafted
+    tokens, the extra call counted as call_overhead drafted tokens)."""
+    tokens = calls = verified = drafted = 0
+    for sep, length, res in data:
+        match, conf = res["prophet"]
+        second = res["prophet_second"][0]
+        p0 = sep
+        while p0 < length - 1:
+            confs = [float(conf[d, p0]) for d in range(gamma)]
+            k = min(range(gamma), key=confs.__getitem__)
+            branch = confs[k] < theta
+            a = 0
+            while a < gamma and bool(match[a, p0]):
+                a += 1
+            n = a + 1
+            if branch and a == k and bool(second[a, p0]):
+                b = a + 1
+                while b < gamma and bool(match[b, p0]):
+                    b += 1
+                n = b + 1
+            n = min(n, length - 1 - p0)
+            tokens += n
+            calls += 1
+            verified += gamma + (gamma - k if branch else 0)
+            drafted += gamma + (gamma - k - 1 + call_overhead if branch else 0)
+            p0 += n
+    return tokens, calls, verified, drafted
 
 
 def per_depth(data, drafter: str, steps: int) -> list[float]:
@@ -142,6 +208,8 @@ def main():
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--topk", type=int, default=1, help="count a draft as right when the target's token is in its top k (tree bound)")
+    ap.add_argument("--leaves", action="store_true",
+                    help="also replay the prophet's chain with second-choice leaves, and with a second chain from one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, splits = load_pack(args.pack)
@@ -163,6 +231,25 @@ def main():
                 report.append(row)
                 if theta == 0.0 or gamma >= 3:
                     print(json.dumps(row))
+    if args.leaves:
+        c = float(costs.get("prophet", 0.09))
+        for gamma in range(2, 9):
+            for theta in (0.0, 0.5, 0.7, 0.9, 1.01):
+                tokens, calls, verified = replay_leaves(data, gamma, theta)
+                g = verified / calls
+                row = {"drafter": "prophet+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
+                       "verified_per_call": round(g, 3),
+                       "predicted_speedup": round((tokens / calls) / (gamma * c + 1 + 0.045 * g), 3)}
+                report.append(row)
+                print(json.dumps(row))
+            for theta in (0.5, 0.7):
+                tokens, calls, verified, drafted = replay_branch(data, gamma, theta)
+                g, d = verified / calls, drafted / calls
+                row = {"drafter": "prophet+branch", "gamma": gamma, "branch_theta": theta, "tau": round(tokens / calls, 3),
+                       "verified_per_call": round(g, 3), "drafted_per_call": round(d, 3),
+                       "predicted_speedup": round((tokens / calls) / (d * c + 1 + 0.045 * g), 3)}
+                report.append(row)
+                print(json.dumps(row))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
 
