@@ -44,11 +44,13 @@ def hits(logits, truth, topk: int):
 
 
 @torch.no_grad()
-def per_position(run: Path, split, rows, steps: int, topk: int = 1):
+def per_position(run: Path, split, rows, steps: int, topk: int = 1, prophet_window: int = 0):
     """Per row: (drafter → (steps, L) bool match, (steps, L) confidence) for draft-start positions 0..L-1,
     where start p0 means the last committed token sits at p0 and step s predicts token p0 + s. With
     topk > 1, "match" means the target's token is among the drafter's top k (a tree that keeps k
-    candidates per depth along the true path: an upper bound on what tree verification could accept)."""
+    candidates per depth along the true path: an upper bound on what tree verification could accept).
+    prophet_window > 0: the prophet attends to the prompt (through sep) and the last prophet_window
+    committed positions only (a cheaper drafting call, if acceptance held)."""
     target, _ = load_model(run / "target.pt")
     draft, _ = load_model(run / "draft.pt")
     prophet, _ = load_model(run / "prophet.pt")
@@ -73,7 +75,8 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1):
         match = torch.zeros(steps, T, dtype=torch.bool)
         second = torch.zeros(steps, T, dtype=torch.bool)
         cf = torch.zeros(steps, T)
-        for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0), 1):
+        window = (int(split.sep[i]) + 1, prophet_window) if prophet_window > 0 else None
+        for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0, window), 1):
             ok, conf = hits(pl[0], truth, topk)
             match[s - 1, :T - s + 1] = ok[s - 1:]
             second[s - 1, :T - s + 1] = (hits(pl[0], truth, 2)[0] & ~hits(pl[0], truth, 1)[0])[s - 1:]
@@ -208,13 +211,15 @@ def main():
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--topk", type=int, default=1, help="count a draft as right when the target's token is in its top k (tree bound)")
+    ap.add_argument("--prophet_window", type=int, default=0,
+                    help="the prophet sees the prompt and only this many recent committed positions")
     ap.add_argument("--leaves", action="store_true",
                     help="also replay the prophet's chain with second-choice leaves, and with a second chain from one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, splits = load_pack(args.pack)
     val = splits["val"]
-    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk)
+    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk, args.prophet_window)
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
     report = []
     for drafter in ("exit", "draft", "prophet"):

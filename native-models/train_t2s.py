@@ -165,7 +165,7 @@ def add_residual_dropout(model: torch.nn.Module, p: float) -> None:
             m.mlp.register_forward_hook(hook)
 
 
-def prophet_unrolled(prophet: Prophet, ids, features, steps: int, noise: float):
+def prophet_unrolled(prophet: Prophet, ids, features, steps: int, noise: float, window: tuple[int, int] | None = None):
     """The prophet on whole sequences as the engine drafts with it, `steps` deep.
 
     ids (B, T); features (B, T, D) the target's final features → per step s = 1..steps: logits (B, T, V),
@@ -173,7 +173,8 @@ def prophet_unrolled(prophet: Prophet, ids, features, steps: int, noise: float):
     p0 = i - s + 1: its input is the prophet's own step s-1 prediction at i - 1 (step 1: the target's
     feature, plus noise), and it attends to step 1's keys at j <= p0 (the engine's committed cache, built
     from true features) and to step k's key at p0 + k - 1 for 1 < k <= s, the earlier drafted positions
-    (the training-time-test pattern of HASS / EAGLE-3)."""
+    (the training-time-test pattern of HASS / EAGLE-3). window=(keep, w), for analysis only: step 1's keys
+    are limited to the first `keep` positions (the prompt) and the last `w` committed ones."""
     cfg = prophet.cfg
     B, T = ids.shape
     positions, _ = default_positions(ids)
@@ -187,7 +188,10 @@ def prophet_unrolled(prophet: Prophet, ids, features, steps: int, noise: float):
     past = None  # per block: keys, values of all earlier steps (B, (s-1) T, H*Dh)
     outs = []
     for s in range(1, steps + 1):
-        parts = [j <= i - s + 1] + [j == i - s + k for k in range(2, s + 1)]  # step 1's keys, then steps 2..s
+        first = j <= i - s + 1
+        if window is not None:
+            first = first & ((j < window[0]) | (j > i - s + 1 - window[1]))
+        parts = [first] + [j == i - s + k for k in range(2, s + 1)]  # step 1's keys, then steps 2..s
         mask = torch.cat(parts, dim=1)[None]  # (1, T, s T)
         x = prophet.fc(torch.cat([prev, emb], dim=-1))  # (B, T, D)
         new = []
