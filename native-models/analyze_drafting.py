@@ -12,6 +12,9 @@ confidence-stopped drafting (stop after a draft whose drafter probability is bel
 With --leaves it also replays two cheap trees for the prophet (docs/results.md, "Session 9"): its chain
 plus second-choice leaves where it is unsure, and its chain plus a second chain from its least sure depth.
 
+With --codebook it prints what the target hesitates between: a repeat of the previous unit (duration),
+or two units near each other in the codebook.
+
 It also prints each drafter's acceptance by depth (depth s given depths 1..s-1 were accepted).
 And how sure the target is of its own tokens (its probability p of each greedy token), with each
 drafter's depth-1 agreement in buckets of p: this separates "the target is harder to predict" from "the
@@ -64,6 +67,7 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1, prophet_wind
         T = ids.shape[1]
         # The target as its own drafter: always right, its confidence the probability of its own token.
         res = {"target": (torch.ones(1, T, dtype=torch.bool), logits[0].softmax(-1).max(-1).values[None])}
+        res["target_top2"] = (ids[0], logits[0].topk(2, -1).indices)  # what each step chose between
         for name, lg in (("exit", exit_logits), ("draft", draft(ids)[0])):
             ok, conf = hits(lg[0], truth, topk)  # (T,) teacher-forced on the greedy path
             match = torch.zeros(steps, T, dtype=torch.bool)
@@ -202,6 +206,31 @@ def by_confidence(data, drafter: str) -> dict:
             "depth1_agreement": round(float(ok.mean()), 3), "buckets": buckets}
 
 
+def hesitation(data, centroids: np.ndarray, unit_offset: int) -> dict:
+    """What the target hesitates between (steps where its own token has p < 0.5): how often its top two
+    include repeating the previous unit (a duration decision), and how near the two units are in the
+    codebook: the rank of the second among the first's nearest centroids (1 = the nearest)."""
+    c = torch.from_numpy(centroids).float()
+    rank = torch.cdist(c, c).argsort(-1).argsort(-1)  # rank[a, b]: b's place among a's neighbours (a itself 0)
+    steps = repeat = 0
+    ranks = []
+    for sep, length, res in data:
+        p = res["target"][1][0]
+        ids, top2 = res["target_top2"]
+        for t in range(sep, length - 1):
+            if float(p[t]) >= 0.5:
+                continue
+            steps += 1
+            a, b = int(top2[t, 0]), int(top2[t, 1])
+            repeat += int(ids[t]) in (a, b)
+            if min(a, b) >= unit_offset:
+                ranks.append(int(rank[a - unit_offset, b - unit_offset]))
+    r = np.asarray(ranks)
+    return {"hesitant_steps": steps, "share_top2_has_repeat": round(repeat / max(steps, 1), 3),
+            "second_among_nearest": {k: round(float((r <= k).mean()), 3) for k in (1, 5, 20)},
+            "median_rank": float(np.median(r)), "chance_for_5": round(5 / (len(c) - 1), 4)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True)
@@ -211,6 +240,8 @@ def main():
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--topk", type=int, default=1, help="count a draft as right when the target's token is in its top k (tree bound)")
+    ap.add_argument("--codebook", type=Path, default=None,
+                    help="the units' codebook.npz: also print what the target hesitates between")
     ap.add_argument("--prophet_window", type=int, default=0,
                     help="the prophet sees the prompt and only this many recent committed positions")
     ap.add_argument("--leaves", action="store_true",
@@ -221,6 +252,10 @@ def main():
     val = splits["val"]
     data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk, args.prophet_window)
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
+    if args.codebook:
+        meta, _ = load_pack(args.pack)
+        print(json.dumps({"target_hesitation": hesitation(data, np.load(args.codebook)["centroids"],
+                                                          meta["vocab"]["units"]["offset"])}))
     report = []
     for drafter in ("exit", "draft", "prophet"):
         print(json.dumps({"drafter": drafter, "acceptance_by_depth": per_depth(data, drafter, max(GAMMAS))}))

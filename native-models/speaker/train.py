@@ -57,6 +57,8 @@ class TrainConfig:
     log_interval: int = 10         # steps per training log line (one device sync each)
     max_clips: int = 0             # train clips to load (0 = all with units, or all in the pack)
     pack: str = ''                 # a pack folder (pack.py) to train from instead of work/units
+    unit_map: str = ''             # JSON {"label": [group of each unit]}: train on merged units (experiments/coarse_units.py;
+                                   # a fresh model gets one embedding per group); work/units only
     device: str = 'auto'           # auto (cuda if available), cpu or cuda
     threads: int = 2               # torch intra-op threads
     seed: int = 0
@@ -73,14 +75,16 @@ def lr_at(step: int, progress: float, c: TrainConfig) -> float:
     return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def load_split(split: str, limit: int = 0):
-    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of work/units, in file order, clips with frames only."""
+def load_split(split: str, limit: int = 0, label: np.ndarray | None = None):
+    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of work/units, in file order, clips with frames only;
+    with `label`, each unit replaced by its group."""
     clips = []
     for line in open(WORK / f'units/{split}.jsonl'):
         row = json.loads(line)
         frames = WORK / f'units/frames/{row["id"]}.npy'
         if frames.exists():
-            clips.append((row['id'], np.array(row['units'], dtype=np.int64), np.load(frames)))
+            units = np.array(row['units'], dtype=np.int64)
+            clips.append((row['id'], units if label is None else label[units], np.load(frames)))
         if limit and len(clips) >= limit:
             break
     return clips
@@ -224,9 +228,15 @@ def main():
         if 'optimizer' not in best_ckpt:
             raise SystemExit(f'{ckpt_path} holds best weights only and {resume_path} is missing: pass a fresh --out')
         state, best_ckpt = best_ckpt, None
-    mcfg = SpeakerConfig(**state['model_config']) if state else SpeakerConfig(dropout=c.dropout)
+    label = np.asarray(json.loads(Path(c.unit_map).read_text())['label'], dtype=np.int64) if c.unit_map else None
+    if state:
+        mcfg = SpeakerConfig(**state['model_config'])
+    else:
+        mcfg = SpeakerConfig(dropout=c.dropout, **({'n_units': int(label.max()) + 1} if label is not None else {}))
 
     pack = Path(c.pack) if c.pack else None
+    if pack and label is not None:
+        raise SystemExit('--unit_map relabels work/units; it does not apply to --pack')
     if pack:
         if not (pack / 'meta.json').exists():
             raise SystemExit(f'--pack {pack}: meta.json is missing (build it with native-models/speaker/pack.py)')
@@ -236,12 +246,12 @@ def main():
             print(f'note: the pack holds {len(val)} val clips; evaluating on those, not {c.eval_clips}', flush=True)
         prior = None if state else read_prior(pack)                      # computed over the FULL train set by pack.py
     else:
-        rows = load_split('train', c.max_clips)
+        rows = load_split('train', c.max_clips, label)
         units, frames = np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows])
         train = Clips.from_arrays(units, frames, np.array([len(u) for _, u, _ in rows]), device)
         prior = None if state else data_prior(units, frames, mcfg)
         del rows, units, frames
-        rows = load_split('val', c.eval_clips)
+        rows = load_split('val', c.eval_clips, label)
         val = Clips.from_arrays(np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows]),
                                 np.array([len(u) for _, u, _ in rows]), device)
     print(f'{len(train)} train clips ({int(train.lengths.sum())} units), {len(val)} val clips, on {device}', flush=True)

@@ -56,22 +56,43 @@ test('greedy readings for self-distillation equal uncached greedy decoding; a na
 const REPLAY = `
 import sys, json, torch
 sys.path.insert(0, 'native-models')
-from analyze_drafting import replay
+from analyze_drafting import replay, replay_branch, replay_leaves
 T, steps = 6, 4
-def row(match, conf=None):
-    m = torch.tensor(match, dtype=torch.bool)[:, None].expand(steps, T).clone()
-    return (0, T, {"prophet": (m, torch.ones(steps, T) if conf is None else conf)})
+def by_depth(values, dtype):
+    return torch.tensor(values, dtype=dtype)[:, None].expand(steps, T).clone()
+def row(match, conf=None, second=None):
+    m = by_depth(match, torch.bool)
+    c = torch.ones(steps, T) if conf is None else conf
+    s = by_depth(second if second is not None else [False] * steps, torch.bool)
+    return (0, T, {"prophet": (m, c), "prophet_second": (s, c)})
 allright = [True] * steps
+never = [False] * steps
+unsure_first = by_depth([0.1, 0.9, 0.9, 0.9], torch.float32)
 out = {
   "perfect_g2": replay([row(allright)], "prophet", 2),
-  "never_g3": replay([row([False] * steps)], "prophet", 3),
+  "never_g3": replay([row(never)], "prophet", 3),
   "first_only_g3": replay([row([True, False, False, False])], "prophet", 3),
   "stop_low_conf": replay([row(allright, torch.full((steps, T), 0.1))], "prophet", 3, 0.5),
+  "leaf_rescues": replay_leaves([row(never, torch.full((steps, T), 0.1), allright)], 3, 0.5),
+  "no_leaf_when_sure": replay_leaves([row(never, torch.full((steps, T), 0.9), allright)], 3, 0.5),
+  "leaf_wrong_too": replay_leaves([row(never, torch.full((steps, T), 0.1), never)], 3, 0.5),
+  "branch_continues": replay_branch([row([False, True, True, True], unsure_first, allright)], 3, 0.5),
+  "no_branch_when_sure": replay_branch([row([False, True, True, True], torch.full((steps, T), 0.9), allright)], 3, 0.5),
 }
+# What the target hesitates between: units 0..3 on a line at 0, 1, 2 and 10 (unit ids from 2); steps 0 and 2
+# are unsure (p < 0.5). Step 0 chose between units 0 and 1 (neighbours); step 2 between units 2 and 1
+# (neighbours), one of them the unit just fed (a repeat).
+import numpy as np
+from analyze_drafting import hesitation
+ids = torch.tensor([1, 2, 3, 4])
+top2 = torch.tensor([[2, 3], [3, 4], [4, 3]])
+data = [(0, 4, {"target": (torch.ones(1, 4, dtype=torch.bool), torch.tensor([[0.3, 0.9, 0.4, 1.0]])),
+                "target_top2": (ids, top2)})]
+out["hesitation"] = hesitation(data, np.array([[0.0], [1.0], [2.0], [10.0]]), 2)
 print(json.dumps(out))
 `;
 
-test('the offline greedy replay walks a sequence as the engine does (tokens, target calls, drafted)', () => {
+test('the offline greedy replay walks a sequence as the engine does (tokens, target calls, drafted); leaves, branches and the hesitation breakdown count as documented', () => {
   const r = spawnSync('/usr/bin/python3', ['-c', REPLAY], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -83,6 +104,23 @@ test('the offline greedy replay walks a sequence as the engine does (tokens, tar
   assert.deepEqual(out.first_only_g3, [5, 3, 9]);
   // Drafting stops after the first draft whose confidence is below theta; it is still verified.
   assert.deepEqual(out.stop_low_conf, [5, 3, 3]);
+  // Leaves (tokens, target calls, verified positions beyond the first): the chain breaks at depth 1 every
+  // time and the second choice there is right: the leaf and the target's token after it, 2 per call
+  // (2 + 2 + 1); every unsure depth carries a leaf (3 drafts + 3 leaves per call).
+  assert.deepEqual(out.leaf_rescues, [5, 3, 18]);
+  // A sure prophet gets no leaves: one token per call, as the plain chain.
+  assert.deepEqual(out.no_leaf_when_sure, [5, 5, 15]);
+  // Leaves verified but wrong: nothing gained, their positions still paid.
+  assert.deepEqual(out.leaf_wrong_too, [5, 5, 30]);
+  // Branch (tokens, calls, verified, drafted): the least sure depth (1) branches; the chain breaks there,
+  // the second choice is right and the branch's deeper drafts (the same tokens) are right too: 4 tokens,
+  // then the last 1. Each call verifies 3 + 3 positions and drafts 3 + 2 more, plus 2 for the extra call.
+  assert.deepEqual(out.branch_continues, [5, 2, 12, 14]);
+  assert.deepEqual(out.no_branch_when_sure, [5, 5, 15, 15]);
+  assert.equal(out.hesitation.hesitant_steps, 2);
+  assert.equal(out.hesitation.share_top2_has_repeat, 0.5);
+  assert.equal(out.hesitation.second_among_nearest['1'], 1);
+  assert.equal(out.hesitation.median_rank, 1);
 });
 
 const GROW = `

@@ -1,0 +1,53 @@
+/**
+ * Resynthesis WER of the teacher's units after merging the codebook into K groups (coarse_units.py --maps
+ * DIR), spoken and transcribed by pocketsphinx as `spear eval` does (docs/results.md, "Session 9"):
+ *   - by today's speaker, every unit replaced by its group's representative (each DIR/units-K.json);
+ *   - with --speaker SDIR (a speaker trained on K groups: speaker/train.py --unit_map DIR/units-K.json, then
+ *     export.py), by that speaker, fed the groups themselves (the map whose K is its unit count).
+ *
+ *   /usr/bin/python3 native-models/experiments/coarse_units.py --run RUN --pack GREEDY_PACK --maps native-models/work/coarse
+ *   node --import tsx native-models/experiments/resynth_units.mts native-models/work/coarse [--speaker SDIR] [--limit 100]
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { encodeWav } from '../../electron/audio/wav.ts';
+import { heldOutSentences } from '../../electron/cli/eval.ts';
+import { DEFAULT_VOICE_DIR } from '../../electron/cli/voice-path.ts';
+import { mapLimit, transcribe } from '../../electron/eval/pocketsphinx.ts';
+import { corpusWer } from '../../electron/eval/wer.ts';
+import { writeFileAtomic } from '../../electron/files.ts';
+import { loadSpeaker } from '../../electron/pipeline/speaker.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { work: { type: 'string', default: 'native-models/work' }, limit: { type: 'string', default: '100' }, speaker: { type: 'string' } },
+});
+if (positionals.length !== 1) throw new Error('usage: resynth_units.mts MAPS_DIR [--work DIR] [--limit N] [--speaker SDIR]');
+const dir = positionals[0];
+const maps = new Map<number, { label: number[]; representative: number[] }>();
+for (const f of (await readdir(dir)).filter((f) => /^units-\d+\.json$/.test(f))) {
+  maps.set(Number(f.slice(6, -5)), JSON.parse(await readFile(path.join(dir, f), 'utf8')));
+}
+const { sentences, unitsById } = await heldOutSentences(values.work, 'test');
+const chosen = sentences.slice(0, Number(values.limit));
+const speaker = await loadSpeaker(values.speaker ?? path.join(DEFAULT_VOICE_DIR, 'speaker'));
+const direct = values.speaker !== undefined; // a speaker of K groups is fed the groups; today's, representatives
+if (direct && !maps.has(speaker.unitCount)) throw new Error(`${dir}: no units-${speaker.unitCount}.json for a speaker of ${speaker.unitCount} units`);
+const scratch = await mkdtemp(path.join(tmpdir(), 'spear-coarse-'));
+try {
+  for (const [k, { label, representative }] of [...maps].sort((a, b) => b[0] - a[0])) {
+    if (direct && k !== speaker.unitCount) continue;
+    const hypotheses = await mapLimit(chosen, 2, async (s) => {
+      const units = unitsById.get(s.id)!.map((u) => (direct ? label[u] : representative[label[u]]));
+      const wav = path.join(scratch, `${s.id}.${k}.wav`);
+      await writeFileAtomic(wav, encodeWav(await speaker.speak(units), speaker.sampleRate));
+      return { reference: s.text, hypothesis: await transcribe(wav) };
+    });
+    const w = corpusWer(hypotheses);
+    console.log(JSON.stringify({ units: k, speaker: direct ? values.speaker : 'today\'s, representatives', sentences: chosen.length, wer_percent: Number(w.wer.toFixed(1)), errors: w.errors, words: w.words }));
+  }
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
