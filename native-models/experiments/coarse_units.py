@@ -10,6 +10,9 @@ still hesitate (p < 0.5 for its own group) and how often the prophet's first dra
 target's group (depth 1, on the target's greedy readings: GREEDY_PACK's val split, as analyze_drafting.py).
 Both models are today's, not ones trained on the merged units, so this is an indication, not a forecast.
 
+--confusion_pack PACK groups the units by how often the target weighs them against each other (on the
+first --confusion_rows train sentences of PACK, teacher-forced) instead of by centroid distance.
+
 --maps DIR writes DIR/units-K.json for each K: every unit's group ("label") and each group's representative
 ("representative", the member nearest the group's centroid). `resynth_units.mts` speaks the teacher's units
 through them, with today's speaker (representatives) or with one trained on the groups
@@ -22,21 +25,44 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spear_t2s.data import collate, load_pack, write_atomic  # noqa: E402
 from train_t2s import load_model, prophet_unrolled  # noqa: E402
 
 
-def groups(centroids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """→ (label of each unit, representative unit of each group)."""
+def groups(centroids: np.ndarray, k: int, confusion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """→ (label of each unit, representative unit of each group). By centroid k-means, or with `confusion`
+    (units × units, how often the target weighs two units against each other) by average-linkage clustering
+    on 1 - the normalised confusion, centroid distance breaking ties."""
     if k >= len(centroids):
         return np.arange(len(centroids)), np.arange(len(centroids))
-    km = KMeans(k, n_init=4, random_state=0).fit(centroids)
-    dist = ((centroids[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1)  # (units, k)
-    rep = np.array([np.flatnonzero(km.labels_ == g)[dist[km.labels_ == g, g].argmin()] for g in range(k)])
-    return km.labels_, rep
+    if confusion is None:
+        label = KMeans(k, n_init=4, random_state=0).fit(centroids).labels_
+    else:
+        mass = np.maximum(np.diag(confusion), 1e-9)
+        sim = confusion / np.sqrt(mass[:, None] * mass[None, :])
+        np.fill_diagonal(sim, 1.0)
+        near = np.sqrt(((centroids[:, None, :] - centroids[None]) ** 2).sum(-1))
+        dist = 1.0 - np.clip(sim, 0.0, 1.0) + 0.1 * near / near.max()
+        label = AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage="average").fit(dist).labels_
+    centre = np.stack([centroids[label == g].mean(0) for g in range(k)])
+    dist = ((centroids[:, None, :] - centre[None]) ** 2).sum(-1)  # (units, k)
+    rep = np.array([np.flatnonzero(label == g)[dist[label == g, g].argmin()] for g in range(k)])
+    return label, rep
+
+
+@torch.no_grad()
+def target_confusion(target, split, rows: int, offset: int, units: int) -> np.ndarray:
+    """Σ over steps of p(a) p(b) for the target's unit probabilities (teacher-forced on `split`'s first rows):
+    the diagonal is each unit's expected mass, the rest how often two units share it."""
+    conf = torch.zeros(units, units, dtype=torch.float64)
+    for i in range(min(rows, len(split))):
+        ids = torch.from_numpy(collate(split, np.asarray([i]), pad_multiple=1)[0])
+        p = target(ids)[0][0, int(split.sep[i]):].softmax(-1)[:, offset:offset + units].double()
+        conf += p.T @ p
+    return conf.numpy()
 
 
 def main() -> None:
@@ -47,6 +73,9 @@ def main() -> None:
     ap.add_argument("--ks", default="512,256,128")
     ap.add_argument("--maps", type=Path, default=None, help="a folder for units-K.json")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--confusion_pack", type=Path, default=None,
+                    help="group by what the target confuses, measured on this pack's train split, not by centroids")
+    ap.add_argument("--confusion_rows", type=int, default=2000)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     meta, splits = load_pack(args.pack)
@@ -65,8 +94,12 @@ def main() -> None:
             first = prophet_unrolled(prophet, ids, feature, 1, 0.0)[0][0]  # depth-1 drafts, (1, T, V)
             sep, length = int(val.sep[i]), ids.shape[1]
             rows.append((logits[0, sep:length - 1].softmax(-1), first[0, sep:length - 1].softmax(-1)))
+    confusion = None
+    if args.confusion_pack:
+        confusion = target_confusion(target, load_pack(args.confusion_pack)[1]["train"], args.confusion_rows, offset,
+                                     len(centroids))
     for k in [len(centroids)] + [int(x) for x in args.ks.split(",") if x]:
-        label, rep = groups(centroids, k)
+        label, rep = groups(centroids, k, confusion)
         merge = torch.zeros(vocab, offset + k)  # ids → grouped ids: specials and phonemes kept, units merged
         merge[torch.arange(offset), torch.arange(offset)] = 1
         merge[torch.arange(offset, offset + len(centroids)), torch.from_numpy(label).long() + offset] = 1
