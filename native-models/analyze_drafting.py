@@ -83,12 +83,25 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1, prophet_wind
         for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0, window), 1):
             ok, conf = hits(pl[0], truth, topk)
             match[s - 1, :T - s + 1] = ok[s - 1:]
-            second[s - 1, :T - s + 1] = (hits(pl[0], truth, 2)[0] & ~hits(pl[0], truth, 1)[0])[s - 1:]
+            second[s - 1, :T - s + 1] = (pl[0].topk(2, -1).indices[:, 1] == truth)[s - 1:]
             cf[s - 1, :T - s + 1] = conf[s - 1:]
         res["prophet"] = (match, cf)
         res["prophet_second"] = (second, cf)  # the target's token is the prophet's second choice
         out.append((int(split.sep[i]), int(len(split.row(i))), res))
     return out
+
+
+def accepted(match, p0: int, depth: int, gamma: int) -> int:
+    """From `depth` on, how deep the drafts starting at p0 stay right (at most gamma)."""
+    while depth < gamma and bool(match[depth, p0]):
+        depth += 1
+    return depth
+
+
+def predicted_speedup(tau: float, drafted: float, c: float, verified: float | None = None) -> float:
+    """tau / (drafting + verification), in target steps: v = 1 + 0.045 per verified draft (measured on the
+    engine here); verified defaults to the drafted tokens."""
+    return round(tau / (drafted * c + 1 + 0.045 * (drafted if verified is None else verified)), 3)
 
 
 def replay(data, drafter: str, gamma: int, theta: float = 0.0):
@@ -103,10 +116,7 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
                 d += 1
                 if theta > 0 and float(conf[d - 1, p0]) < theta:
                     break
-            a = 0
-            while a < d and bool(match[a, p0]):
-                a += 1
-            n = min(a + 1, length - 1 - p0)
+            n = min(accepted(match, p0, 0, d) + 1, length - 1 - p0)
             tokens += n
             calls += 1
             drafted += d
@@ -127,9 +137,7 @@ def replay_leaves(data, gamma: int, theta: float):
         p0 = sep
         while p0 < length - 1:
             leaf = [float(conf[d, p0]) < theta for d in range(gamma)]
-            a = 0
-            while a < gamma and bool(match[a, p0]):
-                a += 1
+            a = accepted(match, p0, 0, gamma)
             n = a + 1
             if a < gamma and leaf[a] and bool(second[a, p0]):
                 n = a + 2
@@ -156,15 +164,10 @@ def replay_branch(data, gamma: int, theta: float, call_overhead: float = 2.0):
             confs = [float(conf[d, p0]) for d in range(gamma)]
             k = min(range(gamma), key=confs.__getitem__)
             branch = confs[k] < theta
-            a = 0
-            while a < gamma and bool(match[a, p0]):
-                a += 1
+            a = accepted(match, p0, 0, gamma)
             n = a + 1
             if branch and a == k and bool(second[a, p0]):
-                b = a + 1
-                while b < gamma and bool(match[b, p0]):
-                    b += 1
-                n = b + 1
+                n = accepted(match, p0, a + 1, gamma) + 1
             n = min(n, length - 1 - p0)
             tokens += n
             calls += 1
@@ -248,12 +251,11 @@ def main():
                     help="also replay the prophet's chain with second-choice leaves, and with a second chain from one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    _, splits = load_pack(args.pack)
+    meta, splits = load_pack(args.pack)
     val = splits["val"]
     data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk, args.prophet_window)
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
     if args.codebook:
-        meta, _ = load_pack(args.pack)
         print(json.dumps({"target_hesitation": hesitation(data, np.load(args.codebook)["centroids"],
                                                           meta["vocab"]["units"]["offset"])}))
     report = []
@@ -265,9 +267,8 @@ def main():
                 tokens, calls, drafted = replay(data, drafter, gamma, theta)
                 row = {"drafter": drafter, "gamma": gamma, "theta": theta, "tau": round(tokens / calls, 3),
                        "drafted_per_call": round(drafted / calls, 3)}
-                if drafter in costs:  # v(g) ~ 1 + 0.045 g: the measured verification cost on this machine
-                    c, g = float(costs[drafter]), drafted / calls
-                    row["predicted_speedup"] = round((tokens / calls) / (g * c + 1 + 0.045 * g), 3)
+                if drafter in costs:
+                    row["predicted_speedup"] = predicted_speedup(tokens / calls, drafted / calls, float(costs[drafter]))
                 report.append(row)
                 if theta == 0.0 or gamma >= 3:
                     print(json.dumps(row))
@@ -279,7 +280,7 @@ def main():
                 g = verified / calls
                 row = {"drafter": "prophet+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3),
-                       "predicted_speedup": round((tokens / calls) / (gamma * c + 1 + 0.045 * g), 3)}
+                       "predicted_speedup": predicted_speedup(tokens / calls, gamma, c, g)}
                 report.append(row)
                 print(json.dumps(row))
             for theta in (0.5, 0.7):
@@ -287,7 +288,7 @@ def main():
                 g, d = verified / calls, drafted / calls
                 row = {"drafter": "prophet+branch", "gamma": gamma, "branch_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3), "drafted_per_call": round(d, 3),
-                       "predicted_speedup": round((tokens / calls) / (d * c + 1 + 0.045 * g), 3)}
+                       "predicted_speedup": predicted_speedup(tokens / calls, d, c, g)}
                 report.append(row)
                 print(json.dumps(row))
     if args.json:

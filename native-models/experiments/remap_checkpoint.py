@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from train_t2s import load_checkpoint  # noqa: E402
+from train_t2s import load_checkpoint, save  # noqa: E402
 
 
 def merge_rows(t: torch.Tensor, label: np.ndarray, offset: int, representative: np.ndarray | None = None) -> torch.Tensor:
@@ -71,9 +71,7 @@ def main() -> None:
     ckpt["vocab"] = {**vocab, "size": offset + groups, "units": {"offset": offset, "count": groups}}
     ckpt["unit_map"] = {"file": str(map_path), "from_units": count}
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    torch.save(ckpt, tmp)
-    tmp.replace(dst)
+    save(dst, ckpt)
     print(f"{dst}: {vocab['size']} -> {offset + groups} ids; merged {', '.join(names)}")
 
 
