@@ -147,7 +147,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     const transcripts = await mapLimit(chosen, 2, async (s) => {
       // Teacher audio, its units spoken again, and the studio's own reading of the text.
       const resynth = path.join(scratch, `${s.id}.resynth.wav`);
-      await writeFileAtomic(resynth, encodeWav(await voice.speaker.speak(unitsById.get(s.id)!), sr));
+      await writeFileAtomic(resynth, encodeWav(await voice.speaker.speak(voice.speaker.fromCodebook(unitsById.get(s.id)!)), sr));
       const pieces: Float32Array[] = [];
       const checks: ReadingCheckResult[] = [];
       await synthesize(voice, s.text, settings, {

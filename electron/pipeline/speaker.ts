@@ -48,6 +48,12 @@ export interface SpeakerManifest {
   model_config?: unknown;
   training?: unknown;
   code_commit?: string;
+  /**
+   * Present when the speaker speaks groups of the unit extractor's units (codebook.npz's centroids, the
+   * teacher's units) rather than the units themselves: `unit_groups[u]` is the group of centroid u
+   * (native-models/experiments/coarse_units.py; docs/voice-reading.md, "A 512-unit voice").
+   */
+  unit_groups?: number[];
 }
 
 export interface Speaker {
@@ -59,6 +65,11 @@ export interface Speaker {
   /** Samples each unit becomes (640 at 25 Hz, 16 kHz). */
   readonly samplesPerUnit: number;
   readonly manifest: SpeakerManifest;
+  /**
+   * The teacher's units (ids of codebook.npz's centroids, as native-models/units writes them) → this
+   * speaker's units: through `unit_groups` where the manifest has it, else unchanged.
+   */
+  fromCodebook(units: readonly number[]): number[];
   /** 0-based unit ids → samples in [-1, 1], exactly `units.length × samplesPerUnit` of them. */
   speak(units: readonly number[]): Promise<Float32Array>;
   /** The network's raw vocoder frames, (units.length × frames_per_unit, n_mels + 2) row-major. */
@@ -91,6 +102,13 @@ export function speakerManifestProblems(m: SpeakerManifest): string[] {
   }
   if (m.vocoder?.kind !== 'source-filter') problems.push(`vocoder.kind ${JSON.stringify(m.vocoder?.kind)} is not "source-filter"`);
   if (!m.graph || typeof m.graph.file !== 'string') problems.push('"graph.file" is missing');
+  if (m.unit_groups !== undefined) {
+    const g = m.unit_groups;
+    if (!Array.isArray(g) || g.length === 0) problems.push('"unit_groups" must be a non-empty array');
+    else if (isPositiveInt(m.unit_count) && !g.every((x) => Number.isInteger(x) && x >= 0 && x < m.unit_count)) {
+      problems.push(`"unit_groups" entries must be integers in [0, unit_count ${m.unit_count})`);
+    }
+  }
   if (!m.files || typeof m.files !== 'object') problems.push('"files" (sha256 by file name) is missing');
   else if (m.graph && typeof m.graph.file === 'string' && !(m.graph.file in m.files)) problems.push(`"files" lacks the graph ${m.graph.file}`);
   return problems;
@@ -137,6 +155,14 @@ export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Pr
     samplesPerUnit: manifest.frames_per_unit * f.hop,
     manifest,
     frames,
+    fromCodebook(units) {
+      const groups = manifest.unit_groups;
+      if (!groups) return [...units];
+      return units.map((u, i) => {
+        if (!Number.isInteger(u) || u < 0 || u >= groups.length) throw new UnitRangeError(i, u, groups.length);
+        return groups[u];
+      });
+    },
     async speak(units) {
       const data = await frames(units);
       const audio = sourceFilter({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, vocoder);

@@ -16,6 +16,8 @@ export interface SpeakerLike {
   /** Units per second of audio. */
   readonly unitRate: number;
   readonly unitCount: number;
+  /** The teacher's units (the unit extractor's codebook ids) → this speaker's units (speaker.ts). */
+  fromCodebook(units: readonly number[]): number[];
   /** 0-based unit ids → samples in [-1, 1]. */
   speak(units: readonly number[]): Promise<Float32Array>;
   release(): Promise<void>;

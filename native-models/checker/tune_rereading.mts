@@ -93,7 +93,7 @@ try {
         text: s.text,
         words: werWords(s.text).length,
         teacher: errorsOf(s.text, await transcribe(path.join(WORK, 'wav', `${s.id}.wav`))),
-        resynthesis: errorsOf(s.text, await transcribe(await wav('resynth', units.get(s.id)!))),
+        resynthesis: errorsOf(s.text, await transcribe(await wav('resynth', voice.speaker.fromCodebook(units.get(s.id)!)))),
         readings,
       };
     });

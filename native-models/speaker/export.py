@@ -97,6 +97,12 @@ def main():
                      **({'val_loss': ckpt['val_loss'], 'val_parts': ckpt['val_parts']} if 'val_loss' in ckpt else {})},
         'code_commit': code_commit(),
     }
+    unit_map = ckpt['train_config'].get('unit_map')
+    if unit_map:  # trained on groups of the codebook's units (train.py --unit_map): say which, for the teacher's units
+        label = json.loads((ROOT / unit_map).read_text())['label']
+        if len(label) != len(np.load(args.codebook)['centroids']) or max(label) + 1 != cfg.n_units:
+            raise SystemExit(f'{unit_map}: {len(label)} labels in {max(label) + 1} groups do not fit the codebook and the {cfg.n_units}-unit speaker')
+        manifest['unit_groups'] = [int(x) for x in label]
     if args.extra:
         manifest.update(json.loads(args.extra))
     (out / 'speaker.json').write_text(json.dumps(manifest, indent=1) + '\n')

@@ -11,6 +11,7 @@ export function fakeSpeaker(unitCount: number, options: { delayMs?: number } = {
     unitRate,
     unitCount,
     calls,
+    fromCodebook: (units) => [...units],
     async speak(units) {
       calls.push([...units]);
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));

@@ -91,3 +91,32 @@ test('a manifest with the wrong format or inconsistent rates lists every problem
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('fromCodebook(): the teacher units go through unit_groups; without it they pass unchanged', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'speaker-'));
+  try {
+    await cp(DIR, dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'speaker.json'), 'utf8')) as Record<string, unknown>;
+    const groups = Array.from({ length: 2 * speaker.unitCount }, (_, u) => u >> 1);
+    await writeFile(path.join(dir, 'speaker.json'), JSON.stringify({ ...manifest, unit_groups: groups }));
+    const grouped = await loadSpeaker(dir);
+    try {
+      assert.deepEqual(grouped.fromCodebook([0, 1, 2, 7, 2 * speaker.unitCount - 1]), [0, 0, 1, 3, speaker.unitCount - 1]);
+      assert.throws(() => grouped.fromCodebook([3, 2 * speaker.unitCount]), (e: unknown) => e instanceof UnitRangeError && e.index === 1);
+    } finally {
+      await grouped.release();
+    }
+    const { unit_groups: _, ...plain } = manifest;
+    await writeFile(path.join(dir, 'speaker.json'), JSON.stringify(plain));
+    const ungrouped = await loadSpeaker(dir);
+    try {
+      assert.deepEqual(ungrouped.fromCodebook([5, 0, 9]), [5, 0, 9]);
+    } finally {
+      await ungrouped.release();
+    }
+    await writeFile(path.join(dir, 'speaker.json'), JSON.stringify({ ...manifest, unit_groups: [0, speaker.unitCount] }));
+    await assert.rejects(loadSpeaker(dir), (e: unknown) => e instanceof SpeakerLoadError && /"unit_groups" entries must be integers in \[0, unit_count/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
