@@ -149,6 +149,29 @@ def replay_leaves(data, gamma: int, theta: float):
     return tokens, calls, verified
 
 
+def replay_leaf_budget(data, gamma: int, leaves: int):
+    """The prophet's greedy chain plus `leaves` second-choice leaves at its least sure depths (a fixed
+    number of verified positions, gamma + 1 + leaves: the verifying call's cost jumps when it crosses
+    the matrix kernel's row block, docs/results.md "Session 11"). → (tokens, calls)."""
+    tokens = calls = 0
+    for sep, length, res in data:
+        match, conf = res["prophet"]
+        second = res["prophet_second"][0]
+        p0 = sep
+        while p0 < length - 1:
+            confs = [float(conf[d, p0]) for d in range(gamma)]
+            leafy = set(sorted(range(gamma), key=confs.__getitem__)[:leaves])
+            a = accepted(match, p0, 0, gamma)
+            n = a + 1
+            if a < gamma and a in leafy and bool(second[a, p0]):
+                n = a + 2
+            n = min(n, length - 1 - p0)
+            tokens += n
+            calls += 1
+            p0 += n
+    return tokens, calls
+
+
 def replay_branch(data, gamma: int, theta: float, call_overhead: float = 2.0):
     """The prophet's chain plus, where its least sure depth k has top probability below theta, a second
     chain from its second choice at k down to depth gamma (one more chain call). When the main chain breaks
@@ -281,6 +304,12 @@ def main():
                 row = {"drafter": "prophet+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3),
                        "predicted_speedup": predicted_speedup(tokens / calls, gamma, c, g)}
+                report.append(row)
+                print(json.dumps(row))
+            for leaves in range(1, gamma + 1):
+                tokens, calls = replay_leaf_budget(data, gamma, leaves)
+                row = {"drafter": "prophet+leaf_budget", "gamma": gamma, "leaves": leaves, "tau": round(tokens / calls, 3),
+                       "verified_per_call": gamma + leaves}
                 report.append(row)
                 print(json.dumps(row))
             for theta in (0.5, 0.7):

@@ -2,6 +2,7 @@
 
     /usr/bin/python3 native-models/experiments/rewrite_graph.py attention SRC.onnx DST.onnx
     /usr/bin/python3 native-models/experiments/rewrite_graph.py int8 SRC.onnx DST.onnx
+    /usr/bin/python3 native-models/experiments/rewrite_graph.py tree SRC.onnx DST.onnx
 
 attention: each layer's attention without transposing the cache. The exported graph splits the
 concatenated keys and values (B, L, D) into heads with a Reshape and a Transpose each, a copy of the
@@ -11,6 +12,13 @@ columns and zeros elsewhere; the output is one MatMul of the weights (B, H*T, L)
 are, of which the diagonal blocks are kept. The causal mask and Softmax stay as exported.
 
 int8: the drafters' quantiser (spear_t2s/quantize.py) applied to any graph, e.g. the target's `full`.
+
+tree (docs/results.md, "Session 11"): `full` with one input more, `tree_mask` bool (B, T, T): new token t
+attends new token t' iff tree_mask[b, t, t'] (and the cached positions j < past_len[b], as in `full`), so
+one call can verify a chain and second-choice leaves (a leaf sees the pending token and the chain above
+its own depth). Each of `full`'s mask computations (one per run of blocks, model.attention_mask) keeps its
+cached part and takes its new part from tree_mask; every other node and initializer is `full`'s, so with a
+lower-triangular tree_mask the outputs are `full`'s bit for bit (experiments/tree_cost.mjs checks it).
 """
 
 import sys
@@ -93,14 +101,61 @@ def attention_without_transposes(model: onnx.ModelProto) -> int:
     return len(prefixes)
 
 
+TREE_MASK = "tree_mask"
+
+
+def tree_mask_input(model: onnx.ModelProto) -> int:
+    """`full` → `full_tree` in place: the new-token part of every attention mask read from tree_mask."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    # model.attention_mask: (past_ok & is_past)[:, None] | (new_ok & ~is_past)[None]; the Or's operand
+    # Unsqueeze(And(LessOrEqual …, Not …)) is the (1, T, P+T) causal part among the new tokens.
+    sites = []
+    for node in g.node:
+        for index, name in enumerate(node.input if node.op_type == "Or" else []):
+            unsq = producer.get(name)
+            inner = producer.get(unsq.input[0]) if unsq is not None and unsq.op_type == "Unsqueeze" else None
+            if inner is not None and inner.op_type == "And" and sorted(producer[i].op_type for i in inner.input if i in producer) == ["LessOrEqual", "Not"]:
+                sites.append((node, index))
+    if not sites or any(i.name == TREE_MASK for i in g.input):
+        raise SystemExit("no causal new-token mask found (or tree_mask already read): is this a spear-t2s full graph?")
+    past_key = next(i.name for i in g.input if i.name.startswith("past_key_"))
+    g.input.insert(3, helper.make_tensor_value_info(TREE_MASK, onnx.TensorProto.BOOL, ["batch", "new", "new"]))
+    # (B, T, P) of false for the cached columns, then tree_mask: (B, T, P+T).
+    added = [
+        helper.make_node("Shape", [TREE_MASK], ["tree/bt"], name="tree/Shape_bt", start=0, end=2),
+        helper.make_node("Shape", [past_key], ["tree/p"], name="tree/Shape_p", start=1, end=2),
+        helper.make_node("Concat", ["tree/bt", "tree/p"], ["tree/btp"], name="tree/Concat_shape", axis=0),
+        helper.make_node("ConstantOfShape", ["tree/btp"], ["tree/past_false"], name="tree/PastFalse",
+                         value=helper.make_tensor("false", onnx.TensorProto.BOOL, [1], [False])),
+        helper.make_node("Concat", ["tree/past_false", TREE_MASK], ["tree/new_part"], name="tree/Concat_mask", axis=2),
+    ]
+    for node, index in sites:
+        node.input[index] = "tree/new_part"
+    nodes = added + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    prune_unused(g)  # the causal parts nothing reads now
+    onnx.checker.check_model(model)
+    return len(sites)
+
+
+REWRITES = {
+    "attention": (attention_without_transposes, "attentions"),
+    "int8": (quantize_model, "MatMuls"),
+    "tree": (tree_mask_input, "masks"),
+}
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("attention", "int8"):
+    if len(sys.argv) != 4 or sys.argv[1] not in REWRITES:
         raise SystemExit(__doc__)
     kind, src, dst = sys.argv[1:]
     model = onnx.load(src)
-    count = attention_without_transposes(model) if kind == "attention" else quantize_model(model)
+    rewrite, what = REWRITES[kind]
+    count = rewrite(model)
     onnx.save(model, dst)
-    print(f"{dst}: {kind}, {count} {'attentions' if kind == 'attention' else 'MatMuls'} rewritten")
+    print(f"{dst}: {kind}, {count} {what} rewritten")
 
 
 if __name__ == "__main__":
