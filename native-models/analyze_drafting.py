@@ -124,43 +124,30 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
     return tokens, calls, drafted
 
 
-def replay_leaves(data, gamma: int, theta: float):
-    """The prophet's greedy chain plus, at each depth where its own top probability is below theta, its
-    second choice as a leaf (verified in the same call; no extra drafting call, since the chain computes
-    every depth's distribution anyway). When the chain breaks at a depth with a leaf and the leaf is the
-    target's token, the step gains the leaf and the target's token after it. → (tokens, calls, verified
-    positions beyond the first)."""
+def leaves_below(theta: float):
+    """Leaves at every depth where the prophet's own top probability is below theta (session 9)."""
+    return lambda confs: {d for d, c in enumerate(confs) if c < theta}
+
+
+def leaves_at_least_sure(count: int):
+    """Leaves at the prophet's `count` least sure depths: a fixed number of verified positions, since the
+    verifying call's cost jumps when it crosses the matrix kernel's row block (docs/results.md, "Session 11")."""
+    return lambda confs: set(sorted(range(len(confs)), key=confs.__getitem__)[:count])
+
+
+def replay_leaves(data, gamma: int, choose):
+    """The prophet's greedy chain plus its second choice as a leaf at the depths `choose(confidences)`
+    picks (verified in the same call; no extra drafting call, since the chain computes every depth's
+    distribution anyway). When the chain breaks at a depth with a leaf and the leaf is the target's token,
+    the step gains the leaf and the target's token after it. → (tokens, calls, verified positions beyond
+    the first)."""
     tokens = calls = verified = 0
     for sep, length, res in data:
         match, conf = res["prophet"]
         second = res["prophet_second"][0]
         p0 = sep
         while p0 < length - 1:
-            leaf = [float(conf[d, p0]) < theta for d in range(gamma)]
-            a = accepted(match, p0, 0, gamma)
-            n = a + 1
-            if a < gamma and leaf[a] and bool(second[a, p0]):
-                n = a + 2
-            n = min(n, length - 1 - p0)
-            tokens += n
-            calls += 1
-            verified += gamma + sum(leaf)
-            p0 += n
-    return tokens, calls, verified
-
-
-def replay_leaf_budget(data, gamma: int, leaves: int):
-    """The prophet's greedy chain plus `leaves` second-choice leaves at its least sure depths (a fixed
-    number of verified positions, gamma + 1 + leaves: the verifying call's cost jumps when it crosses
-    the matrix kernel's row block, docs/results.md "Session 11"). → (tokens, calls)."""
-    tokens = calls = 0
-    for sep, length, res in data:
-        match, conf = res["prophet"]
-        second = res["prophet_second"][0]
-        p0 = sep
-        while p0 < length - 1:
-            confs = [float(conf[d, p0]) for d in range(gamma)]
-            leafy = set(sorted(range(gamma), key=confs.__getitem__)[:leaves])
+            leafy = choose([float(conf[d, p0]) for d in range(gamma)])
             a = accepted(match, p0, 0, gamma)
             n = a + 1
             if a < gamma and a in leafy and bool(second[a, p0]):
@@ -168,8 +155,9 @@ def replay_leaf_budget(data, gamma: int, leaves: int):
             n = min(n, length - 1 - p0)
             tokens += n
             calls += 1
+            verified += gamma + len(leafy)
             p0 += n
-    return tokens, calls
+    return tokens, calls, verified
 
 
 def replay_branch(data, gamma: int, theta: float, call_overhead: float = 2.0):
@@ -299,7 +287,7 @@ def main():
         c = float(costs.get("prophet", 0.09))
         for gamma in range(2, 9):
             for theta in (0.0, 0.5, 0.7, 0.9, 1.01):
-                tokens, calls, verified = replay_leaves(data, gamma, theta)
+                tokens, calls, verified = replay_leaves(data, gamma, leaves_below(theta))
                 g = verified / calls
                 row = {"drafter": "prophet+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3),
@@ -307,7 +295,7 @@ def main():
                 report.append(row)
                 print(json.dumps(row))
             for leaves in range(1, gamma + 1):
-                tokens, calls = replay_leaf_budget(data, gamma, leaves)
+                tokens, calls, _ = replay_leaves(data, gamma, leaves_at_least_sure(leaves))
                 row = {"drafter": "prophet+leaf_budget", "gamma": gamma, "leaves": leaves, "tau": round(tokens / calls, 3),
                        "verified_per_call": gamma + leaves}
                 report.append(row)
