@@ -97,9 +97,11 @@ def main():
                      **({'val_loss': ckpt['val_loss'], 'val_parts': ckpt['val_parts']} if 'val_loss' in ckpt else {})},
         'code_commit': code_commit(),
     }
+    # Trained on groups of the codebook's units (train.py --unit_map): say which, for the teacher's units.
+    # The checkpoint holds them; one saved before it did names the map file it was trained with.
     unit_map = ckpt['train_config'].get('unit_map')
-    if unit_map:  # trained on groups of the codebook's units (train.py --unit_map): say which, for the teacher's units
-        label = json.loads((ROOT / unit_map).read_text())['label']
+    label = ckpt.get('unit_groups') or (json.loads((ROOT / unit_map).read_text())['label'] if unit_map else None)
+    if label:
         if len(label) != len(np.load(args.codebook)['centroids']) or max(label) + 1 != cfg.n_units:
             raise SystemExit(f'{unit_map}: {len(label)} labels in {max(label) + 1} groups do not fit the codebook and the {cfg.n_units}-unit speaker')
         manifest['unit_groups'] = [int(x) for x in label]

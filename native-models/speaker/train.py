@@ -229,6 +229,11 @@ def main():
             raise SystemExit(f'{ckpt_path} holds best weights only and {resume_path} is missing: pass a fresh --out')
         state, best_ckpt = best_ckpt, None
     label = np.asarray(json.loads(Path(c.unit_map).read_text())['label'], dtype=np.int64) if c.unit_map else None
+    # The groups travel in every checkpoint (export.py writes them to speaker.json): a map file edited
+    # between a run and its resumption would otherwise relabel half a training run unnoticed.
+    groups = None if label is None else [int(x) for x in label]
+    if state and 'unit_groups' in state and state['unit_groups'] != groups:
+        raise SystemExit(f'{resume_path} was trained on other unit groups than --unit_map {c.unit_map or "(none)"} gives')
     if state:
         mcfg = SpeakerConfig(**state['model_config'])
     else:
@@ -295,10 +300,10 @@ def main():
 
     def save():
         atomic_save({'model': cpu(best), 'step': best_step, 'val_loss': best_val, 'val_parts': best_parts,
-                     'steps_run': step, 'model_config': asdict(mcfg), 'train_config': asdict(c)}, ckpt_path)
+                     'steps_run': step, 'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups}, ckpt_path)
         atomic_save({'model': cpu(model.state_dict()), 'optimizer': opt.state_dict(), 'step': step, 'elapsed': elapsed(),
                      'gen_state': gen.get_state(), 'device': device.type, 'best_val': best_val, 'best_step': best_step,
-                     'model_config': asdict(mcfg), 'train_config': asdict(c)}, resume_path)
+                     'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups}, resume_path)
 
     log = open(out / 'log.jsonl', 'a')
 
