@@ -135,7 +135,11 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   checkText(text);
   const sentences = prepare(text, voice);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
-  if (spoken.length === 0) throw new NothingToSayError('the text has no words, only symbols or emoji');
+  if (spoken.length === 0) {
+    // Letters, but none the English reader has phonemes for: say so, rather than "no words".
+    const otherScript = /\p{L}/u.test(text) && !/[a-z]/i.test(text.normalize('NFKD'));
+    throw new NothingToSayError(otherScript ? 'the voice reads English, and the text has no Latin letters (it is written in another script)' : 'the text has no words, only symbols or emoji');
+  }
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
   const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);

@@ -124,6 +124,7 @@ test('text with nothing to read is a typed error', async () => {
   const voice = await tinyVoice();
   await assert.rejects(synthesize(voice, '   \n\t '), NothingToSayError);
   await assert.rejects(synthesize(voice, '🙂🙂 *** ###'), /only symbols or emoji/);
+  await assert.rejects(synthesize(voice, '日本語のテキスト。'), /reads English, and the text has no Latin letters/);
   await assert.rejects(synthesize(voice, `a ${'x'.repeat(50_000)} b`), UnreadableTextError);
   await voice.release();
 });
