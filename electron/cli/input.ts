@@ -7,7 +7,9 @@ export class InputError extends SpearError {}
 /** Largest text file the CLI reads (the pipeline streams; this guards against a wrong file). */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
+/** `file` "-" reads standard input to its end, with the same size limit and checks as a file. */
 export async function readTextFile(file: string): Promise<string> {
+  if (file === '-') return decodeText(await readStdin(), 'standard input');
   const info = await stat(file).catch(() => null);
   if (!info) throw new InputError(`${file}: no such file`);
   if (!info.isFile()) throw new InputError(`${file}: not a regular file`);
@@ -23,4 +25,15 @@ export function decodeText(bytes: Uint8Array, name: string): string {
   } catch {
     throw new InputError(`${name}: is not valid UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)`);
   }
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_INPUT_BYTES) throw new InputError(`standard input: more than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB a text may have`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

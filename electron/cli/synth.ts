@@ -18,7 +18,7 @@ Reads text aloud with the shipped voice and writes WAV (16-bit PCM) or MP3.
 
 Options:
   -o, --output FILE        audio file to write (.wav or .mp3); written atomically
-  -f, --file FILE          read the text from a UTF-8 file instead of the argument
+  -f, --file FILE          read the text from a UTF-8 file instead of the argument ("-": standard input)
       --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
       --gamma N            drafted tokens per step, 1-16 (default: the voice's)
       --temperature T      0 = greedy (default: the voice's)

@@ -21,8 +21,8 @@ interface Run {
   stderr: string;
 }
 
-function spear(args: string[], options: { cwd?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+function spear(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): Run {
+  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, input: options.input });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -56,6 +56,16 @@ test('synth writes a valid WAV whose duration matches its samples, with units an
   const units = JSON.parse(await readFile(path.join(dir, 'u.json'), 'utf8'));
   assert.equal(units.sentences.length, 2);
   assert.ok(units.sentences.every((s: { units: number[] }) => s.units.length > 0));
+});
+
+test('--file - reads the text from standard input, and the units are those of the same text as an argument', async () => {
+  const dir = await scratch();
+  const piped = spear(['synth', '--file', '-', '-o', path.join(dir, 'a.wav'), '--units-out', path.join(dir, 'a.json')], { input: TEXT });
+  assert.equal(piped.code, 0, piped.stderr);
+  const given = spear(['synth', TEXT, '-o', path.join(dir, 'b.wav'), '--units-out', path.join(dir, 'b.json')]);
+  assert.equal(given.code, 0, given.stderr);
+  assert.deepEqual(JSON.parse(await readFile(path.join(dir, 'a.json'), 'utf8')), JSON.parse(await readFile(path.join(dir, 'b.json'), 'utf8')));
+  assert.ok(parseWav(await readFile(path.join(dir, 'a.wav'))).samples > 0);
 });
 
 test('MP3 output decodes back (ffmpeg) to the same duration as the WAV', async (t) => {
@@ -120,6 +130,13 @@ test('a file that is not UTF-8 is refused', () =>
     await writeFile(f, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]));
     return ['synth', '--file', f, '-o', path.join(d, 'x.wav')];
   }, /is not valid UTF-8 text/));
+test('standard input that is not UTF-8 is refused', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', '--file', '-', '-o', path.join(dir, 'x.wav')], { input: Buffer.from([0x63, 0x61, 0x66, 0xe9]) });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^spear: standard input: is not valid UTF-8 text/);
+  assert.deepEqual(await readdir(dir), []);
+});
 test('a binary file is refused', () =>
   failsCleanly(async (d) => {
     const f = path.join(d, '..', `bin-${path.basename(d)}.dat`);
