@@ -56,7 +56,7 @@ test('greedy readings for self-distillation equal uncached greedy decoding; a na
 const REPLAY = `
 import sys, json, torch
 sys.path.insert(0, 'native-models')
-from analyze_drafting import replay, replay_branch, replay_leaves
+from analyze_drafting import leaves_at_least_sure, leaves_below, replay, replay_branch, replay_leaves
 T, steps = 6, 4
 def by_depth(values, dtype):
     return torch.tensor(values, dtype=dtype)[:, None].expand(steps, T).clone()
@@ -73,9 +73,11 @@ out = {
   "never_g3": replay([row(never)], "prophet", 3),
   "first_only_g3": replay([row([True, False, False, False])], "prophet", 3),
   "stop_low_conf": replay([row(allright, torch.full((steps, T), 0.1))], "prophet", 3, 0.5),
-  "leaf_rescues": replay_leaves([row(never, torch.full((steps, T), 0.1), allright)], 3, 0.5),
-  "no_leaf_when_sure": replay_leaves([row(never, torch.full((steps, T), 0.9), allright)], 3, 0.5),
-  "leaf_wrong_too": replay_leaves([row(never, torch.full((steps, T), 0.1), never)], 3, 0.5),
+  "leaf_rescues": replay_leaves([row(never, torch.full((steps, T), 0.1), allright)], 3, leaves_below(0.5)),
+  "no_leaf_when_sure": replay_leaves([row(never, torch.full((steps, T), 0.9), allright)], 3, leaves_below(0.5)),
+  "leaf_wrong_too": replay_leaves([row(never, torch.full((steps, T), 0.1), never)], 3, leaves_below(0.5)),
+  "budget_leaf_at_least_sure": replay_leaves([row(never, unsure_first, allright)], 3, leaves_at_least_sure(1)),
+  "budget_leaf_elsewhere": replay_leaves([row(never, by_depth([0.9, 0.9, 0.1, 0.9], torch.float32), allright)], 3, leaves_at_least_sure(1)),
   "branch_continues": replay_branch([row([False, True, True, True], unsure_first, allright)], 3, 0.5),
   "no_branch_when_sure": replay_branch([row([False, True, True, True], torch.full((steps, T), 0.9), allright)], 3, 0.5),
 }
@@ -112,6 +114,10 @@ test('the offline greedy replay walks a sequence as the engine does (tokens, tar
   assert.deepEqual(out.no_leaf_when_sure, [5, 5, 15]);
   // Leaves verified but wrong: nothing gained, their positions still paid.
   assert.deepEqual(out.leaf_wrong_too, [5, 5, 30]);
+  // A budget of one leaf goes to the least sure depth: there (depth 1) it rescues each call (2 + 2 + 1
+  // tokens, 3 drafts + 1 leaf verified per call); at depth 3, where the chain never gets, it gains nothing.
+  assert.deepEqual(out.budget_leaf_at_least_sure, [5, 3, 12]);
+  assert.deepEqual(out.budget_leaf_elsewhere, [5, 5, 20]);
   // Branch (tokens, calls, verified, drafted): the least sure depth (1) branches; the chain breaks there,
   // the second choice is right and the branch's deeper drafts (the same tokens) are right too: 4 tokens,
   // then the last 1. Each call verifies 3 + 3 positions and drafts 3 + 2 more, plus 2 for the extra call.
