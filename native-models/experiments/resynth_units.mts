@@ -2,11 +2,13 @@
  * Resynthesis WER of the teacher's units after merging the codebook into K groups (coarse_units.py --maps
  * DIR), spoken and transcribed by pocketsphinx as `spear eval` does (docs/results.md, "Session 9"):
  *   - by today's speaker, every unit replaced by its group's representative (each DIR/units-K.json);
- *   - with --speaker SDIR (a speaker trained on K groups: speaker/train.py --unit_map DIR/units-K.json, then
- *     export.py), by that speaker, fed the groups themselves (the map whose K is its unit count).
+ *   - with --speaker SDIR (a speaker trained on groups: speaker/train.py --unit_map DIR/units-K.json, then
+ *     export.py), by that speaker, fed the groups themselves: the `unit_groups` of its speaker.json
+ *     (Speaker.fromCodebook; a speaker of the whole codebook, such as a control, has none and is fed the units).
  *
  *   /usr/bin/python3 native-models/experiments/coarse_units.py --run RUN --pack GREEDY_PACK --maps native-models/work/coarse
- *   node --import tsx native-models/experiments/resynth_units.mts native-models/work/coarse [--speaker SDIR] [--limit 100]
+ *   node --import tsx native-models/experiments/resynth_units.mts native-models/work/coarse [--limit 100]
+ *   node --import tsx native-models/experiments/resynth_units.mts --speaker SDIR [--limit 100]
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,23 +26,28 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { work: { type: 'string', default: 'native-models/work' }, limit: { type: 'string', default: '100' }, speaker: { type: 'string' } },
 });
-if (positionals.length !== 1) throw new Error('usage: resynth_units.mts MAPS_DIR [--work DIR] [--limit N] [--speaker SDIR]');
-const dir = positionals[0];
+const direct = values.speaker !== undefined; // a speaker of groups is fed the groups; today's, representatives
+if (positionals.length !== (direct ? 0 : 1)) throw new Error('usage: resynth_units.mts MAPS_DIR | --speaker SDIR [--work DIR] [--limit N]');
 const maps = new Map<number, { label: number[]; representative: number[] }>();
-for (const f of (await readdir(dir)).filter((f) => /^units-\d+\.json$/.test(f))) {
-  maps.set(Number(f.slice(6, -5)), JSON.parse(await readFile(path.join(dir, f), 'utf8')));
+for (const f of direct ? [] : (await readdir(positionals[0])).filter((f) => /^units-\d+\.json$/.test(f))) {
+  maps.set(Number(f.slice(6, -5)), JSON.parse(await readFile(path.join(positionals[0], f), 'utf8')));
 }
 const { sentences, unitsById } = await heldOutSentences(values.work, 'test');
 const chosen = sentences.slice(0, Number(values.limit));
 const speaker = await loadSpeaker(values.speaker ?? path.join(DEFAULT_VOICE_DIR, 'speaker'));
-const direct = values.speaker !== undefined; // a speaker of K groups is fed the groups; today's, representatives
-if (direct && !maps.has(speaker.unitCount)) throw new Error(`${dir}: no units-${speaker.unitCount}.json for a speaker of ${speaker.unitCount} units`);
+// A speaker of fewer units than the codebook needs its groups (one exported before session 11 may lack them).
+const largest = Math.max(...chosen.flatMap((s) => unitsById.get(s.id)!));
+if (direct && !speaker.manifest.unit_groups && largest >= speaker.unitCount) {
+  throw new Error(`${values.speaker}: a speaker of ${speaker.unitCount} units whose speaker.json lists no unit_groups (export it again: speaker/export.py)`);
+}
+const runs: Array<[number, (u: readonly number[]) => number[]]> = direct
+  ? [[speaker.unitCount, (u) => speaker.fromCodebook(u)]]
+  : [...maps].sort((a, b) => b[0] - a[0]).map(([k, { label, representative }]) => [k, (u) => u.map((x) => representative[label[x]])]);
 const scratch = await mkdtemp(path.join(tmpdir(), 'spear-coarse-'));
 try {
-  for (const [k, { label, representative }] of [...maps].sort((a, b) => b[0] - a[0])) {
-    if (direct && k !== speaker.unitCount) continue;
+  for (const [k, toSpeaker] of runs) {
     const hypotheses = await mapLimit(chosen, 2, async (s) => {
-      const units = unitsById.get(s.id)!.map((u) => (direct ? label[u] : representative[label[u]]));
+      const units = toSpeaker(unitsById.get(s.id)!);
       const wav = path.join(scratch, `${s.id}.${k}.wav`);
       await writeFileAtomic(wav, encodeWav(await speaker.speak(units), speaker.sampleRate));
       return { reference: s.text, hypothesis: await transcribe(wav) };
