@@ -295,9 +295,9 @@ def main():
                 report.append(row)
                 print(json.dumps(row))
             for leaves in range(1, gamma + 1):
-                tokens, calls, _ = replay_leaves(data, gamma, leaves_at_least_sure(leaves))
+                tokens, calls, verified = replay_leaves(data, gamma, leaves_at_least_sure(leaves))
                 row = {"drafter": "prophet+leaf_budget", "gamma": gamma, "leaves": leaves, "tau": round(tokens / calls, 3),
-                       "verified_per_call": gamma + leaves}
+                       "verified_per_call": round(verified / calls, 3)}
                 report.append(row)
                 print(json.dumps(row))
             for theta in (0.5, 0.7):

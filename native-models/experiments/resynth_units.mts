@@ -36,8 +36,7 @@ const { sentences, unitsById } = await heldOutSentences(values.work, 'test');
 const chosen = sentences.slice(0, Number(values.limit));
 const speaker = await loadSpeaker(values.speaker ?? path.join(DEFAULT_VOICE_DIR, 'speaker'));
 // A speaker of fewer units than the codebook needs its groups (one exported before session 11 may lack them).
-const largest = Math.max(...chosen.flatMap((s) => unitsById.get(s.id)!));
-if (direct && !speaker.manifest.unit_groups && largest >= speaker.unitCount) {
+if (direct && !speaker.manifest.unit_groups && Math.max(...chosen.flatMap((s) => unitsById.get(s.id)!)) >= speaker.unitCount) {
   throw new Error(`${values.speaker}: a speaker of ${speaker.unitCount} units whose speaker.json lists no unit_groups (export it again: speaker/export.py)`);
 }
 const runs: Array<[number, (u: readonly number[]) => number[]]> = direct

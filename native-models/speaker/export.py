@@ -100,10 +100,12 @@ def main():
     # Trained on groups of the codebook's units (train.py --unit_map): say which, for the teacher's units.
     # The checkpoint holds them; one saved before it did names the map file it was trained with.
     unit_map = ckpt['train_config'].get('unit_map')
-    label = ckpt.get('unit_groups') or (json.loads((ROOT / unit_map).read_text())['label'] if unit_map else None)
+    label, source = ckpt.get('unit_groups'), f"{args.ckpt}'s unit_groups"
+    if not label and unit_map:
+        label, source = json.loads((ROOT / unit_map).read_text())['label'], unit_map
     if label:
         if len(label) != len(np.load(args.codebook)['centroids']) or max(label) + 1 != cfg.n_units:
-            raise SystemExit(f'{unit_map}: {len(label)} labels in {max(label) + 1} groups do not fit the codebook and the {cfg.n_units}-unit speaker')
+            raise SystemExit(f'{source}: {len(label)} labels in {max(label) + 1} groups do not fit the codebook and the {cfg.n_units}-unit speaker')
         manifest['unit_groups'] = [int(x) for x in label]
     if args.extra:
         manifest.update(json.loads(args.extra))
