@@ -23,7 +23,7 @@ const external = [
 ].map((name) => new RegExp(`^${name.replace(/[/\\^$.*+?()[\]{}|]/g, '\\$&')}(/.*)?$`));
 
 /** Data files the sources read next to themselves (new URL('./file', import.meta.url)). */
-const DATA_FILES = ['electron/text/letter-to-sound-model.json'];
+const DATA_FILES = ['electron/core/text/letter-to-sound-model.json'];
 const copyData = (): Plugin => ({
   name: 'spear-copy-data',
   writeBundle() {
@@ -42,7 +42,7 @@ const preload = (): Plugin => ({
       build: {
         outDir,
         emptyOutDir: false,
-        ssr: path.join(root, 'electron/preload.ts'),
+        ssr: path.join(root, 'electron/app/preload.ts'),
         target: 'node20',
         minify: false,
         rollupOptions: { external: ['electron'], output: { format: 'cjs', entryFileNames: 'preload.cjs' } },
@@ -62,7 +62,7 @@ export default defineConfig({
     ssr: true,
     rollupOptions: {
       input: {
-        main: path.join(root, 'electron/main.ts'),
+        main: path.join(root, 'electron/app/main.ts'),
         host: path.join(root, 'electron/service/host.ts'),
         'real-backend': path.join(root, 'electron/service/real-backend.ts'),
       },

@@ -1,6 +1,6 @@
 /**
  * The one contract between the renderer and whatever hosts the synthesis service: the Electron main
- * process (IPC through electron/preload.ts) or the browser-mode server (a WebSocket, electron/server/).
+ * process (IPC through electron/app/preload.ts) or the browser-mode server (a WebSocket, electron/server/).
  *
  * The renderer imports this file with `import type` only. It imports nothing itself, so the renderer's
  * TypeScript project (which has no Node types) can read it; the wire types below restate the pipeline's
@@ -10,14 +10,14 @@
 
 // ---------------------------------------------------------------- restated pipeline/engine types
 
-/** electron/engine/decode.ts `Strategy`. */
+/** electron/core/engine/decode.ts `Strategy`. */
 export type Strategy = 'ar' | 'draft' | 'early-exit' | 'prophet';
-/** electron/engine/model.ts `Provider`. */
+/** electron/core/engine/model.ts `Provider`. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
-/** electron/audio/write.ts `AudioFormat`. */
+/** electron/core/audio/write.ts `AudioFormat`. */
 export type AudioFormat = 'wav' | 'mp3';
 
-/** electron/engine/model.ts `ProviderReport`. */
+/** electron/core/engine/model.ts `ProviderReport`. */
 export interface ProviderReport {
   requested: Provider;
   used: Provider;
@@ -25,7 +25,7 @@ export interface ProviderReport {
   fallbackReason?: string;
 }
 
-/** electron/pipeline/events.ts `SentenceSpan`. */
+/** electron/core/pipeline/events.ts `SentenceSpan`. */
 export interface SentenceSpan {
   index: number;
   text: string;
@@ -34,7 +34,7 @@ export interface SentenceSpan {
   end: number;
 }
 
-/** electron/pipeline/events.ts `SynthesisSettings`. */
+/** electron/core/pipeline/events.ts `SynthesisSettings`. */
 export interface SynthesisSettings {
   strategy: Strategy;
   /** Drafted tokens per step, 1 … 16. */
@@ -47,7 +47,7 @@ export interface SynthesisSettings {
   batchSize: number;
 }
 
-/** electron/engine/stats.ts `DecodeSummary`. */
+/** electron/core/engine/stats.ts `DecodeSummary`. */
 export interface DecodeSummary {
   tokens: number;
   targetCalls: number;
@@ -68,7 +68,7 @@ export interface DecodeSummary {
   batchSteps: number;
 }
 
-/** electron/pipeline/events.ts `SynthesisSummary`. */
+/** electron/core/pipeline/events.ts `SynthesisSummary`. */
 export interface SynthesisSummary {
   strategy: Strategy;
   gamma: number;
@@ -84,7 +84,7 @@ export interface SynthesisSummary {
   rereadSentences: number;
 }
 
-/** What the reading check said of a sentence (electron/pipeline/reading-check.ts). */
+/** What the reading check said of a sentence (electron/core/pipeline/reading-check.ts). */
 export interface ReadingCheckResult {
   /** Nats per phone of the first (greedy, by default) reading; lower is better. */
   score: number;
@@ -96,7 +96,7 @@ export interface ReadingCheckResult {
   chosenScore: number;
 }
 
-/** electron/pipeline/events.ts `PipelineEvent`. */
+/** electron/core/pipeline/events.ts `PipelineEvent`. */
 export type PipelineEvent =
   | { type: 'sentences'; sentences: SentenceSpan[] }
   | {

@@ -16,8 +16,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { decode, type Strategy } from '../electron/engine/decode.ts';
-import { loadModel, type LoadedModel } from '../electron/engine/model.ts';
+import { decode, type Strategy } from '../electron/core/engine/decode.ts';
+import { loadModel, type LoadedModel } from '../electron/core/engine/model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -72,7 +72,7 @@ const sentences = readFileSync(args.corpus, 'utf8')
   .filter((s) => s.phonemes.length > 0)
   .slice(0, Number(args.limit));
 const prompts = sentences.map((s) => [vocab.special.bos, ...s.phonemes.map((p) => p + phonemeOffset), vocab.special.sep]);
-// The stop rule of electron/pipeline/voice.ts: ceil(per_phoneme × phonemes + base) new tokens, within the context.
+// The stop rule of electron/core/pipeline/voice.ts: ceil(per_phoneme × phonemes + base) new tokens, within the context.
 const maxNewTokens = sentences.map((s) => Math.max(1, Math.min(Math.ceil(rule.per_phoneme * s.phonemes.length + rule.base), context - s.phonemes.length - 3)));
 const seeds = sentences.map((_, i) => i);
 const speedRows = Math.min(Number(args['speed-limit']), sentences.length);

@@ -137,9 +137,9 @@ def acceptance(target: TargetModel, draft: DraftModel, prophet: Prophet, fc: Fix
 
 
 def phoneme_count() -> int:
-    """Size of the app's PHONEME_INVENTORY (electron/text/phonemes.ts), asked of the TypeScript side."""
+    """Size of the app's PHONEME_INVENTORY (electron/core/text/phonemes.ts), asked of the TypeScript side."""
     out = subprocess.run(["node", "--import", "tsx", "-e",
-                          "import('./electron/text/index.ts').then((m) => console.log(m.PHONEME_INVENTORY.length))"],
+                          "import('./electron/core/text/index.ts').then((m) => console.log(m.PHONEME_INVENTORY.length))"],
                          cwd=REPO_ROOT, check=True, capture_output=True, text=True)
     return int(out.stdout.strip())
 

@@ -1,6 +1,6 @@
 /** Command-line parsing helpers: strict flags, typed values, one-line usage errors (exit code 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SpearError } from '../engine/errors.ts';
+import { SpearError } from '../core/errors.ts';
 
 export class UsageError extends SpearError {}
 

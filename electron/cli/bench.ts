@@ -5,15 +5,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STRATEGIES, type Strategy } from '../engine/decode.ts';
-import type { SynthesisSummary } from '../pipeline/events.ts';
-import { synthesize } from '../pipeline/synthesize.ts';
-import { openVoice } from '../pipeline/voice.ts';
+import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
+import type { SynthesisSummary } from '../core/pipeline/events.ts';
+import { synthesize } from '../core/pipeline/synthesize.ts';
+import { openVoice } from '../core/pipeline/voice.ts';
 import { int, list, num, oneOf, parse } from './args.ts';
 import { readTextFile } from './input.ts';
-import { DEFAULT_VOICE_DIR } from './voice-path.ts';
+import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
-const DEFAULT_TEXTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-texts.txt');
+const DEFAULT_TEXTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../core/eval/bench-texts.txt');
 
 export const BENCH_HELP = `Usage: spear bench [options]
 

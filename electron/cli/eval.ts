@@ -4,22 +4,23 @@
  * and of the whole pipeline at the default settings), acceptance per drafter (α, τ for γ 1–8, greedy
  * and sampled), and the validation losses the trainer recorded. Writes eval.json and eval.md.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeWav } from '../audio/wav.ts';
-import { assertWritable } from '../audio/write.ts';
-import { decode, type Strategy } from '../engine/decode.ts';
-import { writeFileAtomic } from '../files.ts';
-import { mapLimit, transcribe } from '../eval/pocketsphinx.ts';
-import { corpusWer } from '../eval/wer.ts';
-import type { ReadingCheckResult } from '../pipeline/events.ts';
-import { resolveRereadings, resolveSettings, synthesize } from '../pipeline/synthesize.ts';
-import { openVoice, type Voice } from '../pipeline/voice.ts';
+import { encodeWav } from '../core/audio/wav.ts';
+import { assertWritable } from '../core/audio/write.ts';
+import { decode, type Strategy } from '../core/engine/decode.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { heldOutSentences, type HeldOutSentence } from '../core/eval/held-out.ts';
+import { mapLimit, transcribe } from '../core/eval/pocketsphinx.ts';
+import { corpusWer } from '../core/eval/wer.ts';
+import type { ReadingCheckResult } from '../core/pipeline/events.ts';
+import { resolveRereadings, resolveSettings, synthesize } from '../core/pipeline/synthesize.ts';
+import { openVoice, type Voice } from '../core/pipeline/voice.ts';
 import { int, list, num, parse, shellWord } from './args.ts';
-import { InputError } from './input.ts';
-import { DEFAULT_VOICE_DIR } from './voice-path.ts';
+import { InputError } from '../core/errors.ts';
+import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 const WORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native-models/work');
 
@@ -55,32 +56,6 @@ const OPTIONS = {
   voice: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-export interface HeldOutSentence {
-  id: string;
-  text: string;
-  phonemes: number[];
-}
-
-async function readJsonl<T>(file: string): Promise<T[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new InputError(`${file}: missing; build the corpus and units first (docs/text-and-corpus.md, docs/voice-audio.md)`);
-  }
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
-}
-
-/**
- * The sentences of a held-out split (`test`, `val`) that have teacher units, sorted by id, and those units
- * (0-based unit ids by sentence id), from `work`'s corpus/ and units/ folders.
- */
-export async function heldOutSentences(work: string, split: string): Promise<{ sentences: HeldOutSentence[]; unitsById: Map<string, number[]> }> {
-  const all = await readJsonl<HeldOutSentence>(path.join(work, `corpus/${split}.jsonl`));
-  const unitsById = new Map((await readJsonl<{ id: string; units: number[] }>(path.join(work, `units/${split}.jsonl`))).map((u) => [u.id, u.units]));
-  return { sentences: all.filter((s) => unitsById.has(s.id)).sort((a, b) => a.id.localeCompare(b.id)), unitsById };
-}
 
 interface AcceptanceRow {
   strategy: Strategy;

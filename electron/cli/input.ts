@@ -1,8 +1,8 @@
 /** Reading the user's text: UTF-8 only, never binary, with messages that say which. */
 import { readFile, stat } from 'node:fs/promises';
-import { SpearError } from '../engine/errors.ts';
+import { InputError } from '../core/errors.ts';
 
-export class InputError extends SpearError {}
+export { InputError };
 
 /** Largest text file the CLI reads (the pipeline streams; this guards against a wrong file). */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;

@@ -2,9 +2,9 @@
  * `spear`: the studio without a window. Exit codes: 0 done, 1 failed, 2 bad usage or input,
  * 130 interrupted (Ctrl-C); errors are one line on stderr.
  */
-import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../engine/errors.ts';
-import { OutputPathError } from '../audio/write.ts';
-import { NothingToSayError, UnreadableTextError } from '../pipeline/synthesize.ts';
+import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../core/errors.ts';
+import { OutputPathError } from '../core/audio/write.ts';
+import { NothingToSayError, UnreadableTextError } from '../core/pipeline/synthesize.ts';
 import { UsageError } from './args.ts';
 import { InputError } from './input.ts';
 import { synthCommand } from './synth.ts';

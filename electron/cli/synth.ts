@@ -1,15 +1,15 @@
 /** `spear synth`: text in, an audio file out. */
-import { AudioFileWriter, assertWritable, formatOf } from '../audio/write.ts';
-import { STRATEGIES } from '../engine/decode.ts';
-import { PROVIDERS } from '../engine/model.ts';
-import { writeFileAtomic } from '../files.ts';
-import type { PipelineEvent, SynthesisSettings } from '../pipeline/events.ts';
-import { checkText, synthesize } from '../pipeline/synthesize.ts';
-import { openVoice } from '../pipeline/voice.ts';
+import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.ts';
+import { STRATEGIES } from '../core/engine/decode.ts';
+import { PROVIDERS } from '../core/engine/model.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
+import { checkText, synthesize } from '../core/pipeline/synthesize.ts';
+import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
 import { readTextFile } from './input.ts';
 import { ProgressBar } from './progress.ts';
-import { DEFAULT_VOICE_DIR } from './voice-path.ts';
+import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 export const SYNTH_HELP = `Usage: spear synth "TEXT" -o out.wav
        spear synth --file in.txt -o out.mp3

@@ -3,14 +3,14 @@
  * (real-backend.ts) in the app and in `npm run serve`, a fake (tests/helpers/fake-synthesizer.ts) in
  * tests that must run without the trained voice. The signatures are the pipeline's own.
  */
-import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../pipeline/events.ts';
-import type { Provider, ProviderReport } from '../engine/model.ts';
+import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
+import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../ipc-contract.ts';
 
 /** What the service touches of a pipeline `Voice`. */
 export interface VoiceLike {
   provider: ProviderReport;
-  /** The manifest's recommendations (electron/pipeline/voice.ts `VoiceSection`). */
+  /** The manifest's recommendations (electron/core/pipeline/voice.ts `VoiceSection`). */
   section?: { default_strategy?: SynthesisSettings['strategy']; default_gamma?: number; default_temperature?: number };
   release(): Promise<void>;
 }
@@ -18,7 +18,7 @@ export interface VoiceLike {
 export interface SynthesizeHooks {
   onEvent(event: PipelineEvent): void;
   signal?: AbortSignal;
-  /** The pipeline's (electron/pipeline/synthesize.ts): speak each batch while the next decodes. Default true. */
+  /** The pipeline's (electron/core/pipeline/synthesize.ts): speak each batch while the next decodes. Default true. */
   speakWhileDecoding?: boolean;
   /** The pipeline's: how often the reading check re-reads a sentence it sends back (default: the voice's). */
   rereadings?: number;
@@ -38,7 +38,7 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   writeAudioFile(path: string, samples: Float32Array, sampleRate: number, format: AudioFormat, options: { signal?: AbortSignal }): Promise<void>;
 }
 
-/** electron/audio/write.ts `AudioFileWriter`: streaming and atomic (abort leaves no file). */
+/** electron/core/audio/write.ts `AudioFileWriter`: streaming and atomic (abort leaves no file). */
 export interface AudioWriter {
   write(samples: Float32Array): Promise<void>;
   finish(): Promise<void>;

@@ -4,11 +4,11 @@
  * either side fails `npm run typecheck` here. Nothing in this file runs.
  */
 import type * as Contract from '../ipc-contract.ts';
-import type * as Events from '../pipeline/events.ts';
-import type { Strategy } from '../engine/decode.ts';
-import type { DecodeSummary } from '../engine/stats.ts';
-import type { Provider, ProviderReport } from '../engine/model.ts';
-import type { AudioFormat } from '../audio/write.ts';
+import type * as Events from '../core/pipeline/events.ts';
+import type { Strategy } from '../core/engine/decode.ts';
+import type { DecodeSummary } from '../core/engine/stats.ts';
+import type { Provider, ProviderReport } from '../core/engine/model.ts';
+import type { AudioFormat } from '../core/audio/write.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -4,10 +4,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AudioFileWriter, writeAudioFile } from '../audio/write.ts';
-import { availableProviders } from '../engine/model.ts';
-import { synthesize } from '../pipeline/synthesize.ts';
-import { openVoice, type Voice } from '../pipeline/voice.ts';
+import { AudioFileWriter, writeAudioFile } from '../core/audio/write.ts';
+import { availableProviders } from '../core/engine/model.ts';
+import { synthesize } from '../core/pipeline/synthesize.ts';
+import { openVoice, type Voice } from '../core/pipeline/voice.ts';
 import type { SynthesisBackend } from './backend.ts';
 
 /** native-models/voice/ next to the sources (development); the packaged app passes resources/voice. */

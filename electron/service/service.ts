@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { splitSentences } from '../text/index.ts';
+import { splitSentences } from '../core/text/index.ts';
 import type {
   AudioFormat,
   ExportOptions,
@@ -19,7 +19,7 @@ import type {
   SweepOptions,
   SynthesizeOptions,
 } from '../ipc-contract.ts';
-import type { SynthesisSettings, SynthesisSummary } from '../pipeline/events.ts';
+import type { SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
 import type { SynthesisBackend, VoiceLike } from './backend.ts';
 import { JobAudio } from './job-audio.ts';
 import type { SettingsStore } from './settings.ts';

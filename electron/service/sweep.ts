@@ -3,8 +3,8 @@
  * same text; and the pure summary the chart draws (measured points, and Leviathan et al.'s
  * Theorem 3.8 curve for one α and c fitted to the whole sweep).
  */
-import { theoreticalSpeedup } from '../engine/stats.ts';
-import type { SynthesisSummary } from '../pipeline/events.ts';
+import { theoreticalSpeedup } from '../core/engine/stats.ts';
+import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import type { SweepPoint, SweepResult, SweepOptions } from '../ipc-contract.ts';
 
 export const DEFAULT_SWEEP_GAMMAS = [1, 2, 3, 4, 5, 6, 7, 8];

@@ -26,7 +26,7 @@ from checker.train_ctc import CheckerConfig, UnitReader, load  # noqa: E402
 from spear_t2s.export import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-INPUT, OUTPUT = 'units', 'log_probs'       # tensor names; twins in electron/pipeline/reading-check.ts
+INPUT, OUTPUT = 'units', 'log_probs'       # tensor names; twins in electron/core/pipeline/reading-check.ts
 
 
 def nats_per_phone(model, units, phones) -> float:

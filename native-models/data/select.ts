@@ -8,10 +8,10 @@
  */
 
 import { createHash } from 'node:crypto';
-import { normalizeText, spokenWords } from '../../electron/text/normalize.ts';
-import { splitSentences } from '../../electron/text/sentences.ts';
-import { isDictionaryWord } from '../../electron/text/lexicon.ts';
-import { phonemeIds } from '../../electron/text/phonemes.ts';
+import { normalizeText, spokenWords } from '../../electron/core/text/normalize.ts';
+import { splitSentences } from '../../electron/core/text/sentences.ts';
+import { isDictionaryWord } from '../../electron/core/text/lexicon.ts';
+import { phonemeIds } from '../../electron/core/text/phonemes.ts';
 import type { Paragraph } from './gather.ts';
 
 export type Split = 'train' | 'val' | 'test';

@@ -1,6 +1,6 @@
 /**
  * Train the letter-to-sound model from CMUdict itself and write
- * electron/text/letter-to-sound-model.json (committed; regenerate with this command):
+ * electron/core/text/letter-to-sound-model.json (committed; regenerate with this command):
  *
  *   node --import tsx native-models/data/train-letter-to-sound.ts [--eval-only]
  *
@@ -17,14 +17,14 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getLexicon } from '../../electron/text/lexicon.ts';
+import { getLexicon } from '../../electron/core/text/lexicon.ts';
 import {
   CONTEXT_CHAIN,
   contextKey,
   fixStress,
   predictWithModel,
   type LetterToSoundModel,
-} from '../../electron/text/letter-to-sound.ts';
+} from '../../electron/core/text/letter-to-sound.ts';
 
 const MODEL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'electron', 'text', 'letter-to-sound-model.json');
 const EM_ITERATIONS = 6;

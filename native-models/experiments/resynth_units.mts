@@ -14,13 +14,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeWav } from '../../electron/audio/wav.ts';
-import { heldOutSentences } from '../../electron/cli/eval.ts';
-import { DEFAULT_VOICE_DIR } from '../../electron/cli/voice-path.ts';
-import { mapLimit, transcribe } from '../../electron/eval/pocketsphinx.ts';
-import { corpusWer } from '../../electron/eval/wer.ts';
-import { writeFileAtomic } from '../../electron/files.ts';
-import { loadSpeaker } from '../../electron/pipeline/speaker.ts';
+import { encodeWav } from '../../electron/core/audio/wav.ts';
+import { heldOutSentences } from '../../electron/core/eval/held-out.ts';
+import { DEFAULT_VOICE_DIR } from '../../electron/core/voice-path.ts';
+import { mapLimit, transcribe } from '../../electron/core/eval/pocketsphinx.ts';
+import { corpusWer } from '../../electron/core/eval/wer.ts';
+import { writeFileAtomic } from '../../electron/core/files.ts';
+import { loadSpeaker } from '../../electron/core/pipeline/speaker.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

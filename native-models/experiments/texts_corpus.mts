@@ -4,7 +4,7 @@
  * wav/<id>.wav (Festival, as the corpus is rendered). Two uses (docs/voice-reading.md, "Session 8"):
  *
  * 1. Replaying or evaluating the voice on some texts (every split gets every line):
- *   node --import tsx native-models/experiments/texts_corpus.mts electron/cli/bench-texts.txt /tmp/bench [--render]
+ *   node --import tsx native-models/experiments/texts_corpus.mts electron/core/eval/bench-texts.txt /tmp/bench [--render]
  *   /usr/bin/python3 native-models/train_t2s.py pack --corpus /tmp/bench/corpus --fake-units --n-units 1024 --unit-rate 25 --out /tmp/benchpack
  *   /usr/bin/python3 native-models/self_distill.py --target RUN/target.pt --pack /tmp/benchpack --out /tmp/bench-greedy --splits val --batch 24
  *   /usr/bin/python3 native-models/analyze_drafting.py --run RUN --pack /tmp/bench-greedy --rows 24   # by depth and by the target's sureness
@@ -22,15 +22,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { normalizeText } from '../../electron/text/normalize.ts';
-import { phonemeIds } from '../../electron/text/phonemes.ts';
+import { normalizeText } from '../../electron/core/text/normalize.ts';
+import { phonemeIds } from '../../electron/core/text/phonemes.ts';
 import { renderAll } from '../data/render.ts';
 import { dedupKey, isCleanSource, isReadable, sentenceHash } from '../data/select.ts';
 
 // From this file, so that the held-out sentences are found whatever the working directory.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HELD_OUT = ['native-models/work/corpus/val.jsonl', 'native-models/work/corpus/test.jsonl'].map((f) => path.join(ROOT, f));
-const BENCH_TEXTS = path.join(ROOT, 'electron/cli/bench-texts.txt');
+const BENCH_TEXTS = path.join(ROOT, 'electron/core/eval/bench-texts.txt');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { SPEAKER_INPUT, SPEAKER_OUTPUT } from '../../electron/pipeline/speaker.ts';
+import { SPEAKER_INPUT, SPEAKER_OUTPUT } from '../../electron/core/pipeline/speaker.ts';
 
 const TOLERANCE = 1e-4;
 const dir = process.argv[2] ?? 'native-models/voice/speaker';

@@ -30,7 +30,7 @@ from spear_t2s.export import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / 'native-models/work'
-INPUT, OUTPUT = 'units', 'frames'          # tensor names; twins in electron/pipeline/speaker.ts
+INPUT, OUTPUT = 'units', 'frames'          # tensor names; twins in electron/core/pipeline/speaker.ts
 
 
 def code_commit() -> str:

@@ -4,8 +4,8 @@ stage (native-models/speaker/): one STFT convention, one mel filterbank, one pit
 
 Frame t describes the samples around t*HOP + HOP/2, so a clip padded to a whole number of units of
 U frames has exactly n_units*U frames and a vocoder that writes HOP samples per frame returns exactly
-n_units*U*HOP samples. The TypeScript vocoder (electron/audio/dsp/) uses the same conventions; the mel
-filterbank formula is duplicated there (electron/audio/dsp/mel.ts) and must stay identical.
+n_units*U*HOP samples. The TypeScript vocoder (electron/core/audio/dsp/) uses the same conventions; the mel
+filterbank formula is duplicated there (electron/core/audio/dsp/mel.ts) and must stay identical.
 """
 import wave
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ def pad_to_units(x: np.ndarray, samples_per_unit: int) -> np.ndarray:
 
 
 def hann(n: int) -> np.ndarray:
-    # symmetric-free ("periodic") Hann, the same formula as electron/audio/dsp/stft.ts
+    # symmetric-free ("periodic") Hann, the same formula as electron/core/audio/dsp/stft.ts
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float64)
 
 
@@ -74,7 +74,7 @@ def mel_to_hz(m):
 
 
 def mel_filterbank(n_mels: int, f_min: float = 0.0, f_max: float = SAMPLE_RATE / 2) -> np.ndarray:
-    """(n_mels, N_FFT/2+1) HTK-mel triangles with unit peak (twin: electron/audio/dsp/mel.ts)."""
+    """(n_mels, N_FFT/2+1) HTK-mel triangles with unit peak (twin: electron/core/audio/dsp/mel.ts)."""
     edges = mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2))
     bins = np.arange(N_FFT // 2 + 1) * SAMPLE_RATE / N_FFT
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]

@@ -1,5 +1,5 @@
 /**
- * Speaks unit sequences with the app's speaking stage (electron/pipeline/speaker.ts), one thread, and
+ * Speaks unit sequences with the app's speaking stage (electron/core/pipeline/speaker.ts), one thread, and
  * reports how long it took. Used by resynth.py; also a quick way to listen to units.
  *
  *   node --import tsx native-models/speaker/speak.ts SPEAKER_DIR UNITS.jsonl OUT_DIR
@@ -9,9 +9,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sourceFilter } from '../../electron/audio/dsp/source-filter.ts';
-import { encodeWav } from '../../electron/audio/wav.ts';
-import { loadSpeaker } from '../../electron/pipeline/speaker.ts';
+import { sourceFilter } from '../../electron/core/audio/dsp/source-filter.ts';
+import { encodeWav } from '../../electron/core/audio/wav.ts';
+import { loadSpeaker } from '../../electron/core/pipeline/speaker.ts';
 
 const [dir, unitsFile, outDir] = process.argv.slice(2);
 if (!dir || !unitsFile || !outDir) {

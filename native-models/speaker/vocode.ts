@@ -6,10 +6,10 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { griffinLim } from '../../electron/audio/dsp/griffin-lim.ts';
-import { sourceFilter } from '../../electron/audio/dsp/source-filter.ts';
-import type { VocoderFrames } from '../../electron/audio/dsp/features.ts';
-import { encodeWav } from '../../electron/audio/wav.ts';
+import { griffinLim } from '../../electron/core/audio/dsp/griffin-lim.ts';
+import { sourceFilter } from '../../electron/core/audio/dsp/source-filter.ts';
+import type { VocoderFrames } from '../../electron/core/audio/dsp/features.ts';
+import { encodeWav } from '../../electron/core/audio/wav.ts';
 
 function readFeatureFile(bytes: Buffer): VocoderFrames {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

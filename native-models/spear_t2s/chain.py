@@ -13,7 +13,7 @@ quantised), node for node: a catch-up call exactly as one call of the drafter (i
 are outputs, which the engine keeps as usual), the argmax at the last position is draft 1, then
 gamma - 1 copies of the drafter fed the previous draft (and, for the prophet, its predicted hidden
 state) at the next position, each attending over the cache with the earlier drafts' keys appended.
-That is the arithmetic of gamma separate calls, so the drafts are the drafter's (tests/engine/
+That is the arithmetic of gamma separate calls, so the drafts are the drafter's (tests/core/engine/
 chain.test.ts compares them call for call; on the shipped voice, 6,337 steps of both drafters over the
 bench texts at gamma 2, 3, 5 and 8 drafted identically).
 - The prophet's drafted positions were fed its own predicted hidden states and are dropped after
@@ -39,7 +39,7 @@ bench texts at gamma 2, 3, 5 and 8 drafted identically).
   step's logits. The engine computes q from those logits exactly as one run per token does and checks
   that its own draw with the same uniform is the chain's; where float32 rounding in the graph put a
   uniform on the other side of a boundary (rare), it drafts that step again one run per token with the
-  same uniforms, so the drafts are always the ones one run per token would make (electron/engine/
+  same uniforms, so the drafts are always the ones one run per token would make (electron/core/engine/
   drafters/chain.ts).
 """
 
@@ -115,7 +115,7 @@ def _cache_concat(step: onnx.GraphProto, past: str, new: str) -> str | None:
 def _draw(prefix: str, logits: str, step: int) -> list[onnx.NodeProto]:
     """Nodes drawing `prefix`/token (1, 1) from softmax(logits * inv_temperature), logits (1, 1, V), by
     inverse CDF with uniform number `step`: the first index whose cumulative probability exceeds it, as
-    electron/engine/sampling.ts's sampleIndex does."""
+    electron/core/engine/sampling.ts's sampleIndex does."""
     node = helper.make_node
     return [
         _const(f"{prefix}/u_start", [step]), _const(f"{prefix}/u_end", [step + 1]),

@@ -1,6 +1,6 @@
 """ONNX tensor names and graph roles of the model contract (docs/model-contract.md).
 
-The TypeScript twin is electron/engine/tensor-names.ts; the two must agree name for name and in order.
+The TypeScript twin is electron/core/engine/tensor-names.ts; the two must agree name for name and in order.
 """
 
 INPUT_IDS = "input_ids"

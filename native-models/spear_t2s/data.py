@@ -6,7 +6,7 @@ The pack is the only thing training reads (so it can travel to a GPU machine wit
 the units): per split a flat int16 array of tokens, int64 offsets (N + 1) and the index of each row's
 sep token, plus meta.json with the vocabulary (manifest layout, docs/model-contract.md), the stop rule
 and where the data came from. The phoneme inventory is read from the TypeScript front end
-(electron/text/phonemes.ts) by running node, never written down here, so training and synthesis
+(electron/core/text/phonemes.ts) by running node, never written down here, so training and synthesis
 cannot disagree about phoneme ids.
 """
 
@@ -27,7 +27,7 @@ SPLITS = ("train", "val", "test")
 
 def phoneme_inventory() -> list[str]:
     """PHONEME_INVENTORY as the app has it, by asking the TypeScript module itself."""
-    script = "import { PHONEME_INVENTORY } from './electron/text/phonemes.ts'; console.log(JSON.stringify(PHONEME_INVENTORY));"
+    script = "import { PHONEME_INVENTORY } from './electron/core/text/phonemes.ts'; console.log(JSON.stringify(PHONEME_INVENTORY));"
     result = subprocess.run(["node", "--import", "tsx", "-e", script], cwd=REPO_ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"cannot read PHONEME_INVENTORY with node (run `npm ci` first?):\n{result.stderr}")

@@ -7,7 +7,7 @@ import { connectWebSocketApi } from './transport/ws-client.ts';
 
 declare global {
   interface Window {
-    /** Set by electron/preload.ts through contextBridge. */
+    /** Set by electron/app/preload.ts through contextBridge. */
     spear?: StudioApi;
   }
 }

@@ -11,15 +11,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decode, type Strategy } from '../../electron/engine/decode.ts';
-import { openVoice } from '../../electron/pipeline/voice.ts';
-import { prepareDocument } from '../../electron/text/index.ts';
+import { decode, type Strategy } from '../../electron/core/engine/decode.ts';
+import { openVoice } from '../../electron/core/pipeline/voice.ts';
+import { prepareDocument } from '../../electron/core/text/index.ts';
 
 const { values: args } = parseArgs({
   options: {
     voice: { type: 'string', default: 'native-models/voice' },
     configs: { type: 'string', default: 'ar:1,prophet:3,prophet:4,draft:3,early-exit:3' },
-    texts: { type: 'string', default: 'electron/cli/bench-texts.txt' },
+    texts: { type: 'string', default: 'electron/core/eval/bench-texts.txt' },
     temperature: { type: 'string', default: '0' },
   },
 });

@@ -10,10 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decode, decodeWithDrafter, type DecodeResult } from '../../electron/engine/decode.ts';
-import type { Drafter } from '../../electron/engine/drafters/types.ts';
-import { loadModel, type LoadedModel } from '../../electron/engine/model.ts';
-import { pendingPosition, type SlotTable } from '../../electron/engine/rows.ts';
+import { decode, decodeWithDrafter, type DecodeResult } from '../../electron/core/engine/decode.ts';
+import type { Drafter } from '../../electron/core/engine/drafters/types.ts';
+import { loadModel, type LoadedModel } from '../../electron/core/engine/model.ts';
+import { pendingPosition, type SlotTable } from '../../electron/core/engine/rows.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -19,7 +19,7 @@ register('./mock-electron-hooks.mjs', import.meta.url);
 process.env.SPEAR_MAIN_NO_AUTOSTART = '1';
 const fake = await import('./fake-electron.ts');
 const { recorded } = fake;
-const { startStudio } = await import('../../electron/main.ts');
+const { startStudio } = await import('../../electron/app/main.ts');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererIndex = path.resolve(here, '../../renderer/index.html');
@@ -139,7 +139,7 @@ test('export writes only to the path chosen in the save dialog; the renderer can
 });
 
 test('the preload exposes the contract verbs only, and its subscription can be undone', async () => {
-  await import('../../electron/preload.ts');
+  await import('../../electron/app/preload.ts');
   const api = recorded.exposed.get('spear') as StudioApi;
   assert.deepEqual(Object.keys(api).sort(), [...INVOKE_METHODS, 'onDecodeEvent'].sort());
   assert.ok(!('ipcRenderer' in api) && !('invoke' in api));

@@ -1,5 +1,5 @@
 /** A stand-in speaking stage for pipeline tests: each unit becomes 40 ms of a tone whose pitch is the unit. */
-import type { SpeakerLike } from '../../electron/pipeline/voice.ts';
+import type { SpeakerLike } from '../../electron/core/pipeline/voice.ts';
 
 export function fakeSpeaker(unitCount: number, options: { delayMs?: number } = {}): SpeakerLike & { calls: number[][] } {
   const sampleRate = 16000;

@@ -2,19 +2,19 @@
  * A fake synthesis backend for tests that must run without the trained voice: it emits the pipeline's
  * real event sequence (sentences; many verification steps with drafted/accepted tokens; units; a
  * short tone per sentence as audio; done with a DecodeSummary from the engine's own aggregator), and
- * writes files with the real writer (electron/audio/write.ts). Acceptance is drawn per drafted token with a per-strategy α; the time a step
+ * writes files with the real writer (electron/core/audio/write.ts). Acceptance is drawn per drafted token with a per-strategy α; the time a step
  * "costs" is simulated (verify ≈ 3 ms, a draft token ≈ c × that) and partly slept, so tokens/s
  * responds to gamma the way Theorem 3.8 says and the UI sees events arrive over time.
  *
  * Used by tests/e2e (through `createBackend`, the module shape electron/service/host.ts loads) and by
  * the service tests directly.
  */
-import { AudioFileWriter, writeAudioFile } from '../../electron/audio/write.ts';
-import { StatsAggregator } from '../../electron/engine/stats.ts';
-import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../../electron/pipeline/events.ts';
-import type { Provider, ProviderReport } from '../../electron/engine/model.ts';
+import { AudioFileWriter, writeAudioFile } from '../../electron/core/audio/write.ts';
+import { StatsAggregator } from '../../electron/core/engine/stats.ts';
+import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../../electron/core/pipeline/events.ts';
+import type { Provider, ProviderReport } from '../../electron/core/engine/model.ts';
 import type { SynthesisBackend, SynthesizeHooks, VoiceLike } from '../../electron/service/backend.ts';
-import { splitSentences } from '../../electron/text/index.ts';
+import { splitSentences } from '../../electron/core/text/index.ts';
 
 export interface FakeOptions {
   /** Real milliseconds slept per simulated millisecond. Default 1 (env SPEAR_FAKE_SPEED overrides); 0 runs flat out. */

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, type LoadedModel } from '../../electron/engine/model.ts';
+import { loadModel, type LoadedModel } from '../../electron/core/engine/model.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.resolve(here, '../fixtures');

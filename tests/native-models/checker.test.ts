@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/fixtures.ts';
-import { loadReadingCheck } from '../../electron/pipeline/reading-check.ts';
+import { loadReadingCheck } from '../../electron/core/pipeline/reading-check.ts';
 
 const ROOT = path.resolve(FIXTURES, '../..');
 

@@ -2,7 +2,7 @@
  * Int8 drafters (native-models/quantize_drafters.py) on the tiny fixture: the target graphs are the
  * float32 export untouched, each drafter entry names its int8 file and the parity-checked float32
  * source, the int8 graphs compute nearly what their sources do, and the quantiser is reproducible.
- * (That int8 drafters leave greedy output exact and sampling lossless is in tests/engine/.)
+ * (That int8 drafters leave greedy output exact and sampling lossless is in tests/core/engine/.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * Running decode statistics from step events, the same estimators as the engine's StatsAggregator
- * (electron/engine/stats.ts): α = accepted / (accepted + rejections), τ = tokens per target call.
+ * (electron/core/engine/stats.ts): α = accepted / (accepted + rejections), τ = tokens per target call.
  */
 import type { StepPipelineEvent } from '../../../electron/ipc-contract.ts';
 

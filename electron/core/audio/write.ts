@@ -1,0 +1,153 @@
+/**
+ * Audio files written atomically and as the audio comes: samples go to a temporary file beside the
+ * target, which is renamed over the target only when `finish` succeeds. A failure or a cancel
+ * (`abort`) removes the temporary file, so no partial output is ever left under the target's name.
+ */
+import { Mp3Encoder } from '@breezystack/lamejs';
+import { constants } from 'node:fs';
+import { access, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { CancelledError, SpearError } from '../errors.ts';
+import { floatToInt16, wavHeader } from './wav.ts';
+import { tempPathFor } from '../files.ts';
+
+export const AUDIO_FORMATS = ['wav', 'mp3'] as const;
+export type AudioFormat = (typeof AUDIO_FORMATS)[number];
+
+/** MP3 bit rate for 16 kHz mono speech: transparent enough, a fifth of WAV's size. */
+const MP3_KBPS = 48;
+
+/** The output path cannot be written: missing folder, read-only folder, a directory, or an unknown extension. */
+export class OutputPathError extends SpearError {
+  constructor(
+    readonly outputPath: string,
+    detail: string,
+  ) {
+    super(`${outputPath}: ${detail}`);
+  }
+}
+
+/** Format from a file name's extension. */
+export function formatOf(file: string): AudioFormat {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if ((AUDIO_FORMATS as readonly string[]).includes(ext)) return ext as AudioFormat;
+  throw new OutputPathError(file, `unknown audio extension "${path.extname(file) || '(none)'}"; use .wav or .mp3`);
+}
+
+/** Checks, before any work is done, that `file` can be created; throws OutputPathError saying why not. */
+export async function assertWritable(file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const info = await stat(dir).catch(() => null);
+  if (!info) throw new OutputPathError(file, `folder ${dir} does not exist`);
+  if (!info.isDirectory()) throw new OutputPathError(file, `${dir} is not a folder`);
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw new OutputPathError(file, `folder ${dir} is not writable`);
+  }
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw new OutputPathError(file, 'is a folder, not a file');
+}
+
+export class AudioFileWriter {
+  private handle: FileHandle | null = null;
+  private readonly temp: string;
+  private dataBytes = 0;
+  private encoder: Mp3Encoder | null = null;
+  private closed = false;
+  /** Writes run one after another in call order; finish and abort wait for them. */
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly target: string,
+    readonly format: AudioFormat,
+    readonly sampleRate: number,
+  ) {
+    this.temp = tempPathFor(target);
+  }
+
+  /** Opens a writer for `target` (format from its extension unless given). */
+  static async create(target: string, sampleRate: number, format: AudioFormat = formatOf(target)): Promise<AudioFileWriter> {
+    await assertWritable(target);
+    const writer = new AudioFileWriter(target, format, sampleRate);
+    writer.handle = await open(writer.temp, 'w');
+    if (format === 'wav') await writer.handle.write(wavHeader(0, sampleRate), 0, 44, 0);
+    else writer.encoder = new Mp3Encoder(1, sampleRate, MP3_KBPS);
+    return writer;
+  }
+
+  /**
+   * Queues samples behind earlier writes (callers need not await: a failed write surfaces from
+   * `finish`). Encoding happens now, so the order of calls is the order in the file.
+   */
+  write(samples: Float32Array): Promise<void> {
+    if (this.closed || !this.handle) {
+      const late = Promise.reject(new Error('AudioFileWriter: write after finish/abort'));
+      late.catch(() => undefined); // a caller that does not await (streaming) must not crash the process
+      return late;
+    }
+    const pcm = floatToInt16(samples);
+    const bytes = this.encoder ? this.encoder.encodeBuffer(pcm) : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    this.queue = this.queue.then(() => this.append(bytes));
+    // Mark the chain handled; the error is rethrown by finish (or ignored by abort).
+    this.queue.catch(() => undefined);
+    return this.queue;
+  }
+
+  private async append(bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return;
+    const position = this.format === 'wav' ? 44 + this.dataBytes : this.dataBytes;
+    await this.handle!.write(bytes, 0, bytes.length, position);
+    this.dataBytes += bytes.length;
+  }
+
+  /** Completes the file and moves it into place. */
+  async finish(): Promise<void> {
+    if (!this.handle) throw new Error('AudioFileWriter: finish twice');
+    try {
+      await this.queue;
+      if (this.encoder) await this.append(this.encoder.flush());
+      else await this.handle.write(wavHeader(this.dataBytes, this.sampleRate), 0, 44, 0);
+      await this.handle.sync();
+      await this.handle.close();
+      this.handle = null;
+      await rename(this.temp, this.target);
+      this.closed = true;
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+  }
+
+  /** Drops everything written; the target is untouched. Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.handle?.close().catch(() => undefined);
+    this.handle = null;
+    await rm(this.temp, { force: true });
+  }
+}
+
+/** Writes one buffer of samples to `target` atomically. */
+export async function writeAudioFile(
+  target: string,
+  samples: Float32Array,
+  sampleRate: number,
+  format: AudioFormat = formatOf(target),
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const writer = await AudioFileWriter.create(target, sampleRate, format);
+  try {
+    const chunk = sampleRate * 10;
+    for (let i = 0; i < samples.length; i += chunk) {
+      if (options.signal?.aborted) throw new CancelledError(`export to ${target}`);
+      await writer.write(samples.subarray(i, i + chunk));
+    }
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}

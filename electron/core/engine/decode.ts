@@ -1,0 +1,337 @@
+/**
+ * The engine's one entry point: decode a batch of prompts with a strategy.
+ *
+ *   ar          the target (`full`) alone, one session run per token;
+ *   draft       a separate small decoder drafts, `full` verifies;
+ *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
+ *   prophet     a drafter fed the target's final hidden states drafts, `full` verifies.
+ *
+ * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
+ */
+import { DecodeAbortedError, DecodeOptionError, PromptError } from '../errors.ts';
+import type { Chains, LoadedModel } from './model.ts';
+import type { GraphCall, Graph } from './graph.ts';
+import { TokenPicker } from './picker.ts';
+import { argmax } from './sampling.ts';
+import { seededUniform } from './random.ts';
+import { SlotTable, type FinishReason, type RowState } from './rows.ts';
+import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
+import { FullTarget } from './target.ts';
+import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
+import { DraftModelDrafter } from './drafters/draft-model.ts';
+import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
+import { ProphetDrafter } from './drafters/prophet.ts';
+import type { Drafter, Target } from './drafters/types.ts';
+import type { GraphRole } from './tensor-names.ts';
+
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'prophet'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Graphs each strategy runs. */
+export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
+  ar: ['full'],
+  draft: ['full', 'draft'],
+  'early-exit': ['trunk', 'rest', 'exit_head'],
+  prophet: ['full', 'prophet'],
+};
+
+export interface DecodeOptions {
+  /** Default 'ar'. */
+  strategy?: Strategy;
+  /** Drafted tokens per step, ≥ 1; ignored by 'ar'. Default 4. */
+  gamma?: number;
+  /** 0 = greedy. Default 0. */
+  temperature?: number;
+  /** Keep the k most likely tokens (≥ 1); undefined keeps all. */
+  topK?: number;
+  /** Nucleus mass in (0, 1]; undefined (or 1) keeps all. */
+  topP?: number;
+  /** Seed of every row's random source (row r uses stream r). Default 0. */
+  seed?: number;
+  /** Per-row seeds, overriding `seed`: a row with the same seed decodes the same in any batch. */
+  seeds?: readonly number[];
+  /** Token that ends a row; default the manifest's stop_token; null: rows end only at maxNewTokens. */
+  stopToken?: number | null;
+  /** New tokens per row at most (one number for all rows, or one per row). Default 256. */
+  maxNewTokens?: number | readonly number[];
+  signal?: AbortSignal;
+  /** Called once per verification step per row, and once for the prefill. */
+  onEvent?: (event: DecodeEvent) => void;
+  /**
+   * Drafting of one row (prophet, draft), greedy or sampled with temperature alone, in one session run
+   * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
+   * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
+   * (tests and benchmarks compare the two).
+   */
+  chains?: boolean;
+  /** Called for every graph run, per row (tests use it to count trunk passes). */
+  onGraphCall?: (call: GraphCall) => void;
+}
+
+export interface RowResult {
+  /** Generated tokens, without the prompt and without the stop token. */
+  tokens: number[];
+  finishReason: FinishReason;
+}
+
+export interface DecodeResult {
+  rows: RowResult[];
+  summary: DecodeSummary;
+  /** Wall time of the whole call. */
+  ms: number;
+  tokensPerSecond: number;
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[], o: DecodeOptions): void {
+  const strategy = o.strategy ?? 'ar';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) {
+    throw new DecodeOptionError('strategy', strategy, `one of ${STRATEGIES.join(', ')}`);
+  }
+  const missing = STRATEGY_GRAPHS[strategy].filter((role) => !model.graphs[role]);
+  if (missing.length > 0) {
+    throw new DecodeOptionError('strategy', strategy, `this model (${model.dir}) lacks graph(s) ${missing.join(', ')}`);
+  }
+  if (o.gamma !== undefined && (!isInt(o.gamma) || o.gamma < 1 || o.gamma > 64)) {
+    throw new DecodeOptionError('gamma', o.gamma, 'an integer from 1 to 64');
+  }
+  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) {
+    throw new DecodeOptionError('temperature', o.temperature, 'a finite number ≥ 0 (0 = greedy)');
+  }
+  if (o.topK !== undefined && (!isInt(o.topK) || o.topK < 1)) {
+    throw new DecodeOptionError('topK', o.topK, 'an integer ≥ 1 (leave it out to keep every token)');
+  }
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) {
+    throw new DecodeOptionError('topP', o.topP, 'a number in (0, 1]');
+  }
+  const V = model.vocabSize;
+  if (o.stopToken !== undefined && o.stopToken !== null && (!isInt(o.stopToken) || o.stopToken < 0 || o.stopToken >= V)) {
+    throw new DecodeOptionError('stopToken', o.stopToken, `a token id in [0, ${V})`);
+  }
+  const maxNew = o.maxNewTokens;
+  const maxNewValues = maxNew === undefined ? [] : typeof maxNew === 'number' ? [maxNew] : maxNew;
+  if (typeof maxNew === 'object' && maxNew.length !== prompts.length) {
+    throw new DecodeOptionError('maxNewTokens', `${maxNew.length} values`, `one per prompt (${prompts.length})`);
+  }
+  for (const m of maxNewValues) if (!isInt(m) || m < 1) throw new DecodeOptionError('maxNewTokens', m, 'an integer ≥ 1');
+  if (o.seeds !== undefined && (o.seeds.length !== prompts.length || !o.seeds.every(isInt))) {
+    throw new DecodeOptionError('seeds', `${o.seeds.length} values`, `one integer per prompt (${prompts.length})`);
+  }
+  if (!Array.isArray(prompts) || prompts.length === 0) throw new PromptError(0, 'no prompts were given; pass at least one token array');
+  const context = model.manifest.context;
+  prompts.forEach((prompt, r) => {
+    if (!Array.isArray(prompt) || prompt.length === 0) throw new PromptError(r, 'is empty; a prompt needs at least one token');
+    if (prompt.length >= context) {
+      throw new PromptError(r, `holds ${prompt.length} tokens; the model's context is ${context}, so at most ${context - 1} fit`);
+    }
+    const bad = prompt.findIndex((t) => !isInt(t) || t < 0 || t >= V);
+    if (bad >= 0) throw new PromptError(r, `token ${String(prompt[bad])} at index ${bad} is outside the vocabulary [0, ${V})`);
+  });
+}
+
+interface Strategies {
+  target: Target;
+  drafter: Drafter | null;
+}
+
+function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number, chains: Chains | undefined): Strategies {
+  const g = model.graphs as Record<GraphRole, Graph>;
+  const V = model.vocabSize;
+  switch (strategy) {
+    case 'ar':
+      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: null };
+    case 'draft':
+      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V, chains?.draft) };
+    case 'prophet': {
+      const target = new FullTarget(g.full, slots, capacity, V, true);
+      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains?.prophet) };
+    }
+    case 'early-exit': {
+      const trunk = new Trunk(g.trunk, slots, capacity);
+      return {
+        target: new EarlyExitTarget(trunk, g.rest, slots, capacity, V),
+        drafter: new EarlyExitDrafter(trunk, g.exit_head, slots, capacity, V),
+      };
+    }
+  }
+}
+
+export async function decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
+  checkOptions(model, prompts, options);
+  const strategy = options.strategy ?? 'ar';
+  const chains = options.chains === false ? undefined : model.chains;
+  // Chains get the graph-call log from their set: their sessions are created on first use.
+  if (chains && (strategy === 'prophet' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
+  return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
+}
+
+/** Environment a custom drafter is built in. */
+export interface DrafterEnv {
+  slots: number;
+  capacity: number;
+  vocabSize: number;
+}
+
+/**
+ * Speculative decoding with the `full` target and a drafter of the caller's (benchmarks use an oracle
+ * that always matches, to isolate the engine's overhead). `options.strategy` is ignored.
+ */
+export async function decodeWithDrafter(
+  model: LoadedModel,
+  prompts: readonly (readonly number[])[],
+  options: DecodeOptions,
+  makeDrafter: (env: DrafterEnv) => Drafter,
+): Promise<DecodeResult> {
+  const settled = { ...options, strategy: 'ar' as const };
+  checkOptions(model, prompts, settled);
+  const V = model.vocabSize;
+  return run(model, prompts, { ...options, gamma: options.gamma ?? 4, strategy: 'draft' }, [model.graphs.full!], (slots, capacity) => ({
+    target: new FullTarget(model.graphs.full!, slots, capacity, V, false),
+    drafter: makeDrafter({ slots, capacity, vocabSize: V }),
+  }));
+}
+
+async function run(
+  model: LoadedModel,
+  prompts: readonly (readonly number[])[],
+  options: DecodeOptions,
+  graphs: readonly Graph[],
+  buildStrategies: (slots: number, capacity: number) => Strategies,
+): Promise<DecodeResult> {
+  const started = performance.now();
+  const strategy = options.strategy ?? 'ar';
+  const gamma = strategy === 'ar' ? 0 : (options.gamma ?? 4);
+  const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
+  const context = model.manifest.context;
+  const picker = new TokenPicker({ temperature: options.temperature ?? 0, topK: options.topK, topP: options.topP }, model.vocabSize);
+  const signal = options.signal;
+
+  const rows: RowState[] = prompts.map((prompt, r) => {
+    const maxNew = options.maxNewTokens === undefined ? 256 : typeof options.maxNewTokens === 'number' ? options.maxNewTokens : options.maxNewTokens[r];
+    return {
+      id: r,
+      seq: [...prompt],
+      promptLength: prompt.length,
+      maxLength: Math.min(prompt.length + maxNew, context),
+      drafts: [],
+      uniform: options.seeds ? seededUniform(options.seeds[r]) : seededUniform(options.seed ?? 0, r),
+      steps: 0,
+      finishReason: null,
+    };
+  });
+  // Room for the longest row plus one step of drafts past it (drafts beyond the cap are discarded).
+  const capacity = Math.max(...rows.map((r) => r.maxLength)) + gamma + 1;
+  const { target, drafter } = buildStrategies(rows.length, capacity);
+  const caches = [...target.caches, ...(drafter?.caches ?? [])];
+  const stats = new StatsAggregator(gamma);
+  const emit = (event: DecodeEvent): void => {
+    stats.add(event);
+    options.onEvent?.(event);
+  };
+  for (const graph of graphs) graph.onCall = options.onGraphCall ?? null;
+
+  try {
+    const table = new SlotTable(rows);
+    const abortIfAsked = (): void => {
+      if (signal?.aborted) throw new DecodeAbortedError();
+    };
+    abortIfAsked();
+    const t0 = performance.now();
+    await target.prefill(table);
+    emit({ type: 'prefill', rows: rows.length, ms: performance.now() - t0 });
+
+    const V = model.vocabSize;
+    let batchStep = 0;
+    while (table.size > 0) {
+      abortIfAsked();
+      const B = table.size;
+      const tDraft = performance.now();
+      const proposal = drafter ? await drafter.propose(table, gamma, picker) : { q: null };
+      const tVerify = performance.now();
+      const logits = await target.score(table, gamma);
+      let verdict: VerifyOutput;
+      if (picker.greedy) {
+        const targetTokens = new Int32Array(B * (gamma + 1));
+        for (let i = 0; i < targetTokens.length; i++) targetTokens[i] = argmax(logits, i * V, V);
+        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(table, gamma) });
+      } else {
+        const p = new Float64Array(B * (gamma + 1) * V);
+        for (let i = 0; i < B * (gamma + 1); i++) picker.distribution(logits, i * V, p, i * V);
+        verdict = verifySampled({
+          rows: B,
+          gamma,
+          vocabSize: V,
+          p,
+          q: proposal.q ?? new Float64Array(0),
+          draftTokens: draftMatrix(table, gamma),
+          uniforms: table.active.map((r) => r.uniform),
+        });
+      }
+      const tDone = performance.now();
+      target.commit(table, verdict.acceptedCounts);
+      drafter?.commit(table, verdict.acceptedCounts);
+
+      for (let s = B - 1; s >= 0; s--) {
+        const row = table.active[s];
+        const accepted = verdict.acceptedCounts[s];
+        const drafted = row.drafts;
+        const emitted = appendTokens(row, [...drafted.slice(0, accepted), verdict.nextTokens[s]], stopToken);
+        const event: StepEvent = {
+          type: 'step',
+          row: row.id,
+          step: row.steps++,
+          drafted,
+          accepted,
+          token: verdict.nextTokens[s],
+          bonus: accepted === gamma,
+          emitted,
+          draftMs: tVerify - tDraft,
+          verifyMs: tDone - tVerify,
+          batchStep,
+          batchSize: B,
+          ...(row.finishReason ? { finished: row.finishReason } : {}),
+        };
+        row.drafts = [];
+        emit(event);
+        if (row.finishReason) table.retire(s, caches);
+      }
+      batchStep++;
+    }
+  } finally {
+    for (const graph of graphs) graph.onCall = null;
+  }
+  const ms = performance.now() - started;
+  const summary = stats.summary();
+  return {
+    rows: rows.map((r) => ({ tokens: r.seq.slice(r.promptLength, r.finishReason === 'stop' ? -1 : undefined), finishReason: r.finishReason! })),
+    summary,
+    ms,
+    tokensPerSecond: summary.tokens / (ms / 1000),
+  };
+}
+
+function draftMatrix(table: SlotTable, gamma: number): Int32Array {
+  const m = new Int32Array(table.size * gamma);
+  table.active.forEach((row, s) => m.set(row.drafts, s * gamma));
+  return m;
+}
+
+/** Appends tokens until the stop token or the length cap; returns how many were appended. */
+function appendTokens(row: RowState, tokens: number[], stopToken: number | null): number {
+  let n = 0;
+  for (const token of tokens) {
+    row.seq.push(token);
+    n++;
+    if (token === stopToken) {
+      row.finishReason = 'stop';
+      break;
+    }
+    if (row.seq.length >= row.maxLength) {
+      row.finishReason = 'length';
+      break;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,80 @@
+/**
+ * Drafting through a chain (the manifest's "chains", native-models/spear_t2s/chain.py): one session run
+ * returns all gamma drafts of one row. The prophet and the draft model use it the same way.
+ *
+ * Greedy chains take each step's argmax. Sampled chains (temperature only) draw each step's token by
+ * inverse CDF with one of the row's uniforms, drawn here in the order one run per token would draw them,
+ * and return each step's logits. From those logits the engine computes q exactly as one run per token
+ * does (the verifier's q) and repeats the draw with the same uniform; the graph's float32 arithmetic
+ * can put a uniform on the other side of a boundary, and then the step is drafted again one run per
+ * token with the same uniforms. Either way the drafts, q and every later draw are the ones one run per
+ * token gives (tests/core/engine/chain.test.ts).
+ */
+import type { ChainSet } from '../chain-set.ts';
+import { feedUpTo } from '../feed.ts';
+import type { Graph } from '../graph.ts';
+import type { KvCache } from '../kv-cache.ts';
+import type { TokenPicker } from '../picker.ts';
+import type { RowState, SlotTable } from '../rows.ts';
+import { sampleIndex } from '../sampling.ts';
+import type { Proposal } from './types.ts';
+
+/**
+ * The chain for this step, where one applies: one row, a gamma the model has a chain for, and greedy
+ * decoding or sampling with temperature alone (the sampled chains draw without top-k or top-p).
+ */
+export async function chainFor(chains: ChainSet, table: SlotTable, gamma: number, picker: TokenPicker): Promise<Graph | undefined> {
+  if (table.size !== 1) return undefined;
+  if (picker.greedy) return chains.has(gamma) ? chains.graph(gamma) : undefined;
+  const { topK = 0, topP = 1 } = picker.options;
+  const temperatureOnly = (topK <= 0 || topK >= picker.vocabSize) && topP >= 1;
+  return temperatureOnly && chains.sampled?.has(gamma) ? chains.sampled.graph(gamma) : undefined;
+}
+
+/**
+ * One chain run: the row's positions the cache has not seen (with `hiddenAt`'s vectors, for a chain that
+ * reads hidden states), then its gamma drafts appended to the row. The chain writes its cache outputs
+ * through Graph.run, as any graph does. `stepwise` drafts the same step one run per token: a sampled
+ * chain falls back to it where its draw and the engine's differ.
+ */
+export async function proposeChained(
+  chain: Graph,
+  cache: KvCache,
+  table: SlotTable,
+  gamma: number,
+  picker: TokenPicker,
+  stepwise: () => Promise<Proposal>,
+  hiddenAt?: (row: RowState, position: number, out: Float32Array, offset: number) => void,
+): Promise<Proposal> {
+  const row = table.active[0];
+  if (!chain.sampled) {
+    const result = await feedUpTo(chain, cache, table, (r) => r.seq.length, hiddenAt);
+    for (let i = 0; i < gamma; i++) row.drafts.push(Number(result.drafts![i]));
+    return { q: null };
+  }
+  const live = row.uniform;
+  const draws = Array.from({ length: gamma }, () => live());
+  const cachedBefore = cache.lengths[0];
+  const result = await feedUpTo(chain, cache, table, (r) => r.seq.length, hiddenAt, { uniforms: draws, temperature: picker.options.temperature });
+  const V = picker.vocabSize;
+  const q = new Float64Array(gamma * V);
+  for (let i = 0; i < gamma; i++) {
+    picker.distribution(result.draftLogits!, i * V, q, i * V);
+    const token = sampleIndex(q, i * V, V, () => draws[i]);
+    if (token !== Number(result.drafts![i])) {
+      // The first i drafts were the engine's own draws; the rest followed the graph's. Undo the call
+      // (its cache positions) and draft this step one run per token, replaying the same uniforms.
+      cache.truncate(0, cachedBefore);
+      row.drafts.length = 0;
+      let replayed = 0;
+      row.uniform = () => (replayed < gamma ? draws[replayed++] : live());
+      try {
+        return await stepwise();
+      } finally {
+        row.uniform = live;
+      }
+    }
+    row.drafts.push(token);
+  }
+  return { q };
+}

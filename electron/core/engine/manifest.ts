@@ -1,0 +1,231 @@
+/**
+ * The model manifest (docs/model-contract.md): its types and the checks made once, at load, against
+ * the files beside it. Every problem found is reported together in one ModelLoadError.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelLoadError } from '../errors.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+
+export interface GraphEntry {
+  file: string;
+  sha256: string;
+  /** How many layers' keys/values this graph reads and writes. */
+  cache_layers: number;
+  /** H·Dh of this graph's cache tensors. */
+  kv_dim: number;
+  /** Width of hidden_in / hidden_out, where the graph has them. */
+  hidden_dim?: number;
+  inputs: string[];
+  outputs: string[];
+  /**
+   * Set when `file` was derived from another graph (the drafters' int8 weights, made by
+   * native-models/quantize_drafters.py): the float32 graph the export parity-checked, and how.
+   */
+  source?: { file: string; sha256: string; quantization: string };
+}
+
+/** A file the manifest names, with its hash. */
+export interface FileRef {
+  file: string;
+  sha256: string;
+}
+
+/**
+ * A drafter graph's (`prophet`, `draft`) drafts in one call per verification step, batch 1
+ * (native-models/spear_t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
+ * it, all reading one weights file.
+ */
+export interface ChainEntry {
+  /** Rows a chain call takes: 1. */
+  batch: number;
+  cache_layers: number;
+  kv_dim: number;
+  hidden_dim?: number;
+  inputs: string[];
+  outputs: string[];
+  /** The initializers every chain reads (ONNX external data). */
+  weights: FileRef;
+  /** gamma (as a string key) → that chain's graph. */
+  gammas: Record<string, FileRef>;
+  source?: { file: string; sha256: string; construction: string };
+  /** Chains that draw each draft from softmax(logits / temperature) instead of taking its argmax; same weights file. */
+  sampled?: SampledChains;
+}
+
+/** A drafter's sampled chains: they also read `uniforms` and `inv_temperature` and write `draft_logits`. */
+export interface SampledChains {
+  inputs: string[];
+  outputs: string[];
+  gammas: Record<string, FileRef>;
+  construction?: string;
+}
+
+export interface VocabRange {
+  offset: number;
+  count: number;
+}
+
+export interface Manifest {
+  format: string;
+  name: string;
+  context: number;
+  d_model: number;
+  n_layers: number;
+  exit_layer: number;
+  exit_blocks: number;
+  vocab: {
+    size: number;
+    special: { pad: number; bos: number; sep: number; eos: number };
+    phonemes?: VocabRange;
+    units?: VocabRange;
+  };
+  stop_token: number;
+  graphs: Partial<Record<GraphRole, GraphEntry>>;
+  /** Optional one-call drafting; a model without it drafts one call per token. */
+  chains?: Partial<Record<ChainedDrafter, ChainEntry>>;
+  training?: unknown;
+  code_commit?: string;
+}
+
+/** A manifest plus the bytes of each graph it names, hashes already checked. */
+export interface LoadedManifest {
+  dir: string;
+  manifestPath: string;
+  manifest: Manifest;
+  graphBytes: Partial<Record<GraphRole, Uint8Array>>;
+  /** Each drafter's chain graphs by gamma (their weights file checked, not kept: ONNX Runtime reads it). */
+  chainBytes: Map<ChainedDrafter, Map<number, Uint8Array>>;
+  /** Each drafter's sampled chain graphs by gamma. */
+  sampledChainBytes: Map<ChainedDrafter, Map<number, Uint8Array>>;
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Structural checks of a parsed manifest; returns the problems found (empty when fine). */
+export function manifestProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  if (m.format !== MANIFEST_FORMAT) problems.push(`format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
+  for (const key of ['context', 'd_model', 'n_layers', 'exit_layer', 'exit_blocks', 'stop_token'] as const) {
+    if (!isInt(m[key])) problems.push(`"${key}" must be an integer`);
+  }
+  if (!m.vocab || !isInt(m.vocab.size) || m.vocab.size < 2) problems.push('"vocab.size" must be an integer ≥ 2');
+  else if (isInt(m.stop_token) && (m.stop_token < 0 || m.stop_token >= m.vocab.size)) {
+    problems.push(`stop_token ${m.stop_token} is outside the vocabulary [0, ${m.vocab.size})`);
+  }
+  if (!m.graphs || typeof m.graphs !== 'object') {
+    problems.push('"graphs" is missing');
+    return problems;
+  }
+  for (const [role, g] of Object.entries(m.graphs)) {
+    if (!(GRAPH_ROLES as readonly string[]).includes(role)) {
+      problems.push(`graph role "${role}" is unknown (known: ${GRAPH_ROLES.join(', ')})`);
+      continue;
+    }
+    if (!g || typeof g.file !== 'string') problems.push(`graph "${role}" lacks "file"`);
+    else if (typeof g.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256)) problems.push(`graph "${role}" lacks a sha256`);
+    if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
+  }
+  if (!m.graphs.full) problems.push('graph "full" is required');
+  problems.push(...chainProblems(m));
+  return problems;
+}
+
+const isRef = (v: unknown): v is FileRef =>
+  typeof v === 'object' && v !== null && typeof (v as FileRef).file === 'string' && /^[0-9a-f]{64}$/.test(String((v as FileRef).sha256));
+
+function chainProblems(m: Manifest): string[] {
+  if (m.chains === undefined) return [];
+  if (typeof m.chains !== 'object' || m.chains === null) return ['"chains" must be an object'];
+  const problems: string[] = [];
+  for (const [drafter, c] of Object.entries(m.chains)) {
+    if (!(CHAINED_DRAFTERS as readonly string[]).includes(drafter)) {
+      problems.push(`chains of "${drafter}" are unknown (known: ${CHAINED_DRAFTERS.join(', ')})`);
+      continue;
+    }
+    if (!m.graphs[drafter as ChainedDrafter]) problems.push(`chains of "${drafter}" need the "${drafter}" graph`);
+    if (!c || c.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
+    if (!c || !isInt(c.cache_layers) || !isInt(c.kv_dim)) problems.push(`chains of "${drafter}" need integer "cache_layers" and "kv_dim"`);
+    if (!c || !isRef(c.weights)) problems.push(`chains of "${drafter}" lack "weights" with a file and a sha256`);
+    problems.push(...gammaProblems(c?.gammas, `chains of "${drafter}"`, `chain`, drafter));
+    if (c?.sampled !== undefined) problems.push(...gammaProblems(c.sampled?.gammas, `sampled chains of "${drafter}"`, 'sampled chain', drafter));
+  }
+  return problems;
+}
+
+function gammaProblems(gammaMap: unknown, what: string, one: string, drafter: string): string[] {
+  const problems: string[] = [];
+  const gammas = typeof gammaMap === 'object' && gammaMap !== null ? Object.entries(gammaMap) : [];
+  if (gammas.length === 0) problems.push(`${what} list no "gammas"`);
+  for (const [gamma, ref] of gammas) {
+    if (!/^[1-9][0-9]*$/.test(gamma)) problems.push(`${one} gamma "${gamma}" of "${drafter}" is not a positive integer`);
+    if (!isRef(ref)) problems.push(`${one} gamma ${gamma} of "${drafter}" lacks a file and a sha256`);
+  }
+  return problems;
+}
+
+/** Reads manifest.json in `dir`, reads every graph file and checks its hash. */
+export async function readManifest(dir: string): Promise<LoadedManifest> {
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (error) {
+    throw new ModelLoadError(manifestPath, [`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); is this a model directory?`]);
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new ModelLoadError(manifestPath, [`is not valid JSON (${(error as Error).message})`]);
+  }
+  const problems = manifestProblems(manifest);
+  if (problems.length > 0) throw new ModelLoadError(manifestPath, problems);
+
+  const graphBytes: Partial<Record<GraphRole, Uint8Array>> = {};
+  const fileProblems: string[] = [];
+  for (const role of GRAPH_ROLES) {
+    const entry = manifest.graphs[role];
+    if (!entry) continue;
+    const bytes = await readChecked(dir, entry, `graph "${role}"`, fileProblems);
+    if (bytes) graphBytes[role] = bytes;
+  }
+  const chainBytes = new Map<ChainedDrafter, Map<number, Uint8Array>>();
+  const sampledChainBytes = new Map<ChainedDrafter, Map<number, Uint8Array>>();
+  for (const drafter of CHAINED_DRAFTERS) {
+    const chain = manifest.chains?.[drafter];
+    if (!chain) continue;
+    const weights = await readChecked(dir, chain.weights, `the weights of the ${drafter} chains`, fileProblems);
+    const read = async (gammas: Record<string, FileRef>, what: string): Promise<Map<number, Uint8Array>> => {
+      const byGamma = new Map<number, Uint8Array>();
+      for (const [gamma, ref] of Object.entries(gammas)) {
+        const bytes = await readChecked(dir, ref, `the ${drafter} ${what} of gamma ${gamma}`, fileProblems);
+        if (bytes && weights) byGamma.set(Number(gamma), bytes);
+      }
+      return byGamma;
+    };
+    chainBytes.set(drafter, await read(chain.gammas, 'chain'));
+    if (chain.sampled) sampledChainBytes.set(drafter, await read(chain.sampled.gammas, 'sampled chain'));
+  }
+  if (fileProblems.length > 0) throw new ModelLoadError(manifestPath, fileProblems);
+  return { dir, manifestPath, manifest, graphBytes, chainBytes, sampledChainBytes };
+}
+
+/** A file's bytes when its hash is the manifest's; otherwise null and a problem naming it. */
+async function readChecked(dir: string, ref: FileRef, what: string, problems: string[]): Promise<Uint8Array | null> {
+  const file = path.join(dir, ref.file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    problems.push(`${what}: ${file} is missing (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    return null;
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== ref.sha256) {
+    problems.push(`${what}: ${file} has sha256 ${digest.slice(0, 12)}…, the manifest says ${ref.sha256.slice(0, 12)}… (file changed or corrupt)`);
+    return null;
+  }
+  return bytes;
+}

@@ -1,0 +1,70 @@
+/**
+ * What a synthesis job reports while it runs. The CLI, the Electron service and the browser-mode
+ * bridge all consume these same events (plain data: structured-clone and JSON safe, except `samples`,
+ * which is a Float32Array the transports carry as binary).
+ */
+import type { Strategy } from '../engine/decode.ts';
+import type { DecodeSummary, StepEvent } from '../engine/stats.ts';
+
+/** One sentence of the document, with its span in the original text (the UI highlights it). */
+export interface SentenceSpan {
+  index: number;
+  text: string;
+  /** Character offsets [start, end) into the document as given. */
+  start: number;
+  end: number;
+}
+
+export interface SynthesisSettings {
+  /** Default: the fastest lossless strategy of the voice (its manifest says which). */
+  strategy: Strategy;
+  /** Drafted tokens per step, 1 … 16. */
+  gamma: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  /** Sentences decoded together as one batch (rows advance at their own rates). */
+  batchSize: number;
+}
+
+export type PipelineEvent =
+  | { type: 'sentences'; sentences: SentenceSpan[] }
+  /** One verification step of one sentence: the engine's StepEvent, its row named by sentence. */
+  | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)
+  /** A sentence's semantic units are final. */
+  | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
+  /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
+  | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  | { type: 'done'; summary: SynthesisSummary };
+
+export interface SynthesisSummary {
+  strategy: Strategy;
+  gamma: number;
+  sentences: number;
+  decode: DecodeSummary;
+  /** Decoding wall time, all batches. */
+  decodeSeconds: number;
+  /** Whole job wall time. */
+  seconds: number;
+  audioSeconds: number;
+  /** seconds / audioSeconds. */
+  rtf: number;
+  tokensPerSecond: number;
+  timeToFirstAudioMs: number;
+  /** Sentences whose first reading failed the reading check and were read again. */
+  rereadSentences: number;
+}
+
+/** What the reading check said of a sentence (electron/core/pipeline/reading-check.ts). */
+export interface ReadingCheckResult {
+  /** Nats per phone of the first (greedy, by default) reading; lower is better. */
+  score: number;
+  /** Sampled re-readings tried because the score failed the voice's threshold (0: it passed). */
+  rereadings: number;
+  /** Which reading is spoken: 0 the first, k the k-th re-reading. */
+  chosen: number;
+  /** Score of the reading spoken. */
+  chosenScore: number;
+}

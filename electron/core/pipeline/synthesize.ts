@@ -1,0 +1,303 @@
+/**
+ * Text in, audio out: document → sentences → phonemes → semantic units (the engine; the sentences of
+ * a batch decode together, each row at its own rate) → audio per sentence → joined with pauses.
+ *
+ * Streaming: a sentence is spoken as soon as its row finishes, and audio events leave in document
+ * order, so the first sentence plays before the last is decoded. Memory stays bounded for any input
+ * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
+ */
+import { decode, type Strategy } from '../engine/decode.ts';
+import { CancelledError, SpearError } from '../errors.ts';
+import { StatsAggregator } from '../engine/stats.ts';
+import { prepareDocument } from '../text/index.ts';
+import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
+import type { Voice } from './voice.ts';
+
+/** The text holds nothing to read aloud (empty, whitespace, or only symbols and emoji). */
+export class NothingToSayError extends SpearError {
+  constructor(detail: string) {
+    super(`nothing to read aloud: ${detail}`);
+  }
+}
+
+/** The text holds something no reader would read aloud, such as a word of thousands of letters. */
+export class UnreadableTextError extends SpearError {}
+
+/** Longest run of non-space characters read aloud (long URLs fit; a pasted blob does not). */
+export const MAX_WORD_CHARS = 200;
+
+/** Throws NothingToSayError or UnreadableTextError for text the pipeline should not read. */
+export function checkText(text: string): void {
+  if (text.trim() === '') throw new NothingToSayError('the text is empty');
+  if (!/[\p{L}\p{N}]/u.test(text)) throw new NothingToSayError('the text has no words, only symbols or emoji');
+  const long = new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`).exec(text);
+  if (long) {
+    throw new UnreadableTextError(
+      `a ${long[0].length}-character word at character ${long.index} ("${long[0].slice(0, 12)}…"); words longer than ${MAX_WORD_CHARS} characters are not read aloud`,
+    );
+  }
+}
+
+export interface SynthesisHooks {
+  onEvent?: (event: PipelineEvent) => void;
+  signal?: AbortSignal;
+  /**
+   * Default true: a sentence is spoken as soon as its row finishes, while the rest decode. false:
+   * each batch is spoken after it is decoded, so decoding is timed alone (`spear bench`: on 2 cores
+   * the speaker running beside the decoder slowed it by 16 % for ar and 25 % for prophet γ 3, which
+   * understates every speedup).
+   */
+  speakWhileDecoding?: boolean;
+  /**
+   * Default true: the first sentence decodes alone, so its audio starts after one sentence's decode,
+   * not a whole batch's (prophet γ 3, default batch 8, warm: first audio 171 ms instead of 812 ms, at the
+   * same units/s: docs/results.md); the rest go `batchSize` at a time. `spear bench --batch` turns it off
+   * to measure one batch as asked.
+   */
+  firstSentenceAlone?: boolean;
+  /**
+   * Sampled re-readings of a sentence whose reading fails the voice's reading check (reading-check.ts);
+   * the best-scoring reading is spoken. Default: the voice's `rereadings` (3); 0 turns re-reading off.
+   * No effect for a voice without a checker.
+   */
+  rereadings?: number;
+}
+
+/** Silence after a sentence, and after a paragraph (a blank line in the source). */
+export const PAUSE_SECONDS = { sentence: 0.3, paragraph: 0.6 } as const;
+
+export const DEFAULT_BATCH_SIZE = 8;
+/**
+ * Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says
+ * otherwise. The temperature was chosen on the 232 validation sentences (greedy reading + 3 sampled,
+ * the check's choice, pocketsphinx WER): greedy alone 35.9 %, re-read at 0.3 / 0.5 / 0.8: 32.9 / 31.9 /
+ * 33.6 % (docs/voice-reading.md, "Checking readings").
+ */
+export const DEFAULT_REREADINGS = 3;
+export const DEFAULT_REREADING_TEMPERATURE = 0.5;
+/** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
+export const REREADING_SEED_STRIDE = 1_000_003;
+
+/** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
+export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
+  return rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS;
+}
+
+export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
+  return {
+    strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
+    gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
+    temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
+    topK: settings.topK,
+    topP: settings.topP,
+    seed: settings.seed ?? 0,
+    batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
+  };
+}
+
+/** Scores are nats per phone; a reading with no units at all scores Infinity, which JSON cannot carry. */
+const finite = (score: number): number => Math.min(score, 1e6);
+
+interface Prepared extends SentenceSpan {
+  phonemes: number[];
+  /** Pause after this sentence, in samples. */
+  pauseSamples: number;
+}
+
+function prepare(text: string, voice: Voice): Prepared[] {
+  const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes });
+  return sentences.map((s, index) => {
+    const next = sentences[index + 1];
+    const gap = next ? text.slice(s.end, next.start) : '';
+    const pause = /\n\s*\n/.test(gap) ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence;
+    return {
+      index,
+      text: s.text,
+      start: s.start,
+      end: s.end,
+      // A single unsplittable token (a 60-digit number) can still exceed the budget: read its start.
+      phonemes: s.phonemeIds.slice(0, voice.maxPhonemes),
+      pauseSamples: next ? Math.round(pause * voice.speaker.sampleRate) : 0,
+    };
+  });
+}
+
+export async function synthesize(voice: Voice, text: string, partial: Partial<SynthesisSettings> = {}, hooks: SynthesisHooks = {}): Promise<SynthesisSummary> {
+  const started = performance.now();
+  const settings = resolveSettings(voice, partial);
+  const { signal } = hooks;
+  const overlap = hooks.speakWhileDecoding ?? true;
+  const firstAlone = (hooks.firstSentenceAlone ?? true) && settings.batchSize > 1;
+  const emit = (event: PipelineEvent): void => hooks.onEvent?.(event);
+  const checker = voice.checker;
+  const rereadings = checker ? resolveRereadings(voice, hooks.rereadings) : 0;
+  if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
+  checkText(text);
+  const sentences = prepare(text, voice);
+  const spoken = sentences.filter((s) => s.phonemes.length > 0);
+  if (spoken.length === 0) {
+    // Letters, but none the English reader has phonemes for: say so, rather than "no words".
+    const otherScript = /\p{L}/u.test(text) && !/[a-z]/i.test(text.normalize('NFKD'));
+    throw new NothingToSayError(otherScript ? 'the voice reads English, and the text has no Latin letters (it is written in another script)' : 'the text has no words, only symbols or emoji');
+  }
+  emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
+
+  const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);
+  let decodeMs = 0;
+  let offsetSamples = 0;
+  let audioSamples = 0;
+  let firstAudioMs = -1;
+  let rereadSentences = 0;
+  // Speaking runs behind decoding, one sentence at a time, in document order: a row that finishes
+  // early waits in `ready` until every sentence before it has been handed to the speaker.
+  let speaking: Promise<void> = Promise.resolve();
+  const ready = new Map<number, number[]>();
+  let nextToSpeak = 0;
+  const speakInOrder = (): void => {
+    while (nextToSpeak < spoken.length && ready.has(nextToSpeak)) {
+      const sentence = spoken[nextToSpeak];
+      const units = ready.get(nextToSpeak)!;
+      ready.delete(nextToSpeak);
+      nextToSpeak++;
+      speaking = speaking.then(async () => {
+        if (signal?.aborted) return;
+        const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
+        if (signal?.aborted) return;
+        if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
+        emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
+        offsetSamples += samples.length + sentence.pauseSamples;
+        audioSamples += samples.length + sentence.pauseSamples;
+      });
+    }
+  };
+
+  try {
+    // The first sentence alone (unless told otherwise), then batchSize at a time.
+    const batchSizeAt = (b: number): number => (firstAlone && b === 0 ? 1 : settings.batchSize);
+    for (let b = 0; b < spoken.length; b += batchSizeAt(b)) {
+      if (signal?.aborted) throw new CancelledError('synthesis');
+      const batch = spoken.slice(b, b + batchSizeAt(b));
+      const tokens: number[][] = batch.map(() => []);
+      const perRow = batch.map(() => ({ steps: 0, drafted: 0, accepted: 0 }));
+      // A finished row's units are final once the check passes them (at once without a checker).
+      const settle = (row: number, units: number[], check?: ReadingCheckResult): void => {
+        emit({ type: 'units', sentence: batch[row].index, units, ...perRow[row], ...(check ? { check } : {}) });
+        ready.set(b + row, units);
+        if (overlap) speakInOrder();
+      };
+      const checks: Promise<void>[] = [];
+      const failed: { row: number; units: number[]; score: number }[] = [];
+      const result = await decode(voice.decoder, batch.map((s) => voice.prompt(s.phonemes)), {
+        strategy: settings.strategy,
+        gamma: settings.gamma,
+        temperature: settings.temperature,
+        topK: settings.topK,
+        topP: settings.topP,
+        // One seed per sentence: sampling gives the same audio whatever the batch size.
+        seeds: batch.map((s) => settings.seed + s.index),
+        maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
+        signal,
+        onEvent: (event) => {
+          stats.add(event);
+          if (event.type !== 'step') return;
+          const sentence = batch[event.row];
+          const emitted = [...event.drafted.slice(0, event.accepted), event.token].slice(0, event.emitted);
+          tokens[event.row].push(...emitted);
+          Object.assign(perRow[event.row], {
+            steps: perRow[event.row].steps + 1,
+            drafted: perRow[event.row].drafted + event.drafted.length,
+            accepted: perRow[event.row].accepted + event.accepted,
+          });
+          emit({
+            type: 'step',
+            sentence: sentence.index,
+            step: event.step,
+            drafted: event.drafted,
+            accepted: event.accepted,
+            token: event.token,
+            bonus: event.bonus,
+            emitted: event.emitted,
+            draftMs: event.draftMs,
+            verifyMs: event.verifyMs,
+          });
+          if (event.finished) {
+            const row = event.row;
+            const units = voice.units(tokens[row]);
+            if (!checker || rereadings === 0) settle(row, units);
+            else {
+              checks.push(
+                checker.score(units, sentence.phonemes).then((score) => {
+                  if (checker.needsRereading(score)) failed.push({ row, units, score });
+                  else settle(row, units, { score: finite(score), rereadings: 0, chosen: 0, chosenScore: finite(score) });
+                }),
+              );
+            }
+          }
+        },
+      });
+      decodeMs += result.ms;
+      await Promise.all(checks);
+      if (failed.length > 0) {
+        // Every failed sentence of the batch is read again `rereadings` times, all in one batch.
+        failed.sort((x, y) => x.row - y.row);
+        rereadSentences += failed.length;
+        const rows = failed.flatMap((f) => Array.from({ length: rereadings }, (_, k) => ({ f, k })));
+        const again = await decode(
+          voice.decoder,
+          rows.map(({ f }) => voice.prompt(batch[f.row].phonemes)),
+          {
+            // The voice's own strategy and γ, whatever the first reading used: sampled readings depend on how a
+            // strategy draws its randomness, and the units must not depend on the strategy (greedy exactness).
+            strategy: voice.section.default_strategy ?? settings.strategy,
+            gamma: voice.section.default_gamma ?? settings.gamma,
+            temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
+            seeds: rows.map(({ f, k }) => settings.seed + batch[f.row].index + REREADING_SEED_STRIDE * (k + 1)),
+            maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
+            signal,
+            onEvent: (event) => stats.add(event),
+          },
+        );
+        decodeMs += again.ms;
+        for (const [i, f] of failed.entries()) {
+          let chosen = 0;
+          let best = f.units;
+          let bestScore = f.score;
+          for (let k = 0; k < rereadings; k++) {
+            const units = voice.units(again.rows[i * rereadings + k].tokens); // rows: failed sentence i's k-th re-reading
+            const score = await checker!.score(units, batch[f.row].phonemes);
+            if (score < bestScore) [chosen, best, bestScore] = [k + 1, units, score];
+          }
+          settle(f.row, best, { score: finite(f.score), rereadings, chosen, chosenScore: finite(bestScore) });
+        }
+      }
+      if (!overlap) {
+        speakInOrder();
+        await speaking;
+      }
+    }
+    await speaking;
+  } catch (error) {
+    await speaking.catch(() => undefined);
+    throw error;
+  }
+  if (signal?.aborted) throw new CancelledError('synthesis');
+
+  const seconds = (performance.now() - started) / 1000;
+  const audioSeconds = audioSamples / voice.speaker.sampleRate;
+  const decodeSummary = stats.summary();
+  const summary: SynthesisSummary = {
+    strategy: settings.strategy as Strategy,
+    gamma: settings.gamma,
+    sentences: spoken.length,
+    decode: decodeSummary,
+    decodeSeconds: decodeMs / 1000,
+    seconds,
+    audioSeconds,
+    rtf: audioSeconds > 0 ? seconds / audioSeconds : 0,
+    tokensPerSecond: decodeSummary.tokens / (decodeMs / 1000),
+    timeToFirstAudioMs: firstAudioMs,
+    rereadSentences,
+  };
+  emit({ type: 'done', summary });
+  return summary;
+}

@@ -1,0 +1,129 @@
+/**
+ * A voice: the text→units decoder (the engine's model directory) and the units→audio speaker
+ * (`speaker/` inside it), plus the settings its manifest recommends.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ModelLoadError } from '../errors.ts';
+import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
+import { STRATEGIES, type Strategy } from '../engine/decode.ts';
+import { PHONEME_INVENTORY } from '../text/index.ts';
+import type { ReadingCheck } from './reading-check.ts';
+
+/** What the pipeline needs of the speaking stage (electron/core/pipeline/speaker.ts implements it). */
+export interface SpeakerLike {
+  readonly sampleRate: number;
+  /** Units per second of audio. */
+  readonly unitRate: number;
+  readonly unitCount: number;
+  /** The teacher's units (the unit extractor's codebook ids) → this speaker's units (speaker.ts). */
+  fromCodebook(units: readonly number[]): number[];
+  /** 0-based unit ids → samples in [-1, 1]. */
+  speak(units: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** The `voice` section of the decoder manifest (written by native-models/train_t2s.py). */
+export interface VoiceSection {
+  /** Units a sentence may have at most: ceil(per_phoneme × phonemes + base). */
+  max_units: { per_phoneme: number; base: number };
+  unit_rate?: number;
+  default_strategy?: Strategy;
+  default_gamma?: number;
+  default_temperature?: number;
+  /** Sampled readings tried for a sentence whose reading fails the check (0: none); default 3. */
+  rereadings?: number;
+  /** Temperature of those readings; default 0.5. */
+  rereading_temperature?: number;
+}
+
+export interface Voice {
+  dir: string;
+  decoder: LoadedModel;
+  speaker: SpeakerLike;
+  /** The reading check (`checker/` inside the voice), or null for a voice without one. */
+  checker: Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> | null;
+  section: VoiceSection;
+  provider: ProviderReport;
+  /** Decoder prompt for a sentence's phoneme ids: [bos, phonemes…, sep]. */
+  prompt(phonemeIds: readonly number[]): number[];
+  /** The stop rule's cap for a sentence of this many phonemes. */
+  maxUnits(phonemeCount: number): number;
+  /** Most phonemes a sentence may have so that its prompt and its units fit the decoder's context. */
+  maxPhonemes: number;
+  /** Decoder tokens → 0-based unit ids (anything outside the unit range is dropped). */
+  units(tokens: readonly number[]): number[];
+  release(): Promise<void>;
+}
+
+export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads'> {
+  /** Loads the speaking stage from a directory; default electron/core/pipeline/speaker.ts's loadSpeaker. */
+  loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
+  /**
+   * Loads the reading check from a directory; default electron/core/pipeline/reading-check.ts's loadReadingCheck
+   * when the voice has a `checker/checker.json`, else no check.
+   */
+  loadChecker?: (dir: string, options: { threads?: number }) => Promise<Voice['checker']>;
+}
+
+export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Promise<Voice> {
+  const decoder = await loadModel(dir, { provider: options.provider, threads: options.threads, targetThreads: options.targetThreads });
+  const manifestPath = path.join(dir, 'manifest.json');
+  const { vocab } = decoder.manifest;
+  const section = (decoder.manifest as { voice?: VoiceSection }).voice;
+  const problems: string[] = [];
+  if (!vocab.phonemes || !vocab.units) problems.push('vocab lacks "phonemes" or "units" ranges: this decoder is not a voice');
+  else if (vocab.phonemes.count !== PHONEME_INVENTORY.length) {
+    problems.push(`vocab.phonemes.count is ${vocab.phonemes.count}, but the app's phoneme inventory has ${PHONEME_INVENTORY.length} (retrain or update the app)`);
+  }
+  if (!section?.max_units) problems.push('"voice.max_units" (the stop rule) is missing');
+  if (section?.default_strategy && !(STRATEGIES as readonly string[]).includes(section.default_strategy)) {
+    problems.push(`"voice.default_strategy" ${JSON.stringify(section.default_strategy)} is not one of ${STRATEGIES.join(', ')}`);
+  }
+  if (problems.length > 0) {
+    await decoder.release();
+    throw new ModelLoadError(manifestPath, problems);
+  }
+  const loader = options.loadSpeaker ?? (await import('./speaker.ts')).loadSpeaker;
+  let speaker: SpeakerLike;
+  try {
+    speaker = await loader(path.join(dir, 'speaker'), { threads: options.threads });
+  } catch (error) {
+    await decoder.release();
+    throw error;
+  }
+  if (speaker.unitCount !== vocab.units!.count) {
+    await Promise.all([decoder.release(), speaker.release()]);
+    throw new ModelLoadError(manifestPath, [`the decoder writes ${vocab.units!.count} units, the speaker reads ${speaker.unitCount}`]);
+  }
+  let checker: Voice['checker'] = null;
+  try {
+    const checkerDir = path.join(dir, 'checker');
+    if (options.loadChecker) checker = await options.loadChecker(checkerDir, { threads: options.threads });
+    else if (existsSync(path.join(checkerDir, 'checker.json'))) {
+      checker = await (await import('./reading-check.ts')).loadReadingCheck(checkerDir, { threads: options.threads });
+    }
+  } catch (error) {
+    await Promise.all([decoder.release(), speaker.release()]);
+    throw error;
+  }
+  const phonemeOffset = vocab.phonemes!.offset;
+  const { offset: unitOffset, count: unitCount } = vocab.units!;
+  const { bos, sep } = vocab.special;
+  const context = decoder.manifest.context;
+  return {
+    dir,
+    decoder,
+    speaker,
+    checker,
+    section: section!,
+    provider: decoder.provider,
+    prompt: (ids) => [bos, ...ids.map((id) => id + phonemeOffset), sep],
+    maxPhonemes: Math.max(1, Math.floor((context - 3 - section!.max_units.base) / (1 + section!.max_units.per_phoneme))),
+    maxUnits: (n) => Math.max(1, Math.min(Math.ceil(section!.max_units.per_phoneme * n + section!.max_units.base), context - n - 3)),
+    units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
+    async release() {
+      await Promise.all([decoder.release(), speaker.release(), checker?.release()]);
+    },
+  };
+}

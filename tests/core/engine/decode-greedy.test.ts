@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
+import type { GraphCall } from '../../../electron/core/engine/graph.ts';
+import { fixture, makePrompts, TINY, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
+
+const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'prophet'];
+const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
+// Different caps per row so rows stop at different steps (the stop token ends others earlier).
+const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];
+
+for (const dir of [TINY, TINY_NOEXIT, TINY_INT8]) {
+  for (const batch of [1, 3, 8]) {
+    test(`greedy: every strategy emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
+      const model = await fixture(dir);
+      const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
+      const maxNewTokens = MAX_NEW.slice(0, batch);
+      // Random weights rarely emit the manifest's eos: stop on a token that ar emits in some rows instead.
+      const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
+      const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
+      const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
+      const reasons = new Set(ar.rows.map((r) => r.finishReason));
+      if (batch === 8) assert.ok(reasons.has('stop') && reasons.has('length'), 'the fixture should stop rows both ways');
+      for (const strategy of SPECULATIVE) {
+        for (const gamma of [1, 2, 4, 8]) {
+          const spec = await decode(model, prompts, { strategy, gamma, maxNewTokens, stopToken });
+          assert.deepEqual(spec.rows, ar.rows, `${strategy}, gamma ${gamma}`);
+        }
+      }
+    });
+  }
+}
+
+test('a row decoded inside a batch equals the same row decoded alone (greedy and sampling)', async () => {
+  const model = await fixture(TINY);
+  const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
+  const seeds = [11, 22, 33, 44, 55];
+  for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {
+    for (const temperature of [0, 1]) {
+      const options = { strategy, gamma: 3, temperature, topK: temperature ? 8 : undefined, maxNewTokens: 24 };
+      const together = await decode(model, prompts, { ...options, seeds });
+      for (let r = 0; r < prompts.length; r++) {
+        const alone = await decode(model, [prompts[r]], { ...options, seeds: [seeds[r]] });
+        assert.deepEqual(alone.rows[0], together.rows[r], `${strategy}, temperature ${temperature}, row ${r}`);
+      }
+    }
+  }
+});
+
+test('early exit runs each token through the trunk once, drafting and verifying alike', async () => {
+  const model = await fixture(TINY);
+  const prompts = makePrompts([5, 3, 8], model.vocabSize, 3);
+  const gamma = 4;
+  for (const temperature of [0, 1]) {
+    const trunkCalls: GraphCall[] = [];
+    const steps = new Map<number, number>();
+    const result = await decode(model, prompts, {
+      strategy: 'early-exit',
+      gamma,
+      temperature,
+      maxNewTokens: 30,
+      stopToken: null,
+      onGraphCall: (call) => {
+        if (call.role === 'trunk') trunkCalls.push(call);
+      },
+      onEvent: (e) => {
+        if (e.type === 'step') steps.set(e.row, (steps.get(e.row) ?? 0) + 1);
+      },
+    });
+    result.rows.forEach((row, r) => {
+      const calls = trunkCalls.filter((c) => c.row === r);
+      // Every committed token but the last (decoding ends before it would be fed) has run at its position.
+      const sequence = [...prompts[r], ...row.tokens];
+      const ran = new Set(calls.flatMap((c) => c.positions.map((pos, i) => `${pos}:${c.tokens![i]}`)));
+      sequence.slice(0, -1).forEach((token, pos) => assert.ok(ran.has(`${pos}:${token}`), `row ${r}: position ${pos} never ran`));
+      // And the trunk did no more than one pass per fed token: the prompt's prefill, then per step the
+      // pending token and the gamma drafts. A recomputed shared layer would add passes here.
+      const passes = calls.reduce((n, c) => n + c.positions.length, 0);
+      assert.equal(passes, prompts[r].length - 1 + steps.get(r)! * (1 + gamma), `row ${r} trunk passes`);
+      // No position ran twice unless a draft there was rejected in between.
+      const perPosition = new Map<number, number>();
+      for (const c of calls) for (const pos of c.positions) perPosition.set(pos, (perPosition.get(pos) ?? 0) + 1);
+      for (let pos = 0; pos < prompts[r].length - 1; pos++) assert.equal(perPosition.get(pos), 1, `prompt position ${pos}`);
+    });
+  }
+});
+
+test('targetThreads gives the verifying graphs their own thread pool and changes no token', async () => {
+  const { loadModel } = await import('../../../electron/core/engine/model.ts');
+  const base = await fixture(TINY);
+  const threaded = await loadModel(TINY, { threads: 1, targetThreads: 2 });
+  try {
+    const prompts = makePrompts([5, 8], base.vocabSize, 2);
+    for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {
+      const options = { strategy, gamma: 3, maxNewTokens: 20, stopToken: null };
+      assert.deepEqual((await decode(threaded, prompts, options)).rows, (await decode(base, prompts, options)).rows, strategy);
+    }
+  } finally {
+    await threaded.release();
+  }
+});

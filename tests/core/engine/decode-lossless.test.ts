@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
+import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
+import { TokenPicker } from '../../../electron/core/engine/picker.ts';
+import type { SamplingOptions } from '../../../electron/core/engine/sampling.ts';
+import type { LoadedModel } from '../../../electron/core/engine/model.ts';
+import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
+import { fixture, TINY, TINY_INT8 } from '../../helpers/fixtures.ts';
+import { chiSquareCritical } from '../../helpers/goodness-of-fit.ts';
+
+const PROMPT = [1, 7, 12, 2];
+const SAMPLES = 30_000;
+const CHUNK = 5_000;
+
+/** The target's exact joint distribution of the first three tokens, by enumerating every (x1, x2) with `full`. */
+async function exactJoint(model: LoadedModel, sampling: SamplingOptions): Promise<Float64Array> {
+  const V = model.vocabSize;
+  const graph = model.graphs.full!;
+  const rows = V * V;
+  const T = PROMPT.length + 2;
+  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, rows, T + 1);
+  const tokenAt = (s: number, i: number): number => (i < PROMPT.length ? PROMPT[i] : i === PROMPT.length ? Math.floor(s / V) : s % V);
+  const { logits } = await graph.run(cache, { rows, counts: new Array(rows).fill(T), tokenAt });
+  const picker = new TokenPicker(sampling, V);
+  const dist = (s: number, t: number): Float64Array => {
+    const out = new Float64Array(V);
+    picker.distribution(logits!, (s * T + t) * V, out, 0);
+    return out;
+  };
+  const joint = new Float64Array(V * V * V);
+  const p1 = dist(0, PROMPT.length - 1);
+  for (let x1 = 0; x1 < V; x1++) {
+    const p2 = dist(x1 * V, PROMPT.length);
+    for (let x2 = 0; x2 < V; x2++) {
+      const p3 = dist(x1 * V + x2, PROMPT.length + 1);
+      for (let x3 = 0; x3 < V; x3++) joint[(x1 * V + x2) * V + x3] = p1[x1] * p2[x2] * p3[x3];
+    }
+  }
+  return joint;
+}
+
+async function sampledJoint(model: LoadedModel, strategy: Strategy, sampling: SamplingOptions, seedBase: number): Promise<Float64Array> {
+  const V = model.vocabSize;
+  const counts = new Float64Array(V * V * V);
+  for (let start = 0; start < SAMPLES; start += CHUNK) {
+    const prompts = Array.from({ length: CHUNK }, () => PROMPT);
+    const seeds = Array.from({ length: CHUNK }, (_, r) => seedBase + start + r);
+    const result = await decode(model, prompts, { strategy, gamma: 2, ...sampling, seeds, maxNewTokens: 3, stopToken: null });
+    for (const row of result.rows) counts[(row.tokens[0] * V + row.tokens[1]) * V + row.tokens[2]]++;
+  }
+  return counts;
+}
+
+/** Chi-square of counts against probabilities, pooling cells whose expected count is below 5. */
+function pooledChiSquare(counts: Float64Array, probs: Float64Array): { statistic: number; df: number; impossible: number } {
+  const total = counts.reduce((a, b) => a + b, 0);
+  let statistic = 0;
+  let cells = 0;
+  let pooledObserved = 0;
+  let pooledExpected = 0;
+  let impossible = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const expected = probs[i] * total;
+    if (probs[i] === 0) {
+      impossible += counts[i];
+    } else if (expected < 5) {
+      pooledObserved += counts[i];
+      pooledExpected += expected;
+    } else {
+      statistic += (counts[i] - expected) ** 2 / expected;
+      cells++;
+    }
+  }
+  if (pooledExpected > 0) {
+    statistic += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
+    cells++;
+  }
+  return { statistic, df: cells - 1, impossible };
+}
+
+const SETTINGS: Array<{ label: string; sampling: SamplingOptions }> = [
+  { label: 'temperature 1', sampling: { temperature: 1 } },
+  { label: 'temperature 1, top-k 5', sampling: { temperature: 1, topK: 5 } },
+  { label: 'temperature 0.8, top-p 0.7', sampling: { temperature: 0.8, topP: 0.7 } },
+];
+
+for (const { label, sampling } of SETTINGS) {
+  test(`the first three sampled tokens have the target's joint distribution (${label})`, async () => {
+    const model = await fixture(TINY);
+    const exact = await exactJoint(model, sampling);
+    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+      const counts = await sampledJoint(model, strategy, sampling, 1_000_000 * (k + 1));
+      const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+      const critical = chiSquareCritical(df);
+      assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+      // Significance 1e-3, fixed seeds: deterministic; a biased verifier lands far beyond it.
+      assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+    }
+  });
+}
+
+// Int8 drafters (the shipped voice's) change q, never p: the verifier must still give the target's law.
+test("with int8 drafters the first three sampled tokens still have the target's joint distribution (temperature 1)", async () => {
+  const model = await fixture(TINY_INT8);
+  const sampling: SamplingOptions = { temperature: 1 };
+  const exact = await exactJoint(model, sampling);
+  for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+    const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});
+
+// One row at a time, sampling with temperature alone: the drafters' sampled chains draft (the batches
+// above use the drafters' graphs). Their drafts are tested draw for draw against one run per token in
+// tests/core/engine/chain.test.ts; here the law of what comes out.
+test("drafted by the sampled chains, one row at a time, the first three tokens have the target's joint distribution", async () => {
+  const model = await fixture(TINY);
+  const V = model.vocabSize;
+  const sampling: SamplingOptions = { temperature: 1 };
+  const exact = await exactJoint(model, sampling);
+  const samples = 6_000;
+  for (const [k, strategy] of (['draft', 'prophet'] as const).entries()) {
+    const counts = new Float64Array(V * V * V);
+    let chainRuns = 0;
+    for (let i = 0; i < samples; i++) {
+      const result = await decode(model, [PROMPT], {
+        strategy,
+        gamma: 2,
+        ...sampling,
+        seed: 9_000_000 * (k + 1) + i,
+        maxNewTokens: 3,
+        stopToken: null,
+        onGraphCall: (call) => {
+          if (call.role === chainRole(strategy)) chainRuns++;
+        },
+      });
+      const [x1, x2, x3] = result.rows[0].tokens;
+      counts[(x1 * V + x2) * V + x3]++;
+    }
+    assert.ok(chainRuns >= samples, `${strategy}: every decode drafted with the sampled chain (${chainRuns} runs)`);
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});

@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
+import type { Graph } from '../../../electron/core/engine/graph.ts';
+import { fixture, makePrompts, TINY } from '../../helpers/fixtures.ts';
+
+const TOLERANCE = 1e-4;
+
+interface Output {
+  logits: number[][][]; // [row][position][V]
+  hidden: number[][][]; // [row][position][D]
+}
+
+/**
+ * Runs `graph` over each row's sequence, `chunks[k]` new tokens per call (the same chunking for all rows,
+ * clipped to each row's length), with the cache carried between calls. One chunk of the whole length
+ * is the uncached forward. `hiddenIn` supplies hidden_in for graphs that read it.
+ */
+async function runChunked(graph: Graph, sequences: number[][], chunks: number[], hiddenIn?: number[][][]): Promise<Output> {
+  const B = sequences.length;
+  const maxLen = Math.max(...sequences.map((s) => s.length));
+  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, B, maxLen + 1);
+  const out: Output = { logits: sequences.map(() => []), hidden: sequences.map(() => []) };
+  let k = 0;
+  while (sequences.some((seq, s) => cache.lengths[s] < seq.length)) {
+    const chunk = chunks[k++ % chunks.length];
+    const starts = Array.from(cache.lengths);
+    const counts = sequences.map((seq, s) => Math.min(chunk, seq.length - starts[s]));
+    const result = await graph.run(cache, {
+      rows: B,
+      counts,
+      tokenAt: (s, i) => sequences[s][starts[s] + i],
+      hiddenAt: hiddenIn ? (s, i, buf, offset) => buf.set(hiddenIn[s][starts[s] + i], offset) : undefined,
+    });
+    for (let s = 0; s < B; s++) {
+      for (let i = 0; i < counts[s]; i++) {
+        if (result.logits) {
+          const V = result.logits.length / (B * result.T);
+          out.logits[s].push(Array.from(result.logits.subarray((s * result.T + i) * V, (s * result.T + i + 1) * V)));
+        }
+        if (result.hidden) {
+          const D = result.hidden.length / (B * result.T);
+          out.hidden[s].push(Array.from(result.hidden.subarray((s * result.T + i) * D, (s * result.T + i + 1) * D)));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function maxAbsDiff(a: number[][][], b: number[][][]): number {
+  let m = 0;
+  a.forEach((row, s) => row.forEach((vec, t) => vec.forEach((v, i) => (m = Math.max(m, Math.abs(v - b[s][t][i]))))));
+  return m;
+}
+
+const sequences = (V: number): number[][] => makePrompts([14, 5, 9], V, 7);
+
+for (const role of ['full', 'draft'] as const) {
+  test(`${role}: cached incremental logits equal one uncached forward`, async () => {
+    const model = await fixture(TINY);
+    const graph = model.graphs[role]!;
+    const seqs = sequences(model.vocabSize);
+    const whole = await runChunked(graph, seqs, [1000]);
+    for (const chunks of [[1], [3, 1, 2], [5]]) {
+      const incremental = await runChunked(graph, seqs, chunks);
+      const diff = maxAbsDiff(incremental.logits, whole.logits);
+      assert.ok(diff <= TOLERANCE, `chunks ${chunks}: max |Δlogits| ${diff}`);
+    }
+    // A single row uses the prefix-only past view; it must agree with the batched capacity view.
+    const alone = await runChunked(graph, [seqs[0]], [2]);
+    assert.ok(maxAbsDiff(alone.logits, [whole.logits[0]]) <= TOLERANCE);
+  });
+}
+
+test('trunk → rest, cached incrementally, equals the uncached full forward', async () => {
+  const model = await fixture(TINY);
+  const seqs = sequences(model.vocabSize);
+  const whole = await runChunked(model.graphs.full!, seqs, [1000]);
+  for (const chunks of [[1], [2, 3]]) {
+    const trunk = await runChunked(model.graphs.trunk!, seqs, chunks);
+    const rest = await runChunked(model.graphs.rest!, seqs, chunks, trunk.hidden);
+    const diff = maxAbsDiff(rest.logits, whole.logits);
+    assert.ok(diff <= TOLERANCE, `chunks ${chunks}: max |Δlogits| ${diff}`);
+  }
+});
+
+test('garbage past the valid length is ignored, and truncate/moveSlot keep rows intact', async () => {
+  const model = await fixture(TINY);
+  const graph = model.graphs.full!;
+  const seqs = sequences(model.vocabSize);
+  const whole = await runChunked(graph, seqs, [1000]);
+  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 3, 32);
+  for (const k of cache.keys) k.fill(1e3);
+  for (const v of cache.values) v.fill(-1e3);
+  // Feed row 1 fully and row 0 with 4 tokens, then "reject" 2 of row 0 and feed them again.
+  await graph.run(cache, { rows: 3, counts: [4, seqs[1].length - 1, 0], tokenAt: (s, i) => seqs[s][i] });
+  cache.truncate(0, 2);
+  const r = await graph.run(cache, { rows: 3, counts: [3, 0, 0], tokenAt: (_s, i) => seqs[0][2 + i] });
+  const V = model.vocabSize;
+  const got = Array.from(r.logits!.subarray(2 * V, 3 * V));
+  assert.ok(Math.max(...got.map((v, i) => Math.abs(v - whole.logits[0][4][i]))) <= TOLERANCE);
+  // Retire slot 0: slot 1 (row 1) moves into it and must still continue correctly.
+  cache.moveSlot(1, 0);
+  assert.equal(cache.lengths[0], seqs[1].length - 1);
+  assert.equal(cache.lengths[1], 0);
+  const last = seqs[1].length - 1;
+  const moved = await graph.run(cache, { rows: 1, counts: [1], tokenAt: () => seqs[1][last] });
+  const expected = whole.logits[1][last];
+  assert.ok(Math.max(...Array.from(moved.logits!, (v, i) => Math.abs(v - expected[i]))) <= TOLERANCE);
+});
+
+test('pastView: one row is a view of its prefix; several rows are gathered to the longest row, or the whole block at capacity', () => {
+  const kvDim = 2;
+  const cache = new KvCache(2, kvDim, 3, 6);
+  const fill = (slot: number, count: number, base: number): void => {
+    const keys = [0, 1].map((layer) => Float32Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i));
+    const values = keys.map((k) => k.map((x) => -x));
+    cache.append(slot, keys, values, 0, count, count);
+  };
+  fill(0, 2, 10);
+  fill(1, 4, 20);
+  fill(2, 1, 30);
+  const one = cache.pastView(1);
+  assert.equal(one.pastLength, 2);
+  assert.equal(one.keys[1].buffer, cache.keys[1].buffer, 'one row: a view, nothing copied');
+  assert.deepEqual(Array.from(one.keys[1]), [110, 111, 112, 113]);
+
+  const three = cache.pastView(3);
+  assert.equal(three.pastLength, 4);
+  for (const layer of [0, 1]) {
+    const k = three.keys[layer];
+    assert.equal(k.length, 3 * 4 * kvDim);
+    for (const [slot, count, base] of [[0, 2, 10], [1, 4, 20], [2, 1, 30]]) {
+      const row = Array.from(k.subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim));
+      assert.deepEqual(row, Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i), `layer ${layer} slot ${slot}`);
+      assert.deepEqual(Array.from(three.values[layer].subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim)), row.map((x) => -x));
+    }
+  }
+
+  fill(1, 2, 40); // slot 1 now holds the whole capacity: the block is passed as it is
+  const full = cache.pastView(3);
+  assert.equal(full.pastLength, 6);
+  assert.equal(full.keys[0].buffer, cache.keys[0].buffer);
+  assert.equal(full.keys[0].length, 3 * 6 * kvDim);
+});
