@@ -98,6 +98,7 @@ export interface ReadingCheckResult {
 
 /** electron/core/pipeline/events.ts `PipelineEvent`. */
 export type PipelineEvent =
+  | { type: 'warning'; message: string }
   | { type: 'sentences'; sentences: SentenceSpan[] }
   | {
       type: 'step';

@@ -1,6 +1,7 @@
 /** Reading the user's text: UTF-8 only, never binary, with messages that say which. */
 import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../core/errors.ts';
+import { fileError } from '../core/files.ts';
 
 export { InputError };
 
@@ -10,11 +11,16 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 /** `file` "-" reads standard input to its end, with the same size limit and checks as a file. */
 export async function readTextFile(file: string): Promise<string> {
   if (file === '-') return decodeText(await readStdin(), 'standard input');
-  const info = await stat(file).catch(() => null);
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw fileError(file, error, 'read it');
+  });
   if (!info) throw new InputError(`${file}: no such file`);
   if (!info.isFile()) throw new InputError(`${file}: not a regular file`);
   if (info.size > MAX_INPUT_BYTES) throw new InputError(`${file}: ${info.size} bytes is more than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB a text may have`);
-  const bytes = await readFile(file);
+  const bytes = await readFile(file).catch((error: unknown) => {
+    throw fileError(file, error, 'read it');
+  });
   return decodeText(bytes, file);
 }
 

@@ -101,7 +101,9 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     let done = 0;
     let written = 0;
     const onEvent = (event: PipelineEvent): void => {
-      if (event.type === 'sentences') {
+      if (event.type === 'warning') {
+        process.stderr.write(`spear: warning: ${event.message}\n`);
+      } else if (event.type === 'sentences') {
         total = event.sentences.length;
         for (const s of event.sentences) sentences[s.index] = { text: s.text, units: [] };
       } else if (event.type === 'units') {

@@ -311,7 +311,11 @@ export class StudioService {
 /** What prepare() reads to warm the voice up: a common sentence, long enough for a few drafting steps. */
 const WARM_UP_TEXT = 'The voice is ready to read.';
 
+/**
+ * An error as the studio shows it: its message, in words. The class name (NothingToSayError) is for
+ * code, not for the person reading the notice; an error without a message falls back to it.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  if (error instanceof Error) return error.message || error.name;
   return String(error);
 }

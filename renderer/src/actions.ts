@@ -9,6 +9,7 @@ import { resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
 import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
+import { errorText } from './lib/format.ts';
 
 const set = useStudio.setState;
 const get = useStudio.getState;
@@ -21,7 +22,7 @@ export function dismissNotice(id: number): void {
   set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = errorText;
 
 // ---------------------------------------------------------------- document
 

@@ -168,33 +168,96 @@ test('an out-of-range value is refused', () => failsCleanly((d) => ['synth', TEX
 test('an out-of-range thread count is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
 test('eval refuses a report folder that does not exist before doing any work', () => failsCleanly((d) => ['eval', '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/));
-test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.ogg')], /unknown audio extension ".ogg"; use .wav or .mp3/));
+test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));
 
-test('a cancel (SIGINT) mid-document leaves no output file and no running work', async () => {
-  const dir = await scratch();
+/** A long document (300 sentences) beside the scratch folder, so the folder itself starts empty. */
+async function longDocument(dir: string): Promise<string> {
   const doc = path.join(dir, '..', `long-${path.basename(dir)}.txt`);
   await writeFile(doc, Array.from({ length: 300 }, (_, i) => `This is sentence number ${i + 1} of a long document.`).join(' '));
-  const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json')], {
+  return doc;
+}
+
+/**
+ * Starts a long synth into an empty folder, waits until its temporary audio file is growing, sends
+ * `signals` (one after another, `gapMs` apart), and returns the exit code and stderr.
+ */
+async function interruptMidJob(dir: string, signals: NodeJS.Signals[], gapMs = 0): Promise<{ code: number | null; stderr: string }> {
+  const doc = await longDocument(dir);
+  const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json'), '--units-out', path.join(dir, 'u.json')], {
     cwd: ROOT,
     env: { ...process.env, CI: '1' },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   // Interrupt while audio is being written: wait for the temporary file to grow, then a little more.
   const deadline = Date.now() + 60_000;
   let partialBytes = 0;
   while (partialBytes < 100_000 && Date.now() < deadline && child.exitCode === null) {
     await new Promise((r) => setTimeout(r, 100));
     const partial = (await readdir(dir)).find((f) => f.endsWith('.partial'));
-    partialBytes = partial ? (await stat(path.join(dir, partial))).size : 0;
+    partialBytes = partial ? (await stat(path.join(dir, partial)).catch(() => ({ size: 0 }))).size : 0;
   }
-  assert.ok(partialBytes >= 100_000, 'audio was being written when interrupted');
+  assert.ok(partialBytes >= 100_000, `audio was being written when interrupted; stderr: ${stderr}`);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(child.exitCode, null, 'still working when interrupted');
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /interrupted; nothing was written/);
+  for (const [i, signal] of signals.entries()) {
+    if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    child.kill(signal);
+  }
+  return { code: await exited, stderr };
+}
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  test(`${signal} mid-document leaves no output file and no temporary file, and exits ${code}`, async () => {
+    const dir = await scratch();
+    const r = await interruptMidJob(dir, [signal]);
+    assert.equal(r.code, code, r.stderr);
+    assert.match(r.stderr, new RegExp(`interrupted \\(${signal}\\); nothing was written`));
+    assert.deepEqual(await readdir(dir), []);
+    assert.ok(!existsSync(path.join(dir, 'long.wav')));
+  });
+}
+
+test('a second SIGTERM right after the first still leaves nothing behind', async () => {
+  const dir = await scratch();
+  const r = await interruptMidJob(dir, ['SIGTERM', 'SIGTERM'], 1);
+  assert.equal(r.code, 143, r.stderr);
   assert.deepEqual(await readdir(dir), []);
-  assert.ok(!existsSync(path.join(dir, 'long.wav')));
+});
+
+test('-o /proc/x.wav exits 2 with one line naming /proc/x.wav, before any work', (t) => {
+  if (!existsSync('/proc/self')) return t.skip('no /proc on this system');
+  const r = spear(['synth', TEXT, '-o', '/proc/x.wav']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^spear: \/proc\/x\.wav: cannot create it: /);
+  assert.doesNotMatch(r.stderr, /ENOENT|\.partial/);
+});
+
+test('a --stats-out path in a folder that takes no files is refused the same way', (t) => {
+  if (!existsSync('/proc/self')) return t.skip('no /proc on this system');
+  return failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--stats-out', '/proc/s.json'], /^spear: \/proc\/s\.json: cannot create it: [^\n]*\n$/);
+});
+
+test('a --file that cannot be read is one line naming it', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', '--file', dir, '-o', path.join(dir, 'x.wav')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `spear: ${dir}: not a regular file\n`);
+});
+
+test('German text gets a warning that names the language; dropped characters are named and counted', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', 'Der alte Leuchtturm stand am Rand der Klippe, und er sah das Meer. 🍕 ☃ 🍕', '-o', path.join(dir, 'de.wav'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^spear: warning: the text looks German; the voice reads English/m);
+  assert.match(r.stderr, /^spear: warning: 3 characters the voice cannot say will be skipped: 🍕 \(U\+1F355\) ×2, ☃ \(U\+2603\)$/m);
+});
+
+test('plain English text gets no warning', () => {
+  const out = path.join(tmpdir(), `spear-en-${process.pid}.wav`);
+  const r = spear(['synth', TEXT, '-o', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr, stepView, tokensPerSecond } from '../../renderer/src/lib/decode-stats.ts';
 import { decodeText, fileProblem } from '../../renderer/src/lib/files.ts';
-import { formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
+import { errorText, formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
 import { documentLength, documentPeaks, peaks, sentenceAt } from '../../renderer/src/lib/waveform.ts';
 import { decodeAudioFrame } from '../../renderer/src/transport/frames.ts';
@@ -11,6 +11,13 @@ describe('format', () => {
     expect(rereadingVerdict({ score: 0.1, rereadings: 0, chosen: 0, chosenScore: 0.1 })).toBe('first reading passed');
     expect(rereadingVerdict({ score: 0.9, rereadings: 3, chosen: 2, chosenScore: 0.2 })).toBe('re-reading 2 of 3 spoken');
     expect(rereadingVerdict({ score: 0.9, rereadings: 1, chosen: 0, chosenScore: 0.9 })).toBe('first reading kept over 1 re-reading');
+  });
+
+  it('shows errors in words, without class names or the IPC wrapper', () => {
+    expect(errorText(new Error("Error invoking remote method 'spear:synthesize': InvalidRequestError: synthesize: invalid argument 0"))).toBe('synthesize: invalid argument 0');
+    expect(errorText('NothingToSayError: nothing to read aloud: the text is empty')).toBe('nothing to read aloud: the text is empty');
+    expect(errorText(new Error('the voice is missing'))).toBe('the voice is missing');
+    expect(errorText(new Error(''))).toBe('something went wrong (no details were given)');
   });
 
   it('formats numbers for the UI', () => {

@@ -9,7 +9,7 @@ import { access, open, rename, rm, stat, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import { CancelledError, SpearError } from '../errors.ts';
 import { floatToInt16, wavHeader } from './wav.ts';
-import { tempPathFor } from '../files.ts';
+import { fileError, pendingTempFiles, tempPathFor } from '../files.ts';
 
 export const AUDIO_FORMATS = ['wav', 'mp3'] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
@@ -47,6 +47,18 @@ export async function assertWritable(file: string): Promise<void> {
   }
   const existing = await stat(file).catch(() => null);
   if (existing?.isDirectory()) throw new OutputPathError(file, 'is a folder, not a file');
+  // Permission bits do not tell everything (root, /proc, a read-only mount, a full quota): create the
+  // temporary file the write would use, and remove it again.
+  const probe = tempPathFor(file);
+  pendingTempFiles.add(probe);
+  try {
+    await (await open(probe, 'wx')).close();
+  } catch (error) {
+    throw fileError(file, error, 'create it');
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+    pendingTempFiles.delete(probe);
+  }
 }
 
 export class AudioFileWriter {
@@ -70,9 +82,15 @@ export class AudioFileWriter {
   static async create(target: string, sampleRate: number, format: AudioFormat = formatOf(target)): Promise<AudioFileWriter> {
     await assertWritable(target);
     const writer = new AudioFileWriter(target, format, sampleRate);
-    writer.handle = await open(writer.temp, 'w');
-    if (format === 'wav') await writer.handle.write(wavHeader(0, sampleRate), 0, 44, 0);
-    else writer.encoder = new Mp3Encoder(1, sampleRate, MP3_KBPS);
+    pendingTempFiles.add(writer.temp);
+    try {
+      writer.handle = await open(writer.temp, 'w');
+      if (format === 'wav') await writer.handle.write(wavHeader(0, sampleRate), 0, 44, 0);
+      else writer.encoder = new Mp3Encoder(1, sampleRate, MP3_KBPS);
+    } catch (error) {
+      await writer.abort();
+      throw fileError(target, error);
+    }
     return writer;
   }
 
@@ -112,10 +130,11 @@ export class AudioFileWriter {
       await this.handle.close();
       this.handle = null;
       await rename(this.temp, this.target);
+      pendingTempFiles.delete(this.temp);
       this.closed = true;
     } catch (error) {
       await this.abort();
-      throw error;
+      throw fileError(this.target, error);
     }
   }
 
@@ -126,7 +145,8 @@ export class AudioFileWriter {
     await this.queue.catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     this.handle = null;
-    await rm(this.temp, { force: true });
+    await rm(this.temp, { force: true }).catch(() => undefined);
+    pendingTempFiles.delete(this.temp);
   }
 }
 

@@ -30,6 +30,8 @@ export interface SynthesisSettings {
 }
 
 export type PipelineEvent =
+  /** Something the English reader will read badly or skip (another language, script, dropped characters); one line each, before decoding. */
+  | { type: 'warning'; message: string }
   | { type: 'sentences'; sentences: SentenceSpan[] }
   /** One verification step of one sentence: the engine's StepEvent, its row named by sentence. */
   | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)

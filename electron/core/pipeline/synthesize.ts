@@ -10,6 +10,7 @@ import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, SpearError } from '../errors.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
+import { textWarnings } from '../text/language.ts';
 import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
 import type { Voice } from './voice.ts';
 
@@ -140,6 +141,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
     const otherScript = /\p{L}/u.test(text) && !/[a-z]/i.test(text.normalize('NFKD'));
     throw new NothingToSayError(otherScript ? 'the voice reads English, and the text has no Latin letters (it is written in another script)' : 'the text has no words, only symbols or emoji');
   }
+  for (const message of textWarnings(text)) emit({ type: 'warning', message });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
   const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);

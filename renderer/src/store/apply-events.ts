@@ -4,7 +4,7 @@
  */
 import type { StudioEvent } from '../../../electron/ipc-contract.ts';
 import { addStep, EMPTY_STATS, stepView } from '../lib/decode-stats.ts';
-import { providerLabel } from '../lib/format.ts';
+import { errorText, providerLabel } from '../lib/format.ts';
 import { STEPS_KEPT, type Notice, type SentenceProgress, type StudioState } from './state.ts';
 
 let noticeId = 0;
@@ -34,7 +34,10 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
       case 'job': {
         if (e.jobId !== get('jobId')) break;
         const event = e.event;
-        if (event.type === 'sentences') {
+        if (event.type === 'warning') {
+          // The reader's warnings stay until dismissed: they explain what will sound wrong.
+          next.notices = [...get('notices').slice(-4), notice('warning', `Note: ${event.message}.`)];
+        } else if (event.type === 'sentences') {
           next.jobSentences = event.sentences;
           next.status = 'running';
         } else if (event.type === 'step') {
@@ -72,10 +75,10 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
       case 'job-error':
         if (e.jobId === get('jobId')) {
           next.status = 'error';
-          next.error = e.message;
+          next.error = errorText(e.message);
         } else if (e.jobId === get('sweepJobId')) {
           next.sweepStatus = 'error';
-          next.sweepError = e.message;
+          next.sweepError = errorText(e.message);
         }
         break;
       case 'job-canceled':

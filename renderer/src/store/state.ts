@@ -105,7 +105,8 @@ export interface ExportSlice {
 
 export interface Notice {
   id: number;
-  kind: 'error' | 'info';
+  /** info toasts go after a few seconds; warnings and errors stay until dismissed. */
+  kind: 'error' | 'warning' | 'info';
   text: string;
 }
 
