@@ -15,7 +15,7 @@ export type Strategy = 'ar' | 'draft' | 'early-exit' | 'prophet';
 /** electron/core/engine/model.ts `Provider`. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 /** electron/core/audio/write.ts `AudioFormat`. */
-export type AudioFormat = 'wav' | 'mp3';
+export type AudioFormat = 'wav' | 'mp3' | 'flac' | 'opus';
 
 /** electron/core/engine/model.ts `ProviderReport`. */
 export interface ProviderReport {
@@ -133,6 +133,19 @@ export const LIMITS = {
   gammaMax: 16,
   threadsMax: 64,
 } as const;
+
+/**
+ * How long a text will sound before it is decoded (electron/core/pipeline/estimate.ts SPEECH_ESTIMATE;
+ * contract-conformance.ts proves the values equal): words × secondsPerWord ÷ rate, plus the pauses.
+ */
+export const SPEECH_ESTIMATE = { secondsPerWord: 0.332, sentencePauseSeconds: 0.3, paragraphPauseSeconds: 0.6 } as const;
+
+/**
+ * Sizes of exported speech by format (electron/core/audio/formats.ts and encoders.ts, proven equal):
+ * FLAC's share of 16-bit PCM's size on the voice's speech, the MP3 and Opus bit rates, and the most
+ * sample bytes a WAV file can hold.
+ */
+export const EXPORT_ESTIMATE = { flacRatio: 0.45, mp3Kbps: 48, opusKbps: 24, wavMaxDataBytes: 4_294_967_259 } as const;
 
 /** What the user tunes per job; everything optional falls back to the settings and the voice. */
 export type SynthesizeOptions = Partial<SynthesisSettings>;

@@ -1,9 +1,11 @@
 /** `spear synth`: text in, an audio file out. */
+import { assertFits, estimateBytes, FORMAT_NAMES, roughBytes, roughDuration } from '../core/audio/formats.ts';
 import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.ts';
 import { STRATEGIES } from '../core/engine/decode.ts';
 import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
+import { estimateSpeech } from '../core/pipeline/estimate.ts';
 import { checkText, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
@@ -11,13 +13,19 @@ import { readTextFile } from './input.ts';
 import { ProgressBar } from './progress.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
+/** Jobs estimated at least this long get their estimate printed before decoding starts. */
+const LONG_JOB_SECONDS = 60;
+
 export const SYNTH_HELP = `Usage: spear synth "TEXT" -o out.wav
        spear synth --file in.txt -o out.mp3
 
-Reads text aloud with the shipped voice and writes WAV (16-bit PCM) or MP3.
+Reads text aloud with the shipped voice and writes WAV (16-bit PCM), FLAC, Ogg Opus or MP3.
+A text estimated at a minute or more gets its estimated duration and size printed first; one whose
+audio cannot fit its format (a WAV file holds at most 4 GiB, ~37 h) is refused before decoding.
 
 Options:
-  -o, --output FILE        audio file to write (.wav or .mp3); written atomically
+  -o, --output FILE        audio file to write: .wav, .flac, .opus or .ogg (Ogg Opus), .mp3;
+                           written atomically
   -f, --file FILE          read the text from a UTF-8 file instead of the argument ("-": standard input)
       --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
       --gamma N            drafted tokens per step, 1-16 (default: the voice's)
@@ -82,7 +90,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const threads = int(v.threads, 'threads', 0, 64);
   const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
-  formatOf(v.output);
+  const format = formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
   for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
   const text = v.file ? await readTextFile(v.file) : positionals[0];
@@ -93,7 +101,16 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;
   try {
-    writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate);
+    // Before decoding: how long and how large, and whether the format can hold it.
+    const estimate = estimateSpeech(text);
+    assertFits(v.output, format, estimate.seconds, voice.speaker.sampleRate);
+    if (!quiet && estimate.seconds >= LONG_JOB_SECONDS) {
+      process.stderr.write(
+        `spear: estimated ${roughDuration(estimate.seconds)} of audio from ${estimate.words.toLocaleString('en')} words, ` +
+          `~${roughBytes(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate))} as ${FORMAT_NAMES[format]}\n`,
+      );
+    }
+    writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate, format);
     const out = writer;
     const progress = new ProgressBar('synth');
     const sentences: Array<{ text: string; units: number[] }> = [];

@@ -45,7 +45,7 @@ export const settingsPatchSchema = z.strictObject({
   defaultGamma: gamma.optional(),
 }) satisfies z.ZodType<Partial<StudioSettings>>;
 
-const audioFormat = z.enum(['wav', 'mp3']);
+const audioFormat = z.enum(['wav', 'mp3', 'flac', 'opus']);
 const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optional(), exportId: jobId });
 
 /** The arguments of every verb, as a tuple schema. */

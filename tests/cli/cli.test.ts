@@ -83,6 +83,39 @@ test('MP3 output decodes back (ffmpeg) to the same duration as the WAV', async (
   assert.ok(Math.abs(a.samples - decodedSamples) < 3000, `${a.samples} vs ${decodedSamples}`);
 });
 
+test('FLAC, Ogg Opus (.opus and .ogg) outputs decode (ffmpeg) to the length of the WAV', async (t) => {
+  if (spawnSync('ffmpeg', ['-version']).status !== 0) return t.skip('ffmpeg is not installed (.ci/run installs it)');
+  const dir = await scratch();
+  for (const ext of ['wav', 'flac', 'opus', 'ogg']) {
+    const r = spear(['synth', TEXT, '-o', path.join(dir, `a.${ext}`), '-q']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const wav = parseWav(await readFile(path.join(dir, 'a.wav')));
+  for (const ext of ['flac', 'opus', 'ogg']) {
+    const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, `a.${ext}`), '-ac', '1', '-ar', '16000', '-f', 's16le', '-']);
+    assert.equal(ff.status, 0, `${ext}: ${ff.stderr}`);
+    assert.equal(ff.stdout.length / 2, wav.samples, ext);
+  }
+  // FLAC is lossless: the very samples of the WAV.
+  const flac = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, 'a.flac'), '-f', 's16le', '-']).stdout;
+  assert.ok(flac.equals((await readFile(path.join(dir, 'a.wav'))).subarray(44)));
+  assert.deepEqual((await readdir(dir)).sort(), ['a.flac', 'a.ogg', 'a.opus', 'a.wav']);
+});
+
+test('a text whose audio cannot fit a WAV file is refused before decoding, with one line', async () => {
+  const dir = await scratch();
+  const doc = path.join(dir, '..', `book-${path.basename(dir)}.txt`);
+  // ~400,000 words: about 37 h of speech, past a WAV file's 4 GiB.
+  await writeFile(doc, 'The old lighthouse stood at the edge of the cliff, and it watched the restless sea all night long. '.repeat(22_000));
+  const started = Date.now();
+  const r = spear(['synth', '--file', doc, '-o', path.join(dir, 'book.wav')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^spear: .*book\.wav: the text makes about 4\d h of audio \(~[\d.]+ GB as WAV\), more than the 4 GiB a WAV file can hold; write \.flac, \.opus or \.mp3 instead/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.deepEqual(await readdir(dir), []);
+  assert.ok(Date.now() - started < 30_000, 'refused without decoding');
+});
+
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
@@ -214,6 +247,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     const r = await interruptMidJob(dir, [signal]);
     assert.equal(r.code, code, r.stderr);
     assert.match(r.stderr, new RegExp(`interrupted \\(${signal}\\); nothing was written`));
+    // A long job says first how long and how large it will be.
+    assert.match(r.stderr, /^spear: estimated \d+ min of audio from 2,700 words, ~[\d.]+ MB as WAV$/m);
     assert.deepEqual(await readdir(dir), []);
     assert.ok(!existsSync(path.join(dir, 'long.wav')));
   });

@@ -1,9 +1,10 @@
-import { memo, useState, type DragEvent } from 'react';
+import { memo, useMemo, useState, type DragEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { loadFile, pinSentence, setText } from '../actions.ts';
 import { playSentence } from '../player.ts';
 import { useStudio, type StudioState } from '../store/state.ts';
-import { plural } from '../lib/format.ts';
+import { estimateSeconds } from '../lib/estimate.ts';
+import { formatDuration, plural } from '../lib/format.ts';
 
 /** Drop zone + editor + the document split into sentences (decoding, decoded, heard). */
 export function DocumentPanel() {
@@ -79,13 +80,30 @@ function SentenceList({ count }: { count: number }) {
   if (count === 0 && list.length === 0) return <p className="muted">No sentences yet.</p>;
   return (
     <>
-      <h3 className="sub">{plural(list.length, 'sentence')}</h3>
+      <h3 className="sub">
+        {plural(list.length, 'sentence')}
+        <EstimatedDuration />
+      </h3>
       <ol className="sentences" data-testid="sentences">
         {list.map((s) => (
           <SentenceRow key={s.index} index={s.index} text={s.text} />
         ))}
       </ol>
     </>
+  );
+}
+
+/** The text's estimated audio length (before decoding; labelled as an estimate). */
+function EstimatedDuration() {
+  const text = useStudio((s) => s.text);
+  // Memoised on the text: the store changes every animation frame while decoding.
+  const seconds = useMemo(() => estimateSeconds(text), [text]);
+  if (seconds === 0) return null;
+  return (
+    <span className="muted" data-testid="estimated-duration" title="Estimated from the word count; the measured duration shows under Preview once decoded">
+      {' '}
+      · ~{formatDuration(seconds)} of audio (estimated)
+    </span>
   );
 }
 
