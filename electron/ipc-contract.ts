@@ -44,7 +44,16 @@ export interface SynthesisSettings {
   topK?: number;
   topP?: number;
   seed: number;
-  batchSize: number;
+  batchSize: number;  /** Speaking rate, 0.5–2 (1: the voice's own); the pitch is kept. Default 1. */
+  rate?: number;
+  /** Pitch shift in semitones, −6…6; the formants are kept. Default 0. */
+  pitch?: number;
+  /** Output gain, 0–2 (1: unchanged; above 1 may clip loud passages). Default 1. */
+  volume?: number;
+  /** Silence after a sentence, ms (0–5000). Default 300. */
+  sentencePauseMs?: number;
+  /** Silence after a paragraph (a blank line, a heading, a chapter break), ms (0–5000). Default 600. */
+  paragraphPauseMs?: number;
 }
 
 /** electron/core/engine/stats.ts `DecodeSummary`. */

@@ -6,7 +6,7 @@ import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
 import { estimateSpeech } from '../core/pipeline/estimate.ts';
-import { checkText, synthesize } from '../core/pipeline/synthesize.ts';
+import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
 import { readTextFile } from './input.ts';
@@ -34,6 +34,11 @@ Options:
       --top-p P            nucleus sampling mass, in (0, 1]
       --seed N             random seed (default 0)
       --batch N            sentences decoded together (default 8)
+      --rate R             speaking rate, 0.5-2 (default 1); the pitch is kept
+      --pitch S            pitch shift in semitones, -6 to 6 (default 0); the formants are kept
+      --volume V           output gain, 0-2 (default 1; above 1 may clip loud passages)
+      --sentence-pause MS  silence after a sentence, 0-5000 ms (default 300)
+      --paragraph-pause MS silence after a paragraph (a blank line), 0-5000 ms (default 600)
       --rereadings N       sampled re-readings of a sentence whose reading fails the voice's
                            reading check; the best-scoring one is spoken (default 3; 0 = off)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
@@ -57,6 +62,11 @@ const OPTIONS = {
   seed: { type: 'string' },
   batch: { type: 'string' },
   rereadings: { type: 'string' },
+  rate: { type: 'string' },
+  pitch: { type: 'string' },
+  volume: { type: 'string' },
+  'sentence-pause': { type: 'string' },
+  'paragraph-pause': { type: 'string' },
   provider: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
@@ -85,6 +95,11 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
     seed: int(v.seed, 'seed', 0, 2 ** 31 - 1),
     batchSize: int(v.batch, 'batch', 1, 256),
+    rate: num(v.rate, 'rate', (n) => n >= DELIVERY_LIMITS.rate.min && n <= DELIVERY_LIMITS.rate.max, 'a number from 0.5 to 2'),
+    pitch: num(v.pitch, 'pitch', (n) => n >= DELIVERY_LIMITS.pitch.min && n <= DELIVERY_LIMITS.pitch.max, 'semitones from -6 to 6'),
+    volume: num(v.volume, 'volume', (n) => n >= DELIVERY_LIMITS.volume.min && n <= DELIVERY_LIMITS.volume.max, 'a number from 0 to 2'),
+    sentencePauseMs: int(v['sentence-pause'], 'sentence-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
+    paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   const threads = int(v.threads, 'threads', 0, 64);
@@ -102,7 +117,11 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   let writer: AudioFileWriter | null = null;
   try {
     // Before decoding: how long and how large, and whether the format can hold it.
-    const estimate = estimateSpeech(text);
+    const estimate = estimateSpeech(text, {
+      rate: settings.rate,
+      sentencePauseSeconds: settings.sentencePauseMs === undefined ? undefined : settings.sentencePauseMs / 1000,
+      paragraphPauseSeconds: settings.paragraphPauseMs === undefined ? undefined : settings.paragraphPauseMs / 1000,
+    });
     assertFits(v.output, format, estimate.seconds, voice.speaker.sampleRate);
     if (!quiet && estimate.seconds >= LONG_JOB_SECONDS) {
       process.stderr.write(

@@ -27,6 +27,11 @@ export const synthesizeOptionsSchema = z.strictObject({
   topP: topP.optional(),
   seed: seed.optional(),
   batchSize: z.number().int().min(1).max(64).optional(),
+  rate: z.number().min(0.5).max(2).optional(),
+  pitch: z.number().min(-6).max(6).optional(),
+  volume: z.number().min(0).max(2).optional(),
+  sentencePauseMs: z.number().int().min(0).max(5000).optional(),
+  paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
 }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({

@@ -98,6 +98,11 @@ export async function synthesize(): Promise<void> {
       temperature: tuning.temperature,
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
       ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
+      rate: tuning.rate,
+      pitch: tuning.pitch,
+      volume: tuning.volume,
+      sentencePauseMs: tuning.sentencePauseMs,
+      paragraphPauseMs: tuning.paragraphPauseMs,
     });
     set((s) => (s.status === 'starting' ? { jobId } : {}));
   } catch (error) {

@@ -116,6 +116,34 @@ test('a text whose audio cannot fit a WAV file is refused before decoding, with 
   assert.ok(Date.now() - started < 30_000, 'refused without decoding');
 });
 
+test('--rate 1.5 shortens the audio to 0.58–0.76 of rate 1, with the same units; --volume scales; pauses add up', async () => {
+  const dir = await scratch();
+  const run = (name: string, extra: string[]): Run => spear(['synth', TEXT, '-o', path.join(dir, `${name}.wav`), '--units-out', path.join(dir, `${name}.json`), '-q', ...extra]);
+  for (const [name, extra] of [['base', []], ['fast', ['--rate', '1.5']], ['quiet', ['--volume', '0.5']], ['paused', ['--sentence-pause', '1300']], ['high', ['--pitch', '3']]] as const) {
+    const r = run(name, [...extra]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+  }
+  const wav = async (name: string): Promise<Int16Array> => {
+    const bytes = await readFile(path.join(dir, `${name}.wav`));
+    parseWav(bytes);
+    return new Int16Array(bytes.buffer.slice(bytes.byteOffset + 44, bytes.byteOffset + bytes.length));
+  };
+  const [base, fast, quiet, paused, high] = await Promise.all(['base', 'fast', 'quiet', 'paused', 'high'].map(wav));
+  const ratio = fast.length / base.length;
+  assert.ok(ratio >= 0.58 && ratio <= 0.76, `rate 1.5: ${ratio.toFixed(3)} of rate 1`);
+  assert.equal(high.length, base.length, 'a pitch shift keeps the duration');
+  // Delivery changes the sound, not what is read.
+  for (const name of ['fast', 'quiet', 'paused', 'high']) {
+    assert.equal(await readFile(path.join(dir, `${name}.json`), 'utf8'), await readFile(path.join(dir, 'base.json'), 'utf8'), name);
+  }
+  assert.equal(quiet.length, base.length);
+  for (let i = 0; i < base.length; i += 97) assert.ok(Math.abs(quiet[i] - base[i] / 2) <= 1, `sample ${i}: ${quiet[i]} vs ${base[i]}/2`);
+  // Two sentences: one sentence pause, 1.0 s longer than the default 0.3 s.
+  assert.equal(paused.length - base.length, 16000);
+});
+
+test('a delivery value out of range is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
+
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];

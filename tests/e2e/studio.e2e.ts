@@ -184,6 +184,26 @@ test('export writes a valid WAV through the download', async () => {
   await page.getByTestId('export-message').filter({ hasText: 'spear-document.wav' }).waitFor();
 });
 
+/** The document's measured audio length in seconds, from the preview's "position / total" readout. */
+async function totalSeconds(): Promise<number> {
+  const text = await page.locator('.transport .time').innerText();
+  const total = /\/\s*(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(text);
+  assert.ok(total, `time readout: ${text}`);
+  return Number(total[1] ?? 0) * 3600 + Number(total[2]) * 60 + Number(total[3]);
+}
+
+test('the rate control changes the duration (faster: shorter audio, the same sentences)', async () => {
+  const atRate1 = await totalSeconds();
+  assert.ok(atRate1 > 1, `rate 1: ${atRate1} s`);
+  await page.locator('#rate').fill('2');
+  assert.match(await page.locator('output[for="rate"]').innerText(), /^2\.00×$/);
+  await page.getByTestId('synthesize').click();
+  await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+  const atRate2 = await totalSeconds();
+  assert.ok(atRate2 < atRate1 * 0.8, `rate 2: ${atRate2} s vs ${atRate1} s at rate 1`);
+  await page.locator('#rate').fill('1');
+});
+
 test('a GPU provider that cannot start falls back to CPU with a visible notice', { skip: REAL_VOICE && 'needs a machine without that GPU' }, async () => {
   await page.getByRole('button', { name: 'Settings', exact: true }).click();
   await page.locator('#provider').selectOption('webgpu');

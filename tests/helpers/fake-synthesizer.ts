@@ -142,7 +142,8 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
         }
       }
       emit({ type: 'units', sentence: sentence.index, units, steps, drafted, accepted });
-      const seconds = Math.min(1.2, 0.3 + sentence.text.length * 0.008);
+      // The speaking rate shortens the speech as the real speaker does (the pauses stay).
+      const seconds = Math.min(1.2, 0.3 + sentence.text.length * 0.008) / (settings.rate ?? 1);
       const samples = tone(seconds, sampleRate, 220 + 55 * (sentence.index % 6));
       emit({ type: 'audio', sentence: sentence.index, samples, sampleRate, offsetSamples });
       if (sentence.index === 0) firstAudioMs = performance.now() - started;

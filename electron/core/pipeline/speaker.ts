@@ -10,6 +10,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { frameWidth } from '../audio/dsp/features.ts';
 import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
+import { stretchFrames, type StretchOptions } from '../audio/dsp/stretch.ts';
 import type { FrameGeometry } from '../audio/dsp/stft.ts';
 import { ModelLoadError, SpearError } from '../errors.ts';
 import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-files.ts';
@@ -70,8 +71,11 @@ export interface Speaker {
    * speaker's units: through `unit_groups` where the manifest has it, else unchanged.
    */
   fromCodebook(units: readonly number[]): number[];
-  /** 0-based unit ids → samples in [-1, 1], exactly `units.length × samplesPerUnit` of them. */
-  speak(units: readonly number[]): Promise<Float32Array>;
+  /**
+   * 0-based unit ids → samples in [-1, 1]: `units.length × samplesPerUnit` of them at rate 1, about
+   * that over `rate` otherwise (the vocoder's frames are resampled: dsp/stretch.ts).
+   */
+  speak(units: readonly number[], options?: StretchOptions): Promise<Float32Array>;
   /** The network's raw vocoder frames, (units.length × frames_per_unit, n_mels + 2) row-major. */
   frames(units: readonly number[]): Promise<Float32Array>;
   release(): Promise<void>;
@@ -163,9 +167,10 @@ export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Pr
         return groups[u];
       });
     },
-    async speak(units) {
+    async speak(units, options = {}) {
       const data = await frames(units);
-      const audio = sourceFilter({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, vocoder);
+      const shaped = stretchFrames({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, options);
+      const audio = sourceFilter(shaped, vocoder);
       for (let i = 0; i < audio.length; i++) audio[i] = Math.max(-1, Math.min(1, audio[i]));
       return audio;
     },

@@ -7,7 +7,7 @@
  * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
  */
 import { decode, type Strategy } from '../engine/decode.ts';
-import { CancelledError, SpearError } from '../errors.ts';
+import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
 import { textWarnings } from '../text/language.ts';
@@ -84,8 +84,16 @@ export function resolveRereadings(voice: Voice, rereadings: number | undefined):
   return rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS;
 }
 
+/** Ranges of the delivery settings (rate, pitch, volume, pauses); the CLI and the studio show the same. */
+export const DELIVERY_LIMITS = {
+  rate: { min: 0.5, max: 2 },
+  pitch: { min: -6, max: 6 },
+  volume: { min: 0, max: 2 },
+  pauseMs: { min: 0, max: 5000 },
+} as const;
+
 export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
-  return {
+  const resolved: SynthesisSettings = {
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
     gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
     temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
@@ -93,7 +101,21 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
     topP: settings.topP,
     seed: settings.seed ?? 0,
     batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
+    rate: settings.rate ?? 1,
+    pitch: settings.pitch ?? 0,
+    volume: settings.volume ?? 1,
+    sentencePauseMs: settings.sentencePauseMs ?? PAUSE_SECONDS.sentence * 1000,
+    paragraphPauseMs: settings.paragraphPauseMs ?? PAUSE_SECONDS.paragraph * 1000,
   };
+  const inRange = (name: string, value: number, { min, max }: { min: number; max: number }, unit = ''): void => {
+    if (!(Number.isFinite(value) && value >= min && value <= max)) throw new DecodeOptionError(name, value, `a number from ${min}${unit} to ${max}${unit}`);
+  };
+  inRange('rate', resolved.rate!, DELIVERY_LIMITS.rate);
+  inRange('pitch', resolved.pitch!, DELIVERY_LIMITS.pitch, ' semitones');
+  inRange('volume', resolved.volume!, DELIVERY_LIMITS.volume);
+  inRange('sentencePauseMs', resolved.sentencePauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
+  inRange('paragraphPauseMs', resolved.paragraphPauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
+  return resolved;
 }
 
 /** Scores are nats per phone; a reading with no units at all scores Infinity, which JSON cannot carry. */
@@ -105,12 +127,12 @@ interface Prepared extends SentenceSpan {
   pauseSamples: number;
 }
 
-function prepare(text: string, voice: Voice): Prepared[] {
+function prepare(text: string, voice: Voice, settings: SynthesisSettings): Prepared[] {
   const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes });
   return sentences.map((s, index) => {
     const next = sentences[index + 1];
     const gap = next ? text.slice(s.end, next.start) : '';
-    const pause = /\n\s*\n/.test(gap) ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence;
+    const pause = (/\n\s*\n/.test(gap) ? settings.paragraphPauseMs! : settings.sentencePauseMs!) / 1000;
     return {
       index,
       text: s.text,
@@ -134,7 +156,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const rereadings = checker ? resolveRereadings(voice, hooks.rereadings) : 0;
   if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
   checkText(text);
-  const sentences = prepare(text, voice);
+  const sentences = prepare(text, voice, settings);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
   if (spoken.length === 0) {
     // Letters, but none the English reader has phonemes for: say so, rather than "no words".
@@ -145,6 +167,9 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
   const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);
+  // Rate 1 and pitch 0 pass no options, so a speaker that takes none is called as before.
+  const delivery = settings.rate !== 1 || settings.pitch !== 0 ? { rate: settings.rate, pitchSemitones: settings.pitch } : undefined;
+  const volume = settings.volume!;
   let decodeMs = 0;
   let offsetSamples = 0;
   let audioSamples = 0;
@@ -163,7 +188,8 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
       nextToSpeak++;
       speaking = speaking.then(async () => {
         if (signal?.aborted) return;
-        const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
+        const samples = units.length > 0 ? await voice.speaker.speak(units, delivery) : new Float32Array(0);
+        if (volume !== 1) for (let i = 0; i < samples.length; i++) samples[i] = Math.max(-1, Math.min(1, samples[i] * volume));
         if (signal?.aborted) return;
         if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
         emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });

@@ -18,8 +18,11 @@ export interface SpeakerLike {
   readonly unitCount: number;
   /** The teacher's units (the unit extractor's codebook ids) → this speaker's units (speaker.ts). */
   fromCodebook(units: readonly number[]): number[];
-  /** 0-based unit ids → samples in [-1, 1]. */
-  speak(units: readonly number[]): Promise<Float32Array>;
+  /**
+   * 0-based unit ids → samples in [-1, 1]; `rate` speaks faster (2) or slower (0.5) with the pitch
+   * kept, `pitchSemitones` shifts the pitch with the formants kept.
+   */
+  speak(units: readonly number[], options?: { rate?: number; pitchSemitones?: number }): Promise<Float32Array>;
   release(): Promise<void>;
 }
 

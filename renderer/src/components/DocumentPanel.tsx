@@ -95,9 +95,14 @@ function SentenceList({ count }: { count: number }) {
 
 /** The text's estimated audio length (before decoding; labelled as an estimate). */
 function EstimatedDuration() {
-  const text = useStudio((s) => s.text);
-  // Memoised on the text: the store changes every animation frame while decoding.
-  const seconds = useMemo(() => estimateSeconds(text), [text]);
+  const { text, rate, sentencePauseMs, paragraphPauseMs } = useStudio(
+    useShallow((s) => ({ text: s.text, rate: s.tuning.rate, sentencePauseMs: s.tuning.sentencePauseMs, paragraphPauseMs: s.tuning.paragraphPauseMs })),
+  );
+  // Memoised: the store changes every animation frame while decoding.
+  const seconds = useMemo(
+    () => estimateSeconds(text, { rate, sentencePauseSeconds: sentencePauseMs / 1000, paragraphPauseSeconds: paragraphPauseMs / 1000 }),
+    [text, rate, sentencePauseMs, paragraphPauseMs],
+  );
   if (seconds === 0) return null;
   return (
     <span className="muted" data-testid="estimated-duration" title="Estimated from the word count; the measured duration shows under Preview once decoded">

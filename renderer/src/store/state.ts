@@ -75,6 +75,14 @@ export interface Tuning {
   temperature: number;
   topK: number | null;
   topP: number | null;
+  /** Speaking rate 0.5–2, pitch kept. */
+  rate: number;
+  /** Semitones, −6…6. */
+  pitch: number;
+  /** Gain 0–2. */
+  volume: number;
+  sentencePauseMs: number;
+  paragraphPauseMs: number;
 }
 
 export interface SettingsSlice {
@@ -140,7 +148,7 @@ export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode:
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null },
+  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
   providerNotice: null,
 };
 export const initialSweep: SweepSlice = {
