@@ -34,6 +34,17 @@ export interface SentenceSpan {
   end: number;
 }
 
+/** electron/core/pipeline/word-timing.ts `WordTiming`: a written word and when it is heard. */
+export interface WordTiming {
+  text: string;
+  /** Character offsets [start, end) into the document. */
+  start: number;
+  end: number;
+  /** Seconds into the document's audio. */
+  startSeconds: number;
+  endSeconds: number;
+}
+
 /** electron/core/pipeline/events.ts `SynthesisSettings`. */
 export interface SynthesisSettings {
   strategy: Strategy;
@@ -123,6 +134,8 @@ export type PipelineEvent =
     }
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  /** A sentence's written words and when each is heard (seconds into the document's audio); after its audio. */
+  | { type: 'words'; sentence: number; words: WordTiming[] }
   | { type: 'done'; summary: SynthesisSummary };
 
 export type StepPipelineEvent = Extract<PipelineEvent, { type: 'step' }>;

@@ -109,7 +109,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       const order = configs.map((_, i) => configs[(i + round) % configs.length]);
       for (const [i, c] of order.entries()) {
         if (!v.json) process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0 });
+        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false });
         if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
       }
     }

@@ -128,6 +128,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       await synthesize(voice, s.text, settings, {
         signal,
         rereadings,
+        wordTimings: false,
         onEvent: (e) => {
           if (e.type === 'audio') pieces.push(e.samples);
           else if (e.type === 'units' && e.check) checks.push(e.check);

@@ -7,6 +7,7 @@ import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../c
 import { AudioTooLongError, OutputPathError } from '../core/audio/write.ts';
 import { FileAccessError, removePendingTempFilesSync } from '../core/files.ts';
 import { NothingToSayError, UnreadableTextError } from '../core/pipeline/synthesize.ts';
+import { SubtitlePathError } from '../core/pipeline/subtitles.ts';
 import { UsageError } from './args.ts';
 import { InputError } from './input.ts';
 import { synthCommand } from './synth.ts';
@@ -30,7 +31,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */
-const USAGE_ERRORS = [UsageError, InputError, OutputPathError, AudioTooLongError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
+const USAGE_ERRORS = [UsageError, InputError, OutputPathError, AudioTooLongError, SubtitlePathError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
 
 /** The signals that stop a job, and the exit code a shell expects for each (128 + its number). */
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;

@@ -6,6 +6,8 @@ import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
 import { estimateSpeech } from '../core/pipeline/estimate.ts';
+import type { WordTiming } from '../core/pipeline/events.ts';
+import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
@@ -45,6 +47,7 @@ Options:
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
   -q, --quiet              no progress bar, no summary
@@ -71,6 +74,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  subtitles: { type: 'string' },
   'units-out': { type: 'string' },
   'stats-out': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -107,7 +111,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   const format = formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
-  for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
+  const subtitleFormat = v.subtitles ? subtitleFormatOf(v.subtitles) : null;
+  for (const out of [v.output, v.subtitles, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
   const text = v.file ? await readTextFile(v.file) : positionals[0];
   checkText(text);
 
@@ -133,6 +138,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     const out = writer;
     const progress = new ProgressBar('synth');
     const sentences: Array<{ text: string; units: number[] }> = [];
+    const words: WordTiming[][] = [];
     let total = 0;
     let done = 0;
     let written = 0;
@@ -142,6 +148,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       } else if (event.type === 'sentences') {
         total = event.sentences.length;
         for (const s of event.sentences) sentences[s.index] = { text: s.text, units: [] };
+      } else if (event.type === 'words') {
+        words[event.sentence] = event.words;
       } else if (event.type === 'units') {
         sentences[event.sentence].units = event.units;
       } else if (event.type === 'audio') {
@@ -153,9 +161,10 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
         if (!quiet) progress.update(done, total);
       }
     };
-    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings });
+    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings, wordTimings: subtitleFormat !== null });
     await writer.finish();
     progress.done();
+    if (v.subtitles && subtitleFormat) await writeFileAtomic(v.subtitles, formatSubtitles(words.flat(), subtitleFormat));
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');
     if (v['stats-out']) await writeFileAtomic(v['stats-out'], JSON.stringify({ provider: voice.provider, ...summary }, null, 2) + '\n');
     if (!quiet) {

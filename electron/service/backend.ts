@@ -22,6 +22,8 @@ export interface SynthesizeHooks {
   speakWhileDecoding?: boolean;
   /** The pipeline's: how often the reading check re-reads a sentence it sends back (default: the voice's). */
   rereadings?: number;
+  /** The pipeline's: emit each sentence's word timings ('words' events). Default true. */
+  wordTimings?: boolean;
 }
 
 export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {

@@ -28,6 +28,7 @@ export type ContractConformance = [
   Assert<Same<Contract.SynthesisSummary, Events.SynthesisSummary>>,
   Assert<Same<Contract.PipelineEvent, Events.PipelineEvent>>,
   Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
+  Assert<Same<Contract.WordTiming, Events.WordTiming>>,
   Assert<Same<typeof Contract.SPEECH_ESTIMATE, typeof SPEECH_ESTIMATE>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['flacRatio'], typeof FLAC_RATIO>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,

@@ -119,7 +119,7 @@ export class StudioService {
       // the voice's own strategy whatever is swept, and sampled ones differ run to run), spoken after
       // its batch decodes rather than beside it (speaking shares the two cores with decoding).
       const run = (settings: Partial<SynthesisSettings>): Promise<SynthesisSummary> =>
-        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined, rereadings: 0, speakWhileDecoding: false });
+        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined, rereadings: 0, speakWhileDecoding: false, wordTimings: false });
       this.emit({ type: 'sweep-progress', jobId: job.id, done: 0, total, label: 'ar (baseline)' });
       const baseline = await run({ ...base, strategy: 'ar', gamma: 1 });
       const runs: SynthesisSummary[] = [];
@@ -264,7 +264,7 @@ export class StudioService {
   /** One short reading through the whole pipeline, heard by no one; a failure leaves the voice as it was. */
   private async warmUp(voice: VoiceLike): Promise<VoiceLike> {
     await this.backend
-      .synthesize(voice, WARM_UP_TEXT, this.resolve({}), { onEvent: () => undefined, speakWhileDecoding: false })
+      .synthesize(voice, WARM_UP_TEXT, this.resolve({}), { onEvent: () => undefined, speakWhileDecoding: false, wordTimings: false })
       .catch(() => undefined);
     return voice;
   }

@@ -142,6 +142,36 @@ test('--rate 1.5 shortens the audio to 0.58–0.76 of rate 1, with the same unit
   assert.equal(paused.length - base.length, 16000);
 });
 
+test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too; ffmpeg reads them', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.wav'), '--subtitles', path.join(dir, 'a.vtt'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const vtt = await readFile(path.join(dir, 'a.vtt'), 'utf8');
+  const cues = [...vtt.matchAll(/^(\d\d):(\d\d):(\d\d\.\d{3}) --> (\d\d):(\d\d):(\d\d\.\d{3})\n(.+)$/gm)].map((m) => ({
+    start: +m[1] * 3600 + +m[2] * 60 + +m[3],
+    end: +m[4] * 3600 + +m[5] * 60 + +m[6],
+    text: m[7],
+  }));
+  assert.ok(vtt.startsWith('WEBVTT\n\n'));
+  assert.deepEqual(cues.map((c) => c.text), TEXT.split(' '));
+  const seconds = parseWav(await readFile(path.join(dir, 'a.wav'))).samples / 16000;
+  for (const [i, c] of cues.entries()) {
+    assert.ok(c.start < c.end && c.end <= seconds + 0.001, `cue ${i}: ${c.start}-${c.end} of ${seconds}`);
+    if (i > 0) assert.ok(c.start >= cues[i - 1].end, `cue ${i} overlaps`);
+  }
+  // The second sentence starts after the first one's audio and its pause.
+  assert.ok(cues[10].start - cues[9].end >= 0.25, `${cues[9].end} → ${cues[10].start}`);
+  const srt = spear(['synth', TEXT, '-o', path.join(dir, 'b.wav'), '--subtitles', path.join(dir, 'b.srt'), '--rate', '1.5', '-q']);
+  assert.equal(srt.code, 0, srt.stderr);
+  const srtText = await readFile(path.join(dir, 'b.srt'), 'utf8');
+  assert.match(srtText, /^1\n00:00:00,\d{3} --> 00:00:00,\d{3}\nThe\n\n2\n/);
+  if (spawnSync('ffmpeg', ['-version']).status === 0) {
+    for (const f of ['a.vtt', 'b.srt']) assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, f), '-f', 'srt', '-']).status, 0, f);
+  }
+});
+
+test('--subtitles with another extension is refused before any work', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--subtitles', path.join(d, 'x.txt')], /x\.txt: unknown subtitle extension "\.txt"; use \.vtt or \.srt/));
+
 test('a delivery value out of range is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
 
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {

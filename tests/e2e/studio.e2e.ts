@@ -149,6 +149,23 @@ test('a sentence preview plays from a WAV blob (duration > 0), and the document 
   await page.locator('.sentence.heard').first().waitFor();
 });
 
+test('the highlighted word moves during playback', async () => {
+  await page.getByRole('button', { name: '■ Stop' }).click();
+  await page.getByTestId('play-document').click();
+  const mark = page.getByTestId('current-word');
+  await mark.waitFor({ timeout: 10_000 });
+  /** Where the highlight is: the heard sentence's text before the mark, and the marked word. */
+  const where = (): Promise<string> => mark.evaluate((el) => `${(el as unknown as { parentElement: { textContent: string } }).parentElement.textContent}|${(el as unknown as { previousSibling: { textContent: string } | null }).previousSibling?.textContent ?? ''}|${(el as unknown as { textContent: string }).textContent}`);
+  const first = await where();
+  const seen = new Set([first]);
+  for (let i = 0; i < 100 && seen.size < 3; i++) {
+    await page.waitForTimeout(50);
+    if ((await mark.count()) > 0) seen.add(await where().catch(() => first));
+  }
+  assert.ok(seen.size >= 3, `the highlight moved through ${[...seen].join(' / ')}`);
+  await page.getByRole('button', { name: '■ Stop' }).click();
+});
+
 test('a gamma sweep charts tokens/s and α against gamma, with the theory curve; the best gamma applies', async () => {
   await page.getByTestId('run-sweep').click();
   await page.locator('[data-testid="sweep-chart"] .theory').first().waitFor({ timeout: LONG * 3 });

@@ -3,7 +3,7 @@ import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr
 import { decodeText, fileProblem } from '../../renderer/src/lib/files.ts';
 import { errorText, formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
-import { documentLength, documentPeaks, peaks, sentenceAt } from '../../renderer/src/lib/waveform.ts';
+import { documentLength, documentPeaks, peaks, sentenceAt, wordAt } from '../../renderer/src/lib/waveform.ts';
 import { decodeAudioFrame } from '../../renderer/src/transport/frames.ts';
 
 describe('format', () => {
@@ -11,6 +11,16 @@ describe('format', () => {
     expect(rereadingVerdict({ score: 0.1, rereadings: 0, chosen: 0, chosenScore: 0.1 })).toBe('first reading passed');
     expect(rereadingVerdict({ score: 0.9, rereadings: 3, chosen: 2, chosenScore: 0.2 })).toBe('re-reading 2 of 3 spoken');
     expect(rereadingVerdict({ score: 0.9, rereadings: 1, chosen: 0, chosenScore: 0.9 })).toBe('first reading kept over 1 re-reading');
+  });
+
+  it('finds the word heard at a time: the last one started', () => {
+    const words = [0.5, 0.9, 1.4, 3].map((t) => ({ startSeconds: t, endSeconds: t + 0.3 }));
+    expect(wordAt(words, 0.2)).toBe(null);
+    expect(wordAt(words, 0.5)).toBe(0);
+    expect(wordAt(words, 1.0)).toBe(1);
+    expect(wordAt(words, 2.5)).toBe(2);
+    expect(wordAt(words, 99)).toBe(3);
+    expect(wordAt(undefined, 1)).toBe(null);
   });
 
   it('shows errors in words, without class names or the IPC wrapper', () => {

@@ -73,6 +73,12 @@ describe('decoding slice', () => {
     expect(again.perSentence[0].steps.at(-1)!.step).toBe(999);
   });
 
+  it('keeps each sentence\'s word timings', () => {
+    const words = [{ text: 'Hi', start: 0, end: 2, startSeconds: 0, endSeconds: 0.3 }];
+    const s = apply(running(), [job({ type: 'words', sentence: 1, words }, 0)]);
+    expect(s.words[1]).toEqual(words);
+  });
+
   it("turns the reader's warnings into notices that stay", () => {
     const s = apply(running(), [job({ type: 'warning', message: 'the text looks German; the voice reads English' }, 0)]);
     expect(s.notices.at(-1)).toMatchObject({ kind: 'warning', text: 'Note: the text looks German; the voice reads English.' });

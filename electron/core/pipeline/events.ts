@@ -5,6 +5,9 @@
  */
 import type { Strategy } from '../engine/decode.ts';
 import type { DecodeSummary, StepEvent } from '../engine/stats.ts';
+import type { WordTiming } from './word-timing.ts';
+
+export type { WordTiming };
 
 /** One sentence of the document, with its span in the original text (the UI highlights it). */
 export interface SentenceSpan {
@@ -48,6 +51,8 @@ export type PipelineEvent =
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  /** A sentence's written words and when each is heard (seconds into the document's audio); after its audio. */
+  | { type: 'words'; sentence: number; words: WordTiming[] }
   | { type: 'done'; summary: SynthesisSummary };
 
 export interface SynthesisSummary {

@@ -11,6 +11,7 @@ import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
 import { textWarnings } from '../text/language.ts';
+import { sentenceWordTimings } from './word-timing.ts';
 import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
 import type { Voice } from './voice.ts';
 
@@ -62,6 +63,12 @@ export interface SynthesisHooks {
    * No effect for a voice without a checker.
    */
   rereadings?: number;
+  /**
+   * Default true: after each sentence's audio, a 'words' event with its written words' times (from the
+   * reading check's alignment where the voice has one: one more run of the check's network per
+   * sentence; word-timing.ts). `spear bench` and the sweep turn it off.
+   */
+  wordTimings?: boolean;
 }
 
 /** Silence after a sentence, and after a paragraph (a blank line in the source). */
@@ -170,6 +177,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   // Rate 1 and pitch 0 pass no options, so a speaker that takes none is called as before.
   const delivery = settings.rate !== 1 || settings.pitch !== 0 ? { rate: settings.rate, pitchSemitones: settings.pitch } : undefined;
   const volume = settings.volume!;
+  const wordTimings = hooks.wordTimings ?? true;
   let decodeMs = 0;
   let offsetSamples = 0;
   let audioSamples = 0;
@@ -193,6 +201,20 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         if (signal?.aborted) return;
         if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
         emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
+        if (wordTimings) {
+          const rate = voice.speaker.sampleRate;
+          const alignment = checker?.align && units.length > 0 ? await checker.align(units, sentence.phonemes) : null;
+          const words = sentenceWordTimings({
+            text: sentence.text,
+            start: sentence.start,
+            phonemeIds: sentence.phonemes,
+            unitCount: units.length,
+            alignment,
+            offsetSeconds: offsetSamples / rate,
+            durationSeconds: samples.length / rate,
+          });
+          if (!signal?.aborted) emit({ type: 'words', sentence: sentence.index, words });
+        }
         offsetSamples += samples.length + sentence.pauseSamples;
         audioSamples += samples.length + sentence.pauseSamples;
       });

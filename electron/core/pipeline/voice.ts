@@ -45,7 +45,7 @@ export interface Voice {
   decoder: LoadedModel;
   speaker: SpeakerLike;
   /** The reading check (`checker/` inside the voice), or null for a voice without one. */
-  checker: Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> | null;
+  checker: (Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> & Partial<Pick<ReadingCheck, 'align'>>) | null;
   section: VoiceSection;
   provider: ProviderReport;
   /** Decoder prompt for a sentence's phoneme ids: [bos, phonemes…, sep]. */

@@ -5,6 +5,7 @@ import { playSentence } from '../player.ts';
 import { useStudio, type StudioState } from '../store/state.ts';
 import { estimateSeconds } from '../lib/estimate.ts';
 import { formatDuration, plural } from '../lib/format.ts';
+import { wordAt } from '../lib/waveform.ts';
 
 /** Drop zone + editor + the document split into sentences (decoding, decoded, heard). */
 export function DocumentPanel() {
@@ -86,7 +87,7 @@ function SentenceList({ count }: { count: number }) {
       </h3>
       <ol className="sentences" data-testid="sentences">
         {list.map((s) => (
-          <SentenceRow key={s.index} index={s.index} text={s.text} />
+          <SentenceRow key={s.index} index={s.index} text={s.text} start={s.start} />
         ))}
       </ol>
     </>
@@ -123,14 +124,33 @@ function rowState(s: StudioState, index: number): RowState {
 }
 
 /** One row; it re-renders only when its own state changes, not on every decode frame. */
-const SentenceRow = memo(function SentenceRow({ index, text }: { index: number; text: string }) {
+const SentenceRow = memo(function SentenceRow({ index, text, start }: { index: number; text: string; start: number }) {
   const state = useStudio((s) => rowState(s, index));
   const pinned = useStudio((s) => s.pinned === index);
   const hasAudio = useStudio((s) => s.audio[index] !== undefined);
+  // The word being heard, as its span in this sentence; the row re-renders only when it changes.
+  const current = useStudio(
+    useShallow((s) => {
+      if (s.heard !== index || s.jobText !== s.text) return null;
+      const words = s.words[index];
+      const at = wordAt(words, s.position);
+      return at === null ? null : [words[at].start - start, words[at].end - start];
+    }),
+  );
   return (
     <li className={`sentence ${state}${pinned ? ' pinned' : ''}`} aria-current={state === 'heard' ? 'true' : undefined}>
       <button type="button" className="sentence-text" title="Follow this sentence in the acceptance view" onClick={() => pinSentence(pinned ? null : index)}>
-        {text}
+        {current && current[0] >= 0 && current[1] <= text.length ? (
+          <>
+            {text.slice(0, current[0])}
+            <mark className="current-word" data-testid="current-word">
+              {text.slice(current[0], current[1])}
+            </mark>
+            {text.slice(current[1])}
+          </>
+        ) : (
+          text
+        )}
       </button>
       <button type="button" className="icon" disabled={!hasAudio} aria-label={`Play sentence ${index + 1}`} onClick={() => void playSentence(index)}>
         ▶

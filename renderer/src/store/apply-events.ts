@@ -66,6 +66,8 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         } else if (event.type === 'audio') {
           audio ??= { ...get('audio') };
           audio[event.sentence] = { samples: event.samples, sampleRate: event.sampleRate, offsetSamples: event.offsetSamples };
+        } else if (event.type === 'words') {
+          next.words = { ...get('words'), [event.sentence]: event.words };
         } else if (event.type === 'done') {
           next.summary = event.summary;
           next.status = 'done';

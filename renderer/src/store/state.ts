@@ -13,6 +13,7 @@ import type {
   SweepPoint,
   SweepResult,
   SynthesisSummary,
+  WordTiming,
 } from '../../../electron/ipc-contract.ts';
 import { EMPTY_STATS, type RunningStats, type StepView } from '../lib/decode-stats.ts';
 import type { SentenceAudio } from '../lib/waveform.ts';
@@ -54,6 +55,8 @@ export interface DecodingSlice {
   active: number | null;
   summary: SynthesisSummary | null;
   error: string | null;
+  /** Each sentence's written words and when they are heard (the pipeline's 'words' events). */
+  words: Record<number, WordTiming[]>;
 }
 
 export interface PlaybackSlice {
@@ -143,6 +146,7 @@ export const initialDecoding: DecodingSlice = {
   active: null,
   summary: null,
   error: null,
+  words: {},
 };
 export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode: null, heard: null, position: 0, waiting: false };
 export const initialSettings: SettingsSlice = {
