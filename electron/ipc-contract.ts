@@ -142,6 +142,14 @@ export type StepPipelineEvent = Extract<PipelineEvent, { type: 'step' }>;
 
 // ---------------------------------------------------------------- the studio's own types
 
+/** electron/core/import/index.ts `ImportedDocument`. */
+export interface ImportedDocument {
+  text: string;
+  format: 'text' | 'markdown' | 'html' | 'epub' | 'pdf';
+  /** The book's title, where the file names one (EPUB). */
+  title?: string;
+}
+
 /** A synthesis job, a sweep or an export: one id space, one `cancel`. */
 export type JobId = string;
 
@@ -151,6 +159,8 @@ export const LIMITS = {
   documentChars: 1_000_000,
   /** Bytes of a dropped file the renderer reads at all. */
   fileBytes: 1_048_576,
+  /** Bytes of a dropped EPUB, PDF or HTML file sent to the service to be read into text (base64 over the wire). */
+  importBytes: 5_242_880,
   gammaMin: 1,
   gammaMax: 16,
   threadsMax: 64,
@@ -256,6 +266,11 @@ export type StudioEvent =
 export interface StudioApi {
   /** Split a document into sentences the way synthesis will. */
   segment(doc: string): Promise<SentenceSpan[]>;
+  /**
+   * Reads a document (HTML, Markdown, EPUB, PDF, or plain text) into the text the studio reads: the
+   * file's name (for its extension) and its bytes as base64. Headings and chapters become paragraphs.
+   */
+  importDocument(name: string, dataBase64: string): Promise<ImportedDocument>;
   synthesize(doc: string, options: SynthesizeOptions): Promise<JobId>;
   /** Cancels a synthesis job, a sweep or an export; unknown or finished ids are ignored. */
   cancel(jobId: JobId): Promise<void>;
@@ -279,6 +294,7 @@ export const INVOKE_CHANNEL_PREFIX = 'spear:';
 export const EVENT_CHANNEL = 'spear:event';
 export const INVOKE_METHODS = [
   'segment',
+  'importDocument',
   'synthesize',
   'cancel',
   'exportAudio',

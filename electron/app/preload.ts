@@ -11,6 +11,7 @@ function invoke<M extends InvokeMethod>(method: M): (...args: InvokeArgs<M>) => 
 
 const api: StudioApi = {
   segment: invoke('segment'),
+  importDocument: invoke('importDocument'),
   synthesize: invoke('synthesize'),
   cancel: invoke('cancel'),
   exportAudio: invoke('exportAudio'),

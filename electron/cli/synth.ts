@@ -11,7 +11,7 @@ import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
-import { readTextFile } from './input.ts';
+import { readDocument } from './input.ts';
 import { ProgressBar } from './progress.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
@@ -19,7 +19,7 @@ import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 const LONG_JOB_SECONDS = 60;
 
 export const SYNTH_HELP = `Usage: spear synth "TEXT" -o out.wav
-       spear synth --file in.txt -o out.mp3
+       spear synth --file book.epub -o book.opus --subtitles book.vtt
 
 Reads text aloud with the shipped voice and writes WAV (16-bit PCM), FLAC, Ogg Opus or MP3.
 A text estimated at a minute or more gets its estimated duration and size printed first; one whose
@@ -28,7 +28,10 @@ audio cannot fit its format (a WAV file holds at most 4 GiB, ~37 h) is refused b
 Options:
   -o, --output FILE        audio file to write: .wav, .flac, .opus or .ogg (Ogg Opus), .mp3;
                            written atomically
-  -f, --file FILE          read the text from a UTF-8 file instead of the argument ("-": standard input)
+  -f, --file FILE          read the text from a file instead of the argument ("-": standard input):
+                           UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
+                           chapters in reading order) or PDF (.pdf: its text layer); headings and
+                           chapter breaks become paragraph pauses
       --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
       --gamma N            drafted tokens per step, 1-16 (default: the voice's)
       --temperature T      0 = greedy (default: the voice's)
@@ -113,7 +116,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
   const subtitleFormat = v.subtitles ? subtitleFormatOf(v.subtitles) : null;
   for (const out of [v.output, v.subtitles, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
-  const text = v.file ? await readTextFile(v.file) : positionals[0];
+  const text = v.file ? await readDocument(v.file) : positionals[0];
   checkText(text);
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });

@@ -12,6 +12,7 @@ import type { AudioFormat } from '../core/audio/write.ts';
 import type { FLAC_RATIO, WAV_MAX_DATA_BYTES } from '../core/audio/formats.ts';
 import type { MP3_KBPS, OPUS_KBPS } from '../core/audio/encoders.ts';
 import type { SPEECH_ESTIMATE } from '../core/pipeline/estimate.ts';
+import type { ImportedDocument } from '../core/import/index.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -29,6 +30,7 @@ export type ContractConformance = [
   Assert<Same<Contract.PipelineEvent, Events.PipelineEvent>>,
   Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
   Assert<Same<Contract.WordTiming, Events.WordTiming>>,
+  Assert<Same<Contract.ImportedDocument, ImportedDocument>>,
   Assert<Same<typeof Contract.SPEECH_ESTIMATE, typeof SPEECH_ESTIMATE>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['flacRatio'], typeof FLAC_RATIO>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,

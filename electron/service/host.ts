@@ -36,6 +36,9 @@ port.on('message', async (request: HostRequest) => {
       case 'segment':
         value = service.segment(args[0] as string);
         break;
+      case 'importDocument':
+        value = await service.importDocument(args[0] as string, args[1] as string);
+        break;
       case 'synthesize':
         value = service.synthesize(args[0] as string, args[1] as never);
         break;

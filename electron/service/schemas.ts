@@ -56,6 +56,13 @@ const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optiona
 /** The arguments of every verb, as a tuple schema. */
 export const argsSchemas = {
   segment: z.tuple([documentSchema]),
+  importDocument: z.tuple([
+    z.string().min(1).max(255),
+    z
+      .string()
+      .max(Math.ceil(LIMITS.importBytes / 3) * 4, `a document to import may have at most ${LIMITS.importBytes / 1_048_576} MiB`)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+  ]),
   synthesize: z.tuple([documentSchema, synthesizeOptionsSchema]),
   cancel: z.tuple([jobId]),
   exportAudio: z.tuple([jobId, audioFormat, exportOptions]),

@@ -7,9 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { splitSentences } from '../core/text/index.ts';
+import { DocumentImportError, importDocument } from '../core/import/index.ts';
+import { LIMITS } from '../ipc-contract.ts';
 import type {
   AudioFormat,
   ExportOptions,
+  ImportedDocument,
   JobId,
   ProviderReport,
   ProvidersInfo,
@@ -90,6 +93,18 @@ export class StudioService {
 
   segment(doc: string): SentenceSpan[] {
     return splitSentences(doc).map((s, index) => ({ index, text: s.text, start: s.start, end: s.end }));
+  }
+
+  /** A dropped document's text (electron/core/import); too long a text is refused, not cut. */
+  async importDocument(name: string, dataBase64: string): Promise<ImportedDocument> {
+    const doc = await importDocument(Buffer.from(dataBase64, 'base64'), name);
+    if (doc.text.length > LIMITS.documentChars) {
+      throw new DocumentImportError(
+        `${name}: its text has ${doc.text.length.toLocaleString('en')} characters, more than the ${LIMITS.documentChars.toLocaleString('en')} the studio reads at once; use 'spear synth --file' for whole books`,
+      );
+    }
+    if (doc.text.trim() === '') throw new DocumentImportError(`${name}: has no text to read${doc.format === 'pdf' ? ' (a scanned PDF has no text layer)' : ''}`);
+    return doc;
   }
 
   synthesize(doc: string, options: SynthesizeOptions): JobId {

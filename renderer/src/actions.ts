@@ -4,7 +4,7 @@
  */
 import type { AudioFormat, StudioSettings } from '../../electron/ipc-contract.ts';
 import { getApi } from './api.ts';
-import { decodeText, fileProblem, MAX_DOCUMENT_CHARS } from './lib/files.ts';
+import { decodeText, fileKind, fileProblem, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
 import { resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
 import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
@@ -56,16 +56,33 @@ export async function loadFile(file: File): Promise<void> {
     set({ fileMessage: { kind: 'error', text: problem } });
     return;
   }
-  const decoded = decodeText(file.name, await file.arrayBuffer());
-  if ('problem' in decoded) {
-    set({ fileMessage: { kind: 'error', text: decoded.problem } });
-    return;
+  let text: string;
+  let what = '';
+  if (fileKind(file) === 'document') {
+    set({ fileMessage: { kind: 'info', text: `Reading “${file.name}”…` } });
+    try {
+      const doc = await getApi().importDocument(file.name, toBase64(await file.arrayBuffer()));
+      text = doc.text;
+      what = ` (${DOCUMENT_FORMAT_NAMES[doc.format]}${doc.title ? `: ${doc.title}` : ''})`;
+    } catch (error) {
+      set({ fileMessage: { kind: 'error', text: message(error) } });
+      return;
+    }
+  } else {
+    const decoded = decodeText(file.name, await file.arrayBuffer());
+    if ('problem' in decoded) {
+      set({ fileMessage: { kind: 'error', text: decoded.problem } });
+      return;
+    }
+    text = decoded.text;
   }
-  setText(decoded.text, file.name);
-  set({ fileMessage: { kind: 'info', text: `Read “${file.name}”.` } });
+  setText(text, file.name);
+  set({ fileMessage: { kind: 'info', text: `Read “${file.name}”${what}.` } });
   if (segmentTimer) clearTimeout(segmentTimer);
   await segmentNow();
 }
+
+const DOCUMENT_FORMAT_NAMES = { text: 'text', markdown: 'Markdown', html: 'HTML', epub: 'EPUB', pdf: 'PDF' } as const;
 
 // ---------------------------------------------------------------- decoding
 

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } from '../helpers/documents.ts';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SPEAR = path.join(ROOT, 'bin/spear.mjs');
 const TEXT = 'The old lighthouse stood at the edge of the cliff. It watched the restless sea!';
@@ -173,6 +175,37 @@ test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too
 test('--subtitles with another extension is refused before any work', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--subtitles', path.join(d, 'x.txt')], /x\.txt: unknown subtitle extension "\.txt"; use \.vtt or \.srt/));
 
 test('a delivery value out of range is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
+
+test('--file with HTML, Markdown, EPUB and PDF gives the same units as the plain text', async () => {
+  const dir = await scratch();
+  const inputs = path.join(dir, '..', `docs-${path.basename(dir)}`);
+  await mkdir(inputs);
+  const files: Record<string, string | Uint8Array> = {
+    'book.txt': PLAIN,
+    'book.html': HTML,
+    'book.md': MARKDOWN,
+    'book.epub': makeEpub(EPUB_CHAPTERS),
+    'book.pdf': makePdf(PDF_PAGES),
+  };
+  const units: Record<string, string> = {};
+  for (const [name, body] of Object.entries(files)) {
+    await writeFile(path.join(inputs, name), body);
+    const out = path.join(dir, `${name}.json`);
+    const r = spear(['synth', '--file', path.join(inputs, name), '-o', path.join(dir, `${name}.wav`), '--units-out', out, '-q']);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    units[name] = await readFile(out, 'utf8');
+  }
+  for (const name of Object.keys(files)) assert.equal(units[name], units['book.txt'], name);
+  // Chapter headings are sentences of their own.
+  assert.equal(JSON.parse(units['book.txt']).sentences[0].text, 'Chapter One');
+});
+
+test('a damaged EPUB is one line naming it', () =>
+  failsCleanly(async (d) => {
+    const f = path.join(d, '..', `broken-${path.basename(d)}.epub`);
+    await writeFile(f, 'PK\u0003\u0004 not really');
+    return ['synth', '--file', f, '-o', path.join(d, 'x.wav')];
+  }, /broken-.*\.epub: cannot be read as an EPUB file \(not a ZIP archive/));
 
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
   const dir = await scratch();

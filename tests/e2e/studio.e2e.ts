@@ -19,9 +19,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
+import { EPUB_CHAPTERS, makeEpub, PLAIN } from '../helpers/documents.ts';
 
 // Browser globals used inside page functions: this file compiles in the Node project (no DOM lib).
 declare const document: { querySelector<T>(selector: string): T | null };
+declare function atob(data: string): string;
 declare class DataTransfer {
   items: { add(file: File): void };
 }
@@ -241,6 +243,25 @@ test('screenshot of the studio mid-decode (tests/output/e2e-studio.png; docs/scr
   await page.locator('.sentence.decoded').first().waitFor({ timeout: LONG });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-studio.png') });
   await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+});
+
+test('dropping an EPUB loads its text: chapters in reading order, headings as paragraphs', async () => {
+  const epub = Buffer.from(makeEpub(EPUB_CHAPTERS)).toString('base64');
+  const dataTransfer = await page.evaluateHandle(
+    ([name, b64]) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes as unknown as string], name, { type: 'application/epub+zip' }));
+      return dt;
+    },
+    ['book.epub', epub] as const,
+  );
+  await page.locator('[data-testid="drop-zone"]').dispatchEvent('dragover', { dataTransfer });
+  await page.locator('[data-testid="drop-zone"]').dispatchEvent('drop', { dataTransfer });
+  await page.getByTestId('file-message').filter({ hasText: 'Read “book.epub” (EPUB: Test).' }).waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('#document-text').inputValue(), PLAIN);
+  await page.locator('[data-testid="sentences"] li').nth(5).waitFor();
+  assert.equal(await page.locator('[data-testid="sentences"] li').first().innerText(), 'Chapter One\n▶');
 });
 
 test('the page logged no errors (CSP violations included)', () => {

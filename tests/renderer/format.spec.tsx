@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr, stepView, tokensPerSecond } from '../../renderer/src/lib/decode-stats.ts';
-import { decodeText, fileProblem } from '../../renderer/src/lib/files.ts';
+import { decodeText, fileKind, fileProblem, toBase64 } from '../../renderer/src/lib/files.ts';
 import { errorText, formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
 import { documentLength, documentPeaks, peaks, sentenceAt, wordAt } from '../../renderer/src/lib/waveform.ts';
@@ -97,6 +97,20 @@ describe('files', () => {
     expect(fileProblem({ name: 'x', size: 10, type: 'text/plain' })).toBeNull();
     expect(fileProblem({ name: 'a.png', size: 10, type: 'image/png' })).toMatch(/not a text file/);
     expect(fileProblem({ name: 'big.txt', size: 2_500_000, type: 'text/plain' })).toMatch(/2\.4 MB.*up to 1 MB/);
+    // Books and pages go to the service's importers, with their own limit.
+    expect(fileKind({ name: 'book.EPUB', size: 10, type: '' })).toBe('document');
+    expect(fileKind({ name: 'x', size: 10, type: 'application/pdf' })).toBe('document');
+    expect(fileKind({ name: 'notes.md', size: 10, type: 'text/markdown' })).toBe('document');
+    expect(fileKind({ name: 'a.txt', size: 10, type: 'text/plain' })).toBe('text');
+    expect(fileProblem({ name: 'book.epub', size: 3_000_000, type: '' })).toBeNull();
+    expect(fileProblem({ name: 'big.pdf', size: 6_000_000, type: '' })).toMatch(/5\.7 MB.*documents up to 5 MB/);
+  });
+
+  it('encodes bytes as base64 in chunks', () => {
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+    const decoded = Uint8Array.from(atob(toBase64(bytes.buffer)), (c) => c.charCodeAt(0));
+    expect(decoded).toEqual(bytes);
+    expect(toBase64(new Uint8Array([104, 105]).buffer)).toBe('aGk=');
   });
 
   it('decodes UTF-8 (dropping a BOM) and refuses binary or other encodings', () => {

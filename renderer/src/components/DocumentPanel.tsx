@@ -4,6 +4,7 @@ import { loadFile, pinSentence, setText } from '../actions.ts';
 import { playSentence } from '../player.ts';
 import { useStudio, type StudioState } from '../store/state.ts';
 import { estimateSeconds } from '../lib/estimate.ts';
+import { ACCEPTED_FILES } from '../lib/files.ts';
 import { formatDuration, plural } from '../lib/format.ts';
 import { wordAt } from '../lib/waveform.ts';
 
@@ -40,7 +41,7 @@ export function DocumentPanel() {
         onDrop={onDrop}
       >
         <label htmlFor="document-text" className="drop-hint">
-          Drop a .txt or .md file here (up to 1 MB), paste, or type.
+          Drop a text, Markdown, HTML, EPUB or PDF file here, paste, or type.
         </label>
         <textarea
           id="document-text"
@@ -53,7 +54,7 @@ export function DocumentPanel() {
           <span className="button">Open file…</span>
           <input
             type="file"
-            accept=".txt,.md,.markdown,text/plain,text/markdown"
+            accept={ACCEPTED_FILES}
             onChange={(e) => {
               const file = e.target.files?.[0];
               if (file) void loadFile(file);

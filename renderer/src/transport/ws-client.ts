@@ -52,6 +52,7 @@ export function connectWebSocketApi(onConnection: (state: 'ready' | 'lost') => v
 
   return {
     segment: (...a) => invoke('segment', ...a),
+    importDocument: (...a) => invoke('importDocument', ...a),
     synthesize: (...a) => invoke('synthesize', ...a),
     cancel: (...a) => invoke('cancel', ...a),
     exportAudio: (...a) => invoke('exportAudio', ...a),
