@@ -12,7 +12,7 @@ import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthes
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
-import { ProgressBar } from './progress.ts';
+import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 /** Jobs estimated at least this long get their estimate printed before decoding starts. */
@@ -53,6 +53,10 @@ Options:
       --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
+      --json               progress for scripts: one JSON object a line on stdout, each with an
+                           "event": "estimate" (seconds, words, bytes, format), "warning" (message),
+                           "progress" (done, total, fraction, audioSeconds, elapsedSeconds), "done"
+                           (output and the run's statistics) or "error" (message); no bar, no summary
   -q, --quiet              no progress bar, no summary
   -h, --help               this help
 `;
@@ -80,6 +84,7 @@ const OPTIONS = {
   subtitles: { type: 'string' },
   'units-out': { type: 'string' },
   'stats-out': { type: 'string' },
+  json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -120,9 +125,11 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   checkText(text);
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
-  const quiet = Boolean(v.quiet);
+  const json = v.json ? new JsonProgress() : null;
+  const quiet = Boolean(v.quiet) || json !== null;
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;
+  let progress: ProgressReporter | null = null;
   try {
     // Before decoding: how long and how large, and whether the format can hold it.
     const estimate = estimateSpeech(text, {
@@ -131,6 +138,12 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       paragraphPauseSeconds: settings.paragraphPauseMs === undefined ? undefined : settings.paragraphPauseMs / 1000,
     });
     assertFits(v.output, format, estimate.seconds, voice.speaker.sampleRate);
+    json?.emit('estimate', {
+      seconds: Math.round(estimate.seconds * 10) / 10,
+      words: estimate.words,
+      format,
+      bytes: Math.round(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate)),
+    });
     if (!quiet && estimate.seconds >= LONG_JOB_SECONDS) {
       process.stderr.write(
         `spear: estimated ${roughDuration(estimate.seconds)} of audio from ${estimate.words.toLocaleString('en')} words, ` +
@@ -139,7 +152,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     }
     writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate, format);
     const out = writer;
-    const progress = new ProgressBar('synth');
+    progress = json ?? (quiet ? { update: () => undefined, done: () => undefined } : new ProgressBar('synth'));
+    const bar = progress;
     const sentences: Array<{ text: string; units: number[] }> = [];
     const words: WordTiming[][] = [];
     let total = 0;
@@ -147,7 +161,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     let written = 0;
     const onEvent = (event: PipelineEvent): void => {
       if (event.type === 'warning') {
-        process.stderr.write(`spear: warning: ${event.message}\n`);
+        if (json) json.emit('warning', { message: event.message });
+        else process.stderr.write(`spear: warning: ${event.message}\n`);
       } else if (event.type === 'sentences') {
         total = event.sentences.length;
         for (const s of event.sentences) sentences[s.index] = { text: s.text, units: [] };
@@ -161,7 +176,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
         void out.write(event.samples);
         written = event.offsetSamples + event.samples.length;
         done++;
-        if (!quiet) progress.update(done, total);
+        bar.update(done, total, written / event.sampleRate);
       }
     };
     const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings, wordTimings: subtitleFormat !== null });
@@ -170,6 +185,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     if (v.subtitles && subtitleFormat) await writeFileAtomic(v.subtitles, formatSubtitles(words.flat(), subtitleFormat));
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');
     if (v['stats-out']) await writeFileAtomic(v['stats-out'], JSON.stringify({ provider: voice.provider, ...summary }, null, 2) + '\n');
+    json?.emit('done', { output: v.output, format, provider: voice.provider, ...summary });
     if (!quiet) {
       const d = summary.decode;
       process.stderr.write(
@@ -182,7 +198,9 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     }
     return 0;
   } catch (error) {
+    progress?.done();
     await writer?.abort();
+    json?.emit('error', { message: signal.aborted ? 'interrupted; nothing was written' : error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
     await voice.release();

@@ -207,6 +207,26 @@ test('a damaged EPUB is one line naming it', () =>
     return ['synth', '--file', f, '-o', path.join(d, 'x.wav')];
   }, /broken-.*\.epub: cannot be read as an EPUB file \(not a ZIP archive/));
 
+test('--json prints an estimate, a progress event per sentence and a done event, one JSON object a line', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.flac'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', 'nothing on stderr: no bar, no summary');
+  const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
+  assert.deepEqual(events.map((e) => e.event), ['estimate', 'progress', 'progress', 'done']);
+  assert.equal(events[0].format, 'flac');
+  assert.ok((events[0].seconds as number) > 1 && (events[0].bytes as number) > 1000);
+  assert.deepEqual(events.slice(1, 3).map((e) => [e.done, e.total, e.fraction]), [[1, 2, 0.5], [2, 2, 1]]);
+  assert.ok((events[2].audioSeconds as number) > (events[1].audioSeconds as number));
+  assert.equal(events[3].output, path.join(dir, 'a.flac'));
+  assert.equal(events[3].sentences, 2);
+  assert.ok((events[3].audioSeconds as number) >= (events[2].audioSeconds as number));
+  // Warnings are events too.
+  const de = spear(['synth', 'Der Hund und die Katze sind nicht hier, aber ich bin da.', '-o', path.join(dir, 'b.wav'), '--json']);
+  assert.equal(de.code, 0, de.stderr);
+  assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
+});
+
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
