@@ -135,6 +135,36 @@ test('synthesis shows accepted and rejected drafts live, then per-sentence summa
   assert.equal(await page.locator('[data-testid="sentence-summary"] tbody tr').count(), 4);
 });
 
+test('at 1024×768 the layout holds: no tile clipped, nothing past the window; the chips have a legend; the speedup says it is estimated', async () => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  try {
+    await page.waitForTimeout(200);
+    const layout = await page.evaluate(() => {
+      type Box = { left: number; right: number; top: number; bottom: number };
+      type El = { getBoundingClientRect(): Box; scrollWidth: number; clientWidth: number; className: string; textContent: string };
+      const doc = document as unknown as { documentElement: { scrollWidth: number }; querySelectorAll(s: string): ArrayLike<El>; querySelector(s: string): El | null };
+      const panel = doc.querySelector('.acceptance')!.getBoundingClientRect();
+      const tiles = Array.from(doc.querySelectorAll('.tile')).map((t) => {
+        const box = t.getBoundingClientRect();
+        const value = (t as unknown as { querySelector(s: string): El }).querySelector('.tile-value');
+        return { text: t.textContent, inside: box.left >= panel.left - 0.5 && box.right <= panel.right + 0.5, clipped: value.scrollWidth > value.clientWidth + 1 };
+      });
+      const panels = Array.from(doc.querySelectorAll('.panel')).map((p) => ({ name: p.className, right: p.getBoundingClientRect().right }));
+      return { scrollWidth: doc.documentElement.scrollWidth, tiles, panels };
+    });
+    assert.ok(layout.scrollWidth <= 1024, `page is ${layout.scrollWidth} px wide`);
+    assert.equal(layout.tiles.length, 5);
+    for (const t of layout.tiles) assert.ok(t.inside && !t.clipped, `tile ${t.text}: inside ${t.inside}, clipped ${t.clipped}`);
+    for (const p of layout.panels) assert.ok(p.right <= 1024, `${p.name} ends at ${p.right}`);
+    await page.getByTestId('chip-legend').waitFor();
+    assert.match(await page.getByTestId('chip-legend').innerText(), /accepted[\s\S]*first rejection[\s\S]*replacement[\s\S]*bonus/);
+    assert.equal(await page.getByTestId('basis-speedup-over-ar').innerText(), 'estimated');
+    await page.screenshot({ path: path.join(OUTPUT, 'e2e-1024x768.png') });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
 test('a sentence preview plays from a WAV blob (duration > 0), and the document plays', async () => {
   await page.getByRole('button', { name: 'Play sentence 2' }).click();
   const audio = page.getByTestId('preview-audio');
@@ -177,6 +207,8 @@ test('a gamma sweep charts tokens/s and α against gamma, with the theory curve;
   const best = Number(/γ = (\d+)/.exec(label)?.[1]);
   await page.getByTestId('apply-best').click();
   assert.equal(await page.locator('#gamma').inputValue(), String(best));
+  // The sweep ran this text with the job's strategy at every gamma: the speedup tile is now a measurement.
+  await page.getByTestId('basis-speedup-over-ar').filter({ hasText: /^measured$/ }).waitFor({ timeout: 5_000 });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-sweep.png') });
 });
 
