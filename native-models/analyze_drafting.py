@@ -9,7 +9,7 @@ committed position, accept the longest matching prefix, add the target's own nex
 tokens per target call, for every drafter and gamma without running the engine. It also replays
 confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
 
-With --leaves it also replays two cheap trees for the prophet (docs/results.md, "Session 9"): its chain
+With --leaves it also replays two cheap trees for the prophet (docs/results.md#tried-and-not-shipped): its chain
 plus second-choice leaves where it is unsure, and its chain plus a second chain from its least sure depth.
 
 With --codebook it prints what the target hesitates between: a repeat of the previous unit (duration),
@@ -18,7 +18,7 @@ or two units near each other in the codebook.
 It also prints each drafter's acceptance by depth (depth s given depths 1..s-1 were accepted).
 And how sure the target is of its own tokens (its probability p of each greedy token), with each
 drafter's depth-1 agreement in buckets of p: this separates "the target is harder to predict" from "the
-drafter is worse" (docs/voice-reading.md, "Session 8").
+drafter is worse" (docs/results.md#where-the-time-goes).
 
 With c (one drafter step's cost over one target step) and v(g) (a verification of g drafts over one target
 step) measured on the engine, the predicted speedup over ar is tau / (drafted * c + v(drafted)).
@@ -125,13 +125,13 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
 
 
 def leaves_below(theta: float):
-    """Leaves at every depth where the prophet's own top probability is below theta (session 9)."""
+    """Leaves at every depth where the prophet's own top probability is below theta."""
     return lambda confs: {d for d, c in enumerate(confs) if c < theta}
 
 
 def leaves_at_least_sure(count: int):
     """Leaves at the prophet's `count` least sure depths: a fixed number of verified positions, since the
-    verifying call's cost jumps when it crosses the matrix kernel's row block (docs/results.md, "Session 11")."""
+    verifying call's cost jumps when it crosses the matrix kernel's row block (docs/results.md#tried-and-not-shipped)."""
     return lambda confs: set(sorted(range(len(confs)), key=confs.__getitem__)[:count])
 
 

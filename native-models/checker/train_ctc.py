@@ -1,7 +1,7 @@
 """
 A unit reader for checking readings: semantic units (25 Hz) -> phones, trained with CTC on the teacher's
 units of the train sentences. Scoring a reading's units against the phones it was meant to say flags
-readings that skip, repeat or garble (docs/voice-reading.md, "Checking readings").
+readings that skip, repeat or garble (docs/voice-reading.md#the-reading-check).
 
   /usr/bin/python3 native-models/checker/train_ctc.py [--pack native-models/gpu/pack] [--out native-models/work/checker] [--budget_s 900]
 

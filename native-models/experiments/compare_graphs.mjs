@@ -1,6 +1,6 @@
 // Two graphs of the same role (an exported graph and a rewrite of it, experiments/rewrite_graph.py) on the
 // same random feeds: how far their outputs are apart, how often their argmax differs, what a run costs.
-// For measuring only (docs/results.md, "Session 7").
+// For measuring only (docs/results.md#tried-and-not-shipped).
 //
 //   node native-models/experiments/compare_graphs.mjs A.onnx B.onnx [--past 150] [--runs 500] [--width 256]
 //

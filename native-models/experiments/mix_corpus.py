@@ -1,5 +1,5 @@
 """A corpus and units folder that mixes a sample of one corpus's train sentences with another's, for
-`train_t2s.py pack` (docs/voice-reading.md, "Session 8": the LM-sampled everyday sentences).
+`train_t2s.py pack` (docs/results.md#tried-and-not-shipped: the LM-sampled everyday sentences).
 
     /usr/bin/python3 native-models/experiments/mix_corpus.py --base native-models/work/corpus-37k \\
         --base-units native-models/work/units --base-sample 16000 --add native-models/work/lm --out native-models/work/mix-lm

@@ -1,6 +1,6 @@
 """A training pack with its units merged into groups (coarse_units.py --maps): the same sentences, each unit id
 replaced by its group's, the vocabulary shrunk to match. What a voice with fewer units trains from
-(docs/voice-reading.md, "Session 9"); the units need not be extracted again.
+(docs/results.md#tried-and-not-shipped); the units need not be extracted again.
 
     /usr/bin/python3 native-models/experiments/relabel_pack.py native-models/work/pack-s6 \
         native-models/work/coarse-conf/units-512.json native-models/work/pack-s6-u512

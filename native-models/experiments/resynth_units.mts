@@ -1,6 +1,6 @@
 /**
  * Resynthesis WER of the teacher's units after merging the codebook into K groups (coarse_units.py --maps
- * DIR), spoken and transcribed by pocketsphinx as `spear eval` does (docs/results.md, "Session 9"):
+ * DIR), spoken and transcribed by pocketsphinx as `spear eval` does (docs/results.md#tried-and-not-shipped):
  *   - by today's speaker, every unit replaced by its group's representative (each DIR/units-K.json);
  *   - with --speaker SDIR (a speaker trained on groups: speaker/train.py --unit_map DIR/units-K.json, then
  *     export.py), by that speaker, fed the groups themselves: the `unit_groups` of its speaker.json
@@ -35,7 +35,7 @@ for (const f of direct ? [] : (await readdir(positionals[0])).filter((f) => /^un
 const { sentences, unitsById } = await heldOutSentences(values.work, 'test');
 const chosen = sentences.slice(0, Number(values.limit));
 const speaker = await loadSpeaker(values.speaker ?? path.join(DEFAULT_VOICE_DIR, 'speaker'));
-// A speaker of fewer units than the codebook needs its groups (one exported before session 11 may lack them).
+// A speaker of fewer units than the codebook needs its groups (a speaker.json without unit_groups is refused below).
 if (direct && !speaker.manifest.unit_groups && Math.max(...chosen.flatMap((s) => unitsById.get(s.id)!)) >= speaker.unitCount) {
   throw new Error(`${values.speaker}: a speaker of ${speaker.unitCount} units whose speaker.json lists no unit_groups (export it again: speaker/export.py)`);
 }

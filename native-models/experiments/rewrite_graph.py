@@ -1,4 +1,4 @@
-"""Rewrites of an exported graph, for measuring only (docs/results.md, "Session 7"); nothing shipped uses them.
+"""Rewrites of an exported graph, for measuring only (docs/results.md#tried-and-not-shipped); nothing shipped uses them.
 
     /usr/bin/python3 native-models/experiments/rewrite_graph.py attention SRC.onnx DST.onnx
     /usr/bin/python3 native-models/experiments/rewrite_graph.py int8 SRC.onnx DST.onnx
@@ -13,7 +13,7 @@ are, of which the diagonal blocks are kept. The causal mask and Softmax stay as 
 
 int8: the drafters' quantiser (spear_t2s/quantize.py) applied to any graph, e.g. the target's `full`.
 
-tree (docs/results.md, "Session 11"): `full` with one input more, `tree_mask` bool (B, T, T): new token t
+tree (docs/results.md#tried-and-not-shipped): `full` with one input more, `tree_mask` bool (B, T, T): new token t
 attends new token t' iff tree_mask[b, t, t'] (and the cached positions j < past_len[b], as in `full`), so
 one call can verify a chain and second-choice leaves (a leaf sees the pending token and the chain above
 its own depth). Each of `full`'s mask computations (one per run of blocks, model.attention_mask) keeps its

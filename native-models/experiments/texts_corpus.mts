@@ -1,7 +1,7 @@
 /**
  * A text file (one sentence per line) as a work folder like native-models/work: corpus/{train,val,test}.jsonl,
  * each line {id, text, phonemes} made with the app's own front end, and with --render the teacher's audio
- * wav/<id>.wav (Festival, as the corpus is rendered). Two uses (docs/voice-reading.md, "Session 8"):
+ * wav/<id>.wav (Festival, as the corpus is rendered). Two uses (docs/results.md#everyday-prose):
  *
  * 1. Replaying or evaluating the voice on some texts (every split gets every line):
  *   node --import tsx native-models/experiments/texts_corpus.mts electron/core/eval/bench-texts.txt /tmp/bench [--render]

@@ -1,5 +1,5 @@
 // What a verifying call costs by the number of positions it scores, and what a tree verification
-// (experiments/rewrite_graph.py tree) costs and computes (docs/results.md, "Session 11").
+// (experiments/rewrite_graph.py tree) costs and computes (docs/results.md#tried-and-not-shipped).
 //
 //   /usr/bin/python3 native-models/experiments/rewrite_graph.py tree native-models/voice/full.onnx /tmp/full_tree.onnx
 //   node native-models/experiments/tree_cost.mjs [VOICE_DIR] /tmp/full_tree.onnx [--past 150] [--runs 300]

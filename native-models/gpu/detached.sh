@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu/retrain.sh across two device calls, so that one run can outlast one call's 600 s (session 8).
+# gpu/retrain.sh across two device calls, so that one run can outlast one call's 600 s.
 #
 # The device tool kills what a command leaves running, except a process in its own session, which runs on
 # while the machine stays warm (30 s after a call). So:

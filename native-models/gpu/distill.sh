@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-shot GPU self-distillation of the drafters (docs/voice-reading.md, "Self-distilled drafters").
+# One-shot GPU self-distillation of the drafters (docs/voice-reading.md#training).
 #
 # Run from the repository root on the lent GPU machine, with the target and both packs carried along:
 #   run(command="CODE_COMMIT=<git rev-parse HEAD here> BUDGET_S=330 bash native-models/gpu/distill.sh",
@@ -7,7 +7,7 @@
 # Test here on CPU (same code path, tiny budget):
 #   PYTHON=/usr/bin/python3 BUDGET_S=40 VARIANTS=wide OUT=/tmp/distill bash native-models/gpu/distill.sh
 #
-# It is gpu/retrain.sh's drafters-only mode (TARGET_FROM), with session 2's settings:
+# It is gpu/retrain.sh's drafters-only mode (TARGET_FROM), with these defaults:
 # 1. If pack-greedy has no meta.json, makes it on the GPU (self_distill.py: the target's greedy readings of
 #    every train and val sentence).
 # 2. Trains the VARIANTS (retrain.sh's DRAFTER_ARGS: wide, mid, narrow, narrow2, ft, ftce, deep …) at once,

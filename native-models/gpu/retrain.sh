@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # One-shot GPU retraining of the whole reader on a (larger) pack: target variants, the best of them,
-# its greedy readings, then the drafters self-distilled on those readings (docs/voice-reading.md,
-# "Session 5: more teacher data").
+# its greedy readings, then the drafters self-distilled on those readings (docs/voice-reading.md#training).
 #
 # Run from the repository root on the lent GPU machine, with the pack and the shipped drafters carried:
 #   run(command="CODE_COMMIT=<git rev-parse HEAD here> CHECKER_S=230 bash native-models/gpu/retrain.sh",
@@ -20,7 +19,7 @@
 # drafters variant.
 # 0. With CHECKER_S > 0, also trains the reading check's unit reader (checker/train_ctc.py) beside the targets.
 # Returned (at most 8 files): target.pt (float16, 12 MB), one .tar per drafters variant, checker.pt, logs.tar.
-# Longer than one call (600 s): gpu/detached.sh runs this script across two calls (docs/voice-reading.md, "Session 8").
+# Longer than one call (600 s): gpu/detached.sh runs this script across two calls (docs/voice-reading.md#training).
 # Then, here: /usr/bin/python3 native-models/gpu/bundle.py unpack $OUT/<variant>.tar $OUT/target.pt <folder>
 #             /usr/bin/python3 native-models/train_t2s.py export --run <folder> --out <voice dir>
 set -euo pipefail
@@ -132,7 +131,7 @@ declare -A DRAFTER_ARGS=(
   [deep]="--init_from $INIT --lr 1e-3 --prophet_n_layers 2"  # a 2-block prophet grown from the shipped one
   [fresh]=""
   [more]="--init_from $INIT --lr 5e-4"  # with TARGET_FROM: more training for drafters already made for that target
-  # session 2 (distill.sh): from scratch at several widths, and fine-tuned (ft is more's flags)
+  # distill.sh's variants: from scratch at several widths, and fine-tuned (ft is more's flags)
   [wide]="--prophet_d_model 256"
   [mid]="--prophet_d_model 192 --draft_d_model 128 --draft_n_heads 2"
   [narrow]="--prophet_d_model 128 --draft_d_model 192 --draft_n_layers 1"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-shot GPU training of the speaking network (docs/voice-audio.md, "Speaking: the network").
+# One-shot GPU training of the speaking network (docs/voice-audio.md#the-speaker-network).
 #
 # Build the pack here first (git-ignored, sized to fit the 64 MiB the tool sends): /usr/bin/python3 native-models/speaker/pack.py
 # Run from the repository root on the lent GPU machine, with the pack carried along:

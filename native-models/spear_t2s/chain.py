@@ -6,7 +6,7 @@ Why: greedy drafting with a model drafter (the prophet, the draft model) costs g
 per drafted token, and at this size a run's fixed cost (building feeds and output tensors, the
 binding's hop, the session's dispatch) is a third of a prophet run. The same nodes chained in one graph
 ran a gamma-4 prophet block in 633-668 µs against 853-857 µs for four runs (batch 1, 150 cached
-positions; docs/results.md, "Session 6: drafting in one call").
+positions; docs/engine.md#chains).
 
 One graph per gamma and drafter, built from the graph the manifest ships (its int8 file when
 quantised), node for node: a catch-up call exactly as one call of the drafter (its new keys and values

@@ -1,5 +1,5 @@
 /**
- * The tools for a voice with fewer units (docs/results.md, "Session 9"), checked on small arrays:
+ * The tools for a voice with fewer units (docs/results.md#tried-and-not-shipped), checked on small arrays:
  * relabel_pack.py keeps the specials and phonemes and maps every unit to its group; remap_checkpoint.py
  * gives each group its representative's embedding row and the mean of its members' head rows; and
  * coarse_units.py, grouping by what the target confuses, merges the units the target weighs against each

@@ -51,7 +51,7 @@ export interface SpeakerManifest {
   /**
    * Present when the speaker speaks groups of the unit extractor's units (codebook.npz's centroids, the
    * teacher's units) rather than the units themselves: `unit_groups[u]` is the group of centroid u
-   * (native-models/experiments/coarse_units.py; docs/voice-reading.md, "A 512-unit voice").
+   * (native-models/experiments/coarse_units.py; docs/voice-audio.md#in-the-app).
    */
   unit_groups?: number[];
 }

@@ -71,7 +71,7 @@ export const DEFAULT_BATCH_SIZE = 8;
  * Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says
  * otherwise. The temperature was chosen on the 232 validation sentences (greedy reading + 3 sampled,
  * the check's choice, pocketsphinx WER): greedy alone 35.9 %, re-read at 0.3 / 0.5 / 0.8: 32.9 / 31.9 /
- * 33.6 % (docs/voice-reading.md, "Checking readings").
+ * 33.6 % (docs/results.md#the-reading-check).
  */
 export const DEFAULT_REREADINGS = 3;
 export const DEFAULT_REREADING_TEMPERATURE = 0.5;
