@@ -84,7 +84,7 @@ test('the rules catch what they are for', () => {
   assert.equal(roundsIn('x.md', `${'rou'}nd 3 of the retraining`).length, 1);
   assert.equal(roundsIn('x.md', `in ${'rou'}nd 2, then`).length, 1);
   assert.equal(roundsIn(`notes-${'sess'}ion7.md`, '').length, 1);
-  assert.deepEqual(roundsIn('x.md', 'rounds of one run differ by 10 %; the rounds 1.85–1.99; a session run; round 1.5 up'), []);
+  assert.deepEqual(roundsIn('x.md', `rounds of one run differ by 10 %; the rounds 1.85–1.99; a session run; ${'rou'}nd 1.5 up`), []);
   assert.deepEqual(relativeLinks('[a](docs/a.md#x) ![b](b.png "t") [c](https://x.org/y) [d](#here) [e](<f g.md>)'), ['docs/a.md', 'b.png', 'f g.md']);
   assert.deepEqual(debianPackages('X=1\nDEBIAN_PACKAGES=(a b  # why\n  "c")\n'), ['a', 'b', 'c']);
 });
