@@ -198,3 +198,14 @@ test('a cancel (SIGINT) mid-document leaves no output file and no running work',
   assert.deepEqual(await readdir(dir), []);
   assert.ok(!existsSync(path.join(dir, 'long.wav')));
 });
+
+test('eval on a clone without the teacher corpus exits 2 with one line that says what to build', async () => {
+  const work = await scratch();
+  const r = spear(['eval', '--work', work]);
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /corpus\/test\.jsonl: missing; spear eval needs the teacher's corpus/);
+  assert.match(lines[0], /native-models\/README\.md/);
+  assert.deepEqual(await readdir(work), [], 'nothing is written');
+});
