@@ -4,10 +4,13 @@
  *   node --import tsx native-models/data/corpus.ts [--steps gather,select,render] [--workers 2]
  *                                                 [--target-train 10000] [--eval-until-train N]
  *                                                 [--extra-caps SOURCE,FAMILY,OPENING] [--refresh]
+ *                                                 [--everyday]
  *
  *   gather  paragraphs from dpkg/man/README/info → work/corpus/paragraphs.jsonl (kept unless --refresh)
  *   select  sentences → work/corpus/{train,val,test}.jsonl  {id, text, phonemes} (+ stats.json)
  *   render  Festival teacher audio → work/wav/<id>.wav, test then val then train; skips existing files
+ *   --everyday  adds everyday prose from Debian packages (everyday.ts: fortunes-min, wordnet-base,
+ *           dict-gcide) to the gathered paragraphs at selection
  *   prune   delete work/wav/<id>.wav files whose id is in no split (left behind when selection changed)
  *
  * Paths are relative to native-models/ (work/ is gitignored: the corpus is never committed).
@@ -17,9 +20,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { everydayParagraphs } from './everyday.ts';
 import { gatherParagraphs, type Paragraph } from './gather.ts';
 import { renderAll, type RenderJob } from './render.ts';
-import { selectCorpus, type Split } from './select.ts';
+import { dedupKey, selectCorpus, type Split } from './select.ts';
+import { normalizeText } from '../../electron/core/text/normalize.ts';
 
 const WORK_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'work');
 const CORPUS_DIR = join(WORK_DIR, 'corpus');
@@ -51,8 +56,14 @@ function gather(refresh: boolean): Paragraph[] {
   return paragraphs;
 }
 
+/** The bench texts (electron/core/eval/bench-texts.txt) as dedup keys: never selected, so they stay held out. */
+function benchKeys(): Set<string> {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '../../electron/core/eval/bench-texts.txt');
+  return new Set(readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => dedupKey(normalizeText(l))));
+}
+
 function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntilTrain: number, extraCaps?: [number, number, number]): void {
-  const { splits, counts } = selectCorpus(paragraphs, { targetTrain, evalUntilTrain, extraCaps });
+  const { splits, counts } = selectCorpus(paragraphs, { targetTrain, evalUntilTrain, extraCaps, exclude: benchKeys() });
   for (const split of SPLITS) writeJsonl(join(CORPUS_DIR, `${split}.jsonl`), splits[split]);
   const stats = {
     ...counts,
@@ -112,12 +123,16 @@ async function main(): Promise<void> {
       'eval-until-train': { type: 'string' },
       'extra-caps': { type: 'string' },
       refresh: { type: 'boolean', default: false },
+      everyday: { type: 'boolean', default: false },
     },
   });
   const steps = new Set(values.steps.split(','));
   mkdirSync(CORPUS_DIR, { recursive: true });
   if (steps.has('gather') || steps.has('select')) {
-    const paragraphs = gather(values.refresh);
+    const gathered = gather(values.refresh);
+    const everyday = values.everyday ? everydayParagraphs() : [];
+    if (values.everyday) console.log(`gather: ${everyday.length} everyday paragraphs (fortunes-min, wordnet-base, dict-gcide)`);
+    const paragraphs = [...gathered, ...everyday];
     if (steps.has('select')) select(
         paragraphs,
         Number(values['target-train']),

@@ -52,6 +52,14 @@ export interface SelectOptions {
   readonly maxPerFamily?: number;
   /** At most this many sentences starting with the same three words. Default 8. */
   readonly maxPerOpening?: number;
+  /**
+   * Source kinds (the part before ":") whose entries are short texts of their own, not one verbose
+   * document: the per-source and per-family caps do not apply to them. Default: the everyday sources of
+   * everyday.ts (fortune, wordnet, gcide).
+   */
+  readonly uncappedKinds?: readonly string[];
+  /** Sentences never selected, by dedupKey (the bench texts, so they stay held out). Default: none. */
+  readonly exclude?: ReadonlySet<string>;
 }
 
 export interface Selection {
@@ -117,6 +125,8 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
   const maxPerSource = options.maxPerSource ?? 12;
   const maxPerFamily = options.maxPerFamily ?? 150;
   const maxPerOpening = options.maxPerOpening ?? 8;
+  const uncappedKinds = new Set(options.uncappedKinds ?? ['fortune', 'wordnet', 'gcide']);
+  const exclude = options.exclude ?? new Set<string>();
 
   let sentences = 0;
   let clean = 0;
@@ -129,6 +139,7 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
       if (!isReadable(text, minWords, maxWords)) continue;
       clean++;
       const key = dedupKey(text);
+      if (exclude.has(key)) continue;
       if (!unique.has(key)) unique.set(key, { text, source: paragraph.source, hash: sentenceHash(text) });
     }
   }
@@ -154,8 +165,9 @@ export function selectCorpus(paragraphs: readonly Paragraph[], options: SelectOp
       if (trainOnly && split !== 'train') continue;
       const opening = spokenWords(candidate.text.toLowerCase()).slice(0, 3).join(' ');
       const family = familyOf(candidate.source);
-      if ((perSource.get(candidate.source) ?? 0) >= perSourceCap) continue;
-      if ((perFamily.get(family) ?? 0) >= perFamilyCap) continue;
+      const capped = !uncappedKinds.has(candidate.source.split(':', 1)[0]);
+      if (capped && (perSource.get(candidate.source) ?? 0) >= perSourceCap) continue;
+      if (capped && (perFamily.get(family) ?? 0) >= perFamilyCap) continue;
       if ((perOpening.get(opening) ?? 0) >= perOpeningCap) continue;
       bump(perSource, candidate.source);
       bump(perFamily, family);
