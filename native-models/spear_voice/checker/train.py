@@ -96,7 +96,7 @@ def train_checker(c: CheckerTrainConfig) -> float:
         lr = lr_at(budget.progress(), lr=c.lr, min_lr=0.0, step=step, warmup_steps=c.warmup_steps)
         for g in opt.param_groups:
             g['lr'] = lr
-        pick = rng.choice(len(train), c.batch, replace=False)
+        pick = rng.choice(len(train), min(c.batch, len(train)), replace=False)  # distinct sentences
         units, in_len, labels, lab_len = (t.to(device) for t in batch([train[i] for i in pick]))
         log_probs = model(units).transpose(0, 1)                            # (T, B, C)
         loss = F.ctc_loss(log_probs, labels, in_len, lab_len, blank=cfg.n_phones, reduction='sum', zero_infinity=True) / lab_len.sum()

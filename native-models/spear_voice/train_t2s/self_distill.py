@@ -98,10 +98,11 @@ def greedy_batch(target: TargetModel, prompts: list[np.ndarray], caps: list[int]
 
 
 def self_distill(target_path: Path, pack: Path, out: Path, split_names: str = "train,val", batch_size: int = 48, chunk: int = 480,
-                 limit: int = 0, threads: int = 2, device: str = "auto") -> dict:
+                 limit: int = 0, threads: int = 2, device: str = "auto", deadline: float | None = None) -> dict:
     """The target's greedy readings of `pack`'s `split_names` as a pack in `out` (the other splits copied as they
-    are); `limit` > 0 reads only a split's first rows. Resumable: finished chunks stay in out/parts/.
-    Returns the new pack's meta.json."""
+    are); `limit` > 0 reads only a split's first rows. Past `deadline` (a time.time() value) a split stops at
+    the next chunk boundary and keeps the rows read so far (at least its first chunk). Resumable: finished
+    chunks stay in out/parts/. Returns the new pack's meta.json."""
     torch.set_num_threads(threads)
     target, _ = load_model(target_path, pick_device(device))
     target.eval()
@@ -119,6 +120,10 @@ def self_distill(target_path: Path, pack: Path, out: Path, split_names: str = "t
         seqs: list[np.ndarray] = []
         t0, made = time.time(), 0
         for c0 in range(0, n_rows, chunk):
+            if deadline is not None and c0 > 0 and time.time() > deadline:
+                print(f"\n{name}: the time is up, {c0} of {n_rows} rows read")
+                n_rows = c0
+                break
             c1 = min(n_rows, c0 + chunk)
             part = parts / f"{name}-{c0:06d}-{c1:06d}.npz"
             if part.exists():
