@@ -1,6 +1,7 @@
 """A drafter's drafts in one ONNX Runtime call per verification step: the manifest's "chains".
 
     chain_voice(Path("native-models/voice"))   # <drafter>_chain.g<gamma>.onnx + <drafter>_chain.weights
+    python3 -m spear_voice.t2s.chain native-models/voice
 
 Why: greedy drafting with a model drafter (the prophet, the draft model) costs gamma session runs, one
 per drafted token, and at this size a run's fixed cost (building feeds and output tensors, the
@@ -43,6 +44,7 @@ bench texts at gamma 2, 3, 5 and 8 drafted identically).
   drafters/chain.ts).
 """
 
+import argparse
 import json
 from pathlib import Path
 
@@ -325,3 +327,15 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
         gammas_made = ", ".join(g for g in files if not g.startswith("s"))
         print(f"{model_dir}: {drafter} chains for gamma {gammas_made}, greedy and sampled ({size / 1e6:.1f} MB with the shared weights)")
     return chains
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python3 -m spear_voice.t2s.chain", description="(Re)build a model folder's chains.")
+    parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/1)")
+    parser.add_argument("--gammas", help="comma-separated (default: the manifest's, else 2-8)")
+    args = parser.parse_args(argv)
+    chain_voice(args.model_dir, tuple(int(g) for g in args.gammas.split(",")) if args.gammas else None)
+
+
+if __name__ == "__main__":
+    main()
