@@ -1,8 +1,9 @@
+/** The corpus builders (native-models/tools/data/): roff and plain-text paragraphs, sentence selection and splits. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { manPageParagraphs, stripEscapes } from '../../../native-models/data/roff.ts';
-import { plainTextParagraphs } from '../../../native-models/data/gather.ts';
-import { isCleanSource, isReadable, selectCorpus, sentenceHash, splitOf } from '../../../native-models/data/select.ts';
+import { manPageParagraphs, stripEscapes } from '../../../native-models/tools/data/roff.ts';
+import { plainTextParagraphs } from '../../../native-models/tools/data/gather.ts';
+import { isCleanSource, isReadable, selectCorpus, sentenceHash, splitOf } from '../../../native-models/tools/data/select.ts';
 import { phonemeIds } from '../../../electron/core/text/phonemes.ts';
 
 test('roff: escapes become plain text', () => {
