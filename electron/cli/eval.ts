@@ -27,7 +27,7 @@ const WORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../n
 export const EVAL_HELP = `Usage: spear eval [options]
 
 Intelligibility and acceptance report of the voice on the test sentences (native-models/work, made by
-native-models/data; see docs/voice-reading.md). Writes eval.json and eval.md.
+native-models/tools/data; see docs/voice-reading.md). Writes eval.json and eval.md.
 
 Options:
       --limit N              test sentences for the WER columns (default: all of them)

@@ -21,7 +21,7 @@ export interface GraphEntry {
   outputs: string[];
   /**
    * Set when `file` was derived from another graph (the drafters' int8 weights, made by
-   * native-models/quantize_drafters.py): the float32 graph the export parity-checked, and how.
+   * native-models/spear_voice/t2s/quantize.py): the float32 graph the export parity-checked, and how.
    */
   source?: { file: string; sha256: string; quantization: string };
 }
@@ -34,7 +34,7 @@ export interface FileRef {
 
 /**
  * A drafter graph's (`prophet`, `draft`) drafts in one call per verification step, batch 1
- * (native-models/spear_t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
+ * (native-models/spear_voice/t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
  * it, all reading one weights file.
  */
 export interface ChainEntry {

@@ -1,4 +1,4 @@
-/** The corpus's held-out splits (never trained on), read from a work folder made by native-models/data. */
+/** The corpus's held-out splits (never trained on), read from a work folder made by native-models/tools/data. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';

@@ -1,5 +1,5 @@
 /**
- * The drafters' chains (native-models/spear_t2s/chain.py): gamma drafts in one session run, greedy or
+ * The drafters' chains (native-models/spear_voice/t2s/chain.py): gamma drafts in one session run, greedy or
  * sampled with temperature alone. They must draft exactly what gamma runs of the drafter's graph draft
  * (sampled: with the same seed), be used only where that holds (one row, greedy or temperature alone, a
  * gamma the model has a chain for), and a broken chain file must name itself.
@@ -253,9 +253,9 @@ test('a chain\'s session is created the first time its gamma drafts, and a chain
   });
 });
 
-test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_t2s/chain.py', async () => {
+test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_voice/t2s/chain.py', async () => {
   await withCopy(TINY_INT8, async (dir) => {
-    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
+    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_voice.t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
       cwd: path.join(ROOT, 'native-models'),
       encoding: 'utf8',
     });

@@ -1,5 +1,5 @@
 /**
- * Drafting through a chain (the manifest's "chains", native-models/spear_t2s/chain.py): one session run
+ * Drafting through a chain (the manifest's "chains", native-models/spear_voice/t2s/chain.py): one session run
  * returns all gamma drafts of one row. The prophet and the draft model use it the same way.
  *
  * Greedy chains take each step's argmax. Sampled chains (temperature only) draw each step's token by

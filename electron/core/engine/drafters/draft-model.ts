@@ -1,7 +1,7 @@
 /**
  * A separate small decoder with the target's vocabulary drafts gamma tokens, one call each; for one row,
  * where the model has a chain for this gamma (greedy, or sampled with temperature alone), all gamma in
- * one call of the chain graph (the same nodes, so the same drafts; native-models/spear_t2s/chain.py).
+ * one call of the chain graph (the same nodes, so the same drafts; native-models/spear_voice/t2s/chain.py).
  */
 import type { Graph } from '../graph.ts';
 import { ChainSet } from '../chain-set.ts';
