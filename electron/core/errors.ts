@@ -47,10 +47,14 @@ export class VocabularyMismatchError extends SpearError {}
 /** An execution provider was asked for by a name the engine does not know. */
 export class ProviderError extends SpearError {}
 
-/** Work was stopped through its AbortSignal; nothing partial is returned or left on disk. */
+/**
+ * Work was stopped through its AbortSignal; nothing partial is returned or left on disk. The one
+ * spelling of the word across the code is "cancelled" (CancelledError and its subclasses).
+ */
 export class CancelledError extends SpearError {
-  constructor(what: string) {
-    super(`${what} was cancelled`);
+  /** `consequence`, when given, follows the message after a semicolon ("no file was written"). */
+  constructor(what: string, consequence?: string) {
+    super(`${what} was cancelled${consequence ? `; ${consequence}` : ''}`);
   }
 }
 
