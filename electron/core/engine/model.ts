@@ -12,7 +12,7 @@ import { ModelLoadError, ProviderError, VocabularyMismatchError } from '../error
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, LOGITS, chainNames, chainRole, expectedNames, isCacheTensor, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -104,6 +104,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   };
   compare('input', session.inputNames, entry.inputs ?? [], expected.inputs);
   compare('output', session.outputNames, entry.outputs ?? [], expected.outputs);
+  problems.push(...tensorWidthProblems(role, graph));
   const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
   if (logitsMeta && logitsMeta.isTensor) {
     const last = logitsMeta.shape[logitsMeta.shape.length - 1];
@@ -112,6 +113,28 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
     }
   }
   return problems;
+}
+
+/** The last dimension of the session's cache and hidden-state tensors, against the manifest's kv_dim and hidden_dim. */
+function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[] {
+  const { entry, session } = graph;
+  const wrong = new Map<string, string[]>();
+  const check = (metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): void => {
+    for (const m of metadata ?? []) {
+      if (!m.isTensor) continue;
+      const declared = isCacheTensor(m.name) ? ['kv_dim', entry.kv_dim] : m.name === HIDDEN_IN || m.name === HIDDEN_OUT ? ['hidden_dim', entry.hidden_dim] : null;
+      const width = m.shape[m.shape.length - 1];
+      if (!declared || typeof width !== 'number' || width === declared[1]) continue;
+      const key = `${declared[0]} ${declared[1]}|${width}`;
+      wrong.set(key, [...(wrong.get(key) ?? []), m.name]);
+    }
+  };
+  check(session.inputMetadata);
+  check(session.outputMetadata);
+  return [...wrong].map(([key, names]) => {
+    const [declared, width] = key.split('|');
+    return `graph "${role}" (${entry.file}) has ${names.join(', ')} of width ${width}, the manifest declares ${declared}`;
+  });
 }
 
 /**
