@@ -137,21 +137,27 @@ function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[
   });
 }
 
+interface OpenGraph {
+  role: GraphRole | ChainRole;
+  /** How problems name it: `graph "full"`, `the prophet chain of gamma 3`. */
+  what: string;
+  entry: GraphEntry;
+  bytes: Uint8Array;
+  provider: Provider;
+  threads: number;
+  vocabSize: number;
+  /** Where the graph's external initializers live (the chains' shared weights file); default none. */
+  externalDataDir?: string;
+  /** A sampled chain (its names differ). Default false. */
+  sampled?: boolean;
+}
+
 /**
  * One session and its contract check. A graph ONNX Runtime cannot load is a problem on CPU; on a GPU
  * provider the error is thrown, and the caller falls back to CPU.
  */
-async function openGraph(
-  role: GraphRole | ChainRole,
-  what: string,
-  entry: GraphEntry,
-  bytes: Uint8Array,
-  provider: Provider,
-  threads: number,
-  vocabSize: number,
-  externalDataDir?: string,
-  sampled = false,
-): Promise<{ graph: Graph | null; problems: string[] }> {
+async function openGraph(options: OpenGraph): Promise<{ graph: Graph | null; problems: string[] }> {
+  const { role, what, entry, bytes, provider, threads, vocabSize, externalDataDir, sampled = false } = options;
   let session: ort.InferenceSession;
   try {
     session = await createSession(bytes, provider, threads, externalDataDir);
@@ -179,7 +185,7 @@ async function openGraphs(
     if (!entry || !bytes) continue;
     let opened: Awaited<ReturnType<typeof openGraph>>;
     try {
-      opened = await openGraph(role, `graph "${role}"`, entry, bytes, provider, threads(role), vocabSize);
+      opened = await openGraph({ role, what: `graph "${role}"`, entry, bytes, provider, threads: threads(role), vocabSize });
     } catch (error) {
       await releaseAll(graphs);
       throw error;
@@ -195,7 +201,17 @@ async function openGraphs(
     const opener = (refs: Record<string, FileRef>, names: { inputs: string[]; outputs: string[] }, what: string, isSampled: boolean) =>
       async (gamma: number, bytes: Uint8Array): Promise<Graph> => {
         const entry = { ...refs[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs: names.inputs, outputs: names.outputs };
-        const opened = await openGraph(chainRole(drafter), `the ${drafter} ${what} of gamma ${gamma}`, entry, bytes, provider, threads(drafter), vocabSize, loaded.dir, isSampled);
+        const opened = await openGraph({
+          role: chainRole(drafter),
+          what: `the ${drafter} ${what} of gamma ${gamma}`,
+          entry,
+          bytes,
+          provider,
+          threads: threads(drafter),
+          vocabSize,
+          externalDataDir: loaded.dir,
+          sampled: isSampled,
+        });
         if (opened.problems.length > 0) {
           await opened.graph?.session.release();
           throw new ModelLoadError(loaded.manifestPath, opened.problems);
