@@ -9,6 +9,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { SpearError } from '../errors.ts';
 
 /** (left, right) letter counts around the letter, most specific first; each window contains the next. */
 export const CONTEXT_CHAIN: ReadonlyArray<readonly [number, number]> = [
@@ -22,9 +23,7 @@ export interface LetterToSoundModel {
   readonly tables: Record<string, string>[];
 }
 
-export class LetterToSoundModelError extends Error {
-  override name = 'LetterToSoundModelError';
-}
+export class LetterToSoundModelError extends SpearError {}
 
 const MODEL_URL = new URL('./letter-to-sound-model.json', import.meta.url);
 const VOWEL = /^(?:AA|AE|AH|AO|AW|AY|EH|ER|EY|IH|IY|OW|OY|UH|UW)[012]$/;

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SpearError } from '../../electron/core/errors.ts';
 
 const run = promisify(execFile);
 
@@ -37,7 +38,7 @@ export interface RenderProgress {
   readonly elapsedSeconds: number;
 }
 
-export class RenderError extends Error {
+export class RenderError extends SpearError {
   override name = 'RenderError';
 }
 

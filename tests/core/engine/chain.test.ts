@@ -93,6 +93,8 @@ for (const dir of [TINY, TINY_INT8]) {
             assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}, temperature ${temperature}`);
             assert.deepEqual(chained.tokens, stepwise.tokens);
             assert.equal(chained.calls.get(chainRole(strategy)), chained.steps.length, 'one chain run per verification step');
+            // Equal steps could also come from a chain whose every draw disagreed and fell back: none did.
+            assert.equal(chained.calls.get(strategy) ?? 0, 0, `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`);
             assert.equal(stepwise.calls.get(chainRole(strategy)) ?? 0, 0);
           }
         }
@@ -148,6 +150,7 @@ test('on the shipped voice, both chains draft exactly what one run per token dra
         const sampled = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3 });
         const sampledStepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3, chains: false });
         assert.equal(sampled.calls.get(chainRole(strategy)), sampled.steps.length, `${strategy}: sampled chain`);
+        assert.equal(sampled.calls.get(strategy) ?? 0, 0, `${strategy}: no step fell back to one run per token`);
         assert.deepEqual(sampled.steps, sampledStepwise.steps, `${strategy}, temperature 0.8`);
       }
     }
@@ -167,6 +170,7 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
     assert.equal(batch.calls.get(chainRole(strategy)), batch.aloneSteps, strategy);
     const sampledAlone = await traced(model, one, { strategy, gamma: 3, temperature: 1, seed: 5 });
     assert.equal(sampledAlone.calls.get(chainRole(strategy)), sampledAlone.steps.length, `${strategy}, temperature alone: the sampled chain`);
+    assert.equal(sampledAlone.calls.get(strategy) ?? 0, 0, `${strategy}, temperature alone: no step fell back to one run per token`);
     const cases: [string, number[][], DecodeOptions][] = [
       ['sampling with top-k', one, { gamma: 3, temperature: 1, topK: 4, seed: 5 }],
       ['sampling with top-p', one, { gamma: 3, temperature: 1, topP: 0.8, seed: 5 }],
