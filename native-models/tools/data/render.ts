@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SpearError } from '../../electron/core/errors.ts';
+import { SpearError } from '../../../electron/core/errors.ts';
 
 const run = promisify(execFile);
 
