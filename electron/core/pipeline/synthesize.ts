@@ -8,6 +8,7 @@
  */
 import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, SpearError } from '../errors.ts';
+import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
 import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
@@ -77,6 +78,12 @@ export const DEFAULT_REREADINGS = 3;
 export const DEFAULT_REREADING_TEMPERATURE = 0.5;
 /** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
 export const REREADING_SEED_STRIDE = 1_000_003;
+
+/**
+ * A row's seed derived from the job's (plus the sentence index, plus a re-reading's stride), taken
+ * modulo 2^32 on purpose: the engine refuses seeds outside [0, 2^32) rather than wrapping them.
+ */
+const derivedSeed = (seed: number, offset: number): number => (seed + offset) % SEED_LIMIT;
 
 /** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
 export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
@@ -194,7 +201,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         topK: settings.topK,
         topP: settings.topP,
         // One seed per sentence: sampling gives the same audio whatever the batch size.
-        seeds: batch.map((s) => settings.seed + s.index),
+        seeds: batch.map((s) => derivedSeed(settings.seed, s.index)),
         maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
         signal,
         onEvent: (event) => {
@@ -251,7 +258,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             strategy: voice.section.default_strategy ?? settings.strategy,
             gamma: voice.section.default_gamma ?? settings.gamma,
             temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
-            seeds: rows.map(({ f, k }) => settings.seed + batch[f.row].index + REREADING_SEED_STRIDE * (k + 1)),
+            seeds: rows.map(({ f, k }) => derivedSeed(settings.seed, batch[f.row].index + REREADING_SEED_STRIDE * (k + 1))),
             maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
             signal,
             onEvent: (event) => stats.add(event),
