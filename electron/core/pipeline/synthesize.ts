@@ -51,8 +51,8 @@ export interface SynthesisHooks {
   speakWhileDecoding?: boolean;
   /**
    * Default true: the first sentence decodes alone, so its audio starts after one sentence's decode,
-   * not a whole batch's (prophet γ 3, default batch 8, warm: first audio 171 ms instead of 812 ms, at the
-   * same units/s: docs/results.md); the rest go `batchSize` at a time. `spear bench --batch` turns it off
+   * not a whole batch's, at the same units/s (tests/bench/studio-first-audio.mts measures the first
+   * audio); the rest go `batchSize` at a time. `spear bench --batch` turns it off
    * to measure one batch as asked.
    */
   firstSentenceAlone?: boolean;
