@@ -76,7 +76,9 @@ export interface DecodeSummary {
   /** α: accepted / (accepted + rejections). */
   acceptanceRate: number;
   draftUseRate: number;
-  /** τ: mean tokens emitted per target call. */
+  /** τ: tokens emitted per target call. */
+  tokensPerTargetCall: number;
+  /** τ under its older wire name (the same value as tokensPerTargetCall). */
   meanAcceptedTokens: number;
   gamma: number;
   /** c: one drafter call over one target call. */

@@ -67,6 +67,9 @@ export interface BenchRow {
   speedup_min: number;
   speedup_max: number;
   acceptance_rate: number;
+  /** τ, tokens emitted per target call. */
+  tokens_per_target_call: number;
+  /** τ under its older name, kept for scripts that read it (the same value). */
   mean_accepted_tokens: number;
   theoretical_speedup: number;
   measured_over_theoretical: number;
@@ -137,7 +140,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         speedup_min: Math.min(...perRound),
         speedup_max: Math.max(...perRound),
         acceptance_rate: d.acceptanceRate,
-        mean_accepted_tokens: d.meanAcceptedTokens,
+        tokens_per_target_call: d.tokensPerTargetCall,
+        mean_accepted_tokens: d.tokensPerTargetCall,
         theoretical_speedup: theoretical,
         measured_over_theoretical: c.strategy === 'ar' ? 1 : tokensPerSecond / arSpeed / theoretical,
         cost_ratio: costRatio,
@@ -156,7 +160,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
           'units/s': r.tokens_per_s.toFixed(0),
           speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,
           α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),
-          τ: r.mean_accepted_tokens.toFixed(2),
+          τ: r.tokens_per_target_call.toFixed(2),
           c: r.strategy === 'ar' ? '' : r.cost_ratio.toFixed(3),
           theory: r.strategy === 'ar' ? '' : r.theoretical_speedup.toFixed(2),
           'meas/theory': r.strategy === 'ar' ? '' : r.measured_over_theoretical.toFixed(2),

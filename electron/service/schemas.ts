@@ -4,6 +4,7 @@
  * the schema and the type cannot disagree.
  */
 import { z } from 'zod';
+import { SpearError } from '../core/errors.ts';
 import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
 
 const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
@@ -91,9 +92,5 @@ export function parseArgs<M extends InvokeMethod>(method: M, args: unknown): Inv
   return result.data as InvokeArgs<M>;
 }
 
-export class InvalidRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRequestError';
-  }
-}
+/** A request from the renderer or a browser client whose arguments the contract rejects. */
+export class InvalidRequestError extends SpearError {}

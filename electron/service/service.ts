@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { CancelledError, SpearError } from '../core/errors.ts';
 import { splitSentences } from '../core/text/index.ts';
 import { DocumentImportError, importDocument } from '../core/import/index.ts';
 import { LIMITS } from '../ipc-contract.ts';
@@ -47,17 +48,15 @@ interface Job {
 /** Audio per export progress step: long enough that progress events stay few, short enough to cancel quickly. */
 const EXPORT_CHUNK_SECONDS = 5;
 
-export class ExportCanceledError extends Error {
+export class ExportCancelledError extends CancelledError {
   constructor(file: string) {
-    super(`export to ${file} was cancelled; no file was written`);
-    this.name = 'ExportCanceledError';
+    super(`export to ${file}`, 'no file was written');
   }
 }
 
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends SpearError {
   constructor(id: string) {
     super(`job ${id} is unknown or its audio was released (only the last jobs are kept); synthesize again`);
-    this.name = 'JobNotFoundError';
   }
 }
 
@@ -202,11 +201,11 @@ export class StudioService {
     try {
       const chunk = sampleRate * EXPORT_CHUNK_SECONDS;
       for (let i = 0; i < samples.length; i += chunk) {
-        if (signal.aborted) throw new ExportCanceledError(file);
+        if (signal.aborted) throw new ExportCancelledError(file);
         onProgress(i / samples.length);
         await writer.write(samples.subarray(i, i + chunk));
       }
-      if (signal.aborted) throw new ExportCanceledError(file);
+      if (signal.aborted) throw new ExportCancelledError(file);
       await writer.finish();
     } catch (error) {
       await writer.abort();

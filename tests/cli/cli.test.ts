@@ -247,9 +247,10 @@ test('bench --json emits one row per strategy and gamma with every field', async
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout);
   assert.equal(rows.length, 5);
-  const fields = ['strategy', 'gamma', 'temperature', 'batch', 'sentences', 'tokens', 'seconds', 'tokens_per_s', 'speedup_vs_ar', 'acceptance_rate', 'mean_accepted_tokens', 'theoretical_speedup', 'rtf', 'time_to_first_audio_ms', 'speedup_min', 'speedup_max'];
+  const fields = ['strategy', 'gamma', 'temperature', 'batch', 'sentences', 'tokens', 'seconds', 'tokens_per_s', 'speedup_vs_ar', 'acceptance_rate', 'tokens_per_target_call', 'mean_accepted_tokens', 'theoretical_speedup', 'rtf', 'time_to_first_audio_ms', 'speedup_min', 'speedup_max'];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
+  for (const row of rows) assert.equal(row.mean_accepted_tokens, row.tokens_per_target_call, 'τ under both names');
   assert.equal(rows[0].strategy, 'ar');
   assert.equal(rows[0].speedup_vs_ar, 1);
   assert.deepEqual([rows[0].speedup_min, rows[0].speedup_max], [1, 1]);
@@ -406,4 +407,15 @@ test('plain English text gets no warning', () => {
   const r = spear(['synth', TEXT, '-o', out, '-q']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
+});
+
+test('eval on a clone without the teacher corpus exits 2 with one line that says what to build', async () => {
+  const work = await scratch();
+  const r = spear(['eval', '--work', work]);
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /corpus\/test\.jsonl: missing; spear eval needs the teacher's corpus/);
+  assert.match(lines[0], /native-models\/README\.md/);
+  assert.deepEqual(await readdir(work), [], 'nothing is written');
 });

@@ -119,7 +119,10 @@ export class Graph {
       feeds[UNIFORMS] = new ort.Tensor('float32', Float32Array.from(uniforms), [1, uniforms.length]);
       feeds[INV_TEMPERATURE] = new ort.Tensor('float32', Float32Array.of(1 / temperature), [1]);
     }
-    // NOTE: the past tensors wrap views of the engine's buffers; nothing is copied on the JS side.
+    // NOTE: with one row the past tensors wrap a view of its slot's used prefix (no copy); with several,
+    // KvCache.pastView copies each row's first P positions (P = the longest row's length) into a scratch
+    // block, rows × P × kvDim floats per layer for keys and again for values, unless a row fills the
+    // capacity, where the whole block is wrapped as it is.
     const past = cache.pastView(rows);
     const kvDim = cache.kvDim;
     for (let layer = 0; layer < cache.layers; layer++) {

@@ -3,7 +3,7 @@
  *
  * An autoregressive reader sometimes loses its place in the phonemes: it skips a phrase, repeats one,
  * or garbles a word (docs/results.md). A small network trained with CTC to read units back into phones
- * (native-models/checker/) scores a reading by the negative log-likelihood of the sentence's phones
+ * (native-models/spear_voice/checker/) scores a reading by the negative log-likelihood of the sentence's phones
  * given its units, in nats per phone. A reading that scores worse than the voice's threshold (the 90th
  * percentile of real recordings' scores) is read again a few times with sampling, and the best-scoring
  * reading is spoken — reranking candidates with a model of the text, as Tortoise-TTS does with CLVP.
@@ -17,7 +17,7 @@ import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-
 
 export const CHECKER_MANIFEST_FILE = 'checker.json';
 export const CHECKER_FORMAT = 'spear-checker/1';
-/** ONNX tensor names (twins: native-models/checker/export.py INPUT, OUTPUT). */
+/** ONNX tensor names (twins: native-models/spear_voice/checker/export.py INPUT, OUTPUT). */
 export const CHECKER_INPUT = 'units';
 export const CHECKER_OUTPUT = 'log_probs';
 

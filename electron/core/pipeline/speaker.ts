@@ -1,5 +1,5 @@
 /**
- * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/speaker/model.py)
+ * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/spear_voice/speaker/model.py)
  * writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript
  * source–filter vocoder (electron/core/audio/dsp/source-filter.ts) turns them into samples.
  *
@@ -17,7 +17,7 @@ import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-
 
 export const SPEAKER_MANIFEST_FILE = 'speaker.json';
 export const SPEAKER_FORMAT = 'spear-speaker/1';
-/** ONNX tensor names (twins: native-models/speaker/export.py INPUT, OUTPUT). */
+/** ONNX tensor names (twins: native-models/spear_voice/speaker/export.py INPUT, OUTPUT). */
 export const SPEAKER_INPUT = 'units';
 export const SPEAKER_OUTPUT = 'frames';
 
@@ -52,7 +52,7 @@ export interface SpeakerManifest {
   /**
    * Present when the speaker speaks groups of the unit extractor's units (codebook.npz's centroids, the
    * teacher's units) rather than the units themselves: `unit_groups[u]` is the group of centroid u
-   * (native-models/experiments/coarse_units.py; docs/voice-reading.md, "A 512-unit voice").
+   * (native-models/research/coarse_units.py; docs/voice-audio.md#in-the-app).
    */
   unit_groups?: number[];
 }
@@ -67,7 +67,7 @@ export interface Speaker {
   readonly samplesPerUnit: number;
   readonly manifest: SpeakerManifest;
   /**
-   * The teacher's units (ids of codebook.npz's centroids, as native-models/units writes them) → this
+   * The teacher's units (ids of codebook.npz's centroids, as native-models/spear_voice/units writes them) → this
    * speaker's units: through `unit_groups` where the manifest has it, else unchanged.
    */
   fromCodebook(units: readonly number[]): number[];

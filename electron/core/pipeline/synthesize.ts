@@ -8,6 +8,7 @@
  */
 import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
+import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
 import { textWarnings } from '../text/language.ts';
@@ -52,8 +53,8 @@ export interface SynthesisHooks {
   speakWhileDecoding?: boolean;
   /**
    * Default true: the first sentence decodes alone, so its audio starts after one sentence's decode,
-   * not a whole batch's (prophet γ 3, default batch 8, warm: first audio 171 ms instead of 812 ms, at the
-   * same units/s: docs/results.md); the rest go `batchSize` at a time. `spear bench --batch` turns it off
+   * not a whole batch's, at the same units/s (tests/bench/studio-first-audio.mts measures the first
+   * audio); the rest go `batchSize` at a time. `spear bench --batch` turns it off
    * to measure one batch as asked.
    */
   firstSentenceAlone?: boolean;
@@ -79,12 +80,18 @@ export const DEFAULT_BATCH_SIZE = 8;
  * Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says
  * otherwise. The temperature was chosen on the 232 validation sentences (greedy reading + 3 sampled,
  * the check's choice, pocketsphinx WER): greedy alone 35.9 %, re-read at 0.3 / 0.5 / 0.8: 32.9 / 31.9 /
- * 33.6 % (docs/voice-reading.md, "Checking readings").
+ * 33.6 % (docs/results.md#the-reading-check).
  */
 export const DEFAULT_REREADINGS = 3;
 export const DEFAULT_REREADING_TEMPERATURE = 0.5;
 /** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
 export const REREADING_SEED_STRIDE = 1_000_003;
+
+/**
+ * A row's seed derived from the job's (plus the sentence index, plus a re-reading's stride), taken
+ * modulo 2^32 on purpose: the engine refuses seeds outside [0, 2^32) rather than wrapping them.
+ */
+const derivedSeed = (seed: number, offset: number): number => (seed + offset) % SEED_LIMIT;
 
 /** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
 export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
@@ -244,7 +251,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         topK: settings.topK,
         topP: settings.topP,
         // One seed per sentence: sampling gives the same audio whatever the batch size.
-        seeds: batch.map((s) => settings.seed + s.index),
+        seeds: batch.map((s) => derivedSeed(settings.seed, s.index)),
         maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
         signal,
         onEvent: (event) => {
@@ -301,7 +308,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             strategy: voice.section.default_strategy ?? settings.strategy,
             gamma: voice.section.default_gamma ?? settings.gamma,
             temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
-            seeds: rows.map(({ f, k }) => settings.seed + batch[f.row].index + REREADING_SEED_STRIDE * (k + 1)),
+            seeds: rows.map(({ f, k }) => derivedSeed(settings.seed, batch[f.row].index + REREADING_SEED_STRIDE * (k + 1))),
             maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
             signal,
             onEvent: (event) => stats.add(event),

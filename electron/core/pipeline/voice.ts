@@ -26,7 +26,7 @@ export interface SpeakerLike {
   release(): Promise<void>;
 }
 
-/** The `voice` section of the decoder manifest (written by native-models/train_t2s.py). */
+/** The `voice` section of the decoder manifest (written by native-models/spear_voice/train_t2s/export_voice.py). */
 export interface VoiceSection {
   /** Units a sentence may have at most: ceil(per_phoneme × phonemes + base). */
   max_units: { per_phoneme: number; base: number };
