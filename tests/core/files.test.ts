@@ -22,9 +22,15 @@ test('fileError names the user path, never the errno text, and says whether the 
 
 test('writeFileAtomic into a folder that takes no files fails with one line naming the target', async (t) => {
   if (!existsSync('/proc/self')) return t.skip('no /proc');
-  await assert.rejects(writeFileAtomic('/proc/spear-test.json', '{}'), (e: Error) => e instanceof FileAccessError && /^\/proc\/spear-test\.json: cannot write it: /.test(e.message));
+  await assert.rejects(
+    writeFileAtomic('/proc/spear-test.json', '{}'),
+    (e: Error) => e instanceof FileAccessError && /^\/proc\/spear-test\.json: cannot write it: /.test(e.message),
+  );
   assert.equal(pendingTempFiles.size, 0);
-  await assert.rejects(assertWritable('/proc/spear-test.wav'), (e: Error) => e instanceof FileAccessError && e.message.startsWith('/proc/spear-test.wav: cannot create it: '));
+  await assert.rejects(
+    assertWritable('/proc/spear-test.wav'),
+    (e: Error) => e instanceof FileAccessError && e.message.startsWith('/proc/spear-test.wav: cannot create it: '),
+  );
 });
 
 test('an open writer is listed as pending until it finishes, and a synchronous clean-up removes it', async () => {

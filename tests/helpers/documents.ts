@@ -18,12 +18,12 @@ export function makePdf(pages: string[][]): Uint8Array {
   const font = add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
   const kids: number[] = [];
   for (const lines of pages) {
-    const escape = (s: string): string => s.replace(/[\\()]/g, (c) => `\\${c}`);
+    const pdfString = (s: string): string => s.replace(/[\\()]/g, (c) => `\\${c}`);
     let y = 760;
     const ops: string[] = ['BT'];
     for (const line of lines) {
       const heading = line.startsWith('# ');
-      if (line !== '') ops.push(`/F1 ${heading ? 18 : 12} Tf 1 0 0 1 72 ${y} Tm (${escape(heading ? line.slice(2) : line)}) Tj`);
+      if (line !== '') ops.push(`/F1 ${heading ? 18 : 12} Tf 1 0 0 1 72 ${y} Tm (${pdfString(heading ? line.slice(2) : line)}) Tj`);
       y -= heading ? 24 : 16;
     }
     ops.push('ET');
@@ -97,12 +97,22 @@ The keeper lit the lamp at **dusk**.
 `;
 
 export const EPUB_CHAPTERS = [
-  { id: 'one', title: 'Chapter One', body: '<p>The old lighthouse stood at the edge of the cliff. It watched the restless sea.</p><p>A second paragraph starts here, and it goes on for a while.</p><script>x()</script>' },
+  {
+    id: 'one',
+    title: 'Chapter One',
+    body: '<p>The old lighthouse stood at the edge of the cliff. It watched the restless sea.</p><p>A second paragraph starts here, and it goes on for a while.</p><script>x()</script>',
+  },
   { id: 'two', title: 'Chapter Two', body: '<p>The keeper lit the lamp at dusk.</p>' },
 ];
 
 export const PDF_PAGES = [
-  ['# Chapter One', 'The old lighthouse stood at the edge of the cliff. It', 'watched the restless sea.', '', 'A second paragraph starts here, and it goes on for', 'a while.'],
+  [
+    '# Chapter One',
+    'The old lighthouse stood at the edge of the cliff. It',
+    'watched the restless sea.',
+    '',
+    'A second paragraph starts here, and it goes on for',
+    'a while.',
+  ],
   ['# Chapter Two', 'The keeper lit the lamp at dusk.'],
 ];
-

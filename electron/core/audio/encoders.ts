@@ -170,7 +170,11 @@ interface OpusScriptInstance {
   setBitrate(bitrate: number): void;
   delete(): void;
 }
-type OpusScriptClass = (new (sampleRate: number, channels: number, application: number) => OpusScriptInstance) & { Application: { VOIP: number; AUDIO: number } };
+type OpusScriptClass = (new (
+  sampleRate: number,
+  channels: number,
+  application: number,
+) => OpusScriptInstance) & { Application: { VOIP: number; AUDIO: number } };
 
 /** Opus bit rate for 16 kHz mono speech (wideband): 24 kbit/s is near-transparent for speech. */
 export const OPUS_KBPS = 24;

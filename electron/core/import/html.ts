@@ -10,10 +10,47 @@ import { Parser } from 'htmlparser2';
 const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'head', 'title', 'svg', 'math', 'iframe', 'object', 'canvas', 'select', 'button', 'nav']);
 /** Elements that start and end a paragraph. */
 const BLOCKS = new Set([
-  'p', 'div', 'section', 'article', 'main', 'header', 'footer', 'aside', 'blockquote', 'pre', 'address',
-  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hgroup', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'thead',
-  'tbody', 'tfoot', 'tr', 'caption', 'figure', 'figcaption', 'hr', 'body', 'html', 'details', 'summary',
-  'form', 'fieldset', 'legend', 'center',
+  'p',
+  'div',
+  'section',
+  'article',
+  'main',
+  'header',
+  'footer',
+  'aside',
+  'blockquote',
+  'pre',
+  'address',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'hgroup',
+  'ul',
+  'ol',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'table',
+  'thead',
+  'tbody',
+  'tfoot',
+  'tr',
+  'caption',
+  'figure',
+  'figcaption',
+  'hr',
+  'body',
+  'html',
+  'details',
+  'summary',
+  'form',
+  'fieldset',
+  'legend',
+  'center',
 ]);
 /** Elements after which a line ends (within the paragraph). */
 const LINE_BREAKS = new Set(['br']);
@@ -27,7 +64,10 @@ export function htmlToText(html: string, options: { xml?: boolean } = {}): strin
   let skipDepth = 0;
   const skipStack: string[] = [];
   const endParagraph = (): void => {
-    const text = current.replace(/[ \t\r\f\v\u00a0]+/g, ' ').replace(/ *\n */g, '\n').trim();
+    const text = current
+      .replace(/[ \t\r\f\v\u00a0]+/g, ' ')
+      .replace(/ *\n */g, '\n')
+      .trim();
     if (text !== '') paragraphs.push(text);
     current = '';
   };

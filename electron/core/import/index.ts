@@ -10,9 +10,13 @@ export const DOCUMENT_FORMATS = ['text', 'markdown', 'html', 'epub', 'pdf'] as c
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 
 const EXTENSIONS: Record<string, DocumentFormat> = {
-  txt: 'text', text: 'text',
-  md: 'markdown', markdown: 'markdown',
-  html: 'html', htm: 'html', xhtml: 'html',
+  txt: 'text',
+  text: 'text',
+  md: 'markdown',
+  markdown: 'markdown',
+  html: 'html',
+  htm: 'html',
+  xhtml: 'html',
   epub: 'epub',
   pdf: 'pdf',
 };
@@ -54,7 +58,11 @@ function utf8(bytes: Uint8Array, name: string): string {
  * Reads a document's text. `name` is the file's name (for its extension and for messages); plain text
  * passes through unchanged. The libraries load on first use: plain text costs none of them.
  */
-export async function importDocument(bytes: Uint8Array, name: string, format: DocumentFormat | null = documentFormatOf(name, bytes)): Promise<ImportedDocument> {
+export async function importDocument(
+  bytes: Uint8Array,
+  name: string,
+  format: DocumentFormat | null = documentFormatOf(name, bytes),
+): Promise<ImportedDocument> {
   const kind = format ?? 'text';
   try {
     switch (kind) {

@@ -108,7 +108,10 @@ export async function pdfToText(bytes: Uint8Array): Promise<string> {
       }
       paragraphs.push(...found);
     }
-    return paragraphs.map(joinLines).filter((p) => p !== '').join('\n\n');
+    return paragraphs
+      .map(joinLines)
+      .filter((p) => p !== '')
+      .join('\n\n');
   } finally {
     await pdf.destroy();
   }

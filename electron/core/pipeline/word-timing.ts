@@ -73,7 +73,11 @@ export function assignSpokenWords(spoken: readonly number[], total: number): Arr
  * to the words' phones, a pause counting as one phone. A word's end runs to the next word's start
  * unless a pause lies between, where it ends two units (80 ms) after its last aligned unit.
  */
-export function wordUnitSpans(phonemeIds: readonly number[], unitCount: number, alignment: ReadonlyArray<[number, number] | null> | null): Array<[number, number]> {
+export function wordUnitSpans(
+  phonemeIds: readonly number[],
+  unitCount: number,
+  alignment: ReadonlyArray<[number, number] | null> | null,
+): Array<[number, number]> {
   const words = spokenWordSpans(phonemeIds);
   if (words.length === 0 || unitCount === 0) return words.map(() => [0, 0]);
   if (alignment) {

@@ -48,7 +48,12 @@ test('every format gives the same sentences and phonemes as the plain text', asy
     await importDocument(makePdf(PDF_PAGES), 'book.pdf'),
     await importDocument(strToU8(PLAIN), 'plain.txt'),
   ];
-  for (const doc of docs) assert.deepEqual(prepareDocument(doc.text).map((s) => [s.text, s.phonemeIds.join()]), reference, doc.format);
+  for (const doc of docs)
+    assert.deepEqual(
+      prepareDocument(doc.text).map((s) => [s.text, s.phonemeIds.join()]),
+      reference,
+      doc.format,
+    );
 });
 
 test('formats by extension, else by signature; a damaged file is one line naming it', async () => {
@@ -57,8 +62,17 @@ test('formats by extension, else by signature; a damaged file is one line naming
   assert.equal(documentFormatOf('noext', makeEpub(EPUB_CHAPTERS)), 'epub');
   assert.equal(documentFormatOf('noext', strToU8('<!DOCTYPE html><p>x')), 'html');
   assert.equal(documentFormatOf('noext', strToU8('just text')), null);
-  await assert.rejects(importDocument(strToU8('%PDF-1.4 garbage'), 'broken.pdf'), (e: Error) => e instanceof DocumentImportError && /^broken\.pdf: cannot be read as a PDF file \(/.test(e.message) && !e.message.includes('\n'));
-  await assert.rejects(importDocument(strToU8('PK\u0003\u0004 nope'), 'broken.epub'), (e: Error) => e instanceof DocumentImportError && /^broken\.epub: cannot be read as an EPUB file \(not a ZIP archive/.test(e.message));
-  await assert.rejects(importDocument(zipSync({ 'a.txt': strToU8('x') }), 'other.epub'), /other\.epub: cannot be read as an EPUB file \(no META-INF\/container\.xml/);
+  await assert.rejects(
+    importDocument(strToU8('%PDF-1.4 garbage'), 'broken.pdf'),
+    (e: Error) => e instanceof DocumentImportError && /^broken\.pdf: cannot be read as a PDF file \(/.test(e.message) && !e.message.includes('\n'),
+  );
+  await assert.rejects(
+    importDocument(strToU8('PK\u0003\u0004 nope'), 'broken.epub'),
+    (e: Error) => e instanceof DocumentImportError && /^broken\.epub: cannot be read as an EPUB file \(not a ZIP archive/.test(e.message),
+  );
+  await assert.rejects(
+    importDocument(zipSync({ 'a.txt': strToU8('x') }), 'other.epub'),
+    /other\.epub: cannot be read as an EPUB file \(no META-INF\/container\.xml/,
+  );
   await assert.rejects(importDocument(new Uint8Array([0x63, 0xe9]), 'latin.md'), /latin\.md: is not valid UTF-8 text/);
 });

@@ -24,7 +24,9 @@ test('words, sentences and paragraph breaks are counted; pauses fall between sen
 });
 
 test('the bench texts (one paragraph a line) estimate at their measured 110.76 s', () => {
-  const lines = readFileSync(path.join(ROOT, 'electron/core/eval/bench-texts.txt'), 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(path.join(ROOT, 'electron/core/eval/bench-texts.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   const e = estimateSpeech(lines.join('\n\n'));
   assert.equal(e.paragraphBreaks, 23);
   assert.ok(Math.abs(e.seconds - 110.76) < 1.5, `${e.seconds} s`);
