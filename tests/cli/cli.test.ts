@@ -312,7 +312,15 @@ test('an unknown flag is refused', () => failsCleanly((d) => ['synth', TEXT, '-o
 test('an out-of-range value is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
 test('an out-of-range thread count is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
-test('eval refuses a report folder that does not exist before doing any work', () => failsCleanly((d) => ['eval', '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/));
+test('eval refuses a report folder that does not exist before doing any work', async () => {
+  // A work folder with one held-out sentence: enough for eval to get past the corpus to the report folder.
+  const work = await scratch();
+  await mkdir(path.join(work, 'corpus'));
+  await mkdir(path.join(work, 'units'));
+  await writeFile(path.join(work, 'corpus/test.jsonl'), JSON.stringify({ id: 's1', text: 'A test.', phonemes: [1, 2, 3] }) + '\n');
+  await writeFile(path.join(work, 'units/test.jsonl'), JSON.stringify({ id: 's1', units: [1, 2, 3] }) + '\n');
+  await failsCleanly((d) => ['eval', '--work', work, '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/);
+});
 test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));
 
 /** A long document (300 sentences) beside the scratch folder, so the folder itself starts empty. */
