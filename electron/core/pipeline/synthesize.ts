@@ -10,7 +10,7 @@ import { decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
-import { prepareDocument } from '../text/index.ts';
+import { prepareDocument, type UserLexicon } from '../text/index.ts';
 import { textWarnings } from '../text/language.ts';
 import { sentenceWordTimings } from './word-timing.ts';
 import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
@@ -70,6 +70,11 @@ export interface SynthesisHooks {
    * sentence; word-timing.ts). `spear bench` and the sweep turn it off.
    */
   wordTimings?: boolean;
+  /**
+   * The user's pronunciations (electron/core/text/user-lexicon.ts compileLexicon), used to read the
+   * text and to time its words. Default none. The shell loads it (lexicon-file.ts); the core reads no file.
+   */
+  lexicon?: UserLexicon;
 }
 
 /** Silence after a sentence, and after a paragraph (a blank line in the source). */
@@ -141,8 +146,8 @@ interface Prepared extends SentenceSpan {
   pauseSamples: number;
 }
 
-function prepare(text: string, voice: Voice, settings: SynthesisSettings): Prepared[] {
-  const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes });
+function prepare(text: string, voice: Voice, settings: SynthesisSettings, lexicon: UserLexicon | undefined): Prepared[] {
+  const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes, lexicon });
   return sentences.map((s, index) => {
     const next = sentences[index + 1];
     const gap = next ? text.slice(s.end, next.start) : '';
@@ -170,7 +175,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const rereadings = checker ? resolveRereadings(voice, hooks.rereadings) : 0;
   if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
   checkText(text);
-  const sentences = prepare(text, voice, settings);
+  const sentences = prepare(text, voice, settings, hooks.lexicon);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
   if (spoken.length === 0) {
     // Letters, but none the English reader has phonemes for: say so, rather than "no words".
@@ -219,6 +224,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             alignment,
             offsetSeconds: offsetSamples / rate,
             durationSeconds: samples.length / rate,
+            lexicon: hooks.lexicon,
           });
           if (!signal?.aborted) emit({ type: 'words', sentence: sentence.index, words });
         }

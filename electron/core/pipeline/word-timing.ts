@@ -7,6 +7,7 @@
  */
 import { normalizeText } from '../text/normalize.ts';
 import { phonemeIds as toPhonemeIds } from '../text/phonemes.ts';
+import type { UserLexicon } from '../text/user-lexicon.ts';
 
 /** A written word and when it is heard. */
 export interface WordTiming {
@@ -38,13 +39,16 @@ export function spokenWordSpans(phonemeIds: readonly number[]): Array<[number, n
   return words;
 }
 
-/** A sentence's written tokens (whitespace-separated) with their spans and how many words each says. */
-export function writtenTokens(sentence: string, offset: number): Array<{ text: string; start: number; end: number; spoken: number }> {
+/**
+ * A sentence's written tokens (whitespace-separated) with their spans and how many words each says
+ * (read with the lexicon the sentence was read with: a listed "McAllister" says one word, not two).
+ */
+export function writtenTokens(sentence: string, offset: number, lexicon?: UserLexicon): Array<{ text: string; start: number; end: number; spoken: number }> {
   return [...sentence.matchAll(/\S+/g)].map((m) => ({
     text: m[0],
     start: offset + m.index,
     end: offset + m.index + m[0].length,
-    spoken: spokenWordSpans(toPhonemeIds(normalizeText(m[0]), { normalized: true })).length,
+    spoken: spokenWordSpans(toPhonemeIds(normalizeText(m[0], { lexicon }), { normalized: true, lexicon })).length,
   }));
 }
 
@@ -116,12 +120,14 @@ export interface SentenceTimingInput {
   /** Where the sentence's audio starts in the document, and how long it is, in seconds. */
   offsetSeconds: number;
   durationSeconds: number;
+  /** The user's lexicon the sentence was read with, if any. */
+  lexicon?: UserLexicon;
 }
 
 /** The written words of one sentence with their times in the document's audio. */
 export function sentenceWordTimings(input: SentenceTimingInput): WordTiming[] {
   const spans = wordUnitSpans(input.phonemeIds, input.unitCount, input.alignment);
-  const tokens = writtenTokens(input.text, input.start);
+  const tokens = writtenTokens(input.text, input.start, input.lexicon);
   const assigned = assignSpokenWords(
     tokens.map((t) => t.spoken),
     spans.length,

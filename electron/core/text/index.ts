@@ -22,3 +22,14 @@ export {
 } from './phonemes.ts';
 export { letterToSound } from './letter-to-sound.ts';
 export { getLexicon, lookupWord, isDictionaryWord } from './lexicon.ts';
+export {
+  compileLexicon,
+  makeEntry,
+  parsePronunciation,
+  entryPhonemes,
+  lexiconKey,
+  LexiconEntryError,
+  LEXICON_LIMITS,
+  type LexiconEntry,
+  type UserLexicon,
+} from './user-lexicon.ts';

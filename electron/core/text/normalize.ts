@@ -14,6 +14,7 @@ import { findAbbreviation } from './abbreviations.ts';
 import { isDictionaryWord } from './lexicon.ts';
 import { digitsToWords } from './numbers.ts';
 import { readNumbers } from './read-numbers.ts';
+import type { UserLexicon } from './user-lexicon.ts';
 
 export interface NormalizeOptions {
   /**
@@ -26,6 +27,11 @@ export interface NormalizeOptions {
    * else, so one pathological 50,000-character "word" costs linear time. Default 64.
    */
   readonly maxTokenChars?: number;
+  /**
+   * The user's pronunciations: a word listed there is kept whole, as a dictionary word is ("NGINX"
+   * is not spelled letter by letter, "McAllister" not split at its capital). Default none.
+   */
+  readonly lexicon?: UserLexicon;
 }
 
 type Pass = (text: string) => string;
@@ -194,9 +200,11 @@ const readSymbols: Pass = (text) =>
 // ---------------------------------------------------------------------------------------------
 // 5. Words: acronyms, camel case, apostrophes
 
-function readWord(word: string, spellAcronymsUpTo: number): string {
+function readWord(word: string, spellAcronymsUpTo: number, lexicon: UserLexicon | undefined): string {
   const bare = word.replace(/^'+|'+$/g, '');
   if (bare === '') return '';
+  // The user's own words are said as they listed them: kept whole (and a possessive of one).
+  if (lexicon && (lexicon.has(bare.toLowerCase()) || lexicon.has(bare.toLowerCase().replace(/'s$/, '')))) return bare;
   // Keep a leading apostrophe when the dictionary knows the form ('em, 'cause).
   const core = word.startsWith("'") && isDictionaryWord(`'${bare}`) ? `'${bare}` : bare;
   if (/^[A-Z]{2,}$/.test(core)) {
@@ -210,7 +218,7 @@ function readWord(word: string, spellAcronymsUpTo: number): string {
       .replace(/([a-z])(?=[A-Z])/g, '$1 ')
       .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
       .split(' ')
-      .map((part) => readWord(part, spellAcronymsUpTo))
+      .map((part) => readWord(part, spellAcronymsUpTo, lexicon))
       .join(' ');
   }
   // A short unknown word without a vowel is an abbreviation: "mp" → "M P", "pkg" → "P K G".
@@ -221,8 +229,8 @@ function readWord(word: string, spellAcronymsUpTo: number): string {
   return core;
 }
 
-function readWords(text: string, spellAcronymsUpTo: number): string {
-  return text.replace(/[A-Za-z']+/g, (word) => ` ${readWord(word, spellAcronymsUpTo)} `);
+function readWords(text: string, spellAcronymsUpTo: number, lexicon: UserLexicon | undefined): string {
+  return text.replace(/[A-Za-z']+/g, (word) => ` ${readWord(word, spellAcronymsUpTo, lexicon)} `);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,13 +258,13 @@ function tidy(text: string): string {
 // ("A. Smith" keeps its initial).
 const LIST_MARKER = /^\s*(?:[-*]|\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+(?=\S)/;
 
-function normalizeOnce(text: string, spellAcronymsUpTo: number, maxTokenChars: number): string {
+function normalizeOnce(text: string, spellAcronymsUpTo: number, maxTokenChars: number, lexicon: UserLexicon | undefined): string {
   let s = capTokens(unicodeCleanup(text).replace(LIST_MARKER, ''), maxTokenChars);
   s = readAddresses(s);
   s = readAbbreviations(s);
   s = readNumbers(s);
   s = readSymbols(s);
-  s = readWords(s, spellAcronymsUpTo);
+  s = readWords(s, spellAcronymsUpTo, lexicon);
   return tidy(s);
 }
 
@@ -270,9 +278,9 @@ const MAX_PASSES = 4;
 export function normalizeText(text: string, options: NormalizeOptions = {}): string {
   const spellAcronymsUpTo = options.spellAcronymsUpTo ?? 5;
   const maxTokenChars = options.maxTokenChars ?? 64;
-  let current = normalizeOnce(text, spellAcronymsUpTo, maxTokenChars);
+  let current = normalizeOnce(text, spellAcronymsUpTo, maxTokenChars, options.lexicon);
   for (let pass = 1; pass < MAX_PASSES; pass++) {
-    const next = normalizeOnce(current, spellAcronymsUpTo, maxTokenChars);
+    const next = normalizeOnce(current, spellAcronymsUpTo, maxTokenChars, options.lexicon);
     if (next === current) break;
     current = next;
   }

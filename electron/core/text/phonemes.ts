@@ -10,13 +10,15 @@
  *     "<.>" (sentence end), "<?>" (question), "<!>" (exclamation). A run of marks keeps the strongest
  *     (? and ! over . over ,); marks before the first word are dropped; nothing is added at the end.
  *
- * Words come from the dictionary (lexicon.ts), then a possessive rule ("kafka's"), then the
- * letter-to-sound model (letter-to-sound.ts), so every word has a pronunciation.
+ * Words come from the user's lexicon when one is given (user-lexicon.ts), then the dictionary
+ * (lexicon.ts), then a possessive rule ("kafka's"), then the letter-to-sound model
+ * (letter-to-sound.ts), so every word has a pronunciation.
  */
 
 import { lookupWord } from './lexicon.ts';
 import { letterToSound } from './letter-to-sound.ts';
 import { normalizeText, type NormalizeOptions } from './normalize.ts';
+import type { UserLexicon } from './user-lexicon.ts';
 
 export const WORD_BOUNDARY = '_';
 export const PAUSE_COMMA = '<,>';
@@ -67,6 +69,8 @@ export interface PhonemizeOptions {
   readonly normalized?: boolean;
   /** Passed to normalizeText. */
   readonly normalize?: NormalizeOptions;
+  /** The user's pronunciations; they win over the dictionary and letter-to-sound. Default none. */
+  readonly lexicon?: UserLexicon;
 }
 
 const VOICELESS_FINAL = new Set(['P', 'T', 'K', 'F', 'TH']);
@@ -81,10 +85,14 @@ function possessive(stem: readonly string[]): string[] {
 }
 
 /**
- * One word's phones. A lone capital letter is read as its name ("B" → B IY1), except "A" standing
- * alone among ordinary words, which is the article.
+ * One word's phones. The user's lexicon comes first, for any word; then a lone capital letter is read
+ * as its name ("B" → B IY1), except "A" standing alone among ordinary words, which is the article.
  */
-export function wordPhonemes(word: string, options: { spelledLetter?: boolean } = {}): string[] {
+export function wordPhonemes(word: string, options: { spelledLetter?: boolean; lexicon?: UserLexicon } = {}): string[] {
+  // NOTE: the normaliser has already stripped accents, so lower case is the lexicon's key here.
+  const mine = (w: string): readonly string[] | undefined => options.lexicon?.get(w.toLowerCase());
+  const own = mine(word);
+  if (own) return [...own];
   if (/^[A-Z]$/.test(word) && (word !== 'A' || options.spelledLetter)) return [...LETTER_NAMES[word]];
   const known = lookupWord(word);
   if (known) return [...known];
@@ -93,7 +101,7 @@ export function wordPhonemes(word: string, options: { spelledLetter?: boolean } 
   if (stripped !== word) return wordPhonemes(stripped, options);
   const possessiveMatch = /^(.+)'s$/i.exec(word);
   if (possessiveMatch) {
-    const stem = lookupWord(possessiveMatch[1]) ?? letterToSound(possessiveMatch[1]);
+    const stem = mine(possessiveMatch[1]) ?? lookupWord(possessiveMatch[1]) ?? letterToSound(possessiveMatch[1]);
     return possessive(stem);
   }
   return letterToSound(word);
@@ -101,7 +109,7 @@ export function wordPhonemes(word: string, options: { spelledLetter?: boolean } 
 
 /** Text → phoneme tokens (see the file comment). Empty or unreadable text → []. */
 export function phonemize(text: string, options: PhonemizeOptions = {}): string[] {
-  const normalized = options.normalized ? text : normalizeText(text, options.normalize);
+  const normalized = options.normalized ? text : normalizeText(text, { ...options.normalize, lexicon: options.lexicon });
   const parts = normalized.match(/[A-Za-z']+|[,.?!]/g) ?? [];
   const tokens: string[] = [];
   let pendingPause: string | undefined;
@@ -115,7 +123,7 @@ export function phonemize(text: string, options: PhonemizeOptions = {}): string[
     }
     // "A" is a letter name when a neighbouring word is also a single capital letter ("A B C").
     const spelledLetter = part === 'A' && [parts[i - 1], parts[i + 1]].some((w) => w !== undefined && /^[A-Z]$/.test(w));
-    const phones = wordPhonemes(part, { spelledLetter });
+    const phones = wordPhonemes(part, { spelledLetter, lexicon: options.lexicon });
     if (phones.length === 0) continue;
     if (wordCount > 0) tokens.push(pendingPause ?? WORD_BOUNDARY);
     pendingPause = undefined;

@@ -6,6 +6,7 @@
 import { normalizeText, type NormalizeOptions } from './normalize.ts';
 import { phonemeIds } from './phonemes.ts';
 import { splitSentences, type Sentence, type SplitOptions } from './sentences.ts';
+import type { UserLexicon } from './user-lexicon.ts';
 
 export interface PreparedSentence extends Sentence {
   /** normalizeText(text): what is spoken. Empty when nothing in the span has a reading (emoji only). */
@@ -23,11 +24,16 @@ export interface PrepareOptions {
    * still exceed it (a 40-digit number read digit by digit); it is kept whole.
    */
   readonly maxPhonemes?: number;
+  /**
+   * The user's pronunciations (user-lexicon.ts compileLexicon): a listed word is kept whole by the
+   * normaliser and said as listed. Default none: the dictionary and letter-to-sound alone.
+   */
+  readonly lexicon?: UserLexicon;
 }
 
 function prepareOne(sentence: Sentence, options: PrepareOptions): PreparedSentence {
-  const normalized = normalizeText(sentence.text, options.normalize);
-  return { ...sentence, normalized, phonemeIds: phonemeIds(normalized, { normalized: true }) };
+  const normalized = normalizeText(sentence.text, { ...options.normalize, lexicon: options.lexicon });
+  return { ...sentence, normalized, phonemeIds: phonemeIds(normalized, { normalized: true, lexicon: options.lexicon }) };
 }
 
 /** Split, normalise and phonemise a document; every sentence's span indexes `document`. */
