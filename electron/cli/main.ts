@@ -8,6 +8,8 @@ import { AudioTooLongError, OutputPathError } from '../core/audio/write.ts';
 import { FileAccessError, removePendingTempFilesSync } from '../core/files.ts';
 import { NothingToSayError, UnreadableTextError } from '../core/pipeline/synthesize.ts';
 import { SubtitlePathError } from '../core/pipeline/subtitles.ts';
+import { LexiconFileError } from '../core/text/lexicon-file.ts';
+import { LexiconEntryError } from '../core/text/user-lexicon.ts';
 import { UsageError } from './args.ts';
 import { InputError } from './input.ts';
 import { synthCommand } from './synth.ts';
@@ -18,6 +20,7 @@ Commands:
   synth   read text aloud into a WAV or MP3 file
   bench   measure ar against each speculative strategy and gamma
   eval    intelligibility and acceptance report of the voice
+  lexicon your own pronunciations (list, add, remove), used by synth and the studio
 
 Run 'spear <command> --help' for a command's options.
 `;
@@ -28,10 +31,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   synth: async () => synthCommand,
   bench: async () => (await import('./bench.ts')).benchCommand,
   eval: async () => (await import('./eval.ts')).evalCommand,
+  lexicon: async () => (await import('./lexicon.ts')).lexiconCommand,
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */
-const USAGE_ERRORS = [UsageError, InputError, OutputPathError, AudioTooLongError, SubtitlePathError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
+const USAGE_ERRORS = [
+  UsageError,
+  InputError,
+  OutputPathError,
+  AudioTooLongError,
+  SubtitlePathError,
+  NothingToSayError,
+  UnreadableTextError,
+  DecodeOptionError,
+  PromptError,
+  LexiconEntryError,
+  LexiconFileError,
+];
 
 /** The signals that stop a job, and the exit code a shell expects for each (128 + its number). */
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;

@@ -13,6 +13,7 @@ import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
+import { loadSynthLexicon } from './lexicon.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 /** Jobs estimated at least this long get their estimate printed before decoding starts. */
@@ -51,6 +52,8 @@ Options:
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
       --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
+      --lexicon FILE       your pronunciations (default: the lexicon 'spear lexicon' edits,
+                           if there is one; see 'spear lexicon --help')
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
       --json               progress for scripts: one JSON object a line on stdout, each with an
@@ -82,6 +85,7 @@ const OPTIONS = {
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
   subtitles: { type: 'string' },
+  lexicon: { type: 'string' },
   'units-out': { type: 'string' },
   'stats-out': { type: 'string' },
   json: { type: 'boolean' },
@@ -123,11 +127,18 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   for (const out of [v.output, v.subtitles, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
   const text = v.file ? await readDocument(v.file) : positionals[0];
   checkText(text);
+  // Read before the voice opens: a named lexicon that is missing or damaged costs nothing.
+  const lexiconNotices: string[] = [];
+  const lexicon = await loadSynthLexicon(v.lexicon, (line) => lexiconNotices.push(line));
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
   const json = v.json ? new JsonProgress() : null;
   const quiet = Boolean(v.quiet) || json !== null;
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
+  for (const line of lexiconNotices) {
+    if (json) json.emit('warning', { message: line });
+    else process.stderr.write(`spear: warning: ${line}\n`);
+  }
   let writer: AudioFileWriter | null = null;
   let progress: ProgressReporter | null = null;
   try {
@@ -179,7 +190,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
         bar.update(done, total, written / event.sampleRate);
       }
     };
-    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings, wordTimings: subtitleFormat !== null });
+    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings, wordTimings: subtitleFormat !== null, lexicon });
     await writer.finish();
     progress.done();
     if (v.subtitles && subtitleFormat) await writeFileAtomic(v.subtitles, formatSubtitles(words.flat(), subtitleFormat));
