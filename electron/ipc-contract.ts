@@ -166,6 +166,10 @@ export const LIMITS = {
   gammaMin: 1,
   gammaMax: 16,
   threadsMax: 64,
+  /** Letters of a word of the user's lexicon (electron/core/text/user-lexicon.ts LEXICON_LIMITS, proven equal). */
+  lexiconWordChars: 64,
+  /** Characters of a pronunciation: phonemes or a respelling (LEXICON_LIMITS, proven equal). */
+  lexiconPronunciationChars: 200,
 } as const;
 
 /**
@@ -236,6 +240,32 @@ export interface SweepResult {
   bestGamma: number;
 }
 
+/** A word of the user's pronunciation lexicon, as the studio lists it. */
+export interface LexiconEntryView {
+  /** As the user wrote it; it matches in any case, accents ignored. */
+  word: string;
+  /** The ARPAbet phones the word is said with (a respelling's, as read now). */
+  phonemes: string[];
+  /** The respelling the user gave ("win"), when the entry is one. */
+  respelling?: string;
+}
+
+export interface LexiconInfo {
+  /** Sorted by word. */
+  entries: LexiconEntryView[];
+  /** One line when the lexicon file, or some of its entries, could not be read and were ignored. */
+  notice: string | null;
+}
+
+/** A word read aloud on its own, for the user to hear a pronunciation. */
+export interface PronunciationPreview {
+  word: string;
+  /** The phones it was read with. */
+  phonemes: string[];
+  /** A 16-bit mono WAV file, base64. */
+  wavBase64: string;
+}
+
 export type ExportResult =
   | { status: 'saved'; path: string; bytes: number }
   | { status: 'canceled' }
@@ -284,6 +314,19 @@ export interface StudioApi {
   getSettings(): Promise<StudioSettings>;
   /** Saves and applies; a provider or threads change reopens the voice. */
   setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings>;
+  /** The user's pronunciation lexicon (the file `spear lexicon` edits), read afresh. */
+  getLexicon(): Promise<LexiconInfo>;
+  /**
+   * Adds or replaces a word's pronunciation: ARPAbet phonemes ("W IH1 N": capitals or stress digits)
+   * or a respelling ("win"). Saved at once; the next synthesis uses it. A bad entry is refused in words.
+   */
+  addLexiconEntry(word: string, pronunciation: string): Promise<LexiconInfo>;
+  removeLexiconEntry(word: string): Promise<LexiconInfo>;
+  /**
+   * Reads just the word aloud, with `pronunciation` when given (not saved) or else the lexicon. Refused
+   * while a synthesis or sweep holds the voice; a synthesis started meanwhile cancels it.
+   */
+  hearWord(word: string, pronunciation: string | null): Promise<PronunciationPreview>;
 }
 
 /** The request/response verbs (everything but the subscription). */
@@ -304,6 +347,10 @@ export const INVOKE_METHODS = [
   'sweep',
   'getSettings',
   'setSettings',
+  'getLexicon',
+  'addLexiconEntry',
+  'removeLexiconEntry',
+  'hearWord',
 ] as const satisfies readonly InvokeMethod[];
 
 // ---------------------------------------------------------------- browser mode: WebSocket frames

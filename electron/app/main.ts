@@ -21,6 +21,8 @@ import {
   type AudioFormat,
 } from '../ipc-contract.ts';
 import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
+import { configDir } from '../core/config-dir.ts';
+import { lexiconPath } from '../core/text/lexicon-file.ts';
 import { parseArgs } from '../service/schemas.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,6 +52,8 @@ function defaultServiceOptions(): ServiceClientOptions {
   return {
     voiceDir: app.isPackaged ? path.join(process.resourcesPath, 'voice') : undefined,
     settingsFile: path.join(app.getPath('userData'), 'settings.json'),
+    // The same file as `spear lexicon`, so both read and edit one lexicon.
+    lexiconFile: lexiconPath(configDir()),
   };
 }
 

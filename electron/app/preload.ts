@@ -19,6 +19,10 @@ const api: StudioApi = {
   sweep: invoke('sweep'),
   getSettings: invoke('getSettings'),
   setSettings: invoke('setSettings'),
+  getLexicon: invoke('getLexicon'),
+  addLexiconEntry: invoke('addLexiconEntry'),
+  removeLexiconEntry: invoke('removeLexiconEntry'),
+  hearWord: invoke('hearWord'),
   onDecodeEvent(callback) {
     const listener = (_event: IpcRendererEvent, studioEvent: StudioEvent): void => callback(studioEvent);
     ipcRenderer.on(EVENT_CHANNEL, listener);

@@ -6,6 +6,7 @@
 import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../ipc-contract.ts';
+import type { UserLexicon } from '../core/text/user-lexicon.ts';
 
 /** What the service touches of a pipeline `Voice`. */
 export interface VoiceLike {
@@ -24,6 +25,8 @@ export interface SynthesizeHooks {
   rereadings?: number;
   /** The pipeline's: emit each sentence's word timings ('words' events). Default true. */
   wordTimings?: boolean;
+  /** The pipeline's: the user's pronunciations to read the text with. Default none. */
+  lexicon?: UserLexicon;
 }
 
 export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {

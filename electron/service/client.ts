@@ -28,6 +28,7 @@ export class ServiceClient {
       backendModule: options.backendModule ?? siblingUrl('real-backend'),
       voiceDir: options.voiceDir,
       settingsFile: options.settingsFile,
+      lexiconFile: options.lexiconFile,
     };
     this.worker = startWorker(siblingUrl('host'), data);
     let markReady: (name: string) => void = () => undefined;

@@ -13,6 +13,7 @@ import type { FLAC_RATIO, WAV_MAX_DATA_BYTES } from '../core/audio/formats.ts';
 import type { MP3_KBPS, OPUS_KBPS } from '../core/audio/encoders.ts';
 import type { SPEECH_ESTIMATE } from '../core/pipeline/estimate.ts';
 import type { ImportedDocument } from '../core/import/index.ts';
+import type { LEXICON_LIMITS } from '../core/text/user-lexicon.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -36,4 +37,6 @@ export type ContractConformance = [
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['opusKbps'], typeof OPUS_KBPS>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['wavMaxDataBytes'], typeof WAV_MAX_DATA_BYTES>>,
+  Assert<Same<(typeof Contract.LIMITS)['lexiconWordChars'], (typeof LEXICON_LIMITS)['wordChars']>>,
+  Assert<Same<(typeof Contract.LIMITS)['lexiconPronunciationChars'], (typeof LEXICON_LIMITS)['pronunciationChars']>>,
 ];

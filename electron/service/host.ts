@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendModule } from './backend.ts';
 import type { HostRequest, HostResponse, HostWorkerData } from './protocol.ts';
 import { fileSettings, memorySettings } from './settings.ts';
+import { fileLexicon, memoryLexicon } from './lexicon.ts';
 import { StudioService, errorMessage } from './service.ts';
 
 const port = parentPort;
@@ -19,7 +20,8 @@ const send = (message: HostResponse): void => port.postMessage(message);
 const backendModule = (await import(data.backendModule)) as BackendModule;
 const backend = await backendModule.createBackend({ voiceDir: data.voiceDir });
 const settings = data.settingsFile ? await fileSettings(data.settingsFile) : memorySettings();
-const service = new StudioService({ backend, settings, emit: (event) => send({ kind: 'event', event }) });
+const lexicon = data.lexiconFile ? fileLexicon(data.lexiconFile) : memoryLexicon();
+const service = new StudioService({ backend, settings, lexicon, emit: (event) => send({ kind: 'event', event }) });
 // The window shows before anyone asks for speech: open the voice meanwhile.
 service.prepare();
 
@@ -60,6 +62,18 @@ port.on('message', async (request: HostRequest) => {
         break;
       case 'setSettings':
         value = await service.setSettings(args[0] as never);
+        break;
+      case 'getLexicon':
+        value = await service.getLexicon();
+        break;
+      case 'addLexiconEntry':
+        value = await service.addLexiconEntry(args[0] as string, args[1] as string);
+        break;
+      case 'removeLexiconEntry':
+        value = await service.removeLexiconEntry(args[0] as string);
+        break;
+      case 'hearWord':
+        value = await service.hearWord(args[0] as string, args[1] as string | null);
         break;
     }
     send({ kind: 'result', id, ok: true, value });

@@ -7,6 +7,8 @@ export interface HostWorkerData {
   voiceDir?: string;
   /** Where settings persist; absent: in memory only. */
   settingsFile?: string;
+  /** The user's lexicon.json (electron/core/text/lexicon-file.ts); absent: an empty lexicon in memory. */
+  lexiconFile?: string;
 }
 
 /** Arguments are validated by the owner (schemas.ts) before they are posted here. */

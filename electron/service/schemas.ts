@@ -54,6 +54,9 @@ export const settingsPatchSchema = z.strictObject({
 const audioFormat = z.enum(['wav', 'mp3', 'flac', 'opus']);
 const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optional(), exportId: jobId });
 
+const lexiconWord = z.string().min(1).max(LIMITS.lexiconWordChars, `a word may have at most ${LIMITS.lexiconWordChars} letters`);
+const pronunciation = z.string().min(1).max(LIMITS.lexiconPronunciationChars, `a pronunciation may have at most ${LIMITS.lexiconPronunciationChars} characters`);
+
 /** The arguments of every verb, as a tuple schema. */
 export const argsSchemas = {
   segment: z.tuple([documentSchema]),
@@ -71,6 +74,10 @@ export const argsSchemas = {
   sweep: z.tuple([documentSchema, sweepOptionsSchema]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([settingsPatchSchema]),
+  getLexicon: z.tuple([]),
+  addLexiconEntry: z.tuple([lexiconWord, pronunciation]),
+  removeLexiconEntry: z.tuple([lexiconWord]),
+  hearWord: z.tuple([lexiconWord, pronunciation.nullable()]),
 } satisfies { [M in InvokeMethod]: z.ZodType<InvokeArgs<M>> };
 
 /** One browser-mode request frame. */

@@ -9,12 +9,17 @@ import { stat } from 'node:fs/promises';
 import { CancelledError, SpearError } from '../core/errors.ts';
 import { splitSentences } from '../core/text/index.ts';
 import { DocumentImportError, importDocument } from '../core/import/index.ts';
+import { encodeWav } from '../core/audio/wav.ts';
+import { idsToTokens, prepareDocument } from '../core/text/index.ts';
+import { checkWord, compileLexicon, makeEntry } from '../core/text/user-lexicon.ts';
 import { LIMITS } from '../ipc-contract.ts';
 import type {
   AudioFormat,
   ExportOptions,
   ImportedDocument,
   JobId,
+  LexiconInfo,
+  PronunciationPreview,
   ProviderReport,
   ProvidersInfo,
   SentenceSpan,
@@ -27,6 +32,7 @@ import type { SynthesisSettings, SynthesisSummary } from '../core/pipeline/event
 import type { SynthesisBackend, VoiceLike } from './backend.ts';
 import { JobAudio } from './job-audio.ts';
 import type { SettingsStore } from './settings.ts';
+import { memoryLexicon, type LexiconStore } from './lexicon.ts';
 import { DEFAULT_SWEEP_GAMMAS, summarizeSweep } from './sweep.ts';
 
 export interface StudioServiceOptions {
@@ -35,11 +41,13 @@ export interface StudioServiceOptions {
   emit: (event: StudioEvent) => void;
   /** Finished jobs whose audio is kept for preview/export; older ones are dropped. Default 8. */
   keepJobs?: number;
+  /** The user's pronunciations (lexicon.ts); default: an empty one in memory. */
+  lexicon?: LexiconStore;
 }
 
 interface Job {
   id: JobId;
-  kind: 'synthesis' | 'sweep' | 'export';
+  kind: 'synthesis' | 'sweep' | 'export' | 'hear';
   controller: AbortController;
   audio: JobAudio;
   done: Promise<void>;
@@ -54,6 +62,13 @@ export class ExportCancelledError extends CancelledError {
   }
 }
 
+/** A word cannot be heard while a synthesis or sweep holds the voice. */
+export class VoiceBusyError extends SpearError {
+  constructor() {
+    super('the voice is reading the document; hear the word when it has finished, or cancel it first');
+  }
+}
+
 export class JobNotFoundError extends SpearError {
   constructor(id: string) {
     super(`job ${id} is unknown or its audio was released (only the last jobs are kept); synthesize again`);
@@ -65,6 +80,7 @@ export class StudioService {
   private readonly settings: SettingsStore;
   private readonly emit: (event: StudioEvent) => void;
   private readonly keepJobs: number;
+  private readonly lexicon: LexiconStore;
   private readonly jobs = new Map<JobId, Job>();
   private voicePromise: Promise<VoiceLike> | undefined;
   private activeReport: ProviderReport | null = null;
@@ -77,6 +93,7 @@ export class StudioService {
     this.settings = options.settings;
     this.emit = options.emit;
     this.keepJobs = options.keepJobs ?? 8;
+    this.lexicon = options.lexicon ?? memoryLexicon();
   }
 
   /**
@@ -110,7 +127,9 @@ export class StudioService {
     const settings = this.resolve(options);
     return this.startExclusive('synthesis', async (job, voice) => {
       const started = performance.now();
+      const lexicon = await this.lexicon.compiled();
       await this.backend.synthesize(voice, doc, settings, {
+        lexicon,
         signal: job.controller.signal,
         onEvent: (event) => {
           if (job.controller.signal.aborted) return;
@@ -232,6 +251,68 @@ export class StudioService {
       if (old) void this.releaseWhenIdle(old);
     }
     return after;
+  }
+
+  getLexicon(): Promise<LexiconInfo> {
+    return this.lexicon.info();
+  }
+
+  addLexiconEntry(word: string, pronunciation: string): Promise<LexiconInfo> {
+    return this.lexicon.add(word, pronunciation);
+  }
+
+  removeLexiconEntry(word: string): Promise<LexiconInfo> {
+    return this.lexicon.remove(word);
+  }
+
+  /**
+   * The word alone, read with `pronunciation` (checked, not saved) or the lexicon, as a WAV. It holds
+   * the voice like a job: refused while one runs, cancelled by one that starts.
+   */
+  async hearWord(word: string, pronunciation: string | null): Promise<PronunciationPreview> {
+    const checked = checkWord(word);
+    const saved = await this.lexicon.compiled();
+    const lexicon = pronunciation === null ? saved : new Map([...(saved ?? []), ...compileLexicon([makeEntry(checked, pronunciation)])]);
+    const phonemes = idsToTokens(prepareDocument(checked, { lexicon })[0]?.phonemeIds ?? []).filter((p) => /^[A-Z]/.test(p));
+    if (this.disposed) throw new Error('the synthesis service is shutting down');
+    if (this.current) throw new VoiceBusyError();
+    const controller = new AbortController();
+    const job: Job = { id: randomUUID(), kind: 'hear', controller, audio: new JobAudio(), done: Promise.resolve() };
+    const reading = (async () => {
+      const voice = await this.voice();
+      const chunks: { samples: Float32Array; offsetSamples: number; sampleRate: number }[] = [];
+      const cancelled = new CancelledError(`hearing "${checked}"`);
+      await this.backend
+        .synthesize(voice, checked, this.resolve({}), {
+          lexicon,
+          signal: controller.signal,
+          rereadings: 0,
+          wordTimings: false,
+          onEvent: (event) => {
+            if (event.type === 'audio') chunks.push(event);
+          },
+        })
+        .catch((error: unknown) => {
+          throw controller.signal.aborted ? cancelled : error;
+        });
+      if (controller.signal.aborted) throw cancelled;
+      const sampleRate = chunks[0]?.sampleRate ?? 16_000;
+      const samples = new Float32Array(chunks.reduce((n, c) => Math.max(n, c.offsetSamples + c.samples.length), 0));
+      for (const c of chunks) samples.set(c.samples, c.offsetSamples);
+      return { word: checked, phonemes, wavBase64: Buffer.from(encodeWav(samples, sampleRate)).toString('base64') };
+    })();
+    job.done = reading.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.current = job;
+    this.jobs.set(job.id, job);
+    try {
+      return await reading;
+    } finally {
+      if (this.current === job) this.current = undefined;
+      this.jobs.delete(job.id);
+    }
   }
 
   /** Cancels everything and releases the voice's ONNX sessions. */

@@ -152,11 +152,12 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
         const words = sentenceWordTimings({
           text: sentence.text,
           start: sentence.start,
-          phonemeIds: phonemeIds(sentence.text),
+          phonemeIds: phonemeIds(sentence.text, { lexicon: hooks.lexicon }),
           unitCount: units.length,
           alignment: null,
           offsetSeconds: offsetSamples / sampleRate,
           durationSeconds: samples.length / sampleRate,
+          lexicon: hooks.lexicon,
         });
         emit({ type: 'words', sentence: sentence.index, words });
       }

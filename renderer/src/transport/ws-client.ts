@@ -60,6 +60,10 @@ export function connectWebSocketApi(onConnection: (state: 'ready' | 'lost') => v
     sweep: (...a) => invoke('sweep', ...a),
     getSettings: (...a) => invoke('getSettings', ...a),
     setSettings: (...a) => invoke('setSettings', ...a),
+    getLexicon: (...a) => invoke('getLexicon', ...a),
+    addLexiconEntry: (...a) => invoke('addLexiconEntry', ...a),
+    removeLexiconEntry: (...a) => invoke('removeLexiconEntry', ...a),
+    hearWord: (...a) => invoke('hearWord', ...a),
     onDecodeEvent(callback) {
       listeners.add(callback);
       return () => listeners.delete(callback);
