@@ -4,6 +4,7 @@ import { AcceptanceView } from './components/AcceptanceView.tsx';
 import { DocumentPanel } from './components/DocumentPanel.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ExportPanel } from './components/ExportPanel.tsx';
+import { LexiconPanel } from './components/LexiconPanel.tsx';
 import { Notices } from './components/Notices.tsx';
 import { PlaybackPanel } from './components/PlaybackPanel.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
@@ -14,6 +15,7 @@ import { useStudio } from './store/state.ts';
 export function App() {
   const connection = useStudio((s) => s.connection);
   const [showSettings, setShowSettings] = useState(false);
+  const [showLexicon, setShowLexicon] = useState(false);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
@@ -36,6 +38,9 @@ export function App() {
           {connection === 'ready' ? 'service ready' : connection === 'connecting' ? 'connecting…' : 'service unreachable'}
         </span>
         <span className="muted small hint">Ctrl+Enter synthesize · Esc cancel</span>
+        <button type="button" aria-expanded={showLexicon} aria-controls="lexicon-panel" onClick={() => setShowLexicon((v) => !v)}>
+          Pronunciations
+        </button>
         <button type="button" aria-expanded={showSettings} aria-controls="settings-panel" onClick={() => setShowSettings((v) => !v)}>
           Settings
         </button>
@@ -47,6 +52,13 @@ export function App() {
         <section id="settings-panel" className="panel settings-panel" aria-label="Settings">
           <ErrorBoundary area="Settings">
             <SettingsPanel />
+          </ErrorBoundary>
+        </section>
+      )}
+      {showLexicon && (
+        <section id="lexicon-panel" className="panel lexicon-panel" aria-label="Pronunciations">
+          <ErrorBoundary area="Pronunciations">
+            <LexiconPanel />
           </ErrorBoundary>
         </section>
       )}

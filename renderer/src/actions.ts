@@ -4,8 +4,8 @@
  */
 import type { AudioFormat, StudioSettings } from '../../electron/ipc-contract.ts';
 import { getApi } from './api.ts';
-import { decodeText, fileKind, fileProblem, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
-import { resetPlayer } from './player.ts';
+import { decodeText, fileKind, fileProblem, fromBase64, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
+import { playClip, resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
 import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
@@ -220,5 +220,58 @@ export async function saveSettings(patch: Partial<StudioSettings>): Promise<void
     set((s) => ({ notices: [...s.notices.slice(-4), notice('info', 'Settings saved; the next synthesis uses them.')] }));
   } catch (error) {
     reportError(`Could not save the settings: ${message(error)}`);
+  }
+}
+
+// ---------------------------------------------------------------- lexicon
+
+/** The core's messages name their source ("lexicon: …"); the panel says that already. */
+const lexiconMessage = (error: unknown): string => message(error).replace(/^lexicon: /, '');
+
+export async function loadLexicon(): Promise<void> {
+  try {
+    const { entries, notice } = await getApi().getLexicon();
+    set({ lexicon: entries, lexiconNotice: notice });
+  } catch (error) {
+    set({ lexiconError: `Could not read your pronunciations: ${message(error)}` });
+  }
+}
+
+/** Adds or replaces a word's pronunciation; true when saved (the form may clear itself). */
+export async function addLexiconEntry(word: string, pronunciation: string): Promise<boolean> {
+  if (word.trim() === '' || pronunciation.trim() === '') {
+    set({ lexiconError: 'Give a word and how to say it: phonemes such as “W IH1 N”, or a respelling such as “win”.' });
+    return false;
+  }
+  try {
+    const { entries, notice } = await getApi().addLexiconEntry(word.trim(), pronunciation.trim());
+    set({ lexicon: entries, lexiconNotice: notice, lexiconError: null });
+    return true;
+  } catch (error) {
+    set({ lexiconError: lexiconMessage(error) });
+    return false;
+  }
+}
+
+export async function removeLexiconEntry(word: string): Promise<void> {
+  try {
+    const { entries, notice } = await getApi().removeLexiconEntry(word);
+    set({ lexicon: entries, lexiconNotice: notice, lexiconError: null });
+  } catch (error) {
+    set({ lexiconError: lexiconMessage(error) });
+  }
+}
+
+/** Reads the word aloud on its own, with `pronunciation` (not saved) or as the lexicon says, and plays it. */
+export async function hearWord(word: string, pronunciation: string | null = null): Promise<void> {
+  if (word.trim() === '' || get().hearing) return;
+  set({ hearing: word.trim(), lexiconError: null });
+  try {
+    const preview = await getApi().hearWord(word.trim(), pronunciation?.trim() || null);
+    await playClip(fromBase64(preview.wavBase64));
+  } catch (error) {
+    set({ lexiconError: lexiconMessage(error) });
+  } finally {
+    set({ hearing: null });
   }
 }

@@ -136,3 +136,20 @@ useStudio.subscribe((state, previous) => {
     void playFrom(state.heard, state.mode ?? 'document');
   }
 });
+
+// ---------------------------------------------------------------- short clips (a word heard from the lexicon)
+
+let clip: HTMLAudioElement | null = null;
+
+/** Plays a WAV file on its own element, beside the document's; a new clip stops the previous one. */
+export async function playClip(wav: Uint8Array<ArrayBuffer>): Promise<void> {
+  if (clip) {
+    clip.pause();
+    URL.revokeObjectURL(clip.src);
+  }
+  const url = URL.createObjectURL(new Blob([wav], { type: 'audio/wav' }));
+  const audio = new Audio(url);
+  clip = audio;
+  audio.addEventListener('ended', () => URL.revokeObjectURL(url), { once: true });
+  await audio.play();
+}

@@ -48,6 +48,14 @@ export function toBase64(bytes: ArrayBuffer): string {
   return btoa(binary);
 }
 
+/** base64 → bytes (what the service sends a heard word's WAV as). */
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 /** Decodes a file's bytes as UTF-8 text, or explains why they are not text. */
 export function decodeText(name: string, bytes: ArrayBuffer): { text: string } | { problem: string } {
   const view = new Uint8Array(bytes);

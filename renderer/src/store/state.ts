@@ -1,10 +1,11 @@
 /**
  * The studio's one store, made of slices (document, decoding, playback, settings, sweep, export,
- * notices). The store holds state only; what changes it lives in actions.ts (user intent) and
+ * notices, lexicon). The store holds state only; what changes it lives in actions.ts (user intent) and
  * apply-events.ts (service events, batched per animation frame by bridge.ts).
  */
 import { create } from 'zustand';
 import type {
+  LexiconEntryView,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -127,7 +128,18 @@ export interface NoticeSlice {
   connection: 'connecting' | 'ready' | 'lost';
 }
 
-export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & ExportSlice & NoticeSlice;
+export interface LexiconSlice {
+  /** The user's pronunciations, sorted by word; null until loaded. */
+  lexicon: LexiconEntryView[] | null;
+  /** Why the lexicon file was (partly) ignored, from the service. */
+  lexiconNotice: string | null;
+  /** Why the last add, remove or hearing failed, in words. */
+  lexiconError: string | null;
+  /** The word being read aloud to be heard, while it is. */
+  hearing: string | null;
+}
+
+export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & ExportSlice & NoticeSlice & LexiconSlice;
 
 /** Steps kept per sentence for the acceptance view (older ones are summarised in its stats). */
 export const STEPS_KEPT = 40;
@@ -166,9 +178,10 @@ export const initialSweep: SweepSlice = {
 };
 export const initialExport: ExportSlice = { exportId: null, exportStatus: 'idle', exportFraction: 0, exportMessage: null };
 export const initialNotices: NoticeSlice = { notices: [], connection: 'connecting' };
+export const initialLexicon: LexiconSlice = { lexicon: null, lexiconNotice: null, lexiconError: null, hearing: null };
 
 export function initialState(): StudioState {
-  return { ...initialDocument, ...initialDecoding, ...initialPlayback, ...initialSettings, ...initialSweep, ...initialExport, ...initialNotices };
+  return { ...initialDocument, ...initialDecoding, ...initialPlayback, ...initialSettings, ...initialSweep, ...initialExport, ...initialNotices, ...initialLexicon };
 }
 
 export const useStudio = create<StudioState>()(() => initialState());
