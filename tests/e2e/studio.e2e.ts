@@ -33,7 +33,10 @@ declare class File {
 interface HTMLAudioElement {
   duration: number;
   src: string;
+  addEventListener(type: string, listener: () => void): void;
 }
+declare const HTMLMediaElement: { prototype: { play(this: HTMLAudioElement): Promise<void> } };
+declare const window: { heardDurations?: number[] };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUTPUT = path.join(root, 'tests/output');
@@ -121,6 +124,39 @@ test('dropping a .txt splits it into sentences', async () => {
   assert.equal(await page.locator('#document-text').inputValue(), DOCUMENT);
   await page.locator('[data-testid="sentences"] li').nth(3).waitFor();
   assert.equal(await page.locator('[data-testid="sentences"] li').count(), 4);
+});
+
+test('a word of your own: added in the Pronunciations panel, heard (a WAV that plays), removed', async () => {
+  // Record the duration of every clip that starts playing (the heard word plays on its own element).
+  await page.evaluate(() => {
+    const play = HTMLMediaElement.prototype.play;
+    window.heardDurations = [];
+    HTMLMediaElement.prototype.play = function (this: HTMLAudioElement) {
+      this.addEventListener('loadedmetadata', () => window.heardDurations!.push(this.duration));
+      return play.call(this);
+    };
+  });
+  await page.getByRole('button', { name: 'Pronunciations' }).click();
+  const panel = page.getByTestId('lexicon-panel');
+  await panel.getByText('No pronunciations of yours yet.').waitFor();
+  await page.locator('#lexicon-word').fill('Nguyen');
+  await page.locator('#lexicon-pronunciation').fill('W IH');
+  await panel.getByRole('button', { name: 'Add' }).click();
+  await page.getByTestId('lexicon-error').filter({ hasText: 'the vowel IH needs a stress digit' }).waitFor();
+  await page.locator('#lexicon-pronunciation').fill('win');
+  await panel.getByRole('button', { name: 'Add' }).click();
+  const entry = page.getByTestId('lexicon-entry');
+  await entry.filter({ hasText: 'W IH1 N' }).waitFor();
+  assert.equal(await page.getByTestId('lexicon-error').count(), 0, 'the error went with the good entry');
+  assert.equal(await page.locator('#lexicon-word').inputValue(), '', 'the form cleared');
+  await page.getByRole('button', { name: 'Hear Nguyen' }).click();
+  await page.waitForFunction(() => (window.heardDurations ?? []).length > 0, undefined, { timeout: LONG });
+  const [duration] = await page.evaluate(() => window.heardDurations!);
+  assert.ok(duration > 0.1 && duration < 5, `the word's clip lasts ${duration} s`);
+  await page.getByRole('button', { name: 'Remove Nguyen' }).click();
+  await panel.getByText('No pronunciations of yours yet.').waitFor();
+  await page.getByRole('button', { name: 'Pronunciations' }).click();
+  assert.equal(await page.getByTestId('lexicon-panel').count(), 0);
 });
 
 test('synthesis shows accepted and rejected drafts live, then per-sentence summaries', async () => {
