@@ -45,7 +45,21 @@ export interface RunningServer {
 
 const HOST = '127.0.0.1';
 const COOKIE = 'spear_token';
-const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/**
+ * What one connection may hold of this server (tests/server/soak.test.ts drives each past its bound).
+ * A page sends a few requests at a time and reads what it is sent at once; these stop a stuck or
+ * misbehaving client from growing the server's memory or disk without end.
+ */
+export const SERVER_LIMITS = {
+  /** Bytes of one incoming frame; a larger one closes its connection (1009). */
+  maxFrameBytes: 8 * 1024 * 1024,
+  /** Requests of one connection awaiting their replies; more are refused at once. */
+  maxRequestsInFlight: 32,
+  /** Bytes queued for a client that is not reading (audio frames, events); past this it is dropped. */
+  maxBacklogBytes: 16 * 1024 * 1024,
+  /** Export files kept for download; an older one is deleted when a new one is written. */
+  keptExports: 8,
+} as const;
 /** Media types of exported audio, by the extension the server names the file with. */
 const CONTENT_TYPES: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', flac: 'audio/flac', opus: 'audio/ogg; codecs=opus' };
 const TYPES: Record<string, string> = {
@@ -134,8 +148,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   });
 
+  /** Remembers an export for download; past SERVER_LIMITS.keptExports the oldest file is deleted. */
+  const keepExport = async (exportId: string, entry: { file: string; fileName: string }): Promise<void> => {
+    exports.delete(exportId);
+    exports.set(exportId, entry);
+    const dropped: string[] = [];
+    for (const [oldId, old] of exports) {
+      if (exports.size <= SERVER_LIMITS.keptExports) break;
+      exports.delete(oldId);
+      if (old.file !== entry.file) dropped.push(old.file);
+    }
+    // NOTE: a download still streaming keeps its open file on POSIX; elsewhere the removal may fail.
+    await Promise.all(dropped.map((file) => rm(file, { force: true }).catch(() => undefined)));
+  };
+
   const sockets = new Set<WebSocket>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  /** The connection that started each running job, sweep or export, so leaving cancels it. */
+  const owners = new Map<string, WebSocket>();
+  /** Sends unless the client has stopped reading: past the backlog bound it is dropped, freeing what it held. */
+  const sendTo = (ws: WebSocket, frame: string | Buffer): void => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > SERVER_LIMITS.maxBacklogBytes) {
+      ws.terminate();
+      return;
+    }
+    ws.send(frame);
+  };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: SERVER_LIMITS.maxFrameBytes });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const origin = req.headers.origin ?? '';
@@ -152,22 +191,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const unsubscribe = service.onEvent((event: StudioEvent) => {
+    const ended = event.type === 'job-canceled' || event.type === 'job-error' || event.type === 'sweep-done' || (event.type === 'job' && event.event.type === 'done');
+    if (ended) owners.delete(event.jobId);
     const frame = event.type === 'job' && event.event.type === 'audio' ? encodeAudioFrame(event) : JSON.stringify({ kind: 'event', event } satisfies WsMessage);
-    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
+    for (const ws of sockets) sendTo(ws, frame);
   });
 
   wss.on('connection', (ws: WebSocket) => {
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    let inFlight = 0;
+    // A frame past maxFrameBytes (or one that breaks the protocol) makes ws close the connection
+    // (1009, 1002) and emit 'error': without a listener that error would end the whole server.
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      sockets.delete(ws);
+      // A page that is closed or reloaded leaves nobody to hear its job: stop what it started.
+      for (const [jobId, owner] of owners) {
+        if (owner !== ws) continue;
+        owners.delete(jobId);
+        service.call('cancel', [jobId]).catch(() => undefined);
+      }
+    });
     ws.on('message', async (data, isBinary) => {
-      const reply = (message: WsMessage): void => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
-      };
+      const reply = (message: WsMessage): void => sendTo(ws, JSON.stringify(message));
       let id = -1;
+      inFlight++;
       try {
         if (isBinary) throw new Error('binary requests are not part of the protocol');
         const frame: unknown = JSON.parse(data.toString());
         if (frame && typeof frame === 'object' && Number.isSafeInteger((frame as { id?: unknown }).id)) id = (frame as { id: number }).id;
+        if (inFlight > SERVER_LIMITS.maxRequestsInFlight) {
+          throw new Error(`too many requests in flight on this connection (at most ${SERVER_LIMITS.maxRequestsInFlight}); wait for their replies`);
+        }
         const parsed = wsRequestSchema.safeParse(frame);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
@@ -179,16 +234,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           const [jobId, format, exportOptions] = parseArgs('exportAudio', request.args);
           const fileName = `spear-${exportOptions.sentence === undefined ? 'document' : `sentence-${exportOptions.sentence + 1}`}.${format}`;
           const file = path.join(exportDir, `${exportOptions.exportId}.${format}`);
-          const { bytes } = await service.exportTo([jobId, format, exportOptions], file);
-          exports.set(exportOptions.exportId, { file, fileName });
+          owners.set(exportOptions.exportId, ws);
+          const { bytes } = await service.exportTo([jobId, format, exportOptions], file).finally(() => owners.delete(exportOptions.exportId));
+          await keepExport(exportOptions.exportId, { file, fileName });
           value = { status: 'download', url: `/exports/${exportOptions.exportId}`, fileName, bytes } satisfies ExportResult;
         } else {
           const method: Exclude<InvokeMethod, 'exportAudio'> = request.method;
           value = await service.call(method, parseArgs(method, request.args));
+          if ((method === 'synthesize' || method === 'sweep') && typeof value === 'string') {
+            if (ws.readyState === ws.OPEN) owners.set(value, ws);
+            else service.call('cancel', [value]).catch(() => undefined);
+          }
         }
         reply({ kind: 'result', id, ok: true, value });
       } catch (error) {
         reply({ kind: 'result', id, ok: false, error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        inFlight--;
       }
     });
   });
