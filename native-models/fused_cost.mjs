@@ -4,7 +4,8 @@
 //   node native-models/fused_cost.mjs native-models/voice /tmp/fused [--past 150] [--capacity PAST+64] [--rounds 7] [--runs 150]
 //   node native-models/fused_cost.mjs --probe /tmp/probe                                      # fused_graph.py --probe graphs
 //
-// Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths), through
+// Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
+// 1 and of 5 tokens), through
 // both graphs with their own caches; prints the largest logits difference and how often the argmax agrees.
 // Cost: µs per session run at T = 1, 2, 4, 6, 8 new tokens after PAST cached positions (batch 1) and at
 // T = 1 for batch 8, each graph's runs interleaved round by round in one process; medians of the rounds.
@@ -44,11 +45,9 @@ if (!voiceDir || fusedDirs.length === 0) {
   process.exit(2);
 }
 const manifest = JSON.parse(readFileSync(path.join(voiceDir, 'manifest.json'), 'utf8'));
-/** A directory's fused `full` entry: from manifest.fused.json (fused_graph.py --out) or its manifest.json. */
+/** A voice directory's fused `full` entry (fused_graph.py). */
 function fusedEntryOf(dir) {
-  const file = ['manifest.fused.json', 'manifest.json'].map((f) => path.join(dir, f)).find((f) => {
-    try { readFileSync(f); return true; } catch { return false; }
-  });
+  const file = path.join(dir, 'manifest.json');
   const entry = JSON.parse(readFileSync(file, 'utf8')).graphs.full;
   if (!entry.kv_layout) throw new Error(`${file}: graph "full" is not a fused graph (no kv_layout)`);
   return entry;
@@ -107,12 +106,11 @@ class ExportedRunner {
 }
 
 /**
- * The fused contract: the engine's (B, H, capacity, Dh) buffers are the past. "bnsh": the graph returns
- * the new keys/values, the caller writes them in per head; "shared-buffer": present_* are bound to the
- * past tensors and the graph writes them itself.
+ * The fused contract ("kv_layout": "bnsh"): the caller's (B, H, capacity, Dh) buffers are the past, passed
+ * whole; the graph returns the new keys/values (B, H, T, Dh) and the caller writes each head's block in.
  */
 class FusedRunner {
-  constructor(session, layout) { this.session = session; this.layout = layout; this.name = `fused (${layout})`; }
+  constructor(session) { this.session = session; this.name = 'fused'; }
   reset(rows, capacity) {
     this.rows = rows; this.capacity = capacity;
     const size = rows * H * capacity * Dh;
@@ -125,55 +123,28 @@ class FusedRunner {
   }
   feeds(tokens, T) {
     const B = this.rows;
-    const f = { input_ids: ints(tokens, [B, T]) };
-    if (this.layout === 'shared-buffer') {
-      f.seqlens_k = new ort.Tensor('int32', Int32Array.from(this.lengths, (n) => n + T - 1), [B]);
-      f.total_sequence_length = new ort.Tensor('int32', Int32Array.of(Math.max(...this.lengths) + T), []);
-    } else {
-      f.positions = ints(Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)), [B, T]);
-      f.past_len = ints(Array.from(this.lengths), [B]);
-    }
+    const f = {
+      input_ids: ints(tokens, [B, T]),
+      positions: ints(Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)), [B, T]),
+      past_len: ints(Array.from(this.lengths), [B]),
+    };
     for (let l = 0; l < layers; l++) {
       f[`past_key_${l}`] = this.pastKeys[l];
       f[`past_value_${l}`] = this.pastValues[l];
     }
     return f;
   }
-  fetches() {
-    if (this.layout !== 'shared-buffer') return undefined;
-    const f = { logits: null, hidden_out: null };
-    for (let l = 0; l < layers; l++) {
-      f[`present_key_${l}`] = this.pastKeys[l];
-      f[`present_value_${l}`] = this.pastValues[l];
-    }
-    return f;
-  }
   async run(tokens, T, counts) {
-    const fetches = this.fetches();
-    const out = fetches ? await this.session.run(this.feeds(tokens, T), fetches) : await this.session.run(this.feeds(tokens, T));
-    if (this.layout === 'shared-buffer') {
-      // GroupQueryAttention wrote into the bound buffers already.
-      for (let b = 0; b < this.rows; b++) this.lengths[b] += counts[b];
-      return out.logits.data;
-    }
+    const out = await this.session.run(this.feeds(tokens, T));
     for (let b = 0; b < this.rows; b++) {
       for (let l = 0; l < layers; l++) {
         const keys = out[`new_key_${l}`].data;
         const vals = out[`new_value_${l}`].data;
         for (let h = 0; h < H; h++) {
+          const src = (b * H + h) * T * Dh;
           const dst = ((b * H + h) * this.capacity + this.lengths[b]) * Dh;
-          if (this.layout === 'bnsh-direct') {
-            // new keys (B, H, T, Dh): each head's new positions are one block
-            const src = (b * H + h) * T * Dh;
-            this.keys[l].set(keys.subarray(src, src + counts[b] * Dh), dst);
-            this.values[l].set(vals.subarray(src, src + counts[b] * Dh), dst);
-          } else {
-            for (let t = 0; t < counts[b]; t++) {
-              const src = (b * T + t) * kvDim + h * Dh;
-              this.keys[l].set(keys.subarray(src, src + Dh), dst + t * Dh);
-              this.values[l].set(vals.subarray(src, src + Dh), dst + t * Dh);
-            }
-          }
+          this.keys[l].set(keys.subarray(src, src + counts[b] * Dh), dst);
+          this.values[l].set(vals.subarray(src, src + counts[b] * Dh), dst);
         }
       }
       this.lengths[b] += counts[b];
@@ -228,6 +199,12 @@ async function parity(a, b, capacity) {
   for (let step = 0; step < 40; step++) {
     const tokens = [token(), token(), token()];
     compare(await a.run(tokens, 1, [1, 1, 1]), await b.run(tokens, 1, [1, 1, 1]), 3, 1, [1, 1, 1]);
+  }
+  // Verification-sized steps of several rows at different lengths, one row padded.
+  for (let step = 0; step < 10; step++) {
+    const rowCounts = [5, 5, 3];
+    const tokens = Array.from({ length: 3 * 5 }, token);
+    compare(await a.run(tokens, 5, rowCounts), await b.run(tokens, 5, rowCounts), 3, 5, rowCounts);
   }
   return { maxDiff, agree, positions };
 }
@@ -317,7 +294,7 @@ const exported = new ExportedRunner(await ort.InferenceSession.create(path.join(
 const fused = [];
 for (const [i, dir] of fusedDirs.entries()) {
   const entry = fusedEntries[i];
-  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(dir, entry.file), sessionOptions), entry.kv_layout);
+  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(dir, entry.file), sessionOptions));
   runner.name = `${dir} (${entry.kv_layout})`;
   fused.push(runner);
 }

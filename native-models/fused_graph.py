@@ -1,46 +1,49 @@
 """Rebuild a voice's target graphs (`full`, `trunk`, `rest`) with ONNX Runtime's fused CPU operators.
 
-The exported graphs (spear_t2s/export.py) spell every block out in plain ONNX: RMSNorm as Pow →
-ReduceMean → Add → Sqrt → Div → Mul, RoPE as Slice/Neg/Concat, and attention as a Concat of the whole
-past with the new keys, Transposes, a mask built from past_len, MatMul → Softmax → MatMul. At this
-model size a call is dominated by those ~300 small nodes and by copying each row's past into and out of
-ONNX Runtime (docs/engine.md). This script reads the weights of `full.onnx` and writes graphs that do
-the same arithmetic in ~10 nodes per block:
+The exported graphs (spear_t2s/export.py) spell each block out in plain ONNX: RMSNorm as Pow →
+ReduceMean → Add → Sqrt → Div → Mul, RoPE as Slice/Neg/Concat, and attention as a Concat of the
+whole past with the new keys, then Transposes, a mask built from past_len, MatMul → Softmax → MatMul.
+This script reads the weights of the exported `full` graph and writes graphs that compute the same
+function with
 
-    SimplifiedLayerNormalization / com.microsoft.SkipSimplifiedLayerNormalization   RMSNorm (+ residual add)
-    MatMul (q|k|v packed into one weight)                                             q, k, v projections
-    com.microsoft.GroupQueryAttention (do_rotary, rotate-half)                        RoPE, causal attention,
-                                                                                      the cache written in place
-    MatMul (gate|up packed) → Split → com.microsoft.QuickGelu(alpha=1) · up → MatMul  SwiGLU
+    SimplifiedLayerNormalization, com.microsoft.SkipSimplifiedLayerNormalization   RMSNorm (+ the residual add)
+    one MatMul for q|k|v and one for gate|up                                          the projections
+    com.microsoft.RotaryEmbedding at the explicit positions                           RoPE (rotate-half)
+    com.microsoft.QuickGelu(alpha = 1) · up                                           SwiGLU's SiLU
 
-The cache contract changes (the manifest says "kv_layout": "shared-buffer"): each cache layer is one
-preallocated buffer per K and V laid out (B, H, P, Dh) with P the buffer's capacity; `past_key_i` and
-`present_key_i` are bound to the same memory, and GroupQueryAttention writes the new tokens' keys at
-positions seqlens_k[b] + 1 - T … seqlens_k[b] of row b and attends to positions 0 … seqlens_k[b] (the
-past is not copied, nothing is concatenated). Positions are implied: new token t of row b sits at
-seqlens_k[b] + 1 - T + t, which is where the engine's length puts it anyway. ONNX Runtime 1.30's CPU
-kernel takes T > 1 only for one row or when every row starts at position 0 (a prompt); the engine runs
-other multi-row, multi-token calls one row at a time.
+and attention that reads the engine's cache where it lies. The cache layout changes (the manifest entry
+says "kv_layout": "bnsh"): past_key_i / past_value_i are the engine's buffers (B, H, P, Dh), P their
+whole capacity, passed without a copy for any number of rows; positions at or past past_len[b] are
+masked, as before. new_key_i / new_value_i come out (B, H, T, Dh). Scores are computed as keys times
+queries (B, H, P, Dh) @ (B, H, Dh, T), so ONNX Runtime's MLAS reads the cached keys in place as its A
+operand; at T = 1 the values are read in place too (its M = 1 kernel, which wants alpha = 1: the
+1/sqrt(Dh) scale is applied to q before RoPE). Nothing concatenates or transposes the past.
 
-`full` = `trunk` → `rest` node for node: at the exit layer `full` adds the residual with a plain Add and
-normalises with SimplifiedLayerNormalization, as `rest` does on `hidden_in`, so early exit verifies with
-the same arithmetic ar uses.
+GroupQueryAttention is not used (`node native-models/fused_cost.mjs --probe`): with present bound to
+past it writes the cache in place, but onnxruntime-node copies every fetched output into a fresh
+ArrayBuffer, the whole (B, H, P, Dh) buffer per layer and call; without the binding it memsets and
+copies the past into its own present buffer, and ONNX Runtime 1.30 refuses T > 1 with a past for
+batches of several rows.
 
-Weights are found by the exporter's node names (/blocks.{i}/attn/wq/MatMul, …), the RoPE frequencies
-and the norm epsilon read from the graph's constants, float16-stored weights kept float16 (a Cast that
-ONNX Runtime folds at load, as in full.onnx).
+`full` is `trunk` → `rest` node for node: at the exit layer `full` adds the residual with a plain Add and
+normalises with SimplifiedLayerNormalization, as `rest` does on `hidden_in`.
 
-    /usr/bin/python3 native-models/fused_graph.py native-models/voice            # writes *.fused.onnx, updates manifest.json
-    /usr/bin/python3 native-models/fused_graph.py tests/fixtures/tiny --out /tmp/x  # graphs + manifest.fused.json in /tmp/x
-    /usr/bin/python3 native-models/fused_graph.py --probe /tmp/probe                # one tiny graph per operator (fused_cost.mjs --probe)
+Weights are found by the exporter's node names (/blocks.{i}/attn/wq/MatMul, …), the RoPE frequencies and
+the norm epsilon read from the exported graph's constants; float16-stored weights stay float16 (a Cast
+that ONNX Runtime folds at load, as in the export).
 
-Parity with full.onnx is checked from node (Python has no onnxruntime here): `node native-models/fused_cost.mjs`.
+    /usr/bin/python3 native-models/fused_graph.py native-models/voice                    # adds *.fused.onnx, updates manifest.json
+    /usr/bin/python3 native-models/fused_graph.py tests/fixtures/tiny --out tests/fixtures/tiny-fused   # a fused copy
+    /usr/bin/python3 native-models/fused_graph.py --probe /tmp/probe                      # one tiny graph per operator
+
+Python has no ONNX Runtime here; parity and cost are checked from node: native-models/fused_cost.mjs.
 """
 
 import argparse
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,13 +52,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 MS = "com.microsoft"
 OPSET = 17
-# Positions the RoPE table covers beyond the context: the engine's cache holds up to context + gamma + 1
-# positions (gamma ≤ 64), and GroupQueryAttention reads its cos/sin table at every written position.
+ROLES = ("full", "trunk", "rest")
+# Positions the RoPE table holds beyond the context: the engine's cache holds up to context + gamma + 1
+# positions (gamma ≤ 64), and RotaryEmbedding reads its table at every fed position.
 POSITION_MARGIN = 128
 CONSTRUCTION = (
     "native-models/fused_graph.py: the weights of `source` in ONNX Runtime's fused CPU operators "
-    "(SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, GroupQueryAttention with do_rotary, "
-    "QuickGelu); q|k|v and gate|up packed into one MatMul each; cache buffers (B, H, P, Dh) shared by past and present"
+    "(SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, RotaryEmbedding, QuickGelu), q|k|v and "
+    "gate|up packed into one MatMul each, attention reading the (B, H, P, Dh) cache in place"
 )
 
 
@@ -77,21 +81,20 @@ class Block:
 class Target:
     embed: np.ndarray  # (V, D)
     blocks: list
-    norm: np.ndarray  # (D,) final RMSNorm
+    norm: np.ndarray  # (D,) the final RMSNorm
     lm_head: np.ndarray  # (D, V)
-    inv_freq: np.ndarray  # (Dh/2,) float32, the graph's own RoPE frequencies
+    inv_freq: np.ndarray  # (Dh/2,) float32: the exported graph's own RoPE frequencies
     eps: float
 
 
 class GraphReader:
-    """Resolves tensor names of an exported graph to constant arrays (initializers, Constant nodes, and
-    Casts of either, returned in their stored type)."""
+    """Resolves tensor names of an exported graph to constant arrays: initializers, Constant nodes, and
+    Casts (float16 storage) or Identities (the exporter's shared copies) of either, in their stored type."""
 
     def __init__(self, model):
-        g = model.graph
-        self.init = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-        self.nodes = {n.name: n for n in g.node}
-        self.producer = {o: n for n in g.node for o in n.output}
+        self.init = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        self.nodes = {n.name: n for n in model.graph.node}
+        self.producer = {o: n for n in model.graph.node for o in n.output}
 
     def const(self, name):
         if name in self.init:
@@ -101,20 +104,17 @@ class GraphReader:
             return None
         if node.op_type == "Constant":
             return numpy_helper.to_array(node.attribute[0].t)
-        if node.op_type == "Cast":  # float16 storage, cast to float32 at load: keep the stored array
-            return self.const(node.input[0])
-        if node.op_type == "Identity":  # the exporter's shared copies of equal initializers
+        if node.op_type in ("Cast", "Identity"):
             return self.const(node.input[0])
         return None
 
     def node(self, name):
         if name not in self.nodes:
-            raise SystemExit(f"full.onnx has no node {name!r}: not a graph exported by spear_t2s/export.py")
+            raise SystemExit(f"the exported graph has no node {name!r}: not a graph of spear_t2s/export.py")
         return self.nodes[name]
 
     def weight(self, node_name):
-        node = self.node(node_name)
-        for i in node.input:
+        for i in self.node(node_name).input:
             w = self.const(i)
             if w is not None and w.ndim >= 1:
                 return w
@@ -147,42 +147,45 @@ def read_target(path: str, n_layers: int) -> Target:
 
 
 class Builder:
-    def __init__(self, float16_storage=True):
-        self.float16_storage = float16_storage
+    def __init__(self, int8_weights=False):
+        self.int8_weights = int8_weights
         self.nodes, self.inits, self.count = [], [], 0
-        self.stored = {}
+        self.stored = set()
 
     def name(self, base):
         self.count += 1
         return f"{base}_{self.count}"
 
-    def weight(self, key, array):
-        """A constant; float16 arrays are stored as float16 and cast once (ONNX Runtime folds it at load)."""
-        if key in self.stored or array is None:
-            return self.stored[key]
-        if array.dtype == np.float16 and self.float16_storage:
-            self.inits.append(numpy_helper.from_array(array, key + "__f16"))
-            self.nodes.append(helper.make_node("Cast", [key + "__f16"], [key], to=TensorProto.FLOAT))
-        else:
-            self.inits.append(numpy_helper.from_array(array.astype(np.float32) if array.dtype.kind == "f" else array, key))
-        self.stored[key] = key
+    def const(self, key, array=None):
+        """A named constant, stored once; float16 arrays stay float16 behind a Cast ONNX Runtime folds at load."""
+        if key not in self.stored:
+            self.stored.add(key)
+            if array.dtype == np.float16:
+                self.inits.append(numpy_helper.from_array(array, key + "__f16"))
+                self.nodes.append(helper.make_node("Cast", [key + "__f16"], [key], to=TensorProto.FLOAT))
+            else:
+                self.inits.append(numpy_helper.from_array(array.astype(np.float32) if array.dtype.kind == "f" else array, key))
         return key
-
-    def matmul(self, x, key, array, outputs=None):
-        """x @ W for a constant W (K, N); with int8 weights, DynamicQuantizeMatMul with one symmetric scale per column."""
-        if os.environ.get("FUSED_INT8") == "1":
-            w = array.astype(np.float32)
-            scale = np.abs(w).max(axis=0) / 127.0
-            scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-            q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-            self.inits += [numpy_helper.from_array(q, key + "_q"), numpy_helper.from_array(scale, key + "_scale")]
-            return self.op("DynamicQuantizeMatMul", [x, key + "_q", key + "_scale"], domain=MS, outputs=outputs)
-        return self.op("MatMul", [x, self.weight(key, array)], outputs=outputs)
 
     def op(self, op_type, inputs, n_out=1, domain="", outputs=None, **attrs):
         outs = outputs or [self.name(op_type) for _ in range(n_out)]
         self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.name("/" + op_type), domain=domain or None, **attrs))
         return outs if len(outs) > 1 else outs[0]
+
+    def matmul(self, x, key, weight, outputs=None):
+        """x @ W for a constant W (K, N). With int8_weights (an experiment, see fused_cost.mjs): ONNX
+        Runtime's DynamicQuantizeMatMul, W int8 with one symmetric scale per output column."""
+        if not self.int8_weights:
+            return self.op("MatMul", [x, self.const(key, weight)], outputs=outputs)
+        w = weight.astype(np.float32)
+        scale = np.abs(w).max(axis=0) / 127.0
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+        return self.op("DynamicQuantizeMatMul", [x, self.const(key + "_int8", q), self.const(key + "_scale", scale)], domain=MS, outputs=outputs)
+
+
+def i64(*values):
+    return np.array(values, dtype=np.int64)
 
 
 def rope_tables(inv_freq: np.ndarray, max_positions: int):
@@ -191,140 +194,92 @@ def rope_tables(inv_freq: np.ndarray, max_positions: int):
     return np.cos(angles.astype(np.float64)).astype(np.float32), np.sin(angles.astype(np.float64)).astype(np.float32)
 
 
-def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, max_positions: int, kv: str = "bnsh"):
-    """One fused graph over `layers` of the target. role: full (ids → logits, hidden), trunk (ids →
-    residual after its last layer), rest (residual → logits, hidden).
-
-    kv = "bnsh": the past is read from the engine's (B, H, P, Dh) buffers, RoPE is applied by
-    RotaryEmbedding at the explicit `positions`, and the new tokens' keys and values are outputs
-    (B, T, H·Dh), as in the exported contract; GroupQueryAttention copies the used past into its own
-    present buffer. kv = "shared": past and present are one buffer (present_key_i bound to past_key_i),
-    GroupQueryAttention rotates and writes the new keys in place; seqlens_k and total_sequence_length
-    are inputs."""
-    b = Builder(float16_storage=os.environ.get("FUSED_F32") != "1")
+def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, max_positions: int, int8_weights=False):
+    """One fused graph over `layers` of the target. role: full (ids → logits, final hidden), trunk (ids →
+    the residual after its last layer), rest (that residual → logits, final hidden)."""
+    b = Builder(int8_weights)
     D = t.embed.shape[1]
     Dh = D // n_heads
     F = t.blocks[0].wdown.shape[0]
     V = t.lm_head.shape[1]
     cos, sin = rope_tables(t.inv_freq, max_positions)
-    b.inits += [numpy_helper.from_array(cos, "rope_cos"), numpy_helper.from_array(sin, "rope_sin")]
-    split_ff = b.weight("split_ff", np.array([F, F], dtype=np.int64))
-    split_qk_v = b.weight("split_qk_v", np.array([2 * D, D], dtype=np.int64))
-    split_q_k = b.weight("split_q_k", np.array([D, D], dtype=np.int64))
+    b.const("rope_cos", cos)
+    b.const("rope_sin", sin)
+    cache = ["B", n_heads, "P", Dh]
+    vi = helper.make_tensor_value_info
 
-    inputs = []
-    if role in ("full", "trunk"):
-        inputs.append(helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["B", "T"]))
-        x = b.op("Gather", [b.weight("embed", t.embed), "input_ids"])  # (B, T, D)
-    else:
-        inputs.append(helper.make_tensor_value_info("hidden_in", TensorProto.FLOAT, ["B", "T", D]))
+    if role == "rest":
+        inputs = [vi("hidden_in", TensorProto.FLOAT, ["B", "T", D])]
         x = "hidden_in"
-    if kv == "shared":
-        inputs += [helper.make_tensor_value_info("seqlens_k", TensorProto.INT32, ["B"]),
-                   helper.make_tensor_value_info("total_sequence_length", TensorProto.INT32, [])]
-        seqlens_k, total = "seqlens_k", "total_sequence_length"
     else:
-        inputs += [helper.make_tensor_value_info("positions", TensorProto.INT64, ["B", "T"]),
-                   helper.make_tensor_value_info("past_len", TensorProto.INT64, ["B"])]
-        # GroupQueryAttention's lengths: row b holds past_len[b] + T positions after this call (right
-        # padding sits after the real tokens), so seqlens_k = past_len + T - 1.
-        T = b.op("Gather", [b.op("Shape", ["positions"]), b.weight("one", np.array(1, dtype=np.int64))], axis=0)
-        last = b.op("Add", ["past_len", b.op("Sub", [T, b.weight("one", None)])])  # (B,) int64
-        if kv == "bnsh":
-            seqlens_k = b.op("Cast", [last], to=TensorProto.INT32)
-            total = b.op("Cast", [b.op("Add", [b.op("ReduceMax", [last], keepdims=0), b.weight("one", None)])], to=TensorProto.INT32)
-    if kv == "direct":
-        # Additive masks, built once: cached position j of row b counts when j < past_len[b] (B, 1, 1, P);
-        # new token t sees new tokens t' <= t (T, T).
-        P = b.op("Gather", [b.op("Shape", ["past_key_0"]), b.weight("two", np.array(2, dtype=np.int64))], axis=0)
-        j = b.op("Range", [b.weight("zero", np.array(0, dtype=np.int64)), P, b.weight("one", None)])
-        valid = b.op("Less", [b.op("Unsqueeze", [j, b.weight("axes0", np.array([0], dtype=np.int64))]),
-                              b.op("Unsqueeze", ["past_len", b.weight("axes1", np.array([1], dtype=np.int64))])])  # (B, P)
-        neg = b.weight("neg_inf", np.array(-np.inf, dtype=np.float32))
-        zero_f = b.weight("zero_f", np.array(0, dtype=np.float32))
-        mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero_f, neg]), b.weight("axes12", np.array([1, 2], dtype=np.int64))])  # (B, 1, 1, P)
-        TT = b.op("Concat", [b.op("Unsqueeze", [T, b.weight("axes0", None)])] * 2, axis=0)
-        mask_new = b.op("Trilu", [b.op("Expand", [neg, TT]), b.weight("one", None)], upper=1)  # (T, T): -inf above the diagonal
-        # One additive mask over [cached | new] keys: (B, 1, T, P + T).
-        rows = b.op("Shape", ["past_len"])  # (1,): B
-        one_1 = b.weight("one_1", np.array([1], dtype=np.int64))
-        T1 = b.op("Unsqueeze", [T, b.weight("axes0", None)])
-        P1 = b.op("Unsqueeze", [P, b.weight("axes0", None)])
-        mask = b.op("Concat", [b.op("Expand", [mask_past, b.op("Concat", [rows, one_1, T1, P1], axis=0)]),
-                               b.op("Expand", [b.op("Unsqueeze", [mask_new, b.weight("axes01", np.array([0, 1], dtype=np.int64))]),
-                                               b.op("Concat", [rows, one_1, TT], axis=0)])], axis=-1)
-        split_scores = b.op("Concat", [P1, T1], axis=0)
-        heads4 = b.weight("heads4", np.array([0, 0, -1, Dh], dtype=np.int64))
-        flat = b.weight("flat", np.array([0, 0, D], dtype=np.int64))
-        split_2h = b.weight("split_2h", np.array([n_heads, n_heads], dtype=np.int64))
-        query_scale = b.weight("query_scale", np.concatenate([np.full(D, 1.0 / np.sqrt(Dh)), np.ones(2 * D)]).astype(np.float32))
+        inputs = [vi("input_ids", TensorProto.INT64, ["B", "T"])]
+        x = b.op("Gather", [b.const("embed", t.embed), "input_ids"])  # (B, T, D)
+    inputs += [vi("positions", TensorProto.INT64, ["B", "T"]), vi("past_len", TensorProto.INT64, ["B"])]
     outputs = []
-    cache_shape = ["B", n_heads, "P", Dh]
+
+    # One additive mask over [cached | new] keys, built once per call: (B, 1, T, P + T). Cached position j
+    # of row b counts when j < past_len[b]; new token t sees new tokens t' <= t.
+    axis0 = b.const("axis0", i64(0))
+    T1 = b.op("Slice", [b.op("Shape", ["positions"]), i64c(b, "one", 1), i64c(b, "two", 2)])  # (1,): T
+    P1 = b.op("Slice", [b.op("Shape", ["past_key_0"]), i64c(b, "two", 2), i64c(b, "three", 3)])  # (1,): P
+    rows = b.op("Shape", ["past_len"])  # (1,): B
+    neg = b.const("neg_inf", np.array(-np.inf, dtype=np.float32))
+    zero = b.const("zero_f", np.array(0, dtype=np.float32))
+    j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), b.op("Squeeze", [P1, axis0]), b.const("one_s", np.array(1, dtype=np.int64))])
+    valid = b.op("Less", [b.op("Unsqueeze", [j, axis0]), b.op("Unsqueeze", ["past_len", b.const("axis1", i64(1))])])  # (B, P)
+    mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero, neg]), b.const("axes12", i64(1, 2))])  # (B, 1, 1, P)
+    mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
+    ones = b.const("ones1", i64(1))
+    mask = b.op("Concat", [b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)]),
+                           b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])], axis=-1)
+    split_scores = b.op("Concat", [P1, T1], axis=0)
+    split_qk_v = b.const("split_qk_v", i64(2 * D, D))
+    split_ff = b.const("split_ff", i64(F, F))
+    heads = b.const("heads", i64(0, 0, -1, Dh))
+    flat = b.const("flat", i64(0, 0, D))
+    # q · 1/sqrt(Dh) before RoPE (linear, so the same) lets attention run with alpha = 1; for Dh a power
+    # of 4 the factor is a power of 2 and the product exact.
+    query_scale = b.const("query_scale", np.concatenate([np.full(D, 1.0 / np.sqrt(Dh)), np.ones(2 * D)]).astype(np.float32))
 
     residual, pending = x, None  # pending: the last block's MLP output, not yet added to the residual
     for c, i in enumerate(layers):
         blk = t.blocks[i]
-        inputs += [helper.make_tensor_value_info(f"past_key_{c}", TensorProto.FLOAT, cache_shape),
-                   helper.make_tensor_value_info(f"past_value_{c}", TensorProto.FLOAT, cache_shape)]
+        inputs += [vi(f"past_key_{c}", TensorProto.FLOAT, cache), vi(f"past_value_{c}", TensorProto.FLOAT, cache)]
         if pending is not None and i == exit_layer:
             # The exit boundary: a plain Add, then the norm rest applies to hidden_in.
             residual, pending = b.op("Add", [pending, residual]), None
         if pending is None:
-            h = b.op("SimplifiedLayerNormalization", [residual, b.weight(f"attn_norm_{i}", blk.attn_norm)], axis=-1, epsilon=t.eps, stash_type=1)
+            h = b.op("SimplifiedLayerNormalization", [residual, b.const(f"attn_norm_{i}", blk.attn_norm)], axis=-1, epsilon=t.eps, stash_type=1)
         else:
-            h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.weight(f"attn_norm_{i}", blk.attn_norm)],
+            h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const(f"attn_norm_{i}", blk.attn_norm)],
                                      n_out=4, domain=MS, epsilon=t.eps)
-        qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D)
-        if kv == "direct":
-            # q · 1/sqrt(Dh) here, so that attention multiplies with alpha = 1: MLAS then reads the cached
-            # values in place at T = 1 (its M = 1 kernel) instead of packing them. RoPE is linear, so
-            # scaling before it is the same; for Dh a power of 4 the factor is a power of 2 and exact.
-            qkv = b.op("Mul", [qkv, query_scale])
-        if kv == "shared":
-            attn = b.op("GroupQueryAttention", [qkv, "", "", f"past_key_{c}", f"past_value_{c}", seqlens_k, total, "rope_cos", "rope_sin"],
-                        domain=MS, outputs=[b.name("attn"), f"present_key_{c}", f"present_value_{c}"],
-                        num_heads=n_heads, kv_num_heads=n_heads, do_rotary=1, rotary_interleaved=0)[0]  # (B, T, D)
-            outputs += [helper.make_tensor_value_info(f"present_key_{c}", TensorProto.FLOAT, cache_shape),
-                        helper.make_tensor_value_info(f"present_value_{c}", TensorProto.FLOAT, cache_shape)]
-        elif kv == "direct":
-            qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
-            qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
-            q, k = b.op("Split", [b.op("Reshape", [qk, heads4]), split_2h], n_out=2, axis=2)  # (B, T, H, Dh) each
-            qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
-            k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
-            v = b.op("Transpose", [b.op("Reshape", [v, heads4])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
-            # Keys times queries, not queries times keys: the cached keys are then MLAS's A operand, read
-            # in place; only the small qT is packed. (B, H, P + T, T) → (B, H, T, P + T)
-            scores = b.op("Transpose", [b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)], perm=[0, 1, 3, 2])
-            probs_past, probs_new = b.op("Split", [b.op("Softmax", [b.op("Add", [scores, mask])], axis=-1), split_scores], n_out=2, axis=-1)
-            o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
-            attn = b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
-            outputs += [helper.make_tensor_value_info(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]),
-                        helper.make_tensor_value_info(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
-        else:
-            qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1, outputs=[b.name("qk"), f"new_value_{c}"])
-            # q and k rotated together: 2H heads of Dh at the same positions.
-            qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
-            q, k = b.op("Split", [qk, split_q_k], n_out=2, axis=-1, outputs=[b.name("q"), f"new_key_{c}"])
-            attn = q if os.environ.get("ABL") == "attn" else b.op("GroupQueryAttention", [q, k, v, f"past_key_{c}", f"past_value_{c}", seqlens_k, total],
-                        domain=MS, n_out=3, num_heads=n_heads, kv_num_heads=n_heads)[0]
-            outputs += [helper.make_tensor_value_info(f"new_key_{c}", TensorProto.FLOAT, ["B", "T", D]),
-                        helper.make_tensor_value_info(f"new_value_{c}", TensorProto.FLOAT, ["B", "T", D])]
+        qkv = b.op("Mul", [b.matmul(h, f"wqkv_{i}", blk.wqkv), query_scale])  # (B, T, 3D)
+        qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
+        qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
+        q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
+        qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
+        k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
+        v = b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
+        outputs += [vi(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]), vi(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
+        # Keys times queries: (B, H, P + T, T), then (B, H, T, P + T).
+        scores = b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)
+        scores = b.op("Add", [b.op("Transpose", [scores], perm=[0, 1, 3, 2]), mask])
+        probs_past, probs_new = b.op("Split", [b.op("Softmax", [scores], axis=-1), split_scores], n_out=2, axis=-1)
+        o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
+        attn = b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
         a = b.matmul(attn, f"wo_{i}", blk.wo)
-        h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [a, residual, b.weight(f"mlp_norm_{i}", blk.mlp_norm)],
+        h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [a, residual, b.const(f"mlp_norm_{i}", blk.mlp_norm)],
                                  n_out=4, domain=MS, epsilon=t.eps)
         gate, up = b.op("Split", [b.matmul(h, f"wgu_{i}", blk.wgu), split_ff], n_out=2, axis=-1)  # (B, T, F) each
-        act = b.op("Mul", [b.op("QuickGelu", [gate], domain=MS, alpha=1.0), up])  # SiLU(gate) · up
-        pending = b.matmul(act, f"wdown_{i}", blk.wdown)
+        pending = b.matmul(b.op("Mul", [b.op("QuickGelu", [gate], domain=MS, alpha=1.0), up]), f"wdown_{i}", blk.wdown)
 
     if role == "trunk":
         b.op("Add", [pending, residual], outputs=["hidden_out"])
-        outputs.insert(0, helper.make_tensor_value_info("hidden_out", TensorProto.FLOAT, ["B", "T", D]))
+        outputs.insert(0, vi("hidden_out", TensorProto.FLOAT, ["B", "T", D]))
     else:
-        b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.weight("norm", t.norm)], domain=MS, epsilon=t.eps, outputs=["hidden_out"])
+        b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const("norm", t.norm)], domain=MS, epsilon=t.eps, outputs=["hidden_out"])
         b.matmul("hidden_out", "lm_head", t.lm_head, outputs=["logits"])
-        outputs[0:0] = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", "T", V]),
-                        helper.make_tensor_value_info("hidden_out", TensorProto.FLOAT, ["B", "T", D])]
+        outputs[0:0] = [vi("logits", TensorProto.FLOAT, ["B", "T", V]), vi("hidden_out", TensorProto.FLOAT, ["B", "T", D])]
 
     graph = helper.make_graph(b.nodes, f"spear_{role}_fused", inputs, outputs, b.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)], producer_name="spear fused_graph.py")
@@ -332,52 +287,46 @@ def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, ma
     return model
 
 
-def io_names(model):
-    return [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+def i64c(b: Builder, key: str, value: int) -> str:
+    return b.const(key, i64(value))
 
 
 def sha256(path):
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.sha256(f.read()).hexdigest()
 
 
-def fuse_voice(voice: str, out: str | None = None, roles=("full", "trunk", "rest"), kv: str = "bnsh"):
-    """Writes `<role>.fused.onnx` for each role and points the manifest's entries at them (the exported
-    graph stays beside as `source`). With `out`, writes the graphs and manifest.fused.json there instead."""
+def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
+    """Writes `<role>.fused.onnx` for full, trunk and rest and points the manifest's entries at them; the
+    exported graph stays beside it as the entry's `source`. With `out`, a copy of the voice folder is
+    made there first and fused instead. Idempotent: the weights are always read from the source."""
+    if out is not None:
+        shutil.copytree(voice, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md", "parity"))
+        voice = out
     manifest_path = os.path.join(voice, "manifest.json")
     with open(manifest_path) as f:
         manifest = json.load(f)
     entries = manifest["graphs"]
-    full_entry = entries["full"]
-    source_file = full_entry.get("source", {}).get("file", full_entry["file"])
     L, E, H = manifest["n_layers"], manifest["exit_layer"], manifest["n_heads"]
-    target = read_target(os.path.join(voice, source_file), L)
+    source_of = {role: entries[role].get("source", {"file": entries[role]["file"], "sha256": entries[role]["sha256"]}) for role in ROLES}
+    target = read_target(os.path.join(voice, source_of["full"]["file"]), L)
     max_positions = manifest["context"] + POSITION_MARGIN
-    dest = out or voice
-    os.makedirs(dest, exist_ok=True)
     spans = {"full": range(0, L), "trunk": range(0, E), "rest": range(E, L)}
-    for role in roles:
-        if role not in entries:
-            continue
-        model = build(target, role, spans[role], E, H, max_positions, kv)
-        file = f"{role}.fused.onnx"
-        path = os.path.join(dest, file)
-        onnx.save(model, path)
+    for role in ROLES:
         entry = entries[role]
-        src = entry.get("source", {"file": entry["file"], "sha256": entry["sha256"]})
-        ins, outs = io_names(model)
+        model = build(target, role, spans[role], E, H, max_positions, int8_weights)
+        file = f"{role}.fused.onnx"
+        onnx.save(model, os.path.join(voice, file))
+        src = source_of[role]
         entries[role] = {
-            "file": file, "sha256": sha256(path), "cache_layers": len(spans[role]), "kv_dim": entry["kv_dim"],
+            "file": file, "sha256": sha256(os.path.join(voice, file)), "cache_layers": len(spans[role]), "kv_dim": entry["kv_dim"],
             **({"hidden_dim": entry["hidden_dim"]} if "hidden_dim" in entry else {}),
-            "kv_layout": {"shared": "shared-buffer", "bnsh": "bnsh", "direct": "bnsh-direct"}[kv], "heads": H, "head_dim": entry["kv_dim"] // H, "max_positions": max_positions,
-            "inputs": ins, "outputs": outs,
-            "source": {"file": src["file"], "sha256": src["sha256"], "construction": CONSTRUCTION},
+            "kv_layout": "bnsh", "kv_heads": H, "max_positions": max_positions,
+            "inputs": [i.name for i in model.graph.input], "outputs": [o.name for o in model.graph.output],
+            "source": {"file": src["file"], "sha256": src["sha256"], "construction": CONSTRUCTION + ("; int8 weights" if int8_weights else "")},
         }
-        print(f"{path}: {len(model.graph.node)} nodes ({os.path.getsize(path) / 2**20:.1f} MiB)")
-    with open(os.path.join(dest, "manifest.json" if out is None else "manifest.fused.json"), "w") as f:
+        print(f"{os.path.join(voice, file)}: {len(model.graph.node)} nodes")
+    with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
 
@@ -390,7 +339,9 @@ def probe_graphs(dest: str):
     os.makedirs(dest, exist_ok=True)
     rng = np.random.default_rng(0)
     D, H, Dh, F = 64, 4, 16, 96
-    f32 = TensorProto.FLOAT
+    f32, vi = TensorProto.FLOAT, helper.make_tensor_value_info
+    x = vi("x", f32, ["B", "T", D])
+    out = [vi("y", f32, None)]
 
     def save(name, nodes, inputs, outputs, inits=()):
         g = helper.make_graph(nodes, name, inputs, outputs, list(inits))
@@ -398,46 +349,41 @@ def probe_graphs(dest: str):
         m.ir_version = 8
         onnx.save(m, os.path.join(dest, name + ".onnx"))
 
-    vi = helper.make_tensor_value_info
-    x = vi("x", f32, ["B", "T", D])
     w = numpy_helper.from_array(rng.standard_normal(D).astype(np.float32), "w")
-    save("SimplifiedLayerNormalization", [helper.make_node("SimplifiedLayerNormalization", ["x", "w"], ["y"], axis=-1, epsilon=1e-5)],
-         [x], [vi("y", f32, None)], [w])
+    save("SimplifiedLayerNormalization", [helper.make_node("SimplifiedLayerNormalization", ["x", "w"], ["y"], axis=-1, epsilon=1e-5)], [x], out, [w])
     save("SkipSimplifiedLayerNormalization", [helper.make_node("SkipSimplifiedLayerNormalization", ["x", "s", "w"], ["y", "", "", "sum"], domain=MS, epsilon=1e-5)],
-         [x, vi("s", f32, ["B", "T", D])], [vi("y", f32, None), vi("sum", f32, None)], [w])
-    save("QuickGelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=MS, alpha=1.0)], [x], [vi("y", f32, None)])
+         [x, vi("s", f32, ["B", "T", D])], out + [vi("sum", f32, None)], [w])
+    save("QuickGelu", [helper.make_node("QuickGelu", ["x"], ["y"], domain=MS, alpha=1.0)], [x], out)
     cos, sin = rope_tables((10000.0 ** (-np.arange(0, Dh, 2, dtype=np.float32) / Dh)).astype(np.float32), 64)
     rope = [numpy_helper.from_array(cos, "cos"), numpy_helper.from_array(sin, "sin")]
     save("RotaryEmbedding", [helper.make_node("RotaryEmbedding", ["x", "pos", "cos", "sin"], ["y"], domain=MS, num_heads=H)],
-         [x, vi("pos", TensorProto.INT64, ["B", "T"])], [vi("y", f32, None)], rope)
+         [x, vi("pos", TensorProto.INT64, ["B", "T"])], out, rope)
     cache = ["B", H, "P", Dh]
     save("GroupQueryAttention", [helper.make_node("GroupQueryAttention", ["qkv", "", "", "pk", "pv", "seqlens_k", "total", "cos", "sin"], ["y", "k", "v"],
                                                   domain=MS, num_heads=H, kv_num_heads=H, do_rotary=1)],
          [vi("qkv", f32, ["B", "T", 3 * D]), vi("pk", f32, cache), vi("pv", f32, cache), vi("seqlens_k", TensorProto.INT32, ["B"]), vi("total", TensorProto.INT32, [])],
-         [vi("y", f32, None), vi("k", f32, cache), vi("v", f32, cache)], rope)
+         out + [vi("k", f32, cache), vi("v", f32, cache)], rope)
     save("MultiHeadAttention", [helper.make_node("MultiHeadAttention", ["q", "k", "v", "", "", "", "pk", "pv"], ["y", "k_out", "v_out"], domain=MS, num_heads=H, unidirectional=1)],
          [vi("q", f32, ["B", "T", D]), vi("k", f32, ["B", "T", D]), vi("v", f32, ["B", "T", D]), vi("pk", f32, cache), vi("pv", f32, cache)],
-         [vi("y", f32, None), vi("k_out", f32, None), vi("v_out", f32, None)])
-    wq = rng.standard_normal((D, F)).astype(np.float32)
-    save("DynamicQuantizeMatMul", [helper.make_node("DynamicQuantizeMatMul", ["x", "wq", "ws"], ["y"], domain=MS)], [x], [vi("y", f32, None)],
+         out + [vi("k_out", f32, None), vi("v_out", f32, None)])
+    save("DynamicQuantizeMatMul", [helper.make_node("DynamicQuantizeMatMul", ["x", "wq", "ws"], ["y"], domain=MS)], [x], out,
          [numpy_helper.from_array(rng.integers(-127, 127, (D, F)).astype(np.int8), "wq"), numpy_helper.from_array(np.full(F, 0.01, np.float32), "ws")])
-    blocks = D // 32  # MatMulNBits: 4-bit weights, (N, blocks, blob bytes)
-    save("MatMulNBits", [helper.make_node("MatMulNBits", ["x", "wb", "sc"], ["y"], domain=MS, K=D, N=F, bits=4, block_size=32)], [x], [vi("y", f32, None)],
+    blocks = D // 32  # MatMulNBits: 4-bit weights, (N, blocks, 16 bytes)
+    save("MatMulNBits", [helper.make_node("MatMulNBits", ["x", "wb", "sc"], ["y"], domain=MS, K=D, N=F, bits=4, block_size=32)], [x], out,
          [numpy_helper.from_array(rng.integers(0, 255, (F, blocks, 16)).astype(np.uint8), "wb"), numpy_helper.from_array(np.full(F * blocks, 0.01, np.float32), "sc")])
-    save("MatMul", [helper.make_node("MatMul", ["x", "wf"], ["y"])], [x], [vi("y", f32, None)], [numpy_helper.from_array(wq.astype(np.float32), "wf")])
     print(f"probe graphs in {dest}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("voice", nargs="?", help="a model directory with manifest.json and full.onnx")
-    ap.add_argument("--out", help="write graphs and manifest.fused.json here instead of into the voice")
-    ap.add_argument("--kv", choices=("bnsh", "shared", "direct"), default="bnsh", help="cache contract (see build)")
+    ap.add_argument("voice", nargs="?", help="a model directory with manifest.json and its exported full/trunk/rest graphs")
+    ap.add_argument("--out", help="fuse a copy of the voice folder made here")
+    ap.add_argument("--int8-weights", action="store_true", help="an experiment: int8 MatMul weights (not a target any voice ships)")
     ap.add_argument("--probe", metavar="DIR", help="write one tiny graph per fused operator into DIR")
     args = ap.parse_args()
     if args.probe:
         probe_graphs(args.probe)
     elif args.voice:
-        fuse_voice(args.voice, args.out, kv=args.kv)
+        fuse_voice(args.voice, args.out, args.int8_weights)
     else:
         ap.error("give a voice directory or --probe DIR")
