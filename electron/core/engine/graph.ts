@@ -87,7 +87,10 @@ export class Graph {
     for (let s = 0; s < rows; s++) {
       const start = cache.lengths[s];
       pastLen[s] = BigInt(start);
-      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + t);
+      // Padded indices repeat the row's last real position: their outputs are ignored, and a fused
+      // graph's rotary table ends at its max_positions.
+      const last = Math.max(0, counts[s] - 1);
+      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + Math.min(t, last));
     }
     feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
     feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
@@ -119,12 +122,12 @@ export class Graph {
       feeds[UNIFORMS] = new ort.Tensor('float32', Float32Array.from(uniforms), [1, uniforms.length]);
       feeds[INV_TEMPERATURE] = new ort.Tensor('float32', Float32Array.of(1 / temperature), [1]);
     }
-    // NOTE: the past tensors wrap views of the engine's buffers; nothing is copied on the JS side.
+    // NOTE: the past tensors wrap views of the engine's buffers (or, for several rows of a "bsd" cache,
+    // its scratch block); ONNX Runtime reads them where they lie.
     const past = cache.pastView(rows);
-    const kvDim = cache.kvDim;
     for (let layer = 0; layer < cache.layers; layer++) {
-      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], [rows, past.pastLength, kvDim]);
-      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], [rows, past.pastLength, kvDim]);
+      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], past.dims);
+      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], past.dims);
     }
 
     const t0 = performance.now();
@@ -152,7 +155,7 @@ export class Graph {
         values.push(out[newValue(layer)].data as Float32Array);
       }
       // A draft chain also returns the keys of the positions it drafted (one row): keep them all.
-      const outT = out[newKey(0)].dims[1];
+      const outT = out[newKey(0)].dims[cache.tokenAxis];
       const extra = outT - T;
       for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, outT, counts[s] + extra);
     } else {

@@ -12,7 +12,7 @@ import { ModelLoadError, ProviderError, VocabularyMismatchError } from '../error
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, pastKey, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -104,6 +104,15 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   };
   compare('input', session.inputNames, entry.inputs ?? [], expected.inputs);
   compare('output', session.outputNames, entry.outputs ?? [], expected.outputs);
+  // The cache layout the manifest names must be the one the graph reads: (B, P, H·Dh) or (B, H, P, Dh).
+  const pastMeta = session.inputMetadata?.find?.((m) => m.name === pastKey(0));
+  if (pastMeta && pastMeta.isTensor && entry.cache_layers > 0) {
+    const layout = entry.kv_layout ?? 'bsd';
+    const rank = layout === 'bnsh' ? 4 : 3;
+    if (pastMeta.shape.length !== rank) {
+      problems.push(`graph "${role}" (${entry.file}) reads ${pastKey(0)} with ${pastMeta.shape.length} axes; kv_layout "${layout}" has ${rank}`);
+    }
+  }
   const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
   if (logitsMeta && logitsMeta.isTensor) {
     const last = logitsMeta.shape[logitsMeta.shape.length - 1];

@@ -32,7 +32,7 @@ export class FullTarget implements Target {
     private readonly vocabSize: number,
     keepFeatures: boolean,
   ) {
-    this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
+    this.cache = KvCache.forGraph(graph.entry, slots, capacity);
     this.caches = [this.cache];
     this.features = keepFeatures ? new PositionStore(graph.hiddenDim, capacity) : null;
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { Graph } from '../../../electron/core/engine/graph.ts';
-import { fixture, makePrompts, TINY } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -19,7 +19,7 @@ interface Output {
 async function runChunked(graph: Graph, sequences: number[][], chunks: number[], hiddenIn?: number[][][]): Promise<Output> {
   const B = sequences.length;
   const maxLen = Math.max(...sequences.map((s) => s.length));
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, B, maxLen + 1);
+  const cache = KvCache.forGraph(graph.entry, B, maxLen + 1);
   const out: Output = { logits: sequences.map(() => []), hidden: sequences.map(() => []) };
   let k = 0;
   while (sequences.some((seq, s) => cache.lengths[s] < seq.length)) {
@@ -56,9 +56,9 @@ function maxAbsDiff(a: number[][][], b: number[][][]): number {
 
 const sequences = (V: number): number[][] => makePrompts([14, 5, 9], V, 7);
 
-for (const role of ['full', 'draft'] as const) {
-  test(`${role}: cached incremental logits equal one uncached forward`, async () => {
-    const model = await fixture(TINY);
+for (const [dir, role] of [[TINY, 'full'], [TINY, 'draft'], [TINY_FUSED, 'full']] as const) {
+  test(`${role} (${dir.split('/').pop()}): cached incremental logits equal one uncached forward`, async () => {
+    const model = await fixture(dir);
     const graph = model.graphs[role]!;
     const seqs = sequences(model.vocabSize);
     const whole = await runChunked(graph, seqs, [1000]);
@@ -73,8 +73,8 @@ for (const role of ['full', 'draft'] as const) {
   });
 }
 
-test('trunk → rest, cached incrementally, equals the uncached full forward', async () => {
-  const model = await fixture(TINY);
+for (const dir of [TINY, TINY_FUSED]) test(`trunk → rest (${dir.split('/').pop()}), cached incrementally, equals the uncached full forward`, async () => {
+  const model = await fixture(dir);
   const seqs = sequences(model.vocabSize);
   const whole = await runChunked(model.graphs.full!, seqs, [1000]);
   for (const chunks of [[1], [2, 3]]) {
@@ -85,12 +85,12 @@ test('trunk → rest, cached incrementally, equals the uncached full forward', a
   }
 });
 
-test('garbage past the valid length is ignored, and truncate/moveSlot keep rows intact', async () => {
-  const model = await fixture(TINY);
+for (const dir of [TINY, TINY_FUSED]) test(`garbage past the valid length is ignored, and truncate/moveSlot keep rows intact (${dir.split('/').pop()})`, async () => {
+  const model = await fixture(dir);
   const graph = model.graphs.full!;
   const seqs = sequences(model.vocabSize);
   const whole = await runChunked(graph, seqs, [1000]);
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 3, 32);
+  const cache = KvCache.forGraph(graph.entry, 3, 32);
   for (const k of cache.keys) k.fill(1e3);
   for (const v of cache.values) v.fill(-1e3);
   // Feed row 1 fully and row 0 with 4 tokens, then "reject" 2 of row 0 and feed them again.
@@ -143,4 +143,29 @@ test('pastView: one row is a view of its prefix; several rows are gathered to th
   assert.equal(full.pastLength, 6);
   assert.equal(full.keys[0].buffer, cache.keys[0].buffer);
   assert.equal(full.keys[0].length, 3 * 6 * kvDim);
+});
+
+test('bnsh: every call passes the active slots whole without a copy; append writes each head; moveSlot moves each head', () => {
+  const heads = 2;
+  const headDim = 3;
+  const capacity = 4;
+  const cache = new KvCache(1, heads * headDim, 3, capacity, 'bnsh', heads);
+  // Two new tokens of batch row 1 in a (B = 2, H, T = 2, Dh) output: value = 100·head + 10·token + i.
+  const out = new Float32Array(2 * heads * 2 * headDim);
+  for (let h = 0; h < heads; h++) for (let t = 0; t < 2; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * 2 + t) * headDim + i] = 100 * h + 10 * t + i;
+  cache.append(1, [out], [out.map((x) => -x)], 1, 2, 2);
+  assert.equal(cache.lengths[1], 2);
+  const slot1 = (h: number, pos: number): number[] => Array.from(cache.keys[0].subarray(((1 * heads + h) * capacity + pos) * headDim, ((1 * heads + h) * capacity + pos + 1) * headDim));
+  assert.deepEqual(slot1(0, 1), [10, 11, 12]);
+  assert.deepEqual(slot1(1, 0), [100, 101, 102]);
+  const view = cache.pastView(2);
+  assert.deepEqual(view.dims, [2, heads, capacity, headDim]);
+  assert.equal(view.pastLength, capacity);
+  assert.equal(view.keys[0].buffer, cache.keys[0].buffer, 'several rows: a view, nothing copied');
+  assert.equal(view.keys[0].length, 2 * heads * capacity * headDim);
+  cache.moveSlot(1, 0);
+  assert.equal(cache.lengths[0], 2);
+  assert.equal(cache.lengths[1], 0);
+  assert.deepEqual(Array.from(cache.keys[0].subarray((1 * capacity + 1) * headDim, (1 * capacity + 2) * headDim)), [110, 111, 112], 'head 1, position 1 of slot 0');
+  assert.deepEqual(Array.from(cache.values[0].subarray(0, headDim)), [-0, -1, -2]);
 });

@@ -22,7 +22,7 @@ export class Trunk {
     slots: number,
     capacity: number,
   ) {
-    this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
+    this.cache = KvCache.forGraph(graph.entry, slots, capacity);
     this.hidden = new PositionStore(graph.hiddenDim, capacity);
   }
 
@@ -48,7 +48,7 @@ export class EarlyExitTarget implements Target {
     capacity: number,
     private readonly vocabSize: number,
   ) {
-    this.restCache = new KvCache(rest.cacheLayers, rest.entry.kv_dim, slots, capacity);
+    this.restCache = KvCache.forGraph(rest.entry, slots, capacity);
     this.caches = [trunk.cache, this.restCache];
   }
 
