@@ -1,7 +1,7 @@
 // The fused target graphs (native-models/fused_graph.py) against the exported full.onnx: parity, then cost.
 //
 //   /usr/bin/python3 native-models/fused_graph.py native-models/voice --out /tmp/fused       # or fused in place
-//   node native-models/fused_cost.mjs native-models/voice /tmp/fused [--past 150] [--capacity PAST+64] [--rounds 7] [--runs 150]
+//   node native-models/fused_cost.mjs native-models/voice /tmp/fused [--past 150] [--capacity N] [--rounds 7] [--runs 150]
 //   node native-models/fused_cost.mjs --probe /tmp/probe                                      # fused_graph.py --probe graphs
 //
 // Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
@@ -298,7 +298,8 @@ for (const [i, dir] of fusedDirs.entries()) {
   runner.name = `${dir} (${entry.kv_layout})`;
   fused.push(runner);
 }
-const capacity = Number(values.capacity ?? 0) || Number(values.past) + 64;
+// The engine lays a fused cache out GROW_STRIDE (32) positions at a time (electron/core/engine/kv-cache.ts).
+const capacity = Number(values.capacity ?? 0) || Math.ceil((Number(values.past) + 1) / 32) * 32;
 console.log(`${voiceDir}/${exportedFile} against ${fused.map((r) => r.name).join(', ')}; onnxruntime-node ${ort.env.versions?.common ?? ''}, ${threads} thread(s)`);
 if (!values['no-parity']) {
   for (const runner of fused) {

@@ -8,9 +8,12 @@
  *   its used prefix; a call with several copies each row's used prefix into one scratch block
  *   (`pastView`): the exported graphs concatenate the past anyway, and a block as long as the longest
  *   row costs less than one as long as the capacity.
- * - "bnsh" (native-models/fused_graph.py): (slots, heads, capacity, headDim). Every call passes the
- *   first `active` slots whole, for any number of rows, without a copy; the graph reads the keys where
- *   they lie and masks each row's positions at or past its length.
+ * - "bnsh" (native-models/fused_graph.py): (slots, heads, stride, headDim), where `stride` positions per
+ *   head are laid out now: it starts at 0 and grows by GROW_STRIDE positions (up to the capacity) when an
+ *   append needs room, moving each head's used positions once. Every call passes the first `active`
+ *   slots whole, for any number of rows, without a copy; the graph reads the keys where they lie, at
+ *   most GROW_STRIDE positions past the longest row instead of the whole capacity, and masks each row's
+ *   positions at or past its length.
  *
  * A row's used positions are one contiguous block per head; a graph call writes only the new tokens'
  * keys at [slot, length …]; rejecting drafts only lowers `lengths[slot]` (nothing is copied). Active rows
@@ -19,6 +22,13 @@
  */
 import type { GraphEntry } from './manifest.ts';
 import type { KvLayout } from './tensor-names.ts';
+
+/**
+ * Positions a "bnsh" cache's stride grows by. A graph call reads every laid-out position; regrowing
+ * moves each row's used positions once (for a 150-position row of the shipped voice, 1.8 MB every 32
+ * positions).
+ */
+export const GROW_STRIDE = 32;
 
 export interface PastView {
   keys: Float32Array[];
@@ -35,7 +45,10 @@ export class KvCache {
   /** Valid cached positions per slot. */
   readonly lengths: Int32Array;
   readonly headDim: number;
-  private readonly slotSize: number;
+  /** "bsd": capacity · kvDim. "bnsh": heads · stride · headDim, growing with the stride. */
+  private slotSize: number;
+  /** "bnsh": positions laid out per head now (≤ capacity). */
+  private stride = 0;
   /** Gathered past blocks of a multi-row "bsd" call (pastView), allocated on first use. */
   private scratch: { keys: Float32Array[]; values: Float32Array[] } | null = null;
 
@@ -49,8 +62,8 @@ export class KvCache {
     readonly heads = 1,
   ) {
     this.headDim = kvDim / heads;
-    this.slotSize = capacity * kvDim;
-    const size = slots * this.slotSize;
+    const size = slots * capacity * kvDim;
+    this.slotSize = layout === 'bnsh' ? 0 : capacity * kvDim;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
     this.values = Array.from({ length: layers }, () => new Float32Array(size));
     this.lengths = new Int32Array(slots);
@@ -75,7 +88,7 @@ export class KvCache {
 
   /**
    * The past tensors' data for the first `active` slots.
-   * "bnsh": the slots' whole blocks (P = capacity), a view, for any number of rows.
+   * "bnsh": the slots' whole blocks (P = the stride), a view, for any number of rows.
    * "bsd", one active row: a view of its used prefix (P = its length). Several: P is the longest row's
    * length; when that is the whole capacity the (active, capacity, kvDim) block is passed as it is,
    * otherwise each slot's first P positions are gathered into a scratch block, so the graph attends over
@@ -88,8 +101,8 @@ export class KvCache {
       return {
         keys: this.keys.map((k) => k.subarray(0, end)),
         values: this.values.map((v) => v.subarray(0, end)),
-        pastLength: this.capacity,
-        dims: [active, this.heads, this.capacity, this.headDim],
+        pastLength: this.stride,
+        dims: [active, this.heads, this.stride, this.headDim],
       };
     }
     if (active === 1) {
@@ -132,11 +145,12 @@ export class KvCache {
       throw new RangeError(`KV cache overflow: slot ${slot} holds ${start} of ${this.capacity} positions, ${count} more asked`);
     }
     if (this.layout === 'bnsh') {
+      if (start + count > this.stride) this.grow(start + count);
       const Dh = this.headDim;
       const n = count * Dh;
       for (let h = 0; h < this.heads; h++) {
         const src = (batchRow * this.heads + h) * tokensPerRow * Dh;
-        const dst = slot * this.slotSize + (h * this.capacity + start) * Dh;
+        const dst = slot * this.slotSize + (h * this.stride + start) * Dh;
         for (let layer = 0; layer < this.layers; layer++) {
           this.keys[layer].set(newKeys[layer].subarray(src, src + n), dst);
           this.values[layer].set(newValues[layer].subarray(src, src + n), dst);
@@ -154,6 +168,31 @@ export class KvCache {
     this.lengths[slot] = start + count;
   }
 
+  /**
+   * Lays each head out with room for `needed` positions (rounded up to GROW_STRIDE, at most the
+   * capacity), moving the used positions of every slot. Blocks only move to higher offsets, so going
+   * from the last block to the first never overwrites one not yet moved.
+   */
+  private grow(needed: number): void {
+    const from = this.stride;
+    const to = Math.min(this.capacity, Math.ceil(needed / GROW_STRIDE) * GROW_STRIDE);
+    const Dh = this.headDim;
+    for (let slot = this.slots - 1; slot >= 0; slot--) {
+      const n = this.lengths[slot] * Dh;
+      if (n === 0) continue;
+      for (let h = this.heads - 1; h >= 0; h--) {
+        const src = (slot * this.heads + h) * from * Dh;
+        const dst = (slot * this.heads + h) * to * Dh;
+        for (let layer = 0; layer < this.layers; layer++) {
+          this.keys[layer].copyWithin(dst, src, src + n);
+          this.values[layer].copyWithin(dst, src, src + n);
+        }
+      }
+    }
+    this.stride = to;
+    this.slotSize = this.heads * to * Dh;
+  }
+
   /** Forgets every position from `length` on (rejected drafts). */
   truncate(slot: number, length: number): void {
     if (length < this.lengths[slot]) this.lengths[slot] = length;
@@ -161,7 +200,7 @@ export class KvCache {
 
   /** Moves slot `from`'s used positions into slot `to` (swap-remove of a finished row). */
   moveSlot(from: number, to: number): void {
-    // A "bnsh" slot is `heads` blocks of the capacity, each used up to the length; "bsd" is one block.
+    // A "bnsh" slot is `heads` blocks of the stride, each used up to the length; "bsd" is one block.
     const blocks = this.layout === 'bnsh' ? this.heads : 1;
     const stride = this.slotSize / blocks;
     const n = this.lengths[from] * (this.kvDim / blocks);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
+import { GROW_STRIDE, KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { Graph } from '../../../electron/core/engine/graph.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
@@ -145,27 +145,38 @@ test('pastView: one row is a view of its prefix; several rows are gathered to th
   assert.equal(full.keys[0].length, 3 * 6 * kvDim);
 });
 
-test('bnsh: every call passes the active slots whole without a copy; append writes each head; moveSlot moves each head', () => {
+test('bnsh: every call passes the active slots whole without a copy; append writes each head and grows the stride; moveSlot moves each head', () => {
   const heads = 2;
   const headDim = 3;
-  const capacity = 4;
-  const cache = new KvCache(1, heads * headDim, 3, capacity, 'bnsh', heads);
-  // Two new tokens of batch row 1 in a (B = 2, H, T = 2, Dh) output: value = 100·head + 10·token + i.
-  const out = new Float32Array(2 * heads * 2 * headDim);
-  for (let h = 0; h < heads; h++) for (let t = 0; t < 2; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * 2 + t) * headDim + i] = 100 * h + 10 * t + i;
-  cache.append(1, [out], [out.map((x) => -x)], 1, 2, 2);
+  const cache = new KvCache(1, heads * headDim, 3, 100, 'bnsh', heads);
+  assert.deepEqual(cache.pastView(1).dims, [1, heads, 0, headDim], 'nothing laid out before the first append');
+  // `count` new tokens of batch row 1 in a (B = 2, H, T = count, Dh) output: value = 1000·head + 10·(first + token) + i.
+  const append = (slot: number, first: number, count: number): void => {
+    const out = new Float32Array(2 * heads * count * headDim);
+    for (let h = 0; h < heads; h++) for (let t = 0; t < count; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * count + t) * headDim + i] = 1000 * h + 10 * (first + t) + i;
+    cache.append(slot, [out], [out.map((x) => -x)], 1, count, count);
+  };
+  const at = (slot: number, h: number, pos: number): number[] => {
+    const { keys, dims } = cache.pastView(3);
+    const o = ((slot * heads + h) * dims[2] + pos) * headDim;
+    return Array.from(keys[0].subarray(o, o + headDim));
+  };
+  append(1, 0, 2);
   assert.equal(cache.lengths[1], 2);
-  const slot1 = (h: number, pos: number): number[] => Array.from(cache.keys[0].subarray(((1 * heads + h) * capacity + pos) * headDim, ((1 * heads + h) * capacity + pos + 1) * headDim));
-  assert.deepEqual(slot1(0, 1), [10, 11, 12]);
-  assert.deepEqual(slot1(1, 0), [100, 101, 102]);
+  assert.deepEqual(cache.pastView(2).dims, [2, heads, GROW_STRIDE, headDim]);
+  assert.deepEqual(at(1, 0, 1), [10, 11, 12]);
+  assert.deepEqual(at(1, 1, 0), [1000, 1001, 1002]);
+  append(1, 2, GROW_STRIDE);
+  assert.deepEqual(cache.pastView(1).dims[2], 2 * GROW_STRIDE, 'the stride grew, the data moved with it');
+  assert.deepEqual(at(1, 1, 1), [1010, 1011, 1012]);
+  assert.deepEqual(at(1, 1, GROW_STRIDE + 1), [1000 + 10 * (GROW_STRIDE + 1), 1001 + 10 * (GROW_STRIDE + 1), 1002 + 10 * (GROW_STRIDE + 1)]);
   const view = cache.pastView(2);
-  assert.deepEqual(view.dims, [2, heads, capacity, headDim]);
-  assert.equal(view.pastLength, capacity);
   assert.equal(view.keys[0].buffer, cache.keys[0].buffer, 'several rows: a view, nothing copied');
-  assert.equal(view.keys[0].length, 2 * heads * capacity * headDim);
+  assert.equal(view.keys[0].length, 2 * heads * 2 * GROW_STRIDE * headDim);
   cache.moveSlot(1, 0);
-  assert.equal(cache.lengths[0], 2);
+  assert.equal(cache.lengths[0], GROW_STRIDE + 2);
   assert.equal(cache.lengths[1], 0);
-  assert.deepEqual(Array.from(cache.keys[0].subarray((1 * capacity + 1) * headDim, (1 * capacity + 2) * headDim)), [110, 111, 112], 'head 1, position 1 of slot 0');
-  assert.deepEqual(Array.from(cache.values[0].subarray(0, headDim)), [-0, -1, -2]);
+  assert.deepEqual(at(0, 1, 1), [1010, 1011, 1012]);
+  const o = (0 * heads + 0) * 2 * GROW_STRIDE * headDim;
+  assert.deepEqual(Array.from(cache.values[0].subarray(o, o + headDim)), [-0, -1, -2]);
 });
