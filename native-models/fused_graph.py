@@ -12,12 +12,12 @@ function with
     com.microsoft.QuickGelu(alpha = 1) · up                                           SwiGLU's SiLU
 
 and attention that reads the engine's cache where it lies. The cache layout changes (the manifest entry
-says "kv_layout": "bnsh"): past_key_i / past_value_i are the engine's buffers (B, H, P, Dh), P their
-whole capacity, passed without a copy for any number of rows; positions at or past past_len[b] are
-masked, as before. new_key_i / new_value_i come out (B, H, T, Dh). Scores are computed as keys times
+says "kv_layout": "bnsh"): past_key_i / past_value_i are the engine's buffers (B, H, P, Dh), P the
+positions it lays out per head, passed without a copy for any number of rows; positions at or past
+past_len[b] are masked, as before. new_key_i / new_value_i come out (B, H, T, Dh). Scores are computed as keys times
 queries (B, H, P, Dh) @ (B, H, Dh, T), so ONNX Runtime's MLAS reads the cached keys in place as its A
 operand; at T = 1 the values are read in place too (its M = 1 kernel, which wants alpha = 1: the
-1/sqrt(Dh) scale is applied to q before RoPE). Nothing concatenates or transposes the past.
+1/sqrt(Dh) scale is folded into Wq). Nothing concatenates or transposes the past.
 
 GroupQueryAttention is not used (`node native-models/fused_cost.mjs --probe`): with present bound to
 past it writes the cache in place, but onnxruntime-node copies every fetched output into a fresh
@@ -121,7 +121,18 @@ class GraphReader:
         raise SystemExit(f"node {node_name!r} has no constant weight")
 
 
-def read_target(path: str, n_layers: int) -> Target:
+def packed_qkv(wq, wk, wv, n_heads):
+    """[Wq · 1/sqrt(Dh) | Wk | Wv]: attention then runs with alpha = 1, where MLAS reads the cached values in
+    place at T = 1 (its M = 1 kernel). RoPE is linear, so scaling q before it is the same. For Dh a power
+    of 4 the factor is a power of 2 and the product exact; float16 storage is kept where it stays exact
+    (not for the float16 subnormals the factor would round), float32 otherwise."""
+    scaled = wq.astype(np.float32) * np.float32(1.0 / np.sqrt(wq.shape[0] // n_heads))
+    if wq.dtype == np.float16 and np.array_equal(scaled.astype(np.float16).astype(np.float32), scaled):
+        scaled = scaled.astype(np.float16)
+    return np.concatenate([scaled, wk.astype(scaled.dtype), wv.astype(scaled.dtype)], axis=1)
+
+
+def read_target(path: str, n_layers: int, n_heads: int) -> Target:
     r = GraphReader(onnx.load(path))
     blocks = []
     for i in range(n_layers):
@@ -130,7 +141,7 @@ def read_target(path: str, n_layers: int) -> Target:
         m = {k: r.weight(f"{p}/mlp/w_{k}/MatMul") for k in ("gate", "up", "down")}
         blocks.append(Block(
             attn_norm=r.weight(f"{p}/attn_norm/Mul_1").astype(np.float32),
-            wqkv=np.concatenate([w["q"], w["k"], w["v"]], axis=1),
+            wqkv=packed_qkv(w["q"], w["k"], w["v"], n_heads),
             wo=w["o"],
             mlp_norm=r.weight(f"{p}/mlp_norm/Mul_1").astype(np.float32),
             wgu=np.concatenate([m["gate"], m["up"]], axis=1),
@@ -173,15 +184,21 @@ class Builder:
         return outs if len(outs) > 1 else outs[0]
 
     def matmul(self, x, key, weight, outputs=None):
-        """x @ W for a constant W (K, N). With int8_weights (an experiment, see fused_cost.mjs): ONNX
-        Runtime's DynamicQuantizeMatMul, W int8 with one symmetric scale per output column."""
+        """x @ W for a constant W (K, N). With int8_weights (an experiment, see the module docstring): ONNX
+        Runtime's MatMulNBits with 8-bit weights, one symmetric scale per 32 rows of a column, activations
+        quantised per block (accuracy_level 4)."""
         if not self.int8_weights:
             return self.op("MatMul", [x, self.const(key, weight)], outputs=outputs)
         w = weight.astype(np.float32)
-        scale = np.abs(w).max(axis=0) / 127.0
-        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-        q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-        return self.op("DynamicQuantizeMatMul", [x, self.const(key + "_int8", q), self.const(key + "_scale", scale)], domain=MS, outputs=outputs)
+        K, N = w.shape
+        blocks = np.zeros((-(-K // 32) * 32, N), np.float32)
+        blocks[:K] = w
+        blocks = blocks.reshape(-1, 32, N).transpose(2, 0, 1)  # (N, K/32, 32)
+        scale = np.abs(blocks).max(axis=2) / 127.0
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)  # (N, K/32)
+        q = (np.clip(np.rint(blocks / scale[:, :, None]), -127, 127) + 128).astype(np.uint8)  # zero point 128
+        return self.op("MatMulNBits", [x, self.const(key + "_int8", q), self.const(key + "_scale", scale.reshape(-1))], domain=MS,
+                       outputs=outputs, K=K, N=N, bits=8, block_size=32, accuracy_level=4)
 
 
 def i64(*values):
@@ -237,9 +254,6 @@ def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, ma
     split_ff = b.const("split_ff", i64(F, F))
     heads = b.const("heads", i64(0, 0, -1, Dh))
     flat = b.const("flat", i64(0, 0, D))
-    # q · 1/sqrt(Dh) before RoPE (linear, so the same) lets attention run with alpha = 1; for Dh a power
-    # of 4 the factor is a power of 2 and the product exact.
-    query_scale = b.const("query_scale", np.concatenate([np.full(D, 1.0 / np.sqrt(Dh)), np.ones(2 * D)]).astype(np.float32))
 
     residual, pending = x, None  # pending: the last block's MLP output, not yet added to the residual
     for c, i in enumerate(layers):
@@ -253,7 +267,7 @@ def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, ma
         else:
             h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const(f"attn_norm_{i}", blk.attn_norm)],
                                      n_out=4, domain=MS, epsilon=t.eps)
-        qkv = b.op("Mul", [b.matmul(h, f"wqkv_{i}", blk.wqkv), query_scale])  # (B, T, 3D)
+        qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D); q already scaled by 1/sqrt(Dh)
         qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
         qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
         q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
@@ -309,7 +323,7 @@ def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
     entries = manifest["graphs"]
     L, E, H = manifest["n_layers"], manifest["exit_layer"], manifest["n_heads"]
     source_of = {role: entries[role].get("source", {"file": entries[role]["file"], "sha256": entries[role]["sha256"]}) for role in ROLES}
-    target = read_target(os.path.join(voice, source_of["full"]["file"]), L)
+    target = read_target(os.path.join(voice, source_of["full"]["file"]), L, H)
     max_positions = manifest["context"] + POSITION_MARGIN
     spans = {"full": range(0, L), "trunk": range(0, E), "rest": range(E, L)}
     for role in ROLES:
@@ -378,7 +392,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("voice", nargs="?", help="a model directory with manifest.json and its exported full/trunk/rest graphs")
     ap.add_argument("--out", help="fuse a copy of the voice folder made here")
-    ap.add_argument("--int8-weights", action="store_true", help="an experiment: int8 MatMul weights (not a target any voice ships)")
+    ap.add_argument("--int8-weights", action="store_true", help="an experiment: 8-bit MatMul weights (no voice ships it: its WER is unmeasured)")
     ap.add_argument("--probe", metavar="DIR", help="write one tiny graph per fused operator into DIR")
     args = ap.parse_args()
     if args.probe:
