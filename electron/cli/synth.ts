@@ -1,5 +1,7 @@
 /** `spear synth`: text in, an audio file out. */
 import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.ts';
+import { lookUpDefaults } from '../core/calibration/defaults.ts';
+import { configDir } from '../core/calibration/store.ts';
 import { STRATEGIES } from '../core/engine/decode.ts';
 import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -19,8 +21,9 @@ Reads text aloud with the shipped voice and writes WAV (16-bit PCM) or MP3.
 Options:
   -o, --output FILE        audio file to write (.wav or .mp3); written atomically
   -f, --file FILE          read the text from a UTF-8 file instead of the argument ("-": standard input)
-      --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
-      --gamma N            drafted tokens per step, 1-16 (default: the voice's)
+      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
+                           choice ('spear calibrate'), else the voice's fastest lossless one)
+      --gamma N            drafted tokens per step, 1-16 (default: the calibrated one, else the voice's)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -29,8 +32,9 @@ Options:
       --rereadings N       sampled re-readings of a sentence whose reading fails the voice's
                            reading check; the best-scoring one is spoken (default 3; 0 = off)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
-      --threads N          intra-op threads per ONNX session (default 1)
-      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
+      --threads N          intra-op threads per ONNX session (default: calibrated, else 1)
+      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: calibrated,
+                           else --threads)
       --voice DIR          voice directory (default: native-models/voice)
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
@@ -79,8 +83,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     batchSize: int(v.batch, 'batch', 1, 256),
   };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
-  const threads = int(v.threads, 'threads', 0, 64);
-  const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
+  let threads = int(v.threads, 'threads', 0, 64);
+  let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
@@ -88,8 +92,15 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const text = v.file ? await readTextFile(v.file) : positionals[0];
   checkText(text);
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
   const quiet = Boolean(v.quiet);
+  // This machine's calibration fills in what the user left out (electron/core/calibration).
+  const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
+  const lookup = await lookUpDefaults(voiceDir, configDir(), { strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads });
+  if (lookup.calibrated) {
+    ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
+  }
+  if (lookup.line && !quiet) process.stderr.write(`${lookup.line}\n`);
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;
   try {

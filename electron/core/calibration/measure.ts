@@ -1,0 +1,273 @@
+/**
+ * The two measurements calibration combines (cost-model.ts):
+ *
+ * - acceptance per depth: the real decoder, greedy, each drafter at gamma maxGamma, on the bench texts
+ *   (a voice) or on fixed prompts (a decoder without a phoneme range, as the test fixtures). Greedy
+ *   drafts depend only on the prefix, so how far the drafts of one step go before the first rejection
+ *   is the same at every gamma up to the one run: one run per drafter gives τ(γ) for every γ ≤ maxGamma.
+ * - graph costs: each graph a step runs, called as the engine calls it (Graph.run, feeds built and the
+ *   new keys written into a KvCache) at the acceptance run's mean cache length, at each thread count;
+ *   all calls interleaved in rounds so that load from other processes hits every graph alike, and the
+ *   first quartile kept.
+ */
+import { readFile } from 'node:fs/promises';
+import { decode, STRATEGY_GRAPHS } from '../engine/decode.ts';
+import type { Graph } from '../engine/graph.ts';
+import { KvCache } from '../engine/kv-cache.ts';
+import { loadModel, type LoadedModel } from '../engine/model.ts';
+import type { GraphRole } from '../engine/tensor-names.ts';
+import { CancelledError } from '../errors.ts';
+import { BENCH_TEXTS_URL } from '../eval/bench-texts.ts';
+import { prepareDocument } from '../text/index.ts';
+import { catchUp, chainGraph, DRAFTING_STRATEGIES, isTargetGraph, type AcceptanceProfile, type CostGraph, type DraftingStrategy, type GraphCost } from './cost-model.ts';
+
+export type Progress = (fraction: number, label: string) => void;
+
+export interface Prompts {
+  prompts: number[][];
+  maxNewTokens: number[];
+  /** "bench texts" or "fixed prompts". */
+  source: string;
+}
+
+interface VoiceRules {
+  max_units?: { per_phoneme: number; base: number };
+}
+
+/**
+ * The bench texts as decoder prompts with the voice's stop rule, exactly as the pipeline builds them
+ * ([bos, phonemes…, sep]; units at most ceil(per_phoneme × phonemes + base)). A decoder that is not a
+ * voice (no phoneme range or stop rule, like the test fixtures) gets 16 fixed pseudo-random prompts.
+ */
+export async function calibrationPrompts(model: LoadedModel): Promise<Prompts> {
+  const { vocab, context } = model.manifest;
+  const rules = (model.manifest as { voice?: VoiceRules }).voice?.max_units;
+  if (vocab.phonemes && rules) {
+    const text = await readFile(BENCH_TEXTS_URL, 'utf8');
+    const maxPhonemes = Math.max(1, Math.floor((context - 3 - rules.base) / (1 + rules.per_phoneme)));
+    const sentences = prepareDocument(text.split('\n').filter((l) => l.trim() !== '').join('\n\n'), { maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
+    return {
+      prompts: sentences.map((s) => [vocab.special.bos, ...s.phonemeIds.slice(0, maxPhonemes).map((id) => id + vocab.phonemes!.offset), vocab.special.sep]),
+      maxNewTokens: sentences.map((s) => {
+        const n = Math.min(s.phonemeIds.length, maxPhonemes);
+        return Math.max(1, Math.min(Math.ceil(rules.per_phoneme * n + rules.base), context - n - 3));
+      }),
+      source: 'bench texts',
+    };
+  }
+  let seed = 12345;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+  const first = vocab.special.eos + 1;
+  const prompts = Array.from({ length: 16 }, (_, i) => [vocab.special.bos, ...Array.from({ length: 6 + (i % 7) }, () => first + (next() % (vocab.size - first))), vocab.special.sep]);
+  return { prompts, maxNewTokens: prompts.map((p) => Math.max(1, Math.min(64, context - p.length - 16))), source: 'fixed prompts' };
+}
+
+/** The drafting strategies a model has every graph of. */
+export function draftingStrategiesOf(model: Pick<LoadedModel, 'graphs'>): DraftingStrategy[] {
+  return DRAFTING_STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => model.graphs[role]));
+}
+
+/** Acceptance per depth of each drafter, greedy, all prompts decoded as one batch at gamma maxGamma. */
+export async function measureAcceptance(
+  model: LoadedModel,
+  input: Prompts,
+  options: { maxGamma?: number; signal?: AbortSignal; onProgress?: Progress } = {},
+): Promise<AcceptanceProfile> {
+  const maxGamma = options.maxGamma ?? 8;
+  const strategies = draftingStrategiesOf(model);
+  const drafters: AcceptanceProfile['drafters'] = {};
+  let positionSum = 0;
+  let positionSteps = 0;
+  let tokens = 0;
+  for (const [i, strategy] of strategies.entries()) {
+    options.onProgress?.(i / strategies.length, `acceptance of ${strategy}`);
+    const reached = new Array<number>(maxGamma + 1).fill(0);
+    // Each row's committed length at the start of its step: where the step's graphs ran.
+    const length = input.prompts.map((p) => p.length);
+    const result = await decode(model, input.prompts, {
+      strategy,
+      gamma: maxGamma,
+      temperature: 0,
+      maxNewTokens: input.maxNewTokens,
+      signal: options.signal,
+      onEvent: (event) => {
+        if (event.type !== 'step') return;
+        for (let k = 0; k <= event.accepted; k++) reached[k]++;
+        positionSum += length[event.row];
+        positionSteps++;
+        length[event.row] += event.emitted;
+      },
+    });
+    drafters[strategy] = { reached };
+    tokens = result.summary.tokens;
+  }
+  return { maxGamma, drafters, meanPosition: positionSteps > 0 ? positionSum / positionSteps : 0, sentences: input.prompts.length, tokens };
+}
+
+export interface PlanItem {
+  graph: CostGraph;
+  positions: number;
+}
+
+/** A thread split: the drafting graphs' intra-op threads and the verifying graphs' (full, rest). */
+export interface Split {
+  threads: number;
+  targetThreads: number;
+}
+
+export interface CostPlan {
+  /** Each split is timed in its own model, loaded with it. */
+  splits: Split[];
+  /** What is timed in every split. */
+  items: PlanItem[];
+}
+
+export interface PlanOptions {
+  /** Drafting-graph thread counts. */
+  threads: readonly number[];
+  /** Verifying-graph (full, rest) thread counts. */
+  targetThreads: readonly number[];
+  /** Gammas each chained drafter has a chain for. */
+  chainGammas: Partial<Record<'prophet' | 'draft', readonly number[]>>;
+  /** Strategies to plan for (ar is always planned). */
+  strategies: readonly DraftingStrategy[];
+}
+
+/** Thread counts worth timing on `cores` cores: drafting graphs 1 and 2, the target's up to 8. */
+export function threadCandidates(cores: number): { threads: number[]; targetThreads: number[] } {
+  const fit = (ns: number[]): number[] => ns.filter((n) => n === 1 || n <= cores);
+  return { threads: fit([1, 2]), targetThreads: fit([1, 2, 4, 8]) };
+}
+
+/**
+ * Every cost the cost model needs for gammas 1 … maxGamma, in every split: the target at 1 … maxGamma+1
+ * positions, each chain (or drafter graph, where there is no chain) at its expected catch-up rounded
+ * (a chain's cost moves ~1 % per position it catches up on), early exit's trunk and head at one position.
+ */
+export function costPlan(profile: AcceptanceProfile, options: PlanOptions): CostPlan {
+  const items = new Map<string, PlanItem>();
+  const add = (graph: CostGraph, positions: number): void => void items.set(`${graph}@${positions}`, { graph, positions: Math.max(1, positions) });
+  const G = profile.maxGamma;
+  for (let T = 1; T <= G + 1; T++) add('full', T);
+  for (const strategy of options.strategies) {
+    if (!profile.drafters[strategy]) continue;
+    if (strategy === 'early-exit') {
+      add('trunk', 1);
+      add('exit_head', 1);
+      for (let T = 2; T <= G + 1; T++) add('rest', T);
+      continue;
+    }
+    const chains = new Set(options.chainGammas[strategy] ?? []);
+    for (let gamma = 1; gamma <= G; gamma++) {
+      const c = Math.round(catchUp(profile, strategy, gamma));
+      if (chains.has(gamma)) add(chainGraph(strategy, gamma), c);
+      else {
+        add(strategy, c);
+        if (gamma > 1) add(strategy, 1);
+      }
+    }
+  }
+  const splits = options.threads.flatMap((threads) => options.targetThreads.map((targetThreads) => ({ threads, targetThreads })));
+  return { splits, items: [...items.values()] };
+}
+
+/**
+ * The first quartile: load from other processes only ever adds time, and on a busy machine it adds a
+ * lot to some calls, so a low quantile tracks the graph's own cost better than the median.
+ */
+const lowerQuartile = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) / 4;
+  const lo = Math.floor(at);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo);
+};
+
+export interface CostOptions {
+  /** Cache length the graphs attend over (the acceptance run's mean). */
+  position: number;
+  /** Measured rounds after one warm-up round, one call of each item in each split per round. Default 6. */
+  rounds?: number;
+  signal?: AbortSignal;
+  onProgress?: Progress;
+}
+
+/**
+ * Times every plan item in every split. One model is loaded per thread count, and a split's calls take
+ * its drafting graphs from the model of its drafting threads and full and rest from the one of its
+ * target threads: the same sessions a model loaded with that split would hold. A round times each split
+ * as one block (so a verifying graph's thread pool spins beside the drafting graphs as in a decode),
+ * rounds rotate the order, and each cost is the first quartile over rounds, so drift and other
+ * processes' load hit every split alike.
+ */
+export async function measureCosts(dir: string, plan: CostPlan, options: CostOptions): Promise<GraphCost[]> {
+  const drafting = new Set(plan.splits.map((s) => s.threads));
+  const verifying = new Set(plan.splits.map((s) => s.targetThreads));
+  const draftRoles = [...new Set(plan.items.filter((p) => !isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
+  const targetRoles = [...new Set(plan.items.filter((p) => isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
+  const models = new Map<number, LoadedModel>();
+  try {
+    for (const n of new Set([...drafting, ...verifying])) {
+      abortIfAsked(options.signal);
+      const roles = [...(drafting.has(n) ? draftRoles : []), ...(verifying.has(n) ? targetRoles : [])];
+      models.set(n, await loadModel(dir, { threads: n, targetThreads: n, roles }));
+    }
+    const blocks: { cost: Omit<GraphCost, 'ms'>; run: () => Promise<void>; times: number[] }[][] = [];
+    for (const split of plan.splits) {
+      const block = [];
+      for (const item of plan.items) {
+        const model = models.get(isTargetGraph(item.graph) ? split.targetThreads : split.threads)!;
+        block.push({ cost: { ...item, ...split }, run: await runnerFor(model, item, Math.round(options.position)), times: [] });
+      }
+      blocks.push(block);
+    }
+    const rounds = options.rounds ?? 6;
+    for (let round = 0; round <= rounds; round++) {
+      options.onProgress?.(round / (rounds + 1), round === 0 ? 'warming the graphs up' : `timing the graphs, round ${round} of ${rounds}`);
+      for (let b = 0; b < blocks.length; b++) {
+        const block = blocks[(b + round) % blocks.length];
+        for (let i = 0; i < block.length; i++) {
+          abortIfAsked(options.signal);
+          const r = block[(i + round * 7) % block.length];
+          const t0 = performance.now();
+          await r.run();
+          if (round > 0) r.times.push(performance.now() - t0);
+        }
+      }
+    }
+    return blocks.flat().map((r) => ({ ...r.cost, ms: lowerQuartile(r.times) }));
+  } finally {
+    for (const model of models.values()) await model.release();
+  }
+}
+
+function abortIfAsked(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('calibration');
+}
+
+function roleOf(graph: CostGraph): GraphRole {
+  const m = /^(prophet|draft)_chain_\d+$/.exec(graph);
+  return (m ? m[1] : graph) as GraphRole;
+}
+
+/** One call of the item as the engine makes it: `positions` new tokens after `position` cached ones. */
+async function runnerFor(model: LoadedModel, item: PlanItem, position: number): Promise<() => Promise<void>> {
+  const chain = /^(prophet|draft)_chain_(\d+)$/.exec(item.graph);
+  const graph: Graph = chain ? await model.chains[chain[1] as 'prophet' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
+  const gamma = chain ? Number(chain[2]) : 0;
+  const past = Math.max(1, Math.min(position, model.manifest.context - item.positions - gamma - 2));
+  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 1, past + item.positions + gamma + 2);
+  const { vocab } = model.manifest;
+  const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
+  const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);
+  const counts = Int32Array.of(item.positions);
+  const feed = {
+    rows: 1,
+    counts,
+    tokenAt: (_s: number, i: number) => token + (i % 7),
+    hiddenAt: (_s: number, _i: number, out: Float32Array, offset: number) => out.set(hidden, offset),
+  };
+  return async () => {
+    cache.lengths[0] = past;
+    await graph.run(cache, feed);
+  };
+}

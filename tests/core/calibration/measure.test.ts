@@ -1,0 +1,84 @@
+/** What calibration measures, on the tiny fixture (electron/core/calibration/measure.ts). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { catchUp, type AcceptanceProfile } from '../../../electron/core/calibration/cost-model.ts';
+import { calibrationPrompts, costPlan, measureAcceptance, measureCosts, threadCandidates } from '../../../electron/core/calibration/measure.ts';
+import { decode } from '../../../electron/core/engine/decode.ts';
+import { fixture, TINY, TINY_VOICE } from '../../helpers/fixtures.ts';
+
+test('thread candidates fit the cores', () => {
+  assert.deepEqual(threadCandidates(1), { threads: [1], targetThreads: [1] });
+  assert.deepEqual(threadCandidates(2), { threads: [1, 2], targetThreads: [1, 2] });
+  assert.deepEqual(threadCandidates(16), { threads: [1, 2], targetThreads: [1, 2, 4, 8] });
+});
+
+test('the plan times the target at 1 … maxGamma+1 positions, each chain at its catch-up, stepwise drafting only without a chain', () => {
+  const acceptance: AcceptanceProfile = {
+    maxGamma: 4,
+    drafters: { prophet: { reached: [100, 80, 60, 40, 20] }, draft: { reached: [100, 50, 20, 10, 5] }, 'early-exit': { reached: [100, 70, 40, 20, 10] } },
+    meanPosition: 90,
+    sentences: 3,
+    tokens: 300,
+  };
+  const plan = costPlan(acceptance, { threads: [1, 2], targetThreads: [1, 2], chainGammas: { prophet: [2, 3, 4] }, strategies: ['prophet', 'draft', 'early-exit'] });
+  assert.deepEqual(plan.splits, [
+    { threads: 1, targetThreads: 1 },
+    { threads: 1, targetThreads: 2 },
+    { threads: 2, targetThreads: 1 },
+    { threads: 2, targetThreads: 2 },
+  ]);
+  const names = plan.items.map((i) => `${i.graph}/${i.positions}`).sort();
+  const expected = [
+    ...[1, 2, 3, 4, 5].map((T) => `full/${T}`),
+    ...[2, 3, 4, 5].map((T) => `rest/${T}`),
+    'trunk/1',
+    'exit_head/1',
+    // prophet: gamma 1 has no chain (one run catching up on τ(1) = 1.8 → 2); 2-4 chains at round(τ(γ)).
+    'prophet/2',
+    ...[2, 3, 4].map((g) => `prophet_chain_${g}/${Math.round(catchUp(acceptance, 'prophet', g))}`),
+    // draft: no chains at all: one run catching up (1 + P(all accepted), rounded), and one-token runs.
+    'draft/1',
+    'draft/2',
+  ];
+  assert.deepEqual(names, [...new Set(expected)].sort());
+});
+
+test('acceptance: every step counted at depth 0, non-increasing with depth, and the same decode as the engine\'s', async () => {
+  const model = await fixture(TINY);
+  const input = await calibrationPrompts(model);
+  assert.equal(input.source, 'fixed prompts');
+  const profile = await measureAcceptance(model, input, { maxGamma: 4 });
+  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'early-exit', 'prophet']);
+  for (const [strategy, d] of Object.entries(profile.drafters)) {
+    assert.equal(d!.reached.length, 5);
+    for (let k = 1; k < 5; k++) assert.ok(d!.reached[k] <= d!.reached[k - 1], `${strategy} depth ${k}`);
+    // Steps and accepted drafts are those of the engine's own decode with the same settings.
+    const result = await decode(model, input.prompts, { strategy: strategy as 'draft', gamma: 4, maxNewTokens: input.maxNewTokens });
+    assert.equal(d!.reached[0], result.summary.targetCalls, strategy);
+    assert.equal(d!.reached.slice(1).reduce((a, n) => a + n, 0), result.summary.accepted, strategy);
+  }
+  assert.ok(profile.meanPosition > Math.min(...input.prompts.map((p) => p.length)));
+});
+
+test('a voice is calibrated on the bench texts with its own stop rule', async () => {
+  const input = await calibrationPrompts(await fixture(TINY_VOICE));
+  assert.equal(input.source, 'bench texts');
+  // 24 lines; the fixture's short context (128) splits the longer ones further.
+  assert.ok(input.prompts.length >= 24, `${input.prompts.length}`);
+  for (const [i, p] of input.prompts.entries()) {
+    assert.deepEqual([p[0], p.at(-1)], [1, 2]);
+    assert.ok(p.slice(1, -1).every((t) => t >= 4 && t < 78), 'phoneme ids');
+    // tiny-voice: per_phoneme 1, base 4, context 128.
+    assert.equal(input.maxNewTokens[i], Math.min(p.length - 2 + 4, 128 - (p.length - 2) - 3));
+  }
+});
+
+test('costs: one per plan item and split, positive', async () => {
+  const plan = { splits: [{ threads: 1, targetThreads: 1 }, { threads: 1, targetThreads: 2 }], items: [{ graph: 'full' as const, positions: 1 }, { graph: 'full' as const, positions: 3 }, { graph: 'prophet_chain_2' as const, positions: 2 }] };
+  const costs = await measureCosts(TINY, plan, { position: 20, rounds: 2 });
+  assert.equal(costs.length, 6);
+  for (const c of costs) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
+  assert.deepEqual(costs.map((c) => `${c.graph}/${c.positions}@${c.threads}+${c.targetThreads}`).sort(), [
+    'full/1@1+1', 'full/1@1+2', 'full/3@1+1', 'full/3@1+2', 'prophet_chain_2/2@1+1', 'prophet_chain_2/2@1+2',
+  ]);
+});
