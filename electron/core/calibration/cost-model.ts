@@ -111,7 +111,10 @@ type Split = Pick<Config, 'threads' | 'targetThreads'>;
 export const isTargetGraph = (graph: CostGraph): boolean => graph === 'full' || graph === 'rest';
 const keyOf = (graph: CostGraph, split: Split): string => `${graph}@${split.threads}+${split.targetThreads}`;
 
-/** Looks measured costs up, interpolating linearly in the positions fed between the nearest measured ones. */
+/**
+ * Looks measured costs up, each graph's costs made non-decreasing in the positions fed, interpolating
+ * linearly between the nearest measured positions.
+ */
 export class CostTable {
   private readonly byKey = new Map<string, { positions: number; ms: number }[]>();
 
@@ -122,7 +125,12 @@ export class CostTable {
       list.push({ positions: c.positions, ms: c.ms });
       this.byKey.set(key, list);
     }
-    for (const list of this.byKey.values()) list.sort((a, b) => a.positions - b.positions);
+    for (const list of this.byKey.values()) {
+      list.sort((a, b) => a.positions - b.positions);
+      // A call over more positions never costs less: noise that says otherwise is pooled away.
+      const fitted = nonDecreasing(list.map((c) => c.ms));
+      list.forEach((c, i) => (c.ms = fitted[i]));
+    }
   }
 
   has(graph: CostGraph, split: Split): boolean {
@@ -144,6 +152,26 @@ export class CostTable {
     const prev = list[list.length - 2];
     return prev ? last.ms + ((last.ms - prev.ms) * (positions - last.positions)) / (last.positions - prev.positions) : last.ms;
   }
+}
+
+/**
+ * The closest non-decreasing sequence in least squares (pool adjacent violators): runs of values that
+ * fall are replaced by their mean.
+ */
+export function nonDecreasing(values: readonly number[]): number[] {
+  const blocks: { sum: number; n: number }[] = [];
+  for (const v of values) {
+    blocks.push({ sum: v, n: 1 });
+    while (blocks.length > 1) {
+      const last = blocks[blocks.length - 1];
+      const prev = blocks[blocks.length - 2];
+      if (prev.sum / prev.n <= last.sum / last.n) break;
+      prev.sum += last.sum;
+      prev.n += last.n;
+      blocks.pop();
+    }
+  }
+  return blocks.flatMap((b) => new Array<number>(b.n).fill(b.sum / b.n));
 }
 
 /** Step time of a configuration, ms; undefined when a cost it needs was not measured. */

@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import type {
+  CalibrationInfo,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -83,6 +84,8 @@ export interface SettingsSlice {
   tuning: Tuning;
   /** Shown while set: a GPU provider fell back to CPU. */
   providerNotice: string | null;
+  /** This machine's calibration, as the service last reported it (null until loaded). */
+  calibration: CalibrationInfo | null;
 }
 
 export interface SweepSlice {
@@ -141,6 +144,7 @@ export const initialSettings: SettingsSlice = {
   providers: null,
   tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null },
   providerNotice: null,
+  calibration: null,
 };
 export const initialSweep: SweepSlice = {
   sweepJobId: null,

@@ -6,6 +6,7 @@ import {
   catchUp,
   choose,
   CostTable,
+  nonDecreasing,
   predict,
   stepMs,
   unitsPerStep,
@@ -98,6 +99,11 @@ test('costs are interpolated between measured positions and extended past the la
   assert.equal(table.ms('full', split, 0.5), 1);
   assert.equal(table.ms('full', split, 6), 5);
   assert.equal(table.ms('full', { threads: 1, targetThreads: 1 }, 1), undefined);
+  // Noise that makes more positions cheaper is pooled: a call never costs less for feeding more.
+  assert.deepEqual(nonDecreasing([1, 3, 2, 2, 5, 4]), [1, 7 / 3, 7 / 3, 7 / 3, 4.5, 4.5]);
+  assert.deepEqual(nonDecreasing([1, 2, 3]), [1, 2, 3]);
+  const noisy = new CostTable([1.0, 1.4, 1.1, 1.2].map((ms, i) => ({ graph: 'full' as const, threads: 1, targetThreads: 1, positions: i + 1, ms })));
+  assert.deepEqual([1, 2, 3, 4].map((T) => noisy.ms('full', { threads: 1, targetThreads: 1 }, T)!.toFixed(4)), ['1.0000', '1.2333', '1.2333', '1.2333']);
 });
 
 test('the choice takes the gamma where a costlier verification stops paying, and each strategy\'s best', () => {
