@@ -5,10 +5,10 @@
  *   (a voice) or on fixed prompts (a decoder without a phoneme range, as the test fixtures). Greedy
  *   drafts depend only on the prefix, so how far the drafts of one step go before the first rejection
  *   is the same at every gamma up to the one run: one run per drafter gives τ(γ) for every γ ≤ maxGamma.
- * - graph costs: each graph a step runs, called as the engine calls it (Graph.run, feeds built and the
- *   new keys written into a KvCache) at the acceptance run's mean cache length, at each thread count;
- *   all calls interleaved in rounds so that load from other processes hits every graph alike, and the
- *   first quartile kept.
+ * - graph costs: each step of each strategy and gamma run as the engine runs it (Graph.run, feeds built
+ *   and the new keys written into a KvCache) around the acceptance run's mean cache length, at each
+ *   split of threads, every call timed; all steps interleaved in rounds so that load from other
+ *   processes hits every graph alike, and each call's first quartile kept.
  */
 import { readFile } from 'node:fs/promises';
 import { decode, STRATEGY_GRAPHS } from '../engine/decode.ts';
@@ -118,8 +118,13 @@ export interface Split {
 export interface CostPlan {
   /** Each split is timed in its own model, loaded with it. */
   splits: Split[];
-  /** What is timed in every split. */
-  items: PlanItem[];
+  /**
+   * The graph calls of one verification step of each strategy and gamma, in the engine's order, timed
+   * in every split. A graph costs more right after another graph has run than in a loop of its own (the
+   * prophet's chain of 6 took 0.61-0.81 ms in a loop and 0.96-1.41 ms between `full` calls, in CPU
+   * time: the other graph's weights evict its own from the caches), so each call is timed in its step.
+   */
+  steps: { label: string; calls: PlanItem[] }[];
 }
 
 export interface PlanOptions {
@@ -140,35 +145,40 @@ export function threadCandidates(cores: number): { threads: number[]; targetThre
 }
 
 /**
- * Every cost the cost model needs for gammas 1 … maxGamma, in every split: the target at 1 … maxGamma+1
- * positions, each chain (or drafter graph, where there is no chain) at its expected catch-up rounded
- * (a chain's cost moves ~1 % per position it catches up on), early exit's trunk and head at one position.
+ * One step of each strategy at each gamma 1 … maxGamma, as decode.ts runs it (cost-model.ts): ar's
+ * `full` on one position; the chain (or, where there is none, the drafter's graph once per draft) at its
+ * expected catch-up, rounded, then `full` on γ+1 positions; early exit's trunk and head per draft, the
+ * trunk on the last draft and `rest` on γ+1 positions.
  */
 export function costPlan(profile: AcceptanceProfile, options: PlanOptions): CostPlan {
-  const items = new Map<string, PlanItem>();
-  const add = (graph: CostGraph, positions: number): void => void items.set(`${graph}@${positions}`, { graph, positions: Math.max(1, positions) });
-  const G = profile.maxGamma;
-  for (let T = 1; T <= G + 1; T++) add('full', T);
+  const steps: CostPlan['steps'] = [{ label: 'ar', calls: [{ graph: 'full', positions: 1 }] }];
+  const call = (graph: CostGraph, positions: number): PlanItem => ({ graph, positions: Math.max(1, positions) });
   for (const strategy of options.strategies) {
     if (!profile.drafters[strategy]) continue;
-    if (strategy === 'early-exit') {
-      add('trunk', 1);
-      add('exit_head', 1);
-      for (let T = 2; T <= G + 1; T++) add('rest', T);
-      continue;
-    }
-    const chains = new Set(options.chainGammas[strategy] ?? []);
-    for (let gamma = 1; gamma <= G; gamma++) {
-      const c = Math.round(catchUp(profile, strategy, gamma));
-      if (chains.has(gamma)) add(chainGraph(strategy, gamma), c);
-      else {
-        add(strategy, c);
-        if (gamma > 1) add(strategy, 1);
+    const chains = new Set(strategy === 'early-exit' ? [] : (options.chainGammas[strategy] ?? []));
+    for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
+      const calls: PlanItem[] = [];
+      if (strategy === 'early-exit') {
+        for (let i = 0; i < gamma; i++) calls.push(call('trunk', 1), call('exit_head', 1));
+        calls.push(call('trunk', 1), call('rest', gamma + 1));
+      } else {
+        const c = Math.round(catchUp(profile, strategy, gamma));
+        if (chains.has(gamma)) calls.push(call(chainGraph(strategy, gamma), c));
+        else for (let i = 0; i < gamma; i++) calls.push(call(strategy, i === 0 ? c : 1));
+        calls.push(call('full', gamma + 1));
       }
+      steps.push({ label: `${strategy} γ ${gamma}`, calls });
     }
   }
   const splits = options.threads.flatMap((threads) => options.targetThreads.map((targetThreads) => ({ threads, targetThreads })));
-  return { splits, items: [...items.values()] };
+  return { splits, steps };
+}
+
+/** The distinct calls of a plan. */
+export function planItems(plan: Pick<CostPlan, 'steps'>): PlanItem[] {
+  const items = new Map<string, PlanItem>();
+  for (const step of plan.steps) for (const c of step.calls) items.set(`${c.graph}@${c.positions}`, c);
+  return [...items.values()];
 }
 
 /**
@@ -183,27 +193,28 @@ const lowerQuartile = (xs: number[]): number => {
 };
 
 export interface CostOptions {
-  /** Cache length the graphs attend over (the acceptance run's mean). */
+  /** Mean cache length the graphs attend over (the acceptance run's). */
   position: number;
-  /** Measured rounds after one warm-up round, one call of each item in each split per round. Default 6. */
+  /** Measured rounds after one warm-up round, every step of every split once per round. Default 6. */
   rounds?: number;
   signal?: AbortSignal;
   onProgress?: Progress;
 }
 
 /**
- * Times every plan item in every split. One model is loaded per thread count, and a split's calls take
- * its drafting graphs from the model of its drafting threads and full and rest from the one of its
- * target threads: the same sessions a model loaded with that split would hold. A round times each split
- * as one block (so a verifying graph's thread pool spins beside the drafting graphs as in a decode),
- * rounds rotate the order, and each cost is the first quartile over rounds, so drift and other
- * processes' load hit every split alike.
+ * Times every plan step in every split, each call on its own. One model is loaded per thread count,
+ * and a split's calls take its drafting graphs from the model of its drafting threads and full and rest
+ * from the one of its target threads: the same sessions a model loaded with that split would hold. A
+ * round runs each split's steps as one block (so a verifying graph's thread pool spins beside the
+ * drafting graphs as in a decode), rounds rotate the order, and each cost is the first quartile of its
+ * calls, so drift and other processes' load hit every split alike.
  */
 export async function measureCosts(dir: string, plan: CostPlan, options: CostOptions): Promise<GraphCost[]> {
+  const items = planItems(plan);
   const drafting = new Set(plan.splits.map((s) => s.threads));
   const verifying = new Set(plan.splits.map((s) => s.targetThreads));
-  const draftRoles = [...new Set(plan.items.filter((p) => !isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
-  const targetRoles = [...new Set(plan.items.filter((p) => isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
+  const draftRoles = [...new Set(items.filter((p) => !isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
+  const targetRoles = [...new Set(items.filter((p) => isTargetGraph(p.graph)).map((p) => roleOf(p.graph)))];
   const models = new Map<number, LoadedModel>();
   try {
     for (const n of new Set([...drafting, ...verifying])) {
@@ -211,30 +222,35 @@ export async function measureCosts(dir: string, plan: CostPlan, options: CostOpt
       const roles = [...(drafting.has(n) ? draftRoles : []), ...(verifying.has(n) ? targetRoles : [])];
       models.set(n, await loadModel(dir, { threads: n, targetThreads: n, roles }));
     }
-    const blocks: { cost: Omit<GraphCost, 'ms'>; run: () => Promise<void>; times: number[] }[][] = [];
+    type Timed = { cost: Omit<GraphCost, 'ms'>; run: () => Promise<void>; times: number[] };
+    const timed: Timed[] = [];
+    const blocks: Timed[][][] = [];
     for (const split of plan.splits) {
-      const block = [];
-      for (const item of plan.items) {
+      const bySplit = new Map<string, Timed>();
+      for (const item of items) {
         const model = models.get(isTargetGraph(item.graph) ? split.targetThreads : split.threads)!;
-        block.push({ cost: { ...item, ...split }, run: await runnerFor(model, item, Math.round(options.position)), times: [] });
+        const t = { cost: { ...item, ...split }, run: await runnerFor(model, item, Math.round(options.position)), times: [] };
+        bySplit.set(`${item.graph}@${item.positions}`, t);
+        timed.push(t);
       }
-      blocks.push(block);
+      blocks.push(plan.steps.map((step) => step.calls.map((c) => bySplit.get(`${c.graph}@${c.positions}`)!)));
     }
     const rounds = options.rounds ?? 6;
     for (let round = 0; round <= rounds; round++) {
       options.onProgress?.(round / (rounds + 1), round === 0 ? 'warming the graphs up' : `timing the graphs, round ${round} of ${rounds}`);
       for (let b = 0; b < blocks.length; b++) {
-        const block = blocks[(b + round) % blocks.length];
-        for (let i = 0; i < block.length; i++) {
+        const steps = blocks[(b + round) % blocks.length];
+        for (let i = 0; i < steps.length; i++) {
           abortIfAsked(options.signal);
-          const r = block[(i + round * 7) % block.length];
-          const t0 = performance.now();
-          await r.run();
-          if (round > 0) r.times.push(performance.now() - t0);
+          for (const t of steps[(i + round * 7) % steps.length]) {
+            const t0 = performance.now();
+            await t.run();
+            if (round > 0) t.times.push(performance.now() - t0);
+          }
         }
       }
     }
-    return blocks.flat().map((r) => ({ ...r.cost, ms: lowerQuartile(r.times) }));
+    return timed.map((t) => ({ ...t.cost, ms: lowerQuartile(t.times) }));
   } finally {
     for (const model of models.values()) await model.release();
   }
@@ -249,13 +265,22 @@ function roleOf(graph: CostGraph): GraphRole {
   return (m ? m[1] : graph) as GraphRole;
 }
 
-/** One call of the item as the engine makes it: `positions` new tokens after `position` cached ones. */
+/**
+ * One call of the item as the engine makes it: `positions` new tokens after a cached past that changes
+ * from call to call, spread evenly over half to one and a half times `position` (its mean stays
+ * `position`). A decode never calls a graph twice with the same past length, and ONNX Runtime runs a
+ * graph at a past length it has just seen faster: the same `full` call measured 1.04 ms at a fixed past
+ * of 108 positions and 1.33 ms over pasts of 60 to 210 (mean 135), where fixed pasts of 108 and 200 gave
+ * 1.04 and 1.23 ms (AMD EPYC, 2 cores, shared).
+ */
 async function runnerFor(model: LoadedModel, item: PlanItem, position: number): Promise<() => Promise<void>> {
   const chain = /^(prophet|draft)_chain_(\d+)$/.exec(item.graph);
   const graph: Graph = chain ? await model.chains[chain[1] as 'prophet' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
   const gamma = chain ? Number(chain[2]) : 0;
-  const past = Math.max(1, Math.min(position, model.manifest.context - item.positions - gamma - 2));
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 1, past + item.positions + gamma + 2);
+  const longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
+  const shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));
+  const span = longest - shortest + 1;
+  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 1, longest + item.positions + gamma + 2);
   const { vocab } = model.manifest;
   const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
   const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);
@@ -266,8 +291,10 @@ async function runnerFor(model: LoadedModel, item: PlanItem, position: number): 
     tokenAt: (_s: number, i: number) => token + (i % 7),
     hiddenAt: (_s: number, _i: number, out: Float32Array, offset: number) => out.set(hidden, offset),
   };
+  // A stride coprime with most spans walks the whole range before it repeats a past length.
+  let call = 0;
   return async () => {
-    cache.lengths[0] = past;
+    cache.lengths[0] = shortest + ((call++ * 37) % span);
     await graph.run(cache, feed);
   };
 }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { catchUp, type AcceptanceProfile } from '../../../electron/core/calibration/cost-model.ts';
-import { calibrationPrompts, costPlan, measureAcceptance, measureCosts, threadCandidates } from '../../../electron/core/calibration/measure.ts';
+import { calibrationPrompts, costPlan, measureAcceptance, measureCosts, planItems, threadCandidates } from '../../../electron/core/calibration/measure.ts';
 import { decode } from '../../../electron/core/engine/decode.ts';
 import { fixture, TINY, TINY_VOICE } from '../../helpers/fixtures.ts';
 
@@ -12,7 +12,7 @@ test('thread candidates fit the cores', () => {
   assert.deepEqual(threadCandidates(16), { threads: [1, 2], targetThreads: [1, 2, 4, 8] });
 });
 
-test('the plan times the target at 1 … maxGamma+1 positions, each chain at its catch-up, stepwise drafting only without a chain', () => {
+test('the plan times one step of each strategy and gamma, in the engine\'s order of calls', () => {
   const acceptance: AcceptanceProfile = {
     maxGamma: 4,
     drafters: { prophet: { reached: [100, 80, 60, 40, 20] }, draft: { reached: [100, 50, 20, 10, 5] }, 'early-exit': { reached: [100, 70, 40, 20, 10] } },
@@ -27,20 +27,20 @@ test('the plan times the target at 1 … maxGamma+1 positions, each chain at its
     { threads: 2, targetThreads: 1 },
     { threads: 2, targetThreads: 2 },
   ]);
-  const names = plan.items.map((i) => `${i.graph}/${i.positions}`).sort();
-  const expected = [
-    ...[1, 2, 3, 4, 5].map((T) => `full/${T}`),
-    ...[2, 3, 4, 5].map((T) => `rest/${T}`),
-    'trunk/1',
-    'exit_head/1',
-    // prophet: gamma 1 has no chain (one run catching up on τ(1) = 1.8 → 2); 2-4 chains at round(τ(γ)).
-    'prophet/2',
-    ...[2, 3, 4].map((g) => `prophet_chain_${g}/${Math.round(catchUp(acceptance, 'prophet', g))}`),
-    // draft: no chains at all: one run catching up (1 + P(all accepted), rounded), and one-token runs.
-    'draft/1',
-    'draft/2',
-  ];
-  assert.deepEqual(names, [...new Set(expected)].sort());
+  const steps = Object.fromEntries(plan.steps.map((s) => [s.label, s.calls.map((c) => `${c.graph}/${c.positions}`).join(' ')]));
+  assert.equal(plan.steps.length, 1 + 3 * 4);
+  assert.equal(steps.ar, 'full/1');
+  // prophet: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
+  assert.equal(steps['prophet γ 1'], 'prophet/2 full/2');
+  assert.equal(steps['prophet γ 3'], `prophet_chain_3/${Math.round(catchUp(acceptance, 'prophet', 3))} full/4`);
+  // draft: no chains here: one run per draft, the first catching up (1 + P(all accepted), rounded).
+  assert.equal(steps['draft γ 3'], 'draft/1 draft/1 draft/1 full/4');
+  // early exit: trunk and head per draft, the trunk on the last draft, rest over γ+1 positions.
+  assert.equal(steps['early-exit γ 2'], 'trunk/1 exit_head/1 trunk/1 exit_head/1 trunk/1 rest/3');
+  assert.deepEqual(
+    planItems(plan).map((i) => `${i.graph}/${i.positions}`).filter((n) => n.startsWith('full')).sort(),
+    ['full/1', 'full/2', 'full/3', 'full/4', 'full/5'],
+  );
 });
 
 test('acceptance: every step counted at depth 0, non-increasing with depth, and the same decode as the engine\'s', async () => {
@@ -73,10 +73,15 @@ test('a voice is calibrated on the bench texts with its own stop rule', async ()
   }
 });
 
-test('costs: one per plan item and split, positive', async () => {
-  const plan = { splits: [{ threads: 1, targetThreads: 1 }, { threads: 1, targetThreads: 2 }], items: [{ graph: 'full' as const, positions: 1 }, { graph: 'full' as const, positions: 3 }, { graph: 'prophet_chain_2' as const, positions: 2 }] };
+test('costs: one per distinct call and split, positive', async () => {
+  const plan = {
+    splits: [{ threads: 1, targetThreads: 1 }, { threads: 1, targetThreads: 2 }],
+    steps: [
+      { label: 'ar', calls: [{ graph: 'full' as const, positions: 1 }] },
+      { label: 'prophet γ 2', calls: [{ graph: 'prophet_chain_2' as const, positions: 2 }, { graph: 'full' as const, positions: 3 }] },
+    ],
+  };
   const costs = await measureCosts(TINY, plan, { position: 20, rounds: 2 });
-  assert.equal(costs.length, 6);
   for (const c of costs) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
   assert.deepEqual(costs.map((c) => `${c.graph}/${c.positions}@${c.threads}+${c.targetThreads}`).sort(), [
     'full/1@1+1', 'full/1@1+2', 'full/3@1+1', 'full/3@1+2', 'prophet_chain_2/2@1+1', 'prophet_chain_2/2@1+2',
