@@ -6,9 +6,9 @@
 import { STRATEGIES } from '../engine/decode.ts';
 import { loadModel, type LoadedModel } from '../engine/model.ts';
 import { SpearError } from '../errors.ts';
-import { choose, CostTable, type AcceptanceProfile } from './cost-model.ts';
+import { choose, CostTable, predictAll, type AcceptanceProfile, type ChoiceOptions, type GraphCost } from './cost-model.ts';
 import { currentMachine, voiceIdentity, type MachineInfo } from './machine.ts';
-import { calibrationPrompts, costPlan, draftingStrategiesOf, measureAcceptance, measureCosts, threadCandidates, type Progress } from './measure.ts';
+import { calibrationPrompts, costPlan, draftingStrategiesOf, measureAcceptance, measureCosts, threadCandidates, type Progress, type Split } from './measure.ts';
 import { CALIBRATION_FORMAT, readAcceptance, readCalibration, writeAcceptance, writeCalibration, type Calibration, type StoredCalibration } from './store.ts';
 
 /** The measurements gave no configuration the cost model can predict (a voice with no `full` graph cost). */
@@ -28,7 +28,7 @@ export interface CalibrateOptions {
   remeasureAcceptance?: boolean;
   /** Largest gamma considered (and the gamma of the acceptance run). Default 8. */
   maxGamma?: number;
-  /** Measured rounds of graph timings (after a warm-up round). Default 6. */
+  /** Measured rounds of graph timings (after a warm-up round). Default 5. */
   rounds?: number;
   /** Default: this machine. */
   machine?: MachineInfo;
@@ -81,17 +81,19 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     // Our own decoder is released before the timed models load: two copies' sessions need not coexist.
     await own?.release();
     own = null;
+    const choiceOptions = {
+      strategies: STRATEGIES.filter((s) => s === 'ar' || strategies.includes(s)),
+      gammas: Array.from({ length: maxGamma }, (_, i) => i + 1),
+      ...candidates,
+    };
     const costs = await measureCosts(options.dir, plan, {
       position: acceptance.meanPosition,
       rounds: options.rounds,
       signal: options.signal,
       onProgress: (f, label) => progress(share + f * (1 - share), label),
+      keepSplit: (first) => keepContenders(first, acceptance!, choiceOptions),
     });
-    const choice = choose(new CostTable(costs), acceptance, {
-      strategies: STRATEGIES.filter((s) => s === 'ar' || strategies.includes(s)),
-      gammas: Array.from({ length: maxGamma }, (_, i) => i + 1),
-      ...candidates,
-    });
+    const choice = choose(new CostTable(costs), acceptance, choiceOptions);
     if (!choice) throw new CalibrationError(`${options.dir}: no configuration could be timed (the target graph "full" ran in none of the thread counts)`);
     const calibration: Calibration = {
       format: CALIBRATION_FORMAT,
@@ -115,4 +117,16 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
 /** This machine's calibration of the voice in `dir`, or why there is none (missing, stale, corrupt). */
 export async function loadCalibration(dir: string, configDirectory: string, machine: MachineInfo = currentMachine()): Promise<StoredCalibration> {
   return readCalibration(configDirectory, machine, await voiceIdentity(dir));
+}
+
+/**
+ * After one round, the splits worth timing further: those whose fastest configuration comes within
+ * 25 % of the fastest overall. On a busy machine a split with two threads per graph can run ten times
+ * slower than with one (a thread pool waiting for a core another process holds); timing it five more
+ * times would not change the choice and would double the calibration's time.
+ */
+export function keepContenders(costs: readonly GraphCost[], acceptance: AcceptanceProfile, options: ChoiceOptions): (split: Split) => boolean {
+  const all = predictAll(new CostTable(costs), acceptance, options);
+  const top = Math.max(0, ...all.map((p) => p.tokensPerSecond));
+  return (split) => all.some((p) => p.threads === split.threads && p.targetThreads === split.targetThreads && p.tokensPerSecond >= 0.75 * top);
 }

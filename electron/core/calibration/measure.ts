@@ -144,11 +144,15 @@ export function threadCandidates(cores: number): { threads: number[]; targetThre
   return { threads: fit([1, 2]), targetThreads: fit([1, 2, 4, 8]) };
 }
 
+/** Gammas whose steps are timed where a step's graphs are the same at every gamma (no chain). */
+const SAMPLED_GAMMAS = [1, 2, 3, 4, 6, 8];
+
 /**
- * One step of each strategy at each gamma 1 … maxGamma, as decode.ts runs it (cost-model.ts): ar's
- * `full` on one position; the chain (or, where there is none, the drafter's graph once per draft) at its
- * expected catch-up, rounded, then `full` on γ+1 positions; early exit's trunk and head per draft, the
- * trunk on the last draft and `rest` on γ+1 positions.
+ * One step of each strategy and gamma as decode.ts runs it (cost-model.ts): ar's `full` on one
+ * position; the chain (or, where there is none, the drafter's graph once per draft) at its expected
+ * catch-up, rounded, then `full` on γ+1 positions; early exit's trunk and head per draft, the trunk on
+ * the last draft and `rest` on γ+1 positions. Every gamma with a chain is timed (each is its own
+ * graph); without one, gammas 1-4, 6 and 8 (and maxGamma), the cost table interpolating the rest.
  */
 export function costPlan(profile: AcceptanceProfile, options: PlanOptions): CostPlan {
   const steps: CostPlan['steps'] = [{ label: 'ar', calls: [{ graph: 'full', positions: 1 }] }];
@@ -157,6 +161,7 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
     if (!profile.drafters[strategy]) continue;
     const chains = new Set(strategy === 'early-exit' ? [] : (options.chainGammas[strategy] ?? []));
     for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
+      if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== profile.maxGamma) continue;
       const calls: PlanItem[] = [];
       if (strategy === 'early-exit') {
         for (let i = 0; i < gamma; i++) calls.push(call('trunk', 1), call('exit_head', 1));
@@ -195,14 +200,20 @@ const lowerQuartile = (xs: number[]): number => {
 export interface CostOptions {
   /** Mean cache length the graphs attend over (the acceptance run's). */
   position: number;
-  /** Measured rounds after one warm-up round, every step of every split once per round. Default 6. */
+  /** Measured rounds after one warm-up round, every step of every split once per round. Default 5. */
   rounds?: number;
+  /**
+   * Called after the first measured round with the costs so far: the splits it rejects are not timed
+   * again (their costs stay those of that round). Default: every split is timed every round.
+   */
+  keepSplit?: (costs: readonly GraphCost[]) => (split: Split) => boolean;
   signal?: AbortSignal;
   onProgress?: Progress;
 }
 
 /**
- * Times every plan step in every split, each call on its own. One model is loaded per thread count,
+ * Times every plan step in every split, each call on its own, the step run twice and the second
+ * timed. One model is loaded per thread count,
  * and a split's calls take its drafting graphs from the model of its drafting threads and full and rest
  * from the one of its target threads: the same sessions a model loaded with that split would hold. A
  * round runs each split's steps as one block (so a verifying graph's thread pool spins beside the
@@ -235,22 +246,32 @@ export async function measureCosts(dir: string, plan: CostPlan, options: CostOpt
       }
       blocks.push(plan.steps.map((step) => step.calls.map((c) => bySplit.get(`${c.graph}@${c.positions}`)!)));
     }
-    const rounds = options.rounds ?? 6;
+    const rounds = options.rounds ?? 5;
+    const costs = (): GraphCost[] => timed.filter((t) => t.times.length > 0).map((t) => ({ ...t.cost, ms: lowerQuartile(t.times) }));
+    let active = blocks.map((_, i) => i);
     for (let round = 0; round <= rounds; round++) {
       options.onProgress?.(round / (rounds + 1), round === 0 ? 'warming the graphs up' : `timing the graphs, round ${round} of ${rounds}`);
-      for (let b = 0; b < blocks.length; b++) {
-        const steps = blocks[(b + round) % blocks.length];
+      if (round === 2 && options.keepSplit) {
+        const keep = options.keepSplit(costs());
+        active = active.filter((i) => keep(plan.splits[i]));
+      }
+      for (let b = 0; b < active.length; b++) {
+        const steps = blocks[active[(b + round) % active.length]];
         for (let i = 0; i < steps.length; i++) {
           abortIfAsked(options.signal);
-          for (const t of steps[(i + round * 7) % steps.length]) {
-            const t0 = performance.now();
-            await t.run();
-            if (round > 0) t.times.push(performance.now() - t0);
+          // Twice, timing the second: a decode runs one configuration's steps back to back, so its calls
+          // find the caches as the same step left them, not as another configuration's step did.
+          for (let repeat = 0; repeat < 2; repeat++) {
+            for (const t of steps[(i + round * 7) % steps.length]) {
+              const t0 = performance.now();
+              await t.run();
+              if (round > 0 && repeat === 1) t.times.push(performance.now() - t0);
+            }
           }
         }
       }
     }
-    return timed.map((t) => ({ ...t.cost, ms: lowerQuartile(t.times) }));
+    return costs();
   } finally {
     for (const model of models.values()) await model.release();
   }

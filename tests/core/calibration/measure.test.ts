@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { catchUp, type AcceptanceProfile } from '../../../electron/core/calibration/cost-model.ts';
 import { calibrationPrompts, costPlan, measureAcceptance, measureCosts, planItems, threadCandidates } from '../../../electron/core/calibration/measure.ts';
 import { decode } from '../../../electron/core/engine/decode.ts';
+import { keepContenders } from '../../../electron/core/calibration/calibrate.ts';
 import { fixture, TINY, TINY_VOICE } from '../../helpers/fixtures.ts';
 
 test('thread candidates fit the cores', () => {
@@ -28,7 +29,7 @@ test('the plan times one step of each strategy and gamma, in the engine\'s order
     { threads: 2, targetThreads: 2 },
   ]);
   const steps = Object.fromEntries(plan.steps.map((s) => [s.label, s.calls.map((c) => `${c.graph}/${c.positions}`).join(' ')]));
-  assert.equal(plan.steps.length, 1 + 3 * 4);
+  assert.equal(plan.steps.length, 1 + 3 * 4, 'every gamma up to 4, with a chain or without');
   assert.equal(steps.ar, 'full/1');
   // prophet: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
   assert.equal(steps['prophet γ 1'], 'prophet/2 full/2');
@@ -41,6 +42,15 @@ test('the plan times one step of each strategy and gamma, in the engine\'s order
     planItems(plan).map((i) => `${i.graph}/${i.positions}`).filter((n) => n.startsWith('full')).sort(),
     ['full/1', 'full/2', 'full/3', 'full/4', 'full/5'],
   );
+});
+
+test('without a chain only gammas 1-4, 6 and 8 are timed; every gamma with a chain is', () => {
+  const reached = [100, 80, 64, 51, 41, 33, 26, 21, 17];
+  const acceptance: AcceptanceProfile = { maxGamma: 8, drafters: { prophet: { reached }, 'early-exit': { reached } }, meanPosition: 90, sentences: 3, tokens: 300 };
+  const plan = costPlan(acceptance, { threads: [1], targetThreads: [1], chainGammas: { prophet: [2, 3, 4, 5, 6, 7, 8] }, strategies: ['prophet', 'early-exit'] });
+  const gammas = (strategy: string): number[] => plan.steps.filter((s) => s.label.startsWith(`${strategy} `)).map((s) => Number(s.label.split('γ ')[1]));
+  assert.deepEqual(gammas('prophet'), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(gammas('early-exit'), [1, 2, 3, 4, 6, 8]);
 });
 
 test('acceptance: every step counted at depth 0, non-increasing with depth, and the same decode as the engine\'s', async () => {
@@ -81,9 +91,33 @@ test('costs: one per distinct call and split, positive', async () => {
       { label: 'prophet γ 2', calls: [{ graph: 'prophet_chain_2' as const, positions: 2 }, { graph: 'full' as const, positions: 3 }] },
     ],
   };
-  const costs = await measureCosts(TINY, plan, { position: 20, rounds: 2 });
+  let asked = 0;
+  const costs = await measureCosts(TINY, plan, {
+    position: 20,
+    rounds: 3,
+    // A split dropped after the first round keeps that round's costs.
+    keepSplit: (first) => {
+      asked++;
+      assert.equal(first.length, 6);
+      return (split) => split.targetThreads === 1;
+    },
+  });
+  assert.equal(asked, 1);
   for (const c of costs) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
   assert.deepEqual(costs.map((c) => `${c.graph}/${c.positions}@${c.threads}+${c.targetThreads}`).sort(), [
     'full/1@1+1', 'full/1@1+2', 'full/3@1+1', 'full/3@1+2', 'prophet_chain_2/2@1+1', 'prophet_chain_2/2@1+2',
   ]);
+});
+
+test('after one round, only splits within 25 % of the fastest are timed further', () => {
+  const acceptance: AcceptanceProfile = { maxGamma: 2, drafters: { prophet: { reached: [10, 8, 6] } }, meanPosition: 50, sentences: 1, tokens: 10 };
+  const costs = [1, 2].flatMap((targetThreads) =>
+    [1, 2, 3].flatMap((T) => [
+      { graph: 'full' as const, threads: 1, targetThreads, positions: T, ms: targetThreads === 1 ? 1 : 10 },
+      { graph: 'prophet' as const, threads: 1, targetThreads, positions: T, ms: 0.1 },
+    ]),
+  );
+  const keep = keepContenders(costs, acceptance, { strategies: ['ar', 'prophet'], threads: [1], targetThreads: [1, 2] });
+  assert.equal(keep({ threads: 1, targetThreads: 1 }), true);
+  assert.equal(keep({ threads: 1, targetThreads: 2 }), false);
 });
