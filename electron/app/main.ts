@@ -20,6 +20,7 @@ import {
   type StudioEvent,
   type AudioFormat,
 } from '../ipc-contract.ts';
+import { configDir } from '../core/calibration/store.ts';
 import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
 import { parseArgs } from '../service/schemas.ts';
 
@@ -50,6 +51,8 @@ function defaultServiceOptions(): ServiceClientOptions {
   return {
     voiceDir: app.isPackaged ? path.join(process.resourcesPath, 'voice') : undefined,
     settingsFile: path.join(app.getPath('userData'), 'settings.json'),
+    // The CLI's config directory: `spear calibrate` and the studio share one calibration.
+    calibrationDir: configDir(),
   };
 }
 

@@ -19,6 +19,8 @@ const api: StudioApi = {
   sweep: invoke('sweep'),
   getSettings: invoke('getSettings'),
   setSettings: invoke('setSettings'),
+  getCalibration: invoke('getCalibration'),
+  calibrate: invoke('calibrate'),
   onDecodeEvent(callback) {
     const listener = (_event: IpcRendererEvent, studioEvent: StudioEvent): void => callback(studioEvent);
     ipcRenderer.on(EVENT_CHANNEL, listener);

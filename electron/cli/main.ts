@@ -18,6 +18,7 @@ Commands:
   synth   read text aloud into a WAV or MP3 file
   bench   measure ar against each speculative strategy and gamma
   eval    intelligibility and acceptance report of the voice
+  calibrate  choose the fastest strategy, gamma and threads for this machine
 
 Run 'spear <command> --help' for a command's options.
 `;
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   synth: async () => synthCommand,
   bench: async () => (await import('./bench.ts')).benchCommand,
   eval: async () => (await import('./eval.ts')).evalCommand,
+  calibrate: async () => (await import('./calibrate.ts')).calibrateCommand,
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */
