@@ -136,8 +136,6 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (lookup.calibrated) {
     ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
   }
-  if (lookup.line && !quiet) process.stderr.write(`${lookup.line}
-`);
   const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;
@@ -162,6 +160,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
           `~${roughBytes(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate))} as ${FORMAT_NAMES[format]}\n`,
       );
     }
+    // Which calibration applies, said once the job is sure to run (a refused job prints only its refusal).
+    if (lookup.line && !quiet) process.stderr.write(`${lookup.line}\n`);
     writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate, format);
     const out = writer;
     progress = json ?? (quiet ? { update: () => undefined, done: () => undefined } : new ProgressBar('synth'));
