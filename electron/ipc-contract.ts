@@ -15,7 +15,7 @@ export type Strategy = 'ar' | 'draft' | 'early-exit' | 'prophet';
 /** electron/core/engine/model.ts `Provider`. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 /** electron/core/audio/write.ts `AudioFormat`. */
-export type AudioFormat = 'wav' | 'mp3';
+export type AudioFormat = 'wav' | 'mp3' | 'flac' | 'opus';
 
 /** electron/core/engine/model.ts `ProviderReport`. */
 export interface ProviderReport {
@@ -34,6 +34,17 @@ export interface SentenceSpan {
   end: number;
 }
 
+/** electron/core/pipeline/word-timing.ts `WordTiming`: a written word and when it is heard. */
+export interface WordTiming {
+  text: string;
+  /** Character offsets [start, end) into the document. */
+  start: number;
+  end: number;
+  /** Seconds into the document's audio. */
+  startSeconds: number;
+  endSeconds: number;
+}
+
 /** electron/core/pipeline/events.ts `SynthesisSettings`. */
 export interface SynthesisSettings {
   strategy: Strategy;
@@ -44,7 +55,16 @@ export interface SynthesisSettings {
   topK?: number;
   topP?: number;
   seed: number;
-  batchSize: number;
+  batchSize: number;  /** Speaking rate, 0.5–2 (1: the voice's own); the pitch is kept. Default 1. */
+  rate?: number;
+  /** Pitch shift in semitones, −6…6; the formants are kept. Default 0. */
+  pitch?: number;
+  /** Output gain, 0–2 (1: unchanged; above 1 may clip loud passages). Default 1. */
+  volume?: number;
+  /** Silence after a sentence, ms (0–5000). Default 300. */
+  sentencePauseMs?: number;
+  /** Silence after a paragraph (a blank line, a heading, a chapter break), ms (0–5000). Default 600. */
+  paragraphPauseMs?: number;
 }
 
 /** electron/core/engine/stats.ts `DecodeSummary`. */
@@ -56,7 +76,9 @@ export interface DecodeSummary {
   /** α: accepted / (accepted + rejections). */
   acceptanceRate: number;
   draftUseRate: number;
-  /** τ: mean tokens emitted per target call. */
+  /** τ: tokens emitted per target call. */
+  tokensPerTargetCall: number;
+  /** τ under its older wire name (the same value as tokensPerTargetCall). */
   meanAcceptedTokens: number;
   gamma: number;
   /** c: one drafter call over one target call. */
@@ -98,6 +120,7 @@ export interface ReadingCheckResult {
 
 /** electron/core/pipeline/events.ts `PipelineEvent`. */
 export type PipelineEvent =
+  | { type: 'warning'; message: string }
   | { type: 'sentences'; sentences: SentenceSpan[] }
   | {
       type: 'step';
@@ -113,11 +136,21 @@ export type PipelineEvent =
     }
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  /** A sentence's written words and when each is heard (seconds into the document's audio); after its audio. */
+  | { type: 'words'; sentence: number; words: WordTiming[] }
   | { type: 'done'; summary: SynthesisSummary };
 
 export type StepPipelineEvent = Extract<PipelineEvent, { type: 'step' }>;
 
 // ---------------------------------------------------------------- the studio's own types
+
+/** electron/core/import/index.ts `ImportedDocument`. */
+export interface ImportedDocument {
+  text: string;
+  format: 'text' | 'markdown' | 'html' | 'epub' | 'pdf';
+  /** The book's title, where the file names one (EPUB). */
+  title?: string;
+}
 
 /** A synthesis job, a sweep or an export: one id space, one `cancel`. */
 export type JobId = string;
@@ -128,10 +161,25 @@ export const LIMITS = {
   documentChars: 1_000_000,
   /** Bytes of a dropped file the renderer reads at all. */
   fileBytes: 1_048_576,
+  /** Bytes of a dropped EPUB, PDF or HTML file sent to the service to be read into text (base64 over the wire). */
+  importBytes: 5_242_880,
   gammaMin: 1,
   gammaMax: 16,
   threadsMax: 64,
 } as const;
+
+/**
+ * How long a text will sound before it is decoded (electron/core/pipeline/estimate.ts SPEECH_ESTIMATE;
+ * contract-conformance.ts proves the values equal): words × secondsPerWord ÷ rate, plus the pauses.
+ */
+export const SPEECH_ESTIMATE = { secondsPerWord: 0.332, sentencePauseSeconds: 0.3, paragraphPauseSeconds: 0.6 } as const;
+
+/**
+ * Sizes of exported speech by format (electron/core/audio/formats.ts and encoders.ts, proven equal):
+ * FLAC's share of 16-bit PCM's size on the voice's speech, the MP3 and Opus bit rates, and the most
+ * sample bytes a WAV file can hold.
+ */
+export const EXPORT_ESTIMATE = { flacRatio: 0.45, mp3Kbps: 48, opusKbps: 24, wavMaxDataBytes: 4_294_967_259 } as const;
 
 /** What the user tunes per job; everything optional falls back to the settings and the voice. */
 export type SynthesizeOptions = Partial<SynthesisSettings>;
@@ -143,6 +191,43 @@ export interface StudioSettings {
   threads: number;
   defaultStrategy: Strategy;
   defaultGamma: number;
+  /**
+   * Use this machine's calibration (StudioApi.calibrate) for the strategy, gamma and threads a job
+   * does not set; the default strategy, gamma and threads above apply where there is none.
+   */
+  useCalibration: boolean;
+}
+
+/** The fastest configuration calibration predicted for this machine and voice (electron/core/calibration). */
+export interface CalibrationChoice {
+  strategy: Strategy;
+  /** 0 for ar. */
+  gamma: number;
+  /** Intra-op threads of the drafting graphs, and of the verifying ones (full, rest). */
+  threads: number;
+  targetThreads: number;
+  /** Predicted units/s, greedy, one sentence at a time. */
+  tokensPerSecond: number;
+  /** Predicted speedup over ar with the same threads. */
+  speedup: number;
+}
+
+export interface CalibrationInfo {
+  /**
+   * none: not calibrated (it runs by itself once the voice is idle); running: measuring now;
+   * ready: `choice` holds; failed: `message` says why; unavailable: this service cannot calibrate.
+   */
+  state: 'none' | 'running' | 'ready' | 'failed' | 'unavailable';
+  /** The machine calibrated for, as "AMD EPYC, 2 cores". */
+  machine: string;
+  choice: CalibrationChoice | null;
+  /** Each strategy's calibrated gamma: a strategy the user picks gets its own. */
+  gammas: Partial<Record<Strategy, number>>;
+  /** While running: the fraction done, and the job id `cancel` stops. */
+  progress: number | null;
+  jobId: JobId | null;
+  /** One line: why a stored calibration was ignored, or why measuring failed. */
+  message: string | null;
 }
 
 export interface ProvidersInfo {
@@ -210,7 +295,8 @@ export type StudioEvent =
   | { type: 'sweep-progress'; jobId: JobId; done: number; total: number; label: string; point?: SweepPoint }
   | { type: 'sweep-done'; jobId: JobId; result: SweepResult }
   | { type: 'export-progress'; exportId: JobId; phase: 'collecting' | 'encoding' | 'done'; fraction: number }
-  | { type: 'provider'; report: ProviderReport };
+  | { type: 'provider'; report: ProviderReport }
+  | { type: 'calibration'; info: CalibrationInfo };
 
 /**
  * The verbs the renderer may use (the preload exposes exactly these as `window.spear`; the browser
@@ -220,6 +306,11 @@ export type StudioEvent =
 export interface StudioApi {
   /** Split a document into sentences the way synthesis will. */
   segment(doc: string): Promise<SentenceSpan[]>;
+  /**
+   * Reads a document (HTML, Markdown, EPUB, PDF, or plain text) into the text the studio reads: the
+   * file's name (for its extension) and its bytes as base64. Headings and chapters become paragraphs.
+   */
+  importDocument(name: string, dataBase64: string): Promise<ImportedDocument>;
   synthesize(doc: string, options: SynthesizeOptions): Promise<JobId>;
   /** Cancels a synthesis job, a sweep or an export; unknown or finished ids are ignored. */
   cancel(jobId: JobId): Promise<void>;
@@ -231,6 +322,12 @@ export interface StudioApi {
   getSettings(): Promise<StudioSettings>;
   /** Saves and applies; a provider or threads change reopens the voice. */
   setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings>;
+  getCalibration(): Promise<CalibrationInfo>;
+  /**
+   * Measures this machine now (about 20 s on 2 cores; `calibration` events report it). It waits while
+   * a job runs and `cancel(jobId)` stops it; the next jobs use the result.
+   */
+  calibrate(): Promise<JobId>;
 }
 
 /** The request/response verbs (everything but the subscription). */
@@ -243,6 +340,7 @@ export const INVOKE_CHANNEL_PREFIX = 'spear:';
 export const EVENT_CHANNEL = 'spear:event';
 export const INVOKE_METHODS = [
   'segment',
+  'importDocument',
   'synthesize',
   'cancel',
   'exportAudio',
@@ -250,6 +348,8 @@ export const INVOKE_METHODS = [
   'sweep',
   'getSettings',
   'setSettings',
+  'getCalibration',
+  'calibrate',
 ] as const satisfies readonly InvokeMethod[];
 
 // ---------------------------------------------------------------- browser mode: WebSocket frames

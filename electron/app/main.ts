@@ -18,7 +18,9 @@ import {
   type ExportResult,
   type InvokeMethod,
   type StudioEvent,
+  type AudioFormat,
 } from '../ipc-contract.ts';
+import { configDir } from '../core/calibration/store.ts';
 import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
 import { parseArgs } from '../service/schemas.ts';
 
@@ -49,6 +51,8 @@ function defaultServiceOptions(): ServiceClientOptions {
   return {
     voiceDir: app.isPackaged ? path.join(process.resourcesPath, 'voice') : undefined,
     settingsFile: path.join(app.getPath('userData'), 'settings.json'),
+    // The CLI's config directory: `spear calibrate` and the studio share one calibration.
+    calibrationDir: configDir(),
   };
 }
 
@@ -112,13 +116,20 @@ export async function startStudio(options: StudioMainOptions = {}): Promise<Stud
     });
   }
 
+  const EXPORT_FILTERS: Record<AudioFormat, { name: string; extensions: string[] }> = {
+    wav: { name: 'WAV audio', extensions: ['wav'] },
+    mp3: { name: 'MP3 audio', extensions: ['mp3'] },
+    flac: { name: 'FLAC audio', extensions: ['flac'] },
+    opus: { name: 'Ogg Opus audio', extensions: ['opus', 'ogg'] },
+  };
+
   async function exportAudio(args: unknown[]): Promise<ExportResult> {
     const [jobId, format, exportOptions] = parseArgs('exportAudio', args);
     const name = exportOptions.sentence === undefined ? 'document' : `sentence-${exportOptions.sentence + 1}`;
     const choice = await dialog.showSaveDialog(window, {
       title: 'Export audio',
       defaultPath: path.join(app.getPath('music'), `spear-${name}.${format}`),
-      filters: format === 'wav' ? [{ name: 'WAV audio', extensions: ['wav'] }] : [{ name: 'MP3 audio', extensions: ['mp3'] }],
+      filters: [EXPORT_FILTERS[format]],
       properties: ['createDirectory', 'showOverwriteConfirmation'],
     });
     if (choice.canceled || !choice.filePath) return { status: 'canceled' };

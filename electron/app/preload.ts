@@ -11,6 +11,7 @@ function invoke<M extends InvokeMethod>(method: M): (...args: InvokeArgs<M>) => 
 
 const api: StudioApi = {
   segment: invoke('segment'),
+  importDocument: invoke('importDocument'),
   synthesize: invoke('synthesize'),
   cancel: invoke('cancel'),
   exportAudio: invoke('exportAudio'),
@@ -18,6 +19,8 @@ const api: StudioApi = {
   sweep: invoke('sweep'),
   getSettings: invoke('getSettings'),
   setSettings: invoke('setSettings'),
+  getCalibration: invoke('getCalibration'),
+  calibrate: invoke('calibrate'),
   onDecodeEvent(callback) {
     const listener = (_event: IpcRendererEvent, studioEvent: StudioEvent): void => callback(studioEvent);
     ipcRenderer.on(EVENT_CHANNEL, listener);

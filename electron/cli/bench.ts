@@ -5,6 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadCalibration } from '../core/calibration/calibrate.ts';
+import { CostTable, predict } from '../core/calibration/cost-model.ts';
+import { calibrationLine } from '../core/calibration/defaults.ts';
+import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
 import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
@@ -23,6 +27,8 @@ studio, so units/s is the decoder's and RTF (all compute over audio seconds) is 
 Each sentence is read once: the reading check's re-readings (synth --rereadings) are off, so every
 strategy decodes the same units and only its speed differs. The speedup is the median units/s over ar's;
 beside it, the lowest and highest of the rounds' own speedups (each against ar in the same round).
+Where 'spear calibrate' has measured this machine, each row also gives the calibration's predicted
+speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
@@ -67,12 +73,19 @@ export interface BenchRow {
   speedup_min: number;
   speedup_max: number;
   acceptance_rate: number;
+  /** τ, tokens emitted per target call. */
+  tokens_per_target_call: number;
+  /** τ under its older name, kept for scripts that read it (the same value). */
   mean_accepted_tokens: number;
   theoretical_speedup: number;
   measured_over_theoretical: number;
   cost_ratio: number;
   rtf: number;
   time_to_first_audio_ms: number;
+  /** This row is the calibrated choice ('spear calibrate'), run with its threads. */
+  calibrated: boolean;
+  /** The calibration's predicted speedup over ar for this row at the bench's threads; null without one. */
+  predicted_speedup: number | null;
 }
 
 const median = (xs: number[]): number => {
@@ -98,7 +111,13 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   // One line, one paragraph: the pipeline's sentence splitter does the rest.
   const document = text.split('\n').filter((l) => l.trim() !== '').join('\n\n');
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { threads, targetThreads });
+  const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
+  const stored = await loadCalibration(voiceDir, configDir());
+  const calibration = stored.status === 'valid' ? stored.calibration : null;
+  if (stored.status === 'stale' || stored.status === 'corrupt') process.stderr.write(`spear: ${stored.notice}\n`);
+  // The split the bench runs (model.ts's defaults), for the calibration's predictions.
+  const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
+  const voice = await openVoice(voiceDir, { threads, targetThreads });
   try {
     const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
     for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
@@ -109,7 +128,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       const order = configs.map((_, i) => configs[(i + round) % configs.length]);
       for (const [i, c] of order.entries()) {
         if (!v.json) process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0 });
+        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false });
         if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
       }
     }
@@ -137,12 +156,14 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         speedup_min: Math.min(...perRound),
         speedup_max: Math.max(...perRound),
         acceptance_rate: d.acceptanceRate,
-        mean_accepted_tokens: d.meanAcceptedTokens,
+        tokens_per_target_call: d.tokensPerTargetCall,
+        mean_accepted_tokens: d.tokensPerTargetCall,
         theoretical_speedup: theoretical,
         measured_over_theoretical: c.strategy === 'ar' ? 1 : tokensPerSecond / arSpeed / theoretical,
         cost_ratio: costRatio,
         rtf: median(ss.map((s) => s.rtf)),
         time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
+        ...calibrationFields(calibration, { strategy: c.strategy, gamma: c.gamma }, split, temperature, batch),
       };
     });
     if (v.json) {
@@ -156,17 +177,53 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
           'units/s': r.tokens_per_s.toFixed(0),
           speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,
           α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),
-          τ: r.mean_accepted_tokens.toFixed(2),
+          τ: r.tokens_per_target_call.toFixed(2),
           c: r.strategy === 'ar' ? '' : r.cost_ratio.toFixed(3),
           theory: r.strategy === 'ar' ? '' : r.theoretical_speedup.toFixed(2),
           'meas/theory': r.strategy === 'ar' ? '' : r.measured_over_theoretical.toFixed(2),
           RTF: r.rtf.toFixed(3),
           'first audio ms': r.time_to_first_audio_ms.toFixed(0),
+          ...(calibration ? { predicted: r.strategy === 'ar' ? '' : (r.predicted_speedup?.toFixed(2) ?? '–') } : {}),
         })),
       );
+      process.stdout.write(calibrationSummary(calibration, rows) + '\n');
     }
     return 0;
   } finally {
     await voice.release();
   }
+}
+
+/**
+ * A row's calibration fields. Predictions hold for greedy decoding one sentence at a time at a split
+ * the calibration timed; elsewhere a row gets none.
+ */
+function calibrationFields(
+  calibration: Calibration | null,
+  config: { strategy: Strategy; gamma: number },
+  split: { threads: number; targetThreads: number },
+  temperature: number,
+  batch: number,
+): Pick<BenchRow, 'calibrated' | 'predicted_speedup'> {
+  if (!calibration || temperature !== 0 || batch !== 1) return { calibrated: false, predicted_speedup: null };
+  const best = calibration.best;
+  const sameSplit = split.targetThreads === best.targetThreads && (best.strategy === 'ar' || split.threads === best.threads);
+  const calibrated = sameSplit && config.strategy === best.strategy && (best.strategy === 'ar' || config.gamma === best.gamma);
+  const prediction = predict({ ...config, ...split }, new CostTable(calibration.costs), calibration.acceptance);
+  return { calibrated, predicted_speedup: prediction?.speedup ?? null };
+}
+
+/** One line: the calibrated choice as measured here, beside the fastest row. */
+function calibrationSummary(calibration: Calibration | null, rows: readonly BenchRow[]): string {
+  const fastest = rows.reduce((a, r) => (r.tokens_per_s > a.tokens_per_s ? r : a));
+  const best = `measured best: ${fastest.strategy === 'ar' ? 'ar' : `${fastest.strategy} γ ${fastest.gamma}`} ${fastest.speedup_vs_ar.toFixed(2)}×`;
+  if (!calibration) return `not calibrated for this machine ('spear calibrate'); ${best}`;
+  const chosen = calibration.best;
+  const row = rows.find((r) => r.calibrated);
+  if (row) {
+    const predicted = row.predicted_speedup ?? chosen.speedup;
+    return `${calibrationLine(calibration)}: measured ${row.speedup_vs_ar.toFixed(2)}×, predicted ${predicted.toFixed(2)}× (measured/predicted ${(row.speedup_vs_ar / predicted).toFixed(2)}); ${best}`;
+  }
+  const how = chosen.strategy === 'ar' ? `--target-threads ${chosen.targetThreads}` : `--strategies ${chosen.strategy} --gammas ${chosen.gamma} --threads ${chosen.threads} --target-threads ${chosen.targetThreads}`;
+  return `${calibrationLine(calibration)}: not among these rows (measure it greedy, batch 1, with ${how}); ${best}`;
 }

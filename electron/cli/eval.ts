@@ -4,7 +4,7 @@
  * and of the whole pipeline at the default settings), acceptance per drafter (α, τ for γ 1–8, greedy
  * and sampled), and the validation losses the trainer recorded. Writes eval.json and eval.md.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ const WORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../n
 export const EVAL_HELP = `Usage: spear eval [options]
 
 Intelligibility and acceptance report of the voice on the test sentences (native-models/work, made by
-native-models/data; see docs/voice-reading.md). Writes eval.json and eval.md.
+native-models/tools/data; see docs/voice-reading.md). Writes eval.json and eval.md.
 
 Options:
       --limit N              test sentences for the WER columns (default: all of them)
@@ -106,12 +106,14 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   const work = v.work ?? WORK;
   const outDir = v.out ?? path.join(work, 'reports');
-  // The report comes after minutes of work: a folder it cannot be written to fails now, not then.
-  for (const file of ['eval.json', 'eval.md']) await assertWritable(path.join(outDir, file));
-
+  // The corpus first: on a fresh clone it is what is missing, and the message says how to make it.
   const { sentences, unitsById } = await heldOutSentences(work, 'test');
   const chosen = sentences.slice(0, limit);
   if (chosen.length === 0) throw new InputError(`${work}: no test sentence has both audio units and text`);
+  // The report comes after minutes of work: a folder it cannot be written to fails now, not then. The
+  // default report folder is made; one the user named must exist.
+  if (v.out === undefined) await mkdir(outDir, { recursive: true }).catch(() => undefined);
+  for (const file of ['eval.json', 'eval.md']) await assertWritable(path.join(outDir, file));
 
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);
   const scratch = await mkdtemp(path.join(tmpdir(), 'spear-eval-'));
@@ -128,6 +130,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       await synthesize(voice, s.text, settings, {
         signal,
         rereadings,
+        wordTimings: false,
         onEvent: (e) => {
           if (e.type === 'audio') pieces.push(e.samples);
           else if (e.type === 'units' && e.check) checks.push(e.check);

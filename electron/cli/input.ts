@@ -1,21 +1,46 @@
-/** Reading the user's text: UTF-8 only, never binary, with messages that say which. */
+/**
+ * Reading the user's text: UTF-8 text, or a document (Markdown, HTML, EPUB, PDF) read into text by
+ * electron/core/import; never raw binary, with messages that say which.
+ */
 import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../core/errors.ts';
+import { fileError } from '../core/files.ts';
+import { documentFormatOf, importDocument } from '../core/import/index.ts';
 
 export { InputError };
 
 /** Largest text file the CLI reads (the pipeline streams; this guards against a wrong file). */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The text of a document: a .md, .html, .epub or .pdf file (or standard input that starts like a
+ * PDF, an EPUB or an HTML page) through its importer, anything else as UTF-8 text (readTextFile).
+ */
+export async function readDocument(file: string): Promise<string> {
+  const bytes = file === '-' ? await readStdin() : await readBytes(file);
+  const name = file === '-' ? 'standard input' : file;
+  const format = documentFormatOf(file === '-' ? '' : file, bytes);
+  if (format === null || format === 'text') return decodeText(bytes, name);
+  return (await importDocument(bytes, name, format)).text;
+}
+
 /** `file` "-" reads standard input to its end, with the same size limit and checks as a file. */
 export async function readTextFile(file: string): Promise<string> {
   if (file === '-') return decodeText(await readStdin(), 'standard input');
-  const info = await stat(file).catch(() => null);
+  return decodeText(await readBytes(file), file);
+}
+
+async function readBytes(file: string): Promise<Uint8Array> {
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw fileError(file, error, 'read it');
+  });
   if (!info) throw new InputError(`${file}: no such file`);
   if (!info.isFile()) throw new InputError(`${file}: not a regular file`);
   if (info.size > MAX_INPUT_BYTES) throw new InputError(`${file}: ${info.size} bytes is more than the ${MAX_INPUT_BYTES / 1024 / 1024} MiB a text may have`);
-  const bytes = await readFile(file);
-  return decodeText(bytes, file);
+  return readFile(file).catch((error: unknown) => {
+    throw fileError(file, error, 'read it');
+  });
 }
 
 export function decodeText(bytes: Uint8Array, name: string): string {

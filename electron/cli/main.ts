@@ -1,10 +1,13 @@
 /**
- * `spear`: the studio without a window. Exit codes: 0 done, 1 failed, 2 bad usage or input,
- * 130 interrupted (Ctrl-C); errors are one line on stderr.
+ * `spear`: the studio without a window. Exit codes: 0 done, 1 failed, 2 bad usage, input or path,
+ * 128 + the signal's number when stopped by SIGINT (130, Ctrl-C), SIGTERM (143) or SIGHUP (129);
+ * errors are one line on stderr.
  */
 import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../core/errors.ts';
-import { OutputPathError } from '../core/audio/write.ts';
+import { AudioTooLongError, OutputPathError } from '../core/audio/write.ts';
+import { FileAccessError, removePendingTempFilesSync } from '../core/files.ts';
 import { NothingToSayError, UnreadableTextError } from '../core/pipeline/synthesize.ts';
+import { SubtitlePathError } from '../core/pipeline/subtitles.ts';
 import { UsageError } from './args.ts';
 import { InputError } from './input.ts';
 import { synthCommand } from './synth.ts';
@@ -15,6 +18,7 @@ Commands:
   synth   read text aloud into a WAV or MP3 file
   bench   measure ar against each speculative strategy and gamma
   eval    intelligibility and acceptance report of the voice
+  calibrate  choose the fastest strategy, gamma and threads for this machine
 
 Run 'spear <command> --help' for a command's options.
 `;
@@ -25,10 +29,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   synth: async () => synthCommand,
   bench: async () => (await import('./bench.ts')).benchCommand,
   eval: async () => (await import('./eval.ts')).evalCommand,
+  calibrate: async () => (await import('./calibrate.ts')).calibrateCommand,
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */
-const USAGE_ERRORS = [UsageError, InputError, OutputPathError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
+const USAGE_ERRORS = [UsageError, InputError, OutputPathError, AudioTooLongError, SubtitlePathError, NothingToSayError, UnreadableTextError, DecodeOptionError, PromptError];
+
+/** The signals that stop a job, and the exit code a shell expects for each (128 + its number). */
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+const isUsageError = (error: unknown): boolean =>
+  USAGE_ERRORS.some((type) => error instanceof type) || (error instanceof FileAccessError && error.badPath);
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -41,22 +53,43 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`spear: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;
   }
+  // The first stop signal cancels the job, which removes its temporary files and returns; a second
+  // one (the job is slow to stop, or the user insists) removes them at once and exits.
   const controller = new AbortController();
-  const onSigint = (): void => controller.abort();
-  process.once('SIGINT', onSigint);
+  let stoppedBy: StopSignal | null = null;
+  const onSignal = (signal: StopSignal): void => {
+    if (stoppedBy) {
+      removePendingTempFilesSync();
+      process.exit(STOP_SIGNALS[stoppedBy]);
+    }
+    stoppedBy = signal;
+    controller.abort();
+  };
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => {
+    const handler = (): void => onSignal(name as StopSignal);
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  // A hung-up terminal makes writes to stderr fail; that must not crash the clean-up.
+  const ignore = (): void => undefined;
+  process.stderr.on('error', ignore);
+  // Whatever ends the process from here on (an uncaught error included), no temporary file stays.
+  process.on('exit', removePendingTempFilesSync);
   try {
     return await (await load())(rest, controller.signal);
   } catch (error) {
-    if (error instanceof CancelledError) {
-      process.stderr.write('spear: interrupted; nothing was written\n');
-      return 130;
+    if (error instanceof CancelledError || stoppedBy) {
+      const signal = stoppedBy ?? 'SIGINT';
+      process.stderr.write(`spear: interrupted (${signal}); nothing was written\n`);
+      return STOP_SIGNALS[signal];
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`spear: ${message}\n`);
-    if (USAGE_ERRORS.some((type) => error instanceof type)) return 2;
+    process.stderr.write(`spear: ${message.split('\n')[0]}\n`);
+    if (isUsageError(error)) return 2;
     if (!(error instanceof SpearError) && process.env.SPEAR_DEBUG) console.error(error);
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const [name, handler] of handlers) process.off(name, handler);
+    process.stderr.off('error', ignore);
   }
 }

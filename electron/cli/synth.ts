@@ -1,39 +1,66 @@
 /** `spear synth`: text in, an audio file out. */
+import { assertFits, estimateBytes, FORMAT_NAMES, roughBytes, roughDuration } from '../core/audio/formats.ts';
 import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.ts';
+import { lookUpDefaults } from '../core/calibration/defaults.ts';
+import { configDir } from '../core/calibration/store.ts';
 import { STRATEGIES } from '../core/engine/decode.ts';
 import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
-import { checkText, synthesize } from '../core/pipeline/synthesize.ts';
+import { estimateSpeech } from '../core/pipeline/estimate.ts';
+import type { WordTiming } from '../core/pipeline/events.ts';
+import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
+import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, num, oneOf, parse, UsageError } from './args.ts';
-import { readTextFile } from './input.ts';
-import { ProgressBar } from './progress.ts';
+import { readDocument } from './input.ts';
+import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
-export const SYNTH_HELP = `Usage: spear synth "TEXT" -o out.wav
-       spear synth --file in.txt -o out.mp3
+/** Jobs estimated at least this long get their estimate printed before decoding starts. */
+const LONG_JOB_SECONDS = 60;
 
-Reads text aloud with the shipped voice and writes WAV (16-bit PCM) or MP3.
+export const SYNTH_HELP = `Usage: spear synth "TEXT" -o out.wav
+       spear synth --file book.epub -o book.opus --subtitles book.vtt
+
+Reads text aloud with the shipped voice and writes WAV (16-bit PCM), FLAC, Ogg Opus or MP3.
+A text estimated at a minute or more gets its estimated duration and size printed first; one whose
+audio cannot fit its format (a WAV file holds at most 4 GiB, ~37 h) is refused before decoding.
 
 Options:
-  -o, --output FILE        audio file to write (.wav or .mp3); written atomically
-  -f, --file FILE          read the text from a UTF-8 file instead of the argument ("-": standard input)
-      --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
-      --gamma N            drafted tokens per step, 1-16 (default: the voice's)
+  -o, --output FILE        audio file to write: .wav, .flac, .opus or .ogg (Ogg Opus), .mp3;
+                           written atomically
+  -f, --file FILE          read the text from a file instead of the argument ("-": standard input):
+                           UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
+                           chapters in reading order) or PDF (.pdf: its text layer); headings and
+                           chapter breaks become paragraph pauses
+      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
+                           choice ('spear calibrate'), else the voice's fastest lossless one)
+      --gamma N            drafted tokens per step, 1-16 (default: the calibrated one, else the voice's)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
       --seed N             random seed (default 0)
       --batch N            sentences decoded together (default 8)
+      --rate R             speaking rate, 0.5-2 (default 1); the pitch is kept
+      --pitch S            pitch shift in semitones, -6 to 6 (default 0); the formants are kept
+      --volume V           output gain, 0-2 (default 1; above 1 may clip loud passages)
+      --sentence-pause MS  silence after a sentence, 0-5000 ms (default 300)
+      --paragraph-pause MS silence after a paragraph (a blank line), 0-5000 ms (default 600)
       --rereadings N       sampled re-readings of a sentence whose reading fails the voice's
                            reading check; the best-scoring one is spoken (default 3; 0 = off)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
-      --threads N          intra-op threads per ONNX session (default 1)
-      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
+      --threads N          intra-op threads per ONNX session (default: calibrated, else 1)
+      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: calibrated,
+                           else --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
       --units-out FILE     write {"sentences":[{"text","units"}]} as JSON
       --stats-out FILE     write the run's statistics as JSON
+      --json               progress for scripts: one JSON object a line on stdout, each with an
+                           "event": "estimate" (seconds, words, bytes, format), "warning" (message),
+                           "progress" (done, total, fraction, audioSeconds, elapsedSeconds), "done"
+                           (output and the run's statistics) or "error" (message); no bar, no summary
   -q, --quiet              no progress bar, no summary
   -h, --help               this help
 `;
@@ -49,12 +76,19 @@ const OPTIONS = {
   seed: { type: 'string' },
   batch: { type: 'string' },
   rereadings: { type: 'string' },
+  rate: { type: 'string' },
+  pitch: { type: 'string' },
+  volume: { type: 'string' },
+  'sentence-pause': { type: 'string' },
+  'paragraph-pause': { type: 'string' },
   provider: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  subtitles: { type: 'string' },
   'units-out': { type: 'string' },
   'stats-out': { type: 'string' },
+  json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -77,33 +111,75 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
     seed: int(v.seed, 'seed', 0, 2 ** 31 - 1),
     batchSize: int(v.batch, 'batch', 1, 256),
+    rate: num(v.rate, 'rate', (n) => n >= DELIVERY_LIMITS.rate.min && n <= DELIVERY_LIMITS.rate.max, 'a number from 0.5 to 2'),
+    pitch: num(v.pitch, 'pitch', (n) => n >= DELIVERY_LIMITS.pitch.min && n <= DELIVERY_LIMITS.pitch.max, 'semitones from -6 to 6'),
+    volume: num(v.volume, 'volume', (n) => n >= DELIVERY_LIMITS.volume.min && n <= DELIVERY_LIMITS.volume.max, 'a number from 0 to 2'),
+    sentencePauseMs: int(v['sentence-pause'], 'sentence-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
+    paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
-  const threads = int(v.threads, 'threads', 0, 64);
-  const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
+  let threads = int(v.threads, 'threads', 0, 64);
+  let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
-  formatOf(v.output);
+  const format = formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
-  for (const out of [v.output, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
-  const text = v.file ? await readTextFile(v.file) : positionals[0];
+  const subtitleFormat = v.subtitles ? subtitleFormatOf(v.subtitles) : null;
+  for (const out of [v.output, v.subtitles, v['units-out'], v['stats-out']]) if (out) await assertWritable(out);
+  const text = v.file ? await readDocument(v.file) : positionals[0];
   checkText(text);
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
-  const quiet = Boolean(v.quiet);
+  const json = v.json ? new JsonProgress() : null;
+  const quiet = Boolean(v.quiet) || json !== null;
+  // This machine's calibration fills in what the user left out (electron/core/calibration).
+  const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
+  const lookup = await lookUpDefaults(voiceDir, configDir(), { strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads });
+  if (lookup.calibrated) {
+    ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
+  }
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   let writer: AudioFileWriter | null = null;
+  let progress: ProgressReporter | null = null;
   try {
-    writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate);
+    // Before decoding: how long and how large, and whether the format can hold it.
+    const estimate = estimateSpeech(text, {
+      rate: settings.rate,
+      sentencePauseSeconds: settings.sentencePauseMs === undefined ? undefined : settings.sentencePauseMs / 1000,
+      paragraphPauseSeconds: settings.paragraphPauseMs === undefined ? undefined : settings.paragraphPauseMs / 1000,
+    });
+    assertFits(v.output, format, estimate.seconds, voice.speaker.sampleRate);
+    json?.emit('estimate', {
+      seconds: Math.round(estimate.seconds * 10) / 10,
+      words: estimate.words,
+      format,
+      bytes: Math.round(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate)),
+    });
+    if (!quiet && estimate.seconds >= LONG_JOB_SECONDS) {
+      process.stderr.write(
+        `spear: estimated ${roughDuration(estimate.seconds)} of audio from ${estimate.words.toLocaleString('en')} words, ` +
+          `~${roughBytes(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate))} as ${FORMAT_NAMES[format]}\n`,
+      );
+    }
+    // Which calibration applies, said once the job is sure to run (a refused job prints only its refusal).
+    if (lookup.line && !quiet) process.stderr.write(`${lookup.line}\n`);
+    writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate, format);
     const out = writer;
-    const progress = new ProgressBar('synth');
+    progress = json ?? (quiet ? { update: () => undefined, done: () => undefined } : new ProgressBar('synth'));
+    const bar = progress;
     const sentences: Array<{ text: string; units: number[] }> = [];
+    const words: WordTiming[][] = [];
     let total = 0;
     let done = 0;
     let written = 0;
     const onEvent = (event: PipelineEvent): void => {
-      if (event.type === 'sentences') {
+      if (event.type === 'warning') {
+        if (json) json.emit('warning', { message: event.message });
+        else process.stderr.write(`spear: warning: ${event.message}\n`);
+      } else if (event.type === 'sentences') {
         total = event.sentences.length;
         for (const s of event.sentences) sentences[s.index] = { text: s.text, units: [] };
+      } else if (event.type === 'words') {
+        words[event.sentence] = event.words;
       } else if (event.type === 'units') {
         sentences[event.sentence].units = event.units;
       } else if (event.type === 'audio') {
@@ -112,14 +188,16 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
         void out.write(event.samples);
         written = event.offsetSamples + event.samples.length;
         done++;
-        if (!quiet) progress.update(done, total);
+        bar.update(done, total, written / event.sampleRate);
       }
     };
-    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings });
+    const summary = await synthesize(voice, text, settings, { onEvent, signal, rereadings, wordTimings: subtitleFormat !== null });
     await writer.finish();
     progress.done();
+    if (v.subtitles && subtitleFormat) await writeFileAtomic(v.subtitles, formatSubtitles(words.flat(), subtitleFormat));
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');
     if (v['stats-out']) await writeFileAtomic(v['stats-out'], JSON.stringify({ provider: voice.provider, ...summary }, null, 2) + '\n');
+    json?.emit('done', { output: v.output, format, provider: voice.provider, ...summary });
     if (!quiet) {
       const d = summary.decode;
       process.stderr.write(
@@ -132,7 +210,9 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     }
     return 0;
   } catch (error) {
+    progress?.done();
     await writer?.abort();
+    json?.emit('error', { message: signal.aborted ? 'interrupted; nothing was written' : error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
     await voice.release();

@@ -44,13 +44,37 @@ export class PromptError extends SpearError {
 /** The draft and target (or any two graphs that must agree) disagree on the vocabulary. */
 export class VocabularyMismatchError extends SpearError {}
 
+/**
+ * A graph returned a NaN or an infinite logit: the weights are broken, or a provider's arithmetic
+ * overflowed. Sampling or taking the argmax of such logits would pick a token silently.
+ */
+export class NonFiniteLogitsError extends SpearError {
+  readonly role: string;
+  readonly row: number;
+  readonly position: number;
+
+  constructor(where: { role: string; file: string; row: number; position: number; token: number; value: number }) {
+    super(
+      `graph "${where.role}" (${where.file}) returned logit ${where.value} for token ${where.token} at position ${where.position} of row ${where.row}; ` +
+        'the model file is broken or the execution provider overflowed (try the CPU provider, or re-export the model)',
+    );
+    this.role = where.role;
+    this.row = where.row;
+    this.position = where.position;
+  }
+}
+
 /** An execution provider was asked for by a name the engine does not know. */
 export class ProviderError extends SpearError {}
 
-/** Work was stopped through its AbortSignal; nothing partial is returned or left on disk. */
+/**
+ * Work was stopped through its AbortSignal; nothing partial is returned or left on disk. The one
+ * spelling of the word across the code is "cancelled" (CancelledError and its subclasses).
+ */
 export class CancelledError extends SpearError {
-  constructor(what: string) {
-    super(`${what} was cancelled`);
+  /** `consequence`, when given, follows the message after a semicolon ("no file was written"). */
+  constructor(what: string, consequence?: string) {
+    super(`${what} was cancelled${consequence ? `; ${consequence}` : ''}`);
   }
 }
 

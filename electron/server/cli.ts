@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { configDir } from '../core/calibration/store.ts';
 import { startServer } from './server.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,7 +27,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const server = await startServer({
   port,
   rendererDir: values.renderer!,
-  service: { voiceDir: values.voice && path.resolve(values.voice), settingsFile: values.settings },
+  service: { voiceDir: values.voice && path.resolve(values.voice), settingsFile: values.settings, calibrationDir: configDir() },
 });
 process.stdout.write(`Spear Studio (browser mode) on the loopback interface only.\nOpen: ${server.url}\n`);
 const stop = async (): Promise<void> => {

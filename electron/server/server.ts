@@ -46,6 +46,8 @@ export interface RunningServer {
 const HOST = '127.0.0.1';
 const COOKIE = 'spear_token';
 const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/** Media types of exported audio, by the extension the server names the file with. */
+const CONTENT_TYPES: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', flac: 'audio/flac', opus: 'audio/ogg; codecs=opus' };
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -110,7 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const { size } = await stat(entry.file);
       res.writeHead(200, {
         ...headers,
-        'content-type': entry.fileName.endsWith('.mp3') ? 'audio/mpeg' : 'audio/wav',
+        'content-type': CONTENT_TYPES[path.extname(entry.fileName).slice(1)] ?? 'application/octet-stream',
         'content-length': String(size),
         'content-disposition': `attachment; filename="${entry.fileName}"`,
       });

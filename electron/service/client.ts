@@ -28,6 +28,7 @@ export class ServiceClient {
       backendModule: options.backendModule ?? siblingUrl('real-backend'),
       voiceDir: options.voiceDir,
       settingsFile: options.settingsFile,
+      calibrationDir: options.calibrationDir,
     };
     this.worker = startWorker(siblingUrl('host'), data);
     let markReady: (name: string) => void = () => undefined;

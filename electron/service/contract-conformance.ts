@@ -9,6 +9,10 @@ import type { Strategy } from '../core/engine/decode.ts';
 import type { DecodeSummary } from '../core/engine/stats.ts';
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../core/audio/write.ts';
+import type { FLAC_RATIO, WAV_MAX_DATA_BYTES } from '../core/audio/formats.ts';
+import type { MP3_KBPS, OPUS_KBPS } from '../core/audio/encoders.ts';
+import type { SPEECH_ESTIMATE } from '../core/pipeline/estimate.ts';
+import type { ImportedDocument } from '../core/import/index.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -25,4 +29,11 @@ export type ContractConformance = [
   Assert<Same<Contract.SynthesisSummary, Events.SynthesisSummary>>,
   Assert<Same<Contract.PipelineEvent, Events.PipelineEvent>>,
   Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
+  Assert<Same<Contract.WordTiming, Events.WordTiming>>,
+  Assert<Same<Contract.ImportedDocument, ImportedDocument>>,
+  Assert<Same<typeof Contract.SPEECH_ESTIMATE, typeof SPEECH_ESTIMATE>>,
+  Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['flacRatio'], typeof FLAC_RATIO>>,
+  Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,
+  Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['opusKbps'], typeof OPUS_KBPS>>,
+  Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['wavMaxDataBytes'], typeof WAV_MAX_DATA_BYTES>>,
 ];

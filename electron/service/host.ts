@@ -17,7 +17,7 @@ const data = workerData as HostWorkerData;
 const send = (message: HostResponse): void => port.postMessage(message);
 
 const backendModule = (await import(data.backendModule)) as BackendModule;
-const backend = await backendModule.createBackend({ voiceDir: data.voiceDir });
+const backend = await backendModule.createBackend({ voiceDir: data.voiceDir, calibrationDir: data.calibrationDir });
 const settings = data.settingsFile ? await fileSettings(data.settingsFile) : memorySettings();
 const service = new StudioService({ backend, settings, emit: (event) => send({ kind: 'event', event }) });
 // The window shows before anyone asks for speech: open the voice meanwhile.
@@ -35,6 +35,9 @@ port.on('message', async (request: HostRequest) => {
     switch (method) {
       case 'segment':
         value = service.segment(args[0] as string);
+        break;
+      case 'importDocument':
+        value = await service.importDocument(args[0] as string, args[1] as string);
         break;
       case 'synthesize':
         value = service.synthesize(args[0] as string, args[1] as never);
@@ -57,6 +60,12 @@ port.on('message', async (request: HostRequest) => {
         break;
       case 'setSettings':
         value = await service.setSettings(args[0] as never);
+        break;
+      case 'getCalibration':
+        value = service.getCalibration();
+        break;
+      case 'calibrate':
+        value = service.calibrate();
         break;
     }
     send({ kind: 'result', id, ok: true, value });

@@ -7,6 +7,8 @@ export interface HostWorkerData {
   voiceDir?: string;
   /** Where settings persist; absent: in memory only. */
   settingsFile?: string;
+  /** Where calibrations are kept (electron/core/calibration/store.ts); absent: the service does not calibrate. */
+  calibrationDir?: string;
 }
 
 /** Arguments are validated by the owner (schemas.ts) before they are posted here. */

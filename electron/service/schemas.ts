@@ -4,6 +4,7 @@
  * the schema and the type cannot disagree.
  */
 import { z } from 'zod';
+import { SpearError } from '../core/errors.ts';
 import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
 
 const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
@@ -27,6 +28,11 @@ export const synthesizeOptionsSchema = z.strictObject({
   topP: topP.optional(),
   seed: seed.optional(),
   batchSize: z.number().int().min(1).max(64).optional(),
+  rate: z.number().min(0.5).max(2).optional(),
+  pitch: z.number().min(-6).max(6).optional(),
+  volume: z.number().min(0).max(2).optional(),
+  sentencePauseMs: z.number().int().min(0).max(5000).optional(),
+  paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
 }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({
@@ -43,14 +49,22 @@ export const settingsPatchSchema = z.strictObject({
   threads: z.number().int().min(0).max(LIMITS.threadsMax).optional(),
   defaultStrategy: strategy.optional(),
   defaultGamma: gamma.optional(),
+  useCalibration: z.boolean().optional(),
 }) satisfies z.ZodType<Partial<StudioSettings>>;
 
-const audioFormat = z.enum(['wav', 'mp3']);
+const audioFormat = z.enum(['wav', 'mp3', 'flac', 'opus']);
 const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optional(), exportId: jobId });
 
 /** The arguments of every verb, as a tuple schema. */
 export const argsSchemas = {
   segment: z.tuple([documentSchema]),
+  importDocument: z.tuple([
+    z.string().min(1).max(255),
+    z
+      .string()
+      .max(Math.ceil(LIMITS.importBytes / 3) * 4, `a document to import may have at most ${LIMITS.importBytes / 1_048_576} MiB`)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+  ]),
   synthesize: z.tuple([documentSchema, synthesizeOptionsSchema]),
   cancel: z.tuple([jobId]),
   exportAudio: z.tuple([jobId, audioFormat, exportOptions]),
@@ -58,6 +72,8 @@ export const argsSchemas = {
   sweep: z.tuple([documentSchema, sweepOptionsSchema]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([settingsPatchSchema]),
+  getCalibration: z.tuple([]),
+  calibrate: z.tuple([]),
 } satisfies { [M in InvokeMethod]: z.ZodType<InvokeArgs<M>> };
 
 /** One browser-mode request frame. */
@@ -79,9 +95,5 @@ export function parseArgs<M extends InvokeMethod>(method: M, args: unknown): Inv
   return result.data as InvokeArgs<M>;
 }
 
-export class InvalidRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRequestError';
-  }
-}
+/** A request from the renderer or a browser client whose arguments the contract rejects. */
+export class InvalidRequestError extends SpearError {}

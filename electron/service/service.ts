@@ -6,10 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { CancelledError, SpearError } from '../core/errors.ts';
 import { splitSentences } from '../core/text/index.ts';
+import { DocumentImportError, importDocument } from '../core/import/index.ts';
+import { LIMITS } from '../ipc-contract.ts';
 import type {
   AudioFormat,
+  CalibrationInfo,
   ExportOptions,
+  ImportedDocument,
   JobId,
   ProviderReport,
   ProvidersInfo,
@@ -20,6 +25,8 @@ import type {
   SynthesizeOptions,
 } from '../ipc-contract.ts';
 import type { SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
+import type { Calibration } from '../core/calibration/store.ts';
+import { CalibrationState } from './calibration.ts';
 import type { SynthesisBackend, VoiceLike } from './backend.ts';
 import { JobAudio } from './job-audio.ts';
 import type { SettingsStore } from './settings.ts';
@@ -31,6 +38,8 @@ export interface StudioServiceOptions {
   emit: (event: StudioEvent) => void;
   /** Finished jobs whose audio is kept for preview/export; older ones are dropped. Default 8. */
   keepJobs?: number;
+  /** How long the service waits, idle, before it calibrates by itself. Default 2000 ms. */
+  calibrationIdleMs?: number;
 }
 
 interface Job {
@@ -44,17 +53,15 @@ interface Job {
 /** Audio per export progress step: long enough that progress events stay few, short enough to cancel quickly. */
 const EXPORT_CHUNK_SECONDS = 5;
 
-export class ExportCanceledError extends Error {
+export class ExportCancelledError extends CancelledError {
   constructor(file: string) {
-    super(`export to ${file} was cancelled; no file was written`);
-    this.name = 'ExportCanceledError';
+    super(`export to ${file}`, 'no file was written');
   }
 }
 
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends SpearError {
   constructor(id: string) {
     super(`job ${id} is unknown or its audio was released (only the last jobs are kept); synthesize again`);
-    this.name = 'JobNotFoundError';
   }
 }
 
@@ -69,12 +76,21 @@ export class StudioService {
   /** The synthesis or sweep that holds the voice; a new one cancels it and waits for it. */
   private current: Job | undefined;
   private disposed = false;
+  /** The thread counts the open voice was opened with. */
+  private openThreads: { threads?: number; targetThreads?: number } = {};
+  private readonly calibration: CalibrationState;
 
   constructor(options: StudioServiceOptions) {
     this.backend = options.backend;
     this.settings = options.settings;
     this.emit = options.emit;
     this.keepJobs = options.keepJobs ?? 8;
+    this.calibration = new CalibrationState(this.backend, options.calibrationIdleMs ?? 2000, {
+      emit: (info) => this.emit({ type: 'calibration', info }),
+      voice: () => this.voice(),
+      busy: () => this.current !== undefined || this.disposed,
+      onResult: () => this.reopenForCalibration(),
+    });
   }
 
   /**
@@ -92,11 +108,23 @@ export class StudioService {
     return splitSentences(doc).map((s, index) => ({ index, text: s.text, start: s.start, end: s.end }));
   }
 
+  /** A dropped document's text (electron/core/import); too long a text is refused, not cut. */
+  async importDocument(name: string, dataBase64: string): Promise<ImportedDocument> {
+    const doc = await importDocument(Buffer.from(dataBase64, 'base64'), name);
+    if (doc.text.length > LIMITS.documentChars) {
+      throw new DocumentImportError(
+        `${name}: its text has ${doc.text.length.toLocaleString('en')} characters, more than the ${LIMITS.documentChars.toLocaleString('en')} the studio reads at once; use 'spear synth --file' for whole books`,
+      );
+    }
+    if (doc.text.trim() === '') throw new DocumentImportError(`${name}: has no text to read${doc.format === 'pdf' ? ' (a scanned PDF has no text layer)' : ''}`);
+    return doc;
+  }
+
   synthesize(doc: string, options: SynthesizeOptions): JobId {
-    const settings = this.resolve(options);
     return this.startExclusive('synthesis', async (job, voice) => {
       const started = performance.now();
-      await this.backend.synthesize(voice, doc, settings, {
+      // Resolved once the voice is open: its opening read the stored calibration.
+      await this.backend.synthesize(voice, doc, this.resolve(options), {
         signal: job.controller.signal,
         onEvent: (event) => {
           if (job.controller.signal.aborted) return;
@@ -119,7 +147,7 @@ export class StudioService {
       // the voice's own strategy whatever is swept, and sampled ones differ run to run), spoken after
       // its batch decodes rather than beside it (speaking shares the two cores with decoding).
       const run = (settings: Partial<SynthesisSettings>): Promise<SynthesisSummary> =>
-        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined, rereadings: 0, speakWhileDecoding: false });
+        this.backend.synthesize(voice, doc, settings, { signal, onEvent: () => undefined, rereadings: 0, speakWhileDecoding: false, wordTimings: false });
       this.emit({ type: 'sweep-progress', jobId: job.id, done: 0, total, label: 'ar (baseline)' });
       const baseline = await run({ ...base, strategy: 'ar', gamma: 1 });
       const runs: SynthesisSummary[] = [];
@@ -138,6 +166,7 @@ export class StudioService {
   cancel(id: JobId): void {
     const job = this.jobs.get(id);
     if (job) job.controller.abort();
+    this.calibration.cancel(id);
   }
 
   /**
@@ -187,11 +216,11 @@ export class StudioService {
     try {
       const chunk = sampleRate * EXPORT_CHUNK_SECONDS;
       for (let i = 0; i < samples.length; i += chunk) {
-        if (signal.aborted) throw new ExportCanceledError(file);
+        if (signal.aborted) throw new ExportCancelledError(file);
         onProgress(i / samples.length);
         await writer.write(samples.subarray(i, i + chunk));
       }
-      if (signal.aborted) throw new ExportCanceledError(file);
+      if (signal.aborted) throw new ExportCancelledError(file);
       await writer.finish();
     } catch (error) {
       await writer.abort();
@@ -210,19 +239,25 @@ export class StudioService {
   async setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings> {
     const before = this.settings.get();
     const after = await this.settings.update(patch);
-    if (after.provider !== before.provider || after.threads !== before.threads) {
-      // The running job keeps its voice; the next one opens a voice with the new settings.
-      const old = this.voicePromise;
-      this.voicePromise = undefined;
-      this.activeReport = null;
-      if (old) void this.releaseWhenIdle(old);
-    }
+    if (after.provider !== before.provider || after.threads !== before.threads || after.useCalibration !== before.useCalibration) this.reopenVoice();
     return after;
+  }
+
+  getCalibration(): CalibrationInfo {
+    return this.calibration.info;
+  }
+
+  /** Measures this machine as soon as no job runs; returns the id `cancel` stops it with. */
+  calibrate(): JobId {
+    if (this.disposed) throw new Error('the synthesis service is shutting down');
+    if (this.calibration.info.state === 'unavailable') throw new Error(`calibration is not available here (${this.backend.name} keeps no calibration)`);
+    return this.calibration.request();
   }
 
   /** Cancels everything and releases the voice's ONNX sessions. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.calibration.stop();
     for (const job of this.jobs.values()) job.controller.abort();
     await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
     const voice = this.voicePromise;
@@ -234,16 +269,47 @@ export class StudioService {
 
   private resolve(options: SynthesizeOptions): Partial<SynthesisSettings> {
     const s = this.settings.get();
+    const calibrated = this.calibrated();
     const settings: Partial<SynthesisSettings> = { ...options };
-    settings.strategy = options.strategy ?? s.defaultStrategy;
-    settings.gamma = options.gamma ?? s.defaultGamma;
+    settings.strategy = options.strategy ?? calibrated?.best.strategy ?? s.defaultStrategy;
+    const calibratedGamma = calibrated?.byStrategy[settings.strategy]?.gamma;
+    settings.gamma = options.gamma ?? (calibratedGamma || s.defaultGamma);
     return settings;
+  }
+
+  /** The calibration jobs and the voice follow, when the settings say to use one. */
+  private calibrated(): Calibration | null {
+    return this.settings.get().useCalibration ? this.calibration.stored : null;
+  }
+
+  /** The voice's thread counts: the calibrated split, else the settings' one count for every graph. */
+  private threadCounts(): { threads?: number; targetThreads?: number } {
+    const best = this.calibrated()?.best;
+    return best ? { threads: best.threads, targetThreads: best.targetThreads } : { threads: this.settings.get().threads };
+  }
+
+  /** The running job keeps its voice; the next one opens a voice with the new settings. */
+  private reopenVoice(): void {
+    const old = this.voicePromise;
+    this.voicePromise = undefined;
+    this.activeReport = null;
+    if (old) void this.releaseWhenIdle(old);
+  }
+
+  /** A new calibration whose split differs from the open voice's: the next job opens the voice again. */
+  private reopenForCalibration(): void {
+    const wanted = this.threadCounts();
+    if (wanted.threads !== this.openThreads.threads || wanted.targetThreads !== this.openThreads.targetThreads) this.reopenVoice();
   }
 
   private voice(options: { warm?: boolean } = {}): Promise<VoiceLike> {
     if (!this.voicePromise) {
-      const { provider, threads } = this.settings.get();
-      const opened = this.backend.openVoice(this.backend.voiceDir, { provider, threads });
+      const { provider } = this.settings.get();
+      // The stored calibration is read first (a hash of the manifest): it may set the thread counts.
+      const opened = this.calibration.loaded().then(() => {
+        this.openThreads = this.threadCounts();
+        return this.backend.openVoice(this.backend.voiceDir, { provider, ...this.openThreads });
+      });
       const opening = options.warm ? opened.then((voice) => this.warmUp(voice)) : opened;
       this.voicePromise = opening;
       opening.then(
@@ -251,6 +317,7 @@ export class StudioService {
           if (this.voicePromise !== opening) return;
           this.activeReport = voice.provider;
           this.emit({ type: 'provider', report: voice.provider });
+          this.calibration.whenIdle();
         },
         () => {
           // A failed open is reported by the job that asked; the next job tries again.
@@ -264,7 +331,7 @@ export class StudioService {
   /** One short reading through the whole pipeline, heard by no one; a failure leaves the voice as it was. */
   private async warmUp(voice: VoiceLike): Promise<VoiceLike> {
     await this.backend
-      .synthesize(voice, WARM_UP_TEXT, this.resolve({}), { onEvent: () => undefined, speakWhileDecoding: false })
+      .synthesize(voice, WARM_UP_TEXT, this.resolve({}), { onEvent: () => undefined, speakWhileDecoding: false, wordTimings: false })
       .catch(() => undefined);
     return voice;
   }
@@ -283,6 +350,8 @@ export class StudioService {
     const job: Job = { id, kind, controller, audio: new JobAudio(), done: Promise.resolve() };
     job.done = (async () => {
       await previous?.done;
+      // A calibration measuring now gives way (it runs again once the service is idle).
+      await this.calibration.pause();
       try {
         if (controller.signal.aborted) throw controller.signal.reason;
         const voice = await this.voice();
@@ -294,6 +363,7 @@ export class StudioService {
       } finally {
         if (this.current === job) this.current = undefined;
         if (kind === 'sweep') this.jobs.delete(id);
+        this.calibration.whenIdle();
       }
     })();
     this.current = job;
@@ -311,7 +381,11 @@ export class StudioService {
 /** What prepare() reads to warm the voice up: a common sentence, long enough for a few drafting steps. */
 const WARM_UP_TEXT = 'The voice is ready to read.';
 
+/**
+ * An error as the studio shows it: its message, in words. The class name (NothingToSayError) is for
+ * code, not for the person reading the notice; an error without a message falls back to it.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  if (error instanceof Error) return error.message || error.name;
   return String(error);
 }

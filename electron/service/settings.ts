@@ -12,9 +12,11 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   provider: 'cpu',
   // 1: the engine's measurement (docs/engine.md) — small graphs run fastest single-threaded.
   threads: 1,
-  // The shipped voice's fastest lossless strategy (docs/results.md: prophet 1.2x ar; early exit is slower than ar).
+  // The shipped voice's fastest lossless strategy on the bench texts (docs/results.md#decoding-speed); early exit is slower than ar.
   defaultStrategy: 'prophet',
   defaultGamma: 3,
+  // This machine's calibration, where there is one, beats the fixed defaults above.
+  useCalibration: true,
 };
 
 export interface SettingsStore {

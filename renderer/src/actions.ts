@@ -4,11 +4,13 @@
  */
 import type { AudioFormat, StudioSettings } from '../../electron/ipc-contract.ts';
 import { getApi } from './api.ts';
-import { decodeText, fileProblem, MAX_DOCUMENT_CHARS } from './lib/files.ts';
+import { decodeText, fileKind, fileProblem, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
 import { resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
 import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
+import { errorText } from './lib/format.ts';
+import { calibratedGamma } from './lib/calibration.ts';
 
 const set = useStudio.setState;
 const get = useStudio.getState;
@@ -21,7 +23,7 @@ export function dismissNotice(id: number): void {
   set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = errorText;
 
 // ---------------------------------------------------------------- document
 
@@ -55,21 +57,42 @@ export async function loadFile(file: File): Promise<void> {
     set({ fileMessage: { kind: 'error', text: problem } });
     return;
   }
-  const decoded = decodeText(file.name, await file.arrayBuffer());
-  if ('problem' in decoded) {
-    set({ fileMessage: { kind: 'error', text: decoded.problem } });
-    return;
+  let text: string;
+  let what = '';
+  if (fileKind(file) === 'document') {
+    set({ fileMessage: { kind: 'info', text: `Reading “${file.name}”…` } });
+    try {
+      const doc = await getApi().importDocument(file.name, toBase64(await file.arrayBuffer()));
+      text = doc.text;
+      what = ` (${DOCUMENT_FORMAT_NAMES[doc.format]}${doc.title ? `: ${doc.title}` : ''})`;
+    } catch (error) {
+      set({ fileMessage: { kind: 'error', text: message(error) } });
+      return;
+    }
+  } else {
+    const decoded = decodeText(file.name, await file.arrayBuffer());
+    if ('problem' in decoded) {
+      set({ fileMessage: { kind: 'error', text: decoded.problem } });
+      return;
+    }
+    text = decoded.text;
   }
-  setText(decoded.text, file.name);
-  set({ fileMessage: { kind: 'info', text: `Read “${file.name}”.` } });
+  setText(text, file.name);
+  set({ fileMessage: { kind: 'info', text: `Read “${file.name}”${what}.` } });
   if (segmentTimer) clearTimeout(segmentTimer);
   await segmentNow();
 }
 
+const DOCUMENT_FORMAT_NAMES = { text: 'text', markdown: 'Markdown', html: 'HTML', epub: 'EPUB', pdf: 'PDF' } as const;
+
 // ---------------------------------------------------------------- decoding
 
 export function setTuning(patch: Partial<Tuning>): void {
-  set((s) => ({ tuning: { ...s.tuning, ...patch } }));
+  set((s) => {
+    // A strategy picked alone gets the gamma this machine's calibration found for it.
+    const gamma = patch.strategy && patch.gamma === undefined && s.settings?.useCalibration ? calibratedGamma(s.calibration, patch.strategy) : undefined;
+    return { tuning: { ...s.tuning, ...patch, ...(gamma !== undefined ? { gamma } : {}) } };
+  });
 }
 
 export async function synthesize(): Promise<void> {
@@ -97,6 +120,11 @@ export async function synthesize(): Promise<void> {
       temperature: tuning.temperature,
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
       ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
+      rate: tuning.rate,
+      pitch: tuning.pitch,
+      volume: tuning.volume,
+      sentencePauseMs: tuning.sentencePauseMs,
+      paragraphPauseMs: tuning.paragraphPauseMs,
     });
     set((s) => (s.status === 'starting' ? { jobId } : {}));
   } catch (error) {
@@ -198,4 +226,19 @@ export async function saveSettings(patch: Partial<StudioSettings>): Promise<void
   } catch (error) {
     reportError(`Could not save the settings: ${message(error)}`);
   }
+}
+
+// ---------------------------------------------------------------- calibration
+
+export async function runCalibration(): Promise<void> {
+  try {
+    await getApi().calibrate();
+  } catch (error) {
+    reportError(`Could not calibrate: ${message(error)}`);
+  }
+}
+
+export async function cancelCalibration(): Promise<void> {
+  const jobId = get().calibration?.jobId;
+  if (jobId) await getApi().cancel(jobId).catch((error) => reportError(message(error)));
 }

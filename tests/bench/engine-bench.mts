@@ -36,11 +36,11 @@ class OracleDrafter implements Drafter {
   readonly caches = [];
   constructor(private readonly continuations: number[][]) {}
   async propose(table: SlotTable, gamma: number) {
-    for (const row of table.active) {
+    const tokens = table.active.map((row) => {
       const next = pendingPosition(row) + 1 - row.promptLength;
-      for (let i = 0; i < gamma; i++) row.drafts.push(this.continuations[row.id][next + i] ?? 0);
-    }
-    return { q: null };
+      return Array.from({ length: gamma }, (_, i) => this.continuations[row.id][next + i] ?? 0);
+    });
+    return { tokens, q: null };
   }
   commit(): void {}
 }

@@ -6,13 +6,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } from '../helpers/documents.ts';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SPEAR = path.join(ROOT, 'bin/spear.mjs');
+// A config directory of the tests' own: no calibration of the user's changes what these runs do.
+const CONFIG = mkdtempSync(path.join(tmpdir(), 'spear-cli-config-'));
 const TEXT = 'The old lighthouse stood at the edge of the cliff. It watched the restless sea!';
 
 interface Run {
@@ -22,7 +26,7 @@ interface Run {
 }
 
 function spear(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): Run {
-  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, input: options.input });
+  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG }, input: options.input });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -83,6 +87,148 @@ test('MP3 output decodes back (ffmpeg) to the same duration as the WAV', async (
   assert.ok(Math.abs(a.samples - decodedSamples) < 3000, `${a.samples} vs ${decodedSamples}`);
 });
 
+test('FLAC, Ogg Opus (.opus and .ogg) outputs decode (ffmpeg) to the length of the WAV', async (t) => {
+  if (spawnSync('ffmpeg', ['-version']).status !== 0) return t.skip('ffmpeg is not installed (.ci/run installs it)');
+  const dir = await scratch();
+  for (const ext of ['wav', 'flac', 'opus', 'ogg']) {
+    const r = spear(['synth', TEXT, '-o', path.join(dir, `a.${ext}`), '-q']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const wav = parseWav(await readFile(path.join(dir, 'a.wav')));
+  for (const ext of ['flac', 'opus', 'ogg']) {
+    const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, `a.${ext}`), '-ac', '1', '-ar', '16000', '-f', 's16le', '-']);
+    assert.equal(ff.status, 0, `${ext}: ${ff.stderr}`);
+    assert.equal(ff.stdout.length / 2, wav.samples, ext);
+  }
+  // FLAC is lossless: the very samples of the WAV.
+  const flac = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, 'a.flac'), '-f', 's16le', '-']).stdout;
+  assert.ok(flac.equals((await readFile(path.join(dir, 'a.wav'))).subarray(44)));
+  assert.deepEqual((await readdir(dir)).sort(), ['a.flac', 'a.ogg', 'a.opus', 'a.wav']);
+});
+
+test('a text whose audio cannot fit a WAV file is refused before decoding, with one line', async () => {
+  const dir = await scratch();
+  const doc = path.join(dir, '..', `book-${path.basename(dir)}.txt`);
+  // ~400,000 words: about 37 h of speech, past a WAV file's 4 GiB.
+  await writeFile(doc, 'The old lighthouse stood at the edge of the cliff, and it watched the restless sea all night long. '.repeat(22_000));
+  const started = Date.now();
+  const r = spear(['synth', '--file', doc, '-o', path.join(dir, 'book.wav')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^spear: .*book\.wav: the text makes about 4\d h of audio \(~[\d.]+ GB as WAV\), more than the 4 GiB a WAV file can hold; write \.flac, \.opus or \.mp3 instead/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.deepEqual(await readdir(dir), []);
+  assert.ok(Date.now() - started < 30_000, 'refused without decoding');
+});
+
+test('--rate 1.5 shortens the audio to 0.58–0.76 of rate 1, with the same units; --volume scales; pauses add up', async () => {
+  const dir = await scratch();
+  const run = (name: string, extra: string[]): Run => spear(['synth', TEXT, '-o', path.join(dir, `${name}.wav`), '--units-out', path.join(dir, `${name}.json`), '-q', ...extra]);
+  for (const [name, extra] of [['base', []], ['fast', ['--rate', '1.5']], ['quiet', ['--volume', '0.5']], ['paused', ['--sentence-pause', '1300']], ['high', ['--pitch', '3']]] as const) {
+    const r = run(name, [...extra]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+  }
+  const wav = async (name: string): Promise<Int16Array> => {
+    const bytes = await readFile(path.join(dir, `${name}.wav`));
+    parseWav(bytes);
+    return new Int16Array(bytes.buffer.slice(bytes.byteOffset + 44, bytes.byteOffset + bytes.length));
+  };
+  const [base, fast, quiet, paused, high] = await Promise.all(['base', 'fast', 'quiet', 'paused', 'high'].map(wav));
+  const ratio = fast.length / base.length;
+  assert.ok(ratio >= 0.58 && ratio <= 0.76, `rate 1.5: ${ratio.toFixed(3)} of rate 1`);
+  assert.equal(high.length, base.length, 'a pitch shift keeps the duration');
+  // Delivery changes the sound, not what is read.
+  for (const name of ['fast', 'quiet', 'paused', 'high']) {
+    assert.equal(await readFile(path.join(dir, `${name}.json`), 'utf8'), await readFile(path.join(dir, 'base.json'), 'utf8'), name);
+  }
+  assert.equal(quiet.length, base.length);
+  for (let i = 0; i < base.length; i += 97) assert.ok(Math.abs(quiet[i] - base[i] / 2) <= 1, `sample ${i}: ${quiet[i]} vs ${base[i]}/2`);
+  // Two sentences: one sentence pause, 1.0 s longer than the default 0.3 s.
+  assert.equal(paused.length - base.length, 16000);
+});
+
+test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too; ffmpeg reads them', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.wav'), '--subtitles', path.join(dir, 'a.vtt'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const vtt = await readFile(path.join(dir, 'a.vtt'), 'utf8');
+  const cues = [...vtt.matchAll(/^(\d\d):(\d\d):(\d\d\.\d{3}) --> (\d\d):(\d\d):(\d\d\.\d{3})\n(.+)$/gm)].map((m) => ({
+    start: +m[1] * 3600 + +m[2] * 60 + +m[3],
+    end: +m[4] * 3600 + +m[5] * 60 + +m[6],
+    text: m[7],
+  }));
+  assert.ok(vtt.startsWith('WEBVTT\n\n'));
+  assert.deepEqual(cues.map((c) => c.text), TEXT.split(' '));
+  const seconds = parseWav(await readFile(path.join(dir, 'a.wav'))).samples / 16000;
+  for (const [i, c] of cues.entries()) {
+    assert.ok(c.start < c.end && c.end <= seconds + 0.001, `cue ${i}: ${c.start}-${c.end} of ${seconds}`);
+    if (i > 0) assert.ok(c.start >= cues[i - 1].end, `cue ${i} overlaps`);
+  }
+  // The second sentence starts after the first one's audio and its pause.
+  assert.ok(cues[10].start - cues[9].end >= 0.25, `${cues[9].end} → ${cues[10].start}`);
+  const srt = spear(['synth', TEXT, '-o', path.join(dir, 'b.wav'), '--subtitles', path.join(dir, 'b.srt'), '--rate', '1.5', '-q']);
+  assert.equal(srt.code, 0, srt.stderr);
+  const srtText = await readFile(path.join(dir, 'b.srt'), 'utf8');
+  assert.match(srtText, /^1\n00:00:00,\d{3} --> 00:00:00,\d{3}\nThe\n\n2\n/);
+  if (spawnSync('ffmpeg', ['-version']).status === 0) {
+    for (const f of ['a.vtt', 'b.srt']) assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, f), '-f', 'srt', '-']).status, 0, f);
+  }
+});
+
+test('--subtitles with another extension is refused before any work', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--subtitles', path.join(d, 'x.txt')], /x\.txt: unknown subtitle extension "\.txt"; use \.vtt or \.srt/));
+
+test('a delivery value out of range is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
+
+test('--file with HTML, Markdown, EPUB and PDF gives the same units as the plain text', async () => {
+  const dir = await scratch();
+  const inputs = path.join(dir, '..', `docs-${path.basename(dir)}`);
+  await mkdir(inputs);
+  const files: Record<string, string | Uint8Array> = {
+    'book.txt': PLAIN,
+    'book.html': HTML,
+    'book.md': MARKDOWN,
+    'book.epub': makeEpub(EPUB_CHAPTERS),
+    'book.pdf': makePdf(PDF_PAGES),
+  };
+  const units: Record<string, string> = {};
+  for (const [name, body] of Object.entries(files)) {
+    await writeFile(path.join(inputs, name), body);
+    const out = path.join(dir, `${name}.json`);
+    const r = spear(['synth', '--file', path.join(inputs, name), '-o', path.join(dir, `${name}.wav`), '--units-out', out, '-q']);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    units[name] = await readFile(out, 'utf8');
+  }
+  for (const name of Object.keys(files)) assert.equal(units[name], units['book.txt'], name);
+  // Chapter headings are sentences of their own.
+  assert.equal(JSON.parse(units['book.txt']).sentences[0].text, 'Chapter One');
+});
+
+test('a damaged EPUB is one line naming it', () =>
+  failsCleanly(async (d) => {
+    const f = path.join(d, '..', `broken-${path.basename(d)}.epub`);
+    await writeFile(f, 'PK\u0003\u0004 not really');
+    return ['synth', '--file', f, '-o', path.join(d, 'x.wav')];
+  }, /broken-.*\.epub: cannot be read as an EPUB file \(not a ZIP archive/));
+
+test('--json prints an estimate, a progress event per sentence and a done event, one JSON object a line', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.flac'), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', 'nothing on stderr: no bar, no summary');
+  const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
+  assert.deepEqual(events.map((e) => e.event), ['estimate', 'progress', 'progress', 'done']);
+  assert.equal(events[0].format, 'flac');
+  assert.ok((events[0].seconds as number) > 1 && (events[0].bytes as number) > 1000);
+  assert.deepEqual(events.slice(1, 3).map((e) => [e.done, e.total, e.fraction]), [[1, 2, 0.5], [2, 2, 1]]);
+  assert.ok((events[2].audioSeconds as number) > (events[1].audioSeconds as number));
+  assert.equal(events[3].output, path.join(dir, 'a.flac'));
+  assert.equal(events[3].sentences, 2);
+  assert.ok((events[3].audioSeconds as number) >= (events[2].audioSeconds as number));
+  // Warnings are events too.
+  const de = spear(['synth', 'Der Hund und die Katze sind nicht hier, aber ich bin da.', '-o', path.join(dir, 'b.wav'), '--json']);
+  assert.equal(de.code, 0, de.stderr);
+  assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
+});
+
 test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
@@ -103,9 +249,10 @@ test('bench --json emits one row per strategy and gamma with every field', async
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout);
   assert.equal(rows.length, 5);
-  const fields = ['strategy', 'gamma', 'temperature', 'batch', 'sentences', 'tokens', 'seconds', 'tokens_per_s', 'speedup_vs_ar', 'acceptance_rate', 'mean_accepted_tokens', 'theoretical_speedup', 'rtf', 'time_to_first_audio_ms', 'speedup_min', 'speedup_max'];
+  const fields = ['strategy', 'gamma', 'temperature', 'batch', 'sentences', 'tokens', 'seconds', 'tokens_per_s', 'speedup_vs_ar', 'acceptance_rate', 'tokens_per_target_call', 'mean_accepted_tokens', 'theoretical_speedup', 'rtf', 'time_to_first_audio_ms', 'speedup_min', 'speedup_max'];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
+  for (const row of rows) assert.equal(row.mean_accepted_tokens, row.tokens_per_target_call, 'τ under both names');
   assert.equal(rows[0].strategy, 'ar');
   assert.equal(rows[0].speedup_vs_ar, 1);
   assert.deepEqual([rows[0].speedup_min, rows[0].speedup_max], [1, 1]);
@@ -167,34 +314,118 @@ test('an unknown flag is refused', () => failsCleanly((d) => ['synth', TEXT, '-o
 test('an out-of-range value is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
 test('an out-of-range thread count is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
-test('eval refuses a report folder that does not exist before doing any work', () => failsCleanly((d) => ['eval', '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/));
-test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.ogg')], /unknown audio extension ".ogg"; use .wav or .mp3/));
+test('eval refuses a report folder that does not exist before doing any work', async () => {
+  // A work folder with one held-out sentence: enough for eval to get past the corpus to the report folder.
+  const work = await scratch();
+  await mkdir(path.join(work, 'corpus'));
+  await mkdir(path.join(work, 'units'));
+  await writeFile(path.join(work, 'corpus/test.jsonl'), JSON.stringify({ id: 's1', text: 'A test.', phonemes: [1, 2, 3] }) + '\n');
+  await writeFile(path.join(work, 'units/test.jsonl'), JSON.stringify({ id: 's1', units: [1, 2, 3] }) + '\n');
+  await failsCleanly((d) => ['eval', '--work', work, '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/);
+});
+test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));
 
-test('a cancel (SIGINT) mid-document leaves no output file and no running work', async () => {
-  const dir = await scratch();
+/** A long document (300 sentences) beside the scratch folder, so the folder itself starts empty. */
+async function longDocument(dir: string): Promise<string> {
   const doc = path.join(dir, '..', `long-${path.basename(dir)}.txt`);
   await writeFile(doc, Array.from({ length: 300 }, (_, i) => `This is sentence number ${i + 1} of a long document.`).join(' '));
-  const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json')], {
+  return doc;
+}
+
+/**
+ * Starts a long synth into an empty folder, waits until its temporary audio file is growing, sends
+ * `signals` (one after another, `gapMs` apart), and returns the exit code and stderr.
+ */
+async function interruptMidJob(dir: string, signals: NodeJS.Signals[], gapMs = 0): Promise<{ code: number | null; stderr: string }> {
+  const doc = await longDocument(dir);
+  const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json'), '--units-out', path.join(dir, 'u.json')], {
     cwd: ROOT,
-    env: { ...process.env, CI: '1' },
+    env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   // Interrupt while audio is being written: wait for the temporary file to grow, then a little more.
   const deadline = Date.now() + 60_000;
   let partialBytes = 0;
   while (partialBytes < 100_000 && Date.now() < deadline && child.exitCode === null) {
     await new Promise((r) => setTimeout(r, 100));
     const partial = (await readdir(dir)).find((f) => f.endsWith('.partial'));
-    partialBytes = partial ? (await stat(path.join(dir, partial))).size : 0;
+    partialBytes = partial ? (await stat(path.join(dir, partial)).catch(() => ({ size: 0 }))).size : 0;
   }
-  assert.ok(partialBytes >= 100_000, 'audio was being written when interrupted');
+  assert.ok(partialBytes >= 100_000, `audio was being written when interrupted; stderr: ${stderr}`);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(child.exitCode, null, 'still working when interrupted');
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /interrupted; nothing was written/);
+  for (const [i, signal] of signals.entries()) {
+    if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    child.kill(signal);
+  }
+  return { code: await exited, stderr };
+}
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  test(`${signal} mid-document leaves no output file and no temporary file, and exits ${code}`, async () => {
+    const dir = await scratch();
+    const r = await interruptMidJob(dir, [signal]);
+    assert.equal(r.code, code, r.stderr);
+    assert.match(r.stderr, new RegExp(`interrupted \\(${signal}\\); nothing was written`));
+    // A long job says first how long and how large it will be.
+    assert.match(r.stderr, /^spear: estimated \d+ min of audio from 2,700 words, ~[\d.]+ MB as WAV$/m);
+    assert.deepEqual(await readdir(dir), []);
+    assert.ok(!existsSync(path.join(dir, 'long.wav')));
+  });
+}
+
+test('a second SIGTERM right after the first still leaves nothing behind', async () => {
+  const dir = await scratch();
+  const r = await interruptMidJob(dir, ['SIGTERM', 'SIGTERM'], 1);
+  assert.equal(r.code, 143, r.stderr);
   assert.deepEqual(await readdir(dir), []);
-  assert.ok(!existsSync(path.join(dir, 'long.wav')));
+});
+
+test('-o /proc/x.wav exits 2 with one line naming /proc/x.wav, before any work', (t) => {
+  if (!existsSync('/proc/self')) return t.skip('no /proc on this system');
+  const r = spear(['synth', TEXT, '-o', '/proc/x.wav']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^spear: \/proc\/x\.wav: cannot create it: /);
+  assert.doesNotMatch(r.stderr, /ENOENT|\.partial/);
+});
+
+test('a --stats-out path in a folder that takes no files is refused the same way', (t) => {
+  if (!existsSync('/proc/self')) return t.skip('no /proc on this system');
+  return failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--stats-out', '/proc/s.json'], /^spear: \/proc\/s\.json: cannot create it: [^\n]*\n$/);
+});
+
+test('a --file that cannot be read is one line naming it', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', '--file', dir, '-o', path.join(dir, 'x.wav')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `spear: ${dir}: not a regular file\n`);
+});
+
+test('German text gets a warning that names the language; dropped characters are named and counted', async () => {
+  const dir = await scratch();
+  const r = spear(['synth', 'Der alte Leuchtturm stand am Rand der Klippe, und er sah das Meer. 🍕 ☃ 🍕', '-o', path.join(dir, 'de.wav'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^spear: warning: the text looks German; the voice reads English/m);
+  assert.match(r.stderr, /^spear: warning: 3 characters the voice cannot say will be skipped: 🍕 \(U\+1F355\) ×2, ☃ \(U\+2603\)$/m);
+});
+
+test('plain English text gets no warning', () => {
+  const out = path.join(tmpdir(), `spear-en-${process.pid}.wav`);
+  const r = spear(['synth', TEXT, '-o', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+});
+
+test('eval on a clone without the teacher corpus exits 2 with one line that says what to build', async () => {
+  const work = await scratch();
+  const r = spear(['eval', '--work', work]);
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /corpus\/test\.jsonl: missing; spear eval needs the teacher's corpus/);
+  assert.match(lines[0], /native-models\/README\.md/);
+  assert.deepEqual(await readdir(work), [], 'nothing is written');
 });

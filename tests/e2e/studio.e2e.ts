@@ -19,9 +19,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../electron/server/server.ts';
+import { EPUB_CHAPTERS, makeEpub, PLAIN } from '../helpers/documents.ts';
 
 // Browser globals used inside page functions: this file compiles in the Node project (no DOM lib).
 declare const document: { querySelector<T>(selector: string): T | null };
+declare function atob(data: string): string;
 declare class DataTransfer {
   items: { add(file: File): void };
 }
@@ -133,6 +135,36 @@ test('synthesis shows accepted and rejected drafts live, then per-sentence summa
   assert.equal(await page.locator('[data-testid="sentence-summary"] tbody tr').count(), 4);
 });
 
+test('at 1024×768 the layout holds: no tile clipped, nothing past the window; the chips have a legend; the speedup says it is estimated', async () => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  try {
+    await page.waitForTimeout(200);
+    const layout = await page.evaluate(() => {
+      type Box = { left: number; right: number; top: number; bottom: number };
+      type El = { getBoundingClientRect(): Box; scrollWidth: number; clientWidth: number; className: string; textContent: string };
+      const doc = document as unknown as { documentElement: { scrollWidth: number }; querySelectorAll(s: string): ArrayLike<El>; querySelector(s: string): El | null };
+      const panel = doc.querySelector('.acceptance')!.getBoundingClientRect();
+      const tiles = Array.from(doc.querySelectorAll('.tile')).map((t) => {
+        const box = t.getBoundingClientRect();
+        const value = (t as unknown as { querySelector(s: string): El }).querySelector('.tile-value');
+        return { text: t.textContent, inside: box.left >= panel.left - 0.5 && box.right <= panel.right + 0.5, clipped: value.scrollWidth > value.clientWidth + 1 };
+      });
+      const panels = Array.from(doc.querySelectorAll('.panel')).map((p) => ({ name: p.className, right: p.getBoundingClientRect().right }));
+      return { scrollWidth: doc.documentElement.scrollWidth, tiles, panels };
+    });
+    assert.ok(layout.scrollWidth <= 1024, `page is ${layout.scrollWidth} px wide`);
+    assert.equal(layout.tiles.length, 5);
+    for (const t of layout.tiles) assert.ok(t.inside && !t.clipped, `tile ${t.text}: inside ${t.inside}, clipped ${t.clipped}`);
+    for (const p of layout.panels) assert.ok(p.right <= 1024, `${p.name} ends at ${p.right}`);
+    await page.getByTestId('chip-legend').waitFor();
+    assert.match(await page.getByTestId('chip-legend').innerText(), /accepted[\s\S]*first rejection[\s\S]*replacement[\s\S]*bonus/);
+    assert.equal(await page.getByTestId('basis-speedup-over-ar').innerText(), 'estimated');
+    await page.screenshot({ path: path.join(OUTPUT, 'e2e-1024x768.png') });
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
 test('a sentence preview plays from a WAV blob (duration > 0), and the document plays', async () => {
   await page.getByRole('button', { name: 'Play sentence 2' }).click();
   const audio = page.getByTestId('preview-audio');
@@ -149,6 +181,23 @@ test('a sentence preview plays from a WAV blob (duration > 0), and the document 
   await page.locator('.sentence.heard').first().waitFor();
 });
 
+test('the highlighted word moves during playback', async () => {
+  await page.getByRole('button', { name: '■ Stop' }).click();
+  await page.getByTestId('play-document').click();
+  const mark = page.getByTestId('current-word');
+  await mark.waitFor({ timeout: 10_000 });
+  /** Where the highlight is: the heard sentence's text before the mark, and the marked word. */
+  const where = (): Promise<string> => mark.evaluate((el) => `${(el as unknown as { parentElement: { textContent: string } }).parentElement.textContent}|${(el as unknown as { previousSibling: { textContent: string } | null }).previousSibling?.textContent ?? ''}|${(el as unknown as { textContent: string }).textContent}`);
+  const first = await where();
+  const seen = new Set([first]);
+  for (let i = 0; i < 100 && seen.size < 3; i++) {
+    await page.waitForTimeout(50);
+    if ((await mark.count()) > 0) seen.add(await where().catch(() => first));
+  }
+  assert.ok(seen.size >= 3, `the highlight moved through ${[...seen].join(' / ')}`);
+  await page.getByRole('button', { name: '■ Stop' }).click();
+});
+
 test('a gamma sweep charts tokens/s and α against gamma, with the theory curve; the best gamma applies', async () => {
   await page.getByTestId('run-sweep').click();
   await page.locator('[data-testid="sweep-chart"] .theory').first().waitFor({ timeout: LONG * 3 });
@@ -158,6 +207,8 @@ test('a gamma sweep charts tokens/s and α against gamma, with the theory curve;
   const best = Number(/γ = (\d+)/.exec(label)?.[1]);
   await page.getByTestId('apply-best').click();
   assert.equal(await page.locator('#gamma').inputValue(), String(best));
+  // The sweep ran this text with the job's strategy at every gamma: the speedup tile is now a measurement.
+  await page.getByTestId('basis-speedup-over-ar').filter({ hasText: /^measured$/ }).waitFor({ timeout: 5_000 });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-sweep.png') });
 });
 
@@ -184,6 +235,26 @@ test('export writes a valid WAV through the download', async () => {
   await page.getByTestId('export-message').filter({ hasText: 'spear-document.wav' }).waitFor();
 });
 
+/** The document's measured audio length in seconds, from the preview's "position / total" readout. */
+async function totalSeconds(): Promise<number> {
+  const text = await page.locator('.transport .time').innerText();
+  const total = /\/\s*(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(text);
+  assert.ok(total, `time readout: ${text}`);
+  return Number(total[1] ?? 0) * 3600 + Number(total[2]) * 60 + Number(total[3]);
+}
+
+test('the rate control changes the duration (faster: shorter audio, the same sentences)', async () => {
+  const atRate1 = await totalSeconds();
+  assert.ok(atRate1 > 1, `rate 1: ${atRate1} s`);
+  await page.locator('#rate').fill('2');
+  assert.match(await page.locator('output[for="rate"]').innerText(), /^2\.00×$/);
+  await page.getByTestId('synthesize').click();
+  await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+  const atRate2 = await totalSeconds();
+  assert.ok(atRate2 < atRate1 * 0.8, `rate 2: ${atRate2} s vs ${atRate1} s at rate 1`);
+  await page.locator('#rate').fill('1');
+});
+
 test('a GPU provider that cannot start falls back to CPU with a visible notice', { skip: REAL_VOICE && 'needs a machine without that GPU' }, async () => {
   await page.getByRole('button', { name: 'Settings', exact: true }).click();
   await page.locator('#provider').selectOption('webgpu');
@@ -204,6 +275,25 @@ test('screenshot of the studio mid-decode (tests/output/e2e-studio.png; docs/scr
   await page.locator('.sentence.decoded').first().waitFor({ timeout: LONG });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-studio.png') });
   await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+});
+
+test('dropping an EPUB loads its text: chapters in reading order, headings as paragraphs', async () => {
+  const epub = Buffer.from(makeEpub(EPUB_CHAPTERS)).toString('base64');
+  const dataTransfer = await page.evaluateHandle(
+    ([name, b64]) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes as unknown as string], name, { type: 'application/epub+zip' }));
+      return dt;
+    },
+    ['book.epub', epub] as const,
+  );
+  await page.locator('[data-testid="drop-zone"]').dispatchEvent('dragover', { dataTransfer });
+  await page.locator('[data-testid="drop-zone"]').dispatchEvent('drop', { dataTransfer });
+  await page.getByTestId('file-message').filter({ hasText: 'Read “book.epub” (EPUB: Test).' }).waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('#document-text').inputValue(), PLAIN);
+  await page.locator('[data-testid="sentences"] li').nth(5).waitFor();
+  assert.equal(await page.locator('[data-testid="sentences"] li').first().innerText(), 'Chapter One\n▶');
 });
 
 test('the page logged no errors (CSP violations included)', () => {

@@ -14,7 +14,8 @@ import { StatsAggregator } from '../../electron/core/engine/stats.ts';
 import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../../electron/core/pipeline/events.ts';
 import type { Provider, ProviderReport } from '../../electron/core/engine/model.ts';
 import type { SynthesisBackend, SynthesizeHooks, VoiceLike } from '../../electron/service/backend.ts';
-import { splitSentences } from '../../electron/core/text/index.ts';
+import { phonemeIds, splitSentences } from '../../electron/core/text/index.ts';
+import { sentenceWordTimings } from '../../electron/core/pipeline/word-timing.ts';
 
 export interface FakeOptions {
   /** Real milliseconds slept per simulated millisecond. Default 1 (env SPEAR_FAKE_SPEED overrides); 0 runs flat out. */
@@ -142,9 +143,23 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
         }
       }
       emit({ type: 'units', sentence: sentence.index, units, steps, drafted, accepted });
-      const seconds = Math.min(1.2, 0.3 + sentence.text.length * 0.008);
+      // The speaking rate shortens the speech as the real speaker does (the pauses stay).
+      const seconds = Math.min(1.2, 0.3 + sentence.text.length * 0.008) / (settings.rate ?? 1);
       const samples = tone(seconds, sampleRate, 220 + 55 * (sentence.index % 6));
       emit({ type: 'audio', sentence: sentence.index, samples, sampleRate, offsetSamples });
+      if (hooks.wordTimings ?? true) {
+        // The real rule without an alignment: the tone shared out among the words by their phones.
+        const words = sentenceWordTimings({
+          text: sentence.text,
+          start: sentence.start,
+          phonemeIds: phonemeIds(sentence.text),
+          unitCount: units.length,
+          alignment: null,
+          offsetSeconds: offsetSamples / sampleRate,
+          durationSeconds: samples.length / sampleRate,
+        });
+        emit({ type: 'words', sentence: sentence.index, words });
+      }
       if (sentence.index === 0) firstAudioMs = performance.now() - started;
       offsetSamples += samples.length + Math.round(0.15 * sampleRate);
       audioSeconds = offsetSamples / sampleRate;

@@ -9,7 +9,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.resolve(here, '../fixtures');
 export const TINY = path.join(FIXTURES, 'tiny');
 export const TINY_NOEXIT = path.join(FIXTURES, 'tiny-noexit');
-/** TINY with its drafters' weights in int8 (native-models/quantize_drafters.py), as the shipped voice. */
+/** TINY with its drafters' weights in int8 (native-models/spear_voice/t2s/quantize.py), as the shipped voice. */
 export const TINY_INT8 = path.join(FIXTURES, 'tiny-int8');
 export const TINY_VOICE = path.join(FIXTURES, 'tiny-voice');
 /** TINY with its target graphs fused and their cache in the "bnsh" layout (native-models/fused_graph.py). */

@@ -1,5 +1,6 @@
 /** Goodness-of-fit helpers for the losslessness tests. */
 
+
 /** Pearson's chi-square statistic of observed counts against expected probabilities (cells with p = 0 must be empty). */
 export function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>): { statistic: number; df: number; zeroCellHits: number } {
   let total = 0;
@@ -35,4 +36,35 @@ export function totalVariation(counts: ArrayLike<number>, probs: ArrayLike<numbe
   let tv = 0;
   for (let i = 0; i < counts.length; i++) tv += Math.abs(counts[i] / total - probs[i]);
   return tv / 2;
+}
+
+/**
+ * Chi-square of counts against probabilities with the cells whose expected count is below 5 pooled into
+ * one; `impossible` counts draws in cells of probability 0.
+ */
+export function pooledChiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>): { statistic: number; df: number; impossible: number } {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  let statistic = 0;
+  let cells = 0;
+  let pooledObserved = 0;
+  let pooledExpected = 0;
+  let impossible = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const expected = probs[i] * total;
+    if (probs[i] === 0) {
+      impossible += counts[i];
+    } else if (expected < 5) {
+      pooledObserved += counts[i];
+      pooledExpected += expected;
+    } else {
+      statistic += (counts[i] - expected) ** 2 / expected;
+      cells++;
+    }
+  }
+  if (pooledExpected > 0) {
+    statistic += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
+    cells++;
+  }
+  return { statistic, df: cells - 1, impossible };
 }

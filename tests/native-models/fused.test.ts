@@ -15,7 +15,7 @@ import { ModelLoadError } from '../../electron/core/errors.ts';
 import { decode } from '../../electron/core/engine/decode.ts';
 import { loadModel } from '../../electron/core/engine/model.ts';
 import { FIXTURES, TINY, TINY_FUSED, makePrompts, withCopy } from '../helpers/fixtures.ts';
-import { openParityCases } from '../../native-models/parity-cases.mjs';
+import { openParityCases } from '../../native-models/tools/parity-cases.mjs';
 
 const ROOT = path.resolve(FIXTURES, '../..');
 const VOICE = path.join(ROOT, 'native-models/voice');

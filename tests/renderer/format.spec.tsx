@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr, stepView, tokensPerSecond } from '../../renderer/src/lib/decode-stats.ts';
-import { decodeText, fileProblem } from '../../renderer/src/lib/files.ts';
-import { formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
+import { decodeText, fileKind, fileProblem, toBase64 } from '../../renderer/src/lib/files.ts';
+import { errorText, formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
-import { documentLength, documentPeaks, peaks, sentenceAt } from '../../renderer/src/lib/waveform.ts';
+import { documentLength, documentPeaks, peaks, sentenceAt, wordAt } from '../../renderer/src/lib/waveform.ts';
 import { decodeAudioFrame } from '../../renderer/src/transport/frames.ts';
 
 describe('format', () => {
@@ -11,6 +11,23 @@ describe('format', () => {
     expect(rereadingVerdict({ score: 0.1, rereadings: 0, chosen: 0, chosenScore: 0.1 })).toBe('first reading passed');
     expect(rereadingVerdict({ score: 0.9, rereadings: 3, chosen: 2, chosenScore: 0.2 })).toBe('re-reading 2 of 3 spoken');
     expect(rereadingVerdict({ score: 0.9, rereadings: 1, chosen: 0, chosenScore: 0.9 })).toBe('first reading kept over 1 re-reading');
+  });
+
+  it('finds the word heard at a time: the last one started', () => {
+    const words = [0.5, 0.9, 1.4, 3].map((t) => ({ startSeconds: t, endSeconds: t + 0.3 }));
+    expect(wordAt(words, 0.2)).toBe(null);
+    expect(wordAt(words, 0.5)).toBe(0);
+    expect(wordAt(words, 1.0)).toBe(1);
+    expect(wordAt(words, 2.5)).toBe(2);
+    expect(wordAt(words, 99)).toBe(3);
+    expect(wordAt(undefined, 1)).toBe(null);
+  });
+
+  it('shows errors in words, without class names or the IPC wrapper', () => {
+    expect(errorText(new Error("Error invoking remote method 'spear:synthesize': InvalidRequestError: synthesize: invalid argument 0"))).toBe('synthesize: invalid argument 0');
+    expect(errorText('NothingToSayError: nothing to read aloud: the text is empty')).toBe('nothing to read aloud: the text is empty');
+    expect(errorText(new Error('the voice is missing'))).toBe('the voice is missing');
+    expect(errorText(new Error(''))).toBe('something went wrong (no details were given)');
   });
 
   it('formats numbers for the UI', () => {
@@ -80,6 +97,20 @@ describe('files', () => {
     expect(fileProblem({ name: 'x', size: 10, type: 'text/plain' })).toBeNull();
     expect(fileProblem({ name: 'a.png', size: 10, type: 'image/png' })).toMatch(/not a text file/);
     expect(fileProblem({ name: 'big.txt', size: 2_500_000, type: 'text/plain' })).toMatch(/2\.4 MB.*up to 1 MB/);
+    // Books and pages go to the service's importers, with their own limit.
+    expect(fileKind({ name: 'book.EPUB', size: 10, type: '' })).toBe('document');
+    expect(fileKind({ name: 'x', size: 10, type: 'application/pdf' })).toBe('document');
+    expect(fileKind({ name: 'notes.md', size: 10, type: 'text/markdown' })).toBe('document');
+    expect(fileKind({ name: 'a.txt', size: 10, type: 'text/plain' })).toBe('text');
+    expect(fileProblem({ name: 'book.epub', size: 3_000_000, type: '' })).toBeNull();
+    expect(fileProblem({ name: 'big.pdf', size: 6_000_000, type: '' })).toMatch(/5\.7 MB.*documents up to 5 MB/);
+  });
+
+  it('encodes bytes as base64 in chunks', () => {
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+    const decoded = Uint8Array.from(atob(toBase64(bytes.buffer)), (c) => c.charCodeAt(0));
+    expect(decoded).toEqual(bytes);
+    expect(toBase64(new Uint8Array([104, 105]).buffer)).toBe('aGk=');
   });
 
   it('decodes UTF-8 (dropping a BOM) and refuses binary or other encodings', () => {

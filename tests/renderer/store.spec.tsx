@@ -73,11 +73,27 @@ describe('decoding slice', () => {
     expect(again.perSentence[0].steps.at(-1)!.step).toBe(999);
   });
 
+  it('keeps each sentence\'s word timings', () => {
+    const words = [{ text: 'Hi', start: 0, end: 2, startSeconds: 0, endSeconds: 0.3 }];
+    const s = apply(running(), [job({ type: 'words', sentence: 1, words }, 0)]);
+    expect(s.words[1]).toEqual(words);
+  });
+
+  it("turns the reader's warnings into notices that stay", () => {
+    const s = apply(running(), [job({ type: 'warning', message: 'the text looks German; the voice reads English' }, 0)]);
+    expect(s.notices.at(-1)).toMatchObject({ kind: 'warning', text: 'Note: the text looks German; the voice reads English.' });
+  });
+
   it('ignores events of other jobs, and records errors and cancellation of its own', () => {
     const s = apply(running(), [job(step(0, 0, [1], 1), 0, 'old-job'), { type: 'job-error', jobId: 'old-job', message: 'x' }]);
     expect(s.perSentence).toEqual({});
     expect(s.status).toBe('starting');
-    expect(apply(s, [{ type: 'job-error', jobId: JOB, message: 'ModelLoadError: bad' }])).toMatchObject({ status: 'error', error: 'ModelLoadError: bad' });
+    expect(apply(s, [{ type: 'job-error', jobId: JOB, message: 'model is bad' }])).toMatchObject({ status: 'error', error: 'model is bad' });
+    // A class name that reaches the renderer anyway is not shown.
+    expect(apply(s, [{ type: 'job-error', jobId: JOB, message: 'NothingToSayError: nothing to read aloud: the text is empty' }])).toMatchObject({
+      status: 'error',
+      error: 'nothing to read aloud: the text is empty',
+    });
     expect(apply(s, [{ type: 'job-canceled', jobId: JOB }]).status).toBe('canceled');
   });
 });

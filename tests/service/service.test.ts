@@ -9,6 +9,7 @@ import { memorySettings } from '../../electron/service/settings.ts';
 import { ServiceClient } from '../../electron/service/client.ts';
 import type { SynthesizeHooks } from '../../electron/service/backend.ts';
 import { createFakeBackend } from '../helpers/fake-synthesizer.ts';
+import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } from '../helpers/documents.ts';
 
 const DOC = 'The first sentence is short. The second one is a little longer than the first. A third!';
 
@@ -148,9 +149,24 @@ test('the service runs in a worker thread behind ServiceClient', async () => {
     const audio = events.find((e) => e.type === 'job' && e.event.type === 'audio');
     assert.ok(audio && audio.type === 'job' && audio.event.type === 'audio' && audio.event.samples instanceof Float32Array);
     await assert.rejects(client.exportTo(['nope', 'wav', { exportId: 'x' }], '/tmp/x.wav'), /unknown/);
+    // A dropped EPUB crosses the worker boundary as base64 and comes back as its text.
+    const book = await client.call('importDocument', ['book.epub', Buffer.from(makeEpub(EPUB_CHAPTERS)).toString('base64')]);
+    assert.deepEqual(book, { text: PLAIN, format: 'epub', title: 'Test' });
   } finally {
     await client.dispose();
   }
+});
+
+test('importDocument reads HTML, Markdown, EPUB and PDF; refuses an empty or an over-long text in words', async () => {
+  const { service } = harness();
+  const b64 = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString('base64');
+  assert.equal((await service.importDocument('page.html', b64(HTML))).text, PLAIN);
+  assert.equal((await service.importDocument('notes.md', b64(MARKDOWN))).format, 'markdown');
+  assert.equal((await service.importDocument('book.pdf', b64(makePdf(PDF_PAGES)))).text, PLAIN);
+  await assert.rejects(service.importDocument('empty.html', b64('<html><body><script>x</script></body></html>')), /^Error: empty\.html: has no text to read$|empty\.html: has no text to read/);
+  const huge = `<p>${'word '.repeat(210_000)}</p>`;
+  await assert.rejects(service.importDocument('huge.html', b64(huge)), /huge\.html: its text has 1,049,999 characters, more than the 1,000,000 the studio reads at once/);
+  await assert.rejects(service.importDocument('broken.pdf', b64('%PDF-1.4 nonsense')), /broken\.pdf: cannot be read as a PDF file/);
 });
 
 test('export reports progress as it writes, and a cancelled export leaves no file', async () => {

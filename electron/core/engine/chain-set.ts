@@ -1,5 +1,5 @@
 /**
- * A drafter's chains (the manifest's "chains", native-models/spear_t2s/chain.py): one graph per gamma.
+ * A drafter's chains (the manifest's "chains", native-models/spear_voice/t2s/chain.py): one graph per gamma.
  * Their files are hashed with every other file at load (manifest.ts); each session is created, and its
  * tensor names checked, the first time its gamma drafts. A voice ships chains for gamma 2–8 and two
  * drafters, 14 sessions, and creating them all at load took the shipped voice from ~0.2 to ~1.0 s and

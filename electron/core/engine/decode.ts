@@ -13,15 +13,15 @@ import type { Chains, LoadedModel } from './model.ts';
 import type { GraphCall, Graph } from './graph.ts';
 import { TokenPicker } from './picker.ts';
 import { argmax } from './sampling.ts';
-import { seededUniform } from './random.ts';
-import { SlotTable, type FinishReason, type RowState } from './rows.ts';
+import { SEED_LIMIT, seededUniform } from './random.ts';
+import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
 import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { ProphetDrafter } from './drafters/prophet.ts';
-import type { Drafter, Target } from './drafters/types.ts';
+import type { Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
 export const STRATEGIES = ['ar', 'draft', 'early-exit', 'prophet'] as const;
@@ -40,15 +40,22 @@ export interface DecodeOptions {
   strategy?: Strategy;
   /** Drafted tokens per step, ≥ 1; ignored by 'ar'. Default 4. */
   gamma?: number;
-  /** 0 = greedy. Default 0. */
+  /**
+   * 0 = greedy; otherwise from MIN_TEMPERATURE (1e-3) to MAX_TEMPERATURE (100). Default 0. Below 1e-3
+   * sampling is an argmax anyway (a logit gap of 0.75 already gives exp(−750) = 0 in float64), and a
+   * subnormal temperature would make 1/T infinite and every distribution NaN.
+   */
   temperature?: number;
   /** Keep the k most likely tokens (≥ 1); undefined keeps all. */
   topK?: number;
   /** Nucleus mass in (0, 1]; undefined (or 1) keeps all. */
   topP?: number;
-  /** Seed of every row's random source (row r uses stream r). Default 0. */
+  /** Seed of every row's random source (row r uses stream r): an integer in [0, 2^32). Default 0. */
   seed?: number;
-  /** Per-row seeds, overriding `seed`: a row with the same seed decodes the same in any batch. */
+  /**
+   * Per-row seeds, integers in [0, 2^32), overriding `seed`: a row with the same seed decodes the same
+   * in any batch.
+   */
   seeds?: readonly number[];
   /** Token that ends a row; default the manifest's stop_token; null: rows end only at maxNewTokens. */
   stopToken?: number | null;
@@ -83,6 +90,11 @@ export interface DecodeResult {
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isSeed = (v: unknown): v is number => isInt(v) && v >= 0 && v < SEED_LIMIT;
+
+/** The sampling temperatures decode accepts besides 0 (greedy); see DecodeOptions.temperature. */
+export const MIN_TEMPERATURE = 1e-3;
+export const MAX_TEMPERATURE = 100;
 
 function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[], o: DecodeOptions): void {
   const strategy = o.strategy ?? 'ar';
@@ -96,8 +108,9 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
   if (o.gamma !== undefined && (!isInt(o.gamma) || o.gamma < 1 || o.gamma > 64)) {
     throw new DecodeOptionError('gamma', o.gamma, 'an integer from 1 to 64');
   }
-  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) {
-    throw new DecodeOptionError('temperature', o.temperature, 'a finite number ≥ 0 (0 = greedy)');
+  const t = o.temperature;
+  if (t !== undefined && !(t === 0 || (typeof t === 'number' && t >= MIN_TEMPERATURE && t <= MAX_TEMPERATURE))) {
+    throw new DecodeOptionError('temperature', t, `0 (greedy) or a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}`);
   }
   if (o.topK !== undefined && (!isInt(o.topK) || o.topK < 1)) {
     throw new DecodeOptionError('topK', o.topK, 'an integer ≥ 1 (leave it out to keep every token)');
@@ -115,8 +128,13 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     throw new DecodeOptionError('maxNewTokens', `${maxNew.length} values`, `one per prompt (${prompts.length})`);
   }
   for (const m of maxNewValues) if (!isInt(m) || m < 1) throw new DecodeOptionError('maxNewTokens', m, 'an integer ≥ 1');
-  if (o.seeds !== undefined && (o.seeds.length !== prompts.length || !o.seeds.every(isInt))) {
-    throw new DecodeOptionError('seeds', `${o.seeds.length} values`, `one integer per prompt (${prompts.length})`);
+  if (o.seed !== undefined && !isSeed(o.seed)) throw new DecodeOptionError('seed', o.seed, 'an integer in [0, 2^32)');
+  if (o.seeds !== undefined) {
+    if (!Array.isArray(o.seeds) || o.seeds.length !== prompts.length) {
+      throw new DecodeOptionError('seeds', `${o.seeds.length} values`, `one integer in [0, 2^32) per prompt (${prompts.length})`);
+    }
+    const bad = o.seeds.findIndex((seed) => !isSeed(seed));
+    if (bad >= 0) throw new DecodeOptionError(`seeds[${bad}]`, o.seeds[bad], 'an integer in [0, 2^32)');
   }
   if (!Array.isArray(prompts) || prompts.length === 0) throw new PromptError(0, 'no prompts were given; pass at least one token array');
   const context = model.manifest.context;
@@ -135,23 +153,22 @@ interface Strategies {
   drafter: Drafter | null;
 }
 
-function build(model: LoadedModel, strategy: Strategy, slots: number, capacity: number, chains: Chains | undefined): Strategies {
+function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains: Chains | undefined): Strategies {
   const g = model.graphs as Record<GraphRole, Graph>;
-  const V = model.vocabSize;
   switch (strategy) {
     case 'ar':
-      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: null };
+      return { target: new FullTarget({ ...env, graph: g.full }), drafter: null };
     case 'draft':
-      return { target: new FullTarget(g.full, slots, capacity, V, false), drafter: new DraftModelDrafter(g.draft, slots, capacity, V, chains?.draft) };
+      return { target: new FullTarget({ ...env, graph: g.full }), drafter: new DraftModelDrafter({ ...env, graph: g.draft, chains: chains?.draft }) };
     case 'prophet': {
-      const target = new FullTarget(g.full, slots, capacity, V, true);
-      return { target, drafter: new ProphetDrafter(g.prophet, target.features!, slots, capacity, V, chains?.prophet) };
+      const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
+      return { target, drafter: new ProphetDrafter({ ...env, graph: g.prophet, features: target.features!, chains: chains?.prophet }) };
     }
     case 'early-exit': {
-      const trunk = new Trunk(g.trunk, slots, capacity);
+      const trunk = new Trunk(g.trunk, env.slots, env.capacity);
       return {
-        target: new EarlyExitTarget(trunk, g.rest, slots, capacity, V),
-        drafter: new EarlyExitDrafter(trunk, g.exit_head, slots, capacity, V),
+        target: new EarlyExitTarget({ ...env, trunk, graph: g.rest }),
+        drafter: new EarlyExitDrafter({ ...env, trunk, graph: g.exit_head }),
       };
     }
   }
@@ -164,15 +181,11 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   // Chains get the graph-call log from their set: their sessions are created on first use.
   if (chains && (strategy === 'prophet' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
   const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
-  return run(model, prompts, options, graphs, (slots, capacity) => build(model, strategy, slots, capacity, chains));
+  return run({ model, prompts, options, graphs, build: (env) => build(model, strategy, env, chains) });
 }
 
 /** Environment a custom drafter is built in. */
-export interface DrafterEnv {
-  slots: number;
-  capacity: number;
-  vocabSize: number;
-}
+export type DrafterEnv = StrategyEnv;
 
 /**
  * Speculative decoding with the `full` target and a drafter of the caller's (benchmarks use an oracle
@@ -186,20 +199,26 @@ export async function decodeWithDrafter(
 ): Promise<DecodeResult> {
   const settled = { ...options, strategy: 'ar' as const };
   checkOptions(model, prompts, settled);
-  const V = model.vocabSize;
-  return run(model, prompts, { ...options, gamma: options.gamma ?? 4, strategy: 'draft' }, [model.graphs.full!], (slots, capacity) => ({
-    target: new FullTarget(model.graphs.full!, slots, capacity, V, false),
-    drafter: makeDrafter({ slots, capacity, vocabSize: V }),
-  }));
+  return run({
+    model,
+    prompts,
+    options: { ...options, gamma: options.gamma ?? 4, strategy: 'draft' },
+    graphs: [model.graphs.full!],
+    build: (env) => ({ target: new FullTarget({ ...env, graph: model.graphs.full! }), drafter: makeDrafter(env) }),
+  });
 }
 
-async function run(
-  model: LoadedModel,
-  prompts: readonly (readonly number[])[],
-  options: DecodeOptions,
-  graphs: readonly Graph[],
-  buildStrategies: (slots: number, capacity: number) => Strategies,
-): Promise<DecodeResult> {
+interface RunInput {
+  model: LoadedModel;
+  prompts: readonly (readonly number[])[];
+  options: DecodeOptions;
+  /** Graphs whose calls go to `onGraphCall`. */
+  graphs: readonly Graph[];
+  build: (env: StrategyEnv) => Strategies;
+}
+
+async function run(input: RunInput): Promise<DecodeResult> {
+  const { model, prompts, options, graphs } = input;
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
   const gamma = strategy === 'ar' ? 0 : (options.gamma ?? 4);
@@ -215,7 +234,6 @@ async function run(
       seq: [...prompt],
       promptLength: prompt.length,
       maxLength: Math.min(prompt.length + maxNew, context),
-      drafts: [],
       uniform: options.seeds ? seededUniform(options.seeds[r]) : seededUniform(options.seed ?? 0, r),
       steps: 0,
       finishReason: null,
@@ -223,7 +241,7 @@ async function run(
   });
   // Room for the longest row plus one step of drafts past it (drafts beyond the cap are discarded).
   const capacity = Math.max(...rows.map((r) => r.maxLength)) + gamma + 1;
-  const { target, drafter } = buildStrategies(rows.length, capacity);
+  const { target, drafter } = input.build({ slots: rows.length, capacity, vocabSize: model.vocabSize });
   const caches = [...target.caches, ...(drafter?.caches ?? [])];
   const stats = new StatsAggregator(gamma);
   const emit = (event: DecodeEvent): void => {
@@ -248,14 +266,15 @@ async function run(
       abortIfAsked();
       const B = table.size;
       const tDraft = performance.now();
-      const proposal = drafter ? await drafter.propose(table, gamma, picker) : { q: null };
+      const proposal = drafter ? await drafter.propose(table, gamma, picker) : { tokens: table.active.map(() => []), q: null };
+      const drafts = proposal.tokens;
       const tVerify = performance.now();
-      const logits = await target.score(table, gamma);
+      const logits = await target.score(table, drafts);
       let verdict: VerifyOutput;
       if (picker.greedy) {
         const targetTokens = new Int32Array(B * (gamma + 1));
         for (let i = 0; i < targetTokens.length; i++) targetTokens[i] = argmax(logits, i * V, V);
-        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(table, gamma) });
+        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma) });
       } else {
         const p = new Float64Array(B * (gamma + 1) * V);
         for (let i = 0; i < B * (gamma + 1); i++) picker.distribution(logits, i * V, p, i * V);
@@ -265,7 +284,7 @@ async function run(
           vocabSize: V,
           p,
           q: proposal.q ?? new Float64Array(0),
-          draftTokens: draftMatrix(table, gamma),
+          draftTokens: draftMatrix(drafts, gamma),
           uniforms: table.active.map((r) => r.uniform),
         });
       }
@@ -276,7 +295,7 @@ async function run(
       for (let s = B - 1; s >= 0; s--) {
         const row = table.active[s];
         const accepted = verdict.acceptedCounts[s];
-        const drafted = row.drafts;
+        const drafted = drafts[s];
         const emitted = appendTokens(row, [...drafted.slice(0, accepted), verdict.nextTokens[s]], stopToken);
         const event: StepEvent = {
           type: 'step',
@@ -293,7 +312,6 @@ async function run(
           batchSize: B,
           ...(row.finishReason ? { finished: row.finishReason } : {}),
         };
-        row.drafts = [];
         emit(event);
         if (row.finishReason) table.retire(s, caches);
       }
@@ -312,9 +330,9 @@ async function run(
   };
 }
 
-function draftMatrix(table: SlotTable, gamma: number): Int32Array {
-  const m = new Int32Array(table.size * gamma);
-  table.active.forEach((row, s) => m.set(row.drafts, s * gamma));
+function draftMatrix(drafts: Drafts, gamma: number): Int32Array {
+  const m = new Int32Array(drafts.length * gamma);
+  drafts.forEach((row, s) => m.set(row, s * gamma));
   return m;
 }
 

@@ -1,7 +1,8 @@
 /** Feeding a graph the part of each row's (extended) sequence its cache has not seen yet. */
+import { NonFiniteLogitsError } from '../errors.ts';
 import type { Graph, GraphFeed, GraphResult } from './graph.ts';
 import type { KvCache } from './kv-cache.ts';
-import { tokenAt, type RowState, type SlotTable } from './rows.ts';
+import { tokenAt, type Drafts, type RowState, type SlotTable } from './rows.ts';
 
 export interface FedResult extends GraphResult {
   /** New tokens fed per slot. */
@@ -10,18 +11,28 @@ export interface FedResult extends GraphResult {
   starts: Int32Array;
 }
 
+/** Writes the hidden_in vector of `row` at absolute `position` into `out` at `offset`. */
+export type HiddenSource = (row: RowState, position: number, out: Float32Array, offset: number) => void;
+
+export interface FeedOptions {
+  /** Each row is fed the positions [cache length, end(row)). */
+  end: (row: RowState) => number;
+  /** Tokens past each slot's committed sequence (this step's drafts, by slot); default none. */
+  drafts?: Drafts;
+  /** The hidden_in vectors, for graphs that read them. */
+  hiddenAt?: HiddenSource;
+  /** A sampled chain's uniforms and temperature. */
+  sampling?: GraphFeed['sampling'];
+}
+
 /**
  * Feeds each active row the tokens at positions [cache length, end(row)) and, for graphs that read
- * hidden states, the vector `hiddenAt(row, position)` gives.
+ * hidden states, the vectors `hiddenAt` gives. Every logit the call returns for a real (unpadded)
+ * position is checked: a NaN or an infinity is a NonFiniteLogitsError naming the graph and the row,
+ * never a silent argmax or draw.
  */
-export async function feedUpTo(
-  graph: Graph,
-  cache: KvCache,
-  table: SlotTable,
-  end: (row: RowState) => number,
-  hiddenAt?: (row: RowState, position: number, out: Float32Array, offset: number) => void,
-  sampling?: GraphFeed['sampling'],
-): Promise<FedResult> {
+export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, options: FeedOptions): Promise<FedResult> {
+  const { end, drafts, hiddenAt, sampling } = options;
   const rows = table.size;
   const counts = new Int32Array(rows);
   const starts = new Int32Array(rows);
@@ -33,11 +44,38 @@ export async function feedUpTo(
     rows,
     counts,
     rowIds: table.ids,
-    tokenAt: (s, i) => tokenAt(table.active[s], starts[s] + i),
+    tokenAt: (s, i) => tokenAt(table.active[s], starts[s] + i, drafts?.[s]),
     hiddenAt: hiddenAt ? (s, i, out, offset) => hiddenAt(table.active[s], starts[s] + i, out, offset) : undefined,
     sampling,
   });
-  return { ...result, counts, starts };
+  const fed = { ...result, counts, starts };
+  assertFiniteLogits(graph, table, fed);
+  return fed;
+}
+
+/** Throws a NonFiniteLogitsError at the first real position whose logits hold a NaN or an infinity. */
+function assertFiniteLogits(graph: Graph, table: SlotTable, result: FedResult): void {
+  const check = (logits: Float32Array, slot: number, index: number, position: number, width: number): void => {
+    // A sum of finite float32 values cannot overflow a float64, so it is finite exactly when they all are.
+    let sum = 0;
+    const base = index * width;
+    for (let v = 0; v < width; v++) sum += logits[base + v];
+    if (Number.isFinite(sum)) return;
+    let bad = 0;
+    while (Number.isFinite(logits[base + bad])) bad++;
+    throw new NonFiniteLogitsError({ role: graph.role, file: graph.entry.file, row: table.active[slot].id, position, token: bad, value: logits[base + bad] });
+  };
+  const { logits, draftLogits, T, counts, starts } = result;
+  if (logits && logits.length > 0) {
+    const width = logits.length / (table.size * T);
+    for (let s = 0; s < table.size; s++) for (let t = 0; t < counts[s]; t++) check(logits, s, s * T + t, starts[s] + t, width);
+  }
+  if (draftLogits && draftLogits.length > 0 && result.drafts) {
+    // A sampled chain (one row): step i's logits are those at position end - 1 + i (they chose draft i).
+    const gamma = result.drafts.length;
+    const width = draftLogits.length / gamma;
+    for (let i = 0; i < gamma; i++) check(draftLogits, 0, i, starts[0] + counts[0] - 1 + i, width);
+  }
 }
 
 /** Offset into a (rows, T, width) output of slot's last real (unpadded) index. */

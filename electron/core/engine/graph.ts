@@ -122,8 +122,10 @@ export class Graph {
       feeds[UNIFORMS] = new ort.Tensor('float32', Float32Array.from(uniforms), [1, uniforms.length]);
       feeds[INV_TEMPERATURE] = new ort.Tensor('float32', Float32Array.of(1 / temperature), [1]);
     }
-    // NOTE: the past tensors wrap views of the engine's buffers (or, for several rows of a "bsd" cache,
-    // its scratch block); ONNX Runtime reads them where they lie.
+    // NOTE: the past tensors wrap the engine's buffers without a copy: a "bnsh" cache passes its active
+    // slots whole; a "bsd" cache one row's used prefix, or for several rows KvCache.pastView copies each
+    // row's first P positions (P = the longest row's length) into a scratch block, rows × P × kvDim floats
+    // per layer for keys and again for values, unless a row fills the capacity.
     const past = cache.pastView(rows);
     for (let layer = 0; layer < cache.layers; layer++) {
       feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], past.dims);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../errors.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, KV_LAYOUTS, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole, type KvLayout } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, KV_LAYOUTS, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole, type KvLayout } from './tensor-names.ts';
 
 export interface GraphEntry {
   file: string;
@@ -27,8 +27,8 @@ export interface GraphEntry {
   max_positions?: number;
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
-   * (`quantization`: the drafters' int8 weights, native-models/quantize_drafters.py; `construction`: the
-   * fused target graphs, native-models/fused_graph.py).
+   * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
+   * `construction`: the fused target graphs, native-models/fused_graph.py).
    */
   source?: { file: string; sha256: string; quantization?: string; construction?: string };
 }
@@ -41,7 +41,7 @@ export interface FileRef {
 
 /**
  * A drafter graph's (`prophet`, `draft`) drafts in one call per verification step, batch 1
- * (native-models/spear_t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
+ * (native-models/spear_voice/t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
  * it, all reading one weights file.
  */
 export interface ChainEntry {
@@ -78,7 +78,11 @@ export interface Manifest {
   format: string;
   name: string;
   context: number;
+  /** The target's width: hidden_dim of full, trunk, rest and exit_head. */
   d_model: number;
+  /** The target's attention heads and their width: n_heads · head_dim is the target graphs' kv_dim. */
+  n_heads?: number;
+  head_dim?: number;
   n_layers: number;
   exit_layer: number;
   exit_blocks: number;
@@ -137,6 +141,61 @@ export function manifestProblems(m: Manifest): string[] {
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
   problems.push(...chainProblems(m));
+  if (problems.length === 0) problems.push(...widthProblems(m));
+  return problems;
+}
+
+/** The graphs that run the target's own layers, at its width. */
+const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit_head'];
+
+/** Graphs that read hidden states (hidden_in) and the graph whose hidden_out they read. */
+const HIDDEN_SOURCES: ReadonlyArray<readonly [reader: GraphRole, writer: GraphRole]> = [
+  ['prophet', 'full'],
+  ['rest', 'trunk'],
+  ['exit_head', 'trunk'],
+];
+
+/**
+ * The widths the manifest declares, checked against each other: every graph with hidden_in or
+ * hidden_out declares hidden_dim; the target's graphs have hidden_dim = d_model and kv_dim = n_heads ·
+ * head_dim; a graph reads hidden states as wide as the graph that writes them; a chain has its
+ * drafter's widths. (Each session's tensor shapes are checked against these in model.ts.)
+ */
+function widthProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const graphs = m.graphs;
+  const name = (role: string): string => `graph "${role}" (${graphs[role as GraphRole]?.file})`;
+  const positive = (v: unknown): v is number => isInt(v) && v > 0;
+  for (const [role, g] of Object.entries(graphs) as [GraphRole, GraphEntry][]) {
+    const readsOrWritesHidden = (g.inputs ?? []).includes(HIDDEN_IN) || (g.outputs ?? []).includes(HIDDEN_OUT);
+    if (readsOrWritesHidden && !positive(g.hidden_dim)) problems.push(`${name(role)} reads or writes hidden states but declares no integer "hidden_dim"`);
+    if (g.cache_layers > 0 && !positive(g.kv_dim)) problems.push(`${name(role)} has a cache but "kv_dim" is ${g.kv_dim}`);
+  }
+  const kvDim = positive(m.n_heads) && positive(m.head_dim) ? m.n_heads * m.head_dim : undefined;
+  for (const role of TARGET_WIDTH_ROLES) {
+    const g = graphs[role];
+    if (!g) continue;
+    if (g.hidden_dim !== undefined && g.hidden_dim !== m.d_model) {
+      problems.push(`${name(role)} declares hidden_dim ${g.hidden_dim}, but the target's d_model is ${m.d_model}`);
+    }
+    if (kvDim !== undefined && g.cache_layers > 0 && g.kv_dim !== kvDim) {
+      problems.push(`${name(role)} declares kv_dim ${g.kv_dim}, but the target's n_heads × head_dim is ${m.n_heads} × ${m.head_dim} = ${kvDim}`);
+    }
+  }
+  for (const [reader, writer] of HIDDEN_SOURCES) {
+    const r = graphs[reader];
+    const w = graphs[writer];
+    if (r && w && r.hidden_dim !== w.hidden_dim) {
+      problems.push(`${name(reader)} reads hidden states of width ${r.hidden_dim}, but ${name(writer)}, which writes them, declares hidden_dim ${w.hidden_dim}`);
+    }
+  }
+  for (const drafter of CHAINED_DRAFTERS) {
+    const c = m.chains?.[drafter];
+    const g = graphs[drafter];
+    if (!c || !g) continue;
+    if (c.kv_dim !== g.kv_dim) problems.push(`chains of "${drafter}" declare kv_dim ${c.kv_dim}, but ${name(drafter)} declares ${g.kv_dim}`);
+    if (c.hidden_dim !== g.hidden_dim) problems.push(`chains of "${drafter}" declare hidden_dim ${c.hidden_dim}, but ${name(drafter)} declares ${g.hidden_dim}`);
+  }
   return problems;
 }
 

@@ -12,7 +12,7 @@ import { ModelLoadError, ProviderError, VocabularyMismatchError } from '../error
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, LOGITS, chainNames, chainRole, expectedNames, pastKey, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, LOGITS, chainNames, chainRole, expectedNames, isCacheTensor, pastKey, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -113,6 +113,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
       problems.push(`graph "${role}" (${entry.file}) reads ${pastKey(0)} with ${pastMeta.shape.length} axes; kv_layout "${layout}" has ${rank}`);
     }
   }
+  problems.push(...tensorWidthProblems(role, graph));
   const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
   if (logitsMeta && logitsMeta.isTensor) {
     const last = logitsMeta.shape[logitsMeta.shape.length - 1];
@@ -123,21 +124,51 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   return problems;
 }
 
+/** The last dimension of the session's cache and hidden-state tensors, against the manifest's kv_dim and hidden_dim. */
+function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[] {
+  const { entry, session } = graph;
+  const wrong = new Map<string, string[]>();
+  const check = (metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): void => {
+    for (const m of metadata ?? []) {
+      if (!m.isTensor) continue;
+      // A "bnsh" cache tensor ends in the head width, kv_dim / kv_heads.
+      const cacheWidth = entry.kv_layout === 'bnsh' ? ['kv_dim / kv_heads', entry.kv_dim / (entry.kv_heads ?? 1)] : ['kv_dim', entry.kv_dim];
+      const declared = isCacheTensor(m.name) ? cacheWidth : m.name === HIDDEN_IN || m.name === HIDDEN_OUT ? ['hidden_dim', entry.hidden_dim] : null;
+      const width = m.shape[m.shape.length - 1];
+      if (!declared || typeof width !== 'number' || width === declared[1]) continue;
+      const key = `${declared[0]} ${declared[1]}|${width}`;
+      wrong.set(key, [...(wrong.get(key) ?? []), m.name]);
+    }
+  };
+  check(session.inputMetadata);
+  check(session.outputMetadata);
+  return [...wrong].map(([key, names]) => {
+    const [declared, width] = key.split('|');
+    return `graph "${role}" (${entry.file}) has ${names.join(', ')} of width ${width}, the manifest declares ${declared}`;
+  });
+}
+
+interface OpenGraph {
+  role: GraphRole | ChainRole;
+  /** How problems name it: `graph "full"`, `the prophet chain of gamma 3`. */
+  what: string;
+  entry: GraphEntry;
+  bytes: Uint8Array;
+  provider: Provider;
+  threads: number;
+  vocabSize: number;
+  /** Where the graph's external initializers live (the chains' shared weights file); default none. */
+  externalDataDir?: string;
+  /** A sampled chain (its names differ). Default false. */
+  sampled?: boolean;
+}
+
 /**
  * One session and its contract check. A graph ONNX Runtime cannot load is a problem on CPU; on a GPU
  * provider the error is thrown, and the caller falls back to CPU.
  */
-async function openGraph(
-  role: GraphRole | ChainRole,
-  what: string,
-  entry: GraphEntry,
-  bytes: Uint8Array,
-  provider: Provider,
-  threads: number,
-  vocabSize: number,
-  externalDataDir?: string,
-  sampled = false,
-): Promise<{ graph: Graph | null; problems: string[] }> {
+async function openGraph(options: OpenGraph): Promise<{ graph: Graph | null; problems: string[] }> {
+  const { role, what, entry, bytes, provider, threads, vocabSize, externalDataDir, sampled = false } = options;
   let session: ort.InferenceSession;
   try {
     session = await createSession(bytes, provider, threads, externalDataDir);
@@ -165,7 +196,7 @@ async function openGraphs(
     if (!entry || !bytes) continue;
     let opened: Awaited<ReturnType<typeof openGraph>>;
     try {
-      opened = await openGraph(role, `graph "${role}"`, entry, bytes, provider, threads(role), vocabSize);
+      opened = await openGraph({ role, what: `graph "${role}"`, entry, bytes, provider, threads: threads(role), vocabSize });
     } catch (error) {
       await releaseAll(graphs);
       throw error;
@@ -181,7 +212,17 @@ async function openGraphs(
     const opener = (refs: Record<string, FileRef>, names: { inputs: string[]; outputs: string[] }, what: string, isSampled: boolean) =>
       async (gamma: number, bytes: Uint8Array): Promise<Graph> => {
         const entry = { ...refs[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs: names.inputs, outputs: names.outputs };
-        const opened = await openGraph(chainRole(drafter), `the ${drafter} ${what} of gamma ${gamma}`, entry, bytes, provider, threads(drafter), vocabSize, loaded.dir, isSampled);
+        const opened = await openGraph({
+          role: chainRole(drafter),
+          what: `the ${drafter} ${what} of gamma ${gamma}`,
+          entry,
+          bytes,
+          provider,
+          threads: threads(drafter),
+          vocabSize,
+          externalDataDir: loaded.dir,
+          sampled: isSampled,
+        });
         if (opened.problems.length > 0) {
           await opened.graph?.session.release();
           throw new ModelLoadError(loaded.manifestPath, opened.problems);

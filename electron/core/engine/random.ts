@@ -2,6 +2,7 @@
  * Seeded randomness. Each row of a batch owns its own generator, seeded from (seed, row), and consumes
  * it in a row-local order, so a row decodes the same inside a batch as alone.
  */
+import { DecodeOptionError } from '../errors.ts';
 
 /** A uniform source on [0, 1). */
 export type Uniform = () => number;
@@ -18,11 +19,16 @@ function splitmix32(state: number): () => number {
   };
 }
 
+/** Seeds are integers in [0, SEED_LIMIT): one 32-bit word. */
+export const SEED_LIMIT = 2 ** 32;
+
 /**
  * sfc32 (Chris Doty-Humphrey's small fast chaotic generator), 53-bit doubles from two draws.
- * Passes PractRand to 2^40 bytes; more than enough for sampling tests of 10^6 draws.
+ * Passes PractRand to 2^40 bytes; more than enough for sampling tests of 10^6 draws. A seed outside
+ * [0, 2^32) or not an integer is refused, not wrapped: two different seeds never share a stream.
  */
 export function seededUniform(seed: number, stream = 0): Uniform {
+  if (!Number.isInteger(seed) || seed < 0 || seed >= SEED_LIMIT) throw new DecodeOptionError('seed', seed, 'an integer in [0, 2^32)');
   const mix = splitmix32((seed >>> 0) ^ Math.imul(stream + 1, 0x27d4eb2d));
   let a = mix();
   let b = mix();

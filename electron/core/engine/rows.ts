@@ -15,16 +15,20 @@ export interface RowState {
   promptLength: number;
   /** seq.length may not exceed this (prompt + max new tokens, within the context). */
   maxLength: number;
-  /** Tokens drafted in the current step, not yet verified. */
-  drafts: number[];
   uniform: Uniform;
   steps: number;
   finishReason: FinishReason | null;
 }
 
-/** Token at absolute position `pos` of the row's sequence extended by its current drafts. */
-export function tokenAt(row: RowState, pos: number): number {
-  return pos < row.seq.length ? row.seq[pos] : row.drafts[pos - row.seq.length];
+/** This step's drafted tokens of each active slot (`drafts[slot][i]`), not yet verified. */
+export type Drafts = readonly (readonly number[])[];
+
+/** Token at absolute position `pos` of the row's sequence extended by `drafts`, the row's drafts this step. */
+export function tokenAt(row: RowState, pos: number, drafts: readonly number[] = []): number {
+  if (pos < row.seq.length) return row.seq[pos];
+  const i = pos - row.seq.length;
+  if (i >= drafts.length) throw new RangeError(`row ${row.id}: position ${pos} lies past its sequence and its ${drafts.length} drafts`);
+  return drafts[i];
 }
 
 /** Position of the row's pending token (the newest committed one). */

@@ -28,19 +28,29 @@ export function argmax(logits: ArrayLike<number>, offset: number, size: number):
   return best;
 }
 
+/** One position's logits and where its processed distribution goes. */
+export interface ProcessLogitsInput {
+  logits: ArrayLike<number>;
+  /** Index of the position's first logit. Default 0. */
+  offset?: number;
+  /** Vocabulary size: the logits are `logits[offset … offset+size)`. */
+  size: number;
+  /** The distribution is written to `out[outOffset … outOffset+size)`. */
+  out: Float64Array;
+  /** Default 0. */
+  outOffset?: number;
+  /** Scratch of at least `size` indices, reused across calls; default a new one per call that needs it. */
+  order?: Int32Array;
+}
+
 /**
- * Writes into `out[outOffset … outOffset+size)` the normalised distribution of one position's logits
- * after temperature, top-k and top-p. `order` is scratch space of `size` indices (reused across calls).
+ * Writes the normalised distribution of one position's logits after temperature, top-k and top-p.
+ * `options.temperature` must be > 0 (decode refuses anything else but 0, which means argmax).
  */
-export function processLogits(
-  logits: ArrayLike<number>,
-  offset: number,
-  size: number,
-  options: SamplingOptions,
-  out: Float64Array,
-  outOffset: number,
-  order: Int32Array,
-): void {
+export function processLogits(input: ProcessLogitsInput, options: SamplingOptions): void {
+  const { logits, size, out } = input;
+  const offset = input.offset ?? 0;
+  const outOffset = input.outOffset ?? 0;
   const invT = 1 / options.temperature;
   let max = -Infinity;
   for (let i = 0; i < size; i++) max = Math.max(max, logits[offset + i]);
@@ -58,6 +68,7 @@ export function processLogits(
   if (!keepK && topP >= 1) return;
 
   // Sort indices by probability, highest first; ties broken by the lower index so results are stable.
+  const order = input.order ?? new Int32Array(size);
   for (let i = 0; i < size; i++) order[i] = i;
   const view = order.subarray(0, size);
   view.sort((a, b) => out[outOffset + b] - out[outOffset + a] || a - b);

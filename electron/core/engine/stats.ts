@@ -50,7 +50,12 @@ export interface DecodeSummary {
   acceptanceRate: number;
   /** accepted / drafted: the share of drafted tokens that were used. */
   draftUseRate: number;
-  /** Mean tokens emitted per target call, τ. */
+  /** τ: tokens emitted per target call (accepted drafts plus the replacement or bonus token), per row. */
+  tokensPerTargetCall: number;
+  /**
+   * τ again, under the name the wire formats keep (`spear bench --json`'s `mean_accepted_tokens`, the
+   * studio's sweep points): it counts every emitted token, not only the accepted drafts.
+   */
   meanAcceptedTokens: number;
   gamma: number;
   /** Measured cost of one drafter call over one target call, c. */
@@ -102,6 +107,7 @@ export class StatsAggregator {
   summary(): DecodeSummary {
     const steps = this.seenBatchSteps.size;
     const acceptanceRate = this.accepted + this.rejections > 0 ? this.accepted / (this.accepted + this.rejections) : 0;
+    const tokensPerTargetCall = this.targetCalls > 0 ? this.tokens / this.targetCalls : 0;
     const costRatio = this.gamma > 0 && this.verifyMs > 0 ? this.draftMs / this.gamma / this.verifyMs : 0;
     return {
       tokens: this.tokens,
@@ -110,7 +116,8 @@ export class StatsAggregator {
       accepted: this.accepted,
       acceptanceRate,
       draftUseRate: this.drafted > 0 ? this.accepted / this.drafted : 0,
-      meanAcceptedTokens: this.targetCalls > 0 ? this.tokens / this.targetCalls : 0,
+      tokensPerTargetCall,
+      meanAcceptedTokens: tokensPerTargetCall,
       gamma: this.gamma,
       costRatio,
       theoreticalSpeedup: theoreticalSpeedup(acceptanceRate, this.gamma, costRatio),

@@ -2,8 +2,8 @@
 import type { Graph } from './graph.ts';
 import { KvCache } from './kv-cache.ts';
 import { feedUpTo, PositionStore, type FedResult } from './feed.ts';
-import { keepAcceptedDrafts, pendingPosition, type SlotTable } from './rows.ts';
-import type { Target } from './drafters/types.ts';
+import { keepAcceptedDrafts, pendingPosition, type Drafts, type SlotTable } from './rows.ts';
+import type { StrategyEnv, Target } from './drafters/types.ts';
 
 /** (rows, gamma+1, V) logits of each row's last gamma+1 real indices; no copy when no row was padded. */
 export function lastPositions(result: FedResult, rows: number, span: number, vocabSize: number): Float32Array {
@@ -19,31 +19,38 @@ export function lastPositions(result: FedResult, rows: number, span: number, voc
   return out;
 }
 
+export interface FullTargetOptions extends StrategyEnv {
+  /** The `full` graph. */
+  graph: Graph;
+  /** Keep the final hidden state of every position (the prophet reads them). Default false. */
+  keepFeatures?: boolean;
+}
+
 export class FullTarget implements Target {
   readonly cache: KvCache;
   readonly caches: readonly KvCache[];
   /** The target's final hidden state per position, kept only when a drafter (prophet) reads it. */
   readonly features: PositionStore | null;
+  private readonly graph: Graph;
+  private readonly vocabSize: number;
 
-  constructor(
-    private readonly graph: Graph,
-    slots: number,
-    capacity: number,
-    private readonly vocabSize: number,
-    keepFeatures: boolean,
-  ) {
-    this.cache = KvCache.forGraph(graph.entry, slots, capacity);
+  constructor(options: FullTargetOptions) {
+    const { graph, capacity } = options;
+    this.graph = graph;
+    this.vocabSize = options.vocabSize;
+    this.cache = KvCache.forGraph(graph.entry, options.slots, capacity);
     this.caches = [this.cache];
-    this.features = keepFeatures ? new PositionStore(graph.hiddenDim, capacity) : null;
+    this.features = options.keepFeatures ? new PositionStore(graph.hiddenDim, capacity) : null;
   }
 
   async prefill(table: SlotTable): Promise<void> {
-    const result = await feedUpTo(this.graph, this.cache, table, pendingPosition);
+    const result = await feedUpTo(this.graph, this.cache, table, { end: pendingPosition });
     this.features?.storeFed(table, result, result.hidden!);
   }
 
-  async score(table: SlotTable, gamma: number): Promise<Float32Array> {
-    const result = await feedUpTo(this.graph, this.cache, table, (row) => row.seq.length + gamma);
+  async score(table: SlotTable, drafts: Drafts): Promise<Float32Array> {
+    const gamma = drafts[0].length;
+    const result = await feedUpTo(this.graph, this.cache, table, { end: (row) => row.seq.length + gamma, drafts });
     this.features?.storeFed(table, result, result.hidden!);
     return lastPositions(result, table.size, gamma + 1, this.vocabSize);
   }

@@ -1,6 +1,6 @@
 /**
  * ONNX tensor names and graph roles of the model contract (docs/model-contract.md).
- * The Python twin is native-models/spear_t2s/contract.py; the two must agree.
+ * The Python twin is native-models/spear_voice/t2s/contract.py; the two must agree.
  */
 
 export const INPUT_IDS = 'input_ids';
@@ -9,7 +9,7 @@ export const POSITIONS = 'positions';
 export const PAST_LEN = 'past_len';
 export const LOGITS = 'logits';
 export const HIDDEN_OUT = 'hidden_out';
-/** A chain's drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_t2s/chain.py). */
+/** A chain's drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_voice/t2s/chain.py). */
 export const DRAFTS = 'drafts';
 /** A sampled chain's inputs: one uniform per draft, (1, gamma) float32, and 1 / temperature, (1,) float32. */
 export const UNIFORMS = 'uniforms';
@@ -37,6 +37,8 @@ export const pastKey = (layer: number): string => `past_key_${layer}`;
 export const pastValue = (layer: number): string => `past_value_${layer}`;
 export const newKey = (layer: number): string => `new_key_${layer}`;
 export const newValue = (layer: number): string => `new_value_${layer}`;
+/** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim. */
+export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)_\d+$/.test(name);
 
 export const MANIFEST_FORMAT = 'spear-t2s/1';
 export const MANIFEST_FILE = 'manifest.json';

@@ -1,4 +1,4 @@
-/** The corpus's held-out splits (never trained on), read from a work folder made by native-models/data. */
+/** The corpus's held-out splits (never trained on), read from a work folder made by native-models/tools/data. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
@@ -14,7 +14,7 @@ async function readJsonl<T>(file: string): Promise<T[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new InputError(`${file}: missing; build the corpus and units first (docs/text-and-corpus.md, docs/voice-audio.md)`);
+    throw new InputError(`${file}: missing; spear eval needs the teacher's corpus and units, which a clone does not carry: build them as native-models/README.md says under "The corpus" (Festival, a few hours on 2 cores)`);
   }
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }

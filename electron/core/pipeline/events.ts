@@ -5,6 +5,9 @@
  */
 import type { Strategy } from '../engine/decode.ts';
 import type { DecodeSummary, StepEvent } from '../engine/stats.ts';
+import type { WordTiming } from './word-timing.ts';
+
+export type { WordTiming };
 
 /** One sentence of the document, with its span in the original text (the UI highlights it). */
 export interface SentenceSpan {
@@ -26,10 +29,21 @@ export interface SynthesisSettings {
   topP?: number;
   seed: number;
   /** Sentences decoded together as one batch (rows advance at their own rates). */
-  batchSize: number;
+  batchSize: number;  /** Speaking rate, 0.5–2 (1: the voice's own); the pitch is kept. Default 1. */
+  rate?: number;
+  /** Pitch shift in semitones, −6…6; the formants are kept. Default 0. */
+  pitch?: number;
+  /** Output gain, 0–2 (1: unchanged; above 1 may clip loud passages). Default 1. */
+  volume?: number;
+  /** Silence after a sentence, ms (0–5000). Default 300. */
+  sentencePauseMs?: number;
+  /** Silence after a paragraph (a blank line, a heading, a chapter break), ms (0–5000). Default 600. */
+  paragraphPauseMs?: number;
 }
 
 export type PipelineEvent =
+  /** Something the English reader will read badly or skip (another language, script, dropped characters); one line each, before decoding. */
+  | { type: 'warning'; message: string }
   | { type: 'sentences'; sentences: SentenceSpan[] }
   /** One verification step of one sentence: the engine's StepEvent, its row named by sentence. */
   | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)
@@ -37,6 +51,8 @@ export type PipelineEvent =
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
   /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
+  /** A sentence's written words and when each is heard (seconds into the document's audio); after its audio. */
+  | { type: 'words'; sentence: number; words: WordTiming[] }
   | { type: 'done'; summary: SynthesisSummary };
 
 export interface SynthesisSummary {

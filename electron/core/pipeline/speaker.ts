@@ -1,5 +1,5 @@
 /**
- * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/speaker/model.py)
+ * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/spear_voice/speaker/model.py)
  * writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript
  * source–filter vocoder (electron/core/audio/dsp/source-filter.ts) turns them into samples.
  *
@@ -10,13 +10,14 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { frameWidth } from '../audio/dsp/features.ts';
 import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
+import { stretchFrames, type StretchOptions } from '../audio/dsp/stretch.ts';
 import type { FrameGeometry } from '../audio/dsp/stft.ts';
 import { ModelLoadError, SpearError } from '../errors.ts';
 import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-files.ts';
 
 export const SPEAKER_MANIFEST_FILE = 'speaker.json';
 export const SPEAKER_FORMAT = 'spear-speaker/1';
-/** ONNX tensor names (twins: native-models/speaker/export.py INPUT, OUTPUT). */
+/** ONNX tensor names (twins: native-models/spear_voice/speaker/export.py INPUT, OUTPUT). */
 export const SPEAKER_INPUT = 'units';
 export const SPEAKER_OUTPUT = 'frames';
 
@@ -51,7 +52,7 @@ export interface SpeakerManifest {
   /**
    * Present when the speaker speaks groups of the unit extractor's units (codebook.npz's centroids, the
    * teacher's units) rather than the units themselves: `unit_groups[u]` is the group of centroid u
-   * (native-models/experiments/coarse_units.py; docs/voice-reading.md, "A 512-unit voice").
+   * (native-models/research/coarse_units.py; docs/voice-audio.md#in-the-app).
    */
   unit_groups?: number[];
 }
@@ -66,12 +67,15 @@ export interface Speaker {
   readonly samplesPerUnit: number;
   readonly manifest: SpeakerManifest;
   /**
-   * The teacher's units (ids of codebook.npz's centroids, as native-models/units writes them) → this
+   * The teacher's units (ids of codebook.npz's centroids, as native-models/spear_voice/units writes them) → this
    * speaker's units: through `unit_groups` where the manifest has it, else unchanged.
    */
   fromCodebook(units: readonly number[]): number[];
-  /** 0-based unit ids → samples in [-1, 1], exactly `units.length × samplesPerUnit` of them. */
-  speak(units: readonly number[]): Promise<Float32Array>;
+  /**
+   * 0-based unit ids → samples in [-1, 1]: `units.length × samplesPerUnit` of them at rate 1, about
+   * that over `rate` otherwise (the vocoder's frames are resampled: dsp/stretch.ts).
+   */
+  speak(units: readonly number[], options?: StretchOptions): Promise<Float32Array>;
   /** The network's raw vocoder frames, (units.length × frames_per_unit, n_mels + 2) row-major. */
   frames(units: readonly number[]): Promise<Float32Array>;
   release(): Promise<void>;
@@ -163,9 +167,10 @@ export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Pr
         return groups[u];
       });
     },
-    async speak(units) {
+    async speak(units, options = {}) {
       const data = await frames(units);
-      const audio = sourceFilter({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, vocoder);
+      const shaped = stretchFrames({ data, frameCount: units.length * manifest.frames_per_unit, nMels: f.n_mels }, options);
+      const audio = sourceFilter(shaped, vocoder);
       for (let i = 0; i < audio.length; i++) audio[i] = Math.max(-1, Math.min(1, audio[i]));
       return audio;
     },

@@ -7,9 +7,12 @@
  * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
  */
 import { decode, type Strategy } from '../engine/decode.ts';
-import { CancelledError, SpearError } from '../errors.ts';
+import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
+import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
 import { prepareDocument } from '../text/index.ts';
+import { textWarnings } from '../text/language.ts';
+import { sentenceWordTimings } from './word-timing.ts';
 import type { PipelineEvent, ReadingCheckResult, SentenceSpan, SynthesisSettings, SynthesisSummary } from './events.ts';
 import type { Voice } from './voice.ts';
 
@@ -50,8 +53,8 @@ export interface SynthesisHooks {
   speakWhileDecoding?: boolean;
   /**
    * Default true: the first sentence decodes alone, so its audio starts after one sentence's decode,
-   * not a whole batch's (prophet γ 3, default batch 8, warm: first audio 171 ms instead of 812 ms, at the
-   * same units/s: docs/results.md); the rest go `batchSize` at a time. `spear bench --batch` turns it off
+   * not a whole batch's, at the same units/s (tests/bench/studio-first-audio.mts measures the first
+   * audio); the rest go `batchSize` at a time. `spear bench --batch` turns it off
    * to measure one batch as asked.
    */
   firstSentenceAlone?: boolean;
@@ -61,6 +64,12 @@ export interface SynthesisHooks {
    * No effect for a voice without a checker.
    */
   rereadings?: number;
+  /**
+   * Default true: after each sentence's audio, a 'words' event with its written words' times (from the
+   * reading check's alignment where the voice has one: one more run of the check's network per
+   * sentence; word-timing.ts). `spear bench` and the sweep turn it off.
+   */
+  wordTimings?: boolean;
 }
 
 /** Silence after a sentence, and after a paragraph (a blank line in the source). */
@@ -71,20 +80,34 @@ export const DEFAULT_BATCH_SIZE = 8;
  * Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says
  * otherwise. The temperature was chosen on the 232 validation sentences (greedy reading + 3 sampled,
  * the check's choice, pocketsphinx WER): greedy alone 35.9 %, re-read at 0.3 / 0.5 / 0.8: 32.9 / 31.9 /
- * 33.6 % (docs/voice-reading.md, "Checking readings").
+ * 33.6 % (docs/results.md#the-reading-check).
  */
 export const DEFAULT_REREADINGS = 3;
 export const DEFAULT_REREADING_TEMPERATURE = 0.5;
 /** Seeds of re-readings live far from the sentence seeds (seed + sentence index) of first readings. */
 export const REREADING_SEED_STRIDE = 1_000_003;
 
+/**
+ * A row's seed derived from the job's (plus the sentence index, plus a re-reading's stride), taken
+ * modulo 2^32 on purpose: the engine refuses seeds outside [0, 2^32) rather than wrapping them.
+ */
+const derivedSeed = (seed: number, offset: number): number => (seed + offset) % SEED_LIMIT;
+
 /** Re-readings a failed sentence gets: the caller's, else the voice's, else DEFAULT_REREADINGS. */
 export function resolveRereadings(voice: Voice, rereadings: number | undefined): number {
   return rereadings ?? voice.section.rereadings ?? DEFAULT_REREADINGS;
 }
 
+/** Ranges of the delivery settings (rate, pitch, volume, pauses); the CLI and the studio show the same. */
+export const DELIVERY_LIMITS = {
+  rate: { min: 0.5, max: 2 },
+  pitch: { min: -6, max: 6 },
+  volume: { min: 0, max: 2 },
+  pauseMs: { min: 0, max: 5000 },
+} as const;
+
 export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
-  return {
+  const resolved: SynthesisSettings = {
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
     gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
     temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
@@ -92,7 +115,21 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
     topP: settings.topP,
     seed: settings.seed ?? 0,
     batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
+    rate: settings.rate ?? 1,
+    pitch: settings.pitch ?? 0,
+    volume: settings.volume ?? 1,
+    sentencePauseMs: settings.sentencePauseMs ?? PAUSE_SECONDS.sentence * 1000,
+    paragraphPauseMs: settings.paragraphPauseMs ?? PAUSE_SECONDS.paragraph * 1000,
   };
+  const inRange = (name: string, value: number, { min, max }: { min: number; max: number }, unit = ''): void => {
+    if (!(Number.isFinite(value) && value >= min && value <= max)) throw new DecodeOptionError(name, value, `a number from ${min}${unit} to ${max}${unit}`);
+  };
+  inRange('rate', resolved.rate!, DELIVERY_LIMITS.rate);
+  inRange('pitch', resolved.pitch!, DELIVERY_LIMITS.pitch, ' semitones');
+  inRange('volume', resolved.volume!, DELIVERY_LIMITS.volume);
+  inRange('sentencePauseMs', resolved.sentencePauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
+  inRange('paragraphPauseMs', resolved.paragraphPauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
+  return resolved;
 }
 
 /** Scores are nats per phone; a reading with no units at all scores Infinity, which JSON cannot carry. */
@@ -104,12 +141,12 @@ interface Prepared extends SentenceSpan {
   pauseSamples: number;
 }
 
-function prepare(text: string, voice: Voice): Prepared[] {
+function prepare(text: string, voice: Voice, settings: SynthesisSettings): Prepared[] {
   const sentences = prepareDocument(text, { maxPhonemes: voice.maxPhonemes });
   return sentences.map((s, index) => {
     const next = sentences[index + 1];
     const gap = next ? text.slice(s.end, next.start) : '';
-    const pause = /\n\s*\n/.test(gap) ? PAUSE_SECONDS.paragraph : PAUSE_SECONDS.sentence;
+    const pause = (/\n\s*\n/.test(gap) ? settings.paragraphPauseMs! : settings.sentencePauseMs!) / 1000;
     return {
       index,
       text: s.text,
@@ -133,16 +170,21 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   const rereadings = checker ? resolveRereadings(voice, hooks.rereadings) : 0;
   if (!(Number.isInteger(rereadings) && rereadings >= 0)) throw new RangeError(`rereadings must be an integer ≥ 0, got ${rereadings}`);
   checkText(text);
-  const sentences = prepare(text, voice);
+  const sentences = prepare(text, voice, settings);
   const spoken = sentences.filter((s) => s.phonemes.length > 0);
   if (spoken.length === 0) {
     // Letters, but none the English reader has phonemes for: say so, rather than "no words".
     const otherScript = /\p{L}/u.test(text) && !/[a-z]/i.test(text.normalize('NFKD'));
     throw new NothingToSayError(otherScript ? 'the voice reads English, and the text has no Latin letters (it is written in another script)' : 'the text has no words, only symbols or emoji');
   }
+  for (const message of textWarnings(text)) emit({ type: 'warning', message });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
   const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);
+  // Rate 1 and pitch 0 pass no options, so a speaker that takes none is called as before.
+  const delivery = settings.rate !== 1 || settings.pitch !== 0 ? { rate: settings.rate, pitchSemitones: settings.pitch } : undefined;
+  const volume = settings.volume!;
+  const wordTimings = hooks.wordTimings ?? true;
   let decodeMs = 0;
   let offsetSamples = 0;
   let audioSamples = 0;
@@ -161,10 +203,25 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
       nextToSpeak++;
       speaking = speaking.then(async () => {
         if (signal?.aborted) return;
-        const samples = units.length > 0 ? await voice.speaker.speak(units) : new Float32Array(0);
+        const samples = units.length > 0 ? await voice.speaker.speak(units, delivery) : new Float32Array(0);
+        if (volume !== 1) for (let i = 0; i < samples.length; i++) samples[i] = Math.max(-1, Math.min(1, samples[i] * volume));
         if (signal?.aborted) return;
         if (firstAudioMs < 0) firstAudioMs = performance.now() - started;
         emit({ type: 'audio', sentence: sentence.index, samples, sampleRate: voice.speaker.sampleRate, offsetSamples });
+        if (wordTimings) {
+          const rate = voice.speaker.sampleRate;
+          const alignment = checker?.align && units.length > 0 ? await checker.align(units, sentence.phonemes) : null;
+          const words = sentenceWordTimings({
+            text: sentence.text,
+            start: sentence.start,
+            phonemeIds: sentence.phonemes,
+            unitCount: units.length,
+            alignment,
+            offsetSeconds: offsetSamples / rate,
+            durationSeconds: samples.length / rate,
+          });
+          if (!signal?.aborted) emit({ type: 'words', sentence: sentence.index, words });
+        }
         offsetSamples += samples.length + sentence.pauseSamples;
         audioSamples += samples.length + sentence.pauseSamples;
       });
@@ -194,7 +251,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         topK: settings.topK,
         topP: settings.topP,
         // One seed per sentence: sampling gives the same audio whatever the batch size.
-        seeds: batch.map((s) => settings.seed + s.index),
+        seeds: batch.map((s) => derivedSeed(settings.seed, s.index)),
         maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
         signal,
         onEvent: (event) => {
@@ -251,7 +308,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             strategy: voice.section.default_strategy ?? settings.strategy,
             gamma: voice.section.default_gamma ?? settings.gamma,
             temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
-            seeds: rows.map(({ f, k }) => settings.seed + batch[f.row].index + REREADING_SEED_STRIDE * (k + 1)),
+            seeds: rows.map(({ f, k }) => derivedSeed(settings.seed, batch[f.row].index + REREADING_SEED_STRIDE * (k + 1))),
             maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
             signal,
             onEvent: (event) => stats.add(event),

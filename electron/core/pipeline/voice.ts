@@ -18,12 +18,15 @@ export interface SpeakerLike {
   readonly unitCount: number;
   /** The teacher's units (the unit extractor's codebook ids) → this speaker's units (speaker.ts). */
   fromCodebook(units: readonly number[]): number[];
-  /** 0-based unit ids → samples in [-1, 1]. */
-  speak(units: readonly number[]): Promise<Float32Array>;
+  /**
+   * 0-based unit ids → samples in [-1, 1]; `rate` speaks faster (2) or slower (0.5) with the pitch
+   * kept, `pitchSemitones` shifts the pitch with the formants kept.
+   */
+  speak(units: readonly number[], options?: { rate?: number; pitchSemitones?: number }): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
-/** The `voice` section of the decoder manifest (written by native-models/train_t2s.py). */
+/** The `voice` section of the decoder manifest (written by native-models/spear_voice/train_t2s/export_voice.py). */
 export interface VoiceSection {
   /** Units a sentence may have at most: ceil(per_phoneme × phonemes + base). */
   max_units: { per_phoneme: number; base: number };
@@ -42,7 +45,7 @@ export interface Voice {
   decoder: LoadedModel;
   speaker: SpeakerLike;
   /** The reading check (`checker/` inside the voice), or null for a voice without one. */
-  checker: Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> | null;
+  checker: (Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> & Partial<Pick<ReadingCheck, 'align'>>) | null;
   section: VoiceSection;
   provider: ProviderReport;
   /** Decoder prompt for a sentence's phoneme ids: [bos, phonemes…, sep]. */

@@ -1,6 +1,6 @@
 /**
  * Letter-to-sound for words the dictionary lacks: a small model learned from CMUdict itself
- * (native-models/data/train-letter-to-sound.ts writes letter-to-sound-model.json next to this file).
+ * (native-models/tools/data/train-letter-to-sound.ts writes letter-to-sound-model.json next to this file).
  *
  * Each letter emits 0, 1 or 2 phones, chosen by the most specific letter window seen in training:
  * 3 letters either side, backing off along CONTEXT_CHAIN to the letter alone. Table look-ups only,
@@ -9,6 +9,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { SpearError } from '../errors.ts';
 
 /** (left, right) letter counts around the letter, most specific first; each window contains the next. */
 export const CONTEXT_CHAIN: ReadonlyArray<readonly [number, number]> = [
@@ -22,9 +23,7 @@ export interface LetterToSoundModel {
   readonly tables: Record<string, string>[];
 }
 
-export class LetterToSoundModelError extends Error {
-  override name = 'LetterToSoundModelError';
-}
+export class LetterToSoundModelError extends SpearError {}
 
 const MODEL_URL = new URL('./letter-to-sound-model.json', import.meta.url);
 const VOWEL = /^(?:AA|AE|AH|AO|AW|AY|EH|ER|EY|IH|IY|OW|OY|UH|UW)[012]$/;
@@ -38,7 +37,7 @@ function loadModel(): LetterToSoundModel {
   } catch (error) {
     throw new LetterToSoundModelError(
       `${MODEL_URL.pathname}: ${(error as Error).message}; regenerate it with ` +
-        '`node --import tsx native-models/data/train-letter-to-sound.ts`',
+        '`node --import tsx native-models/tools/data/train-letter-to-sound.ts`',
     );
   }
   const sameChain = JSON.stringify(parsed.chain) === JSON.stringify(CONTEXT_CHAIN);

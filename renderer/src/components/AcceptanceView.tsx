@@ -52,14 +52,17 @@ export function AcceptanceView() {
       <div className="tiles" data-testid="running-stats">
         <Tile label="α (acceptance)" value={formatPercent(acceptanceRate(totals))} title="accepted / (accepted + rejections), all sentences so far" />
         <Tile label="τ (tokens/step)" value={formatNumber(meanAcceptedTokens(totals), 2)} title="tokens emitted per verification step" />
-        <Tile label="tokens/s" value={formatNumber(summary?.tokensPerSecond ?? tokensPerSecond(totals), 0)} title="decoded tokens per second of wall time" />
+        <Tile label="tokens/s" basis="measured" value={formatNumber(summary?.tokensPerSecond ?? tokensPerSecond(totals), 0)} title="measured in this run: decoded tokens per second of wall time" />
         <Tile
-          label={speedup.measured ? 'speedup over ar' : 'speedup over ar (est.)'}
+          label="speedup over ar"
+          basis={strategy === 'ar' ? undefined : speedup.measured ? 'measured' : 'estimated'}
           value={formatSpeedup(speedup.value)}
           title={
-            speedup.measured
-              ? `from the last sweep of this text: ${strategy} at γ ${gamma} against ar, each reading every sentence once`
-              : 'τ × verify time / (draft + verify time); run a sweep to measure against ar'
+            strategy === 'ar'
+              ? 'ar is the baseline: 1× by definition'
+              : speedup.measured
+                ? `measured by the last sweep of this text: ${strategy} at γ ${gamma} against ar, each reading every sentence once`
+                : 'estimated as τ × verify time / (draft + verify time) from this run; run a sweep to measure it against ar'
           }
         />
         <Tile label="steps" value={String(totals.steps)} title="verification steps, all sentences" />
@@ -79,6 +82,7 @@ export function AcceptanceView() {
             <SentenceStats stats={progress.stats} units={progress.units} check={progress.check} />
           </div>
           <p className="followed-text">{sentenceText}</p>
+          <ChipLegend />
           <StepList steps={progress.steps} />
         </div>
       ) : (
@@ -105,12 +109,46 @@ function StatusLine({ status, error }: { status: StudioState['status']; error: s
   );
 }
 
-function Tile({ label, value, title }: { label: string; value: string; title: string }) {
+/** A figure with its name and, where it could be either, whether it is measured or estimated. */
+function Tile({ label, value, title, basis }: { label: string; value: string; title: string; basis?: 'measured' | 'estimated' }) {
   return (
     <div className="tile" title={title}>
       <div className="tile-value">{value}</div>
-      <div className="tile-label">{label}</div>
+      <div className="tile-label">
+        {label}
+        {basis && (
+          <span className={`basis basis-${basis}`} data-testid={`basis-${label.replace(/\W+/g, '-')}`}>
+            {basis}
+          </span>
+        )}
+      </div>
     </div>
+  );
+}
+
+/** What the chips' colours mean (the same classes as the chips themselves). */
+function ChipLegend() {
+  return (
+    <ul className="chip-legend" data-testid="chip-legend" aria-label="Legend of the step chips">
+      <li>
+        <span className="chip accepted">12</span> drafted, accepted
+      </li>
+      <li>
+        <span className="chip rejected">12</span> first rejection
+      </li>
+      <li>
+        <span className="chip discarded">12</span> discarded after it
+      </li>
+      <li>
+        <span className="chip token-replacement">12</span> target's replacement
+      </li>
+      <li>
+        <span className="chip token-bonus">12</span> bonus (all accepted)
+      </li>
+      <li>
+        <span className="chip token-ar">12</span> ar token
+      </li>
+    </ul>
   );
 }
 

@@ -22,7 +22,7 @@ export function Notices() {
       )}
       <div className="toasts" aria-live="polite">
         {notices.map((n) => (
-          <div key={n.id} className={`notice notice-${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+          <div key={n.id} className={`notice notice-${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid={`notice-${n.kind}`}>
             <span>{n.text}</span>
             <button type="button" className="link" onClick={() => dismissNotice(n.id)} aria-label="Dismiss">
               ×

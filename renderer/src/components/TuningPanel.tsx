@@ -6,6 +6,9 @@ import { useStudio } from '../store/state.ts';
 
 const STRATEGIES: Strategy[] = ['prophet', 'draft', 'early-exit', 'ar']; // fastest first on the shipped voice
 
+/** A pause field's value as whole milliseconds within 0 … 5000. */
+const clampPause = (value: string): number => Math.min(5000, Math.max(0, Math.round(Number(value) || 0)));
+
 /** Parses an optional numeric field: empty → null. */
 const optional = (value: string): number | null => (value.trim() === '' ? null : Number(value));
 
@@ -54,6 +57,35 @@ export function TuningPanel() {
           <label title={tuning.temperature === 0 ? 'Greedy (temperature 0): top-p applies only when sampling' : undefined}>
             <span>top-p</span>
             <input id="top-p" type="number" min={0.01} max={1} step={0.05} placeholder="1" value={tuning.topP ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topP: optional(e.target.value) })} />
+          </label>
+        </div>
+        <span className="label">Delivery</span>
+        <div className="delivery">
+          <label>
+            <span>
+              rate <output htmlFor="rate">{tuning.rate.toFixed(2)}×</output>
+            </span>
+            <input id="rate" type="range" min={0.5} max={2} step={0.05} value={tuning.rate} onChange={(e) => setTuning({ rate: Number(e.target.value) })} data-testid="rate" />
+          </label>
+          <label>
+            <span>
+              pitch <output htmlFor="pitch">{tuning.pitch > 0 ? '+' : ''}{tuning.pitch} st</output>
+            </span>
+            <input id="pitch" type="range" min={-6} max={6} step={1} value={tuning.pitch} onChange={(e) => setTuning({ pitch: Number(e.target.value) })} />
+          </label>
+          <label>
+            <span>
+              volume <output htmlFor="volume">{Math.round(tuning.volume * 100)}%</output>
+            </span>
+            <input id="volume" type="range" min={0} max={2} step={0.05} value={tuning.volume} onChange={(e) => setTuning({ volume: Number(e.target.value) })} />
+          </label>
+          <label>
+            <span>sentence pause, ms</span>
+            <input id="sentence-pause" type="number" min={0} max={5000} step={50} value={tuning.sentencePauseMs} onChange={(e) => setTuning({ sentencePauseMs: clampPause(e.target.value) })} />
+          </label>
+          <label>
+            <span>paragraph pause, ms</span>
+            <input id="paragraph-pause" type="number" min={0} max={5000} step={50} value={tuning.paragraphPauseMs} onChange={(e) => setTuning({ paragraphPauseMs: clampPause(e.target.value) })} />
           </label>
         </div>
         <div className="actions">

@@ -57,3 +57,15 @@ export function rereadingVerdict(check: ReadingCheckResult): string {
   const of = `${check.rereadings} ${check.rereadings === 1 ? 're-reading' : 're-readings'}`;
   return check.chosen === 0 ? `first reading kept over ${of}` : `re-reading ${check.chosen} of ${check.rereadings} spoken`;
 }
+
+/**
+ * An error as the person at the studio should read it: its message in words, without Electron's
+ * "Error invoking remote method 'spear:…':" wrapper or a class name such as "NothingToSayError:".
+ */
+export function errorText(error: unknown): string {
+  let text = error instanceof Error ? error.message : String(error);
+  text = text.replace(/^Error invoking remote method '[^']*':\s*/, '');
+  // One or more leading class names ("Error: ", "InvalidRequestError: ").
+  text = text.replace(/^(?:[A-Z][A-Za-z]*Error:\s*)+/, '');
+  return text.trim() === '' ? 'something went wrong (no details were given)' : text;
+}

@@ -104,3 +104,16 @@ export function sentenceAt(audio: Record<number, SentenceAudio>, seconds: number
   }
   return best;
 }
+
+/** The index of the word heard at `seconds` (the last one started by then), or null before the first. */
+export function wordAt(words: ReadonlyArray<{ startSeconds: number; endSeconds: number }> | undefined, seconds: number): number | null {
+  if (!words || words.length === 0 || seconds < words[0].startSeconds) return null;
+  let lo = 0;
+  let hi = words.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (words[mid].startSeconds <= seconds) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

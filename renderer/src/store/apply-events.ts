@@ -4,7 +4,7 @@
  */
 import type { StudioEvent } from '../../../electron/ipc-contract.ts';
 import { addStep, EMPTY_STATS, stepView } from '../lib/decode-stats.ts';
-import { providerLabel } from '../lib/format.ts';
+import { errorText, providerLabel } from '../lib/format.ts';
 import { STEPS_KEPT, type Notice, type SentenceProgress, type StudioState } from './state.ts';
 
 let noticeId = 0;
@@ -34,7 +34,10 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
       case 'job': {
         if (e.jobId !== get('jobId')) break;
         const event = e.event;
-        if (event.type === 'sentences') {
+        if (event.type === 'warning') {
+          // The reader's warnings stay until dismissed: they explain what will sound wrong.
+          next.notices = [...get('notices').slice(-4), notice('warning', `Note: ${event.message}.`)];
+        } else if (event.type === 'sentences') {
           next.jobSentences = event.sentences;
           next.status = 'running';
         } else if (event.type === 'step') {
@@ -63,6 +66,8 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         } else if (event.type === 'audio') {
           audio ??= { ...get('audio') };
           audio[event.sentence] = { samples: event.samples, sampleRate: event.sampleRate, offsetSamples: event.offsetSamples };
+        } else if (event.type === 'words') {
+          next.words = { ...get('words'), [event.sentence]: event.words };
         } else if (event.type === 'done') {
           next.summary = event.summary;
           next.status = 'done';
@@ -72,10 +77,10 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
       case 'job-error':
         if (e.jobId === get('jobId')) {
           next.status = 'error';
-          next.error = e.message;
+          next.error = errorText(e.message);
         } else if (e.jobId === get('sweepJobId')) {
           next.sweepStatus = 'error';
-          next.sweepError = e.message;
+          next.sweepError = errorText(e.message);
         }
         break;
       case 'job-canceled':
@@ -99,6 +104,16 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         if (e.exportId !== get('exportId')) break;
         next.exportFraction = e.fraction;
         break;
+      case 'calibration': {
+        const before = get('calibration');
+        next.calibration = e.info;
+        // A measurement that just finished sets the tuning, as a restart with it would.
+        const choice = e.info.choice;
+        if (e.info.state === 'ready' && before?.state === 'running' && choice && get('settings')?.useCalibration) {
+          next.tuning = { ...get('tuning'), strategy: choice.strategy, ...(choice.gamma > 0 ? { gamma: choice.gamma } : {}) };
+        }
+        break;
+      }
       case 'provider': {
         const r = e.report;
         next.providerNotice = r.fallbackReason

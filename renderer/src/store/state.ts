@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import type {
+  CalibrationInfo,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -13,6 +14,7 @@ import type {
   SweepPoint,
   SweepResult,
   SynthesisSummary,
+  WordTiming,
 } from '../../../electron/ipc-contract.ts';
 import { EMPTY_STATS, type RunningStats, type StepView } from '../lib/decode-stats.ts';
 import type { SentenceAudio } from '../lib/waveform.ts';
@@ -54,6 +56,8 @@ export interface DecodingSlice {
   active: number | null;
   summary: SynthesisSummary | null;
   error: string | null;
+  /** Each sentence's written words and when they are heard (the pipeline's 'words' events). */
+  words: Record<number, WordTiming[]>;
 }
 
 export interface PlaybackSlice {
@@ -75,6 +79,14 @@ export interface Tuning {
   temperature: number;
   topK: number | null;
   topP: number | null;
+  /** Speaking rate 0.5–2, pitch kept. */
+  rate: number;
+  /** Semitones, −6…6. */
+  pitch: number;
+  /** Gain 0–2. */
+  volume: number;
+  sentencePauseMs: number;
+  paragraphPauseMs: number;
 }
 
 export interface SettingsSlice {
@@ -83,6 +95,8 @@ export interface SettingsSlice {
   tuning: Tuning;
   /** Shown while set: a GPU provider fell back to CPU. */
   providerNotice: string | null;
+  /** This machine's calibration, as the service last reported it (null until loaded). */
+  calibration: CalibrationInfo | null;
 }
 
 export interface SweepSlice {
@@ -105,7 +119,8 @@ export interface ExportSlice {
 
 export interface Notice {
   id: number;
-  kind: 'error' | 'info';
+  /** info toasts go after a few seconds; warnings and errors stay until dismissed. */
+  kind: 'error' | 'warning' | 'info';
   text: string;
 }
 
@@ -134,13 +149,15 @@ export const initialDecoding: DecodingSlice = {
   active: null,
   summary: null,
   error: null,
+  words: {},
 };
 export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode: null, heard: null, position: 0, waiting: false };
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null },
+  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
   providerNotice: null,
+  calibration: null,
 };
 export const initialSweep: SweepSlice = {
   sweepJobId: null,

@@ -52,6 +52,7 @@ export function connectWebSocketApi(onConnection: (state: 'ready' | 'lost') => v
 
   return {
     segment: (...a) => invoke('segment', ...a),
+    importDocument: (...a) => invoke('importDocument', ...a),
     synthesize: (...a) => invoke('synthesize', ...a),
     cancel: (...a) => invoke('cancel', ...a),
     exportAudio: (...a) => invoke('exportAudio', ...a),
@@ -59,6 +60,8 @@ export function connectWebSocketApi(onConnection: (state: 'ready' | 'lost') => v
     sweep: (...a) => invoke('sweep', ...a),
     getSettings: (...a) => invoke('getSettings', ...a),
     setSettings: (...a) => invoke('setSettings', ...a),
+    getCalibration: (...a) => invoke('getCalibration', ...a),
+    calibrate: (...a) => invoke('calibrate', ...a),
     onDecodeEvent(callback) {
       listeners.add(callback);
       return () => listeners.delete(callback);

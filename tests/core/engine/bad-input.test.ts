@@ -4,9 +4,13 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decode } from '../../../electron/core/engine/decode.ts';
-import { DecodeAbortedError, DecodeOptionError, ModelLoadError, PromptError, ProviderError, VocabularyMismatchError } from '../../../electron/core/errors.ts';
+import { DecodeAbortedError, DecodeOptionError, ModelLoadError, NonFiniteLogitsError, PromptError, ProviderError, VocabularyMismatchError } from '../../../electron/core/errors.ts';
+import type { GraphFeed } from '../../../electron/core/engine/graph.ts';
+import type { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import { loadModel, type Provider } from '../../../electron/core/engine/model.ts';
-import { fixture, TINY, TINY_NOEXIT } from '../../helpers/fixtures.ts';
+import { seededUniform } from '../../../electron/core/engine/random.ts';
+import type { GraphRole } from '../../../electron/core/engine/tensor-names.ts';
+import { fixture, makePrompts, TINY, TINY_NOEXIT, withCopy } from '../../helpers/fixtures.ts';
 
 const PROMPT = [1, 5, 2];
 
@@ -36,10 +40,33 @@ test('gamma < 1 is a DecodeOptionError', async () => {
   await rejects(decode(model, [PROMPT], { strategy: 'draft', gamma: 2.5 }), DecodeOptionError, /gamma = 2.5/);
 });
 
-test('temperature < 0 is a DecodeOptionError', async () => {
+test('a temperature other than 0 or a number from 1e-3 to 100 is a DecodeOptionError (negative, non-finite, subnormal, tiny, huge)', async () => {
   const model = await fixture(TINY);
-  await rejects(decode(model, [PROMPT], { temperature: -0.5 }), DecodeOptionError, /temperature = -0.5 .*≥ 0/);
-  await rejects(decode(model, [PROMPT], { temperature: Number.NaN }), DecodeOptionError, /temperature = NaN/);
+  const allowed = /is not allowed: 0 \(greedy\) or a number from 0\.001 to 100/;
+  for (const temperature of [-0.5, Number.NaN, Number.POSITIVE_INFINITY, 1e-310, Number.MIN_VALUE, 1e-4, 100.5]) {
+    await rejects(decode(model, [PROMPT], { temperature }), DecodeOptionError, new RegExp(`temperature = ${String(temperature).replace(/[.+]/g, '\\$&')} ${allowed.source}`));
+  }
+  // The edges are allowed, and sample: at 1e-3 that is the argmax (ties aside), not every token V-1 as a
+  // subnormal temperature gave (1/T = Infinity, every probability NaN).
+  const greedy = await decode(model, [PROMPT], { maxNewTokens: 12, stopToken: null });
+  const cold = await decode(model, [PROMPT], { temperature: 1e-3, maxNewTokens: 12, stopToken: null, seed: 5 });
+  assert.deepEqual(cold.rows[0].tokens, greedy.rows[0].tokens);
+  const hot = await decode(model, [PROMPT], { temperature: 100, maxNewTokens: 12, stopToken: null, seed: 5 });
+  assert.equal(hot.rows[0].tokens.length, 12);
+});
+
+test('a seed that is not an integer in [0, 2^32) is a DecodeOptionError, never wrapped modulo 2^32', async () => {
+  const model = await fixture(TINY);
+  for (const seed of [-1, 2 ** 32, 2 ** 32 + 5, 1.5, Number.NaN]) {
+    await rejects(decode(model, [PROMPT], { temperature: 1, seed }), DecodeOptionError, /^seed = .* is not allowed: an integer in \[0, 2\^32\)$/);
+  }
+  await rejects(decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3, 2 ** 32 + 3] }), DecodeOptionError, /^seeds\[1\] = 4294967299 is not allowed: an integer in \[0, 2\^32\)$/);
+  await rejects(decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3] }), DecodeOptionError, /seeds = "1 values" .*one integer in \[0, 2\^32\) per prompt \(2\)/);
+  assert.throws(() => seededUniform(2 ** 32), DecodeOptionError, 'the generator itself refuses it too');
+  // The largest seed is a seed of its own.
+  const top = await decode(model, [PROMPT], { temperature: 1, seed: 2 ** 32 - 1, maxNewTokens: 20, stopToken: null });
+  const zero = await decode(model, [PROMPT], { temperature: 1, seed: 0, maxNewTokens: 20, stopToken: null });
+  assert.notDeepEqual(top.rows[0].tokens, zero.rows[0].tokens);
 });
 
 test('top-p outside (0, 1] is a DecodeOptionError', async () => {
@@ -143,4 +170,103 @@ test('an aborted signal stops decoding with DecodeAbortedError and no result', a
     },
   });
   await rejects(run, DecodeAbortedError, /cancelled/);
+});
+
+/**
+ * Loads a fresh copy of TINY whose `role` graph writes `value` into one logit of the `nth` call that
+ * feeds the row in slot `slot` (its last real position), and runs `body` with it.
+ */
+async function withPoisonedLogits(role: GraphRole, value: number, nth: number, slot: number, body: (model: Awaited<ReturnType<typeof loadModel>>) => Promise<void>): Promise<void> {
+  const model = await loadModel(TINY);
+  const graph = model.graphs[role]!;
+  const run = graph.run.bind(graph);
+  let calls = 0;
+  graph.run = async (cache: KvCache, feed: GraphFeed) => {
+    const result = await run(cache, feed);
+    if (++calls === nth && feed.rows > slot && feed.counts[slot] > 0) {
+      const V = model.vocabSize;
+      result.logits![(slot * result.T + feed.counts[slot] - 1) * V + 5] = value;
+    }
+    return result;
+  };
+  try {
+    await body(model);
+  } finally {
+    await model.release();
+  }
+}
+
+test('a NaN or infinite logit is a NonFiniteLogitsError naming the graph, its file, the row and the position', async () => {
+  const prompts = makePrompts([4, 6], 16, 3);
+  // Greedy, the target (an argmax over a NaN used to return a token silently): row 1 at its prefill's last position.
+  await withPoisonedLogits('full', Number.NaN, 1, 1, async (model) => {
+    await rejects(decode(model, prompts, { maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "full" \(full\.onnx\) returned logit NaN for token 5 at position 4 of row 1; /);
+  });
+  // Sampling, a drafter's logits: the draft model's second call of the decode (row 0).
+  await withPoisonedLogits('draft', Number.POSITIVE_INFINITY, 2, 0, async (model) => {
+    await rejects(decode(model, prompts, { strategy: 'draft', gamma: 3, temperature: 1, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "draft" \(draft\.onnx\) returned logit Infinity .* of row 0; /);
+  });
+  // Early exit's verifier, rest.
+  await withPoisonedLogits('rest', Number.NEGATIVE_INFINITY, 3, 0, async (model) => {
+    await rejects(decode(model, prompts, { strategy: 'early-exit', gamma: 2, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "rest" \(rest\.onnx\) returned logit -Infinity/);
+  });
+});
+
+test("a sampled chain's NaN logits are a NonFiniteLogitsError naming the chain", async () => {
+  const model = await loadModel(TINY);
+  try {
+    const chain = await model.chains.prophet.sampled!.graph(3);
+    const run = chain.run.bind(chain);
+    chain.run = async (cache, feed) => {
+      const result = await run(cache, feed);
+      result.draftLogits![16 + 2] = Number.NaN;
+      return result;
+    };
+    await rejects(decode(model, [PROMPT], { strategy: 'prophet', gamma: 3, temperature: 1, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "prophet_chain" \(prophet_chain\.s3\.onnx\) returned logit NaN for token 2 at position 3 of row 0/);
+  } finally {
+    await model.release();
+  }
+});
+
+/** Edits a scratch copy of TINY's manifest with `edit` and expects loadModel to fail with every `patterns`. */
+async function rejectsManifest(edit: (manifest: Record<string, any>) => void, patterns: RegExp[]): Promise<void> {
+  await withCopy(TINY, async (dir) => {
+    const manifestPath = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    edit(manifest);
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    await assert.rejects(loadModel(dir), (error: Error) => {
+      assert.ok(error instanceof ModelLoadError, `expected ModelLoadError, got ${error.name}: ${error.message}`);
+      assert.ok(error.message.startsWith(manifestPath), error.message);
+      for (const pattern of patterns) assert.match(error.message, pattern);
+      return true;
+    });
+  });
+}
+
+test('hidden_dim and kv_dim are cross-checked at load: between graphs, against d_model and n_heads × head_dim, and against the sessions', async () => {
+  // The prophet reads full's hidden states: their widths must agree.
+  await rejectsManifest((m) => (m.graphs.prophet.hidden_dim = 16), [/graph "prophet" \(prophet\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/]);
+  // rest reads the trunk's; and the target's graphs are d_model wide.
+  await rejectsManifest((m) => (m.graphs.rest.hidden_dim = 24), [/graph "rest" \(rest\.onnx\) declares hidden_dim 24, but the target's d_model is 32/, /graph "rest" \(rest\.onnx\) reads hidden states of width 24, but graph "trunk"/]);
+  // A target graph's cache is n_heads × head_dim wide; the session's past/new tensors say so too.
+  await rejectsManifest((m) => (m.graphs.full.kv_dim = 16), [/graph "full" \(full\.onnx\) declares kv_dim 16, but the target's n_heads × head_dim is 2 × 16 = 32/]);
+  // The draft's width is its own (its chains agreeing): only its session can say it is wrong.
+  await rejectsManifest((m) => (m.graphs.draft.kv_dim = m.chains.draft.kv_dim = 32), [/graph "draft" \(draft\.onnx\) has past_key_0, past_value_0, new_key_0, new_value_0 of width 16, the manifest declares kv_dim 32/]);
+  // A chain has its drafter's widths.
+  await rejectsManifest((m) => (m.chains.prophet.kv_dim = 16), [/chains of "prophet" declare kv_dim 16, but graph "prophet" \(prophet\.onnx\) declares 32/]);
+  // A graph that reads hidden states must say how wide they are.
+  await rejectsManifest((m) => delete m.graphs.exit_head.hidden_dim, [/graph "exit_head" \(exit_head\.onnx\) reads or writes hidden states but declares no integer "hidden_dim"/]);
+});
+
+test('a hidden_dim narrower than the sessions\' hidden tensors is named with each session', async () => {
+  // Manifest and d_model edited together, so only the sessions' shapes disagree.
+  await rejectsManifest(
+    (m) => {
+      m.d_model = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'prophet']) m.graphs[role].hidden_dim = 16;
+      m.chains.prophet.hidden_dim = 16;
+    },
+    [/graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/, /graph "prophet" \(prophet\.onnx\) has hidden_in, hidden_out of width 32, the manifest declares hidden_dim 16/],
+  );
 });

@@ -1,5 +1,5 @@
 /**
- * The drafters' chains (native-models/spear_t2s/chain.py): gamma drafts in one session run, greedy or
+ * The drafters' chains (native-models/spear_voice/t2s/chain.py): gamma drafts in one session run, greedy or
  * sampled with temperature alone. They must draft exactly what gamma runs of the drafter's graph draft
  * (sampled: with the same seed), be used only where that holds (one row, greedy or temperature alone, a
  * gamma the model has a chain for), and a broken chain file must name itself.
@@ -93,6 +93,8 @@ for (const dir of [TINY, TINY_INT8]) {
             assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}, temperature ${temperature}`);
             assert.deepEqual(chained.tokens, stepwise.tokens);
             assert.equal(chained.calls.get(chainRole(strategy)), chained.steps.length, 'one chain run per verification step');
+            // Equal steps could also come from a chain whose every draw disagreed and fell back: none did.
+            assert.equal(chained.calls.get(strategy) ?? 0, 0, `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`);
             assert.equal(stepwise.calls.get(chainRole(strategy)) ?? 0, 0);
           }
         }
@@ -148,6 +150,7 @@ test('on the shipped voice, both chains draft exactly what one run per token dra
         const sampled = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3 });
         const sampledStepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3, chains: false });
         assert.equal(sampled.calls.get(chainRole(strategy)), sampled.steps.length, `${strategy}: sampled chain`);
+        assert.equal(sampled.calls.get(strategy) ?? 0, 0, `${strategy}: no step fell back to one run per token`);
         assert.deepEqual(sampled.steps, sampledStepwise.steps, `${strategy}, temperature 0.8`);
       }
     }
@@ -167,6 +170,7 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
     assert.equal(batch.calls.get(chainRole(strategy)), batch.aloneSteps, strategy);
     const sampledAlone = await traced(model, one, { strategy, gamma: 3, temperature: 1, seed: 5 });
     assert.equal(sampledAlone.calls.get(chainRole(strategy)), sampledAlone.steps.length, `${strategy}, temperature alone: the sampled chain`);
+    assert.equal(sampledAlone.calls.get(strategy) ?? 0, 0, `${strategy}, temperature alone: no step fell back to one run per token`);
     const cases: [string, number[][], DecodeOptions][] = [
       ['sampling with top-k', one, { gamma: 3, temperature: 1, topK: 4, seed: 5 }],
       ['sampling with top-p', one, { gamma: 3, temperature: 1, topP: 0.8, seed: 5 }],
@@ -253,9 +257,9 @@ test('a chain\'s session is created the first time its gamma drafts, and a chain
   });
 });
 
-test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_t2s/chain.py', async () => {
+test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_voice/t2s/chain.py', async () => {
   await withCopy(TINY_INT8, async (dir) => {
-    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
+    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_voice.t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
       cwd: path.join(ROOT, 'native-models'),
       encoding: 'utf8',
     });

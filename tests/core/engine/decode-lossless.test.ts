@@ -2,19 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
-import { TokenPicker } from '../../../electron/core/engine/picker.ts';
-import type { SamplingOptions } from '../../../electron/core/engine/sampling.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
 import { fixture, TINY, TINY_INT8 } from '../../helpers/fixtures.ts';
-import { chiSquareCritical } from '../../helpers/goodness-of-fit.ts';
+import { chiSquareCritical, pooledChiSquare } from '../../helpers/goodness-of-fit.ts';
+import { referenceDistribution, type ReferenceSampling } from '../../helpers/reference-sampling.ts';
 
 const PROMPT = [1, 7, 12, 2];
 const SAMPLES = 30_000;
 const CHUNK = 5_000;
 
-/** The target's exact joint distribution of the first three tokens, by enumerating every (x1, x2) with `full`. */
-async function exactJoint(model: LoadedModel, sampling: SamplingOptions): Promise<Float64Array> {
+/**
+ * The target's exact joint distribution of the first three tokens: `full`'s logits for every (x1, x2),
+ * one uncached forward each, processed by the test's own reference (tests/helpers/reference-sampling.ts),
+ * not by the engine's sampling code.
+ */
+async function exactJoint(model: LoadedModel, sampling: ReferenceSampling): Promise<Float64Array> {
   const V = model.vocabSize;
   const graph = model.graphs.full!;
   const rows = V * V;
@@ -22,12 +25,7 @@ async function exactJoint(model: LoadedModel, sampling: SamplingOptions): Promis
   const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, rows, T + 1);
   const tokenAt = (s: number, i: number): number => (i < PROMPT.length ? PROMPT[i] : i === PROMPT.length ? Math.floor(s / V) : s % V);
   const { logits } = await graph.run(cache, { rows, counts: new Array(rows).fill(T), tokenAt });
-  const picker = new TokenPicker(sampling, V);
-  const dist = (s: number, t: number): Float64Array => {
-    const out = new Float64Array(V);
-    picker.distribution(logits!, (s * T + t) * V, out, 0);
-    return out;
-  };
+  const dist = (s: number, t: number): Float64Array => referenceDistribution(logits!.subarray((s * T + t) * V, (s * T + t + 1) * V), sampling);
   const joint = new Float64Array(V * V * V);
   const p1 = dist(0, PROMPT.length - 1);
   for (let x1 = 0; x1 < V; x1++) {
@@ -40,7 +38,7 @@ async function exactJoint(model: LoadedModel, sampling: SamplingOptions): Promis
   return joint;
 }
 
-async function sampledJoint(model: LoadedModel, strategy: Strategy, sampling: SamplingOptions, seedBase: number): Promise<Float64Array> {
+async function sampledJoint(model: LoadedModel, strategy: Strategy, sampling: ReferenceSampling, seedBase: number): Promise<Float64Array> {
   const V = model.vocabSize;
   const counts = new Float64Array(V * V * V);
   for (let start = 0; start < SAMPLES; start += CHUNK) {
@@ -52,34 +50,7 @@ async function sampledJoint(model: LoadedModel, strategy: Strategy, sampling: Sa
   return counts;
 }
 
-/** Chi-square of counts against probabilities, pooling cells whose expected count is below 5. */
-function pooledChiSquare(counts: Float64Array, probs: Float64Array): { statistic: number; df: number; impossible: number } {
-  const total = counts.reduce((a, b) => a + b, 0);
-  let statistic = 0;
-  let cells = 0;
-  let pooledObserved = 0;
-  let pooledExpected = 0;
-  let impossible = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const expected = probs[i] * total;
-    if (probs[i] === 0) {
-      impossible += counts[i];
-    } else if (expected < 5) {
-      pooledObserved += counts[i];
-      pooledExpected += expected;
-    } else {
-      statistic += (counts[i] - expected) ** 2 / expected;
-      cells++;
-    }
-  }
-  if (pooledExpected > 0) {
-    statistic += (pooledObserved - pooledExpected) ** 2 / pooledExpected;
-    cells++;
-  }
-  return { statistic, df: cells - 1, impossible };
-}
-
-const SETTINGS: Array<{ label: string; sampling: SamplingOptions }> = [
+const SETTINGS: Array<{ label: string; sampling: ReferenceSampling }> = [
   { label: 'temperature 1', sampling: { temperature: 1 } },
   { label: 'temperature 1, top-k 5', sampling: { temperature: 1, topK: 5 } },
   { label: 'temperature 0.8, top-p 0.7', sampling: { temperature: 0.8, topP: 0.7 } },
@@ -103,7 +74,7 @@ for (const { label, sampling } of SETTINGS) {
 // Int8 drafters (the shipped voice's) change q, never p: the verifier must still give the target's law.
 test("with int8 drafters the first three sampled tokens still have the target's joint distribution (temperature 1)", async () => {
   const model = await fixture(TINY_INT8);
-  const sampling: SamplingOptions = { temperature: 1 };
+  const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
   for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
@@ -120,12 +91,13 @@ test("with int8 drafters the first three sampled tokens still have the target's 
 test("drafted by the sampled chains, one row at a time, the first three tokens have the target's joint distribution", async () => {
   const model = await fixture(TINY);
   const V = model.vocabSize;
-  const sampling: SamplingOptions = { temperature: 1 };
+  const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
   const samples = 6_000;
   for (const [k, strategy] of (['draft', 'prophet'] as const).entries()) {
     const counts = new Float64Array(V * V * V);
     let chainRuns = 0;
+    let stepwiseRuns = 0;
     for (let i = 0; i < samples; i++) {
       const result = await decode(model, [PROMPT], {
         strategy,
@@ -136,12 +108,15 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
         stopToken: null,
         onGraphCall: (call) => {
           if (call.role === chainRole(strategy)) chainRuns++;
+          if (call.role === strategy) stepwiseRuns++;
         },
       });
       const [x1, x2, x3] = result.rows[0].tokens;
       counts[(x1 * V + x2) * V + x3]++;
     }
     assert.ok(chainRuns >= samples, `${strategy}: every decode drafted with the sampled chain (${chainRuns} runs)`);
+    // A disagreement between the chain's float32 draw and the engine's would redraft a step one run per token.
+    assert.equal(stepwiseRuns, 0, `${strategy}: no step fell back to one run per token`);
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
     assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import ort from 'onnxruntime-node';
-import { CheckerLoadError, ctcNegativeLogLikelihood, loadReadingCheck } from '../../../electron/core/pipeline/reading-check.ts';
+import { CheckerLoadError, ctcAlign, ctcNegativeLogLikelihood, loadReadingCheck } from '../../../electron/core/pipeline/reading-check.ts';
 
 const DIR = 'native-models/voice/checker';
 
@@ -108,5 +108,79 @@ test('a checker file whose sha256 differs, or a manifest that does not add up, i
     await assert.rejects(loadReadingCheck(dir), (e: unknown) => e instanceof CheckerLoadError && /"blank" is 3/.test(e.message) && /"threshold"/.test(e.message));
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The best single path by brute force: its log-probability, and each label's [first, last] frame on it. */
+function bruteForceBest(logProbs: Float32Array, T: number, C: number, labels: number[], blank: number): { score: number; spans: Array<[number, number]> } | null {
+  let best: { score: number; spans: Array<[number, number]> } | null = null;
+  const path = new Array<number>(T).fill(0);
+  for (let code = 0; code < C ** T; code++) {
+    let c = code;
+    for (let t = 0; t < T; t++) {
+      path[t] = c % C;
+      c = Math.floor(c / C);
+    }
+    // Which label each frame is on: a new label starts where a non-blank differs from the frame before or follows a blank.
+    const owner: number[] = [];
+    let k = -1;
+    for (let t = 0; t < T; t++) {
+      if (path[t] === blank) owner.push(-1);
+      else {
+        if (t === 0 || path[t] !== path[t - 1]) k++;
+        owner.push(k);
+      }
+    }
+    const collapsed = path.filter((p, t) => p !== blank && (t === 0 || p !== path[t - 1]));
+    if (collapsed.join() !== labels.join()) continue;
+    const score = path.reduce((s, p, t) => s + logProbs[t * C + p], 0);
+    if (best && score <= best.score) continue;
+    const spans = labels.map((_, i) => [owner.indexOf(i), owner.lastIndexOf(i)] as [number, number]);
+    best = { score, spans };
+  }
+  return best;
+}
+
+test('CTC forced alignment: each label\'s frames on the best path, as brute force finds them', () => {
+  for (const [T, labels, seed] of [[5, [0, 1], 3], [6, [1, 1], 7], [6, [0, 1, 0], 11], [4, [1, 0, 1], 5], [7, [1], 2]] as Array<[number, number[], number]>) {
+    const C = 3;
+    const lp = randomLogProbs(T, C, seed);
+    const expected = bruteForceBest(lp, T, C, labels, 2);
+    const got = ctcAlign(lp, T, C, labels, 2);
+    if (!expected) {
+      assert.equal(got, null);
+      continue;
+    }
+    assert.deepEqual(got, expected.spans, `T ${T} labels ${labels}`);
+  }
+  // Too few frames for a repeated label (it needs a blank between): no alignment.
+  assert.equal(ctcAlign(randomLogProbs(2, 3, 1), 2, 3, [1, 1], 2), null);
+  assert.deepEqual(ctcAlign(new Float32Array(0), 0, 3, [], 2), []);
+});
+
+test('the shipped checker aligns a reading: phones in order, inside the units, word boundaries null', async () => {
+  const checker = await loadReadingCheck(DIR);
+  try {
+    // A recording's own units and phones (parity.json); phones as phoneme ids, a word boundary after the third.
+    const parity = JSON.parse(await readFile(path.join(DIR, 'parity.json'), 'utf8')) as { units: number[]; phones: number[] };
+    const units = parity.units;
+    const phonemeIds = parity.phones.map((p) => checker.manifest.phone_of_phoneme.indexOf(p));
+    phonemeIds.splice(3, 0, 0);
+    const spans = await checker.align(units, phonemeIds);
+    assert.ok(spans, 'an alignment exists for a real reading');
+    let last = 0;
+    spans.forEach((span, i) => {
+      const isPhone = checker.manifest.phone_of_phoneme[phonemeIds[i]] >= 0;
+      assert.equal(span === null, !isPhone, `phoneme ${i}`);
+      if (!span) return;
+      assert.ok(span[0] >= last && span[0] <= span[1] && span[1] < units.length, `phoneme ${i}: ${span} after ${last}`);
+      last = span[0];
+    });
+    // The phones spread over the recording: the first is said in its first fifth, the last in its last.
+    const phones = spans.filter((x): x is [number, number] => x !== null);
+    assert.ok(phones[0][0] < units.length / 5 && phones[phones.length - 1][1] > (units.length * 4) / 5, `${phones[0]} … ${phones.at(-1)} of ${units.length}`);
+    assert.equal(await checker.align(units.slice(0, 3), phonemeIds), null, 'three units cannot say every phone');
+  } finally {
+    await checker.release();
   }
 });

@@ -206,3 +206,29 @@ test('reading check: units do not depend on strategy or batch size; rereadings 0
   await assert.rejects(synthesize(voice, text, {}, { rereadings: -1 }), /rereadings must be an integer ≥ 0/);
   await voice.release();
 });
+
+test('delivery: pauses are the settings\', the speaker gets rate and pitch, volume scales, ranges are enforced', async () => {
+  const voice = await tinyVoice();
+  const calls: Array<{ rate?: number; pitchSemitones?: number } | undefined> = [];
+  const speak = voice.speaker.speak.bind(voice.speaker);
+  voice.speaker.speak = async (units, options) => {
+    calls.push(options);
+    return speak(units);
+  };
+  const base = await run(voice, DOCUMENT);
+  assert.deepEqual(calls.filter(Boolean), [], 'rate 1, pitch 0: no options');
+  const events = await run(voice, DOCUMENT, { rate: 1.5, pitch: -2, volume: 0.5, sentencePauseMs: 120, paragraphPauseMs: 2000 });
+  assert.deepEqual(calls.at(-1), { rate: 1.5, pitchSemitones: -2 });
+  const audio = (es: PipelineEvent[]) => es.filter((e): e is Extract<PipelineEvent, { type: 'audio' }> => e.type === 'audio');
+  const a = audio(events);
+  for (let i = 1; i < a.length; i++) {
+    const gap = a[i].offsetSamples - (a[i - 1].offsetSamples + a[i - 1].samples.length);
+    assert.equal(gap, Math.round((i === 2 ? 2 : 0.12) * 16000), `pause before sentence ${i}`);
+  }
+  const b = audio(base);
+  for (let i = 0; i < b[0].samples.length; i += 50) assert.ok(Math.abs(a[0].samples[i] - b[0].samples[i] / 2) < 1e-6);
+  for (const bad of [{ rate: 2.5 }, { pitch: 7 }, { volume: -0.1 }, { sentencePauseMs: 6000 }, { paragraphPauseMs: Number.NaN }]) {
+    await assert.rejects(run(voice, DOCUMENT, bad), /is not allowed: a number from/, JSON.stringify(bad));
+  }
+  await voice.release();
+});

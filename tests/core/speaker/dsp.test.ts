@@ -8,6 +8,7 @@ import { Fft } from '../../../electron/core/audio/dsp/fft.ts';
 import { bandToBin, logMel, melFilterbank } from '../../../electron/core/audio/dsp/mel.ts';
 import { sourceFilter } from '../../../electron/core/audio/dsp/source-filter.ts';
 import { DEFAULT_GEOMETRY as G, hann, loadFrame, OverlapAdd } from '../../../electron/core/audio/dsp/stft.ts';
+import { stretchFrames, stretchedLength } from '../../../electron/core/audio/dsp/stretch.ts';
 
 const sine = (freq: number, amplitude: number, length: number): Float32Array =>
   Float32Array.from({ length }, (_, n) => amplitude * Math.sin((2 * Math.PI * freq * n) / G.sampleRate));
@@ -123,4 +124,61 @@ test('source-filter resynthesises a sinusoid: its frame energy and its pitch', (
     if (s > best) [best, bestLag] = [s, lag];
   }
   assert.ok(Math.abs(bestLag - 16000 / 440) <= 1, `period ${bestLag}`);
+});
+
+/** The strongest autocorrelation lag of y[from, to) among 40 … 120 samples (a pitch period at 16 kHz, below its double). */
+function period(y: Float32Array, from: number, to: number): number {
+  let best = -Infinity;
+  let bestLag = 0;
+  for (let lag = 40; lag <= 120; lag++) {
+    let s = 0;
+    for (let n = from; n < to; n++) s += y[n] * y[n + lag];
+    if (s > best) [best, bestLag] = [s, lag];
+  }
+  return bestLag;
+}
+
+/** 100 frames of a 200 Hz voiced tone whose loudness ramps up, then 20 unvoiced frames. */
+function toneFrames(nMels = 40): { data: Float32Array; frameCount: number; nMels: number } {
+  const T = 120;
+  const data = new Float32Array(T * (nMels + 2));
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < nMels; b++) data[t * (nMels + 2) + b] = -8 + (4 * t) / T - b / 20;
+    data[t * (nMels + 2) + nMels] = Math.log(200);
+    data[t * (nMels + 2) + nMels + 1] = t < 100 ? 1 : 0;
+  }
+  return { data, frameCount: T, nMels };
+}
+
+test('stretch: rate r gives round(T / r) frames, samples the input in order, keeps voicing edges', () => {
+  const frames = toneFrames();
+  const D = frames.nMels + 2;
+  assert.equal(stretchFrames(frames), frames, 'rate 1, pitch 0: unchanged');
+  for (const rate of [0.5, 0.75, 1.5, 2]) {
+    const out = stretchFrames(frames, { rate });
+    assert.equal(out.frameCount, stretchedLength(120, rate));
+    assert.equal(out.frameCount, Math.round(120 / rate));
+    // The loudness ramp is monotone in the output too, and spans the same range.
+    for (let j = 1; j < out.frameCount; j++) assert.ok(out.data[j * D] >= out.data[(j - 1) * D] - 1e-6);
+    assert.ok(Math.abs(out.data[0] - frames.data[0]) < 0.05 * rate);
+    // The voiced share of frames is kept: 100 of 120.
+    let voiced = 0;
+    for (let j = 0; j < out.frameCount; j++) voiced += out.data[j * D + frames.nMels + 1];
+    assert.ok(Math.abs(voiced / out.frameCount - 100 / 120) < 0.02, `rate ${rate}: ${voiced}/${out.frameCount} voiced`);
+  }
+  assert.throws(() => stretchFrames(frames, { rate: 0 }), RangeError);
+});
+
+test('stretch + source-filter: a faster rate keeps the pitch; a pitch shift moves it by 2^(s/12)', () => {
+  const frames = toneFrames();
+  const base = sourceFilter(frames);
+  const fast = sourceFilter(stretchFrames(frames, { rate: 1.5 }));
+  const up = sourceFilter(stretchFrames(frames, { pitchSemitones: 5 }));
+  assert.equal(base.length, 120 * G.hop);
+  assert.equal(fast.length, 80 * G.hop);
+  const p0 = period(base, 2000, 8000);
+  assert.ok(Math.abs(p0 - 80) <= 1, `200 Hz is an 80-sample period, got ${p0}`);
+  assert.ok(Math.abs(period(fast, 1500, 5000) - p0) <= 1, 'the pitch is kept at rate 1.5');
+  const expected = 80 / 2 ** (5 / 12);
+  assert.ok(Math.abs(period(up, 2000, 8000) - expected) <= 1, `up 5 semitones: period ${period(up, 2000, 8000)} vs ${expected.toFixed(1)}`);
 });

@@ -1,6 +1,6 @@
 /**
  * The vocoder's per-frame features, as the speaking network writes them and
- * native-models/speaker/features.py `vocoder_features` extracts them: for each 10 ms frame,
+ * native-models/spear_voice/speaker/features.py `vocoder_features` extracts them: for each 10 ms frame,
  * `nMels` log mel-band powers, then log f0 (Hz, interpolated through unvoiced frames), then voicing
  * (1 voiced, 0 unvoiced; a network's probability is thresholded at 0.5).
  */

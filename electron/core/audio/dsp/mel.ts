@@ -1,5 +1,5 @@
 /**
- * HTK mel scale and the band layout of native-models/speaker/features.py `mel_filterbank` (the twin:
+ * HTK mel scale and the band layout of native-models/spear_voice/speaker/features.py `mel_filterbank` (the twin:
  * change both together). The vocoders only need each band's centre and its filter's total weight to
  * turn band powers back into a smooth per-bin power density.
  */

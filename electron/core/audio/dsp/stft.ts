@@ -1,5 +1,5 @@
 /**
- * The frame geometry shared with the Python features (native-models/speaker/features.py): frame t is
+ * The frame geometry shared with the Python features (native-models/spear_voice/speaker/features.py): frame t is
  * centred on sample t·hop + hop/2, analysed with a periodic Hann window of `win` samples centred in an
  * `nFft`-point transform. A vocoder that writes `hop` samples per frame turns T frames into exactly
  * T·hop samples.

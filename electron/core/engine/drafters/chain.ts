@@ -1,5 +1,5 @@
 /**
- * Drafting through a chain (the manifest's "chains", native-models/spear_t2s/chain.py): one session run
+ * Drafting through a chain (the manifest's "chains", native-models/spear_voice/t2s/chain.py): one session run
  * returns all gamma drafts of one row. The prophet and the draft model use it the same way.
  *
  * Greedy chains take each step's argmax. Sampled chains (temperature only) draw each step's token by
@@ -11,13 +11,13 @@
  * token gives (tests/core/engine/chain.test.ts).
  */
 import type { ChainSet } from '../chain-set.ts';
-import { feedUpTo } from '../feed.ts';
+import { feedUpTo, type HiddenSource } from '../feed.ts';
 import type { Graph } from '../graph.ts';
 import type { KvCache } from '../kv-cache.ts';
 import type { TokenPicker } from '../picker.ts';
-import type { RowState, SlotTable } from '../rows.ts';
+import type { SlotTable } from '../rows.ts';
 import { sampleIndex } from '../sampling.ts';
-import type { Proposal } from './types.ts';
+import type { Proposal, UniformOf } from './types.ts';
 
 /**
  * The chain for this step, where one applies: one row, a gamma the model has a chain for, and greedy
@@ -31,33 +31,39 @@ export async function chainFor(chains: ChainSet, table: SlotTable, gamma: number
   return temperatureOnly && chains.sampled?.has(gamma) ? chains.sampled.graph(gamma) : undefined;
 }
 
+export interface ChainedOptions {
+  chain: Graph;
+  /** The drafter's cache: the chain reads and writes it as the drafter's graph would. */
+  cache: KvCache;
+  table: SlotTable;
+  gamma: number;
+  picker: TokenPicker;
+  /** Drafts the same step one run per token with the given random sources (a sampled chain's fallback). */
+  stepwise: (uniformOf: UniformOf) => Promise<Proposal>;
+  /** The hidden_in vectors, for a chain that reads them (the prophet's). */
+  hiddenAt?: HiddenSource;
+}
+
 /**
  * One chain run: the row's positions the cache has not seen (with `hiddenAt`'s vectors, for a chain that
- * reads hidden states), then its gamma drafts appended to the row. The chain writes its cache outputs
- * through Graph.run, as any graph does. `stepwise` drafts the same step one run per token: a sampled
- * chain falls back to it where its draw and the engine's differ.
+ * reads hidden states), then its gamma drafts. The chain writes its cache outputs through Graph.run, as
+ * any graph does.
  */
-export async function proposeChained(
-  chain: Graph,
-  cache: KvCache,
-  table: SlotTable,
-  gamma: number,
-  picker: TokenPicker,
-  stepwise: () => Promise<Proposal>,
-  hiddenAt?: (row: RowState, position: number, out: Float32Array, offset: number) => void,
-): Promise<Proposal> {
+export async function proposeChained(options: ChainedOptions): Promise<Proposal> {
+  const { chain, cache, table, gamma, picker, stepwise, hiddenAt } = options;
   const row = table.active[0];
+  const end = (r: typeof row): number => r.seq.length;
   if (!chain.sampled) {
-    const result = await feedUpTo(chain, cache, table, (r) => r.seq.length, hiddenAt);
-    for (let i = 0; i < gamma; i++) row.drafts.push(Number(result.drafts![i]));
-    return { q: null };
+    const result = await feedUpTo(chain, cache, table, { end, hiddenAt });
+    return { tokens: [Array.from(result.drafts!.subarray(0, gamma), Number)], q: null };
   }
   const live = row.uniform;
   const draws = Array.from({ length: gamma }, () => live());
   const cachedBefore = cache.lengths[0];
-  const result = await feedUpTo(chain, cache, table, (r) => r.seq.length, hiddenAt, { uniforms: draws, temperature: picker.options.temperature });
+  const result = await feedUpTo(chain, cache, table, { end, hiddenAt, sampling: { uniforms: draws, temperature: picker.options.temperature } });
   const V = picker.vocabSize;
   const q = new Float64Array(gamma * V);
+  const tokens: number[] = [];
   for (let i = 0; i < gamma; i++) {
     picker.distribution(result.draftLogits!, i * V, q, i * V);
     const token = sampleIndex(q, i * V, V, () => draws[i]);
@@ -65,16 +71,11 @@ export async function proposeChained(
       // The first i drafts were the engine's own draws; the rest followed the graph's. Undo the call
       // (its cache positions) and draft this step one run per token, replaying the same uniforms.
       cache.truncate(0, cachedBefore);
-      row.drafts.length = 0;
       let replayed = 0;
-      row.uniform = () => (replayed < gamma ? draws[replayed++] : live());
-      try {
-        return await stepwise();
-      } finally {
-        row.uniform = live;
-      }
+      const replay = (): number => (replayed < gamma ? draws[replayed++] : live());
+      return stepwise(() => replay);
     }
-    row.drafts.push(token);
+    tokens.push(token);
   }
-  return { q };
+  return { tokens: [tokens], q };
 }

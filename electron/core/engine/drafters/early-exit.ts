@@ -6,11 +6,12 @@
  */
 import type { Graph } from '../graph.ts';
 import { KvCache } from '../kv-cache.ts';
-import { feedUpTo, lastIndexOffset, PositionStore } from '../feed.ts';
+import { feedUpTo, PositionStore } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
-import { keepAcceptedDrafts, pendingPosition, type RowState, type SlotTable } from '../rows.ts';
+import { keepAcceptedDrafts, pendingPosition, type Drafts, type RowState, type SlotTable } from '../rows.ts';
 import { lastPositions } from '../target.ts';
-import type { Drafter, Proposal, Target } from './types.ts';
+import { draftStepwise, ownUniforms } from './stepwise.ts';
+import type { Drafter, Proposal, StrategyEnv, Target } from './types.ts';
 
 /** The shared lower layers: one cache and the exit-layer hidden state of every position it has run. */
 export class Trunk {
@@ -26,9 +27,9 @@ export class Trunk {
     this.hidden = new PositionStore(graph.hiddenDim, capacity);
   }
 
-  /** Runs every position below `end(row)` the trunk has not run yet (tokens from seq, then drafts). */
-  async advance(table: SlotTable, end: (row: RowState) => number): Promise<void> {
-    const result = await feedUpTo(this.graph, this.cache, table, end);
+  /** Runs every position below `end(row)` the trunk has not run yet (tokens from seq, then `drafts`). */
+  async advance(table: SlotTable, end: (row: RowState) => number, drafts?: Drafts): Promise<void> {
+    const result = await feedUpTo(this.graph, this.cache, table, { end, drafts });
     if (result.T > 0) this.hidden.storeFed(table, result, result.hidden!);
   }
 
@@ -37,31 +38,39 @@ export class Trunk {
   };
 }
 
+export interface EarlyExitOptions extends StrategyEnv {
+  /** The layers below the exit layer, shared by the target and the drafter. */
+  trunk: Trunk;
+  /** `rest` for the target, `exit_head` for the drafter. */
+  graph: Graph;
+}
+
 export class EarlyExitTarget implements Target {
   readonly restCache: KvCache;
   readonly caches: readonly KvCache[];
+  readonly trunk: Trunk;
+  private readonly rest: Graph;
+  private readonly vocabSize: number;
 
-  constructor(
-    readonly trunk: Trunk,
-    private readonly rest: Graph,
-    slots: number,
-    capacity: number,
-    private readonly vocabSize: number,
-  ) {
-    this.restCache = KvCache.forGraph(rest.entry, slots, capacity);
-    this.caches = [trunk.cache, this.restCache];
+  constructor(options: EarlyExitOptions) {
+    this.trunk = options.trunk;
+    this.rest = options.graph;
+    this.vocabSize = options.vocabSize;
+    this.restCache = KvCache.forGraph(this.rest.entry, options.slots, options.capacity);
+    this.caches = [this.trunk.cache, this.restCache];
   }
 
   async prefill(table: SlotTable): Promise<void> {
     await this.trunk.advance(table, pendingPosition);
-    await feedUpTo(this.rest, this.restCache, table, pendingPosition, this.trunk.hiddenAt);
+    await feedUpTo(this.rest, this.restCache, table, { end: pendingPosition, hiddenAt: this.trunk.hiddenAt });
   }
 
-  async score(table: SlotTable, gamma: number): Promise<Float32Array> {
+  async score(table: SlotTable, drafts: Drafts): Promise<Float32Array> {
+    const gamma = drafts[0].length;
     const end = (row: RowState): number => row.seq.length + gamma;
     // Drafting ran the trunk on the pending token and all drafts but the last; only that one is left.
-    await this.trunk.advance(table, end);
-    const result = await feedUpTo(this.rest, this.restCache, table, end, this.trunk.hiddenAt);
+    await this.trunk.advance(table, end, drafts);
+    const result = await feedUpTo(this.rest, this.restCache, table, { end, drafts, hiddenAt: this.trunk.hiddenAt });
     return lastPositions(result, table.size, gamma + 1, this.vocabSize);
   }
 
@@ -73,36 +82,33 @@ export class EarlyExitTarget implements Target {
 export class EarlyExitDrafter implements Drafter {
   readonly exitCache: KvCache;
   readonly caches: readonly KvCache[];
+  private readonly trunk: Trunk;
+  private readonly exitHead: Graph;
 
-  constructor(
-    private readonly trunk: Trunk,
-    private readonly exitHead: Graph,
-    slots: number,
-    capacity: number,
-    private readonly vocabSize: number,
-  ) {
-    this.exitCache = new KvCache(exitHead.cacheLayers, exitHead.entry.kv_dim, slots, capacity);
+  constructor(options: EarlyExitOptions) {
+    this.trunk = options.trunk;
+    this.exitHead = options.graph;
+    this.exitCache = new KvCache(this.exitHead.cacheLayers, this.exitHead.entry.kv_dim, options.slots, options.capacity);
     // The trunk's cache belongs to the target's list; listing it twice would move its slots twice.
     this.caches = [this.exitCache];
   }
 
   async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
-    const V = this.vocabSize;
-    const q = picker.greedy ? null : new Float64Array(table.size * gamma * V);
-    for (let i = 0; i < gamma; i++) {
-      const end = (row: RowState): number => row.seq.length + i;
-      await this.trunk.advance(table, end);
-      if (this.exitHead.cacheLayers === 0) {
-        // Without blocks of its own the head needs only the newest hidden state.
-        for (let s = 0; s < table.size; s++) this.exitCache.lengths[s] = end(table.active[s]) - 1;
-      }
-      const result = await feedUpTo(this.exitHead, this.exitCache, table, end, this.trunk.hiddenAt);
-      for (let s = 0; s < table.size; s++) {
-        const row = table.active[s];
-        row.drafts.push(picker.pick(result.logits!, lastIndexOffset(result, s, V), row, q, (s * gamma + i) * V));
-      }
-    }
-    return { q };
+    return draftStepwise({
+      table,
+      gamma,
+      picker,
+      uniformOf: ownUniforms(table),
+      step: async (i, drafts) => {
+        const end = (row: RowState): number => row.seq.length + i;
+        await this.trunk.advance(table, end, drafts);
+        if (this.exitHead.cacheLayers === 0) {
+          // Without blocks of its own the head needs only the newest hidden state.
+          for (let s = 0; s < table.size; s++) this.exitCache.lengths[s] = end(table.active[s]) - 1;
+        }
+        return feedUpTo(this.exitHead, this.exitCache, table, { end, drafts, hiddenAt: this.trunk.hiddenAt });
+      },
+    });
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {

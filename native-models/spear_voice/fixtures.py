@@ -1,0 +1,206 @@
+"""Deterministic random models for tests and benchmarks, exported through the project's own exporter.
+
+    /usr/bin/python3 native-models/make_fixtures.py                 # tests/fixtures/tiny, tiny-noexit, tiny-int8, tiny-voice
+    /usr/bin/python3 native-models/make_fixtures.py --bench tests/fixtures/bench   # realistic size
+
+(native-models/make_fixtures.py runs this module's main; `npm run fixtures` is the first line.)
+
+Random weights are scaled so the target's logits have std ~2 (peaked, not one-hot), and every drafter
+is built from the target's own weights plus noise, so drafts are correlated with the target but not
+equal to it: acceptance is neither ~0 (useless for engine tests) nor ~1 (hides rejection paths).
+"""
+
+import argparse
+import json
+import math
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from . import REPO_ROOT
+from .t2s.chain import chain_voice
+from .t2s.export import export_model
+from .t2s.model import DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel, shift_features
+from .t2s.quantize import quantize_voice
+
+SPECIAL = {"pad": 0, "bos": 1, "sep": 2, "eos": 3}
+
+
+@dataclass
+class FixtureConfig:
+    name: str = "tiny-random"  # manifest name
+    seed: int = 1234  # one seed for every random draw, so the files are byte-for-byte reproducible
+    vocab_size: int = 16  # V, including the 4 special tokens
+    context: int = 128  # manifest context
+    d_model: int = 32  # target width
+    n_heads: int = 2  # target heads
+    n_layers: int = 4  # target blocks
+    mlp_hidden: int = 64  # SwiGLU width 2 D keeps the committed files small; 0 = the model's 8/3 D default
+    exit_layer: int = 2  # early exit after this many blocks
+    exit_blocks: int = 1  # blocks owned by the exit head
+    draft_d_model: int = 16  # the draft is narrower than the target
+    draft_n_heads: int = 2
+    draft_n_layers: int = 1
+    prophet_n_layers: int = 1
+    prophet_d_model: int = 0  # 0 = the target's width; narrower makes kv_dim != hidden_dim in the prophet graph
+    logit_std: float = 2.0  # target logits are scaled to this std over random contexts
+    drafter_noise: float = 0.5  # relative noise added to weights copied from the target into drafters
+
+
+TINY = FixtureConfig()
+# Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
+# for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
+TINY_VOICE_UNITS = 32
+FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry prophet chains (the others test models without)
+# No exit blocks, and a prophet narrower than the target (its cache width differs from the features it reads).
+TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, prophet_d_model=16)
+# Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
+# and its drafters less noise (measured acceptance: exit 0.59, prophet 0.38, draft 0.18).
+BENCH = FixtureConfig(name="bench-random", vocab_size=1024, context=1024, d_model=256, n_heads=4, n_layers=8,
+                      mlp_hidden=0, exit_layer=2, exit_blocks=0, draft_d_model=128, draft_n_heads=2,
+                      draft_n_layers=2, logit_std=3.0, drafter_noise=0.2)
+
+
+def scaled_init(model: torch.nn.Module, n_layers: int, gen: torch.Generator) -> None:
+    """Unit-variance init (std 1/sqrt(fan_in), embeddings std 1) so attention and MLPs matter at this
+    tiny width; residual output projections shrink by 1/sqrt(2 n_layers) to keep the stream bounded."""
+    for name, p in model.named_parameters():
+        if p.dim() < 2:
+            continue
+        std = 1.0 if "embed" in name else 1.0 / math.sqrt(p.shape[1])
+        if name.endswith(("wo.weight", "w_down.weight")):
+            std /= math.sqrt(2 * n_layers)
+        p.data.copy_(torch.randn(p.shape, generator=gen) * std)
+
+
+def noisy(w: torch.Tensor, noise: float, gen: torch.Generator) -> torch.Tensor:
+    return w + noise * w.std() * torch.randn(w.shape, generator=gen)
+
+
+def build(fc: FixtureConfig) -> tuple[TargetModel, DraftModel, Prophet]:
+    gen = torch.Generator().manual_seed(fc.seed)
+    torch.manual_seed(fc.seed)  # module constructors draw from the global generator; scaled_init overwrites
+    target = TargetModel(TargetConfig(vocab_size=fc.vocab_size, context=fc.context, d_model=fc.d_model,
+                                      n_heads=fc.n_heads, n_layers=fc.n_layers, mlp_hidden=fc.mlp_hidden,
+                                      exit_layer=fc.exit_layer, exit_blocks=fc.exit_blocks))
+    scaled_init(target, fc.n_layers, gen)
+    # The exit head's blocks start as noisy copies of the blocks that follow the exit layer.
+    for i, block in enumerate(target.exit_blocks):
+        source = target.blocks[fc.exit_layer + i]
+        for p, q in zip(block.parameters(), source.parameters()):
+            p.data.copy_(noisy(q.data, fc.drafter_noise, gen) if p.dim() >= 2 else q.data)
+    # Scale the head so logits have the wanted spread over contexts the target could see.
+    with torch.no_grad():
+        logits = target(torch.randint(0, fc.vocab_size, (8, 64), generator=gen))[0]
+        target.lm_head.weight.mul_(fc.logit_std / float(logits.std()))
+
+    draft = DraftModel(DecoderConfig(vocab_size=fc.vocab_size, context=fc.context, d_model=fc.draft_d_model,
+                                     n_heads=fc.draft_n_heads, n_layers=fc.draft_n_layers,
+                                     mlp_hidden=fc.mlp_hidden // 2))
+    scaled_init(draft, fc.draft_n_layers, gen)
+    with torch.no_grad():  # the draft sees the first draft_d_model dims of the target's embedding and head
+        d = fc.draft_d_model
+        draft.embed.weight.copy_(noisy(target.embed.weight[:, :d], fc.drafter_noise, gen))
+        draft.lm_head.weight.copy_(noisy(target.lm_head.weight[:, :d], fc.drafter_noise, gen)
+                                   * math.sqrt(fc.d_model / d))
+
+    prophet = Prophet.from_target(target, n_layers=fc.prophet_n_layers, d_model=fc.prophet_d_model or None)
+    scaled_init(prophet.blocks, fc.prophet_n_layers, gen)
+    with torch.no_grad():  # fc starts near "pass the token embedding through", plus a little of the feature
+        D, W = fc.d_model, prophet.cfg.d_model
+        w = torch.cat([fc.drafter_noise * torch.randn(D, D, generator=gen) / math.sqrt(D), torch.eye(D)], dim=1)
+        prophet.fc.weight.copy_(w[:W])
+        if prophet.up is not None:  # a narrow prophet writes its width back into the first W feature dims
+            prophet.up.weight.copy_(torch.eye(D)[:, :W])
+    return target, draft, prophet
+
+
+def acceptance(target: TargetModel, draft: DraftModel, prophet: Prophet, fc: FixtureConfig) -> dict:
+    """Mean sum_x min(p(x), q(x)) over positions of sequences sampled from the target: the expected
+    per-token acceptance rate of speculative sampling (Leviathan et al. 2023, section 3.1)."""
+    gen = torch.Generator().manual_seed(fc.seed + 1)
+    B, T = 16, 48
+    ids = torch.full((B, 1), SPECIAL["bos"])
+    with torch.no_grad():
+        for _ in range(T - 1):
+            p = target(ids)[0][:, -1].softmax(-1)
+            ids = torch.cat([ids, torch.multinomial(p, 1, generator=gen)], 1)
+        logits, exit_logits, feature = target(ids)
+        p = logits.softmax(-1)
+        drafts = {"exit_head": exit_logits, "draft": draft(ids)[0], "prophet": prophet(ids, shift_features(feature))[0]}
+        # The prophet at position i predicts the target's distribution at i (feature i → head), which
+        # is what p[:, i] is, so every drafter compares to p at the same index.
+        return {k: round(float(torch.minimum(p, q.softmax(-1)).sum(-1).mean()), 3) for k, q in drafts.items()} | {
+            "target_logit_std": round(float(logits.std()), 3),
+            "target_top1_prob": round(float(p.max(-1).values.mean()), 3)}
+
+
+def phoneme_count() -> int:
+    """Size of the app's PHONEME_INVENTORY (electron/core/text/phonemes.ts), asked of the TypeScript side."""
+    out = subprocess.run(["node", "--import", "tsx", "-e",
+                          "import('./electron/core/text/index.ts').then((m) => console.log(m.PHONEME_INVENTORY.length))"],
+                         cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None,
+         chains: bool = False) -> None:
+    target, draft, prophet = build(fc)
+    stats = acceptance(target, draft, prophet, fc)
+    print(f"{out_dir}: {stats}")
+    export_model(target, draft, prophet, out_dir, name=fc.name, vocab=vocab or {"size": fc.vocab_size, "special": SPECIAL},
+                 stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc),
+                                                       "expected_acceptance": stats})
+    if voice:
+        manifest_path = out_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["voice"] = voice
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    if chains:
+        chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)
+    shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
+    (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}), made by `/usr/bin/python3 {how}`; "
+                                       f"parity/ holds ONNX Runtime reference cases: "
+                                       f"`node native-models/tools/check_parity.mjs {shown}/parity`.\n")
+
+
+def make_int8(out_dir: Path, how: str) -> None:
+    """The tiny model with its drafters' weights in int8, as the shipped voice has them."""
+    make(TINY, out_dir, how)
+    quantize_voice(out_dir)
+    chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)  # from the int8 drafters, as the shipped voice's
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
+    parser.add_argument("--tiny", type=Path, help="write only the tiny model to this folder (the export test)")
+    parser.add_argument("--tiny-int8", type=Path, help="write only the tiny model with int8 drafters to this folder")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.tiny:
+        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}", chains=True)
+        return
+    if args.tiny_int8:
+        make_int8(args.tiny_int8.resolve(), f"native-models/make_fixtures.py --tiny-int8 {args.tiny_int8}")
+        return
+    if args.bench:
+        make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
+        return
+    fixtures = REPO_ROOT / "tests" / "fixtures"
+    make(TINY, fixtures / "tiny", "native-models/make_fixtures.py", chains=True)
+    make(TINY_NOEXIT, fixtures / "tiny-noexit", "native-models/make_fixtures.py")
+    make_int8(fixtures / "tiny-int8", "native-models/make_fixtures.py")
+    phonemes = phoneme_count()
+    size = 4 + phonemes + TINY_VOICE_UNITS
+    make(FixtureConfig(name="tiny-voice-random", vocab_size=size), fixtures / "tiny-voice", "native-models/make_fixtures.py",
+         vocab={"size": size, "special": SPECIAL, "phonemes": {"offset": 4, "count": phonemes},
+                "units": {"offset": 4 + phonemes, "count": TINY_VOICE_UNITS}},
+         voice={"max_units": {"per_phoneme": 1.0, "base": 4}, "unit_rate": 25, "default_strategy": "early-exit",
+                "default_gamma": 4, "default_temperature": 0})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""ONNX tensor names and graph roles of the model contract (docs/model-contract.md).
+
+The TypeScript twin is electron/core/engine/tensor-names.ts; the two must agree name for name and in order.
+"""
+
+INPUT_IDS = "input_ids"
+HIDDEN_IN = "hidden_in"
+POSITIONS = "positions"
+PAST_LEN = "past_len"
+LOGITS = "logits"
+HIDDEN_OUT = "hidden_out"
+DRAFTS = "drafts"  # a chain's drafts (t2s/chain.py)
+# A sampled chain's own inputs and output (t2s/chain.py): one uniform per draft, the reciprocal of
+# the temperature, and each step's logits, from which the engine computes the q it verifies against.
+UNIFORMS = "uniforms"
+INV_TEMPERATURE = "inv_temperature"
+DRAFT_LOGITS = "draft_logits"
+
+MANIFEST_FORMAT = "spear-t2s/1"
+MANIFEST_FILE = "manifest.json"
+
+
+def past_key(layer: int) -> str:
+    return f"past_key_{layer}"
+
+
+def past_value(layer: int) -> str:
+    return f"past_value_{layer}"
+
+
+def new_key(layer: int) -> str:
+    return f"new_key_{layer}"
+
+
+def new_value(layer: int) -> str:
+    return f"new_value_{layer}"
+
+
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "prophet")
+
+# What each role reads and writes besides its cache (the cache names follow from cache_layers).
+ROLE_IO = {
+    "full": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
+    "trunk": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (HIDDEN_OUT,)},
+    "rest": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
+    "exit_head": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
+    "draft": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
+    "prophet": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
+}
+
+
+def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
+    """The full, ordered (inputs, outputs) name lists of a graph of this role with this many cache layers."""
+    inputs = list(ROLE_IO[role]["inputs"])
+    outputs = list(ROLE_IO[role]["outputs"])
+    for i in range(cache_layers):
+        inputs += [past_key(i), past_value(i)]
+        outputs += [new_key(i), new_value(i)]
+    return inputs, outputs
+
+
+# The manifest's "chains": a drafter's gamma drafts (greedy, or sampled) in one call, built from its graph (t2s/chain.py).
+CHAINED_DRAFTERS = ("prophet", "draft")
+
+
+def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:
+    """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache; a
+    sampled chain also reads one uniform per draft and the temperature's reciprocal, and writes each
+    step's logits."""
+    inputs, outputs = expected_names(drafter, cache_layers)
+    cache = [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]
+    if sampled:
+        return inputs + [UNIFORMS, INV_TEMPERATURE], [DRAFTS, DRAFT_LOGITS] + cache
+    return inputs, [DRAFTS] + cache

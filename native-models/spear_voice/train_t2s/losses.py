@@ -1,0 +1,66 @@
+"""The losses, all on the positions whose next token is a unit or eos: the target's (main head plus its early
+exit) and the drafters' (draft and prophet, the target frozen, taught by one target forward per batch)."""
+
+import torch
+import torch.nn.functional as F
+
+from ..t2s.model import DraftModel, Prophet, TargetModel, default_positions
+from .config import TrainConfig
+from .unroll import prophet_unrolled
+
+
+def kl(p_logits, q_logits, tau: float = 1.0):  # (N, V), (N, V) → mean KL(p || q) at temperature tau, float32
+    logp = F.log_softmax(p_logits.float() / tau, -1)
+    logq = F.log_softmax(q_logits.float() / tau, -1)
+    return (logp.exp() * (logp - logq)).sum(-1).mean()
+
+
+def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig) -> dict:
+    logits, exit_logits, _ = target(ids)  # (B, T, V) x 2
+    y = ids[:, 1:][mask[:, :-1]]  # (N,) next tokens at loss positions
+    main = logits[:, :-1][mask[:, :-1]].float()  # (N, V)
+    ex = exit_logits[:, :-1][mask[:, :-1]].float()  # (N, V)
+    main_ce = F.cross_entropy(main, y)
+    exit_ce = F.cross_entropy(ex, y)
+    exit_loss = (1 - cfg.exit_distill) * exit_ce + cfg.exit_distill * kl(main.detach(), ex)
+    return {"loss": main_ce + cfg.exit_weight * exit_loss, "main": main_ce, "exit": exit_ce}
+
+
+def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids, mask, cfg: TrainConfig,
+                   noise: float) -> dict:
+    positions, past_len = default_positions(ids)
+    with torch.no_grad():
+        hidden, _ = target.trunk(ids, positions, past_len)  # (B, T, D) at the exit layer
+        t_logits, t_feature, _ = target.rest(hidden, positions, past_len)  # (B, T, V), (B, T, D)
+    m = mask[:, :-1]  # (B, T-1)
+    y = ids[:, 1:][m]  # (N,)
+    p = t_logits[:, :-1][m].float()  # (N, V) the target's distribution at each loss position
+
+    exit_loss, exit_ce = 0.0, None
+    if cfg.distill_exit:  # the exit head alone learns; the trunk under it and the shared LM head stay frozen
+        ex = target.exit_head(hidden, positions, past_len)[0][:, :-1][m].float()  # (N, V)
+        exit_ce = F.cross_entropy(ex, y)
+        exit_loss = (1 - cfg.exit_distill) * exit_ce + cfg.exit_distill * kl(p, ex)
+
+    d = draft(ids)[0][:, :-1][m].float()  # (N, V)
+    draft_ce = F.cross_entropy(d, y)
+    tau = cfg.distill_temperature
+    draft_loss = (1 - cfg.draft_distill) * draft_ce + cfg.draft_distill * tau * tau * kl(p, d, tau)
+
+    prophet_loss, prophet_ce = 0.0, None
+    t_feature = t_feature.float()
+    for s, (logits, feature) in enumerate(prophet_unrolled(prophet, ids, t_feature, cfg.prophet_unroll, noise), 1):
+        ms = m.clone()  # the draft began at i - s + 1, which must itself be a loss position
+        if s > 1:
+            ms[:, s - 1:] &= m[:, :-(s - 1)]
+            ms[:, :s - 1] = False
+        reg = F.smooth_l1_loss(feature[:, :-1][ms].float(), t_feature[:, :-1][ms])
+        q = logits[:, :-1][ms].float()
+        cls = kl(t_logits[:, :-1][ms], q)
+        ce = F.cross_entropy(q, ids[:, 1:][ms])
+        prophet_loss = prophet_loss + cfg.prophet_step_decay ** (s - 1) * (
+            cfg.prophet_reg_weight * reg + cfg.prophet_cls_weight * cls + cfg.prophet_ce_weight * ce)
+        if s == 1:
+            prophet_ce = ce
+    return {"loss": draft_loss + prophet_loss + cfg.exit_weight * exit_loss, "draft": draft_ce, "prophet": prophet_ce,
+            "exit": exit_ce, "draft_loss": draft_loss, "prophet_loss": prophet_loss}
