@@ -1,5 +1,5 @@
 /**
- * The fused target graphs (native-models/fused_graph.py): they reproduce PyTorch's reference outputs as
+ * The fused target graphs (native-models/spear_voice/t2s/fused.py): they reproduce PyTorch's reference outputs as
  * the exported graphs do, the shipped voice's fused `full` computes what its exported one does, the script
  * rebuilds the committed fixture byte for byte, and a manifest whose layout does not match its graph is
  * refused at load. (Cached = uncached and greedy equality of every strategy on the fused fixture are in
@@ -96,10 +96,10 @@ test('the shipped voice: ar through the fused full emits what ar through the exp
   }
 });
 
-test('fused_graph.py rebuilds the committed tiny-fused fixture byte for byte from tiny', async () => {
+test('spear_voice.t2s.fused rebuilds the committed tiny-fused fixture byte for byte from tiny', async () => {
   await withCopy(TINY, (dir) => {
     const out = path.join(dir, 'fused');
-    const run = spawnSync('/usr/bin/python3', ['native-models/fused_graph.py', dir, '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    const run = spawnSync('/usr/bin/python3', ['-m', 'spear_voice.t2s.fused', dir, '--out', out], { cwd: path.join(ROOT, 'native-models'), encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const made = manifestOf(out);
     assert.deepEqual(made, manifestOf(TINY_FUSED));

@@ -8,7 +8,7 @@
  *   its used prefix; a call with several copies each row's used prefix into one scratch block
  *   (`pastView`): the exported graphs concatenate the past anyway, and a block as long as the longest
  *   row costs less than one as long as the capacity.
- * - "bnsh" (native-models/fused_graph.py): (slots, heads, stride, headDim), where `stride` positions per
+ * - "bnsh" (native-models/spear_voice/t2s/fused.py): (slots, heads, stride, headDim), where `stride` positions per
  *   head are laid out now: it starts at 0 and grows by GROW_STRIDE positions (up to the capacity) when an
  *   append needs room, moving each head's used positions once. Every call passes the first `active`
  *   slots whole, for any number of rows, without a copy; the graph reads the keys where they lie, at

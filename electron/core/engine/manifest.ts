@@ -28,7 +28,7 @@ export interface GraphEntry {
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
    * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
-   * `construction`: the fused target graphs, native-models/fused_graph.py).
+   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py).
    */
   source?: { file: string; sha256: string; quantization?: string; construction?: string };
 }

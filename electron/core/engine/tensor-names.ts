@@ -25,7 +25,7 @@ export const DRAFT_LOGITS = 'draft_logits';
  *   "bnsh"  past_key_i, past_value_i (B, H, P, Dh): the engine's own buffers passed whole, P their
  *           capacity; new_key_i, new_value_i (B, H, T, Dh). The entry also says "kv_heads": H and
  *           "max_positions": the positions its rotary table covers (the cache's capacity may not exceed
- *           it). The fused target graphs (native-models/fused_graph.py).
+ *           it). The fused target graphs (native-models/spear_voice/t2s/fused.py).
  *
  * Either way the graph attends to cached positions j < past_len[b] and to new tokens t' <= t, ignores
  * whatever the past holds at or past past_len[b], and reads the same input and output names.

@@ -1,8 +1,8 @@
-// The fused target graphs (native-models/fused_graph.py) against the exported full graph: parity, then cost.
+// The fused target graphs (native-models/spear_voice/t2s/fused.py) against the exported full graph: parity, then cost.
 //
-//   /usr/bin/python3 native-models/fused_graph.py native-models/voice --out /tmp/fused   # or in place
-//   node native-models/fused_cost.mjs VOICE_DIR FUSED_DIR… [--past 150] [--capacity N] [--rounds 60] [--runs 10] [--clock cpu]
-//   node native-models/fused_cost.mjs --probe /tmp/probe                                  # fused_graph.py --probe graphs
+//   PYTHONPATH=native-models python3 -m spear_voice.t2s.fused native-models/voice --out /tmp/fused   # or in place
+//   node native-models/tools/fused_cost.mjs VOICE_DIR FUSED_DIR… [--past 150] [--capacity N] [--rounds 60] [--runs 10] [--clock cpu]
+//   node native-models/tools/fused_cost.mjs --probe /tmp/probe                                  # spear_voice.t2s.fused --probe graphs
 //
 // Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
 // 1 and of 5 tokens), through both graphs with their own caches; prints the largest logits difference and
@@ -43,11 +43,11 @@ if (values.probe) {
 
 const [voiceDir, ...fusedDirs] = positionals;
 if (!voiceDir || fusedDirs.length === 0) {
-  console.error('usage: node native-models/fused_cost.mjs VOICE_DIR FUSED_DIR… [options]');
+  console.error('usage: node native-models/tools/fused_cost.mjs VOICE_DIR FUSED_DIR… [options]');
   process.exit(2);
 }
 const manifest = JSON.parse(readFileSync(path.join(voiceDir, 'manifest.json'), 'utf8'));
-/** A voice directory's fused `full` entry (fused_graph.py). */
+/** A voice directory's fused `full` entry (spear_voice.t2s.fused). */
 function fusedEntryOf(dir) {
   const file = path.join(dir, 'manifest.json');
   const entry = JSON.parse(readFileSync(file, 'utf8')).graphs.full;

@@ -19,7 +19,7 @@ queries (B, H, P, Dh) @ (B, H, Dh, T), so ONNX Runtime's MLAS reads the cached k
 operand; at T = 1 the values are read in place too (its M = 1 kernel, which wants alpha = 1: the
 1/sqrt(Dh) scale is folded into Wq). Nothing concatenates or transposes the past.
 
-GroupQueryAttention is not used (`node native-models/fused_cost.mjs --probe`): with present bound to
+GroupQueryAttention is not used (`node native-models/tools/fused_cost.mjs --probe`): with present bound to
 past it writes the cache in place, but onnxruntime-node copies every fetched output into a fresh
 ArrayBuffer, the whole (B, H, P, Dh) buffer per layer and call; without the binding it memsets and
 copies the past into its own present buffer, and ONNX Runtime 1.30 refuses T > 1 with a past for
@@ -32,11 +32,12 @@ Weights are found by the exporter's node names (/blocks.{i}/attn/wq/MatMul, …)
 the norm epsilon read from the exported graph's constants; float16-stored weights stay float16 (a Cast
 that ONNX Runtime folds at load, as in the export).
 
-    /usr/bin/python3 native-models/fused_graph.py native-models/voice                    # adds *.fused.onnx, updates manifest.json
-    /usr/bin/python3 native-models/fused_graph.py tests/fixtures/tiny --out tests/fixtures/tiny-fused   # a fused copy
-    /usr/bin/python3 native-models/fused_graph.py --probe /tmp/probe                      # one tiny graph per operator
+    cd native-models
+    python3 -m spear_voice.t2s.fused voice                                               # adds *.fused.onnx, updates manifest.json
+    python3 -m spear_voice.t2s.fused ../tests/fixtures/tiny --out ../tests/fixtures/tiny-fused   # a fused copy
+    python3 -m spear_voice.t2s.fused --probe /tmp/probe                                  # one tiny graph per operator
 
-Python has no ONNX Runtime here; parity and cost are checked from node: native-models/fused_cost.mjs.
+Python has no ONNX Runtime here; parity and cost are checked from node: native-models/tools/fused_cost.mjs.
 """
 
 import argparse
@@ -57,7 +58,7 @@ ROLES = ("full", "trunk", "rest")
 # positions (gamma ≤ 64), and RotaryEmbedding reads its table at every fed position.
 POSITION_MARGIN = 128
 CONSTRUCTION = (
-    "native-models/fused_graph.py: the weights of `source` in ONNX Runtime's fused CPU operators "
+    "spear_voice.t2s.fused: the weights of `source` in ONNX Runtime's fused CPU operators "
     "(SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, RotaryEmbedding, QuickGelu), q|k|v and "
     "gate|up packed into one MatMul each, attention reading the (B, H, P, Dh) cache in place"
 )
@@ -296,7 +297,7 @@ def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, ma
         outputs[0:0] = [vi("logits", TensorProto.FLOAT, ["B", "T", V]), vi("hidden_out", TensorProto.FLOAT, ["B", "T", D])]
 
     graph = helper.make_graph(b.nodes, f"spear_{role}_fused", inputs, outputs, b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)], producer_name="spear fused_graph.py")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)], producer_name="spear_voice.t2s.fused")
     model.ir_version = 8
     return model
 
@@ -346,7 +347,7 @@ def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Operator probe: one tiny graph per fused operator, run by `node native-models/fused_cost.mjs --probe DIR`
+# Operator probe: one tiny graph per fused operator, run by `node native-models/tools/fused_cost.mjs --probe DIR`
 
 
 def probe_graphs(dest: str):
