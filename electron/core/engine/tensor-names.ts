@@ -37,7 +37,7 @@ export const pastKey = (layer: number): string => `past_key_${layer}`;
 export const pastValue = (layer: number): string => `past_value_${layer}`;
 export const newKey = (layer: number): string => `new_key_${layer}`;
 export const newValue = (layer: number): string => `new_value_${layer}`;
-/** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim. */
+/** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim ("bsd"), or kv_dim / kv_heads ("bnsh"). */
 export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)_\d+$/.test(name);
 
 export const MANIFEST_FORMAT = 'spear-t2s/1';
