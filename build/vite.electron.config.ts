@@ -23,7 +23,7 @@ const external = [
 ].map((name) => new RegExp(`^${name.replace(/[/\\^$.*+?()[\]{}|]/g, '\\$&')}(/.*)?$`));
 
 /** Data files the sources read next to themselves (new URL('./file', import.meta.url)). */
-const DATA_FILES = ['electron/core/text/letter-to-sound-model.json'];
+const DATA_FILES = ['electron/core/text/letter-to-sound-model.json', 'electron/core/eval/bench-texts.txt'];
 const copyData = (): Plugin => ({
   name: 'spear-copy-data',
   writeBundle() {

@@ -195,6 +195,43 @@ export interface StudioSettings {
   threads: number;
   defaultStrategy: Strategy;
   defaultGamma: number;
+  /**
+   * Use this machine's calibration (StudioApi.calibrate) for the strategy, gamma and threads a job
+   * does not set; the default strategy, gamma and threads above apply where there is none.
+   */
+  useCalibration: boolean;
+}
+
+/** The fastest configuration calibration predicted for this machine and voice (electron/core/calibration). */
+export interface CalibrationChoice {
+  strategy: Strategy;
+  /** 0 for ar. */
+  gamma: number;
+  /** Intra-op threads of the drafting graphs, and of the verifying ones (full, rest). */
+  threads: number;
+  targetThreads: number;
+  /** Predicted units/s, greedy, one sentence at a time. */
+  tokensPerSecond: number;
+  /** Predicted speedup over ar with the same threads. */
+  speedup: number;
+}
+
+export interface CalibrationInfo {
+  /**
+   * none: not calibrated (it runs by itself once the voice is idle); running: measuring now;
+   * ready: `choice` holds; failed: `message` says why; unavailable: this service cannot calibrate.
+   */
+  state: 'none' | 'running' | 'ready' | 'failed' | 'unavailable';
+  /** The machine calibrated for, as "AMD EPYC, 2 cores". */
+  machine: string;
+  choice: CalibrationChoice | null;
+  /** Each strategy's calibrated gamma: a strategy the user picks gets its own. */
+  gammas: Partial<Record<Strategy, number>>;
+  /** While running: the fraction done, and the job id `cancel` stops. */
+  progress: number | null;
+  jobId: JobId | null;
+  /** One line: why a stored calibration was ignored, or why measuring failed. */
+  message: string | null;
 }
 
 export interface ProvidersInfo {
@@ -288,7 +325,8 @@ export type StudioEvent =
   | { type: 'sweep-progress'; jobId: JobId; done: number; total: number; label: string; point?: SweepPoint }
   | { type: 'sweep-done'; jobId: JobId; result: SweepResult }
   | { type: 'export-progress'; exportId: JobId; phase: 'collecting' | 'encoding' | 'done'; fraction: number }
-  | { type: 'provider'; report: ProviderReport };
+  | { type: 'provider'; report: ProviderReport }
+  | { type: 'calibration'; info: CalibrationInfo };
 
 /**
  * The verbs the renderer may use (the preload exposes exactly these as `window.spear`; the browser
@@ -327,6 +365,12 @@ export interface StudioApi {
    * while a synthesis or sweep holds the voice; a synthesis started meanwhile cancels it.
    */
   hearWord(word: string, pronunciation: string | null): Promise<PronunciationPreview>;
+  getCalibration(): Promise<CalibrationInfo>;
+  /**
+   * Measures this machine now (about 20 s on 2 cores; `calibration` events report it). It waits while
+   * a job runs and `cancel(jobId)` stops it; the next jobs use the result.
+   */
+  calibrate(): Promise<JobId>;
 }
 
 /** The request/response verbs (everything but the subscription). */
@@ -351,6 +395,8 @@ export const INVOKE_METHODS = [
   'addLexiconEntry',
   'removeLexiconEntry',
   'hearWord',
+  'getCalibration',
+  'calibrate',
 ] as const satisfies readonly InvokeMethod[];
 
 // ---------------------------------------------------------------- browser mode: WebSocket frames

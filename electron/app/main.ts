@@ -54,6 +54,8 @@ function defaultServiceOptions(): ServiceClientOptions {
     settingsFile: path.join(app.getPath('userData'), 'settings.json'),
     // The same file as `spear lexicon`, so both read and edit one lexicon.
     lexiconFile: lexiconPath(configDir()),
+    // The CLI's config directory: `spear calibrate` and the studio share one calibration.
+    calibrationDir: configDir(),
   };
 }
 

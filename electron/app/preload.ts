@@ -23,6 +23,8 @@ const api: StudioApi = {
   addLexiconEntry: invoke('addLexiconEntry'),
   removeLexiconEntry: invoke('removeLexiconEntry'),
   hearWord: invoke('hearWord'),
+  getCalibration: invoke('getCalibration'),
+  calibrate: invoke('calibrate'),
   onDecodeEvent(callback) {
     const listener = (_event: IpcRendererEvent, studioEvent: StudioEvent): void => callback(studioEvent);
     ipcRenderer.on(EVENT_CHANNEL, listener);

@@ -5,6 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadCalibration } from '../core/calibration/calibrate.ts';
+import { CostTable, predict } from '../core/calibration/cost-model.ts';
+import { calibrationLine } from '../core/calibration/defaults.ts';
+import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
 import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
@@ -23,6 +27,8 @@ studio, so units/s is the decoder's and RTF (all compute over audio seconds) is 
 Each sentence is read once: the reading check's re-readings (synth --rereadings) are off, so every
 strategy decodes the same units and only its speed differs. The speedup is the median units/s over ar's;
 beside it, the lowest and highest of the rounds' own speedups (each against ar in the same round).
+Where 'spear calibrate' has measured this machine, each row also gives the calibration's predicted
+speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
@@ -76,6 +82,10 @@ export interface BenchRow {
   cost_ratio: number;
   rtf: number;
   time_to_first_audio_ms: number;
+  /** This row is the calibrated choice ('spear calibrate'), run with its threads. */
+  calibrated: boolean;
+  /** The calibration's predicted speedup over ar for this row at the bench's threads; null without one. */
+  predicted_speedup: number | null;
 }
 
 const median = (xs: number[]): number => {
@@ -101,7 +111,13 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   // One line, one paragraph: the pipeline's sentence splitter does the rest.
   const document = text.split('\n').filter((l) => l.trim() !== '').join('\n\n');
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { threads, targetThreads });
+  const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
+  const stored = await loadCalibration(voiceDir, configDir());
+  const calibration = stored.status === 'valid' ? stored.calibration : null;
+  if (stored.status === 'stale' || stored.status === 'corrupt') process.stderr.write(`spear: ${stored.notice}\n`);
+  // The split the bench runs (model.ts's defaults), for the calibration's predictions.
+  const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
+  const voice = await openVoice(voiceDir, { threads, targetThreads });
   try {
     const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
     for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
@@ -147,6 +163,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         cost_ratio: costRatio,
         rtf: median(ss.map((s) => s.rtf)),
         time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
+        ...calibrationFields(calibration, { strategy: c.strategy, gamma: c.gamma }, split, temperature, batch),
       };
     });
     if (v.json) {
@@ -166,11 +183,47 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
           'meas/theory': r.strategy === 'ar' ? '' : r.measured_over_theoretical.toFixed(2),
           RTF: r.rtf.toFixed(3),
           'first audio ms': r.time_to_first_audio_ms.toFixed(0),
+          ...(calibration ? { predicted: r.strategy === 'ar' ? '' : (r.predicted_speedup?.toFixed(2) ?? '–') } : {}),
         })),
       );
+      process.stdout.write(calibrationSummary(calibration, rows) + '\n');
     }
     return 0;
   } finally {
     await voice.release();
   }
+}
+
+/**
+ * A row's calibration fields. Predictions hold for greedy decoding one sentence at a time at a split
+ * the calibration timed; elsewhere a row gets none.
+ */
+function calibrationFields(
+  calibration: Calibration | null,
+  config: { strategy: Strategy; gamma: number },
+  split: { threads: number; targetThreads: number },
+  temperature: number,
+  batch: number,
+): Pick<BenchRow, 'calibrated' | 'predicted_speedup'> {
+  if (!calibration || temperature !== 0 || batch !== 1) return { calibrated: false, predicted_speedup: null };
+  const best = calibration.best;
+  const sameSplit = split.targetThreads === best.targetThreads && (best.strategy === 'ar' || split.threads === best.threads);
+  const calibrated = sameSplit && config.strategy === best.strategy && (best.strategy === 'ar' || config.gamma === best.gamma);
+  const prediction = predict({ ...config, ...split }, new CostTable(calibration.costs), calibration.acceptance);
+  return { calibrated, predicted_speedup: prediction?.speedup ?? null };
+}
+
+/** One line: the calibrated choice as measured here, beside the fastest row. */
+function calibrationSummary(calibration: Calibration | null, rows: readonly BenchRow[]): string {
+  const fastest = rows.reduce((a, r) => (r.tokens_per_s > a.tokens_per_s ? r : a));
+  const best = `measured best: ${fastest.strategy === 'ar' ? 'ar' : `${fastest.strategy} γ ${fastest.gamma}`} ${fastest.speedup_vs_ar.toFixed(2)}×`;
+  if (!calibration) return `not calibrated for this machine ('spear calibrate'); ${best}`;
+  const chosen = calibration.best;
+  const row = rows.find((r) => r.calibrated);
+  if (row) {
+    const predicted = row.predicted_speedup ?? chosen.speedup;
+    return `${calibrationLine(calibration)}: measured ${row.speedup_vs_ar.toFixed(2)}×, predicted ${predicted.toFixed(2)}× (measured/predicted ${(row.speedup_vs_ar / predicted).toFixed(2)}); ${best}`;
+  }
+  const how = chosen.strategy === 'ar' ? `--target-threads ${chosen.targetThreads}` : `--strategies ${chosen.strategy} --gammas ${chosen.gamma} --threads ${chosen.threads} --target-threads ${chosen.targetThreads}`;
+  return `${calibrationLine(calibration)}: not among these rows (measure it greedy, batch 1, with ${how}); ${best}`;
 }

@@ -17,10 +17,11 @@ import { synthCommand } from './synth.ts';
 const HELP = `Usage: spear <command> [options]
 
 Commands:
-  synth   read text aloud into a WAV or MP3 file
-  bench   measure ar against each speculative strategy and gamma
-  eval    intelligibility and acceptance report of the voice
-  lexicon your own pronunciations (list, add, remove), used by synth and the studio
+  synth      read text aloud into a WAV or MP3 file
+  bench      measure ar against each speculative strategy and gamma
+  eval       intelligibility and acceptance report of the voice
+  calibrate  choose the fastest strategy, gamma and threads for this machine
+  lexicon    your own pronunciations (list, add, remove), used by synth and the studio
 
 Run 'spear <command> --help' for a command's options.
 `;
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench.ts')).benchCommand,
   eval: async () => (await import('./eval.ts')).evalCommand,
   lexicon: async () => (await import('./lexicon.ts')).lexiconCommand,
+  calibrate: async () => (await import('./calibrate.ts')).calibrateCommand,
 };
 
 /** Errors the user can fix by changing what they typed: exit code 2. */

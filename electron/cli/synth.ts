@@ -1,6 +1,8 @@
 /** `spear synth`: text in, an audio file out. */
 import { assertFits, estimateBytes, FORMAT_NAMES, roughBytes, roughDuration } from '../core/audio/formats.ts';
 import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.ts';
+import { lookUpDefaults } from '../core/calibration/defaults.ts';
+import { configDir } from '../core/calibration/store.ts';
 import { STRATEGIES } from '../core/engine/decode.ts';
 import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -33,8 +35,9 @@ Options:
                            UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
                            chapters in reading order) or PDF (.pdf: its text layer); headings and
                            chapter breaks become paragraph pauses
-      --strategy S         ar | early-exit | draft | prophet (default: the voice's fastest lossless one)
-      --gamma N            drafted tokens per step, 1-16 (default: the voice's)
+      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
+                           choice ('spear calibrate'), else the voice's fastest lossless one)
+      --gamma N            drafted tokens per step, 1-16 (default: the calibrated one, else the voice's)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -48,8 +51,9 @@ Options:
       --rereadings N       sampled re-readings of a sentence whose reading fails the voice's
                            reading check; the best-scoring one is spoken (default 3; 0 = off)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so)
-      --threads N          intra-op threads per ONNX session (default 1)
-      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
+      --threads N          intra-op threads per ONNX session (default: calibrated, else 1)
+      --target-threads N   intra-op threads of the verifying graphs, full and rest (default: calibrated,
+                           else --threads)
       --voice DIR          voice directory (default: native-models/voice)
       --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
       --lexicon FILE       your pronunciations (default: the lexicon 'spear lexicon' edits,
@@ -118,8 +122,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
-  const threads = int(v.threads, 'threads', 0, 64);
-  const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
+  let threads = int(v.threads, 'threads', 0, 64);
+  let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   const format = formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
@@ -131,9 +135,15 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const lexiconNotices: string[] = [];
   const lexicon = await loadSynthLexicon(v.lexicon, (line) => lexiconNotices.push(line));
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { provider, threads, targetThreads });
   const json = v.json ? new JsonProgress() : null;
   const quiet = Boolean(v.quiet) || json !== null;
+  // This machine's calibration fills in what the user left out (electron/core/calibration).
+  const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
+  const lookup = await lookUpDefaults(voiceDir, configDir(), { strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads });
+  if (lookup.calibrated) {
+    ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
+  }
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   for (const line of lexiconNotices) {
     if (json) json.emit('warning', { message: line });
@@ -161,6 +171,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
           `~${roughBytes(estimateBytes(format, estimate.seconds, voice.speaker.sampleRate))} as ${FORMAT_NAMES[format]}\n`,
       );
     }
+    // Which calibration applies, said once the job is sure to run (a refused job prints only its refusal).
+    if (lookup.line && !quiet) process.stderr.write(`${lookup.line}\n`);
     writer = await AudioFileWriter.create(v.output, voice.speaker.sampleRate, format);
     const out = writer;
     progress = json ?? (quiet ? { update: () => undefined, done: () => undefined } : new ProgressBar('synth'));

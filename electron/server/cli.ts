@@ -30,7 +30,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const server = await startServer({
   port,
   rendererDir: values.renderer!,
-  service: { voiceDir: values.voice && path.resolve(values.voice), settingsFile: values.settings, lexiconFile: path.resolve(values.lexicon!) },
+  service: {
+    voiceDir: values.voice && path.resolve(values.voice),
+    settingsFile: values.settings,
+    calibrationDir: configDir(),
+    lexiconFile: path.resolve(values.lexicon!),
+  },
 });
 process.stdout.write(`Spear Studio (browser mode) on the loopback interface only.\nOpen: ${server.url}\n`);
 const stop = async (): Promise<void> => {

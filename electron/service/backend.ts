@@ -7,6 +7,7 @@ import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../core
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../ipc-contract.ts';
 import type { UserLexicon } from '../core/text/user-lexicon.ts';
+import type { Calibration, StoredCalibration } from '../core/calibration/store.ts';
 
 /** What the service touches of a pipeline `Voice`. */
 export interface VoiceLike {
@@ -35,12 +36,23 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   /** The voice directory openVoice is given. */
   voiceDir: string;
   availableProviders(): Provider[];
-  openVoice(dir: string, options: { provider?: Provider; threads?: number }): Promise<V>;
+  openVoice(dir: string, options: { provider?: Provider; threads?: number; targetThreads?: number }): Promise<V>;
+  /** Per-machine calibration (electron/core/calibration); absent where the backend cannot calibrate. */
+  calibration?: CalibrationBackend<V>;
   synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;
   /** Atomic: the file appears complete or not at all. */
   openAudioWriter?(path: string, sampleRate: number, format: AudioFormat): Promise<AudioWriter>;
   /** Atomic: the file appears complete or not at all. Used when there is no openAudioWriter. */
   writeAudioFile(path: string, samples: Float32Array, sampleRate: number, format: AudioFormat, options: { signal?: AbortSignal }): Promise<void>;
+}
+
+export interface CalibrationBackend<V extends VoiceLike = VoiceLike> {
+  /** This machine, as "AMD EPYC, 2 cores". */
+  machine: string;
+  /** The stored calibration of the voice in `voiceDir` on this machine, or why there is none. */
+  load(voiceDir: string): Promise<StoredCalibration>;
+  /** Measures and stores a new one, using the open voice's decoder for the acceptance run. */
+  run(voice: V, options: { signal: AbortSignal; onProgress(fraction: number): void }): Promise<Calibration>;
 }
 
 /** electron/core/audio/write.ts `AudioFileWriter`: streaming and atomic (abort leaves no file). */
@@ -52,5 +64,6 @@ export interface AudioWriter {
 
 /** A module a service host can load its backend from: it exports `createBackend`. */
 export interface BackendModule {
-  createBackend(options: { voiceDir?: string }): Promise<SynthesisBackend> | SynthesisBackend;
+  /** `calibrationDir`: where calibrations are kept; absent, the backend does not calibrate. */
+  createBackend(options: { voiceDir?: string; calibrationDir?: string }): Promise<SynthesisBackend> | SynthesisBackend;
 }

@@ -29,6 +29,7 @@ export class ServiceClient {
       voiceDir: options.voiceDir,
       settingsFile: options.settingsFile,
       lexiconFile: options.lexiconFile,
+      calibrationDir: options.calibrationDir,
     };
     this.worker = startWorker(siblingUrl('host'), data);
     let markReady: (name: string) => void = () => undefined;

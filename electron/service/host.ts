@@ -18,7 +18,7 @@ const data = workerData as HostWorkerData;
 const send = (message: HostResponse): void => port.postMessage(message);
 
 const backendModule = (await import(data.backendModule)) as BackendModule;
-const backend = await backendModule.createBackend({ voiceDir: data.voiceDir });
+const backend = await backendModule.createBackend({ voiceDir: data.voiceDir, calibrationDir: data.calibrationDir });
 const settings = data.settingsFile ? await fileSettings(data.settingsFile) : memorySettings();
 const lexicon = data.lexiconFile ? fileLexicon(data.lexiconFile) : memoryLexicon();
 const service = new StudioService({ backend, settings, lexicon, emit: (event) => send({ kind: 'event', event }) });
@@ -74,6 +74,12 @@ port.on('message', async (request: HostRequest) => {
         break;
       case 'hearWord':
         value = await service.hearWord(args[0] as string, args[1] as string | null);
+        break;
+      case 'getCalibration':
+        value = service.getCalibration();
+        break;
+      case 'calibrate':
+        value = service.calibrate();
         break;
     }
     send({ kind: 'result', id, ok: true, value });

@@ -9,6 +9,8 @@ export interface HostWorkerData {
   settingsFile?: string;
   /** The user's lexicon.json (electron/core/text/lexicon-file.ts); absent: an empty lexicon in memory. */
   lexiconFile?: string;
+  /** Where calibrations are kept (electron/core/calibration/store.ts); absent: the service does not calibrate. */
+  calibrationDir?: string;
 }
 
 /** Arguments are validated by the owner (schemas.ts) before they are posted here. */

@@ -49,6 +49,7 @@ export const settingsPatchSchema = z.strictObject({
   threads: z.number().int().min(0).max(LIMITS.threadsMax).optional(),
   defaultStrategy: strategy.optional(),
   defaultGamma: gamma.optional(),
+  useCalibration: z.boolean().optional(),
 }) satisfies z.ZodType<Partial<StudioSettings>>;
 
 const audioFormat = z.enum(['wav', 'mp3', 'flac', 'opus']);
@@ -78,6 +79,8 @@ export const argsSchemas = {
   addLexiconEntry: z.tuple([lexiconWord, pronunciation]),
   removeLexiconEntry: z.tuple([lexiconWord]),
   hearWord: z.tuple([lexiconWord, pronunciation.nullable()]),
+  getCalibration: z.tuple([]),
+  calibrate: z.tuple([]),
 } satisfies { [M in InvokeMethod]: z.ZodType<InvokeArgs<M>> };
 
 /** One browser-mode request frame. */

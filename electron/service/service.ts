@@ -15,6 +15,7 @@ import { checkWord, compileLexicon, makeEntry } from '../core/text/user-lexicon.
 import { LIMITS } from '../ipc-contract.ts';
 import type {
   AudioFormat,
+  CalibrationInfo,
   ExportOptions,
   ImportedDocument,
   JobId,
@@ -29,6 +30,8 @@ import type {
   SynthesizeOptions,
 } from '../ipc-contract.ts';
 import type { SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
+import type { Calibration } from '../core/calibration/store.ts';
+import { CalibrationState } from './calibration.ts';
 import type { SynthesisBackend, VoiceLike } from './backend.ts';
 import { JobAudio } from './job-audio.ts';
 import type { SettingsStore } from './settings.ts';
@@ -43,6 +46,8 @@ export interface StudioServiceOptions {
   keepJobs?: number;
   /** The user's pronunciations (lexicon.ts); default: an empty one in memory. */
   lexicon?: LexiconStore;
+  /** How long the service waits, idle, before it calibrates by itself. Default 2000 ms. */
+  calibrationIdleMs?: number;
 }
 
 interface Job {
@@ -87,6 +92,9 @@ export class StudioService {
   /** The synthesis or sweep that holds the voice; a new one cancels it and waits for it. */
   private current: Job | undefined;
   private disposed = false;
+  /** The thread counts the open voice was opened with. */
+  private openThreads: { threads?: number; targetThreads?: number } = {};
+  private readonly calibration: CalibrationState;
 
   constructor(options: StudioServiceOptions) {
     this.backend = options.backend;
@@ -94,6 +102,12 @@ export class StudioService {
     this.emit = options.emit;
     this.keepJobs = options.keepJobs ?? 8;
     this.lexicon = options.lexicon ?? memoryLexicon();
+    this.calibration = new CalibrationState(this.backend, options.calibrationIdleMs ?? 2000, {
+      emit: (info) => this.emit({ type: 'calibration', info }),
+      voice: () => this.voice(),
+      busy: () => this.current !== undefined || this.disposed,
+      onResult: () => this.reopenForCalibration(),
+    });
   }
 
   /**
@@ -124,11 +138,11 @@ export class StudioService {
   }
 
   synthesize(doc: string, options: SynthesizeOptions): JobId {
-    const settings = this.resolve(options);
     return this.startExclusive('synthesis', async (job, voice) => {
       const started = performance.now();
       const lexicon = await this.lexicon.compiled();
-      await this.backend.synthesize(voice, doc, settings, {
+      // Resolved once the voice is open: its opening read the stored calibration.
+      await this.backend.synthesize(voice, doc, this.resolve(options), {
         lexicon,
         signal: job.controller.signal,
         onEvent: (event) => {
@@ -171,6 +185,7 @@ export class StudioService {
   cancel(id: JobId): void {
     const job = this.jobs.get(id);
     if (job) job.controller.abort();
+    this.calibration.cancel(id);
   }
 
   /**
@@ -243,13 +258,7 @@ export class StudioService {
   async setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings> {
     const before = this.settings.get();
     const after = await this.settings.update(patch);
-    if (after.provider !== before.provider || after.threads !== before.threads) {
-      // The running job keeps its voice; the next one opens a voice with the new settings.
-      const old = this.voicePromise;
-      this.voicePromise = undefined;
-      this.activeReport = null;
-      if (old) void this.releaseWhenIdle(old);
-    }
+    if (after.provider !== before.provider || after.threads !== before.threads || after.useCalibration !== before.useCalibration) this.reopenVoice();
     return after;
   }
 
@@ -279,6 +288,8 @@ export class StudioService {
     const controller = new AbortController();
     const job: Job = { id: randomUUID(), kind: 'hear', controller, audio: new JobAudio(), done: Promise.resolve() };
     const reading = (async () => {
+      // A calibration measuring now gives way, as it does to a job.
+      await this.calibration.pause();
       const voice = await this.voice();
       const chunks: { samples: Float32Array; offsetSamples: number; sampleRate: number }[] = [];
       const cancelled = new CancelledError(`hearing "${checked}"`);
@@ -312,12 +323,25 @@ export class StudioService {
     } finally {
       if (this.current === job) this.current = undefined;
       this.jobs.delete(job.id);
+      this.calibration.whenIdle();
     }
+  }
+
+  getCalibration(): CalibrationInfo {
+    return this.calibration.info;
+  }
+
+  /** Measures this machine as soon as no job runs; returns the id `cancel` stops it with. */
+  calibrate(): JobId {
+    if (this.disposed) throw new Error('the synthesis service is shutting down');
+    if (this.calibration.info.state === 'unavailable') throw new Error(`calibration is not available here (${this.backend.name} keeps no calibration)`);
+    return this.calibration.request();
   }
 
   /** Cancels everything and releases the voice's ONNX sessions. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.calibration.stop();
     for (const job of this.jobs.values()) job.controller.abort();
     await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
     const voice = this.voicePromise;
@@ -329,16 +353,47 @@ export class StudioService {
 
   private resolve(options: SynthesizeOptions): Partial<SynthesisSettings> {
     const s = this.settings.get();
+    const calibrated = this.calibrated();
     const settings: Partial<SynthesisSettings> = { ...options };
-    settings.strategy = options.strategy ?? s.defaultStrategy;
-    settings.gamma = options.gamma ?? s.defaultGamma;
+    settings.strategy = options.strategy ?? calibrated?.best.strategy ?? s.defaultStrategy;
+    const calibratedGamma = calibrated?.byStrategy[settings.strategy]?.gamma;
+    settings.gamma = options.gamma ?? (calibratedGamma || s.defaultGamma);
     return settings;
+  }
+
+  /** The calibration jobs and the voice follow, when the settings say to use one. */
+  private calibrated(): Calibration | null {
+    return this.settings.get().useCalibration ? this.calibration.stored : null;
+  }
+
+  /** The voice's thread counts: the calibrated split, else the settings' one count for every graph. */
+  private threadCounts(): { threads?: number; targetThreads?: number } {
+    const best = this.calibrated()?.best;
+    return best ? { threads: best.threads, targetThreads: best.targetThreads } : { threads: this.settings.get().threads };
+  }
+
+  /** The running job keeps its voice; the next one opens a voice with the new settings. */
+  private reopenVoice(): void {
+    const old = this.voicePromise;
+    this.voicePromise = undefined;
+    this.activeReport = null;
+    if (old) void this.releaseWhenIdle(old);
+  }
+
+  /** A new calibration whose split differs from the open voice's: the next job opens the voice again. */
+  private reopenForCalibration(): void {
+    const wanted = this.threadCounts();
+    if (wanted.threads !== this.openThreads.threads || wanted.targetThreads !== this.openThreads.targetThreads) this.reopenVoice();
   }
 
   private voice(options: { warm?: boolean } = {}): Promise<VoiceLike> {
     if (!this.voicePromise) {
-      const { provider, threads } = this.settings.get();
-      const opened = this.backend.openVoice(this.backend.voiceDir, { provider, threads });
+      const { provider } = this.settings.get();
+      // The stored calibration is read first (a hash of the manifest): it may set the thread counts.
+      const opened = this.calibration.loaded().then(() => {
+        this.openThreads = this.threadCounts();
+        return this.backend.openVoice(this.backend.voiceDir, { provider, ...this.openThreads });
+      });
       const opening = options.warm ? opened.then((voice) => this.warmUp(voice)) : opened;
       this.voicePromise = opening;
       opening.then(
@@ -346,6 +401,7 @@ export class StudioService {
           if (this.voicePromise !== opening) return;
           this.activeReport = voice.provider;
           this.emit({ type: 'provider', report: voice.provider });
+          this.calibration.whenIdle();
         },
         () => {
           // A failed open is reported by the job that asked; the next job tries again.
@@ -378,6 +434,8 @@ export class StudioService {
     const job: Job = { id, kind, controller, audio: new JobAudio(), done: Promise.resolve() };
     job.done = (async () => {
       await previous?.done;
+      // A calibration measuring now gives way (it runs again once the service is idle).
+      await this.calibration.pause();
       try {
         if (controller.signal.aborted) throw controller.signal.reason;
         const voice = await this.voice();
@@ -389,6 +447,7 @@ export class StudioService {
       } finally {
         if (this.current === job) this.current = undefined;
         if (kind === 'sweep') this.jobs.delete(id);
+        this.calibration.whenIdle();
       }
     })();
     this.current = job;

@@ -15,6 +15,8 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   // The shipped voice's fastest lossless strategy on the bench texts (docs/results.md#decoding-speed); early exit is slower than ar.
   defaultStrategy: 'prophet',
   defaultGamma: 3,
+  // This machine's calibration, where there is one, beats the fixed defaults above.
+  useCalibration: true,
 };
 
 export interface SettingsStore {

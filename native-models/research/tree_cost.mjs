@@ -22,7 +22,8 @@ const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'
 const { n_layers: layers, vocab: { size: V } } = manifest;
 const kv = manifest.graphs.full.kv_dim;
 const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
-const full = await ort.InferenceSession.create(path.join(dir, manifest.graphs.full.file), opts);
+// The exported graph (a fused `full` names it as its source): the tree graph is rewritten from it.
+const full = await ort.InferenceSession.create(path.join(dir, manifest.graphs.full.source?.file ?? manifest.graphs.full.file), opts);
 const tree = await ort.InferenceSession.create(treePath, opts);
 
 let seed = 1;

@@ -2,7 +2,8 @@
 //
 //   node native-models/tools/graph_cost.mjs [VOICE_DIR] [--past 150] [--threads 1] [--runs 300]
 //
-// Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
+// A graph with "kv_layout": "bnsh" (native-models/spear_voice/t2s/fused.py) reads a cache buffer of PAST + 64
+// positions. Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
 // graph at T = 1 (one drafting step), and each T = 1 graph's cost over full's: the c of docs/results.md.
 // A voice's chains (one call for γ drafts of the prophet or the draft; greedy, then sampled) are timed after the
 // graphs, as c per drafted token.
@@ -32,7 +33,11 @@ function feeds(session, entry, T) {
     else if (name === 'hidden_in') f[name] = new ort.Tensor('float32', new Float32Array(T * entry.hidden_dim).fill(0.1), [1, T, entry.hidden_dim]);
     else if (name === 'uniforms') f[name] = new ort.Tensor('float32', new Float32Array(gammaOf(session)).fill(0.5), [1, gammaOf(session)]);
     else if (name === 'inv_temperature') f[name] = new ort.Tensor('float32', Float32Array.of(1 / 0.8), [1]);
-    else f[name] = new ort.Tensor('float32', new Float32Array(P * entry.kv_dim).fill(0.01), [1, P, entry.kv_dim]);
+    else if (entry.kv_layout === 'bnsh') {
+      // The engine's buffer, passed whole: capacity for this past and a step of drafts.
+      const dims = [1, entry.kv_heads, P + 64, entry.kv_dim / entry.kv_heads];
+      f[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b)).fill(0.01), dims);
+    } else f[name] = new ort.Tensor('float32', new Float32Array(P * entry.kv_dim).fill(0.01), [1, P, entry.kv_dim]);
   }
   return f;
 }

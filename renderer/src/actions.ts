@@ -10,6 +10,7 @@ import { notice } from './store/apply-events.ts';
 import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
 import { errorText } from './lib/format.ts';
+import { calibratedGamma } from './lib/calibration.ts';
 
 const set = useStudio.setState;
 const get = useStudio.getState;
@@ -87,7 +88,11 @@ const DOCUMENT_FORMAT_NAMES = { text: 'text', markdown: 'Markdown', html: 'HTML'
 // ---------------------------------------------------------------- decoding
 
 export function setTuning(patch: Partial<Tuning>): void {
-  set((s) => ({ tuning: { ...s.tuning, ...patch } }));
+  set((s) => {
+    // A strategy picked alone gets the gamma this machine's calibration found for it.
+    const gamma = patch.strategy && patch.gamma === undefined && s.settings?.useCalibration ? calibratedGamma(s.calibration, patch.strategy) : undefined;
+    return { tuning: { ...s.tuning, ...patch, ...(gamma !== undefined ? { gamma } : {}) } };
+  });
 }
 
 export async function synthesize(): Promise<void> {
@@ -274,4 +279,19 @@ export async function hearWord(word: string, pronunciation: string | null = null
   } finally {
     set({ hearing: null });
   }
+}
+
+// ---------------------------------------------------------------- calibration
+
+export async function runCalibration(): Promise<void> {
+  try {
+    await getApi().calibrate();
+  } catch (error) {
+    reportError(`Could not calibrate: ${message(error)}`);
+  }
+}
+
+export async function cancelCalibration(): Promise<void> {
+  const jobId = get().calibration?.jobId;
+  if (jobId) await getApi().cancel(jobId).catch((error) => reportError(message(error)));
 }

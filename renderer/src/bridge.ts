@@ -33,12 +33,17 @@ export function startBridge(scheduler?: FrameScheduler): () => void {
 async function loadInitial(): Promise<void> {
   const api = getApi();
   try {
-    const [settings, providers] = await Promise.all([api.getSettings(), api.listProviders()]);
+    const [settings, providers, calibration] = await Promise.all([api.getSettings(), api.listProviders(), api.getCalibration()]);
+    // The calibrated choice where there is one and the settings use it, else the default strategy.
+    const choice = settings.useCalibration && calibration.state === 'ready' ? calibration.choice : null;
     useStudio.setState((s) => ({
       settings,
       providers,
+      calibration,
       connection: 'ready',
-      tuning: { ...s.tuning, strategy: settings.defaultStrategy, gamma: settings.defaultGamma },
+      tuning: choice
+        ? { ...s.tuning, strategy: choice.strategy, gamma: choice.gamma > 0 ? choice.gamma : settings.defaultGamma }
+        : { ...s.tuning, strategy: settings.defaultStrategy, gamma: settings.defaultGamma },
     }));
   } catch (error) {
     useStudio.setState((s) => ({ notices: [...s.notices, notice('error', `Could not load the settings: ${(error as Error).message}`)] }));

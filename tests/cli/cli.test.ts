@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } fr
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SPEAR = path.join(ROOT, 'bin/spear.mjs');
+// A config directory of the tests' own: no calibration of the user's changes what these runs do.
+const CONFIG = mkdtempSync(path.join(tmpdir(), 'spear-cli-config-'));
 const TEXT = 'The old lighthouse stood at the edge of the cliff. It watched the restless sea!';
 
 interface Run {
@@ -24,7 +26,7 @@ interface Run {
 }
 
 function spear(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): Run {
-  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, input: options.input });
+  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG }, input: options.input });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -338,7 +340,7 @@ async function interruptMidJob(dir: string, signals: NodeJS.Signals[], gapMs = 0
   const doc = await longDocument(dir);
   const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json'), '--units-out', path.join(dir, 'u.json')], {
     cwd: ROOT,
-    env: { ...process.env, CI: '1' },
+    env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

@@ -12,6 +12,8 @@ export const TINY_NOEXIT = path.join(FIXTURES, 'tiny-noexit');
 /** TINY with its drafters' weights in int8 (native-models/spear_voice/t2s/quantize.py), as the shipped voice. */
 export const TINY_INT8 = path.join(FIXTURES, 'tiny-int8');
 export const TINY_VOICE = path.join(FIXTURES, 'tiny-voice');
+/** TINY with its target graphs fused and their cache in the "bnsh" layout (native-models/spear_voice/t2s/fused.py). */
+export const TINY_FUSED = path.join(FIXTURES, 'tiny-fused');
 
 const cache = new Map<string, Promise<LoadedModel>>();
 

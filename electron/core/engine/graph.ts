@@ -87,7 +87,10 @@ export class Graph {
     for (let s = 0; s < rows; s++) {
       const start = cache.lengths[s];
       pastLen[s] = BigInt(start);
-      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + t);
+      // Padded indices repeat the row's last real position: their outputs are ignored, and a fused
+      // graph's rotary table ends at its max_positions.
+      const last = Math.max(0, counts[s] - 1);
+      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + Math.min(t, last));
     }
     feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
     feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
@@ -119,15 +122,14 @@ export class Graph {
       feeds[UNIFORMS] = new ort.Tensor('float32', Float32Array.from(uniforms), [1, uniforms.length]);
       feeds[INV_TEMPERATURE] = new ort.Tensor('float32', Float32Array.of(1 / temperature), [1]);
     }
-    // NOTE: with one row the past tensors wrap a view of its slot's used prefix (no copy); with several,
-    // KvCache.pastView copies each row's first P positions (P = the longest row's length) into a scratch
-    // block, rows × P × kvDim floats per layer for keys and again for values, unless a row fills the
-    // capacity, where the whole block is wrapped as it is.
+    // NOTE: the past tensors wrap the engine's buffers without a copy: a "bnsh" cache passes its active
+    // slots whole; a "bsd" cache one row's used prefix, or for several rows KvCache.pastView copies each
+    // row's first P positions (P = the longest row's length) into a scratch block, rows × P × kvDim floats
+    // per layer for keys and again for values, unless a row fills the capacity.
     const past = cache.pastView(rows);
-    const kvDim = cache.kvDim;
     for (let layer = 0; layer < cache.layers; layer++) {
-      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], [rows, past.pastLength, kvDim]);
-      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], [rows, past.pastLength, kvDim]);
+      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], past.dims);
+      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], past.dims);
     }
 
     const t0 = performance.now();
@@ -155,7 +157,7 @@ export class Graph {
         values.push(out[newValue(layer)].data as Float32Array);
       }
       // A draft chain also returns the keys of the positions it drafted (one row): keep them all.
-      const outT = out[newKey(0)].dims[1];
+      const outT = out[newKey(0)].dims[cache.tokenAxis];
       const extra = outT - T;
       for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, outT, counts[s] + extra);
     } else {

@@ -1,21 +1,55 @@
 /**
  * Preallocated key/value buffers for one graph, owned by the engine.
  *
- * Layout per cache layer and per K/V: (slots, capacity, kvDim), row-major. A row's used prefix is one
- * contiguous block; a graph call writes only the new tokens' keys at [slot, length …]; rejecting
- * drafts only lowers `lengths[slot]` (nothing is copied). Active rows always occupy slots 0 … active-1:
- * when a row finishes, the last active slot is moved into its place once (`moveSlot`), so a finished
- * row costs no compute. A call with several rows copies each row's used prefix into one scratch block
- * (`pastView`): ONNX Runtime copies the past into its attention anyway, and a block as long as the
- * longest row costs less than one as long as the capacity.
+ * One buffer per cache layer and per K/V, in the layout the graph's manifest entry names (`kv_layout`,
+ * docs/model-contract.md):
+ *
+ * - "bsd" (the exported graphs): (slots, capacity, kvDim). A call with one active row passes a view of
+ *   its used prefix; a call with several copies each row's used prefix into one scratch block
+ *   (`pastView`): the exported graphs concatenate the past anyway, and a block as long as the longest
+ *   row costs less than one as long as the capacity.
+ * - "bnsh" (native-models/spear_voice/t2s/fused.py): (slots, heads, stride, headDim), where `stride` positions per
+ *   head are laid out now: it starts at 0 and grows by GROW_STRIDE positions (up to the capacity) when an
+ *   append needs room, moving each head's used positions once. Every call passes the first `active`
+ *   slots whole, for any number of rows, without a copy; the graph reads the keys where they lie, at
+ *   most GROW_STRIDE positions past the longest row instead of the whole capacity, and masks each row's
+ *   positions at or past its length.
+ *
+ * A row's used positions are one contiguous block per head; a graph call writes only the new tokens'
+ * keys at [slot, length …]; rejecting drafts only lowers `lengths[slot]` (nothing is copied). Active rows
+ * always occupy slots 0 … active-1: when a row finishes, the last active slot is moved into its place
+ * once (`moveSlot`), so a finished row costs no compute.
  */
+import type { GraphEntry } from './manifest.ts';
+import type { KvLayout } from './tensor-names.ts';
+
+/**
+ * Positions a "bnsh" cache's stride grows by. A graph call reads every laid-out position; regrowing
+ * moves each row's used positions once (for a 150-position row of the shipped voice, 1.8 MB every 32
+ * positions).
+ */
+export const GROW_STRIDE = 32;
+
+export interface PastView {
+  keys: Float32Array[];
+  values: Float32Array[];
+  /** Past positions the tensors hold per row (P). */
+  pastLength: number;
+  /** The past tensors' shape: (rows, P, kvDim) or (rows, heads, P, headDim). */
+  dims: number[];
+}
+
 export class KvCache {
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
   /** Valid cached positions per slot. */
   readonly lengths: Int32Array;
-  private readonly slotSize: number;
-  /** Gathered past blocks of a multi-row call (pastView), allocated on first use. */
+  readonly headDim: number;
+  /** "bsd": capacity · kvDim. "bnsh": heads · stride · headDim, growing with the stride. */
+  private slotSize: number;
+  /** "bnsh": positions laid out per head now (≤ capacity). */
+  private stride = 0;
+  /** Gathered past blocks of a multi-row "bsd" call (pastView), allocated on first use. */
   private scratch: { keys: Float32Array[]; values: Float32Array[] } | null = null;
 
   constructor(
@@ -23,32 +57,69 @@ export class KvCache {
     readonly kvDim: number,
     readonly slots: number,
     readonly capacity: number,
+    readonly layout: KvLayout = 'bsd',
+    /** Attention heads of a "bnsh" cache (kvDim = heads · headDim). */
+    readonly heads = 1,
   ) {
-    this.slotSize = capacity * kvDim;
-    const size = slots * this.slotSize;
+    this.headDim = kvDim / heads;
+    const size = slots * capacity * kvDim;
+    this.slotSize = layout === 'bnsh' ? 0 : capacity * kvDim;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
     this.values = Array.from({ length: layers }, () => new Float32Array(size));
     this.lengths = new Int32Array(slots);
   }
 
   /**
-   * The past tensors' data for the first `active` slots, and the past length P the graph sees.
-   * One active row: a view of its used prefix (P = its length). Several: P is the longest row's length;
-   * when that is the whole capacity the (active, capacity, kvDim) block is passed as it is, otherwise
-   * each slot's first P positions are gathered into a scratch block, so the graph attends over P
-   * positions instead of the capacity (a batch of 3 rows cost 2.5× one row when every call carried
+   * The cache a graph reads and writes, in the layout its manifest entry names. A "bnsh" graph reads its
+   * rotary table at every position it is fed, so the capacity may not exceed the table's `max_positions`.
+   */
+  static forGraph(entry: GraphEntry, slots: number, capacity: number): KvCache {
+    const layout = entry.kv_layout ?? 'bsd';
+    if (layout === 'bnsh' && entry.max_positions !== undefined && capacity > entry.max_positions) {
+      throw new RangeError(`${entry.file} covers ${entry.max_positions} positions; this decode needs ${capacity} (prompt + new tokens + gamma + 1)`);
+    }
+    return new KvCache(entry.cache_layers, entry.kv_dim, slots, capacity, layout, entry.kv_heads ?? 1);
+  }
+
+  /** The axis of a new_key/new_value output that counts tokens: (B, T, kvDim) or (B, heads, T, headDim). */
+  get tokenAxis(): number {
+    return this.layout === 'bnsh' ? 2 : 1;
+  }
+
+  /**
+   * The past tensors' data for the first `active` slots.
+   * "bnsh": the slots' whole blocks (P = the stride), a view, for any number of rows.
+   * "bsd", one active row: a view of its used prefix (P = its length). Several: P is the longest row's
+   * length; when that is the whole capacity the (active, capacity, kvDim) block is passed as it is,
+   * otherwise each slot's first P positions are gathered into a scratch block, so the graph attends over
+   * P positions instead of the capacity (a batch of 3 rows cost 2.5× one row when every call carried
    * the capacity). `past_len` masks each shorter row's tail either way.
    */
-  pastView(active: number): { keys: Float32Array[]; values: Float32Array[]; pastLength: number } {
+  pastView(active: number): PastView {
+    if (this.layout === 'bnsh') {
+      const end = active * this.slotSize;
+      return {
+        keys: this.keys.map((k) => k.subarray(0, end)),
+        values: this.values.map((v) => v.subarray(0, end)),
+        pastLength: this.stride,
+        dims: [active, this.heads, this.stride, this.headDim],
+      };
+    }
     if (active === 1) {
       const end = this.lengths[0] * this.kvDim;
-      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: this.lengths[0] };
+      const P = this.lengths[0];
+      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: P, dims: [1, P, this.kvDim] };
     }
     let longest = 0;
     for (let s = 0; s < active; s++) longest = Math.max(longest, this.lengths[s]);
     if (longest >= this.capacity) {
       const end = active * this.slotSize;
-      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: this.capacity };
+      return {
+        keys: this.keys.map((k) => k.subarray(0, end)),
+        values: this.values.map((v) => v.subarray(0, end)),
+        pastLength: this.capacity,
+        dims: [active, this.capacity, this.kvDim],
+      };
     }
     this.scratch ??= {
       keys: this.keys.map((k) => new Float32Array(k.length)),
@@ -60,26 +131,66 @@ export class KvCache {
         for (let s = 0; s < active; s++) to[layer].set(src.subarray(s * this.slotSize, s * this.slotSize + n), s * n);
         return to[layer].subarray(0, active * n);
       });
-    return { keys: gather(this.keys, this.scratch.keys), values: gather(this.values, this.scratch.values), pastLength: longest };
+    return { keys: gather(this.keys, this.scratch.keys), values: gather(this.values, this.scratch.values), pastLength: longest, dims: [active, longest, this.kvDim] };
   }
 
   /**
-   * Copies `count` new tokens' keys/values of batch row `batchRow` (from outputs shaped (B, T, kvDim))
-   * into `slot` at its current length, and advances that length.
+   * Copies `count` new tokens' keys/values of batch row `batchRow` into `slot` at its current length, and
+   * advances that length. The outputs are (B, T, kvDim) ("bsd") or (B, heads, T, headDim) ("bnsh"), with
+   * T = `tokensPerRow`.
    */
   append(slot: number, newKeys: readonly Float32Array[], newValues: readonly Float32Array[], batchRow: number, tokensPerRow: number, count: number): void {
     const start = this.lengths[slot];
     if (start + count > this.capacity) {
       throw new RangeError(`KV cache overflow: slot ${slot} holds ${start} of ${this.capacity} positions, ${count} more asked`);
     }
-    const dst = slot * this.slotSize + start * this.kvDim;
-    const src = batchRow * tokensPerRow * this.kvDim;
-    const n = count * this.kvDim;
-    for (let layer = 0; layer < this.layers; layer++) {
-      this.keys[layer].set(newKeys[layer].subarray(src, src + n), dst);
-      this.values[layer].set(newValues[layer].subarray(src, src + n), dst);
+    if (this.layout === 'bnsh') {
+      if (start + count > this.stride) this.grow(start + count);
+      const Dh = this.headDim;
+      const n = count * Dh;
+      for (let h = 0; h < this.heads; h++) {
+        const src = (batchRow * this.heads + h) * tokensPerRow * Dh;
+        const dst = slot * this.slotSize + (h * this.stride + start) * Dh;
+        for (let layer = 0; layer < this.layers; layer++) {
+          this.keys[layer].set(newKeys[layer].subarray(src, src + n), dst);
+          this.values[layer].set(newValues[layer].subarray(src, src + n), dst);
+        }
+      }
+    } else {
+      const dst = slot * this.slotSize + start * this.kvDim;
+      const src = batchRow * tokensPerRow * this.kvDim;
+      const n = count * this.kvDim;
+      for (let layer = 0; layer < this.layers; layer++) {
+        this.keys[layer].set(newKeys[layer].subarray(src, src + n), dst);
+        this.values[layer].set(newValues[layer].subarray(src, src + n), dst);
+      }
     }
     this.lengths[slot] = start + count;
+  }
+
+  /**
+   * Lays each head out with room for `needed` positions (rounded up to GROW_STRIDE, at most the
+   * capacity), moving the used positions of every slot. Blocks only move to higher offsets, so going
+   * from the last block to the first never overwrites one not yet moved.
+   */
+  private grow(needed: number): void {
+    const from = this.stride;
+    const to = Math.min(this.capacity, Math.ceil(needed / GROW_STRIDE) * GROW_STRIDE);
+    const Dh = this.headDim;
+    for (let slot = this.slots - 1; slot >= 0; slot--) {
+      const n = this.lengths[slot] * Dh;
+      if (n === 0) continue;
+      for (let h = this.heads - 1; h >= 0; h--) {
+        const src = (slot * this.heads + h) * from * Dh;
+        const dst = (slot * this.heads + h) * to * Dh;
+        for (let layer = 0; layer < this.layers; layer++) {
+          this.keys[layer].copyWithin(dst, src, src + n);
+          this.values[layer].copyWithin(dst, src, src + n);
+        }
+      }
+    }
+    this.stride = to;
+    this.slotSize = this.heads * to * Dh;
   }
 
   /** Forgets every position from `length` on (rejected drafts). */
@@ -87,14 +198,19 @@ export class KvCache {
     if (length < this.lengths[slot]) this.lengths[slot] = length;
   }
 
-  /** Moves slot `from`'s used prefix into slot `to` (swap-remove of a finished row). */
+  /** Moves slot `from`'s used positions into slot `to` (swap-remove of a finished row). */
   moveSlot(from: number, to: number): void {
-    const n = this.lengths[from] * this.kvDim;
-    const src = from * this.slotSize;
-    const dst = to * this.slotSize;
-    for (let layer = 0; layer < this.layers; layer++) {
-      this.keys[layer].copyWithin(dst, src, src + n);
-      this.values[layer].copyWithin(dst, src, src + n);
+    // A "bnsh" slot is `heads` blocks of the stride, each used up to the length; "bsd" is one block.
+    const blocks = this.layout === 'bnsh' ? this.heads : 1;
+    const stride = this.slotSize / blocks;
+    const n = this.lengths[from] * (this.kvDim / blocks);
+    for (let b = 0; b < blocks; b++) {
+      const src = from * this.slotSize + b * stride;
+      const dst = to * this.slotSize + b * stride;
+      for (let layer = 0; layer < this.layers; layer++) {
+        this.keys[layer].copyWithin(dst, src, src + n);
+        this.values[layer].copyWithin(dst, src, src + n);
+      }
     }
     this.lengths[to] = this.lengths[from];
     this.lengths[from] = 0;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../errors.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, KV_LAYOUTS, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole, type KvLayout } from './tensor-names.ts';
 
 export interface GraphEntry {
   file: string;
@@ -19,11 +19,18 @@ export interface GraphEntry {
   hidden_dim?: number;
   inputs: string[];
   outputs: string[];
+  /** Layout of the cache tensors (tensor-names.ts, docs/model-contract.md); absent: "bsd". */
+  kv_layout?: KvLayout;
+  /** "bnsh": attention heads H of the cache (kv_dim = H · Dh). */
+  kv_heads?: number;
+  /** "bnsh": positions the graph's rotary table covers; the cache's capacity may not exceed it. */
+  max_positions?: number;
   /**
-   * Set when `file` was derived from another graph (the drafters' int8 weights, made by
-   * native-models/spear_voice/t2s/quantize.py): the float32 graph the export parity-checked, and how.
+   * Set when `file` was derived from another graph: the graph the export parity-checked, and how
+   * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
+   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py).
    */
-  source?: { file: string; sha256: string; quantization: string };
+  source?: { file: string; sha256: string; quantization?: string; construction?: string };
 }
 
 /** A file the manifest names, with its hash. */
@@ -130,6 +137,7 @@ export function manifestProblems(m: Manifest): string[] {
     if (!g || typeof g.file !== 'string') problems.push(`graph "${role}" lacks "file"`);
     else if (typeof g.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256)) problems.push(`graph "${role}" lacks a sha256`);
     if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
+    if (g) problems.push(...layoutProblems(role, g, m.context));
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
   problems.push(...chainProblems(m));
@@ -187,6 +195,21 @@ function widthProblems(m: Manifest): string[] {
     if (!c || !g) continue;
     if (c.kv_dim !== g.kv_dim) problems.push(`chains of "${drafter}" declare kv_dim ${c.kv_dim}, but ${name(drafter)} declares ${g.kv_dim}`);
     if (c.hidden_dim !== g.hidden_dim) problems.push(`chains of "${drafter}" declare hidden_dim ${c.hidden_dim}, but ${name(drafter)} declares ${g.hidden_dim}`);
+  }
+  return problems;
+}
+
+function layoutProblems(role: string, g: GraphEntry, context: number): string[] {
+  if (g.kv_layout === undefined) return [];
+  if (!(KV_LAYOUTS as readonly string[]).includes(g.kv_layout)) return [`graph "${role}" has kv_layout ${JSON.stringify(g.kv_layout)} (known: ${KV_LAYOUTS.join(', ')})`];
+  if (g.kv_layout !== 'bnsh') return [];
+  const problems: string[] = [];
+  if (!isInt(g.kv_heads) || g.kv_heads < 1 || (isInt(g.kv_dim) && g.kv_dim % g.kv_heads !== 0)) {
+    problems.push(`graph "${role}" has kv_layout "bnsh" and needs "kv_heads", an integer dividing kv_dim`);
+  }
+  // A decode's cache holds up to context + gamma + 1 positions, gamma ≤ 64 (decode.ts).
+  if (!isInt(g.max_positions) || !(g.max_positions >= context + 65)) {
+    problems.push(`graph "${role}" has kv_layout "bnsh" and needs an integer "max_positions" of at least context + 65 (${context + 65})`);
   }
   return problems;
 }

@@ -12,7 +12,7 @@ import { ModelLoadError, ProviderError, VocabularyMismatchError } from '../error
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, LOGITS, chainNames, chainRole, expectedNames, isCacheTensor, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, LOGITS, chainNames, chainRole, expectedNames, isCacheTensor, pastKey, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -104,6 +104,15 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   };
   compare('input', session.inputNames, entry.inputs ?? [], expected.inputs);
   compare('output', session.outputNames, entry.outputs ?? [], expected.outputs);
+  // The cache layout the manifest names must be the one the graph reads: (B, P, H·Dh) or (B, H, P, Dh).
+  const pastMeta = session.inputMetadata?.find?.((m) => m.name === pastKey(0));
+  if (pastMeta && pastMeta.isTensor && entry.cache_layers > 0) {
+    const layout = entry.kv_layout ?? 'bsd';
+    const rank = layout === 'bnsh' ? 4 : 3;
+    if (pastMeta.shape.length !== rank) {
+      problems.push(`graph "${role}" (${entry.file}) reads ${pastKey(0)} with ${pastMeta.shape.length} axes; kv_layout "${layout}" has ${rank}`);
+    }
+  }
   problems.push(...tensorWidthProblems(role, graph));
   const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
   if (logitsMeta && logitsMeta.isTensor) {
@@ -122,7 +131,9 @@ function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[
   const check = (metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): void => {
     for (const m of metadata ?? []) {
       if (!m.isTensor) continue;
-      const declared = isCacheTensor(m.name) ? ['kv_dim', entry.kv_dim] : m.name === HIDDEN_IN || m.name === HIDDEN_OUT ? ['hidden_dim', entry.hidden_dim] : null;
+      // A "bnsh" cache tensor ends in the head width, kv_dim / kv_heads.
+      const cacheWidth = entry.kv_layout === 'bnsh' ? ['kv_dim / kv_heads', entry.kv_dim / (entry.kv_heads ?? 1)] : ['kv_dim', entry.kv_dim];
+      const declared = isCacheTensor(m.name) ? cacheWidth : m.name === HIDDEN_IN || m.name === HIDDEN_OUT ? ['hidden_dim', entry.hidden_dim] : null;
       const width = m.shape[m.shape.length - 1];
       if (!declared || typeof width !== 'number' || width === declared[1]) continue;
       const key = `${declared[0]} ${declared[1]}|${width}`;

@@ -38,7 +38,7 @@ export class FullTarget implements Target {
     const { graph, capacity } = options;
     this.graph = graph;
     this.vocabSize = options.vocabSize;
-    this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, options.slots, capacity);
+    this.cache = KvCache.forGraph(graph.entry, options.slots, capacity);
     this.caches = [this.cache];
     this.features = options.keepFeatures ? new PositionStore(graph.hiddenDim, capacity) : null;
   }

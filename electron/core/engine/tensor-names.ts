@@ -17,11 +17,27 @@ export const INV_TEMPERATURE = 'inv_temperature';
 /** A sampled chain's logits of each step, (1, gamma, V) float32: the engine computes q from them. */
 export const DRAFT_LOGITS = 'draft_logits';
 
+/**
+ * How a graph's cache tensors are laid out (a manifest entry's "kv_layout"; absent means "bsd").
+ *
+ *   "bsd"   past_key_i, past_value_i (B, P, H·Dh): the rows' first P positions, P the longest row's
+ *           length; new_key_i, new_value_i (B, T, H·Dh). The exported graphs (spear_t2s/export.py).
+ *   "bnsh"  past_key_i, past_value_i (B, H, P, Dh): the engine's own buffers passed whole, P their
+ *           capacity; new_key_i, new_value_i (B, H, T, Dh). The entry also says "kv_heads": H and
+ *           "max_positions": the positions its rotary table covers (the cache's capacity may not exceed
+ *           it). The fused target graphs (native-models/spear_voice/t2s/fused.py).
+ *
+ * Either way the graph attends to cached positions j < past_len[b] and to new tokens t' <= t, ignores
+ * whatever the past holds at or past past_len[b], and reads the same input and output names.
+ */
+export const KV_LAYOUTS = ['bsd', 'bnsh'] as const;
+export type KvLayout = (typeof KV_LAYOUTS)[number];
+
 export const pastKey = (layer: number): string => `past_key_${layer}`;
 export const pastValue = (layer: number): string => `past_value_${layer}`;
 export const newKey = (layer: number): string => `new_key_${layer}`;
 export const newValue = (layer: number): string => `new_value_${layer}`;
-/** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim. */
+/** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim ("bsd"), or kv_dim / kv_heads ("bnsh"). */
 export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)_\d+$/.test(name);
 
 export const MANIFEST_FORMAT = 'spear-t2s/1';

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { Provider, Strategy, StudioSettings } from '../../../electron/ipc-contract.ts';
 import { saveSettings } from '../actions.ts';
+import { CalibrationPanel } from './CalibrationPanel.tsx';
 import { providerLabel, strategyLabel } from '../lib/format.ts';
 import { useStudio } from '../store/state.ts';
 
@@ -42,6 +43,9 @@ export function SettingsPanel() {
           </option>
         ))}
       </select>
+      <label htmlFor="use-calibration">Use calibration</label>
+      <input id="use-calibration" type="checkbox" checked={draft.useCalibration} onChange={(e) => setDraft({ ...draft, useCalibration: e.target.checked })} />
+      <CalibrationPanel />
       <span className="muted small span-2">
         {active ? `Voice running on ${providerLabel(active.used)}${active.fallbackReason ? ` (fell back from ${providerLabel(active.requested)})` : ''}.` : 'The voice opens with the next synthesis.'}{' '}
         0 threads lets ONNX Runtime choose.

@@ -104,6 +104,16 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         if (e.exportId !== get('exportId')) break;
         next.exportFraction = e.fraction;
         break;
+      case 'calibration': {
+        const before = get('calibration');
+        next.calibration = e.info;
+        // A measurement that just finished sets the tuning, as a restart with it would.
+        const choice = e.info.choice;
+        if (e.info.state === 'ready' && before?.state === 'running' && choice && get('settings')?.useCalibration) {
+          next.tuning = { ...get('tuning'), strategy: choice.strategy, ...(choice.gamma > 0 ? { gamma: choice.gamma } : {}) };
+        }
+        break;
+      }
       case 'provider': {
         const r = e.report;
         next.providerNotice = r.fallbackReason

@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import type {
   LexiconEntryView,
+  CalibrationInfo,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -95,6 +96,8 @@ export interface SettingsSlice {
   tuning: Tuning;
   /** Shown while set: a GPU provider fell back to CPU. */
   providerNotice: string | null;
+  /** This machine's calibration, as the service last reported it (null until loaded). */
+  calibration: CalibrationInfo | null;
 }
 
 export interface SweepSlice {
@@ -166,6 +169,7 @@ export const initialSettings: SettingsSlice = {
   providers: null,
   tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
   providerNotice: null,
+  calibration: null,
 };
 export const initialSweep: SweepSlice = {
   sweepJobId: null,

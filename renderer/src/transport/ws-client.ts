@@ -64,6 +64,8 @@ export function connectWebSocketApi(onConnection: (state: 'ready' | 'lost') => v
     addLexiconEntry: (...a) => invoke('addLexiconEntry', ...a),
     removeLexiconEntry: (...a) => invoke('removeLexiconEntry', ...a),
     hearWord: (...a) => invoke('hearWord', ...a),
+    getCalibration: (...a) => invoke('getCalibration', ...a),
+    calibrate: (...a) => invoke('calibrate', ...a),
     onDecodeEvent(callback) {
       listeners.add(callback);
       return () => listeners.delete(callback);

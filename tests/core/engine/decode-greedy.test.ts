@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
-import { fixture, makePrompts, TINY, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
 const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'prophet'];
 const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
 // Different caps per row so rows stop at different steps (the stop token ends others earlier).
 const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];
 
-for (const dir of [TINY, TINY_NOEXIT, TINY_INT8]) {
+for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
   for (const batch of [1, 3, 8]) {
     test(`greedy: every strategy emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
       const model = await fixture(dir);
@@ -31,8 +31,8 @@ for (const dir of [TINY, TINY_NOEXIT, TINY_INT8]) {
   }
 }
 
-test('a row decoded inside a batch equals the same row decoded alone (greedy and sampling)', async () => {
-  const model = await fixture(TINY);
+for (const dir of [TINY, TINY_FUSED]) test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
+  const model = await fixture(dir);
   const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
   const seeds = [11, 22, 33, 44, 55];
   for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
+import { GROW_STRIDE, KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { Graph } from '../../../electron/core/engine/graph.ts';
-import { fixture, makePrompts, TINY } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -19,7 +19,7 @@ interface Output {
 async function runChunked(graph: Graph, sequences: number[][], chunks: number[], hiddenIn?: number[][][]): Promise<Output> {
   const B = sequences.length;
   const maxLen = Math.max(...sequences.map((s) => s.length));
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, B, maxLen + 1);
+  const cache = KvCache.forGraph(graph.entry, B, maxLen + 1);
   const out: Output = { logits: sequences.map(() => []), hidden: sequences.map(() => []) };
   let k = 0;
   while (sequences.some((seq, s) => cache.lengths[s] < seq.length)) {
@@ -56,9 +56,9 @@ function maxAbsDiff(a: number[][][], b: number[][][]): number {
 
 const sequences = (V: number): number[][] => makePrompts([14, 5, 9], V, 7);
 
-for (const role of ['full', 'draft'] as const) {
-  test(`${role}: cached incremental logits equal one uncached forward`, async () => {
-    const model = await fixture(TINY);
+for (const [dir, role] of [[TINY, 'full'], [TINY, 'draft'], [TINY_FUSED, 'full']] as const) {
+  test(`${role} (${dir.split('/').pop()}): cached incremental logits equal one uncached forward`, async () => {
+    const model = await fixture(dir);
     const graph = model.graphs[role]!;
     const seqs = sequences(model.vocabSize);
     const whole = await runChunked(graph, seqs, [1000]);
@@ -73,8 +73,8 @@ for (const role of ['full', 'draft'] as const) {
   });
 }
 
-test('trunk → rest, cached incrementally, equals the uncached full forward', async () => {
-  const model = await fixture(TINY);
+for (const dir of [TINY, TINY_FUSED]) test(`trunk → rest (${dir.split('/').pop()}), cached incrementally, equals the uncached full forward`, async () => {
+  const model = await fixture(dir);
   const seqs = sequences(model.vocabSize);
   const whole = await runChunked(model.graphs.full!, seqs, [1000]);
   for (const chunks of [[1], [2, 3]]) {
@@ -85,12 +85,12 @@ test('trunk → rest, cached incrementally, equals the uncached full forward', a
   }
 });
 
-test('garbage past the valid length is ignored, and truncate/moveSlot keep rows intact', async () => {
-  const model = await fixture(TINY);
+for (const dir of [TINY, TINY_FUSED]) test(`garbage past the valid length is ignored, and truncate/moveSlot keep rows intact (${dir.split('/').pop()})`, async () => {
+  const model = await fixture(dir);
   const graph = model.graphs.full!;
   const seqs = sequences(model.vocabSize);
   const whole = await runChunked(graph, seqs, [1000]);
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 3, 32);
+  const cache = KvCache.forGraph(graph.entry, 3, 32);
   for (const k of cache.keys) k.fill(1e3);
   for (const v of cache.values) v.fill(-1e3);
   // Feed row 1 fully and row 0 with 4 tokens, then "reject" 2 of row 0 and feed them again.
@@ -143,4 +143,40 @@ test('pastView: one row is a view of its prefix; several rows are gathered to th
   assert.equal(full.pastLength, 6);
   assert.equal(full.keys[0].buffer, cache.keys[0].buffer);
   assert.equal(full.keys[0].length, 3 * 6 * kvDim);
+});
+
+test('bnsh: every call passes the active slots whole without a copy; append writes each head and grows the stride; moveSlot moves each head', () => {
+  const heads = 2;
+  const headDim = 3;
+  const cache = new KvCache(1, heads * headDim, 3, 100, 'bnsh', heads);
+  assert.deepEqual(cache.pastView(1).dims, [1, heads, 0, headDim], 'nothing laid out before the first append');
+  // `count` new tokens of batch row 1 in a (B = 2, H, T = count, Dh) output: value = 1000·head + 10·(first + token) + i.
+  const append = (slot: number, first: number, count: number): void => {
+    const out = new Float32Array(2 * heads * count * headDim);
+    for (let h = 0; h < heads; h++) for (let t = 0; t < count; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * count + t) * headDim + i] = 1000 * h + 10 * (first + t) + i;
+    cache.append(slot, [out], [out.map((x) => -x)], 1, count, count);
+  };
+  const at = (slot: number, h: number, pos: number): number[] => {
+    const { keys, dims } = cache.pastView(3);
+    const o = ((slot * heads + h) * dims[2] + pos) * headDim;
+    return Array.from(keys[0].subarray(o, o + headDim));
+  };
+  append(1, 0, 2);
+  assert.equal(cache.lengths[1], 2);
+  assert.deepEqual(cache.pastView(2).dims, [2, heads, GROW_STRIDE, headDim]);
+  assert.deepEqual(at(1, 0, 1), [10, 11, 12]);
+  assert.deepEqual(at(1, 1, 0), [1000, 1001, 1002]);
+  append(1, 2, GROW_STRIDE);
+  assert.deepEqual(cache.pastView(1).dims[2], 2 * GROW_STRIDE, 'the stride grew, the data moved with it');
+  assert.deepEqual(at(1, 1, 1), [1010, 1011, 1012]);
+  assert.deepEqual(at(1, 1, GROW_STRIDE + 1), [1000 + 10 * (GROW_STRIDE + 1), 1001 + 10 * (GROW_STRIDE + 1), 1002 + 10 * (GROW_STRIDE + 1)]);
+  const view = cache.pastView(2);
+  assert.equal(view.keys[0].buffer, cache.keys[0].buffer, 'several rows: a view, nothing copied');
+  assert.equal(view.keys[0].length, 2 * heads * 2 * GROW_STRIDE * headDim);
+  cache.moveSlot(1, 0);
+  assert.equal(cache.lengths[0], GROW_STRIDE + 2);
+  assert.equal(cache.lengths[1], 0);
+  assert.deepEqual(at(0, 1, 1), [1010, 1011, 1012]);
+  const o = (0 * heads + 0) * 2 * GROW_STRIDE * headDim;
+  assert.deepEqual(Array.from(cache.values[0].subarray(o, o + headDim)), [-0, -1, -2]);
 });

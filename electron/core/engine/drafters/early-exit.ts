@@ -23,7 +23,7 @@ export class Trunk {
     slots: number,
     capacity: number,
   ) {
-    this.cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, slots, capacity);
+    this.cache = KvCache.forGraph(graph.entry, slots, capacity);
     this.hidden = new PositionStore(graph.hiddenDim, capacity);
   }
 
@@ -56,7 +56,7 @@ export class EarlyExitTarget implements Target {
     this.trunk = options.trunk;
     this.rest = options.graph;
     this.vocabSize = options.vocabSize;
-    this.restCache = new KvCache(this.rest.cacheLayers, this.rest.entry.kv_dim, options.slots, options.capacity);
+    this.restCache = KvCache.forGraph(this.rest.entry, options.slots, options.capacity);
     this.caches = [this.trunk.cache, this.restCache];
   }
 
