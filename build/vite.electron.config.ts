@@ -15,12 +15,9 @@ import { build, defineConfig, type Plugin } from 'vite';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist/electron');
 const pkg = (await import(path.join(root, 'package.json'), { with: { type: 'json' } })).default as { dependencies: Record<string, string> };
-const external = [
-  'electron',
-  ...builtinModules,
-  ...builtinModules.map((m) => `node:${m}`),
-  ...Object.keys(pkg.dependencies),
-].map((name) => new RegExp(`^${name.replace(/[/\\^$.*+?()[\]{}|]/g, '\\$&')}(/.*)?$`));
+const external = ['electron', ...builtinModules, ...builtinModules.map((m) => `node:${m}`), ...Object.keys(pkg.dependencies)].map(
+  (name) => new RegExp(`^${name.replace(/[/\\^$.*+?()[\]{}|]/g, '\\$&')}(/.*)?$`),
+);
 
 /** Data files the sources read next to themselves (new URL('./file', import.meta.url)). */
 const DATA_FILES = ['electron/core/text/letter-to-sound-model.json', 'electron/core/eval/bench-texts.txt'];

@@ -3,7 +3,15 @@
  * Bundled to CommonJS (build/vite.electron.config.ts): sandboxed preloads cannot load ES modules.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { EVENT_CHANNEL, INVOKE_CHANNEL_PREFIX, type InvokeArgs, type InvokeMethod, type InvokeResult, type StudioApi, type StudioEvent } from '../ipc-contract.ts';
+import {
+  EVENT_CHANNEL,
+  INVOKE_CHANNEL_PREFIX,
+  type InvokeArgs,
+  type InvokeMethod,
+  type InvokeResult,
+  type StudioApi,
+  type StudioEvent,
+} from '../ipc-contract.ts';
 
 function invoke<M extends InvokeMethod>(method: M): (...args: InvokeArgs<M>) => Promise<InvokeResult<M>> {
   return (...args) => ipcRenderer.invoke(`${INVOKE_CHANNEL_PREFIX}${method}`, ...args) as Promise<InvokeResult<M>>;

@@ -18,7 +18,8 @@ export function parse<O extends Options>(argv: string[], options: O, command: st
 export function int(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new UsageError(`--${flag} ${value}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}`);
+  if (!/^-?\d+$/.test(value.trim()) || n < min || n > max)
+    throw new UsageError(`--${flag} ${value}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}`);
   return n;
 }
 

@@ -109,7 +109,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
   const text = v.texts ? await readTextFile(v.texts) : await readFile(DEFAULT_TEXTS, 'utf8');
   // One line, one paragraph: the pipeline's sentence splitter does the rest.
-  const document = text.split('\n').filter((l) => l.trim() !== '').join('\n\n');
+  const document = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .join('\n\n');
 
   const voiceDir = v.voice ?? DEFAULT_VOICE_DIR;
   const stored = await loadCalibration(voiceDir, configDir());
@@ -127,8 +130,14 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       // Rotate the order each round so no configuration always runs first or last.
       const order = configs.map((_, i) => configs[(i + round) % configs.length]);
       for (const [i, c] of order.entries()) {
-        if (!v.json) process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(voice, document, { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 }, { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false });
+        if (!v.json)
+          process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
+        const summary = await synthesize(
+          voice,
+          document,
+          { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 },
+          { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false },
+        );
         if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
       }
     }
@@ -224,6 +233,9 @@ function calibrationSummary(calibration: Calibration | null, rows: readonly Benc
     const predicted = row.predicted_speedup ?? chosen.speedup;
     return `${calibrationLine(calibration)}: measured ${row.speedup_vs_ar.toFixed(2)}×, predicted ${predicted.toFixed(2)}× (measured/predicted ${(row.speedup_vs_ar / predicted).toFixed(2)}); ${best}`;
   }
-  const how = chosen.strategy === 'ar' ? `--target-threads ${chosen.targetThreads}` : `--strategies ${chosen.strategy} --gammas ${chosen.gamma} --threads ${chosen.threads} --target-threads ${chosen.targetThreads}`;
+  const how =
+    chosen.strategy === 'ar'
+      ? `--target-threads ${chosen.targetThreads}`
+      : `--strategies ${chosen.strategy} --gammas ${chosen.gamma} --threads ${chosen.threads} --target-threads ${chosen.targetThreads}`;
   return `${calibrationLine(calibration)}: not among these rows (measure it greedy, batch 1, with ${how}); ${best}`;
 }

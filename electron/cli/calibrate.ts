@@ -92,18 +92,28 @@ function report(c: Calibration, file: string, acceptanceFrom: string): string {
   const rows = (['prophet', 'draft', 'early-exit', 'ar'] as const).map((s) => c.byStrategy[s]).filter((p): p is Prediction => p !== undefined);
   lines.push('  strategy     γ  threads  units/s  vs ar (same threads)');
   for (const p of rows) {
-    lines.push(`  ${p.strategy.padEnd(11)} ${p.strategy === 'ar' ? ' -' : String(p.gamma).padStart(2)}  ${`${p.threads}+${p.targetThreads}`.padEnd(7)}  ${fixed(p.tokensPerSecond, 0).padStart(7)}  ${fixed(p.speedup)}`);
+    lines.push(
+      `  ${p.strategy.padEnd(11)} ${p.strategy === 'ar' ? ' -' : String(p.gamma).padStart(2)}  ${`${p.threads}+${p.targetThreads}`.padEnd(7)}  ${fixed(p.tokensPerSecond, 0).padStart(7)}  ${fixed(p.speedup)}`,
+    );
   }
   const a = c.acceptance;
   const from = acceptanceFrom === 'cached' ? 'cached' : `${acceptanceFrom}, ${a.sentences} prompts, ${a.tokens} units`;
   lines.push(`acceptance at depth 1–${a.maxGamma} (${from}):`);
-  for (const s of DRAFTING_STRATEGIES) if (a.drafters[s]) lines.push(`  ${s.padEnd(11)} ${acceptanceByDepth(a, s).map((x) => fixed(x)).join(' ')}`);
+  for (const s of DRAFTING_STRATEGIES)
+    if (a.drafters[s])
+      lines.push(
+        `  ${s.padEnd(11)} ${acceptanceByDepth(a, s)
+          .map((x) => fixed(x))
+          .join(' ')}`,
+      );
   const table = new CostTable(c.costs);
   const split = { threads: best.threads, targetThreads: best.targetThreads };
   const full1 = table.ms('full', split, 1);
   if (full1) {
     const v = Array.from({ length: a.maxGamma + 1 }, (_, i) => table.ms('full', split, i + 1)! / full1);
-    lines.push(`target at ${split.threads}+${split.targetThreads} threads, at ${Math.round(a.meanPosition)} cached positions: one position ${fixed(full1, 3)} ms; v(T) for T = 1–${a.maxGamma + 1}: ${v.map((x) => fixed(x)).join(' ')}`);
+    lines.push(
+      `target at ${split.threads}+${split.targetThreads} threads, at ${Math.round(a.meanPosition)} cached positions: one position ${fixed(full1, 3)} ms; v(T) for T = 1–${a.maxGamma + 1}: ${v.map((x) => fixed(x)).join(' ')}`,
+    );
   }
   if (best.strategy !== 'ar') lines.push(`${describeChoice(best)}: a step ${fixed(best.stepMs, 3)} ms for τ ${fixed(best.unitsPerStep)} units`);
   lines.push(`${describeMachine(c.machine)}, onnxruntime ${c.machine.onnxruntime}; measured in ${fixed(c.seconds, 1)} s; written to ${file}`);

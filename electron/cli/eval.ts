@@ -88,8 +88,10 @@ const pct = (x: number): string => x.toFixed(1);
 function readingCheckLine(check: { rereadings: number; checked: number; reread: number } | null): string {
   if (!check) return 'Reading check: none (the voice has no checker).';
   if (check.rereadings === 0) return 'Reading check: off (`--rereadings 0`): every first reading was spoken.';
-  return `Reading check: ${check.reread} of ${check.checked} sentences failed their first reading and were read again ` +
-    `(${check.rereadings} sampled re-readings each; the best-scoring reading was spoken).`;
+  return (
+    `Reading check: ${check.reread} of ${check.checked} sentences failed their first reading and were read again ` +
+    `(${check.rereadings} sampled re-readings each; the best-scoring reading was spoken).`
+  );
 }
 
 export async function evalCommand(argv: string[], signal: AbortSignal): Promise<number> {
@@ -187,13 +189,15 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       `# Voice evaluation`,
       '',
       `Command: \`${['spear eval', ...argv.map(shellWord)].join(' ')}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} ${work === WORK ? 'test sentences of the corpus (never trained on)' : `test sentences of \`${work}\``}.`,
-      `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ""}.`,
+      `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ''}.`,
       '',
       '## Intelligibility (pocketsphinx WER, %)',
       '',
       '| audio | WER | errors / words |',
       '| --- | --- | --- |',
-      ...(['teacher', 'resynthesis', 'pipeline'] as const).map((k) => `| ${k} | ${pct(intelligibility[k].wer)} | ${intelligibility[k].errors} / ${intelligibility[k].words} |`),
+      ...(['teacher', 'resynthesis', 'pipeline'] as const).map(
+        (k) => `| ${k} | ${pct(intelligibility[k].wer)} | ${intelligibility[k].errors} / ${intelligibility[k].words} |`,
+      ),
       '',
       `Pipeline − teacher: ${pct(report.pipeline_minus_teacher_wer)} WER points (target ≤ 10).`,
       '',
@@ -210,7 +214,10 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       '## Validation losses',
       '',
       training.validation
-        ? Object.entries(training.validation).filter(([k]) => k.endsWith('_ce')).map(([k, x]) => `- ${k}: ${x.toFixed(4)} nats per unit`).join('\n')
+        ? Object.entries(training.validation)
+            .filter(([k]) => k.endsWith('_ce'))
+            .map(([k, x]) => `- ${k}: ${x.toFixed(4)} nats per unit`)
+            .join('\n')
         : 'not recorded in the manifest',
       '',
     ].join('\n');

@@ -55,8 +55,7 @@ const USAGE_ERRORS = [
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
 
-const isUsageError = (error: unknown): boolean =>
-  USAGE_ERRORS.some((type) => error instanceof type) || (error instanceof FileAccessError && error.badPath);
+const isUsageError = (error: unknown): boolean => USAGE_ERRORS.some((type) => error instanceof type) || (error instanceof FileAccessError && error.badPath);
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -12,7 +12,12 @@ export interface ProgressReporter {
   done(): void;
 }
 
-const formatSeconds = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`);
+const formatSeconds = (s: number): string =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`
+      : `${s.toFixed(1)}s`;
 
 /** The terminal bar; a no-op when stderr is not a terminal or CI is set. */
 export class ProgressBar implements ProgressReporter {

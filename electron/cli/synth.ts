@@ -106,7 +106,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (!v.output) throw new UsageError("synth: -o/--output FILE is required; see 'spear synth --help'");
   if (positionals.length > 1) throw new UsageError('synth: give the text as one quoted argument');
   if (positionals.length === 1 && v.file) throw new UsageError('synth: give either "TEXT" or --file, not both');
-  if (positionals.length === 0 && !v.file) throw new UsageError("synth: no text; give \"TEXT\" or --file FILE; see 'spear synth --help'");
+  if (positionals.length === 0 && !v.file) throw new UsageError('synth: no text; give "TEXT" or --file FILE; see \'spear synth --help\'');
   const settings: Partial<SynthesisSettings> = {
     strategy: oneOf(v.strategy, 'strategy', STRATEGIES),
     gamma: int(v.gamma, 'gamma', 1, 16),

@@ -50,7 +50,10 @@ export class FileAccessError extends SpearError {
 /** What an errno code means to someone who typed a path, and whether the path is to blame. */
 const FS_CODES: Record<string, { detail: (verb: string, dir: string) => string; badPath: boolean }> = {
   ENOENT: {
-    detail: (verb, dir) => (existsSync(dir) ? `cannot ${verb}: ${verb.startsWith('read') ? 'no such file' : `the folder ${dir} does not accept new files`}` : `cannot ${verb}: the folder ${dir} does not exist`),
+    detail: (verb, dir) =>
+      existsSync(dir)
+        ? `cannot ${verb}: ${verb.startsWith('read') ? 'no such file' : `the folder ${dir} does not accept new files`}`
+        : `cannot ${verb}: the folder ${dir} does not exist`,
     badPath: true,
   },
   ENOTDIR: { detail: (verb) => `cannot ${verb}: a part of the path is a file, not a folder`, badPath: true },

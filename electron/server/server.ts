@@ -179,10 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const origin = req.headers.origin ?? '';
     const ok =
-      url.pathname === '/ws' &&
-      allowedHosts().includes(req.headers.host ?? '') &&
-      allowedHosts().some((h) => origin === `http://${h}`) &&
-      authorized(req, url);
+      url.pathname === '/ws' && allowedHosts().includes(req.headers.host ?? '') && allowedHosts().some((h) => origin === `http://${h}`) && authorized(req, url);
     if (!ok) {
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
@@ -191,7 +188,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const unsubscribe = service.onEvent((event: StudioEvent) => {
-    const ended = event.type === 'job-canceled' || event.type === 'job-error' || event.type === 'sweep-done' || (event.type === 'job' && event.event.type === 'done');
+    const ended =
+      event.type === 'job-canceled' || event.type === 'job-error' || event.type === 'sweep-done' || (event.type === 'job' && event.event.type === 'done');
     if (ended) owners.delete(event.jobId);
     const frame = event.type === 'job' && event.event.type === 'audio' ? encodeAudioFrame(event) : JSON.stringify({ kind: 'event', event } satisfies WsMessage);
     for (const ws of sockets) sendTo(ws, frame);

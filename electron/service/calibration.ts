@@ -134,7 +134,14 @@ export class CalibrationState {
     const { strategy, gamma, threads, targetThreads, tokensPerSecond, speedup } = calibration.best;
     const gammas: CalibrationInfo['gammas'] = {};
     for (const [s, p] of Object.entries(calibration.byStrategy)) if (p && p.strategy !== 'ar') gammas[s as keyof typeof gammas] = p.gamma;
-    this.update({ state: 'ready', choice: { strategy, gamma, threads, targetThreads, tokensPerSecond, speedup }, gammas, progress: null, jobId: null, message: null });
+    this.update({
+      state: 'ready',
+      choice: { strategy, gamma, threads, targetThreads, tokensPerSecond, speedup },
+      gammas,
+      progress: null,
+      jobId: null,
+      message: null,
+    });
   }
 
   private update(patch: Partial<CalibrationInfo>): void {

@@ -14,9 +14,7 @@ export interface HostWorkerData {
 }
 
 /** Arguments are validated by the owner (schemas.ts) before they are posted here. */
-export type HostRequest =
-  | { kind: 'call'; id: number; method: InvokeMethod; args: unknown[]; exportPath?: string }
-  | { kind: 'dispose' };
+export type HostRequest = { kind: 'call'; id: number; method: InvokeMethod; args: unknown[]; exportPath?: string } | { kind: 'dispose' };
 
 export type HostResponse =
   | { kind: 'ready'; backend: string }

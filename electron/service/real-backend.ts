@@ -28,7 +28,8 @@ export function createBackend(options: { voiceDir?: string; calibrationDir?: str
             machine: describeMachine(currentMachine()),
             load: (dir) => loadCalibration(dir, calibrationDir),
             run: async (voice, o) =>
-              (await calibrate({ dir: voice.dir, configDir: calibrationDir, decoder: voice.decoder, signal: o.signal, onProgress: (f) => o.onProgress(f) })).calibration,
+              (await calibrate({ dir: voice.dir, configDir: calibrationDir, decoder: voice.decoder, signal: o.signal, onProgress: (f) => o.onProgress(f) }))
+                .calibration,
           },
         }
       : {}),

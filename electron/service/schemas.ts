@@ -13,12 +13,14 @@ const gamma = z.number().int().min(LIMITS.gammaMin).max(LIMITS.gammaMax);
 const temperature = z.number().finite().min(0).max(10);
 const topK = z.number().int().min(1).max(100_000);
 const topP = z.number().gt(0).max(1);
-const seed = z.number().int().min(0).max(2 ** 32 - 1);
+const seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1–64 letters, digits, _ or -');
 
-export const documentSchema = z
-  .string()
-  .max(LIMITS.documentChars, `a document may hold at most ${LIMITS.documentChars} characters`);
+export const documentSchema = z.string().max(LIMITS.documentChars, `a document may hold at most ${LIMITS.documentChars} characters`);
 
 export const synthesizeOptionsSchema = z.strictObject({
   strategy: strategy.optional(),
@@ -56,7 +58,10 @@ const audioFormat = z.enum(['wav', 'mp3', 'flac', 'opus']);
 const exportOptions = z.strictObject({ sentence: z.number().int().min(0).optional(), exportId: jobId });
 
 const lexiconWord = z.string().min(1).max(LIMITS.lexiconWordChars, `a word may have at most ${LIMITS.lexiconWordChars} letters`);
-const pronunciation = z.string().min(1).max(LIMITS.lexiconPronunciationChars, `a pronunciation may have at most ${LIMITS.lexiconPronunciationChars} characters`);
+const pronunciation = z
+  .string()
+  .min(1)
+  .max(LIMITS.lexiconPronunciationChars, `a pronunciation may have at most ${LIMITS.lexiconPronunciationChars} characters`);
 
 /** The arguments of every verb, as a tuple schema. */
 export const argsSchemas = {

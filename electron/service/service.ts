@@ -133,7 +133,8 @@ export class StudioService {
         `${name}: its text has ${doc.text.length.toLocaleString('en')} characters, more than the ${LIMITS.documentChars.toLocaleString('en')} the studio reads at once; use 'spear synth --file' for whole books`,
       );
     }
-    if (doc.text.trim() === '') throw new DocumentImportError(`${name}: has no text to read${doc.format === 'pdf' ? ' (a scanned PDF has no text layer)' : ''}`);
+    if (doc.text.trim() === '')
+      throw new DocumentImportError(`${name}: has no text to read${doc.format === 'pdf' ? ' (a scanned PDF has no text layer)' : ''}`);
     return doc;
   }
 

@@ -31,7 +31,11 @@ function feeds(session, tokens, past) {
   const f = {};
   for (const name of session.inputNames) {
     if (name === 'input_ids') f[name] = ints(tokens, [1, T]);
-    else if (name === 'positions') f[name] = ints(tokens.map((_, i) => past + i), [1, T]);
+    else if (name === 'positions')
+      f[name] = ints(
+        tokens.map((_, i) => past + i),
+        [1, T],
+      );
     else if (name === 'past_len') f[name] = ints([past], [1]);
     else if (name === 'hidden_in') f[name] = floats(T * D, [1, T, D]);
     else f[name] = floats(past * D, [1, past, D]);
@@ -52,7 +56,8 @@ for (const T of [1, 3]) {
     const f = feeds(graphs[0], units(T), past);
     const [a, b] = await Promise.all(graphs.map((g) => g.run(f)));
     let worst = 0;
-    for (const name of graphs[0].outputNames) for (let i = 0; i < a[name].data.length; i++) worst = Math.max(worst, Math.abs(a[name].data[i] - b[name].data[i]));
+    for (const name of graphs[0].outputNames)
+      for (let i = 0; i < a[name].data.length; i++) worst = Math.max(worst, Math.abs(a[name].data[i] - b[name].data[i]));
     const V = a.logits.dims[2];
     let flips = 0;
     for (let t = 0; t < T; t++) if (argmax(a.logits.data, t * V, V) !== argmax(b.logits.data, t * V, V)) flips++;

@@ -37,7 +37,9 @@ const chosen = sentences.slice(0, Number(values.limit));
 const speaker = await loadSpeaker(values.speaker ?? path.join(DEFAULT_VOICE_DIR, 'speaker'));
 // A speaker of fewer units than the codebook needs its groups (an older export may lack them).
 if (direct && !speaker.manifest.unit_groups && Math.max(...chosen.flatMap((s) => unitsById.get(s.id)!)) >= speaker.unitCount) {
-  throw new Error(`${values.speaker}: a speaker of ${speaker.unitCount} units whose speaker.json lists no unit_groups (export it again: python3 -m spear_voice.speaker.export)`);
+  throw new Error(
+    `${values.speaker}: a speaker of ${speaker.unitCount} units whose speaker.json lists no unit_groups (export it again: python3 -m spear_voice.speaker.export)`,
+  );
 }
 const runs: Array<[number, (u: readonly number[]) => number[]]> = direct
   ? [[speaker.unitCount, (u) => speaker.fromCodebook(u)]]
@@ -52,7 +54,16 @@ try {
       return { reference: s.text, hypothesis: await transcribe(wav) };
     });
     const w = corpusWer(hypotheses);
-    console.log(JSON.stringify({ units: k, speaker: direct ? values.speaker : 'today\'s, representatives', sentences: chosen.length, wer_percent: Number(w.wer.toFixed(1)), errors: w.errors, words: w.words }));
+    console.log(
+      JSON.stringify({
+        units: k,
+        speaker: direct ? values.speaker : "today's, representatives",
+        sentences: chosen.length,
+        wer_percent: Number(w.wer.toFixed(1)),
+        errors: w.errors,
+        words: w.words,
+      }),
+    );
   }
 } finally {
   await rm(scratch, { recursive: true, force: true });

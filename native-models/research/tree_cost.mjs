@@ -13,13 +13,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { past: { type: 'string', default: '150' }, runs: { type: 'string', default: '300' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { past: { type: 'string', default: '150' }, runs: { type: 'string', default: '300' } },
+});
 const [dir = 'native-models/voice', treePath] = positionals;
 if (!treePath) throw new Error('usage: tree_cost.mjs VOICE_DIR TREE.onnx (make it with rewrite_graph.py tree)');
 const P = Number(values.past);
 const runs = Number(values.runs);
 const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-const { n_layers: layers, vocab: { size: V } } = manifest;
+const {
+  n_layers: layers,
+  vocab: { size: V },
+} = manifest;
 const kv = manifest.graphs.full.kv_dim;
 const opts = { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 };
 // The exported graph (a fused `full` names it as its source): the tree graph is rewritten from it.
@@ -60,7 +66,7 @@ function treeInputs(gamma, depths) {
 
 const maxDiff = (a, b) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 for (const T of [1, 6]) {
-  const causal = Array.from({ length: T * T }, (_, k) => ((k % T) <= Math.floor(k / T) ? 1 : 0));
+  const causal = Array.from({ length: T * T }, (_, k) => (k % T <= Math.floor(k / T) ? 1 : 0));
   const a = await full.run(feeds(ids(T), chainPositions(T)));
   const b = await tree.run(feeds(ids(T), chainPositions(T), causal));
   console.log(`T = ${T}, causal tree_mask: max |tree − full| over every output ${Math.max(...full.outputNames.map((n) => maxDiff(a[n].data, b[n].data)))}`);

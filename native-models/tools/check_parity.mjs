@@ -68,8 +68,10 @@ for (const c of index.cases) {
   if (!sessions.has(graphPath)) {
     const session = await ort.InferenceSession.create(graphPath);
     if (!sameList(session.inputNames, c.input_names) || !sameList(session.outputNames, c.output_names)) {
-      failures.push(`${graphPath}: names differ from the contract: inputs [${session.inputNames}] ` +
-        `expected [${c.input_names}], outputs [${session.outputNames}] expected [${c.output_names}]`);
+      failures.push(
+        `${graphPath}: names differ from the contract: inputs [${session.inputNames}] ` +
+          `expected [${c.input_names}], outputs [${session.outputNames}] expected [${c.output_names}]`,
+      );
     }
     sessions.set(graphPath, session);
   }

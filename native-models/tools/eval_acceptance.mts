@@ -100,7 +100,12 @@ for (const temperature of temperatures) {
       const r = await decode(model, prompts, { strategy, gamma, temperature, maxNewTokens, seeds });
       const s = r.summary;
       rows.push({
-        strategy, gamma, temperature, alpha: s.acceptanceRate, tau: s.meanAcceptedTokens, tokens: s.tokens,
+        strategy,
+        gamma,
+        temperature,
+        alpha: s.acceptanceRate,
+        tau: s.meanAcceptedTokens,
+        tokens: s.tokens,
         tokensPerSecond: speedRows > 0 ? await speed(strategy, gamma, temperature) : null,
         theoreticalSpeedup: s.theoreticalSpeedup,
       });
@@ -154,7 +159,11 @@ const md = [
   ...temperatures.flatMap((t) => [`## Temperature ${t}${t === 0 ? ' (greedy)' : ''}`, '', ...table(t), '']),
   '## Validation (trainer, val split)',
   '',
-  validation ? Object.entries(validation).map(([k, x]) => `- ${k}: ${typeof x === 'number' ? x : JSON.stringify(x)}`).join('\n') : 'not recorded in the manifest',
+  validation
+    ? Object.entries(validation)
+        .map(([k, x]) => `- ${k}: ${typeof x === 'number' ? x : JSON.stringify(x)}`)
+        .join('\n')
+    : 'not recorded in the manifest',
   '',
 ].join('\n');
 writeFileSync(path.join(args.out, 'acceptance.md'), md);

@@ -64,9 +64,13 @@ const Dh = kvDim / H;
 
 /** The exported contract: past (B, P, kvDim) per layer, P the longest row, new keys appended by the caller. */
 class ExportedRunner {
-  constructor(session) { this.session = session; this.name = 'exported'; }
+  constructor(session) {
+    this.session = session;
+    this.name = 'exported';
+  }
   reset(rows, capacity) {
-    this.rows = rows; this.capacity = capacity;
+    this.rows = rows;
+    this.capacity = capacity;
     this.keys = Array.from({ length: layers }, () => new Float32Array(rows * capacity * kvDim));
     this.values = Array.from({ length: layers }, () => new Float32Array(rows * capacity * kvDim));
     this.lengths = new Int32Array(rows);
@@ -76,7 +80,10 @@ class ExportedRunner {
     const P = Math.max(...this.lengths);
     const f = {
       input_ids: ints(tokens, [B, T]),
-      positions: ints(Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)), [B, T]),
+      positions: ints(
+        Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)),
+        [B, T],
+      ),
       past_len: ints(Array.from(this.lengths), [B]),
     };
     for (let l = 0; l < layers; l++) {
@@ -112,9 +119,13 @@ class ExportedRunner {
  * whole; the graph returns the new keys/values (B, H, T, Dh) and the caller writes each head's block in.
  */
 class FusedRunner {
-  constructor(session) { this.session = session; this.name = 'fused'; }
+  constructor(session) {
+    this.session = session;
+    this.name = 'fused';
+  }
   reset(rows, capacity) {
-    this.rows = rows; this.capacity = capacity;
+    this.rows = rows;
+    this.capacity = capacity;
     const size = rows * H * capacity * Dh;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
     this.values = Array.from({ length: layers }, () => new Float32Array(size));
@@ -127,7 +138,10 @@ class FusedRunner {
     const B = this.rows;
     const f = {
       input_ids: ints(tokens, [B, T]),
-      positions: ints(Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)), [B, T]),
+      positions: ints(
+        Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)),
+        [B, T],
+      ),
       past_len: ints(Array.from(this.lengths), [B]),
     };
     for (let l = 0; l < layers; l++) {
@@ -164,7 +178,7 @@ const argmaxAt = (logits, offset) => {
 /** A deterministic random source, so runs compare. */
 function lcg(seed) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 async function parity(a, b, capacity) {
@@ -174,16 +188,18 @@ async function parity(a, b, capacity) {
   let agree = 0;
   let positions = 0;
   const compare = (la, lb, B, T, counts) => {
-    for (let r = 0; r < B; r++) for (let t = 0; t < counts[r]; t++) {
-      const o = (r * T + t) * V;
-      for (let i = 0; i < V; i++) maxDiff = Math.max(maxDiff, Math.abs(la[o + i] - lb[o + i]));
-      agree += argmaxAt(la, o) === argmaxAt(lb, o) ? 1 : 0;
-      positions++;
-    }
+    for (let r = 0; r < B; r++)
+      for (let t = 0; t < counts[r]; t++) {
+        const o = (r * T + t) * V;
+        for (let i = 0; i < V; i++) maxDiff = Math.max(maxDiff, Math.abs(la[o + i] - lb[o + i]));
+        agree += argmaxAt(la, o) === argmaxAt(lb, o) ? 1 : 0;
+        positions++;
+      }
   };
   // Batch 1: prompts of several lengths, then chunks of 1–6 tokens up to ~300 positions.
   for (const promptLength of [1, 9, 40, 120]) {
-    a.reset(1, capacity); b.reset(1, capacity);
+    a.reset(1, capacity);
+    b.reset(1, capacity);
     let T = promptLength;
     while (a.lengths[0] + T <= Math.min(capacity, 300)) {
       const tokens = Array.from({ length: T }, token);
@@ -193,7 +209,8 @@ async function parity(a, b, capacity) {
   }
   // Batch 3: a prompt call with rows of different lengths (right-padded, every row at position 0),
   // then one-token steps, rows at different lengths.
-  a.reset(3, capacity); b.reset(3, capacity);
+  a.reset(3, capacity);
+  b.reset(3, capacity);
   const counts = [7, 3, 12];
   const Tp = 12;
   const prompt = Array.from({ length: 3 * Tp }, token);
@@ -247,9 +264,21 @@ async function cost(runners, { past, capacity, rounds, runs, clock }) {
 }
 
 async function probe(dir) {
-  const ops = ['MatMul', 'SimplifiedLayerNormalization', 'SkipSimplifiedLayerNormalization', 'QuickGelu', 'RotaryEmbedding',
-    'GroupQueryAttention', 'MultiHeadAttention', 'DynamicQuantizeMatMul', 'MatMulNBits'];
-  const D = 64, PH = 4, PDh = 16, P = 8;
+  const ops = [
+    'MatMul',
+    'SimplifiedLayerNormalization',
+    'SkipSimplifiedLayerNormalization',
+    'QuickGelu',
+    'RotaryEmbedding',
+    'GroupQueryAttention',
+    'MultiHeadAttention',
+    'DynamicQuantizeMatMul',
+    'MatMulNBits',
+  ];
+  const D = 64,
+    PH = 4,
+    PDh = 16,
+    P = 8;
   const rand = (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
   for (const op of ops) {
     try {
@@ -265,7 +294,11 @@ async function probe(dir) {
         else if (n === 'total') f[n] = new ort.Tensor('int32', Int32Array.of(4), []);
       }
       const out = await s.run(f);
-      console.log(`${op.padEnd(34)} runs  ${Object.entries(out).map(([k, v]) => `${k}${JSON.stringify(v.dims)}`).join(' ')}`);
+      console.log(
+        `${op.padEnd(34)} runs  ${Object.entries(out)
+          .map(([k, v]) => `${k}${JSON.stringify(v.dims)}`)
+          .join(' ')}`,
+      );
     } catch (e) {
       console.log(`${op.padEnd(34)} FAILS ${String(e.message).split('\n')[0].slice(0, 200)}`);
     }
@@ -278,7 +311,13 @@ async function probe(dir) {
     const vbuf = new Float32Array(PH * cap * PDh).fill(9);
     const pk = new ort.Tensor('float32', kbuf, [1, PH, cap, PDh]);
     const pv = new ort.Tensor('float32', vbuf, [1, PH, cap, PDh]);
-    const feeds = { qkv: new ort.Tensor('float32', rand(3 * D), [1, 1, 3 * D]), pk, pv, seqlens_k: new ort.Tensor('int32', Int32Array.of(3), [1]), total: new ort.Tensor('int32', Int32Array.of(4), []) };
+    const feeds = {
+      qkv: new ort.Tensor('float32', rand(3 * D), [1, 1, 3 * D]),
+      pk,
+      pv,
+      seqlens_k: new ort.Tensor('int32', Int32Array.of(3), [1]),
+      total: new ort.Tensor('int32', Int32Array.of(4), []),
+    };
     const out = await s.run(feeds, { y: null, k: pk, v: pv });
     const written = [];
     for (let h = 0; h < PH; h++) for (let p = 0; p < cap; p++) if (kbuf[(h * cap + p) * PDh] !== 7) written.push(p);
@@ -290,8 +329,10 @@ async function probe(dir) {
     };
     const bound = await time({ y: null, k: pk, v: pv });
     const yOnly = await time({ y: null });
-    console.log(`GQA shared buffer, capacity ${String(cap).padStart(4)}: wrote key positions [${[...new Set(written)]}] in place; ` +
-      `returned output aliases the buffer: ${aliased}; ${bound.toFixed(0)} µs per run with present bound, ${yOnly.toFixed(0)} µs fetching only the attention output`);
+    console.log(
+      `GQA shared buffer, capacity ${String(cap).padStart(4)}: wrote key positions [${[...new Set(written)]}] in place; ` +
+        `returned output aliases the buffer: ${aliased}; ${bound.toFixed(0)} µs per run with present bound, ${yOnly.toFixed(0)} µs fetching only the attention output`,
+    );
   }
 }
 
@@ -305,7 +346,9 @@ for (const [i, dir] of fusedDirs.entries()) {
 }
 // The engine lays a fused cache out GROW_STRIDE (32) positions at a time (electron/core/engine/kv-cache.ts).
 const capacity = Number(values.capacity ?? 0) || Math.ceil((Number(values.past) + 1) / 32) * 32;
-console.log(`${voiceDir}/${exportedFile} against ${fused.map((r) => r.name).join(', ')}; onnxruntime-node ${ort.env.versions?.common ?? ''}, ${threads} thread(s)`);
+console.log(
+  `${voiceDir}/${exportedFile} against ${fused.map((r) => r.name).join(', ')}; onnxruntime-node ${ort.env.versions?.common ?? ''}, ${threads} thread(s)`,
+);
 if (!values['no-parity']) {
   for (const runner of fused) {
     const p = await parity(exported, runner, capacity);
@@ -315,13 +358,17 @@ if (!values['no-parity']) {
 if (!values['no-cost']) {
   const past = Number(values.past);
   const table = await cost([exported, ...fused], { past, capacity, rounds: Number(values.rounds), runs: Number(values.runs), clock: values.clock });
-  console.log(`\ncost per run (µs of ${values.clock === 'cpu' ? 'process CPU time' : 'wall time'}), ${past} cached positions (fused cache laid out for ${capacity}), ` +
-    `${values.rounds} interleaved bursts of ${values.runs} runs: 10th percentile / median`);
+  console.log(
+    `\ncost per run (µs of ${values.clock === 'cpu' ? 'process CPU time' : 'wall time'}), ${past} cached positions (fused cache laid out for ${capacity}), ` +
+      `${values.rounds} interleaved bursts of ${values.runs} runs: 10th percentile / median`,
+  );
   console.log(`| B | T | exported | ${fused.map((r, i) => `fused ${i + 1} | ×`).join(' | ')} |`);
   console.log(`| --- | --- | --- | ${fused.map(() => '--- | ---').join(' | ')} |`);
   for (const { B, T, p10, medians } of table) {
     const cell = (k) => `${p10[k].toFixed(0)} / ${medians[k].toFixed(0)}`;
-    console.log(`| ${B} | ${T} | ${cell(0)} | ${fused.map((_, i) => `${cell(i + 1)} | ${(p10[0] / p10[i + 1]).toFixed(2)} / ${(medians[0] / medians[i + 1]).toFixed(2)}`).join(' | ')} |`);
+    console.log(
+      `| ${B} | ${T} | ${cell(0)} | ${fused.map((_, i) => `${cell(i + 1)} | ${(p10[0] / p10[i + 1]).toFixed(2)} / ${(medians[0] / medians[i + 1]).toFixed(2)}`).join(' | ')} |`,
+    );
   }
   fused.forEach((r, i) => console.log(`fused ${i + 1}: ${r.name}`));
 }

@@ -28,7 +28,11 @@ function feeds(session, entry, T) {
   const ints = (values, dims) => new ort.Tensor('int64', BigInt64Array.from(values), dims);
   for (const name of session.inputNames) {
     if (name === 'input_ids') f[name] = ints(Array(T).fill(token), [1, T]);
-    else if (name === 'positions') f[name] = ints(Array.from({ length: T }, (_, i) => BigInt(P + i)), [1, T]);
+    else if (name === 'positions')
+      f[name] = ints(
+        Array.from({ length: T }, (_, i) => BigInt(P + i)),
+        [1, T],
+      );
     else if (name === 'past_len') f[name] = ints([BigInt(P)], [1]);
     else if (name === 'hidden_in') f[name] = new ort.Tensor('float32', new Float32Array(T * entry.hidden_dim).fill(0.1), [1, T, entry.hidden_dim]);
     else if (name === 'uniforms') f[name] = new ort.Tensor('float32', new Float32Array(gammaOf(session)).fill(0.5), [1, gammaOf(session)]);
@@ -55,7 +59,9 @@ async function time(session, f) {
 let fullStep = 0;
 for (const [role, entry] of Object.entries(manifest.graphs)) {
   const session = await ort.InferenceSession.create(path.join(dir, entry.file), {
-    graphOptimizationLevel: 'all', intraOpNumThreads: Number(values.threads), interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: Number(values.threads),
+    interOpNumThreads: 1,
   });
   for (const T of role === 'full' ? [1, 3, 5, 9] : [1]) {
     const us = await time(session, feeds(session, entry, T));
@@ -67,14 +73,22 @@ for (const [role, entry] of Object.entries(manifest.graphs)) {
 }
 
 for (const [drafter, chain] of Object.entries(manifest.chains ?? {})) {
-  const kinds = [['', chain.gammas], [' sampled', chain.sampled?.gammas ?? {}]];
-  for (const [kind, gammas] of kinds) for (const [gamma, ref] of Object.entries(gammas)) {
-    // Created from the path, ONNX Runtime finds the shared weights file beside the graph.
-    const session = await ort.InferenceSession.create(path.join(dir, ref.file), {
-      graphOptimizationLevel: 'all', intraOpNumThreads: Number(values.threads), interOpNumThreads: 1,
-    });
-    const us = await time(session, feeds(session, chain, 1));
-    console.log(`${drafter}${kind} chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`);
-    await session.release();
-  }
+  const kinds = [
+    ['', chain.gammas],
+    [' sampled', chain.sampled?.gammas ?? {}],
+  ];
+  for (const [kind, gammas] of kinds)
+    for (const [gamma, ref] of Object.entries(gammas)) {
+      // Created from the path, ONNX Runtime finds the shared weights file beside the graph.
+      const session = await ort.InferenceSession.create(path.join(dir, ref.file), {
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: Number(values.threads),
+        interOpNumThreads: 1,
+      });
+      const us = await time(session, feeds(session, chain, 1));
+      console.log(
+        `${drafter}${kind} chain γ${gamma}  T=1  ${us.toFixed(0).padStart(5)} µs  c = ${(us / Number(gamma) / fullStep).toFixed(3)} per drafted token`,
+      );
+      await session.release();
+    }
 }

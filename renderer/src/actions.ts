@@ -32,7 +32,9 @@ let segmentRequest = 0;
 
 export function setText(text: string, fileName: string | null = get().fileName): void {
   if (text.length > MAX_DOCUMENT_CHARS) {
-    set({ fileMessage: { kind: 'error', text: `The text is longer than ${MAX_DOCUMENT_CHARS.toLocaleString('en')} characters; only files up to 1 MB are read.` } });
+    set({
+      fileMessage: { kind: 'error', text: `The text is longer than ${MAX_DOCUMENT_CHARS.toLocaleString('en')} characters; only files up to 1 MB are read.` },
+    });
     return;
   }
   set({ text, fileName });
@@ -135,7 +137,9 @@ export async function synthesize(): Promise<void> {
 export async function cancelJob(): Promise<void> {
   const { jobId, status } = get();
   if (!jobId || (status !== 'running' && status !== 'starting')) return;
-  await getApi().cancel(jobId).catch((error) => reportError(message(error)));
+  await getApi()
+    .cancel(jobId)
+    .catch((error) => reportError(message(error)));
 }
 
 export function pinSentence(sentence: number | null): void {
@@ -167,7 +171,10 @@ export async function runSweep(): Promise<void> {
 
 export async function cancelSweep(): Promise<void> {
   const { sweepJobId } = get();
-  if (sweepJobId) await getApi().cancel(sweepJobId).catch((error) => reportError(message(error)));
+  if (sweepJobId)
+    await getApi()
+      .cancel(sweepJobId)
+      .catch((error) => reportError(message(error)));
 }
 
 export function applyBestGamma(): void {
@@ -212,7 +219,9 @@ export async function cancelExport(): Promise<void> {
   const { exportId, exportStatus } = get();
   if (!exportId || exportStatus !== 'running') return;
   set({ exportStatus: 'canceled', exportMessage: 'Export cancelled.' });
-  await getApi().cancel(exportId).catch((error) => reportError(message(error)));
+  await getApi()
+    .cancel(exportId)
+    .catch((error) => reportError(message(error)));
 }
 
 // ---------------------------------------------------------------- settings
@@ -293,5 +302,8 @@ export async function runCalibration(): Promise<void> {
 
 export async function cancelCalibration(): Promise<void> {
   const jobId = get().calibration?.jobId;
-  if (jobId) await getApi().cancel(jobId).catch((error) => reportError(message(error)));
+  if (jobId)
+    await getApi()
+      .cancel(jobId)
+      .catch((error) => reportError(message(error)));
 }

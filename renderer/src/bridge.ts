@@ -17,7 +17,10 @@ export function startBridge(scheduler?: FrameScheduler): () => void {
   const api = getApi((connection) => {
     useStudio.setState((s) => ({
       connection,
-      notices: connection === 'lost' ? [...s.notices, notice('error', 'The connection to the synthesis service was lost. Restart `npm run serve` and reload the page.')] : s.notices,
+      notices:
+        connection === 'lost'
+          ? [...s.notices, notice('error', 'The connection to the synthesis service was lost. Restart `npm run serve` and reload the page.')]
+          : s.notices,
     }));
   });
   const batcher = createFrameBatcher<StudioEvent>((events) => useStudio.setState((s) => applyEvents(s, events)), scheduler);

@@ -13,7 +13,9 @@ for (const type of ['dragover', 'drop'] as const) {
   });
 }
 window.addEventListener('error', (event) => reportError(`Unexpected error: ${event.message}`));
-window.addEventListener('unhandledrejection', (event) => reportError(`Unexpected error: ${event.reason instanceof Error ? event.reason.message : String(event.reason)}`));
+window.addEventListener('unhandledrejection', (event) =>
+  reportError(`Unexpected error: ${event.reason instanceof Error ? event.reason.message : String(event.reason)}`),
+);
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');

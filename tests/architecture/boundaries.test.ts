@@ -48,7 +48,16 @@ const inside = (target: string | null, dir: string): boolean => target !== null 
 test('the parser sees static, type-only, re-exported and dynamic imports', () => {
   const text = "import a from './a.ts';\nimport type { B } from '../b.ts';\nexport * from './c.ts';\nconst d = await import('electron');\nimport 'react';";
   const found = importsOf('electron/core/x.ts', text);
-  assert.deepEqual(found.map((i) => [i.spec, i.typeOnly]), [['./a.ts', false], ['../b.ts', true], ['./c.ts', false], ['electron', false], ['react', false]]);
+  assert.deepEqual(
+    found.map((i) => [i.spec, i.typeOnly]),
+    [
+      ['./a.ts', false],
+      ['../b.ts', true],
+      ['./c.ts', false],
+      ['electron', false],
+      ['react', false],
+    ],
+  );
   assert.equal(found[1].target, path.normalize('electron/b.ts'));
 });
 
@@ -60,7 +69,9 @@ test('the core imports neither electron, react nor the shell', () => {
 });
 
 test('only electron/app imports electron', () => {
-  const bad = [...allImports('electron'), ...allImports('renderer')].filter((i) => /^electron(\/|$)/.test(i.spec) && !inside(i.file, path.normalize('electron/app')));
+  const bad = [...allImports('electron'), ...allImports('renderer')].filter(
+    (i) => /^electron(\/|$)/.test(i.spec) && !inside(i.file, path.normalize('electron/app')),
+  );
   assert.deepEqual(bad.map(describe), []);
   // and the shell's host really does, so the rule above is not vacuous
   assert.ok(allImports('electron/app').some((i) => i.spec === 'electron'));

@@ -23,7 +23,9 @@ export const DEVELOPMENT_ROUND = /\bsessions?[ _-]?\d+|\bround[ _-]?\d+(?![.,]?\
 /** Files the project tracks, from git; the working tree's own files when it is not a git checkout. */
 function trackedFiles(): string[] {
   try {
-    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 }).split('\0').filter(Boolean);
+    return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 })
+      .split('\0')
+      .filter(Boolean);
   } catch {
     return readdirSync(ROOT, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
@@ -105,7 +107,12 @@ test('the README is at most 150 lines, none over 300 characters', () => {
 });
 
 test('every relative link in README.md and docs/*.md points at a file that exists', () => {
-  const documents = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const documents = [
+    'README.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   const broken = documents.flatMap((doc) =>
     relativeLinks(readFileSync(path.join(ROOT, doc), 'utf8'))
       .filter((target) => target !== '' && !existsSync(path.resolve(ROOT, path.dirname(doc), target)))

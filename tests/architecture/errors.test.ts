@@ -41,7 +41,10 @@ test('every error class descends from SpearError, and only SpearError extends Er
   assert.ok(errors.length > 10, `found ${errors.length} error classes: the scan reads the sources`);
   const stray = errors.filter(([name]) => rootOf(name) !== 'SpearError');
   assert.equal(base.get('SpearError'), 'Error');
-  assert.deepEqual(stray.map(([name, parent, file]) => `${file}: ${name} extends ${parent}`), []);
+  assert.deepEqual(
+    stray.map(([name, parent, file]) => `${file}: ${name} extends ${parent}`),
+    [],
+  );
   assert.deepEqual(
     errors.filter(([name, parent]) => parent === 'Error' && name !== 'SpearError').map(([name, , file]) => `${file}: ${name}`),
     [],

@@ -66,9 +66,7 @@ for (const measured of [false, true]) {
     }
     if (!measured) continue;
     const inRuns = graphs.reduce((a, [, g]) => a + g!.runMs, 0);
-    const parts = graphs
-      .filter(([, g]) => g!.runs > 0)
-      .map(([role, g]) => `${role} ${g!.runs} runs × ${((1000 * g!.runMs) / g!.runs).toFixed(0)} µs`);
+    const parts = graphs.filter(([, g]) => g!.runs > 0).map(([role, g]) => `${role} ${g!.runs} runs × ${((1000 * g!.runMs) / g!.runs).toFixed(0)} µs`);
     const share = strategy === 'ar' ? '' : ` drafts accepted ${((100 * accepted) / Math.max(1, drafted)).toFixed(1)} %;`;
     console.log(
       `${label}: ${tokens} units in ${ms.toFixed(0)} ms = ${((1000 * tokens) / ms).toFixed(0)} units/s;${share} ` +

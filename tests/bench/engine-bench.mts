@@ -82,7 +82,7 @@ async function measure(model: LoadedModel, label: string, batch: number, go: () 
 
 const model = await loadModel(args.model, { threads: Number(args.threads) });
 const prompt = [1, 17, 42, 99, 7, 300, 12, 2];
-const prompts8 = Array.from({ length: 8 }, (_, r) => prompt.map((t, i) => (i > 0 && i < prompt.length - 1 ? (t + 13 * r) % 1000 + 4 : t)));
+const prompts8 = Array.from({ length: 8 }, (_, r) => prompt.map((t, i) => (i > 0 && i < prompt.length - 1 ? ((t + 13 * r) % 1000) + 4 : t)));
 const common = { maxNewTokens: TOKENS, stopToken: null } as const;
 const reference = await decode(model, prompts8, { strategy: 'ar', ...common });
 const continuations = reference.rows.map((r) => r.tokens);
@@ -100,7 +100,14 @@ const plans: Array<{ label: string; batch: number; go: () => Promise<DecodeResul
 const separately = async (label: string, one: (r: number) => Promise<DecodeResult>): Promise<Measure> => {
   const parts: Measure[] = [];
   for (let r = 0; r < 8; r++) parts.push(await measure(model, label, 1, () => one(r)));
-  return parts.reduce((a, b) => ({ ...a, tokens: a.tokens + b.tokens, ms: a.ms + b.ms, ortMs: a.ortMs + b.ortMs, ortRuns: a.ortRuns + b.ortRuns, targetSteps: a.targetSteps + b.targetSteps }));
+  return parts.reduce((a, b) => ({
+    ...a,
+    tokens: a.tokens + b.tokens,
+    ms: a.ms + b.ms,
+    ortMs: a.ortMs + b.ortMs,
+    ortRuns: a.ortRuns + b.ortRuns,
+    targetSteps: a.targetSteps + b.targetSteps,
+  }));
 };
 
 const samples = new Map<string, Measure[]>();
@@ -144,7 +151,16 @@ if (args.json) {
   console.log(JSON.stringify({ model: args.model, threads: Number(args.threads), tokens: TOKENS, repeats: REPEATS, rows, derived }, null, 2));
 } else {
   console.log(`model ${args.model}, ${TOKENS} new tokens per row, median of ${REPEATS}, intra-op threads ${args.threads}`);
-  console.table(rows.map((r) => ({ ...r, tokensPerSecond: r.tokensPerSecond.toFixed(0), msPerTargetStep: r.msPerTargetStep.toFixed(3), ortMsPerRun: r.ortMsPerRun.toFixed(3), overheadUsPerToken: r.overheadUsPerToken.toFixed(1), overheadShare: (100 * r.overheadShare).toFixed(1) + '%' })));
+  console.table(
+    rows.map((r) => ({
+      ...r,
+      tokensPerSecond: r.tokensPerSecond.toFixed(0),
+      msPerTargetStep: r.msPerTargetStep.toFixed(3),
+      ortMsPerRun: r.ortMsPerRun.toFixed(3),
+      overheadUsPerToken: r.overheadUsPerToken.toFixed(1),
+      overheadShare: (100 * r.overheadShare).toFixed(1) + '%',
+    })),
+  );
   console.log(derived);
 }
 await model.release();

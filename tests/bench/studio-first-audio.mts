@@ -7,7 +7,8 @@
  */
 import { ServiceClient } from '../../electron/service/client.ts';
 
-const TEXT = 'The old lighthouse stood at the edge of the cliff, watching over the restless sea. Please remember to water the plants while I am away this weekend.';
+const TEXT =
+  'The old lighthouse stood at the edge of the cliff, watching over the restless sea. Please remember to water the plants while I am away this weekend.';
 
 const client = new ServiceClient({});
 await client.ready;

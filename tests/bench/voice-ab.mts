@@ -34,11 +34,18 @@ const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhoneme
 const prompts = sentences.map((s) => voices[0].prompt(s.phonemeIds.slice(0, voices[0].maxPhonemes)));
 const caps = sentences.map((s) => voices[0].maxUnits(s.phonemeIds.length));
 
-interface Samples { wall: number[]; cpu: number[]; units: number[][] }
+interface Samples {
+  wall: number[];
+  cpu: number[];
+  units: number[][];
+}
 const results = new Map<string, Samples[]>();
 for (let round = -1; round < rounds; round++) {
   for (const { strategy, gamma, label } of configs) {
-    const samples = results.get(label) ?? [{ wall: [], cpu: [], units: [] }, { wall: [], cpu: [], units: [] }];
+    const samples = results.get(label) ?? [
+      { wall: [], cpu: [], units: [] },
+      { wall: [], cpu: [], units: [] },
+    ];
     results.set(label, samples);
     for (const k of round % 2 === 0 ? [0, 1] : [1, 0]) {
       let ms = 0;

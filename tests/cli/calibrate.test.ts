@@ -70,10 +70,20 @@ test('a corrupt calibration is named in one line and measured again; --show with
 /** A calibration of the shipped voice for this machine whose choice no default would give: draft γ 2. */
 async function writeVoiceCalibration(config: string, machine = currentMachine()): Promise<void> {
   const p = (strategy: Prediction['strategy'], gamma: number, speedup: number): Prediction => ({
-    strategy, gamma, threads: 1, targetThreads: 1, unitsPerStep: 2, stepMs: 2, tokensPerSecond: 500 * speedup, speedup,
+    strategy,
+    gamma,
+    threads: 1,
+    targetThreads: 1,
+    unitsPerStep: 2,
+    stepMs: 2,
+    tokensPerSecond: 500 * speedup,
+    speedup,
   });
   const costs: GraphCost[] = [1, 2, 3, 4, 5, 6].map((T) => ({ graph: 'full', threads: 1, targetThreads: 1, positions: T, ms: 1 + 0.1 * T }));
-  costs.push({ graph: 'draft_chain_2', threads: 1, targetThreads: 1, positions: 1, ms: 0.3 }, { graph: 'draft_chain_2', threads: 1, targetThreads: 1, positions: 2, ms: 0.35 });
+  costs.push(
+    { graph: 'draft_chain_2', threads: 1, targetThreads: 1, positions: 1, ms: 0.3 },
+    { graph: 'draft_chain_2', threads: 1, targetThreads: 1, positions: 2, ms: 0.35 },
+  );
   await writeCalibration(config, {
     format: 'spear-calibration/1',
     machine,
@@ -110,7 +120,7 @@ test('synth defaults to the calibrated choice and says so in one line; a named s
   assert.equal(quiet.stderr, '');
 });
 
-test('synth with a stale or no calibration keeps the voice\'s defaults and says why in one line', async () => {
+test("synth with a stale or no calibration keeps the voice's defaults and says why in one line", async () => {
   const config = await scratch();
   const missing = await synthStats(config);
   assert.deepEqual([missing.strategy, missing.gamma], ['prophet', 3], "the voice's manifest defaults");
@@ -118,10 +128,13 @@ test('synth with a stale or no calibration keeps the voice\'s defaults and says 
   await writeVoiceCalibration(config, { ...currentMachine(), onnxruntime: '0.0.1' });
   const stale = await synthStats(config);
   assert.deepEqual([stale.strategy, stale.gamma], ['prophet', 3]);
-  assert.match(stale.stderr, /^calibration .* another setup \(onnxruntime 0\.0\.1 → [\d.]+\); ignored; the voice's defaults apply until 'spear calibrate' runs\n/);
+  assert.match(
+    stale.stderr,
+    /^calibration .* another setup \(onnxruntime 0\.0\.1 → [\d.]+\); ignored; the voice's defaults apply until 'spear calibrate' runs\n/,
+  );
 });
 
-test('bench marks the calibrated row and gives each row the calibration\'s predicted speedup', async () => {
+test("bench marks the calibrated row and gives each row the calibration's predicted speedup", async () => {
   const config = await scratch();
   await writeVoiceCalibration(config);
   const dir = await scratch();
@@ -130,7 +143,14 @@ test('bench marks the calibrated row and gives each row the calibration\'s predi
   const r = spear(['bench', '--texts', texts, '--strategies', 'draft', '--gammas', '2,3', '--repeats', '1', '--json'], config);
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as { strategy: string; gamma: number; calibrated: boolean; predicted_speedup: number | null }[];
-  assert.deepEqual(rows.map((x) => [x.strategy, x.gamma, x.calibrated]), [['ar', 0, false], ['draft', 2, true], ['draft', 3, false]]);
+  assert.deepEqual(
+    rows.map((x) => [x.strategy, x.gamma, x.calibrated]),
+    [
+      ['ar', 0, false],
+      ['draft', 2, true],
+      ['draft', 3, false],
+    ],
+  );
   assert.equal(rows[0].predicted_speedup, 1);
   assert.ok(rows[1].predicted_speedup! > 1, 'draft γ 2 is predicted from the written costs');
   assert.equal(rows[2].predicted_speedup, null, 'no draft chain of gamma 3 was timed');

@@ -26,7 +26,12 @@ interface Run {
 }
 
 function spear(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): Run {
-  const r = spawnSync(process.execPath, [SPEAR, ...args], { cwd: options.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG }, input: options.input });
+  const r = spawnSync(process.execPath, [SPEAR, ...args], {
+    cwd: options.cwd ?? ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG },
+    input: options.input,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -114,7 +119,10 @@ test('a text whose audio cannot fit a WAV file is refused before decoding, with 
   const started = Date.now();
   const r = spear(['synth', '--file', doc, '-o', path.join(dir, 'book.wav')]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^spear: .*book\.wav: the text makes about 4\d h of audio \(~[\d.]+ GB as WAV\), more than the 4 GiB a WAV file can hold; write \.flac, \.opus or \.mp3 instead/);
+  assert.match(
+    r.stderr,
+    /^spear: .*book\.wav: the text makes about 4\d h of audio \(~[\d.]+ GB as WAV\), more than the 4 GiB a WAV file can hold; write \.flac, \.opus or \.mp3 instead/,
+  );
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.deepEqual(await readdir(dir), []);
   assert.ok(Date.now() - started < 30_000, 'refused without decoding');
@@ -122,8 +130,15 @@ test('a text whose audio cannot fit a WAV file is refused before decoding, with 
 
 test('--rate 1.5 shortens the audio to 0.58–0.76 of rate 1, with the same units; --volume scales; pauses add up', async () => {
   const dir = await scratch();
-  const run = (name: string, extra: string[]): Run => spear(['synth', TEXT, '-o', path.join(dir, `${name}.wav`), '--units-out', path.join(dir, `${name}.json`), '-q', ...extra]);
-  for (const [name, extra] of [['base', []], ['fast', ['--rate', '1.5']], ['quiet', ['--volume', '0.5']], ['paused', ['--sentence-pause', '1300']], ['high', ['--pitch', '3']]] as const) {
+  const run = (name: string, extra: string[]): Run =>
+    spear(['synth', TEXT, '-o', path.join(dir, `${name}.wav`), '--units-out', path.join(dir, `${name}.json`), '-q', ...extra]);
+  for (const [name, extra] of [
+    ['base', []],
+    ['fast', ['--rate', '1.5']],
+    ['quiet', ['--volume', '0.5']],
+    ['paused', ['--sentence-pause', '1300']],
+    ['high', ['--pitch', '3']],
+  ] as const) {
     const r = run(name, [...extra]);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
   }
@@ -157,7 +172,10 @@ test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too
     text: m[7],
   }));
   assert.ok(vtt.startsWith('WEBVTT\n\n'));
-  assert.deepEqual(cues.map((c) => c.text), TEXT.split(' '));
+  assert.deepEqual(
+    cues.map((c) => c.text),
+    TEXT.split(' '),
+  );
   const seconds = parseWav(await readFile(path.join(dir, 'a.wav'))).samples / 16000;
   for (const [i, c] of cues.entries()) {
     assert.ok(c.start < c.end && c.end <= seconds + 0.001, `cue ${i}: ${c.start}-${c.end} of ${seconds}`);
@@ -174,9 +192,14 @@ test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too
   }
 });
 
-test('--subtitles with another extension is refused before any work', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--subtitles', path.join(d, 'x.txt')], /x\.txt: unknown subtitle extension "\.txt"; use \.vtt or \.srt/));
+test('--subtitles with another extension is refused before any work', () =>
+  failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--subtitles', path.join(d, 'x.txt')],
+    /x\.txt: unknown subtitle extension "\.txt"; use \.vtt or \.srt/,
+  ));
 
-test('a delivery value out of range is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
+test('a delivery value out of range is refused', () =>
+  failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--rate', '3'], /--rate 3: expected a number from 0\.5 to 2/));
 
 test('--file with HTML, Markdown, EPUB and PDF gives the same units as the plain text', async () => {
   const dir = await scratch();
@@ -214,11 +237,23 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.flac'), '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '', 'nothing on stderr: no bar, no summary');
-  const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
-  assert.deepEqual(events.map((e) => e.event), ['estimate', 'progress', 'progress', 'done']);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string } & Record<string, unknown>);
+  assert.deepEqual(
+    events.map((e) => e.event),
+    ['estimate', 'progress', 'progress', 'done'],
+  );
   assert.equal(events[0].format, 'flac');
   assert.ok((events[0].seconds as number) > 1 && (events[0].bytes as number) > 1000);
-  assert.deepEqual(events.slice(1, 3).map((e) => [e.done, e.total, e.fraction]), [[1, 2, 0.5], [2, 2, 1]]);
+  assert.deepEqual(
+    events.slice(1, 3).map((e) => [e.done, e.total, e.fraction]),
+    [
+      [1, 2, 0.5],
+      [2, 2, 1],
+    ],
+  );
   assert.ok((events[2].audioSeconds as number) > (events[1].audioSeconds as number));
   assert.equal(events[3].output, path.join(dir, 'a.flac'));
   assert.equal(events[3].sentences, 2);
@@ -234,7 +269,21 @@ test('--units-out is identical for ar, early-exit, draft and prophet at temperat
   const units: string[] = [];
   for (const strategy of ['ar', 'early-exit', 'draft', 'prophet']) {
     const file = path.join(dir, `${strategy}.json`);
-    const r = spear(['synth', TEXT, '-o', path.join(dir, `${strategy}.wav`), '--strategy', strategy, '--temperature', '0', '--gamma', '3', '--units-out', file, '-q']);
+    const r = spear([
+      'synth',
+      TEXT,
+      '-o',
+      path.join(dir, `${strategy}.wav`),
+      '--strategy',
+      strategy,
+      '--temperature',
+      '0',
+      '--gamma',
+      '3',
+      '--units-out',
+      file,
+      '-q',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     units.push(await readFile(file, 'utf8'));
   }
@@ -249,7 +298,25 @@ test('bench --json emits one row per strategy and gamma with every field', async
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout);
   assert.equal(rows.length, 5);
-  const fields = ['strategy', 'gamma', 'temperature', 'batch', 'sentences', 'tokens', 'seconds', 'tokens_per_s', 'speedup_vs_ar', 'acceptance_rate', 'tokens_per_target_call', 'mean_accepted_tokens', 'theoretical_speedup', 'rtf', 'time_to_first_audio_ms', 'speedup_min', 'speedup_max'];
+  const fields = [
+    'strategy',
+    'gamma',
+    'temperature',
+    'batch',
+    'sentences',
+    'tokens',
+    'seconds',
+    'tokens_per_s',
+    'speedup_vs_ar',
+    'acceptance_rate',
+    'tokens_per_target_call',
+    'mean_accepted_tokens',
+    'theoretical_speedup',
+    'rtf',
+    'time_to_first_audio_ms',
+    'speedup_min',
+    'speedup_max',
+  ];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
   for (const row of rows) assert.equal(row.mean_accepted_tokens, row.tokens_per_target_call, 'τ under both names');
@@ -270,7 +337,8 @@ async function failsCleanly(args: (dir: string) => string[] | Promise<string[]>,
 }
 
 test('empty text is refused', () => failsCleanly((d) => ['synth', '', '-o', path.join(d, 'x.wav')], /^spear: nothing to read aloud: the text is empty/));
-test('whitespace-only text is refused', () => failsCleanly((d) => ['synth', ' \n\t  ', '-o', path.join(d, 'x.wav')], /nothing to read aloud: the text is empty/));
+test('whitespace-only text is refused', () =>
+  failsCleanly((d) => ['synth', ' \n\t  ', '-o', path.join(d, 'x.wav')], /nothing to read aloud: the text is empty/));
 test('a file that is not UTF-8 is refused', () =>
   failsCleanly(async (d) => {
     const f = path.join(d, '..', `latin1-${path.basename(d)}.txt`);
@@ -290,9 +358,12 @@ test('a binary file is refused', () =>
     await writeFile(f, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]));
     return ['synth', '--file', f, '-o', path.join(d, 'x.wav')];
   }, /looks like a binary file/));
-test('a text of only symbols and emoji is refused', () => failsCleanly((d) => ['synth', '🙂 🎉 *** ### → ♪', '-o', path.join(d, 'x.wav')], /only symbols or emoji/));
-test('a 50,000-character word is refused', () => failsCleanly((d) => ['synth', `start ${'x'.repeat(50_000)} end`, '-o', path.join(d, 'x.wav')], /a 50000-character word at character 6/));
-test('an output path in a missing folder is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'no/such/folder/x.wav')], /folder .*no\/such\/folder does not exist/));
+test('a text of only symbols and emoji is refused', () =>
+  failsCleanly((d) => ['synth', '🙂 🎉 *** ### → ♪', '-o', path.join(d, 'x.wav')], /only symbols or emoji/));
+test('a 50,000-character word is refused', () =>
+  failsCleanly((d) => ['synth', `start ${'x'.repeat(50_000)} end`, '-o', path.join(d, 'x.wav')], /a 50000-character word at character 6/));
+test('an output path in a missing folder is refused', () =>
+  failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'no/such/folder/x.wav')], /folder .*no\/such\/folder does not exist/));
 test('an output path in a read-only folder is refused', async () => {
   const dir = await scratch();
   const ro = path.join(dir, 'ro');
@@ -310,10 +381,14 @@ test('an output path in a read-only folder is refused', async () => {
     if (asRoot) spawnSync('chattr', ['-i', ro]);
   }
 });
-test('an unknown flag is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--colour', 'red'], /synth: Unknown option '--colour'/));
-test('an out-of-range value is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
-test('an out-of-range thread count is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
-test('eval refuses an out-of-range pipeline temperature', () => failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
+test('an unknown flag is refused', () =>
+  failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--colour', 'red'], /synth: Unknown option '--colour'/));
+test('an out-of-range value is refused', () =>
+  failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
+test('an out-of-range thread count is refused', () =>
+  failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
+test('eval refuses an out-of-range pipeline temperature', () =>
+  failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
 test('eval refuses a report folder that does not exist before doing any work', async () => {
   // A work folder with one held-out sentence: enough for eval to get past the corpus to the report folder.
   const work = await scratch();
@@ -338,10 +413,14 @@ async function longDocument(dir: string): Promise<string> {
  */
 async function interruptMidJob(dir: string, signals: NodeJS.Signals[], gapMs = 0): Promise<{ code: number | null; stderr: string }> {
   const doc = await longDocument(dir);
-  const child = spawn(process.execPath, [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json'), '--units-out', path.join(dir, 'u.json')], {
-    cwd: ROOT,
-    env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG },
-  });
+  const child = spawn(
+    process.execPath,
+    [SPEAR, 'synth', '--file', doc, '-o', path.join(dir, 'long.wav'), '--stats-out', path.join(dir, 's.json'), '--units-out', path.join(dir, 'u.json')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CI: '1', SPEAR_CONFIG_DIR: CONFIG },
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -363,7 +442,11 @@ async function interruptMidJob(dir: string, signals: NodeJS.Signals[], gapMs = 0
   return { code: await exited, stderr };
 }
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
   test(`${signal} mid-document leaves no output file and no temporary file, and exits ${code}`, async () => {
     const dir = await scratch();
     const r = await interruptMidJob(dir, [signal]);
@@ -394,7 +477,10 @@ test('-o /proc/x.wav exits 2 with one line naming /proc/x.wav, before any work',
 
 test('a --stats-out path in a folder that takes no files is refused the same way', (t) => {
   if (!existsSync('/proc/self')) return t.skip('no /proc on this system');
-  return failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--stats-out', '/proc/s.json'], /^spear: \/proc\/s\.json: cannot create it: [^\n]*\n$/);
+  return failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--stats-out', '/proc/s.json'],
+    /^spear: \/proc\/s\.json: cannot create it: [^\n]*\n$/,
+  );
 });
 
 test('a --file that cannot be read is one line naming it', async () => {

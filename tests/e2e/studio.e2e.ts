@@ -178,12 +178,20 @@ test('at 1024×768 the layout holds: no tile clipped, nothing past the window; t
     const layout = await page.evaluate(() => {
       type Box = { left: number; right: number; top: number; bottom: number };
       type El = { getBoundingClientRect(): Box; scrollWidth: number; clientWidth: number; className: string; textContent: string };
-      const doc = document as unknown as { documentElement: { scrollWidth: number }; querySelectorAll(s: string): ArrayLike<El>; querySelector(s: string): El | null };
+      const doc = document as unknown as {
+        documentElement: { scrollWidth: number };
+        querySelectorAll(s: string): ArrayLike<El>;
+        querySelector(s: string): El | null;
+      };
       const panel = doc.querySelector('.acceptance')!.getBoundingClientRect();
       const tiles = Array.from(doc.querySelectorAll('.tile')).map((t) => {
         const box = t.getBoundingClientRect();
         const value = (t as unknown as { querySelector(s: string): El }).querySelector('.tile-value');
-        return { text: t.textContent, inside: box.left >= panel.left - 0.5 && box.right <= panel.right + 0.5, clipped: value.scrollWidth > value.clientWidth + 1 };
+        return {
+          text: t.textContent,
+          inside: box.left >= panel.left - 0.5 && box.right <= panel.right + 0.5,
+          clipped: value.scrollWidth > value.clientWidth + 1,
+        };
       });
       const panels = Array.from(doc.querySelectorAll('.panel')).map((p) => ({ name: p.className, right: p.getBoundingClientRect().right }));
       return { scrollWidth: doc.documentElement.scrollWidth, tiles, panels };
@@ -213,7 +221,10 @@ test('a sentence preview plays from a WAV blob (duration > 0), and the document 
   assert.match(await audio.evaluate((el) => (el as HTMLAudioElement).src), /^blob:/);
   await page.getByRole('button', { name: '■ Stop' }).click();
   await page.getByTestId('play-document').click();
-  await page.getByTestId('heard').filter({ hasText: /^Sentence 1:/ }).waitFor();
+  await page
+    .getByTestId('heard')
+    .filter({ hasText: /^Sentence 1:/ })
+    .waitFor();
   await page.locator('.sentence.heard').first().waitFor();
 });
 
@@ -223,7 +234,11 @@ test('the highlighted word moves during playback', async () => {
   const mark = page.getByTestId('current-word');
   await mark.waitFor({ timeout: 10_000 });
   /** Where the highlight is: the heard sentence's text before the mark, and the marked word. */
-  const where = (): Promise<string> => mark.evaluate((el) => `${(el as unknown as { parentElement: { textContent: string } }).parentElement.textContent}|${(el as unknown as { previousSibling: { textContent: string } | null }).previousSibling?.textContent ?? ''}|${(el as unknown as { textContent: string }).textContent}`);
+  const where = (): Promise<string> =>
+    mark.evaluate(
+      (el) =>
+        `${(el as unknown as { parentElement: { textContent: string } }).parentElement.textContent}|${(el as unknown as { previousSibling: { textContent: string } | null }).previousSibling?.textContent ?? ''}|${(el as unknown as { textContent: string }).textContent}`,
+    );
   const first = await where();
   const seen = new Set([first]);
   for (let i = 0; i < 100 && seen.size < 3; i++) {
@@ -236,15 +251,24 @@ test('the highlighted word moves during playback', async () => {
 
 test('a gamma sweep charts tokens/s and α against gamma, with the theory curve; the best gamma applies', async () => {
   await page.getByTestId('run-sweep').click();
-  await page.locator('[data-testid="sweep-chart"] .theory').first().waitFor({ timeout: LONG * 3 });
-  await page.getByTestId('apply-best').filter({ hasText: 'γ =' }).waitFor({ timeout: LONG * 3 });
+  await page
+    .locator('[data-testid="sweep-chart"] .theory')
+    .first()
+    .waitFor({ timeout: LONG * 3 });
+  await page
+    .getByTestId('apply-best')
+    .filter({ hasText: 'γ =' })
+    .waitFor({ timeout: LONG * 3 });
   assert.equal(await page.locator('[data-testid="sweep-chart"] svg').first().locator('circle.measured-point').count(), 8);
   const label = await page.getByTestId('apply-best').innerText();
   const best = Number(/γ = (\d+)/.exec(label)?.[1]);
   await page.getByTestId('apply-best').click();
   assert.equal(await page.locator('#gamma').inputValue(), String(best));
   // The sweep ran this text with the job's strategy at every gamma: the speedup tile is now a measurement.
-  await page.getByTestId('basis-speedup-over-ar').filter({ hasText: /^measured$/ }).waitFor({ timeout: 5_000 });
+  await page
+    .getByTestId('basis-speedup-over-ar')
+    .filter({ hasText: /^measured$/ })
+    .waitFor({ timeout: 5_000 });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-sweep.png') });
 });
 

@@ -129,7 +129,10 @@ export const ipcRenderer = {
     recorded.rendererListeners.set(channel, [...(recorded.rendererListeners.get(channel) ?? []), listener]);
   },
   removeListener(channel: string, listener: Listener): void {
-    recorded.rendererListeners.set(channel, (recorded.rendererListeners.get(channel) ?? []).filter((l) => l !== listener));
+    recorded.rendererListeners.set(
+      channel,
+      (recorded.rendererListeners.get(channel) ?? []).filter((l) => l !== listener),
+    );
   },
 };
 export default { app, BrowserWindow, ipcMain, dialog, session, contextBridge, ipcRenderer };

@@ -118,7 +118,10 @@ test('export writes only to the path chosen in the save dialog; the renderer can
   const jobId = (await invoke('synthesize', ['One sentence here. And another one.', { gamma: 2 }])) as string;
   while (!events.some((e) => e.type === 'job' && e.jobId === jobId && e.event.type === 'done')) await new Promise((r) => setTimeout(r, 10));
   const contents = main.window.webContents as unknown as InstanceType<typeof fake.FakeWebContents>;
-  assert.ok(contents.sent.some((s) => s.channel === EVENT_CHANNEL), 'service events reach the window');
+  assert.ok(
+    contents.sent.some((s) => s.channel === EVENT_CHANNEL),
+    'service events reach the window',
+  );
 
   await assert.rejects(invoke('exportAudio', [jobId, 'wav', { exportId: 'x1', path: '/tmp/evil.wav' }]), /invalid argument 2/);
   await assert.rejects(invoke('exportAudio', [jobId, 'wav', { exportId: 'x1' }, '/tmp/evil.wav']), /invalid argument/);

@@ -68,7 +68,7 @@ export function tone(seconds: number, sampleRate: number, frequency: number): Fl
 }
 
 export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<FakeVoice> & { opened: FakeVoice[] } {
-  const speed = options.speed ?? (Number(process.env.SPEAR_FAKE_SPEED ?? 1));
+  const speed = options.speed ?? Number(process.env.SPEAR_FAKE_SPEED ?? 1);
   const providers = options.providers ?? ['cpu', 'webgpu'];
   const sampleRate = options.sampleRate ?? 16_000;
   const opened: FakeVoice[] = [];
@@ -104,7 +104,18 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
         let event: PipelineEvent & { type: 'step' };
         let draftMs = 0;
         if (strategy === 'ar') {
-          event = { type: 'step', sentence: sentence.index, step: steps, drafted: [], accepted: 0, token: unit(), bonus: true, emitted: 1, draftMs: 0, verifyMs: VERIFY_MS };
+          event = {
+            type: 'step',
+            sentence: sentence.index,
+            step: steps,
+            drafted: [],
+            accepted: 0,
+            token: unit(),
+            bonus: true,
+            emitted: 1,
+            draftMs: 0,
+            verifyMs: VERIFY_MS,
+          };
         } else {
           const alpha = ALPHA[strategy] * (1 - Math.min(0.5, temperature * 0.15));
           const proposal = Array.from({ length: gamma }, unit);

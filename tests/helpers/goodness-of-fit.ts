@@ -1,6 +1,5 @@
 /** Goodness-of-fit helpers for the losslessness tests. */
 
-
 /** Pearson's chi-square statistic of observed counts against expected probabilities (cells with p = 0 must be empty). */
 export function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>): { statistic: number; df: number; zeroCellHits: number } {
   let total = 0;

@@ -47,7 +47,11 @@ export function writeMutant(file: string, options: MutantOptions, dir: string): 
 }
 
 /** Imports a mutant of `file`; `extra` mutants are written first and may be named in `options.redirect` by key. */
-export async function importMutant<T>(file: string, options: MutantOptions, extra: Readonly<Record<string, { file: string } & MutantOptions>> = {}): Promise<T> {
+export async function importMutant<T>(
+  file: string,
+  options: MutantOptions,
+  extra: Readonly<Record<string, { file: string } & MutantOptions>> = {},
+): Promise<T> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'spear-mutant-'));
   try {
     const written: Record<string, string> = {};

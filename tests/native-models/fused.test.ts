@@ -24,12 +24,14 @@ const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'mani
 /** (B, P, H·Dh) → (B, H, P, Dh), and back with `toBnsh = false` for (B, H, T, Dh) outputs. */
 function relayout(data: Float32Array, B: number, S: number, H: number, Dh: number, toBnsh: boolean): Float32Array {
   const out = new Float32Array(data.length);
-  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < H; h++) {
-    const bsd = ((b * S + s) * H + h) * Dh;
-    const bnsh = ((b * H + h) * S + s) * Dh;
-    if (toBnsh) out.set(data.subarray(bsd, bsd + Dh), bnsh);
-    else out.set(data.subarray(bnsh, bnsh + Dh), bsd);
-  }
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++)
+      for (let h = 0; h < H; h++) {
+        const bsd = ((b * S + s) * H + h) * Dh;
+        const bnsh = ((b * H + h) * S + s) * Dh;
+        if (toBnsh) out.set(data.subarray(bsd, bsd + Dh), bnsh);
+        else out.set(data.subarray(bnsh, bnsh + Dh), bsd);
+      }
   return out;
 }
 
@@ -79,7 +81,15 @@ test('the shipped voice: ar through the fused full emits what ar through the exp
   const exported = await withCopy(VOICE, async (dir) => {
     const m = manifestOf(dir);
     const { source } = m.graphs.full;
-    m.graphs.full = { ...m.graphs.full, file: source.file, sha256: source.sha256, kv_layout: undefined, kv_heads: undefined, max_positions: undefined, source: undefined };
+    m.graphs.full = {
+      ...m.graphs.full,
+      file: source.file,
+      sha256: source.sha256,
+      kv_layout: undefined,
+      kv_heads: undefined,
+      max_positions: undefined,
+      source: undefined,
+    };
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
     return loadModel(dir, { roles: ['full'] });
   });

@@ -88,7 +88,23 @@ describe('bridge', () => {
     let updates = 0;
     const unsubscribe = useStudio.subscribe(() => updates++);
     for (let i = 0; i < 2000; i++) {
-      emit({ type: 'job', jobId: 'j', t: i, event: { type: 'step', sentence: 0, step: i, drafted: [1, 2, 3], accepted: i % 4, token: 7, bonus: i % 4 === 3, emitted: (i % 4) + 1, draftMs: 1, verifyMs: 2 } });
+      emit({
+        type: 'job',
+        jobId: 'j',
+        t: i,
+        event: {
+          type: 'step',
+          sentence: 0,
+          step: i,
+          drafted: [1, 2, 3],
+          accepted: i % 4,
+          token: 7,
+          bonus: i % 4 === 3,
+          emitted: (i % 4) + 1,
+          draftMs: 1,
+          verifyMs: 2,
+        },
+      });
     }
     expect(updates).toBe(0);
     scheduler.run();

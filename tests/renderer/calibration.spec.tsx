@@ -20,9 +20,9 @@ describe('calibration display', () => {
     expect(describeChoice({ strategy: 'ar', gamma: 0, threads: 1, targetThreads: 2 })).toBe('ar, 2 threads');
     expect(calibrationStatus(READY)).toBe('Calibrated for AMD EPYC, 2 cores: draft γ 5, 1+2 threads, predicted 1,234 units/s (1.62× ar).');
     expect(calibrationStatus({ ...NONE, state: 'running', progress: 0.42, jobId: 'c1' })).toBe('Calibrating AMD EPYC, 2 cores… 42%');
-    expect(calibrationStatus({ ...NONE, message: 'calibration x was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored; calibrating again' })).toMatch(
-      /^Not calibrated for AMD EPYC, 2 cores yet: .* another setup \(onnxruntime 1\.29\.0 → 1\.30\.0\); ignored; calibrating again\.$/,
-    );
+    expect(
+      calibrationStatus({ ...NONE, message: 'calibration x was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored; calibrating again' }),
+    ).toMatch(/^Not calibrated for AMD EPYC, 2 cores yet: .* another setup \(onnxruntime 1\.29\.0 → 1\.30\.0\); ignored; calibrating again\.$/);
     expect(calibrationStatus({ ...NONE, state: 'failed', message: 'calibration failed: disk full' })).toBe('calibration failed: disk full');
     expect(calibratedGamma(READY, 'prophet')).toBe(4);
     expect(calibratedGamma(NONE, 'prophet')).toBeUndefined();

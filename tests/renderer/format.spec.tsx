@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { acceptanceRate, addStep, EMPTY_STATS, meanAcceptedTokens, speedupOverAr, stepView, tokensPerSecond } from '../../renderer/src/lib/decode-stats.ts';
 import { decodeText, fileKind, fileProblem, toBase64 } from '../../renderer/src/lib/files.ts';
-import { errorText, formatBytes, formatDuration, formatNumber, formatPercent, formatSpeedup, plural, providerLabel, rereadingVerdict, strategyLabel } from '../../renderer/src/lib/format.ts';
+import {
+  errorText,
+  formatBytes,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatSpeedup,
+  plural,
+  providerLabel,
+  rereadingVerdict,
+  strategyLabel,
+} from '../../renderer/src/lib/format.ts';
 import { encodeWav } from '../../renderer/src/lib/wav.ts';
 import { documentLength, documentPeaks, peaks, sentenceAt, wordAt } from '../../renderer/src/lib/waveform.ts';
 import { decodeAudioFrame } from '../../renderer/src/transport/frames.ts';
@@ -24,7 +35,9 @@ describe('format', () => {
   });
 
   it('shows errors in words, without class names or the IPC wrapper', () => {
-    expect(errorText(new Error("Error invoking remote method 'spear:synthesize': InvalidRequestError: synthesize: invalid argument 0"))).toBe('synthesize: invalid argument 0');
+    expect(errorText(new Error("Error invoking remote method 'spear:synthesize': InvalidRequestError: synthesize: invalid argument 0"))).toBe(
+      'synthesize: invalid argument 0',
+    );
     expect(errorText('NothingToSayError: nothing to read aloud: the text is empty')).toBe('nothing to read aloud: the text is empty');
     expect(errorText(new Error('the voice is missing'))).toBe('the voice is missing');
     expect(errorText(new Error(''))).toBe('something went wrong (no details were given)');
@@ -75,7 +88,7 @@ describe('decode stats', () => {
     expect(acceptanceRate(EMPTY_STATS)).toBeUndefined();
   });
 
-  it("takes the speedup a sweep measured for this strategy and gamma, else estimates it from step costs", () => {
+  it('takes the speedup a sweep measured for this strategy and gamma, else estimates it from step costs', () => {
     const s = addStep(addStep(EMPTY_STATS, step(4, 3, 1, 3), 0), step(4, 3, 1, 3), 100);
     expect(speedupOverAr(s, 1.36)).toEqual({ value: 1.36, measured: true });
     const estimate = speedupOverAr(s);
@@ -151,7 +164,9 @@ describe('audio', () => {
   });
 
   it('decodes a browser-mode binary audio frame', () => {
-    const header = new TextEncoder().encode(JSON.stringify({ kind: 'event', event: { type: 'job', jobId: 'j', t: 1, event: { type: 'audio', sentence: 2, sampleRate: 16000, offsetSamples: 7 } } }));
+    const header = new TextEncoder().encode(
+      JSON.stringify({ kind: 'event', event: { type: 'job', jobId: 'j', t: 1, event: { type: 'audio', sentence: 2, sampleRate: 16000, offsetSamples: 7 } } }),
+    );
     const start = Math.ceil((4 + header.length) / 4) * 4;
     const frame = new ArrayBuffer(start + 8);
     const view = new DataView(frame);

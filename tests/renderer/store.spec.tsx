@@ -73,7 +73,7 @@ describe('decoding slice', () => {
     expect(again.perSentence[0].steps.at(-1)!.step).toBe(999);
   });
 
-  it('keeps each sentence\'s word timings', () => {
+  it("keeps each sentence's word timings", () => {
     const words = [{ text: 'Hi', start: 0, end: 2, startSeconds: 0, endSeconds: 0.3 }];
     const s = apply(running(), [job({ type: 'words', sentence: 1, words }, 0)]);
     expect(s.words[1]).toEqual(words);
@@ -117,7 +117,13 @@ describe('sweep slice', () => {
     ]);
     expect(s.sweepPoints.map((p) => p.gamma)).toEqual([1, 2]);
     expect(s.sweepProgress).toEqual({ done: 1, total: 9, label: 'γ 1' });
-    const result = { strategy: 'draft', baselineTokensPerSecond: 50, points: [point(1), point(2)], theory: { alpha: 0.7, costRatio: 0.1, curve: [] }, bestGamma: 2 } as const;
+    const result = {
+      strategy: 'draft',
+      baselineTokensPerSecond: 50,
+      points: [point(1), point(2)],
+      theory: { alpha: 0.7, costRatio: 0.1, curve: [] },
+      bestGamma: 2,
+    } as const;
     s = apply(s, [{ type: 'sweep-done', jobId: 'sw', result: { ...result, points: [...result.points], theory: { ...result.theory, curve: [] } } }]);
     expect(s.sweepStatus).toBe('done');
     expect(s.sweepResult?.bestGamma).toBe(2);

@@ -16,7 +16,14 @@ import { createFakeBackend } from '../helpers/fake-synthesizer.ts';
 const DOC = 'A sentence to read. And another one.';
 
 const prediction = (strategy: Prediction['strategy'], gamma: number, threads: number, targetThreads: number): Prediction => ({
-  strategy, gamma, threads, targetThreads, unitsPerStep: 2, stepMs: 2, tokensPerSecond: 1000, speedup: 2,
+  strategy,
+  gamma,
+  threads,
+  targetThreads,
+  unitsPerStep: 2,
+  stepMs: 2,
+  tokensPerSecond: 1000,
+  speedup: 2,
 });
 
 function calibration(): Calibration {
@@ -55,7 +62,11 @@ function harness(stored: StoredCalibration['status'], options: { useCalibration?
     async load(): Promise<StoredCalibration> {
       if (stored === 'valid') return { status: 'valid', calibration: calibration(), file: '/x/calibration.json' };
       if (stored === 'missing') return { status: 'missing', file: '/x/calibration.json' };
-      return { status: stored, file: '/x/calibration.json', notice: 'calibration /x/calibration.json was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored' };
+      return {
+        status: stored,
+        file: '/x/calibration.json',
+        notice: 'calibration /x/calibration.json was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored',
+      };
     },
     run(_voice, { signal, onProgress }) {
       const run = { aborted: false, finished: false };
@@ -112,10 +123,16 @@ test('with none stored, the service calibrates once idle; the next job uses the 
   const info = h.service.getCalibration();
   assert.deepEqual(info.choice, { strategy: 'draft', gamma: 5, threads: 1, targetThreads: 2, tokensPerSecond: 1000, speedup: 2 });
   assert.deepEqual(info.gammas, { draft: 5, prophet: 6 });
-  assert.deepEqual(calibrationEvents(h.events).map((e) => e.state), ['running', 'running', 'ready']);
+  assert.deepEqual(
+    calibrationEvents(h.events).map((e) => e.state),
+    ['running', 'running', 'ready'],
+  );
   const summary = await runJob(h);
   assert.deepEqual([summary.strategy, summary.gamma], ['draft', 5]);
-  assert.deepEqual(h.opens, [{ threads: 1, targetThreads: undefined }, { threads: 1, targetThreads: 2 }]);
+  assert.deepEqual(h.opens, [
+    { threads: 1, targetThreads: undefined },
+    { threads: 1, targetThreads: 2 },
+  ]);
   // A strategy the user picks gets its own calibrated gamma; a gamma the user picks stays.
   const prophet = await runJob(h, { strategy: 'prophet' });
   assert.deepEqual([prophet.strategy, prophet.gamma], ['prophet', 6]);
@@ -147,7 +164,7 @@ test('a job pauses a measurement, which runs again once the job is done; cancel 
   await h.service.dispose();
 });
 
-test('a stored calibration sets the voice\'s threads before it opens; useCalibration false keeps the settings', async () => {
+test("a stored calibration sets the voice's threads before it opens; useCalibration false keeps the settings", async () => {
   const h = harness('valid');
   const summary = await runJob(h);
   assert.deepEqual([summary.strategy, summary.gamma], ['draft', 5]);
@@ -172,7 +189,11 @@ test('a stale calibration is named, then measured again', async () => {
 });
 
 test('a backend that keeps no calibration says so, and refuses to calibrate', async () => {
-  const service = new StudioService({ backend: createFakeBackend({ speed: 0 }) as unknown as SynthesisBackend, settings: memorySettings(), emit: () => undefined });
+  const service = new StudioService({
+    backend: createFakeBackend({ speed: 0 }) as unknown as SynthesisBackend,
+    settings: memorySettings(),
+    emit: () => undefined,
+  });
   assert.equal(service.getCalibration().state, 'unavailable');
   assert.throws(() => service.calibrate(), /calibration is not available here \(fake voice keeps no calibration\)/);
   await service.dispose();

@@ -21,15 +21,17 @@ function harness() {
     new Promise<StudioEvent>((resolve) => {
       const timer = setInterval(() => {
         const end = events.find(
-          (e) => (e.type === 'job' && e.jobId === jobId && e.event.type === 'done') || ((e.type === 'job-error' || e.type === 'job-canceled' || e.type === 'sweep-done') && e.jobId === jobId),
+          (e) =>
+            (e.type === 'job' && e.jobId === jobId && e.event.type === 'done') ||
+            ((e.type === 'job-error' || e.type === 'job-canceled' || e.type === 'sweep-done') && e.jobId === jobId),
         );
-        if (end) (clearInterval(timer), resolve(end));
+        if (end) clearInterval(timer), resolve(end);
       }, 2);
     });
   return { backend, events, service, settled };
 }
 
-test('a job streams the pipeline events in order, stamped with its id, and keeps each sentence\'s audio', async () => {
+test("a job streams the pipeline events in order, stamped with its id, and keeps each sentence's audio", async () => {
   const { events, service, settled } = harness();
   const jobId = service.synthesize(DOC, { strategy: 'early-exit', gamma: 4 });
   const end = await settled(jobId);
@@ -39,8 +41,14 @@ test('a job streams the pipeline events in order, stamped with its id, and keeps
   assert.equal(mine.at(-1)!.event.type, 'done');
   const steps = mine.filter((e) => e.event.type === 'step');
   assert.ok(steps.length > 10);
-  assert.ok(steps.some((e) => e.event.type === 'step' && e.event.accepted < e.event.drafted.length), 'some drafts are rejected');
-  assert.ok(mine.every((e, i) => i === 0 || e.t >= mine[i - 1].t), 'timestamps never go back');
+  assert.ok(
+    steps.some((e) => e.event.type === 'step' && e.event.accepted < e.event.drafted.length),
+    'some drafts are rejected',
+  );
+  assert.ok(
+    mine.every((e, i) => i === 0 || e.t >= mine[i - 1].t),
+    'timestamps never go back',
+  );
   assert.equal(mine.filter((e) => e.event.type === 'audio').length, 3);
 });
 
@@ -90,10 +98,16 @@ test('a sweep runs ar then gamma 1…8 and reports a best gamma and a theoretica
   const end = await settled(jobId);
   assert.equal(end.type, 'sweep-done');
   if (end.type !== 'sweep-done') return;
-  assert.deepEqual(end.result.points.map((p) => p.gamma), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    end.result.points.map((p) => p.gamma),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.equal(end.result.theory.curve.length, 8);
   assert.ok(end.result.baselineTokensPerSecond > 0);
-  assert.ok(end.result.points.some((p) => p.measuredSpeedup > 1), 'speculation beats ar on the fake');
+  assert.ok(
+    end.result.points.some((p) => p.measuredSpeedup > 1),
+    'speculation beats ar on the fake',
+  );
   const best = Math.max(...end.result.points.map((p) => p.tokensPerSecond));
   assert.equal(end.result.points.find((p) => p.gamma === end.result.bestGamma)!.tokensPerSecond, best);
   assert.equal(events.filter((e) => e.type === 'sweep-progress' && e.point).length, 8);
@@ -128,7 +142,10 @@ test('prepare() opens the voice and reads one short sentence before the first jo
   assert.equal(backend.opened.length, 1, 'opened before any job');
   assert.equal(texts.length, 1, 'one warm-up reading');
   assert.ok(!events.some((e) => e.type === 'job'), 'the warm-up is no job: nothing reaches the window');
-  assert.ok(events.some((e) => e.type === 'provider'), 'the provider is reported once the voice is open');
+  assert.ok(
+    events.some((e) => e.type === 'provider'),
+    'the provider is reported once the voice is open',
+  );
   await settled(service.synthesize(DOC, {}));
   service.prepare();
   assert.equal(backend.opened.length, 1, 'the job and a second prepare() reuse it');
@@ -163,9 +180,15 @@ test('importDocument reads HTML, Markdown, EPUB and PDF; refuses an empty or an 
   assert.equal((await service.importDocument('page.html', b64(HTML))).text, PLAIN);
   assert.equal((await service.importDocument('notes.md', b64(MARKDOWN))).format, 'markdown');
   assert.equal((await service.importDocument('book.pdf', b64(makePdf(PDF_PAGES)))).text, PLAIN);
-  await assert.rejects(service.importDocument('empty.html', b64('<html><body><script>x</script></body></html>')), /^Error: empty\.html: has no text to read$|empty\.html: has no text to read/);
+  await assert.rejects(
+    service.importDocument('empty.html', b64('<html><body><script>x</script></body></html>')),
+    /^Error: empty\.html: has no text to read$|empty\.html: has no text to read/,
+  );
   const huge = `<p>${'word '.repeat(210_000)}</p>`;
-  await assert.rejects(service.importDocument('huge.html', b64(huge)), /huge\.html: its text has 1,049,999 characters, more than the 1,000,000 the studio reads at once/);
+  await assert.rejects(
+    service.importDocument('huge.html', b64(huge)),
+    /huge\.html: its text has 1,049,999 characters, more than the 1,000,000 the studio reads at once/,
+  );
   await assert.rejects(service.importDocument('broken.pdf', b64('%PDF-1.4 nonsense')), /broken\.pdf: cannot be read as a PDF file/);
 });
 
@@ -189,7 +212,11 @@ test('export reports progress as it writes, and a cancelled export leaves no fil
     await service.exportAudio(jobId, 'mp3', { exportId: 'full' }, path.join(dir, 'full.mp3'));
     const fractions = events.filter((e) => e.type === 'export-progress' && e.exportId === 'full').map((e) => (e.type === 'export-progress' ? e.fraction : -1));
     assert.ok(fractions.length >= 5, `several progress steps (${fractions.join(', ')})`);
-    assert.deepEqual([...fractions].sort((a, b) => a - b), fractions, 'progress only grows');
+    assert.deepEqual(
+      [...fractions].sort((a, b) => a - b),
+      fractions,
+      'progress only grows',
+    );
     assert.equal(fractions.at(-1), 1);
 
     cancelOnFirstProgress = true;

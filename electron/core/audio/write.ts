@@ -29,7 +29,12 @@ export function formatOf(file: string): AudioFormat {
   const ext = path.extname(file).slice(1).toLowerCase();
   const format = AUDIO_EXTENSIONS[ext];
   if (format) return format;
-  throw new OutputPathError(file, `unknown audio extension "${path.extname(file) || '(none)'}"; use ${Object.keys(AUDIO_EXTENSIONS).map((e) => `.${e}`).join(', ')}`);
+  throw new OutputPathError(
+    file,
+    `unknown audio extension "${path.extname(file) || '(none)'}"; use ${Object.keys(AUDIO_EXTENSIONS)
+      .map((e) => `.${e}`)
+      .join(', ')}`,
+  );
 }
 
 /** WAV written as it comes: a header with the sizes left 0, filled in at the end. */

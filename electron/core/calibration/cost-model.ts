@@ -77,7 +77,6 @@ export interface Prediction extends Config {
   speedup: number;
 }
 
-
 /** τ(γ): units per step, the accepted drafts plus the target's own token. */
 export function unitsPerStep(profile: AcceptanceProfile, drafter: DraftingStrategy, gamma: number): number {
   const reached = profile.drafters[drafter]?.reached;
@@ -178,7 +177,8 @@ export function nonDecreasing(values: readonly number[]): number[] {
 export function stepMs(config: Config, table: CostTable, profile: AcceptanceProfile): number | undefined {
   const { strategy, gamma } = config;
   const t = (graph: CostGraph, positions: number): number | undefined => table.ms(graph, config, positions);
-  const sum = (...parts: (number | undefined)[]): number | undefined => (parts.some((p) => p === undefined) ? undefined : parts.reduce<number>((a, p) => a + p!, 0));
+  const sum = (...parts: (number | undefined)[]): number | undefined =>
+    parts.some((p) => p === undefined) ? undefined : parts.reduce<number>((a, p) => a + p!, 0);
   switch (strategy) {
     case 'ar':
       return t('full', 1);
@@ -270,7 +270,10 @@ export function choose(table: CostTable, profile: AcceptanceProfile, options: Ch
   if (!best) return undefined;
   const byStrategy: Partial<Record<Strategy, Prediction>> = {};
   for (const strategy of options.strategies) {
-    const p = pickFastest(all.filter((x) => x.strategy === strategy), options.tolerance);
+    const p = pickFastest(
+      all.filter((x) => x.strategy === strategy),
+      options.tolerance,
+    );
     if (p) byStrategy[strategy] = p;
   }
   return { best, byStrategy };

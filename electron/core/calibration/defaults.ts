@@ -50,7 +50,10 @@ export function describeChoice(p: Pick<Prediction, 'strategy' | 'gamma' | 'threa
 }
 
 /** "calibrated: prophet γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
-export function calibrationLine(calibration: Pick<Calibration, 'best' | 'machine'>, chosen: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'> = calibration.best): string {
+export function calibrationLine(
+  calibration: Pick<Calibration, 'best' | 'machine'>,
+  chosen: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'> = calibration.best,
+): string {
   return `calibrated: ${describeChoice(chosen)} (${describeMachine(calibration.machine)})`;
 }
 
@@ -67,7 +70,10 @@ export interface DefaultsLookup {
  * the run keeps the voice's defaults (a calibration is never made here; it would delay the run).
  */
 export async function lookUpDefaults(voiceDir: string, configDirectory: string, requested: Requested): Promise<DefaultsLookup> {
-  const userChoseAll = requested.strategy !== undefined && (requested.strategy === 'ar' || requested.gamma !== undefined) && (requested.threads !== undefined || requested.targetThreads !== undefined);
+  const userChoseAll =
+    requested.strategy !== undefined &&
+    (requested.strategy === 'ar' || requested.gamma !== undefined) &&
+    (requested.threads !== undefined || requested.targetThreads !== undefined);
   if (userChoseAll) return {};
   const stored = await readCalibration(configDirectory, currentMachine(), await voiceIdentity(voiceDir));
   if (stored.status === 'missing') return { line: "not calibrated for this machine yet: the voice's defaults apply (run 'spear calibrate' once, ~20 s)" };

@@ -19,7 +19,16 @@ import type { GraphRole } from '../engine/tensor-names.ts';
 import { CancelledError } from '../errors.ts';
 import { BENCH_TEXTS_URL } from '../eval/bench-texts.ts';
 import { prepareDocument } from '../text/index.ts';
-import { catchUp, chainGraph, DRAFTING_STRATEGIES, isTargetGraph, type AcceptanceProfile, type CostGraph, type DraftingStrategy, type GraphCost } from './cost-model.ts';
+import {
+  catchUp,
+  chainGraph,
+  DRAFTING_STRATEGIES,
+  isTargetGraph,
+  type AcceptanceProfile,
+  type CostGraph,
+  type DraftingStrategy,
+  type GraphCost,
+} from './cost-model.ts';
 
 export type Progress = (fraction: number, label: string) => void;
 
@@ -45,7 +54,13 @@ export async function calibrationPrompts(model: LoadedModel): Promise<Prompts> {
   if (vocab.phonemes && rules) {
     const text = await readFile(BENCH_TEXTS_URL, 'utf8');
     const maxPhonemes = Math.max(1, Math.floor((context - 3 - rules.base) / (1 + rules.per_phoneme)));
-    const sentences = prepareDocument(text.split('\n').filter((l) => l.trim() !== '').join('\n\n'), { maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
+    const sentences = prepareDocument(
+      text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .join('\n\n'),
+      { maxPhonemes },
+    ).filter((s) => s.phonemeIds.length > 0);
     return {
       prompts: sentences.map((s) => [vocab.special.bos, ...s.phonemeIds.slice(0, maxPhonemes).map((id) => id + vocab.phonemes!.offset), vocab.special.sep]),
       maxNewTokens: sentences.map((s) => {
@@ -58,7 +73,11 @@ export async function calibrationPrompts(model: LoadedModel): Promise<Prompts> {
   let seed = 12345;
   const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
   const first = vocab.special.eos + 1;
-  const prompts = Array.from({ length: 16 }, (_, i) => [vocab.special.bos, ...Array.from({ length: 6 + (i % 7) }, () => first + (next() % (vocab.size - first))), vocab.special.sep]);
+  const prompts = Array.from({ length: 16 }, (_, i) => [
+    vocab.special.bos,
+    ...Array.from({ length: 6 + (i % 7) }, () => first + (next() % (vocab.size - first))),
+    vocab.special.sep,
+  ]);
   return { prompts, maxNewTokens: prompts.map((p) => Math.max(1, Math.min(64, context - p.length - 16))), source: 'fixed prompts' };
 }
 

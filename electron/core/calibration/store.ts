@@ -69,7 +69,12 @@ const acceptanceSchema = z
     for (const [drafter, d] of Object.entries(a.drafters)) {
       if (!d) continue;
       const ok = d.reached.length === a.maxGamma + 1 && d.reached.every((n, k) => k === 0 || n <= d.reached[k - 1]);
-      if (!ok) ctx.addIssue({ code: 'custom', message: `acceptance of ${drafter}: "reached" must hold maxGamma + 1 non-increasing counts`, path: ['drafters', drafter] });
+      if (!ok)
+        ctx.addIssue({
+          code: 'custom',
+          message: `acceptance of ${drafter}: "reached" must hold maxGamma + 1 non-increasing counts`,
+          path: ['drafters', drafter],
+        });
     }
   });
 
@@ -96,7 +101,12 @@ const calibrationSchema = z.object({
   acceptance: acceptanceSchema,
   costs: z.array(costSchema).min(1),
   best: predictionSchema,
-  byStrategy: z.object({ ar: predictionSchema.optional(), draft: predictionSchema.optional(), 'early-exit': predictionSchema.optional(), prophet: predictionSchema.optional() }),
+  byStrategy: z.object({
+    ar: predictionSchema.optional(),
+    draft: predictionSchema.optional(),
+    'early-exit': predictionSchema.optional(),
+    prophet: predictionSchema.optional(),
+  }),
 });
 
 const acceptanceFileSchema = z.object({ format: z.literal(ACCEPTANCE_FORMAT), voice: voiceSchema, acceptance: acceptanceSchema });
@@ -140,7 +150,8 @@ export async function readCalibration(dir: string, machine: MachineInfo, voice: 
   if (calibration.voice.manifestSha256 !== voice.manifestSha256) {
     differences.unshift(calibration.voice.name === voice.name ? `voice ${voice.name} changed` : `voice ${calibration.voice.name} → ${voice.name}`);
   }
-  if (differences.length > 0) return { status: 'stale', file, notice: `calibration ${file} was measured for another setup (${differences.join(', ')}); ignored` };
+  if (differences.length > 0)
+    return { status: 'stale', file, notice: `calibration ${file} was measured for another setup (${differences.join(', ')}); ignored` };
   return { status: 'valid', calibration, file };
 }
 

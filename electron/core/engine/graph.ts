@@ -6,7 +6,23 @@
 import ort from 'onnxruntime-node';
 import type { KvCache } from './kv-cache.ts';
 import type { GraphEntry } from './manifest.ts';
-import { DRAFT_LOGITS, DRAFTS, HIDDEN_IN, HIDDEN_OUT, INPUT_IDS, INV_TEMPERATURE, LOGITS, PAST_LEN, POSITIONS, UNIFORMS, newKey, newValue, pastKey, pastValue, type CallRole } from './tensor-names.ts';
+import {
+  DRAFT_LOGITS,
+  DRAFTS,
+  HIDDEN_IN,
+  HIDDEN_OUT,
+  INPUT_IDS,
+  INV_TEMPERATURE,
+  LOGITS,
+  PAST_LEN,
+  POSITIONS,
+  UNIFORMS,
+  newKey,
+  newValue,
+  pastKey,
+  pastValue,
+  type CallRole,
+} from './tensor-names.ts';
 
 /** What one graph call did for one row: reported to `onGraphCall` listeners (tests count trunk passes with it). */
 export interface GraphCall {

@@ -131,7 +131,12 @@ export class KvCache {
         for (let s = 0; s < active; s++) to[layer].set(src.subarray(s * this.slotSize, s * this.slotSize + n), s * n);
         return to[layer].subarray(0, active * n);
       });
-    return { keys: gather(this.keys, this.scratch.keys), values: gather(this.values, this.scratch.values), pastLength: longest, dims: [active, longest, this.kvDim] };
+    return {
+      keys: gather(this.keys, this.scratch.keys),
+      values: gather(this.values, this.scratch.values),
+      pastLength: longest,
+      dims: [active, longest, this.kvDim],
+    };
   }
 
   /**

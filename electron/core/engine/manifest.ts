@@ -6,7 +6,18 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelLoadError } from '../errors.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, KV_LAYOUTS, MANIFEST_FILE, MANIFEST_FORMAT, type ChainedDrafter, type GraphRole, type KvLayout } from './tensor-names.ts';
+import {
+  CHAINED_DRAFTERS,
+  GRAPH_ROLES,
+  HIDDEN_IN,
+  HIDDEN_OUT,
+  KV_LAYOUTS,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  type ChainedDrafter,
+  type GraphRole,
+  type KvLayout,
+} from './tensor-names.ts';
 
 export interface GraphEntry {
   file: string;
@@ -186,7 +197,9 @@ function widthProblems(m: Manifest): string[] {
     const r = graphs[reader];
     const w = graphs[writer];
     if (r && w && r.hidden_dim !== w.hidden_dim) {
-      problems.push(`${name(reader)} reads hidden states of width ${r.hidden_dim}, but ${name(writer)}, which writes them, declares hidden_dim ${w.hidden_dim}`);
+      problems.push(
+        `${name(reader)} reads hidden states of width ${r.hidden_dim}, but ${name(writer)}, which writes them, declares hidden_dim ${w.hidden_dim}`,
+      );
     }
   }
   for (const drafter of CHAINED_DRAFTERS) {
@@ -194,14 +207,16 @@ function widthProblems(m: Manifest): string[] {
     const g = graphs[drafter];
     if (!c || !g) continue;
     if (c.kv_dim !== g.kv_dim) problems.push(`chains of "${drafter}" declare kv_dim ${c.kv_dim}, but ${name(drafter)} declares ${g.kv_dim}`);
-    if (c.hidden_dim !== g.hidden_dim) problems.push(`chains of "${drafter}" declare hidden_dim ${c.hidden_dim}, but ${name(drafter)} declares ${g.hidden_dim}`);
+    if (c.hidden_dim !== g.hidden_dim)
+      problems.push(`chains of "${drafter}" declare hidden_dim ${c.hidden_dim}, but ${name(drafter)} declares ${g.hidden_dim}`);
   }
   return problems;
 }
 
 function layoutProblems(role: string, g: GraphEntry, context: number): string[] {
   if (g.kv_layout === undefined) return [];
-  if (!(KV_LAYOUTS as readonly string[]).includes(g.kv_layout)) return [`graph "${role}" has kv_layout ${JSON.stringify(g.kv_layout)} (known: ${KV_LAYOUTS.join(', ')})`];
+  if (!(KV_LAYOUTS as readonly string[]).includes(g.kv_layout))
+    return [`graph "${role}" has kv_layout ${JSON.stringify(g.kv_layout)} (known: ${KV_LAYOUTS.join(', ')})`];
   if (g.kv_layout !== 'bnsh') return [];
   const problems: string[] = [];
   if (!isInt(g.kv_heads) || g.kv_heads < 1 || (isInt(g.kv_dim) && g.kv_dim % g.kv_heads !== 0)) {

@@ -12,7 +12,21 @@ import { ModelLoadError, ProviderError, VocabularyMismatchError } from '../error
 import { ChainSet } from './chain-set.ts';
 import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
-import { CHAINED_DRAFTERS, GRAPH_ROLES, HIDDEN_IN, HIDDEN_OUT, LOGITS, chainNames, chainRole, expectedNames, isCacheTensor, pastKey, type ChainRole, type ChainedDrafter, type GraphRole } from './tensor-names.ts';
+import {
+  CHAINED_DRAFTERS,
+  GRAPH_ROLES,
+  HIDDEN_IN,
+  HIDDEN_OUT,
+  LOGITS,
+  chainNames,
+  chainRole,
+  expectedNames,
+  isCacheTensor,
+  pastKey,
+  type ChainRole,
+  type ChainedDrafter,
+  type GraphRole,
+} from './tensor-names.ts';
 
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -209,7 +223,8 @@ async function openGraphs(
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;
     const { cache_layers, kv_dim, hidden_dim, sampled } = chain;
-    const opener = (refs: Record<string, FileRef>, names: { inputs: string[]; outputs: string[] }, what: string, isSampled: boolean) =>
+    const opener =
+      (refs: Record<string, FileRef>, names: { inputs: string[]; outputs: string[] }, what: string, isSampled: boolean) =>
       async (gamma: number, bytes: Uint8Array): Promise<Graph> => {
         const entry = { ...refs[String(gamma)], cache_layers, kv_dim, hidden_dim, inputs: names.inputs, outputs: names.outputs };
         const opened = await openGraph({

@@ -14,9 +14,14 @@ async function readJsonl<T>(file: string): Promise<T[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new InputError(`${file}: missing; spear eval needs the teacher's corpus and units, which a clone does not carry: build them as native-models/README.md says under "The corpus" (Festival, a few hours on 2 cores)`);
+    throw new InputError(
+      `${file}: missing; spear eval needs the teacher's corpus and units, which a clone does not carry: build them as native-models/README.md says under "The corpus" (Festival, a few hours on 2 cores)`,
+    );
   }
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 /**

@@ -11,7 +11,11 @@ export class RecognizerError extends SpearError {}
 export async function transcribe(wavPath: string): Promise<string> {
   try {
     const { stdout } = await run('pocketsphinx_continuous', ['-infile', wavPath, '-logfn', '/dev/null'], { maxBuffer: 1 << 24 });
-    return stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new RecognizerError('pocketsphinx_continuous is not installed (apt-get install pocketsphinx pocketsphinx-en-us)');

@@ -29,7 +29,7 @@ export interface SynthesisSettings {
   topP?: number;
   seed: number;
   /** Sentences decoded together as one batch (rows advance at their own rates). */
-  batchSize: number;  /** Speaking rate, 0.5–2 (1: the voice's own); the pitch is kept. Default 1. */
+  batchSize: number /** Speaking rate, 0.5–2 (1: the voice's own); the pitch is kept. Default 1. */;
   rate?: number;
   /** Pitch shift in semitones, −6…6; the formants are kept. Default 0. */
   pitch?: number;

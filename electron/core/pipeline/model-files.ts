@@ -31,7 +31,13 @@ export async function readManifestFile<M>(manifestPath: string, what: string, pr
 }
 
 /** Reads every file of `files` (sha256 by name, in `dir`) and checks its hash; returns `graphFile`'s bytes. */
-export async function readCheckedFiles(dir: string, manifestFile: string, files: Record<string, string>, graphFile: string, LoadError: LoadErrorClass): Promise<Uint8Array> {
+export async function readCheckedFiles(
+  dir: string,
+  manifestFile: string,
+  files: Record<string, string>,
+  graphFile: string,
+  LoadError: LoadErrorClass,
+): Promise<Uint8Array> {
   let graphBytes: Uint8Array | undefined;
   for (const [name, expected] of Object.entries(files)) {
     const file = path.join(dir, name);

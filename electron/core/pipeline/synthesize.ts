@@ -180,7 +180,11 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   if (spoken.length === 0) {
     // Letters, but none the English reader has phonemes for: say so, rather than "no words".
     const otherScript = /\p{L}/u.test(text) && !/[a-z]/i.test(text.normalize('NFKD'));
-    throw new NothingToSayError(otherScript ? 'the voice reads English, and the text has no Latin letters (it is written in another script)' : 'the text has no words, only symbols or emoji');
+    throw new NothingToSayError(
+      otherScript
+        ? 'the voice reads English, and the text has no Latin letters (it is written in another script)'
+        : 'the text has no words, only symbols or emoji',
+    );
   }
   for (const message of textWarnings(text)) emit({ type: 'warning', message });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
@@ -250,54 +254,58 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
       };
       const checks: Promise<void>[] = [];
       const failed: { row: number; units: number[]; score: number }[] = [];
-      const result = await decode(voice.decoder, batch.map((s) => voice.prompt(s.phonemes)), {
-        strategy: settings.strategy,
-        gamma: settings.gamma,
-        temperature: settings.temperature,
-        topK: settings.topK,
-        topP: settings.topP,
-        // One seed per sentence: sampling gives the same audio whatever the batch size.
-        seeds: batch.map((s) => derivedSeed(settings.seed, s.index)),
-        maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
-        signal,
-        onEvent: (event) => {
-          stats.add(event);
-          if (event.type !== 'step') return;
-          const sentence = batch[event.row];
-          const emitted = [...event.drafted.slice(0, event.accepted), event.token].slice(0, event.emitted);
-          tokens[event.row].push(...emitted);
-          Object.assign(perRow[event.row], {
-            steps: perRow[event.row].steps + 1,
-            drafted: perRow[event.row].drafted + event.drafted.length,
-            accepted: perRow[event.row].accepted + event.accepted,
-          });
-          emit({
-            type: 'step',
-            sentence: sentence.index,
-            step: event.step,
-            drafted: event.drafted,
-            accepted: event.accepted,
-            token: event.token,
-            bonus: event.bonus,
-            emitted: event.emitted,
-            draftMs: event.draftMs,
-            verifyMs: event.verifyMs,
-          });
-          if (event.finished) {
-            const row = event.row;
-            const units = voice.units(tokens[row]);
-            if (!checker || rereadings === 0) settle(row, units);
-            else {
-              checks.push(
-                checker.score(units, sentence.phonemes).then((score) => {
-                  if (checker.needsRereading(score)) failed.push({ row, units, score });
-                  else settle(row, units, { score: finite(score), rereadings: 0, chosen: 0, chosenScore: finite(score) });
-                }),
-              );
+      const result = await decode(
+        voice.decoder,
+        batch.map((s) => voice.prompt(s.phonemes)),
+        {
+          strategy: settings.strategy,
+          gamma: settings.gamma,
+          temperature: settings.temperature,
+          topK: settings.topK,
+          topP: settings.topP,
+          // One seed per sentence: sampling gives the same audio whatever the batch size.
+          seeds: batch.map((s) => derivedSeed(settings.seed, s.index)),
+          maxNewTokens: batch.map((s) => voice.maxUnits(s.phonemes.length)),
+          signal,
+          onEvent: (event) => {
+            stats.add(event);
+            if (event.type !== 'step') return;
+            const sentence = batch[event.row];
+            const emitted = [...event.drafted.slice(0, event.accepted), event.token].slice(0, event.emitted);
+            tokens[event.row].push(...emitted);
+            Object.assign(perRow[event.row], {
+              steps: perRow[event.row].steps + 1,
+              drafted: perRow[event.row].drafted + event.drafted.length,
+              accepted: perRow[event.row].accepted + event.accepted,
+            });
+            emit({
+              type: 'step',
+              sentence: sentence.index,
+              step: event.step,
+              drafted: event.drafted,
+              accepted: event.accepted,
+              token: event.token,
+              bonus: event.bonus,
+              emitted: event.emitted,
+              draftMs: event.draftMs,
+              verifyMs: event.verifyMs,
+            });
+            if (event.finished) {
+              const row = event.row;
+              const units = voice.units(tokens[row]);
+              if (!checker || rereadings === 0) settle(row, units);
+              else {
+                checks.push(
+                  checker.score(units, sentence.phonemes).then((score) => {
+                    if (checker.needsRereading(score)) failed.push({ row, units, score });
+                    else settle(row, units, { score: finite(score), rereadings: 0, chosen: 0, chosenScore: finite(score) });
+                  }),
+                );
+              }
             }
-          }
+          },
         },
-      });
+      );
       decodeMs += result.ms;
       await Promise.all(checks);
       if (failed.length > 0) {

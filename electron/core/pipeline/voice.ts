@@ -77,7 +77,9 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
   const problems: string[] = [];
   if (!vocab.phonemes || !vocab.units) problems.push('vocab lacks "phonemes" or "units" ranges: this decoder is not a voice');
   else if (vocab.phonemes.count !== PHONEME_INVENTORY.length) {
-    problems.push(`vocab.phonemes.count is ${vocab.phonemes.count}, but the app's phoneme inventory has ${PHONEME_INVENTORY.length} (retrain or update the app)`);
+    problems.push(
+      `vocab.phonemes.count is ${vocab.phonemes.count}, but the app's phoneme inventory has ${PHONEME_INVENTORY.length} (retrain or update the app)`,
+    );
   }
   if (!section?.max_units) problems.push('"voice.max_units" (the stop rule) is missing');
   if (section?.default_strategy && !(STRATEGIES as readonly string[]).includes(section.default_strategy)) {

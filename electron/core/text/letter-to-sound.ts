@@ -13,7 +13,13 @@ import { SpearError } from '../errors.ts';
 
 /** (left, right) letter counts around the letter, most specific first; each window contains the next. */
 export const CONTEXT_CHAIN: ReadonlyArray<readonly [number, number]> = [
-  [3, 3], [2, 3], [2, 2], [1, 2], [1, 1], [0, 1], [0, 0],
+  [3, 3],
+  [2, 3],
+  [2, 2],
+  [1, 2],
+  [1, 1],
+  [0, 1],
+  [0, 0],
 ];
 
 export interface LetterToSoundModel {
@@ -36,8 +42,7 @@ function loadModel(): LetterToSoundModel {
     parsed = JSON.parse(readFileSync(MODEL_URL, 'utf8')) as LetterToSoundModel;
   } catch (error) {
     throw new LetterToSoundModelError(
-      `${MODEL_URL.pathname}: ${(error as Error).message}; regenerate it with ` +
-        '`node --import tsx native-models/tools/data/train-letter-to-sound.ts`',
+      `${MODEL_URL.pathname}: ${(error as Error).message}; regenerate it with ` + '`node --import tsx native-models/tools/data/train-letter-to-sound.ts`',
     );
   }
   const sameChain = JSON.stringify(parsed.chain) === JSON.stringify(CONTEXT_CHAIN);

@@ -40,37 +40,124 @@ type Pass = (text: string) => string;
 // 1. Unicode clean-up
 
 const PRE_NFKC: Record<string, string> = {
-  '™': ' trademark ', '℠': ' service mark ', '©': ' copyright ', '®': ' registered ',
-  '½': ' 1/2 ', '⅓': ' 1/3 ', '⅔': ' 2/3 ', '¼': ' 1/4 ', '¾': ' 3/4 ', '⅛': ' 1/8 ',
-  '…': '...', '⁄': '/', '²': ' squared ', '³': ' cubed ',
+  '™': ' trademark ',
+  '℠': ' service mark ',
+  '©': ' copyright ',
+  '®': ' registered ',
+  '½': ' 1/2 ',
+  '⅓': ' 1/3 ',
+  '⅔': ' 2/3 ',
+  '¼': ' 1/4 ',
+  '¾': ' 3/4 ',
+  '⅛': ' 1/8 ',
+  '…': '...',
+  '⁄': '/',
+  '²': ' squared ',
+  '³': ' cubed ',
 };
 
 const CHAR_MAP: Record<string, string> = {
-  '\u2018': "'", '\u2019': "'", '\u201A': "'", '\u201B': "'", '\u2032': "'", '`': "'", '\u00B4': "'",
-  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u201F': '"', '\u2033': '"', '\u00AB': '"', '\u00BB': '"',
-  '\u2039': '"', '\u203A': '"',
-  '\u2010': '-', '\u2011': '-', '\u2012': '-', '\u2212': '-', '\u00AD': '',
-  '\u2013': ' -- ', '\u2014': ' -- ', '\u2015': ' -- ',
-  '\u00DF': 'ss', '\u00E6': 'ae', '\u00C6': 'AE', '\u0153': 'oe', '\u0152': 'OE', '\u00F8': 'o', '\u00D8': 'O',
-  '\u0142': 'l', '\u0141': 'L', '\u0111': 'd', '\u0110': 'D', '\u00FE': 'th', '\u00DE': 'Th', '\u00F0': 'd',
-  '\u00D0': 'D', '\u0131': 'i',
-  '\u00D7': ' times ', '\u00F7': ' divided by ', '\u00B1': ' plus or minus ', '\u2248': ' approximately ',
-  '\u2260': ' not equal to ', '\u2264': ' less than or equal to ', '\u2265': ' greater than or equal to ',
-  '\u00A7': ' section ', '\u00B6': ' paragraph ', '\u00B5': ' micro ', '\u03BC': ' micro ', '\u2103': '°C',
-  '\u2190': ' left arrow ', '\u2192': ' right arrow ', '\u221E': ' infinity ', '\u2022': ' -- ',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201A': "'",
+  '\u201B': "'",
+  '\u2032': "'",
+  '`': "'",
+  '\u00B4': "'",
+  '\u201C': '"',
+  '\u201D': '"',
+  '\u201E': '"',
+  '\u201F': '"',
+  '\u2033': '"',
+  '\u00AB': '"',
+  '\u00BB': '"',
+  '\u2039': '"',
+  '\u203A': '"',
+  '\u2010': '-',
+  '\u2011': '-',
+  '\u2012': '-',
+  '\u2212': '-',
+  '\u00AD': '',
+  '\u2013': ' -- ',
+  '\u2014': ' -- ',
+  '\u2015': ' -- ',
+  '\u00DF': 'ss',
+  '\u00E6': 'ae',
+  '\u00C6': 'AE',
+  '\u0153': 'oe',
+  '\u0152': 'OE',
+  '\u00F8': 'o',
+  '\u00D8': 'O',
+  '\u0142': 'l',
+  '\u0141': 'L',
+  '\u0111': 'd',
+  '\u0110': 'D',
+  '\u00FE': 'th',
+  '\u00DE': 'Th',
+  '\u00F0': 'd',
+  '\u00D0': 'D',
+  '\u0131': 'i',
+  '\u00D7': ' times ',
+  '\u00F7': ' divided by ',
+  '\u00B1': ' plus or minus ',
+  '\u2248': ' approximately ',
+  '\u2260': ' not equal to ',
+  '\u2264': ' less than or equal to ',
+  '\u2265': ' greater than or equal to ',
+  '\u00A7': ' section ',
+  '\u00B6': ' paragraph ',
+  '\u00B5': ' micro ',
+  '\u03BC': ' micro ',
+  '\u2103': '°C',
+  '\u2190': ' left arrow ',
+  '\u2192': ' right arrow ',
+  '\u221E': ' infinity ',
+  '\u2022': ' -- ',
   '\u00A2': ' cents ',
 };
 
 const GREEK: Record<string, string> = {
-  α: 'alpha', β: 'beta', γ: 'gamma', δ: 'delta', ε: 'epsilon', ζ: 'zeta', η: 'eta', θ: 'theta', ι: 'iota',
-  κ: 'kappa', λ: 'lambda', ν: 'nu', ξ: 'xi', ο: 'omicron', π: 'pi', ρ: 'rho', σ: 'sigma', ς: 'sigma',
-  τ: 'tau', υ: 'upsilon', φ: 'phi', χ: 'chi', ψ: 'psi', ω: 'omega', Ω: 'omega', Δ: 'delta', Σ: 'sigma',
-  Π: 'pi', Φ: 'phi', Ψ: 'psi', Λ: 'lambda', Γ: 'gamma', Θ: 'theta',
+  α: 'alpha',
+  β: 'beta',
+  γ: 'gamma',
+  δ: 'delta',
+  ε: 'epsilon',
+  ζ: 'zeta',
+  η: 'eta',
+  θ: 'theta',
+  ι: 'iota',
+  κ: 'kappa',
+  λ: 'lambda',
+  ν: 'nu',
+  ξ: 'xi',
+  ο: 'omicron',
+  π: 'pi',
+  ρ: 'rho',
+  σ: 'sigma',
+  ς: 'sigma',
+  τ: 'tau',
+  υ: 'upsilon',
+  φ: 'phi',
+  χ: 'chi',
+  ψ: 'psi',
+  ω: 'omega',
+  Ω: 'omega',
+  Δ: 'delta',
+  Σ: 'sigma',
+  Π: 'pi',
+  Φ: 'phi',
+  Ψ: 'psi',
+  Λ: 'lambda',
+  Γ: 'gamma',
+  Θ: 'theta',
 };
 
 const unicodeCleanup: Pass = (text) => {
   // A dash between numbers is a range ("10–20"), not a pause.
-  let s = text.replace(/(\d)\s?[\u2013\u2014]\s?(?=\d)/g, '$1-').replace(/[™℠©®½⅓⅔¼¾⅛…⁄²³]/g, (c) => PRE_NFKC[c] ?? c).normalize('NFKC');
+  let s = text
+    .replace(/(\d)\s?[\u2013\u2014]\s?(?=\d)/g, '$1-')
+    .replace(/[™℠©®½⅓⅔¼¾⅛…⁄²³]/g, (c) => PRE_NFKC[c] ?? c)
+    .normalize('NFKC');
   // Map before stripping marks: 'ø' and 'ł' have no decomposition.
   s = s.replace(/[^\x00-\x7F]/g, (c) => {
     const greek = GREEK[c] ?? GREEK[c.toLowerCase()];
@@ -107,8 +194,19 @@ function capTokens(text: string, maxTokenChars: number): string {
 // 2. Things read as a whole: URLs, e-mails, special names
 
 const URL_SYMBOLS: Record<string, string> = {
-  '.': 'dot', '/': 'slash', '-': 'dash', '_': 'underscore', ':': 'colon', '?': 'question mark',
-  '=': 'equals', '&': 'and', '#': 'hash', '%': 'percent', '@': 'at', '~': 'tilde', '+': 'plus',
+  '.': 'dot',
+  '/': 'slash',
+  '-': 'dash',
+  _: 'underscore',
+  ':': 'colon',
+  '?': 'question mark',
+  '=': 'equals',
+  '&': 'and',
+  '#': 'hash',
+  '%': 'percent',
+  '@': 'at',
+  '~': 'tilde',
+  '+': 'plus',
 };
 
 function readWordPart(part: string): string {
@@ -137,8 +235,9 @@ const readAddresses: Pass = (text) =>
       const trailing = /\.+$/.exec(match)?.[0] ?? '';
       return ` ${spellAddress(match.slice(0, match.length - trailing.length))} ${trailing}`;
     })
-    .replace(/(^|\s)([CF])(\+\+|#)(?=[\s,.;:!?)]|$)/g, (_m, pre: string, letter: string, suffix: string) =>
-      `${pre}${letter} ${suffix === '#' ? 'sharp' : 'plus plus'}`,
+    .replace(
+      /(^|\s)([CF])(\+\+|#)(?=[\s,.;:!?)]|$)/g,
+      (_m, pre: string, letter: string, suffix: string) => `${pre}${letter} ${suffix === '#' ? 'sharp' : 'plus plus'}`,
     );
 
 // ---------------------------------------------------------------------------------------------
@@ -147,37 +246,50 @@ const readAddresses: Pass = (text) =>
 const readAbbreviations: Pass = (text) =>
   text
     // Dotted initialisms and known abbreviations: "U.S.A.", "e.g.", "Dr.", "etc."
-    .replace(/(^|[\s("'])((?:[A-Za-z]\.){2,}|[A-Za-z]+\.)(?=(\s*)(\S?))/g, (match, pre: string, token: string, space: string, next: string, offset: number, whole: string) => {
-      const abbreviation = findAbbreviation(token);
-      const afterNumber = /\d\s*$/.test(whole.slice(Math.max(0, offset - 8), offset + pre.length));
-      const atEnd = next === '';
-      const nextCapital = /[A-Z]/.test(next) && space !== '';
-      // After a number "sec." is a duration: "10 sec." (else a section: "Sec. 3").
-      const seconds = token.toLowerCase() === 'sec.' && afterNumber;
-      // "No. 5" is "number five", but "Say no." is a word.
-      const numbered = abbreviation?.kind === 'numbered' && (/\d/.test(next) || seconds);
-      if (abbreviation && (abbreviation.kind !== 'numbered' || numbered)) {
-        let reading = abbreviation.reading;
-        if (token.toLowerCase() === 'st.' && !nextCapital) reading = 'street';
-        if (seconds) reading = 'seconds';
-        // The period survives only where it may end the sentence.
-        const keepsPeriod = atEnd || ((abbreviation.kind === 'terminal' || seconds) && nextCapital);
-        return `${pre}${reading}${keepsPeriod ? '.' : ''}`;
-      }
-      if (/^(?:[A-Za-z]\.){2,}$/.test(token)) {
-        const letters = token.replace(/\./g, '').toUpperCase().split('').join(' ');
-        return `${pre}${letters}${atEnd || nextCapital ? '.' : ''}`;
-      }
-      return match;
-    });
+    .replace(
+      /(^|[\s("'])((?:[A-Za-z]\.){2,}|[A-Za-z]+\.)(?=(\s*)(\S?))/g,
+      (match, pre: string, token: string, space: string, next: string, offset: number, whole: string) => {
+        const abbreviation = findAbbreviation(token);
+        const afterNumber = /\d\s*$/.test(whole.slice(Math.max(0, offset - 8), offset + pre.length));
+        const atEnd = next === '';
+        const nextCapital = /[A-Z]/.test(next) && space !== '';
+        // After a number "sec." is a duration: "10 sec." (else a section: "Sec. 3").
+        const seconds = token.toLowerCase() === 'sec.' && afterNumber;
+        // "No. 5" is "number five", but "Say no." is a word.
+        const numbered = abbreviation?.kind === 'numbered' && (/\d/.test(next) || seconds);
+        if (abbreviation && (abbreviation.kind !== 'numbered' || numbered)) {
+          let reading = abbreviation.reading;
+          if (token.toLowerCase() === 'st.' && !nextCapital) reading = 'street';
+          if (seconds) reading = 'seconds';
+          // The period survives only where it may end the sentence.
+          const keepsPeriod = atEnd || ((abbreviation.kind === 'terminal' || seconds) && nextCapital);
+          return `${pre}${reading}${keepsPeriod ? '.' : ''}`;
+        }
+        if (/^(?:[A-Za-z]\.){2,}$/.test(token)) {
+          const letters = token.replace(/\./g, '').toUpperCase().split('').join(' ');
+          return `${pre}${letters}${atEnd || nextCapital ? '.' : ''}`;
+        }
+        return match;
+      },
+    );
 
 // ---------------------------------------------------------------------------------------------
 // 4. Symbols and punctuation (numbers: read-numbers.ts)
 
 const SYMBOL_WORDS: Record<string, string> = {
-  '&': ' and ', '+': ' plus ', '=': ' equals ', '@': ' at ', '%': ' percent ', '/': ' slash ',
-  '<': ' less than ', '>': ' greater than ', '$': ' dollars ', '£': ' pounds ', '€': ' euros ',
-  '¥': ' yen ', '₹': ' rupees ',
+  '&': ' and ',
+  '+': ' plus ',
+  '=': ' equals ',
+  '@': ' at ',
+  '%': ' percent ',
+  '/': ' slash ',
+  '<': ' less than ',
+  '>': ' greater than ',
+  $: ' dollars ',
+  '£': ' pounds ',
+  '€': ' euros ',
+  '¥': ' yen ',
+  '₹': ' rupees ',
 };
 
 const readSymbols: Pass = (text) =>
@@ -250,7 +362,10 @@ function tidy(text: string): string {
   // A pause mark sticks to the word before it and is followed by a space.
   s = s.replace(/([,.?!])(?=[A-Za-z'])/g, '$1 ');
   // No pause before the first word; a comma right before the end is dropped.
-  s = s.replace(/^[\s,.?!]+/, '').replace(/,\s*$/, '').trim();
+  s = s
+    .replace(/^[\s,.?!]+/, '')
+    .replace(/,\s*$/, '')
+    .trim();
   return s;
 }
 

@@ -27,8 +27,30 @@ export const PAUSE_QUESTION = '<?>';
 export const PAUSE_EXCLAMATION = '<!>';
 
 export const CONSONANTS = [
-  'B', 'CH', 'D', 'DH', 'F', 'G', 'HH', 'JH', 'K', 'L', 'M', 'N',
-  'NG', 'P', 'R', 'S', 'SH', 'T', 'TH', 'V', 'W', 'Y', 'Z', 'ZH',
+  'B',
+  'CH',
+  'D',
+  'DH',
+  'F',
+  'G',
+  'HH',
+  'JH',
+  'K',
+  'L',
+  'M',
+  'N',
+  'NG',
+  'P',
+  'R',
+  'S',
+  'SH',
+  'T',
+  'TH',
+  'V',
+  'W',
+  'Y',
+  'Z',
+  'ZH',
 ] as const;
 export const VOWELS = ['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW'] as const;
 
@@ -51,17 +73,41 @@ const PHONEME_INDEX: ReadonlyMap<string, number> = new Map(PHONEME_INVENTORY.map
 
 // Maps, not object literals: a word like "constructor" must not find Object.prototype's members.
 const PAUSE_OF: ReadonlyMap<string, string> = new Map([
-  [',', PAUSE_COMMA], ['.', PAUSE_PERIOD], ['?', PAUSE_QUESTION], ['!', PAUSE_EXCLAMATION],
+  [',', PAUSE_COMMA],
+  ['.', PAUSE_PERIOD],
+  ['?', PAUSE_QUESTION],
+  ['!', PAUSE_EXCLAMATION],
 ]);
 const PAUSE_STRENGTH: Record<string, number> = { [PAUSE_COMMA]: 1, [PAUSE_PERIOD]: 2, [PAUSE_QUESTION]: 3, [PAUSE_EXCLAMATION]: 3 };
 
 /** Letter names, for a single capital letter ("U S B"). */
 export const LETTER_NAMES: Readonly<Record<string, readonly string[]>> = {
-  A: ['EY1'], B: ['B', 'IY1'], C: ['S', 'IY1'], D: ['D', 'IY1'], E: ['IY1'], F: ['EH1', 'F'],
-  G: ['JH', 'IY1'], H: ['EY1', 'CH'], I: ['AY1'], J: ['JH', 'EY1'], K: ['K', 'EY1'], L: ['EH1', 'L'],
-  M: ['EH1', 'M'], N: ['EH1', 'N'], O: ['OW1'], P: ['P', 'IY1'], Q: ['K', 'Y', 'UW1'], R: ['AA1', 'R'],
-  S: ['EH1', 'S'], T: ['T', 'IY1'], U: ['Y', 'UW1'], V: ['V', 'IY1'], W: ['D', 'AH1', 'B', 'AH0', 'L', 'Y', 'UW0'],
-  X: ['EH1', 'K', 'S'], Y: ['W', 'AY1'], Z: ['Z', 'IY1'],
+  A: ['EY1'],
+  B: ['B', 'IY1'],
+  C: ['S', 'IY1'],
+  D: ['D', 'IY1'],
+  E: ['IY1'],
+  F: ['EH1', 'F'],
+  G: ['JH', 'IY1'],
+  H: ['EY1', 'CH'],
+  I: ['AY1'],
+  J: ['JH', 'EY1'],
+  K: ['K', 'EY1'],
+  L: ['EH1', 'L'],
+  M: ['EH1', 'M'],
+  N: ['EH1', 'N'],
+  O: ['OW1'],
+  P: ['P', 'IY1'],
+  Q: ['K', 'Y', 'UW1'],
+  R: ['AA1', 'R'],
+  S: ['EH1', 'S'],
+  T: ['T', 'IY1'],
+  U: ['Y', 'UW1'],
+  V: ['V', 'IY1'],
+  W: ['D', 'AH1', 'B', 'AH0', 'L', 'Y', 'UW0'],
+  X: ['EH1', 'K', 'S'],
+  Y: ['W', 'AY1'],
+  Z: ['Z', 'IY1'],
 };
 
 export interface PhonemizeOptions {

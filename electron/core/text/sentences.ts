@@ -68,11 +68,7 @@ function splitBlocks(doc: string): Span[] {
       previousLine = '';
       continue;
     }
-    const heading =
-      previousLine !== '' &&
-      !/[.!?:;,\u2026]["')\]]*$/.test(previousLine) &&
-      previousLine.split(/\s+/).length <= 6 &&
-      /^[A-Z\d]/.test(trimmed);
+    const heading = previousLine !== '' && !/[.!?:;,\u2026]["')\]]*$/.test(previousLine) && previousLine.split(/\s+/).length <= 6 && /^[A-Z\d]/.test(trimmed);
     if (current && (BULLET.test(trimmed) || heading)) {
       blocks.push(current);
       current = undefined;
@@ -204,10 +200,7 @@ function capTokens(doc: string, tokens: Span[], maxWords: number, maxChars: numb
     }
   }
   if (best < 0) return cutAtCap(doc, tokens, weights, maxWords, maxChars);
-  return [
-    ...capTokens(doc, tokens.slice(0, best), maxWords, maxChars),
-    ...capTokens(doc, tokens.slice(best), maxWords, maxChars),
-  ];
+  return [...capTokens(doc, tokens.slice(0, best), maxWords, maxChars), ...capTokens(doc, tokens.slice(best), maxWords, maxChars)];
 }
 
 /** Split a document into sentences with their spans in the original text (see the file comment). */

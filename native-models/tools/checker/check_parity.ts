@@ -19,5 +19,7 @@ const score = await check.score(parity.units, parity.phones.map(phonemeOf));
 await check.release();
 const diff = Math.abs(score - parity.nats_per_phone);
 const ok = diff <= TOLERANCE;
-console.log(`checker parity: app ${score.toFixed(5)} vs PyTorch ${parity.nats_per_phone.toFixed(5)} nats/phone, |diff| ${diff.toExponential(2)} (tolerance ${TOLERANCE}) ${ok ? 'ok' : 'FAILED'}`);
+console.log(
+  `checker parity: app ${score.toFixed(5)} vs PyTorch ${parity.nats_per_phone.toFixed(5)} nats/phone, |diff| ${diff.toExponential(2)} (tolerance ${TOLERANCE}) ${ok ? 'ok' : 'FAILED'}`,
+);
 process.exit(ok ? 0 : 1);

@@ -57,8 +57,20 @@ const gamma = voice.section.default_gamma ?? settings.gamma;
 const scratch = await mkdtemp(path.join(tmpdir(), 'spear-tune-'));
 const sr = voice.speaker.sampleRate;
 
-interface Reading { score: number; errors: number; transcript: string; units: number }
-interface Row { id: string; text: string; words: number; teacher: number; resynthesis: number; readings: Reading[] }
+interface Reading {
+  score: number;
+  errors: number;
+  transcript: string;
+  units: number;
+}
+interface Row {
+  id: string;
+  text: string;
+  words: number;
+  teacher: number;
+  resynthesis: number;
+  readings: Reading[];
+}
 const rows: Row[] = [];
 const started = performance.now();
 const errorsOf = (text: string, hypothesis: string): number => wordErrors(werWords(text), werWords(hypothesis));
@@ -68,14 +80,23 @@ try {
     const chunk = sentences.slice(start, start + B);
     const prompts = chunk.map((s) => voice.prompt(s.phonemes));
     const caps = chunk.map((s) => voice.maxUnits(s.phonemes.length));
-    const first = await decode(voice.decoder, prompts, { ...settings, strategy: settings.strategy as Strategy, maxNewTokens: caps, seeds: chunk.map(() => settings.seed) });
-    const again = await decode(voice.decoder, chunk.flatMap((_, i) => Array.from({ length: K }, () => prompts[i])), {
-      strategy,
-      gamma,
-      temperature,
-      maxNewTokens: chunk.flatMap((_, i) => Array.from({ length: K }, () => caps[i])),
-      seeds: chunk.flatMap(() => Array.from({ length: K }, (_, k) => settings.seed + REREADING_SEED_STRIDE * (k + 1))),
+    const first = await decode(voice.decoder, prompts, {
+      ...settings,
+      strategy: settings.strategy as Strategy,
+      maxNewTokens: caps,
+      seeds: chunk.map(() => settings.seed),
     });
+    const again = await decode(
+      voice.decoder,
+      chunk.flatMap((_, i) => Array.from({ length: K }, () => prompts[i])),
+      {
+        strategy,
+        gamma,
+        temperature,
+        maxNewTokens: chunk.flatMap((_, i) => Array.from({ length: K }, () => caps[i])),
+        seeds: chunk.flatMap(() => Array.from({ length: K }, (_, k) => settings.seed + REREADING_SEED_STRIDE * (k + 1))),
+      },
+    );
     const done = await mapLimit(chunk, Number(args.jobs), async (s, i) => {
       const wav = async (name: string, u: readonly number[]): Promise<string> => {
         const file = path.join(scratch, `${s.id}.${name}.wav`);
@@ -144,7 +165,9 @@ const report = {
   rows,
 };
 await writeFile(out, JSON.stringify(report, null, 1) + '\n');
-console.log(`${args.split}: ${rows.length} sentences, ${words} words; teacher ${report.teacher.toFixed(1)} %, resynthesis ${report.resynthesis.toFixed(1)} %, oracle (best of ${K + 1} by WER) ${oracle.toFixed(1)} %`);
+console.log(
+  `${args.split}: ${rows.length} sentences, ${words} words; teacher ${report.teacher.toFixed(1)} %, resynthesis ${report.resynthesis.toFixed(1)} %, oracle (best of ${K + 1} by WER) ${oracle.toFixed(1)} %`,
+);
 console.log(`| threshold | ${Array.from({ length: K + 1 }, (_, k) => `K=${k}`).join(' | ')} |`);
 for (const t of table) console.log(`| ${t.threshold} | ${t.byRereadings.map((p) => `${p.wer.toFixed(1)} (${p.reread})`).join(' | ')} |`);
 console.log(`wrote ${out}`);

@@ -34,7 +34,10 @@ const PARAGRAPHS = join(CORPUS_DIR, 'paragraphs.jsonl');
 const SPLITS: readonly Split[] = ['test', 'val', 'train'];
 
 function readJsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 function writeJsonl(path: string, rows: readonly unknown[]): void {
@@ -59,7 +62,12 @@ function gather(refresh: boolean): Paragraph[] {
 /** The bench texts (electron/core/eval/bench-texts.txt) as dedup keys: never selected, so they stay held out. */
 function benchKeys(): Set<string> {
   const file = join(dirname(fileURLToPath(import.meta.url)), '../../../electron/core/eval/bench-texts.txt');
-  return new Set(readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => dedupKey(normalizeText(l))));
+  return new Set(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => dedupKey(normalizeText(l))),
+  );
 }
 
 function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntilTrain: number, extraCaps?: [number, number, number]): void {
@@ -70,7 +78,9 @@ function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntil
     train: splits.train.length,
     val: splits.val.length,
     test: splits.test.length,
-    words: Object.values(splits).flat().reduce((n, e) => n + e.text.split(' ').length, 0),
+    words: Object.values(splits)
+      .flat()
+      .reduce((n, e) => n + e.text.split(' ').length, 0),
   };
   writeFileSync(join(CORPUS_DIR, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
   console.log(`select: ${JSON.stringify(stats)}`);
@@ -133,7 +143,8 @@ async function main(): Promise<void> {
     const everyday = values.everyday ? everydayParagraphs() : [];
     if (values.everyday) console.log(`gather: ${everyday.length} everyday paragraphs (fortunes-min, wordnet-base, dict-gcide)`);
     const paragraphs = [...gathered, ...everyday];
-    if (steps.has('select')) select(
+    if (steps.has('select'))
+      select(
         paragraphs,
         Number(values['target-train']),
         Number(values['eval-until-train'] ?? values['target-train']),

@@ -49,7 +49,8 @@ export function dpkgParagraphs(statusPath = '/var/lib/dpkg/status'): Paragraph[]
     };
     for (const line of match[1].split('\n')) {
       if (line === ' .' || line.trim() === '') flush();
-      else if (line.startsWith('  ')) flush(); // verbatim (lists, code)
+      else if (line.startsWith('  '))
+        flush(); // verbatim (lists, code)
       else current.push(line.trim());
     }
     flush();

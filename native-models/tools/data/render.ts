@@ -79,7 +79,11 @@ export async function renderAll(jobs: readonly RenderJob[], options: RenderOptio
   let failed = 0;
   let next = 0;
   const progress = (): RenderProgress => ({
-    done: skipped + done, total: jobs.length, skipped, failed, elapsedSeconds: (Date.now() - started) / 1000,
+    done: skipped + done,
+    total: jobs.length,
+    skipped,
+    failed,
+    elapsedSeconds: (Date.now() - started) / 1000,
   });
   const worker = async (): Promise<void> => {
     while (next < pending.length) {

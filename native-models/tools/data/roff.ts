@@ -5,14 +5,47 @@
  */
 
 const SKIPPED_SECTIONS = new Set([
-  'NAME', 'SYNOPSIS', 'SEE ALSO', 'AUTHOR', 'AUTHORS', 'COPYRIGHT', 'FILES', 'EXAMPLES', 'EXAMPLE',
-  'ENVIRONMENT', 'EXIT STATUS', 'RETURN VALUE', 'REPORTING BUGS', 'VERSION', 'COLOPHON', 'LICENSE',
-  'SYNTAX', 'USAGE',
+  'NAME',
+  'SYNOPSIS',
+  'SEE ALSO',
+  'AUTHOR',
+  'AUTHORS',
+  'COPYRIGHT',
+  'FILES',
+  'EXAMPLES',
+  'EXAMPLE',
+  'ENVIRONMENT',
+  'EXIT STATUS',
+  'RETURN VALUE',
+  'REPORTING BUGS',
+  'VERSION',
+  'COLOPHON',
+  'LICENSE',
+  'SYNTAX',
+  'USAGE',
 ]);
 
 const SPECIAL_CHARS: Record<string, string> = {
-  em: ' -- ', en: '-', lq: '"', rq: '"', oq: "'", cq: "'", aq: "'", dq: '"', bu: '', co: '(c)',
-  hy: '-', mi: '-', ti: '~', ha: '^', rs: '\\', 'Fo': '"', Fc: '"', bq: '"', lh: '', rh: '',
+  em: ' -- ',
+  en: '-',
+  lq: '"',
+  rq: '"',
+  oq: "'",
+  cq: "'",
+  aq: "'",
+  dq: '"',
+  bu: '',
+  co: '(c)',
+  hy: '-',
+  mi: '-',
+  ti: '~',
+  ha: '^',
+  rs: '\\',
+  Fo: '"',
+  Fc: '"',
+  bq: '"',
+  lh: '',
+  rh: '',
 };
 
 /** Inline roff escapes → plain text. */
@@ -62,39 +95,69 @@ export function manPageParagraphs(source: string): string[] {
       const [, name, rest] = control;
       if (name.startsWith('\\"') || name === '') continue;
       switch (name) {
-        case 'de': case 'de1': case 'am': case 'ig':
+        case 'de':
+        case 'de1':
+        case 'am':
+        case 'ig':
           inMacroDefinition = true;
           continue;
         case 'SH':
           flush();
           section = stripEscapes(macroArgs(rest).join(' ')).toUpperCase().trim();
           continue;
-        case 'SS': case 'PP': case 'P': case 'LP': case 'sp': case 'HP': case 'RS': case 'RE': case 'br':
-        case 'in': case 'ti': case 'bp':
+        case 'SS':
+        case 'PP':
+        case 'P':
+        case 'LP':
+        case 'sp':
+        case 'HP':
+        case 'RS':
+        case 'RE':
+        case 'br':
+        case 'in':
+        case 'ti':
+        case 'bp':
           flush();
           continue;
-        case 'TP': case 'TQ':
+        case 'TP':
+        case 'TQ':
           flush();
           skipNextText = true;
           continue;
         case 'IP':
           flush();
           continue;
-        case 'nf': case 'EX':
+        case 'nf':
+        case 'EX':
           flush();
           noFill = true;
           continue;
-        case 'fi': case 'EE':
+        case 'fi':
+        case 'EE':
           noFill = false;
           continue;
-        case 'B': case 'I': case 'SM': case 'SB':
+        case 'B':
+        case 'I':
+        case 'SM':
+        case 'SB':
           if (noFill) continue;
-          if (skipNextText) { skipNextText = false; continue; }
+          if (skipNextText) {
+            skipNextText = false;
+            continue;
+          }
           current.push(stripEscapes(macroArgs(rest).join(' ')));
           continue;
-        case 'BR': case 'IR': case 'RB': case 'RI': case 'BI': case 'IB':
+        case 'BR':
+        case 'IR':
+        case 'RB':
+        case 'RI':
+        case 'BI':
+        case 'IB':
           if (noFill) continue;
-          if (skipNextText) { skipNextText = false; continue; }
+          if (skipNextText) {
+            skipNextText = false;
+            continue;
+          }
           current.push(stripEscapes(macroArgs(rest).join('')));
           continue;
         default:

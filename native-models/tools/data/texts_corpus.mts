@@ -46,7 +46,10 @@ if (trainOnly) {
   for (const file of HELD_OUT.filter(existsSync)) {
     for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) heldOut.add(dedupKey((JSON.parse(line) as { text: string }).text));
   }
-  for (const line of readFileSync(BENCH_TEXTS, 'utf8').split('\n').filter((l) => l.trim())) heldOut.add(dedupKey(normalizeText(line)));
+  for (const line of readFileSync(BENCH_TEXTS, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()))
+    heldOut.add(dedupKey(normalizeText(line)));
 }
 
 const seen = new Set<string>();

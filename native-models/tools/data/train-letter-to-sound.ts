@@ -18,13 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLexicon } from '../../../electron/core/text/lexicon.ts';
-import {
-  CONTEXT_CHAIN,
-  contextKey,
-  fixStress,
-  predictWithModel,
-  type LetterToSoundModel,
-} from '../../../electron/core/text/letter-to-sound.ts';
+import { CONTEXT_CHAIN, contextKey, fixStress, predictWithModel, type LetterToSoundModel } from '../../../electron/core/text/letter-to-sound.ts';
 
 const MODEL_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'electron', 'core', 'text', 'letter-to-sound-model.json');
 const EM_ITERATIONS = 6;
@@ -70,7 +64,10 @@ function align(word: Word, logProb: (letter: string, emission: string) => number
       for (let take = 0; take <= 2 && take <= j; take++) {
         const previous = best[i - 1][j - take];
         if (previous === -Infinity) continue;
-        const emission = word.phones.slice(j - take, j).map(stripStress).join(' ');
+        const emission = word.phones
+          .slice(j - take, j)
+          .map(stripStress)
+          .join(' ');
         const score = previous + logProb(letter, emission);
         if (score > best[i][j]) {
           best[i][j] = score;
@@ -102,7 +99,11 @@ function trainAlignment(words: readonly Word[]): string[][] {
       if (!emissions) return;
       emissions.forEach((emission, i) => {
         const letter = words[k].letters[i];
-        const key = emission.split(' ').filter((p) => p !== '').map(stripStress).join(' ');
+        const key = emission
+          .split(' ')
+          .filter((p) => p !== '')
+          .map(stripStress)
+          .join(' ');
         const byLetter = counts.get(letter) ?? new Map<string, number>();
         byLetter.set(key, (byLetter.get(key) ?? 0) + 1);
         counts.set(letter, byLetter);
@@ -211,8 +212,10 @@ const model = trainModel(train, alignments);
 const entries = model.tables.reduce((n, t) => n + Object.keys(t).length, 0);
 console.log(`model: ${entries} contexts over ${CONTEXT_CHAIN.length} levels`);
 const heldOut = evaluate(model, test);
-console.log(`held out: phone error rate ${(heldOut.phoneErrorRate * 100).toFixed(1)}% (stress ignored), ` +
-  `word accuracy ${(heldOut.wordAccuracy * 100).toFixed(1)}% (with stress), ${(heldOut.stresslessWordAccuracy * 100).toFixed(1)}% (stress ignored)`);
+console.log(
+  `held out: phone error rate ${(heldOut.phoneErrorRate * 100).toFixed(1)}% (stress ignored), ` +
+    `word accuracy ${(heldOut.wordAccuracy * 100).toFixed(1)}% (with stress), ${(heldOut.stresslessWordAccuracy * 100).toFixed(1)}% (stress ignored)`,
+);
 if (!process.argv.includes('--eval-only')) {
   writeFileSync(MODEL_PATH, `${JSON.stringify({ ...model, heldOut })}\n`);
   console.log(`wrote ${MODEL_PATH}`);

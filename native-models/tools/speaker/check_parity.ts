@@ -21,6 +21,8 @@ const data = out.data as Float32Array;
 for (let i = 0; i < data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(data[i] - parity.frames[i]));
 const ok = out.dims.join() === parity.shape.join() && maxDiff <= TOLERANCE;
 // parity.json rounds to 6 decimals, so up to 5e-7 of the difference is rounding
-console.log(`speaker parity: shape [${out.dims.join(', ')}], max |onnx - torch| = ${maxDiff.toExponential(2)} (tolerance ${TOLERANCE}) ${ok ? 'ok' : 'FAILED'}`);
+console.log(
+  `speaker parity: shape [${out.dims.join(', ')}], max |onnx - torch| = ${maxDiff.toExponential(2)} (tolerance ${TOLERANCE}) ${ok ? 'ok' : 'FAILED'}`,
+);
 await session.release();
 process.exit(ok ? 0 : 1);

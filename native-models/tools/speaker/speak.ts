@@ -19,7 +19,10 @@ if (!dir || !unitsFile || !outDir) {
   process.exit(2);
 }
 const speaker = await loadSpeaker(dir, { threads: 1 });
-const rows = (await readFile(unitsFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; units: number[] });
+const rows = (await readFile(unitsFile, 'utf8'))
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { id: string; units: number[] });
 await mkdir(outDir, { recursive: true });
 await speaker.speak(rows[0]?.units.slice(0, 10) ?? [0]); // warm-up: the first run pays ONNX Runtime's set-up
 const m = speaker.manifest;
@@ -53,11 +56,13 @@ if (last) {
   vocoderShare = (performance.now() - t) / 1000 / (last.units.length / speaker.unitRate);
 }
 await speaker.release();
-console.log(JSON.stringify({
-  sentences: rows.length,
-  audio_s: audioSeconds,
-  speak_s: speakSeconds,
-  speak_rtf: speakSeconds / audioSeconds,
-  network_rtf: networkSeconds / audioSeconds,
-  vocoder_rtf_last: vocoderShare,
-}));
+console.log(
+  JSON.stringify({
+    sentences: rows.length,
+    audio_s: audioSeconds,
+    speak_s: speakSeconds,
+    speak_rtf: speakSeconds / audioSeconds,
+    network_rtf: networkSeconds / audioSeconds,
+    vocoder_rtf_last: vocoderShare,
+  }),
+);

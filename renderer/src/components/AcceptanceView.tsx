@@ -46,13 +46,22 @@ export function AcceptanceView() {
   return (
     <section className="panel acceptance" aria-labelledby="acceptance-heading">
       <h2 id="acceptance-heading">
-        Draft acceptance <span className="muted">— {strategyLabel(strategy)}{strategy !== 'ar' && `, γ = ${gamma}`}</span>
+        Draft acceptance{' '}
+        <span className="muted">
+          — {strategyLabel(strategy)}
+          {strategy !== 'ar' && `, γ = ${gamma}`}
+        </span>
       </h2>
       <StatusLine status={status} error={error} />
       <div className="tiles" data-testid="running-stats">
         <Tile label="α (acceptance)" value={formatPercent(acceptanceRate(totals))} title="accepted / (accepted + rejections), all sentences so far" />
         <Tile label="τ (tokens/step)" value={formatNumber(meanAcceptedTokens(totals), 2)} title="tokens emitted per verification step" />
-        <Tile label="tokens/s" basis="measured" value={formatNumber(summary?.tokensPerSecond ?? tokensPerSecond(totals), 0)} title="measured in this run: decoded tokens per second of wall time" />
+        <Tile
+          label="tokens/s"
+          basis="measured"
+          value={formatNumber(summary?.tokensPerSecond ?? tokensPerSecond(totals), 0)}
+          title="measured in this run: decoded tokens per second of wall time"
+        />
         <Tile
           label="speedup over ar"
           basis={strategy === 'ar' ? undefined : speedup.measured ? 'measured' : 'estimated'}
@@ -158,7 +167,9 @@ function SentenceStats({ stats, units, check }: { stats: RunningStats; units: nu
       {stats.steps} steps · α {formatPercent(acceptanceRate(stats))} · τ {formatNumber(meanAcceptedTokens(stats), 2)}
       {units !== null && ` · ${units} units`}
       {check !== null && check.rereadings > 0 && (
-        <span title={`reading check: the first reading scored ${formatNumber(check.score, 2)} nats per phone; the one spoken scores ${formatNumber(check.chosenScore, 2)}`}>
+        <span
+          title={`reading check: the first reading scored ${formatNumber(check.score, 2)} nats per phone; the one spoken scores ${formatNumber(check.chosenScore, 2)}`}
+        >
           {` · read again: ${rereadingVerdict(check)}`}
         </span>
       )}
@@ -184,7 +195,16 @@ const StepList = memo(function StepList({ steps }: { steps: StepView[] }) {
           <span className="arrow" aria-hidden="true">
             →
           </span>
-          <span className={`chip token-${s.tokenKind}`} title={s.tokenKind === 'bonus' ? 'bonus token (all drafts accepted)' : s.tokenKind === 'replacement' ? 'replacement drawn after the rejection' : 'ar token'}>
+          <span
+            className={`chip token-${s.tokenKind}`}
+            title={
+              s.tokenKind === 'bonus'
+                ? 'bonus token (all drafts accepted)'
+                : s.tokenKind === 'replacement'
+                  ? 'replacement drawn after the rejection'
+                  : 'ar token'
+            }
+          >
             {s.token}
           </span>
           <span className="muted step-emitted">+{s.emitted}</span>

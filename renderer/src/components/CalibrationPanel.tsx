@@ -11,7 +11,12 @@ export function CalibrationPanel() {
     <div className="calibration span-2" data-testid="calibration">
       <span className="muted small">{calibrationStatus(info)}</span>
       <div className="actions">
-        <button type="button" onClick={() => void runCalibration()} disabled={!info || running || info.state === 'unavailable'} title="Measure this machine and choose the fastest strategy, γ and threads">
+        <button
+          type="button"
+          onClick={() => void runCalibration()}
+          disabled={!info || running || info.state === 'unavailable'}
+          title="Measure this machine and choose the fastest strategy, γ and threads"
+        >
           Calibrate
         </button>
         {running && (

@@ -43,13 +43,7 @@ export function DocumentPanel() {
         <label htmlFor="document-text" className="drop-hint">
           Drop a text, Markdown, HTML, EPUB or PDF file here, paste, or type.
         </label>
-        <textarea
-          id="document-text"
-          value={text}
-          spellCheck={false}
-          placeholder="Text to read aloud…"
-          onChange={(e) => setText(e.target.value, null)}
-        />
+        <textarea id="document-text" value={text} spellCheck={false} placeholder="Text to read aloud…" onChange={(e) => setText(e.target.value, null)} />
         <label className="file-pick">
           <span className="button">Open file…</span>
           <input

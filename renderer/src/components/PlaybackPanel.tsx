@@ -11,7 +11,15 @@ const HEIGHT = 64;
 /** The document's waveform with a playhead; play/pause; the sentence being heard. */
 export function PlaybackPanel() {
   const { audio, playing, position, heard, waiting, jobSentences, status } = useStudio(
-    useShallow((s) => ({ audio: s.audio, playing: s.playing, position: s.position, heard: s.heard, waiting: s.waiting, jobSentences: s.jobSentences, status: s.status })),
+    useShallow((s) => ({
+      audio: s.audio,
+      playing: s.playing,
+      position: s.position,
+      heard: s.heard,
+      waiting: s.waiting,
+      jobSentences: s.jobSentences,
+      status: s.status,
+    })),
   );
   const totalSamples = documentLength(audio);
   const sampleRate = Object.values(audio)[0]?.sampleRate ?? 16_000;

@@ -34,7 +34,14 @@ export function SettingsPanel() {
         ))}
       </select>
       <label htmlFor="threads">Threads per session</label>
-      <input id="threads" type="number" min={0} max={64} value={draft.threads} onChange={(e) => setDraft({ ...draft, threads: Math.max(0, Math.round(Number(e.target.value) || 0)) })} />
+      <input
+        id="threads"
+        type="number"
+        min={0}
+        max={64}
+        value={draft.threads}
+        onChange={(e) => setDraft({ ...draft, threads: Math.max(0, Math.round(Number(e.target.value) || 0)) })}
+      />
       <label htmlFor="default-strategy">Default strategy</label>
       <select id="default-strategy" value={draft.defaultStrategy} onChange={(e) => setDraft({ ...draft, defaultStrategy: e.target.value as Strategy })}>
         {STRATEGIES.map((s) => (
@@ -47,7 +54,9 @@ export function SettingsPanel() {
       <input id="use-calibration" type="checkbox" checked={draft.useCalibration} onChange={(e) => setDraft({ ...draft, useCalibration: e.target.checked })} />
       <CalibrationPanel />
       <span className="muted small span-2">
-        {active ? `Voice running on ${providerLabel(active.used)}${active.fallbackReason ? ` (fell back from ${providerLabel(active.requested)})` : ''}.` : 'The voice opens with the next synthesis.'}{' '}
+        {active
+          ? `Voice running on ${providerLabel(active.used)}${active.fallbackReason ? ` (fell back from ${providerLabel(active.requested)})` : ''}.`
+          : 'The voice opens with the next synthesis.'}{' '}
         0 threads lets ONNX Runtime choose.
       </span>
       <div className="actions span-2">

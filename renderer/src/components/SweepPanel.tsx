@@ -23,9 +23,7 @@ export function SweepPanel() {
   return (
     <section className="panel sweep" aria-labelledby="sweep-heading">
       <h2 id="sweep-heading">Gamma sweep</h2>
-      <p className="muted small">
-        Runs ar once, then {strategyLabel(strategy === 'ar' ? 'early-exit' : strategy)} at γ = 1…8 on the current text.
-      </p>
+      <p className="muted small">Runs ar once, then {strategyLabel(strategy === 'ar' ? 'early-exit' : strategy)} at γ = 1…8 on the current text.</p>
       <div className="actions">
         <button type="button" onClick={() => void runSweep()} disabled={!hasText || running} data-testid="run-sweep">
           Run sweep
@@ -44,7 +42,11 @@ export function SweepPanel() {
           <progress max={progress.total} value={progress.done} /> {progress.label}
         </div>
       )}
-      {status === 'error' && <p className="error" role="alert">Sweep failed: {error}</p>}
+      {status === 'error' && (
+        <p className="error" role="alert">
+          Sweep failed: {error}
+        </p>
+      )}
       {points.length > 0 && (
         <div className="charts" data-testid="sweep-chart">
           <Chart metric="tokensPerSecond" title="tokens/s against γ" points={points} result={result} />

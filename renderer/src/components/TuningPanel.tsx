@@ -48,15 +48,42 @@ export function TuningPanel() {
         <div className="sampling">
           <label>
             <span>temperature</span>
-            <input id="temperature" type="number" min={0} max={2} step={0.1} value={tuning.temperature} onChange={(e) => setTuning({ temperature: Math.max(0, Number(e.target.value) || 0) })} />
+            <input
+              id="temperature"
+              type="number"
+              min={0}
+              max={2}
+              step={0.1}
+              value={tuning.temperature}
+              onChange={(e) => setTuning({ temperature: Math.max(0, Number(e.target.value) || 0) })}
+            />
           </label>
           <label title={tuning.temperature === 0 ? 'Greedy (temperature 0): top-k applies only when sampling' : undefined}>
             <span>top-k</span>
-            <input id="top-k" type="number" min={1} step={1} placeholder="all" value={tuning.topK ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topK: optional(e.target.value) })} />
+            <input
+              id="top-k"
+              type="number"
+              min={1}
+              step={1}
+              placeholder="all"
+              value={tuning.topK ?? ''}
+              disabled={tuning.temperature === 0}
+              onChange={(e) => setTuning({ topK: optional(e.target.value) })}
+            />
           </label>
           <label title={tuning.temperature === 0 ? 'Greedy (temperature 0): top-p applies only when sampling' : undefined}>
             <span>top-p</span>
-            <input id="top-p" type="number" min={0.01} max={1} step={0.05} placeholder="1" value={tuning.topP ?? ''} disabled={tuning.temperature === 0} onChange={(e) => setTuning({ topP: optional(e.target.value) })} />
+            <input
+              id="top-p"
+              type="number"
+              min={0.01}
+              max={1}
+              step={0.05}
+              placeholder="1"
+              value={tuning.topP ?? ''}
+              disabled={tuning.temperature === 0}
+              onChange={(e) => setTuning({ topP: optional(e.target.value) })}
+            />
           </label>
         </div>
         <span className="label">Delivery</span>
@@ -65,11 +92,24 @@ export function TuningPanel() {
             <span>
               rate <output htmlFor="rate">{tuning.rate.toFixed(2)}×</output>
             </span>
-            <input id="rate" type="range" min={0.5} max={2} step={0.05} value={tuning.rate} onChange={(e) => setTuning({ rate: Number(e.target.value) })} data-testid="rate" />
+            <input
+              id="rate"
+              type="range"
+              min={0.5}
+              max={2}
+              step={0.05}
+              value={tuning.rate}
+              onChange={(e) => setTuning({ rate: Number(e.target.value) })}
+              data-testid="rate"
+            />
           </label>
           <label>
             <span>
-              pitch <output htmlFor="pitch">{tuning.pitch > 0 ? '+' : ''}{tuning.pitch} st</output>
+              pitch{' '}
+              <output htmlFor="pitch">
+                {tuning.pitch > 0 ? '+' : ''}
+                {tuning.pitch} st
+              </output>
             </span>
             <input id="pitch" type="range" min={-6} max={6} step={1} value={tuning.pitch} onChange={(e) => setTuning({ pitch: Number(e.target.value) })} />
           </label>
@@ -81,11 +121,27 @@ export function TuningPanel() {
           </label>
           <label>
             <span>sentence pause, ms</span>
-            <input id="sentence-pause" type="number" min={0} max={5000} step={50} value={tuning.sentencePauseMs} onChange={(e) => setTuning({ sentencePauseMs: clampPause(e.target.value) })} />
+            <input
+              id="sentence-pause"
+              type="number"
+              min={0}
+              max={5000}
+              step={50}
+              value={tuning.sentencePauseMs}
+              onChange={(e) => setTuning({ sentencePauseMs: clampPause(e.target.value) })}
+            />
           </label>
           <label>
             <span>paragraph pause, ms</span>
-            <input id="paragraph-pause" type="number" min={0} max={5000} step={50} value={tuning.paragraphPauseMs} onChange={(e) => setTuning({ paragraphPauseMs: clampPause(e.target.value) })} />
+            <input
+              id="paragraph-pause"
+              type="number"
+              min={0}
+              max={5000}
+              step={50}
+              value={tuning.paragraphPauseMs}
+              onChange={(e) => setTuning({ paragraphPauseMs: clampPause(e.target.value) })}
+            />
           </label>
         </div>
         <div className="actions">

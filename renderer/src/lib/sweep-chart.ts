@@ -59,10 +59,15 @@ export function sweepChartData(
   const x = (gamma: number): number => box.padding.left + (g1 === g0 ? plotW / 2 : ((gamma - g0) / (g1 - g0)) * plotW);
 
   const theoryValues =
-    result === null ? [] : metric === 'tokensPerSecond' ? result.theory.curve.map((c) => ({ gamma: c.gamma, value: c.tokensPerSecond })) : result.theory.curve.map((c) => ({ gamma: c.gamma, value: result.theory.alpha }));
+    result === null
+      ? []
+      : metric === 'tokensPerSecond'
+        ? result.theory.curve.map((c) => ({ gamma: c.gamma, value: c.tokensPerSecond }))
+        : result.theory.curve.map((c) => ({ gamma: c.gamma, value: result.theory.alpha }));
   const measuredValues = points.map((p) => ({ gamma: p.gamma, value: p[metric] }));
   const reference = metric === 'tokensPerSecond' && result ? result.baselineTokensPerSecond : undefined;
-  const top = metric === 'acceptanceRate' ? 1 : niceMax(Math.max(0, ...measuredValues.map((v) => v.value), ...theoryValues.map((v) => v.value), reference ?? 0) * 1.05);
+  const top =
+    metric === 'acceptanceRate' ? 1 : niceMax(Math.max(0, ...measuredValues.map((v) => v.value), ...theoryValues.map((v) => v.value), reference ?? 0) * 1.05);
   const y = (value: number): number => box.padding.top + plotH - (Math.max(0, Math.min(value, top)) / top) * plotH;
 
   const series = (label: string, values: { gamma: number; value: number }[]): Series => {

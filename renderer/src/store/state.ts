@@ -185,7 +185,16 @@ export const initialNotices: NoticeSlice = { notices: [], connection: 'connectin
 export const initialLexicon: LexiconSlice = { lexicon: null, lexiconNotice: null, lexiconError: null, hearing: null };
 
 export function initialState(): StudioState {
-  return { ...initialDocument, ...initialDecoding, ...initialPlayback, ...initialSettings, ...initialSweep, ...initialExport, ...initialNotices, ...initialLexicon };
+  return {
+    ...initialDocument,
+    ...initialDecoding,
+    ...initialPlayback,
+    ...initialSettings,
+    ...initialSweep,
+    ...initialExport,
+    ...initialNotices,
+    ...initialLexicon,
+  };
 }
 
 export const useStudio = create<StudioState>()(() => initialState());

@@ -60,7 +60,10 @@ test('writes that are not awaited land in call order', async () => {
   await writer.finish();
   const pcm = new Int16Array((await readFile(target)).buffer.slice(44));
   assert.equal(pcm.length, 12000);
-  assert.deepEqual([pcm[0], pcm[4000], pcm[8000], pcm[11999]], [Math.round(0.1 * 0x7fff), Math.round(-0.2 * 0x8000), Math.round(0.3 * 0x7fff), Math.round(0.3 * 0x7fff)]);
+  assert.deepEqual(
+    [pcm[0], pcm[4000], pcm[8000], pcm[11999]],
+    [Math.round(0.1 * 0x7fff), Math.round(-0.2 * 0x8000), Math.round(0.3 * 0x7fff), Math.round(0.3 * 0x7fff)],
+  );
 });
 
 test('extensions name formats: .ogg and .oga are Ogg Opus', () => {
@@ -83,7 +86,11 @@ function decode(file: string, rate = 16000): Int16Array {
 
 /** Speech-like test audio: a voiced tone whose pitch glides, with pauses, in several odd-sized writes. */
 const speechLike = (n: number): Float32Array =>
-  Float32Array.from({ length: n }, (_, i) => (Math.floor(i / 4000) % 3 === 2 ? 0 : 0.4 * Math.sin((2 * Math.PI * (120 + 40 * Math.sin(i / 8000)) * i) / 16000) + 0.1 * Math.sin((2 * Math.PI * 1200 * i) / 16000)));
+  Float32Array.from({ length: n }, (_, i) =>
+    Math.floor(i / 4000) % 3 === 2
+      ? 0
+      : 0.4 * Math.sin((2 * Math.PI * (120 + 40 * Math.sin(i / 8000)) * i) / 16000) + 0.1 * Math.sin((2 * Math.PI * 1200 * i) / 16000),
+  );
 
 test('FLAC decodes (ffmpeg) to exactly the samples written, with the length in its STREAMINFO', async (t) => {
   if (!hasFfmpeg) return t.skip('ffmpeg is not installed');
@@ -136,9 +143,15 @@ test('a WAV past its size limit fails with one line and leaves nothing; the esti
   const writer = await AudioFileWriter.create(target, 16000, 'wav', { maxSampleBytes: 64_000 });
   void writer.write(tone(16000));
   void writer.write(tone(16001));
-  await assert.rejects(writer.finish(), (e: Error) => e instanceof AudioTooLongError && e.message.startsWith(`${target}: the audio outgrew the 64 kB a WAV file can hold`));
+  await assert.rejects(
+    writer.finish(),
+    (e: Error) => e instanceof AudioTooLongError && e.message.startsWith(`${target}: the audio outgrew the 64 kB a WAV file can hold`),
+  );
   assert.deepEqual(await readdir(dir), []);
-  assert.throws(() => assertFits('x.wav', 'wav', 38 * 3600, 16000), /^AudioTooLongError: x\.wav: the text makes about 38 h of audio \(~4\.4 GB as WAV\), more than the 4 GiB a WAV file can hold/);
+  assert.throws(
+    () => assertFits('x.wav', 'wav', 38 * 3600, 16000),
+    /^AudioTooLongError: x\.wav: the text makes about 38 h of audio \(~4\.4 GB as WAV\), more than the 4 GiB a WAV file can hold/,
+  );
   assert.doesNotThrow(() => assertFits('x.wav', 'wav', 37 * 3600, 16000));
   for (const format of ['flac', 'opus', 'mp3'] as const) assert.doesNotThrow(() => assertFits('x', format, 100 * 3600, 16000));
   assert.ok(estimateBytes('opus', 3600, 16000) < estimateBytes('mp3', 3600, 16000));

@@ -47,7 +47,7 @@ test('τ and the acceptance per depth come from how many steps reached each dept
   close(catchUp(d, 'draft', 3), 1.3);
 });
 
-test('with v(T) = 1 and a drafter costing c per token, the prediction is Leviathan et al.\'s Theorem 3.8', () => {
+test("with v(T) = 1 and a drafter costing c per token, the prediction is Leviathan et al.'s Theorem 3.8", () => {
   for (const [alpha, c, gamma] of [
     [0.8, 0.1, 4],
     [0.6, 0.3, 2],
@@ -60,7 +60,7 @@ test('with v(T) = 1 and a drafter costing c per token, the prediction is Leviath
   }
 });
 
-test('each strategy\'s step is the sum of the graph calls decode.ts makes', () => {
+test("each strategy's step is the sum of the graph calls decode.ts makes", () => {
   const costs = [
     ...curve('full', (T) => 1 + 0.1 * (T - 1)),
     ...curve('rest', (T) => 0.7 + 0.1 * (T - 1)),
@@ -103,10 +103,13 @@ test('costs are interpolated between measured positions and extended past the la
   assert.deepEqual(nonDecreasing([1, 3, 2, 2, 5, 4]), [1, 7 / 3, 7 / 3, 7 / 3, 4.5, 4.5]);
   assert.deepEqual(nonDecreasing([1, 2, 3]), [1, 2, 3]);
   const noisy = new CostTable([1.0, 1.4, 1.1, 1.2].map((ms, i) => ({ graph: 'full' as const, threads: 1, targetThreads: 1, positions: i + 1, ms })));
-  assert.deepEqual([1, 2, 3, 4].map((T) => noisy.ms('full', { threads: 1, targetThreads: 1 }, T)!.toFixed(4)), ['1.0000', '1.2333', '1.2333', '1.2333']);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((T) => noisy.ms('full', { threads: 1, targetThreads: 1 }, T)!.toFixed(4)),
+    ['1.0000', '1.2333', '1.2333', '1.2333'],
+  );
 });
 
-test('the choice takes the gamma where a costlier verification stops paying, and each strategy\'s best', () => {
+test("the choice takes the gamma where a costlier verification stops paying, and each strategy's best", () => {
   // Verification grows steeply past 4 positions (as on a CPU whose cache a 6-position call spills).
   const full = (T: number): number => (T <= 4 ? 1 + 0.05 * (T - 1) : 1.15 + 0.4 * (T - 4));
   const chains = [2, 3, 4, 5, 6, 7, 8].flatMap((g) => curve(`prophet_chain_${g}`, () => 0.08 * g));

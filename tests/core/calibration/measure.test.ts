@@ -13,7 +13,7 @@ test('thread candidates fit the cores', () => {
   assert.deepEqual(threadCandidates(16), { threads: [1, 2], targetThreads: [1, 2, 4, 8] });
 });
 
-test('the plan times one step of each strategy and gamma, in the engine\'s order of calls', () => {
+test("the plan times one step of each strategy and gamma, in the engine's order of calls", () => {
   const acceptance: AcceptanceProfile = {
     maxGamma: 4,
     drafters: { prophet: { reached: [100, 80, 60, 40, 20] }, draft: { reached: [100, 50, 20, 10, 5] }, 'early-exit': { reached: [100, 70, 40, 20, 10] } },
@@ -21,7 +21,12 @@ test('the plan times one step of each strategy and gamma, in the engine\'s order
     sentences: 3,
     tokens: 300,
   };
-  const plan = costPlan(acceptance, { threads: [1, 2], targetThreads: [1, 2], chainGammas: { prophet: [2, 3, 4] }, strategies: ['prophet', 'draft', 'early-exit'] });
+  const plan = costPlan(acceptance, {
+    threads: [1, 2],
+    targetThreads: [1, 2],
+    chainGammas: { prophet: [2, 3, 4] },
+    strategies: ['prophet', 'draft', 'early-exit'],
+  });
   assert.deepEqual(plan.splits, [
     { threads: 1, targetThreads: 1 },
     { threads: 1, targetThreads: 2 },
@@ -39,21 +44,35 @@ test('the plan times one step of each strategy and gamma, in the engine\'s order
   // early exit: trunk and head per draft, the trunk on the last draft, rest over γ+1 positions.
   assert.equal(steps['early-exit γ 2'], 'trunk/1 exit_head/1 trunk/1 exit_head/1 trunk/1 rest/3');
   assert.deepEqual(
-    planItems(plan).map((i) => `${i.graph}/${i.positions}`).filter((n) => n.startsWith('full')).sort(),
+    planItems(plan)
+      .map((i) => `${i.graph}/${i.positions}`)
+      .filter((n) => n.startsWith('full'))
+      .sort(),
     ['full/1', 'full/2', 'full/3', 'full/4', 'full/5'],
   );
 });
 
 test('without a chain only gammas 1-4, 6 and 8 are timed; every gamma with a chain is', () => {
   const reached = [100, 80, 64, 51, 41, 33, 26, 21, 17];
-  const acceptance: AcceptanceProfile = { maxGamma: 8, drafters: { prophet: { reached }, 'early-exit': { reached } }, meanPosition: 90, sentences: 3, tokens: 300 };
-  const plan = costPlan(acceptance, { threads: [1], targetThreads: [1], chainGammas: { prophet: [2, 3, 4, 5, 6, 7, 8] }, strategies: ['prophet', 'early-exit'] });
+  const acceptance: AcceptanceProfile = {
+    maxGamma: 8,
+    drafters: { prophet: { reached }, 'early-exit': { reached } },
+    meanPosition: 90,
+    sentences: 3,
+    tokens: 300,
+  };
+  const plan = costPlan(acceptance, {
+    threads: [1],
+    targetThreads: [1],
+    chainGammas: { prophet: [2, 3, 4, 5, 6, 7, 8] },
+    strategies: ['prophet', 'early-exit'],
+  });
   const gammas = (strategy: string): number[] => plan.steps.filter((s) => s.label.startsWith(`${strategy} `)).map((s) => Number(s.label.split('γ ')[1]));
   assert.deepEqual(gammas('prophet'), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(gammas('early-exit'), [1, 2, 3, 4, 6, 8]);
 });
 
-test('acceptance: every step counted at depth 0, non-increasing with depth, and the same decode as the engine\'s', async () => {
+test("acceptance: every step counted at depth 0, non-increasing with depth, and the same decode as the engine's", async () => {
   const model = await fixture(TINY);
   const input = await calibrationPrompts(model);
   assert.equal(input.source, 'fixed prompts');
@@ -65,7 +84,11 @@ test('acceptance: every step counted at depth 0, non-increasing with depth, and 
     // Steps and accepted drafts are those of the engine's own decode with the same settings.
     const result = await decode(model, input.prompts, { strategy: strategy as 'draft', gamma: 4, maxNewTokens: input.maxNewTokens });
     assert.equal(d!.reached[0], result.summary.targetCalls, strategy);
-    assert.equal(d!.reached.slice(1).reduce((a, n) => a + n, 0), result.summary.accepted, strategy);
+    assert.equal(
+      d!.reached.slice(1).reduce((a, n) => a + n, 0),
+      result.summary.accepted,
+      strategy,
+    );
   }
   assert.ok(profile.meanPosition > Math.min(...input.prompts.map((p) => p.length)));
 });
@@ -77,7 +100,10 @@ test('a voice is calibrated on the bench texts with its own stop rule', async ()
   assert.ok(input.prompts.length >= 24, `${input.prompts.length}`);
   for (const [i, p] of input.prompts.entries()) {
     assert.deepEqual([p[0], p.at(-1)], [1, 2]);
-    assert.ok(p.slice(1, -1).every((t) => t >= 4 && t < 78), 'phoneme ids');
+    assert.ok(
+      p.slice(1, -1).every((t) => t >= 4 && t < 78),
+      'phoneme ids',
+    );
     // tiny-voice: per_phoneme 1, base 4, context 128.
     assert.equal(input.maxNewTokens[i], Math.min(p.length - 2 + 4, 128 - (p.length - 2) - 3));
   }
@@ -85,10 +111,19 @@ test('a voice is calibrated on the bench texts with its own stop rule', async ()
 
 test('costs: one per distinct call and split, positive', async () => {
   const plan = {
-    splits: [{ threads: 1, targetThreads: 1 }, { threads: 1, targetThreads: 2 }],
+    splits: [
+      { threads: 1, targetThreads: 1 },
+      { threads: 1, targetThreads: 2 },
+    ],
     steps: [
       { label: 'ar', calls: [{ graph: 'full' as const, positions: 1 }] },
-      { label: 'prophet γ 2', calls: [{ graph: 'prophet_chain_2' as const, positions: 2 }, { graph: 'full' as const, positions: 3 }] },
+      {
+        label: 'prophet γ 2',
+        calls: [
+          { graph: 'prophet_chain_2' as const, positions: 2 },
+          { graph: 'full' as const, positions: 3 },
+        ],
+      },
     ],
   };
   let asked = 0;
@@ -105,7 +140,12 @@ test('costs: one per distinct call and split, positive', async () => {
   assert.equal(asked, 1);
   for (const c of costs) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
   assert.deepEqual(costs.map((c) => `${c.graph}/${c.positions}@${c.threads}+${c.targetThreads}`).sort(), [
-    'full/1@1+1', 'full/1@1+2', 'full/3@1+1', 'full/3@1+2', 'prophet_chain_2/2@1+1', 'prophet_chain_2/2@1+2',
+    'full/1@1+1',
+    'full/1@1+2',
+    'full/3@1+1',
+    'full/3@1+2',
+    'prophet_chain_2/2@1+1',
+    'prophet_chain_2/2@1+2',
   ]);
 });
 

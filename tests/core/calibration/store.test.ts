@@ -50,7 +50,7 @@ async function scratch(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'spear-calibration-'));
 }
 
-test('the config directory: SPEAR_CONFIG_DIR, else the platform\'s', () => {
+test("the config directory: SPEAR_CONFIG_DIR, else the platform's", () => {
   const home = '/home/u';
   assert.equal(configDir({ SPEAR_CONFIG_DIR: '/tmp/x' }, 'linux', home), '/tmp/x');
   assert.equal(configDir({}, 'linux', home), '/home/u/.config/spear-studio');
@@ -85,7 +85,10 @@ test('a missing file is missing; another machine, ONNX Runtime or voice is stale
   for (const [machine, voice, reason] of cases) {
     const read = await readCalibration(dir, machine, voice);
     assert.equal(read.status, 'stale');
-    assert.ok(read.status === 'stale' && reason.test(read.notice) && /ignored$/.test(read.notice) && !read.notice.includes('\n'), read.status === 'stale' ? read.notice : '');
+    assert.ok(
+      read.status === 'stale' && reason.test(read.notice) && /ignored$/.test(read.notice) && !read.notice.includes('\n'),
+      read.status === 'stale' ? read.notice : '',
+    );
   }
   await rm(dir, { recursive: true });
 });
@@ -131,12 +134,9 @@ test('the acceptance cache is per voice, and a bad one is measured again rather 
   await rm(dir, { recursive: true });
 });
 
-test('the user\'s choices come first; a named strategy gets its own calibrated gamma and threads', () => {
+test("the user's choices come first; a named strategy gets its own calibrated gamma and threads", () => {
   const c = calibration();
-  assert.deepEqual(
-    { ...calibratedDefaults(c, {}), from: undefined },
-    { strategy: 'prophet', gamma: 4, threads: 1, targetThreads: 2, from: undefined },
-  );
+  assert.deepEqual({ ...calibratedDefaults(c, {}), from: undefined }, { strategy: 'prophet', gamma: 4, threads: 1, targetThreads: 2, from: undefined });
   const draft = calibratedDefaults(c, { strategy: 'draft' })!;
   assert.deepEqual([draft.strategy, draft.gamma, draft.threads, draft.targetThreads], ['draft', 3, 1, 1]);
   const gamma = calibratedDefaults(c, { gamma: 2 })!;

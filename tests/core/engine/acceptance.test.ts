@@ -48,7 +48,11 @@ type Decode = typeof engine.decode;
 async function targetContexts(model: LoadedModel): Promise<number[][]> {
   const bos = model.manifest.vocab.special.bos;
   const seeds = Array.from({ length: SEQUENCES }, (_, i) => 100 + i);
-  const sampled = await engine.decode(model, seeds.map(() => [bos]), { temperature: 1, maxNewTokens: LENGTH - 1, stopToken: null, seeds });
+  const sampled = await engine.decode(
+    model,
+    seeds.map(() => [bos]),
+    { temperature: 1, maxNewTokens: LENGTH - 1, stopToken: null, seeds },
+  );
   return sampled.rows.flatMap((row) => {
     const sequence = [bos, ...row.tokens];
     return Array.from({ length: LENGTH }, (_, n) => sequence.slice(0, n + 1));
@@ -95,7 +99,10 @@ for (const dir of [TINY, TINY_INT8, TINY_VOICE]) {
     for (const [strategy, key] of DRAFTERS) {
       const alpha = await firstDraftAcceptance(engine.decode, model, strategy, contexts);
       report.push(`${strategy} ${alpha.toFixed(3)} (recorded ${expected[key]})`);
-      assert.ok(Math.abs(alpha - expected[key]) < TOLERANCE, `${strategy}: α ${alpha.toFixed(3)}, the manifest implies ${expected[key]} ± ${TOLERANCE}; ${report.join(', ')}`);
+      assert.ok(
+        Math.abs(alpha - expected[key]) < TOLERANCE,
+        `${strategy}: α ${alpha.toFixed(3)}, the manifest implies ${expected[key]} ± ${TOLERANCE}; ${report.join(', ')}`,
+      );
     }
   });
 }

@@ -4,7 +4,15 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decode } from '../../../electron/core/engine/decode.ts';
-import { DecodeAbortedError, DecodeOptionError, ModelLoadError, NonFiniteLogitsError, PromptError, ProviderError, VocabularyMismatchError } from '../../../electron/core/errors.ts';
+import {
+  DecodeAbortedError,
+  DecodeOptionError,
+  ModelLoadError,
+  NonFiniteLogitsError,
+  PromptError,
+  ProviderError,
+  VocabularyMismatchError,
+} from '../../../electron/core/errors.ts';
 import type { GraphFeed } from '../../../electron/core/engine/graph.ts';
 import type { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import { loadModel, type Provider } from '../../../electron/core/engine/model.ts';
@@ -44,7 +52,11 @@ test('a temperature other than 0 or a number from 1e-3 to 100 is a DecodeOptionE
   const model = await fixture(TINY);
   const allowed = /is not allowed: 0 \(greedy\) or a number from 0\.001 to 100/;
   for (const temperature of [-0.5, Number.NaN, Number.POSITIVE_INFINITY, 1e-310, Number.MIN_VALUE, 1e-4, 100.5]) {
-    await rejects(decode(model, [PROMPT], { temperature }), DecodeOptionError, new RegExp(`temperature = ${String(temperature).replace(/[.+]/g, '\\$&')} ${allowed.source}`));
+    await rejects(
+      decode(model, [PROMPT], { temperature }),
+      DecodeOptionError,
+      new RegExp(`temperature = ${String(temperature).replace(/[.+]/g, '\\$&')} ${allowed.source}`),
+    );
   }
   // The edges are allowed, and sample: at 1e-3 that is the argmax (ties aside), not every token V-1 as a
   // subnormal temperature gave (1/T = Infinity, every probability NaN).
@@ -60,8 +72,16 @@ test('a seed that is not an integer in [0, 2^32) is a DecodeOptionError, never w
   for (const seed of [-1, 2 ** 32, 2 ** 32 + 5, 1.5, Number.NaN]) {
     await rejects(decode(model, [PROMPT], { temperature: 1, seed }), DecodeOptionError, /^seed = .* is not allowed: an integer in \[0, 2\^32\)$/);
   }
-  await rejects(decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3, 2 ** 32 + 3] }), DecodeOptionError, /^seeds\[1\] = 4294967299 is not allowed: an integer in \[0, 2\^32\)$/);
-  await rejects(decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3] }), DecodeOptionError, /seeds = "1 values" .*one integer in \[0, 2\^32\) per prompt \(2\)/);
+  await rejects(
+    decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3, 2 ** 32 + 3] }),
+    DecodeOptionError,
+    /^seeds\[1\] = 4294967299 is not allowed: an integer in \[0, 2\^32\)$/,
+  );
+  await rejects(
+    decode(model, [PROMPT, PROMPT], { temperature: 1, seeds: [3] }),
+    DecodeOptionError,
+    /seeds = "1 values" .*one integer in \[0, 2\^32\) per prompt \(2\)/,
+  );
   assert.throws(() => seededUniform(2 ** 32), DecodeOptionError, 'the generator itself refuses it too');
   // The largest seed is a seed of its own.
   const top = await decode(model, [PROMPT], { temperature: 1, seed: 2 ** 32 - 1, maxNewTokens: 20, stopToken: null });
@@ -96,7 +116,11 @@ test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionErr
 });
 
 test('a draft model whose vocabulary differs from the target is a VocabularyMismatchError', async () => {
-  await rejects(loadModel(TINY, { draftDir: TINY_NOEXIT }), VocabularyMismatchError, /tiny-noexit cannot draft for this target: vocabulary size 12 vs the target's 16/);
+  await rejects(
+    loadModel(TINY, { draftDir: TINY_NOEXIT }),
+    VocabularyMismatchError,
+    /tiny-noexit cannot draft for this target: vocabulary size 12 vs the target's 16/,
+  );
 });
 
 async function copyFixture(): Promise<string> {
@@ -176,7 +200,13 @@ test('an aborted signal stops decoding with DecodeAbortedError and no result', a
  * Loads a fresh copy of TINY whose `role` graph writes `value` into one logit of the `nth` call that
  * feeds the row in slot `slot` (its last real position), and runs `body` with it.
  */
-async function withPoisonedLogits(role: GraphRole, value: number, nth: number, slot: number, body: (model: Awaited<ReturnType<typeof loadModel>>) => Promise<void>): Promise<void> {
+async function withPoisonedLogits(
+  role: GraphRole,
+  value: number,
+  nth: number,
+  slot: number,
+  body: (model: Awaited<ReturnType<typeof loadModel>>) => Promise<void>,
+): Promise<void> {
   const model = await loadModel(TINY);
   const graph = model.graphs[role]!;
   const run = graph.run.bind(graph);
@@ -200,15 +230,27 @@ test('a NaN or infinite logit is a NonFiniteLogitsError naming the graph, its fi
   const prompts = makePrompts([4, 6], 16, 3);
   // Greedy, the target (an argmax over a NaN used to return a token silently): row 1 at its prefill's last position.
   await withPoisonedLogits('full', Number.NaN, 1, 1, async (model) => {
-    await rejects(decode(model, prompts, { maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "full" \(full\.onnx\) returned logit NaN for token 5 at position 4 of row 1; /);
+    await rejects(
+      decode(model, prompts, { maxNewTokens: 8 }),
+      NonFiniteLogitsError,
+      /^graph "full" \(full\.onnx\) returned logit NaN for token 5 at position 4 of row 1; /,
+    );
   });
   // Sampling, a drafter's logits: the draft model's second call of the decode (row 0).
   await withPoisonedLogits('draft', Number.POSITIVE_INFINITY, 2, 0, async (model) => {
-    await rejects(decode(model, prompts, { strategy: 'draft', gamma: 3, temperature: 1, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "draft" \(draft\.onnx\) returned logit Infinity .* of row 0; /);
+    await rejects(
+      decode(model, prompts, { strategy: 'draft', gamma: 3, temperature: 1, maxNewTokens: 8 }),
+      NonFiniteLogitsError,
+      /^graph "draft" \(draft\.onnx\) returned logit Infinity .* of row 0; /,
+    );
   });
   // Early exit's verifier, rest.
   await withPoisonedLogits('rest', Number.NEGATIVE_INFINITY, 3, 0, async (model) => {
-    await rejects(decode(model, prompts, { strategy: 'early-exit', gamma: 2, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "rest" \(rest\.onnx\) returned logit -Infinity/);
+    await rejects(
+      decode(model, prompts, { strategy: 'early-exit', gamma: 2, maxNewTokens: 8 }),
+      NonFiniteLogitsError,
+      /^graph "rest" \(rest\.onnx\) returned logit -Infinity/,
+    );
   });
 });
 
@@ -222,7 +264,11 @@ test("a sampled chain's NaN logits are a NonFiniteLogitsError naming the chain",
       result.draftLogits![16 + 2] = Number.NaN;
       return result;
     };
-    await rejects(decode(model, [PROMPT], { strategy: 'prophet', gamma: 3, temperature: 1, maxNewTokens: 8 }), NonFiniteLogitsError, /^graph "prophet_chain" \(prophet_chain\.s3\.onnx\) returned logit NaN for token 2 at position 3 of row 0/);
+    await rejects(
+      decode(model, [PROMPT], { strategy: 'prophet', gamma: 3, temperature: 1, maxNewTokens: 8 }),
+      NonFiniteLogitsError,
+      /^graph "prophet_chain" \(prophet_chain\.s3\.onnx\) returned logit NaN for token 2 at position 3 of row 0/,
+    );
   } finally {
     await model.release();
   }
@@ -246,20 +292,38 @@ async function rejectsManifest(edit: (manifest: Record<string, any>) => void, pa
 
 test('hidden_dim and kv_dim are cross-checked at load: between graphs, against d_model and n_heads × head_dim, and against the sessions', async () => {
   // The prophet reads full's hidden states: their widths must agree.
-  await rejectsManifest((m) => (m.graphs.prophet.hidden_dim = 16), [/graph "prophet" \(prophet\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/]);
+  await rejectsManifest(
+    (m) => (m.graphs.prophet.hidden_dim = 16),
+    [/graph "prophet" \(prophet\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/],
+  );
   // rest reads the trunk's; and the target's graphs are d_model wide.
-  await rejectsManifest((m) => (m.graphs.rest.hidden_dim = 24), [/graph "rest" \(rest\.onnx\) declares hidden_dim 24, but the target's d_model is 32/, /graph "rest" \(rest\.onnx\) reads hidden states of width 24, but graph "trunk"/]);
+  await rejectsManifest(
+    (m) => (m.graphs.rest.hidden_dim = 24),
+    [
+      /graph "rest" \(rest\.onnx\) declares hidden_dim 24, but the target's d_model is 32/,
+      /graph "rest" \(rest\.onnx\) reads hidden states of width 24, but graph "trunk"/,
+    ],
+  );
   // A target graph's cache is n_heads × head_dim wide; the session's past/new tensors say so too.
-  await rejectsManifest((m) => (m.graphs.full.kv_dim = 16), [/graph "full" \(full\.onnx\) declares kv_dim 16, but the target's n_heads × head_dim is 2 × 16 = 32/]);
+  await rejectsManifest(
+    (m) => (m.graphs.full.kv_dim = 16),
+    [/graph "full" \(full\.onnx\) declares kv_dim 16, but the target's n_heads × head_dim is 2 × 16 = 32/],
+  );
   // The draft's width is its own (its chains agreeing): only its session can say it is wrong.
-  await rejectsManifest((m) => (m.graphs.draft.kv_dim = m.chains.draft.kv_dim = 32), [/graph "draft" \(draft\.onnx\) has past_key_0, past_value_0, new_key_0, new_value_0 of width 16, the manifest declares kv_dim 32/]);
+  await rejectsManifest(
+    (m) => (m.graphs.draft.kv_dim = m.chains.draft.kv_dim = 32),
+    [/graph "draft" \(draft\.onnx\) has past_key_0, past_value_0, new_key_0, new_value_0 of width 16, the manifest declares kv_dim 32/],
+  );
   // A chain has its drafter's widths.
   await rejectsManifest((m) => (m.chains.prophet.kv_dim = 16), [/chains of "prophet" declare kv_dim 16, but graph "prophet" \(prophet\.onnx\) declares 32/]);
   // A graph that reads hidden states must say how wide they are.
-  await rejectsManifest((m) => delete m.graphs.exit_head.hidden_dim, [/graph "exit_head" \(exit_head\.onnx\) reads or writes hidden states but declares no integer "hidden_dim"/]);
+  await rejectsManifest(
+    (m) => delete m.graphs.exit_head.hidden_dim,
+    [/graph "exit_head" \(exit_head\.onnx\) reads or writes hidden states but declares no integer "hidden_dim"/],
+  );
 });
 
-test('a hidden_dim narrower than the sessions\' hidden tensors is named with each session', async () => {
+test("a hidden_dim narrower than the sessions' hidden tensors is named with each session", async () => {
   // Manifest and d_model edited together, so only the sessions' shapes disagree.
   await rejectsManifest(
     (m) => {
@@ -267,6 +331,9 @@ test('a hidden_dim narrower than the sessions\' hidden tensors is named with eac
       for (const role of ['full', 'trunk', 'rest', 'exit_head', 'prophet']) m.graphs[role].hidden_dim = 16;
       m.chains.prophet.hidden_dim = 16;
     },
-    [/graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/, /graph "prophet" \(prophet\.onnx\) has hidden_in, hidden_out of width 32, the manifest declares hidden_dim 16/],
+    [
+      /graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/,
+      /graph "prophet" \(prophet\.onnx\) has hidden_in, hidden_out of width 32, the manifest declares hidden_dim 16/,
+    ],
   );
 });

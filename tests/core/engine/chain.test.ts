@@ -86,7 +86,10 @@ for (const dir of [TINY, TINY_INT8]) {
       for (const [i, length] of [2, 9].entries()) {
         const prompts = makePrompts([length], model.vocabSize, 60 + i);
         for (const gamma of [2, 3, 4]) {
-          for (const [temperature, seed] of [[0.7, 11], [1.3, 12]]) {
+          for (const [temperature, seed] of [
+            [0.7, 11],
+            [1.3, 12],
+          ]) {
             const options = { strategy, gamma, temperature, seed };
             const chained = await traced(model, prompts, options);
             const stepwise = await traced(model, prompts, { ...options, chains: false });
@@ -103,7 +106,7 @@ for (const dir of [TINY, TINY_INT8]) {
   }
 }
 
-test('where a sampled chain\'s draw and the engine\'s differ, the step is drafted again one run per token with the same uniforms', async () => {
+test("where a sampled chain's draw and the engine's differ, the step is drafted again one run per token with the same uniforms", async () => {
   // Rounding in the graph can put a uniform on the other side of a boundary (rare: 2 of 706 prophet
   // steps on the shipped voice at temperature 0.8). Forced here: the chain's second draft of every other
   // call is replaced, so the engine's draw disagrees there.
@@ -139,14 +142,21 @@ test('on the shipped voice, both chains draft exactly what one run per token dra
   // so the accepted ones are kept; without that, 21 % of the draft's steps drafted differently).
   const voice = await loadModel('native-models/voice');
   try {
-    const prompts = [[1, 20, 41, 9, 33, 60, 12, 5, 47, 2], [1, 8, 15, 30, 22, 51, 7, 2]];
+    const prompts = [
+      [1, 20, 41, 9, 33, 60, 12, 5, 47, 2],
+      [1, 8, 15, 30, 22, 51, 7, 2],
+    ];
     for (const strategy of CHAINED_DRAFTERS) {
       for (const prompt of prompts) {
         const chained = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120 });
         const stepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, chains: false });
         assert.ok(chained.steps.length > 10 && (chained.calls.get(chainRole(strategy)) ?? 0) > 10, strategy);
         assert.deepEqual(chained.steps, stepwise.steps, strategy);
-        if (strategy === 'draft') assert.ok(chained.chainFed.slice(1).every((n) => n <= 2), `catch-ups: ${chained.chainFed.join(' ')}`);
+        if (strategy === 'draft')
+          assert.ok(
+            chained.chainFed.slice(1).every((n) => n <= 2),
+            `catch-ups: ${chained.chainFed.join(' ')}`,
+          );
         const sampled = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3 });
         const sampledStepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3, chains: false });
         assert.equal(sampled.calls.get(chainRole(strategy)), sampled.steps.length, `${strategy}: sampled chain`);
@@ -185,7 +195,7 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
   }
 });
 
-test('a draft taken from another model directory brings that directory\'s chains, or none', async () => {
+test("a draft taken from another model directory brings that directory's chains, or none", async () => {
   await withCopy(TINY_INT8, async (plain) => {
     // TINY_INT8 without its chains: same vocabulary as TINY, a different (int8) draft graph.
     const manifestPath = path.join(plain, 'manifest.json');
@@ -196,7 +206,8 @@ test('a draft taken from another model directory brings that directory\'s chains
     try {
       assert.equal(none.chains.draft.gammas.length, 0, 'a draft directory without chains: its draft drafts one run per token');
       assert.equal(none.chains.prophet.gammas.length, 3, "the target's prophet chains stay");
-      for (const gamma of other.chains.draft.gammas) assert.equal((await other.chains.draft.graph(gamma)).entry.sha256, chains.draft.gammas[String(gamma)].sha256);
+      for (const gamma of other.chains.draft.gammas)
+        assert.equal((await other.chains.draft.graph(gamma)).entry.sha256, chains.draft.gammas[String(gamma)].sha256);
       const prompts = makePrompts([7], other.vocabSize, 3);
       const chained = await traced(other, prompts, { strategy: 'draft', gamma: 3 });
       const stepwise = await traced(other, prompts, { strategy: 'draft', gamma: 3, chains: false });
@@ -225,13 +236,16 @@ test('a chain file that is missing or altered is named in the load error, with e
   });
 });
 
-test('a chain\'s session is created the first time its gamma drafts, and a chain that breaks the contract is named then', async () => {
+test("a chain's session is created the first time its gamma drafts, and a chain that breaks the contract is named then", async () => {
   await withCopy(TINY, async (dir) => {
     const fresh = await loadModel(dir);
     try {
       assert.equal(fresh.chains.prophet.opened.length, 0, 'no chain session at load');
       await traced(fresh, makePrompts([6], fresh.vocabSize, 9), { strategy: 'prophet', gamma: 3, maxNewTokens: 12 });
-      assert.deepEqual(fresh.chains.prophet.opened.map((g) => g.entry.file), ['prophet_chain.g3.onnx']);
+      assert.deepEqual(
+        fresh.chains.prophet.opened.map((g) => g.entry.file),
+        ['prophet_chain.g3.onnx'],
+      );
     } finally {
       await fresh.release();
     }
@@ -259,10 +273,14 @@ test('a chain\'s session is created the first time its gamma drafts, and a chain
 
 test('the chains are rebuilt byte for byte from the drafter graphs by native-models/spear_voice/t2s/chain.py', async () => {
   await withCopy(TINY_INT8, async (dir) => {
-    const build = spawnSync('/usr/bin/python3', ['-c', `import sys; from pathlib import Path; from spear_voice.t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir], {
-      cwd: path.join(ROOT, 'native-models'),
-      encoding: 'utf8',
-    });
+    const build = spawnSync(
+      '/usr/bin/python3',
+      ['-c', `import sys; from pathlib import Path; from spear_voice.t2s.chain import chain_voice; chain_voice(Path(sys.argv[1]))`, dir],
+      {
+        cwd: path.join(ROOT, 'native-models'),
+        encoding: 'utf8',
+      },
+    );
     assert.equal(build.status, 0, build.stderr);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     assert.deepEqual(manifest, JSON.parse(readFileSync(path.join(TINY_INT8, 'manifest.json'), 'utf8')));

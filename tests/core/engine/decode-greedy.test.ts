@@ -31,21 +31,22 @@ for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
   }
 }
 
-for (const dir of [TINY, TINY_FUSED]) test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
-  const model = await fixture(dir);
-  const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
-  const seeds = [11, 22, 33, 44, 55];
-  for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {
-    for (const temperature of [0, 1]) {
-      const options = { strategy, gamma: 3, temperature, topK: temperature ? 8 : undefined, maxNewTokens: 24 };
-      const together = await decode(model, prompts, { ...options, seeds });
-      for (let r = 0; r < prompts.length; r++) {
-        const alone = await decode(model, [prompts[r]], { ...options, seeds: [seeds[r]] });
-        assert.deepEqual(alone.rows[0], together.rows[r], `${strategy}, temperature ${temperature}, row ${r}`);
+for (const dir of [TINY, TINY_FUSED])
+  test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
+    const model = await fixture(dir);
+    const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
+    const seeds = [11, 22, 33, 44, 55];
+    for (const strategy of ['ar', ...SPECULATIVE] as Strategy[]) {
+      for (const temperature of [0, 1]) {
+        const options = { strategy, gamma: 3, temperature, topK: temperature ? 8 : undefined, maxNewTokens: 24 };
+        const together = await decode(model, prompts, { ...options, seeds });
+        for (let r = 0; r < prompts.length; r++) {
+          const alone = await decode(model, [prompts[r]], { ...options, seeds: [seeds[r]] });
+          assert.deepEqual(alone.rows[0], together.rows[r], `${strategy}, temperature ${temperature}, row ${r}`);
+        }
       }
     }
-  }
-});
+  });
 
 test('early exit runs each token through the trunk once, drafting and verifying alike', async () => {
   const model = await fixture(TINY);

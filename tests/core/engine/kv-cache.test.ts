@@ -56,7 +56,11 @@ function maxAbsDiff(a: number[][][], b: number[][][]): number {
 
 const sequences = (V: number): number[][] => makePrompts([14, 5, 9], V, 7);
 
-for (const [dir, role] of [[TINY, 'full'], [TINY, 'draft'], [TINY_FUSED, 'full']] as const) {
+for (const [dir, role] of [
+  [TINY, 'full'],
+  [TINY, 'draft'],
+  [TINY_FUSED, 'full'],
+] as const) {
   test(`${role} (${dir.split('/').pop()}): cached incremental logits equal one uncached forward`, async () => {
     const model = await fixture(dir);
     const graph = model.graphs[role]!;
@@ -73,42 +77,44 @@ for (const [dir, role] of [[TINY, 'full'], [TINY, 'draft'], [TINY_FUSED, 'full']
   });
 }
 
-for (const dir of [TINY, TINY_FUSED]) test(`trunk → rest (${dir.split('/').pop()}), cached incrementally, equals the uncached full forward`, async () => {
-  const model = await fixture(dir);
-  const seqs = sequences(model.vocabSize);
-  const whole = await runChunked(model.graphs.full!, seqs, [1000]);
-  for (const chunks of [[1], [2, 3]]) {
-    const trunk = await runChunked(model.graphs.trunk!, seqs, chunks);
-    const rest = await runChunked(model.graphs.rest!, seqs, chunks, trunk.hidden);
-    const diff = maxAbsDiff(rest.logits, whole.logits);
-    assert.ok(diff <= TOLERANCE, `chunks ${chunks}: max |Δlogits| ${diff}`);
-  }
-});
+for (const dir of [TINY, TINY_FUSED])
+  test(`trunk → rest (${dir.split('/').pop()}), cached incrementally, equals the uncached full forward`, async () => {
+    const model = await fixture(dir);
+    const seqs = sequences(model.vocabSize);
+    const whole = await runChunked(model.graphs.full!, seqs, [1000]);
+    for (const chunks of [[1], [2, 3]]) {
+      const trunk = await runChunked(model.graphs.trunk!, seqs, chunks);
+      const rest = await runChunked(model.graphs.rest!, seqs, chunks, trunk.hidden);
+      const diff = maxAbsDiff(rest.logits, whole.logits);
+      assert.ok(diff <= TOLERANCE, `chunks ${chunks}: max |Δlogits| ${diff}`);
+    }
+  });
 
-for (const dir of [TINY, TINY_FUSED]) test(`garbage past the valid length is ignored, and truncate/moveSlot keep rows intact (${dir.split('/').pop()})`, async () => {
-  const model = await fixture(dir);
-  const graph = model.graphs.full!;
-  const seqs = sequences(model.vocabSize);
-  const whole = await runChunked(graph, seqs, [1000]);
-  const cache = KvCache.forGraph(graph.entry, 3, 32);
-  for (const k of cache.keys) k.fill(1e3);
-  for (const v of cache.values) v.fill(-1e3);
-  // Feed row 1 fully and row 0 with 4 tokens, then "reject" 2 of row 0 and feed them again.
-  await graph.run(cache, { rows: 3, counts: [4, seqs[1].length - 1, 0], tokenAt: (s, i) => seqs[s][i] });
-  cache.truncate(0, 2);
-  const r = await graph.run(cache, { rows: 3, counts: [3, 0, 0], tokenAt: (_s, i) => seqs[0][2 + i] });
-  const V = model.vocabSize;
-  const got = Array.from(r.logits!.subarray(2 * V, 3 * V));
-  assert.ok(Math.max(...got.map((v, i) => Math.abs(v - whole.logits[0][4][i]))) <= TOLERANCE);
-  // Retire slot 0: slot 1 (row 1) moves into it and must still continue correctly.
-  cache.moveSlot(1, 0);
-  assert.equal(cache.lengths[0], seqs[1].length - 1);
-  assert.equal(cache.lengths[1], 0);
-  const last = seqs[1].length - 1;
-  const moved = await graph.run(cache, { rows: 1, counts: [1], tokenAt: () => seqs[1][last] });
-  const expected = whole.logits[1][last];
-  assert.ok(Math.max(...Array.from(moved.logits!, (v, i) => Math.abs(v - expected[i]))) <= TOLERANCE);
-});
+for (const dir of [TINY, TINY_FUSED])
+  test(`garbage past the valid length is ignored, and truncate/moveSlot keep rows intact (${dir.split('/').pop()})`, async () => {
+    const model = await fixture(dir);
+    const graph = model.graphs.full!;
+    const seqs = sequences(model.vocabSize);
+    const whole = await runChunked(graph, seqs, [1000]);
+    const cache = KvCache.forGraph(graph.entry, 3, 32);
+    for (const k of cache.keys) k.fill(1e3);
+    for (const v of cache.values) v.fill(-1e3);
+    // Feed row 1 fully and row 0 with 4 tokens, then "reject" 2 of row 0 and feed them again.
+    await graph.run(cache, { rows: 3, counts: [4, seqs[1].length - 1, 0], tokenAt: (s, i) => seqs[s][i] });
+    cache.truncate(0, 2);
+    const r = await graph.run(cache, { rows: 3, counts: [3, 0, 0], tokenAt: (_s, i) => seqs[0][2 + i] });
+    const V = model.vocabSize;
+    const got = Array.from(r.logits!.subarray(2 * V, 3 * V));
+    assert.ok(Math.max(...got.map((v, i) => Math.abs(v - whole.logits[0][4][i]))) <= TOLERANCE);
+    // Retire slot 0: slot 1 (row 1) moves into it and must still continue correctly.
+    cache.moveSlot(1, 0);
+    assert.equal(cache.lengths[0], seqs[1].length - 1);
+    assert.equal(cache.lengths[1], 0);
+    const last = seqs[1].length - 1;
+    const moved = await graph.run(cache, { rows: 1, counts: [1], tokenAt: () => seqs[1][last] });
+    const expected = whole.logits[1][last];
+    assert.ok(Math.max(...Array.from(moved.logits!, (v, i) => Math.abs(v - expected[i]))) <= TOLERANCE);
+  });
 
 test('pastView: one row is a view of its prefix; several rows are gathered to the longest row, or the whole block at capacity', () => {
   const kvDim = 2;
@@ -131,10 +137,21 @@ test('pastView: one row is a view of its prefix; several rows are gathered to th
   for (const layer of [0, 1]) {
     const k = three.keys[layer];
     assert.equal(k.length, 3 * 4 * kvDim);
-    for (const [slot, count, base] of [[0, 2, 10], [1, 4, 20], [2, 1, 30]]) {
+    for (const [slot, count, base] of [
+      [0, 2, 10],
+      [1, 4, 20],
+      [2, 1, 30],
+    ]) {
       const row = Array.from(k.subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim));
-      assert.deepEqual(row, Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i), `layer ${layer} slot ${slot}`);
-      assert.deepEqual(Array.from(three.values[layer].subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim)), row.map((x) => -x));
+      assert.deepEqual(
+        row,
+        Array.from({ length: count * kvDim }, (_, i) => base + 100 * layer + i),
+        `layer ${layer} slot ${slot}`,
+      );
+      assert.deepEqual(
+        Array.from(three.values[layer].subarray(slot * 4 * kvDim, slot * 4 * kvDim + count * kvDim)),
+        row.map((x) => -x),
+      );
     }
   }
 
@@ -153,7 +170,8 @@ test('bnsh: every call passes the active slots whole without a copy; append writ
   // `count` new tokens of batch row 1 in a (B = 2, H, T = count, Dh) output: value = 1000·head + 10·(first + token) + i.
   const append = (slot: number, first: number, count: number): void => {
     const out = new Float32Array(2 * heads * count * headDim);
-    for (let h = 0; h < heads; h++) for (let t = 0; t < count; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * count + t) * headDim + i] = 1000 * h + 10 * (first + t) + i;
+    for (let h = 0; h < heads; h++)
+      for (let t = 0; t < count; t++) for (let i = 0; i < headDim; i++) out[((1 * heads + h) * count + t) * headDim + i] = 1000 * h + 10 * (first + t) + i;
     cache.append(slot, [out], [out.map((x) => -x)], 1, count, count);
   };
   const at = (slot: number, h: number, pos: number): number[] => {

@@ -74,7 +74,9 @@ test('argmax takes the lowest id among tied maxima, as the reference does', () =
 test('the comparison fails on mutants of processLogits: ties to the higher id, top-p on mass not renormalised after top-k, top-k off by one', async () => {
   const all = cases(3000, 17);
   const mutants: Record<string, string[][]> = {
-    'ties broken by the higher id': [['view.sort((a, b) => out[outOffset + b] - out[outOffset + a] || a - b);', 'view.sort((a, b) => out[outOffset + b] - out[outOffset + a] || b - a);']],
+    'ties broken by the higher id': [
+      ['view.sort((a, b) => out[outOffset + b] - out[outOffset + a] || a - b);', 'view.sort((a, b) => out[outOffset + b] - out[outOffset + a] || b - a);'],
+    ],
     'top-p before renormalising the top-k set': [['cumulative += out[outOffset + view[r]] / keptMass;', 'cumulative += out[outOffset + view[r]];']],
     'top-k keeps one token more': [['let keep = keepK ? topK : size;', 'let keep = keepK ? topK + 1 : size;']],
   };

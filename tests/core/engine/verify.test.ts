@@ -76,9 +76,50 @@ function scenarios(): Scenario[] {
     return { label: `gamma ${gamma}, q = p at the first ${equal} position(s)`, p, q: Array.from({ length: gamma }, (_, i) => (i < equal ? p[i] : rand())) };
   };
   return [
-    { gamma: 3, V, cases: [make('gamma 3, random p and q', 3, () => rand(), () => rand()), make('gamma 3, q zero where p has mass', 3, () => rand(), () => rand(2))] },
-    { gamma: 2, V, cases: [make('gamma 2, p zero where q has mass (top-k)', 2, () => rand(3), () => rand()), same(2, 1)] },
-    { gamma: 1, V, cases: [make('gamma 1, random p and q', 1, () => rand(), () => rand()), same(1, 1)] },
+    {
+      gamma: 3,
+      V,
+      cases: [
+        make(
+          'gamma 3, random p and q',
+          3,
+          () => rand(),
+          () => rand(),
+        ),
+        make(
+          'gamma 3, q zero where p has mass',
+          3,
+          () => rand(),
+          () => rand(2),
+        ),
+      ],
+    },
+    {
+      gamma: 2,
+      V,
+      cases: [
+        make(
+          'gamma 2, p zero where q has mass (top-k)',
+          2,
+          () => rand(3),
+          () => rand(),
+        ),
+        same(2, 1),
+      ],
+    },
+    {
+      gamma: 1,
+      V,
+      cases: [
+        make(
+          'gamma 1, random p and q',
+          1,
+          () => rand(),
+          () => rand(),
+        ),
+        same(1, 1),
+      ],
+    },
   ];
 }
 
@@ -122,7 +163,10 @@ interface Tally {
 function run(verifier: Verify, scenario: Scenario, seed: number): [Tally, Tally] {
   const { gamma, V, cases } = scenario;
   const law = exactLaw(cases[0], V);
-  const tallies = cases.map(() => ({ sequences: new Float64Array(law.length), positions: Array.from({ length: gamma + 1 }, () => new Float64Array(V)) })) as [Tally, Tally];
+  const tallies = cases.map(() => ({ sequences: new Float64Array(law.length), positions: Array.from({ length: gamma + 1 }, () => new Float64Array(V)) })) as [
+    Tally,
+    Tally,
+  ];
   const pAll = new Float64Array(ROWS * (gamma + 1) * V);
   const qAll = new Float64Array(ROWS * gamma * V);
   for (let r = 0; r < ROWS; r++) {
@@ -158,13 +202,15 @@ function failures(verifier: Verify): string[] {
       const joint = pooledChiSquare(tally.sequences, exactLaw(c, scenario.V));
       const jointCritical = chiSquareCritical(joint.df, Z);
       if (joint.impossible > 0) failed.push(`${c.label}: ${joint.impossible} emitted sequences have probability 0`);
-      if (!(joint.statistic < jointCritical)) failed.push(`${c.label}: emitted sequences, chi-square ${joint.statistic.toFixed(1)} ≥ ${jointCritical.toFixed(1)} (df ${joint.df})`);
+      if (!(joint.statistic < jointCritical))
+        failed.push(`${c.label}: emitted sequences, chi-square ${joint.statistic.toFixed(1)} ≥ ${jointCritical.toFixed(1)} (df ${joint.df})`);
       // Each position, among the draws that reached it, against p_i.
       tally.positions.forEach((counts, i) => {
         const { statistic, df, zeroCellHits } = chiSquare(counts, c.p[i]);
         const what = i === scenario.gamma ? `bonus token (position ${i})` : `position ${i}`;
         if (zeroCellHits > 0) failed.push(`${c.label}, ${what}: a token with p = 0 was emitted`);
-        if (df > 0 && !(statistic < chiSquareCritical(df, Z))) failed.push(`${c.label}, ${what}: chi-square ${statistic.toFixed(1)} ≥ ${chiSquareCritical(df, Z).toFixed(1)} (df ${df})`);
+        if (df > 0 && !(statistic < chiSquareCritical(df, Z)))
+          failed.push(`${c.label}, ${what}: chi-square ${statistic.toFixed(1)} ≥ ${chiSquareCritical(df, Z).toFixed(1)} (df ${df})`);
         if (!(totalVariation(counts, c.p[i]) < 0.02)) failed.push(`${c.label}, ${what}: total variation ${totalVariation(counts, c.p[i]).toFixed(4)}`);
       });
     });
@@ -188,7 +234,10 @@ test('every emitted position, and the emitted sequence as a whole, has its exact
 const MUTANTS: Record<string, { from: string; to: string }> = {
   'the residual norm(max(0, p − q)) replaced by p': { from: 'const d = p[pBase + v] - q[qBase + v];', to: 'const d = p[pBase + v];' },
   'the acceptance ratio q/p instead of p/q': { from: 'if (uniform() < px / qx) {', to: 'if (uniform() < qx / px) {' },
-  'the bonus token drawn from p_{gamma-1}': { from: 'sampleIndex(p, (row * (gamma + 1) + gamma) * V, V, uniform)', to: 'sampleIndex(p, (row * (gamma + 1) + gamma - 1) * V, V, uniform)' },
+  'the bonus token drawn from p_{gamma-1}': {
+    from: 'sampleIndex(p, (row * (gamma + 1) + gamma) * V, V, uniform)',
+    to: 'sampleIndex(p, (row * (gamma + 1) + gamma - 1) * V, V, uniform)',
+  },
   "every row verified against row 0's q": { from: 'const qBase = (row * gamma + i) * V;', to: 'const qBase = i * V;' },
 };
 

@@ -47,7 +47,13 @@ function randomLogProbs(T: number, C: number, seed: number): Float32Array {
 
 test('CTC negative log-likelihood equals the brute-force sum over alignments; impossible labels are Infinity', () => {
   const C = 3; // labels 0, 1 and the blank 2
-  for (const [T, labels, seed] of [[5, [0, 1], 1], [5, [0, 0], 2], [4, [1], 3], [6, [1, 0, 1], 4], [3, [], 5]] as const) {
+  for (const [T, labels, seed] of [
+    [5, [0, 1], 1],
+    [5, [0, 0], 2],
+    [4, [1], 3],
+    [6, [1, 0, 1], 4],
+    [3, [], 5],
+  ] as const) {
     const lp = randomLogProbs(T, C, seed);
     const got = ctcNegativeLogLikelihood(lp, T, C, [...labels], 2);
     const want = bruteForce(lp, T, C, [...labels], 2);
@@ -105,14 +111,23 @@ test('a checker file whose sha256 differs, or a manifest that does not add up, i
     const manifestPath = path.join(dir, 'checker.json');
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
     await writeFile(manifestPath, JSON.stringify({ ...manifest, blank: 3, threshold: -1 }));
-    await assert.rejects(loadReadingCheck(dir), (e: unknown) => e instanceof CheckerLoadError && /"blank" is 3/.test(e.message) && /"threshold"/.test(e.message));
+    await assert.rejects(
+      loadReadingCheck(dir),
+      (e: unknown) => e instanceof CheckerLoadError && /"blank" is 3/.test(e.message) && /"threshold"/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
 /** The best single path by brute force: its log-probability, and each label's [first, last] frame on it. */
-function bruteForceBest(logProbs: Float32Array, T: number, C: number, labels: number[], blank: number): { score: number; spans: Array<[number, number]> } | null {
+function bruteForceBest(
+  logProbs: Float32Array,
+  T: number,
+  C: number,
+  labels: number[],
+  blank: number,
+): { score: number; spans: Array<[number, number]> } | null {
   let best: { score: number; spans: Array<[number, number]> } | null = null;
   const path = new Array<number>(T).fill(0);
   for (let code = 0; code < C ** T; code++) {
@@ -141,8 +156,14 @@ function bruteForceBest(logProbs: Float32Array, T: number, C: number, labels: nu
   return best;
 }
 
-test('CTC forced alignment: each label\'s frames on the best path, as brute force finds them', () => {
-  for (const [T, labels, seed] of [[5, [0, 1], 3], [6, [1, 1], 7], [6, [0, 1, 0], 11], [4, [1, 0, 1], 5], [7, [1], 2]] as Array<[number, number[], number]>) {
+test("CTC forced alignment: each label's frames on the best path, as brute force finds them", () => {
+  for (const [T, labels, seed] of [
+    [5, [0, 1], 3],
+    [6, [1, 1], 7],
+    [6, [0, 1, 0], 11],
+    [4, [1, 0, 1], 5],
+    [7, [1], 2],
+  ] as Array<[number, number[], number]>) {
     const C = 3;
     const lp = randomLogProbs(T, C, seed);
     const expected = bruteForceBest(lp, T, C, labels, 2);

@@ -30,7 +30,10 @@ test('sentences, steps, units and audio arrive, audio in document order with pau
   assert.equal(sentences.sentences.length, 5);
   for (const s of sentences.sentences) assert.equal(DOCUMENT.slice(s.start, s.end), s.text);
   const audio = events.filter((e): e is Extract<PipelineEvent, { type: 'audio' }> => e.type === 'audio');
-  assert.deepEqual(audio.map((a) => a.sentence), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    audio.map((a) => a.sentence),
+    [0, 1, 2, 3, 4],
+  );
   // Offsets: each sentence starts after the previous one plus its pause (longer at the paragraph break).
   for (let i = 1; i < audio.length; i++) {
     const gap = audio[i].offsetSamples - (audio[i - 1].offsetSamples + audio[i - 1].samples.length);
@@ -104,13 +107,18 @@ test('cancelling mid-document rejects with CancelledError and stops decoding and
   const controller = new AbortController();
   const events: PipelineEvent[] = [];
   const long = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
-  const job = synthesize(voice, long, { batchSize: 2 }, {
-    signal: controller.signal,
-    onEvent: (e) => {
-      events.push(e);
-      if (e.type === 'audio') controller.abort();
+  const job = synthesize(
+    voice,
+    long,
+    { batchSize: 2 },
+    {
+      signal: controller.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'audio') controller.abort();
+      },
     },
-  });
+  );
   await assert.rejects(job, CancelledError);
   const spokenAtCancel = voice.speaker.calls.length;
   await new Promise((r) => setTimeout(r, 50));
@@ -153,8 +161,7 @@ async function checkedVoice() {
 }
 
 type UnitsEvent = Extract<PipelineEvent, { type: 'units' }>;
-const unitsEvents = (events: PipelineEvent[]): UnitsEvent[] =>
-  events.flatMap((e) => (e.type === 'units' ? [e] : [])).sort((a, b) => a.sentence - b.sentence);
+const unitsEvents = (events: PipelineEvent[]): UnitsEvent[] => events.flatMap((e) => (e.type === 'units' ? [e] : [])).sort((a, b) => a.sentence - b.sentence);
 
 test('reading check: a failed reading is read again and the best-scoring reading is spoken', async () => {
   const { voice, checker } = await checkedVoice();
@@ -179,7 +186,10 @@ test('reading check: a failed reading is read again and the best-scoring reading
   const done = events.at(-1);
   assert.ok(done?.type === 'done' && done.summary.rereadSentences === reread.length);
   // Audio follows the chosen units, in order.
-  assert.deepEqual(events.flatMap((e) => (e.type === 'audio' ? [e.sentence] : [])), [...Array(12).keys()]);
+  assert.deepEqual(
+    events.flatMap((e) => (e.type === 'audio' ? [e.sentence] : [])),
+    [...Array(12).keys()],
+  );
   await voice.release();
 });
 
@@ -192,7 +202,11 @@ test('reading check: units do not depend on strategy or batch size; rereadings 0
     return unitsEvents(events).map((e) => e.units);
   };
   const reference = await unitsOf({ strategy: 'ar', batchSize: 1 });
-  for (const [strategy, batchSize] of [['prophet', 3], ['draft', 9], ['early-exit', 2]] as const) {
+  for (const [strategy, batchSize] of [
+    ['prophet', 3],
+    ['draft', 9],
+    ['early-exit', 2],
+  ] as const) {
     assert.deepEqual(await unitsOf({ strategy, batchSize, gamma: 3 }), reference, `${strategy} batch ${batchSize}`);
   }
   const plainVoice = await tinyVoice();
@@ -200,14 +214,21 @@ test('reading check: units do not depend on strategy or batch size; rereadings 0
   await plainVoice.release();
   const off: PipelineEvent[] = [];
   await synthesize(voice, text, { strategy: 'ar' }, { onEvent: (e) => off.push(e), rereadings: 0 });
-  assert.deepEqual(unitsEvents(off).map((e) => e.units), unitsEvents(plain).map((e) => e.units));
+  assert.deepEqual(
+    unitsEvents(off).map((e) => e.units),
+    unitsEvents(plain).map((e) => e.units),
+  );
   assert.ok(unitsEvents(off).every((e) => e.check === undefined));
-  assert.notDeepEqual(reference, unitsEvents(off).map((e) => e.units), 'with re-reading some sentence changes');
+  assert.notDeepEqual(
+    reference,
+    unitsEvents(off).map((e) => e.units),
+    'with re-reading some sentence changes',
+  );
   await assert.rejects(synthesize(voice, text, {}, { rereadings: -1 }), /rereadings must be an integer ≥ 0/);
   await voice.release();
 });
 
-test('delivery: pauses are the settings\', the speaker gets rate and pitch, volume scales, ranges are enforced', async () => {
+test("delivery: pauses are the settings', the speaker gets rate and pitch, volume scales, ranges are enforced", async () => {
   const voice = await tinyVoice();
   const calls: Array<{ rate?: number; pitchSemitones?: number } | undefined> = [];
   const speak = voice.speaker.speak.bind(voice.speaker);

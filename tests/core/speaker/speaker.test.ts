@@ -86,7 +86,10 @@ test('a manifest with the wrong format or inconsistent rates lists every problem
     await cp(DIR, dir, { recursive: true });
     const manifest = JSON.parse(await readFile(path.join(dir, 'speaker.json'), 'utf8')) as Record<string, unknown>;
     await writeFile(path.join(dir, 'speaker.json'), JSON.stringify({ ...manifest, format: 'other/1', unit_rate: 50 }));
-    await assert.rejects(loadSpeaker(dir), (e: unknown) => e instanceof SpeakerLoadError && /format is "other\/1"/.test(e.message) && /unit_rate 50/.test(e.message));
+    await assert.rejects(
+      loadSpeaker(dir),
+      (e: unknown) => e instanceof SpeakerLoadError && /format is "other\/1"/.test(e.message) && /unit_rate 50/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -102,7 +105,10 @@ test('fromCodebook(): the teacher units go through unit_groups; without it they 
     const grouped = await loadSpeaker(dir);
     try {
       assert.deepEqual(grouped.fromCodebook([0, 1, 2, 7, 2 * speaker.unitCount - 1]), [0, 0, 1, 3, speaker.unitCount - 1]);
-      assert.throws(() => grouped.fromCodebook([3, 2 * speaker.unitCount]), (e: unknown) => e instanceof UnitRangeError && e.index === 1);
+      assert.throws(
+        () => grouped.fromCodebook([3, 2 * speaker.unitCount]),
+        (e: unknown) => e instanceof UnitRangeError && e.index === 1,
+      );
     } finally {
       await grouped.release();
     }
@@ -115,7 +121,10 @@ test('fromCodebook(): the teacher units go through unit_groups; without it they 
       await ungrouped.release();
     }
     await writeFile(path.join(dir, 'speaker.json'), JSON.stringify({ ...manifest, unit_groups: [0, speaker.unitCount] }));
-    await assert.rejects(loadSpeaker(dir), (e: unknown) => e instanceof SpeakerLoadError && /"unit_groups" entries must be integers in \[0, unit_count/.test(e.message));
+    await assert.rejects(
+      loadSpeaker(dir),
+      (e: unknown) => e instanceof SpeakerLoadError && /"unit_groups" entries must be integers in \[0, unit_count/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  PHONEME_INVENTORY,
-  idsToTokens,
-  phonemeIds,
-  phonemize,
-  wordPhonemes,
-} from '../../../electron/core/text/phonemes.ts';
+import { PHONEME_INVENTORY, idsToTokens, phonemeIds, phonemize, wordPhonemes } from '../../../electron/core/text/phonemes.ts';
 
 test('the inventory is pinned: 74 tokens in a fixed order', () => {
   assert.equal(PHONEME_INVENTORY.length, 74);
@@ -60,7 +54,7 @@ test('empty, whitespace-only, emoji-only and punctuation-only text give no phone
 });
 
 test('ids index the inventory and round-trip to tokens', () => {
-  const text = 'Dr. Smith paid $5.20 for 3 apples at 10:30, didn\'t he? Привет 😀 café!';
+  const text = "Dr. Smith paid $5.20 for 3 apples at 10:30, didn't he? Привет 😀 café!";
   const ids = phonemeIds(text);
   assert.ok(ids.length > 20);
   assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < PHONEME_INVENTORY.length));

@@ -41,10 +41,7 @@ test('splits at terminators, keeps spans in the original text', () => {
 });
 
 test('abbreviations, initials, decimals and ellipses do not split', () => {
-  assert.deepEqual(texts('Dr. Smith paid $5.20 for it. Mr. Jones agreed, e.g. Bob did.'), [
-    'Dr. Smith paid $5.20 for it.',
-    'Mr. Jones agreed, e.g. Bob did.',
-  ]);
+  assert.deepEqual(texts('Dr. Smith paid $5.20 for it. Mr. Jones agreed, e.g. Bob did.'), ['Dr. Smith paid $5.20 for it.', 'Mr. Jones agreed, e.g. Bob did.']);
   assert.deepEqual(texts('J. R. R. Tolkien wrote it. Pi is 3.14 or so.'), ['J. R. R. Tolkien wrote it.', 'Pi is 3.14 or so.']);
   assert.deepEqual(texts('Wait... what? Well... Fine.'), ['Wait... what?', 'Well...', 'Fine.']);
   assert.deepEqual(texts('We sell apples, pears, etc. Then we close.'), ['We sell apples, pears, etc.', 'Then we close.']);
@@ -53,23 +50,12 @@ test('abbreviations, initials, decimals and ellipses do not split', () => {
 });
 
 test('closing quotes and brackets stay with their sentence', () => {
-  assert.deepEqual(texts('He said "Stop." Then he left. (It was late.) Fine.'), [
-    'He said "Stop."',
-    'Then he left.',
-    '(It was late.)',
-    'Fine.',
-  ]);
+  assert.deepEqual(texts('He said "Stop." Then he left. (It was late.) Fine.'), ['He said "Stop."', 'Then he left.', '(It was late.)', 'Fine.']);
 });
 
 test('paragraphs, list items and headings are hard boundaries; wrapped lines are not', () => {
   const doc = 'Introduction\nThis text was\nwrapped at a narrow width.\n\nSecond paragraph without a period\n\n- item one\n- item two';
-  assert.deepEqual(texts(doc), [
-    'Introduction',
-    'This text was\nwrapped at a narrow width.',
-    'Second paragraph without a period',
-    '- item one',
-    '- item two',
-  ]);
+  assert.deepEqual(texts(doc), ['Introduction', 'This text was\nwrapped at a narrow width.', 'Second paragraph without a period', '- item one', '- item two']);
 });
 
 test('long sentences are cut at a clause boundary near the middle, else at the word cap', () => {
@@ -82,7 +68,10 @@ test('long sentences are cut at a clause boundary near the middle, else at the w
 
   const words = Array.from({ length: 95 }, () => 'word').join(' ');
   const capped = texts(words, { maxWords: 30 });
-  assert.deepEqual(capped.map((p) => p.split(' ').length), [30, 30, 30, 5]);
+  assert.deepEqual(
+    capped.map((p) => p.split(' ').length),
+    [30, 30, 30, 5],
+  );
 });
 
 test('numbers weigh their digits against the word cap', () => {

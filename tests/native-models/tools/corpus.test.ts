@@ -32,10 +32,7 @@ test('roff: prose survives; synopsis, no-fill blocks and item tags do not', () =
     '.BR \\-a ", " \\-\\-all',
     'Do not ignore entries starting with a dot.',
   ].join('\n');
-  assert.deepEqual(manPageParagraphs(page), [
-    'List information about the files. Sort entries alphabetically.',
-    'Do not ignore entries starting with a dot.',
-  ]);
+  assert.deepEqual(manPageParagraphs(page), ['List information about the files. Sort entries alphabetically.', 'Do not ignore entries starting with a dot.']);
 });
 
 test('plain text: code fences, indented code and headings are dropped', () => {
@@ -52,7 +49,8 @@ test('clean-source filter keeps prose and rejects code, paths, options and versi
     'Upgrade to 1.2.3 or 4.5.6 as soon as possible.',
     'see the manual page.',
     'The GVariant type is used here.',
-  ]) assert.ok(!isCleanSource(bad), bad);
+  ])
+    assert.ok(!isCleanSource(bad), bad);
 });
 
 test('readable: every spoken word in the dictionary, one sentence, 3 to 25 words', () => {

@@ -19,7 +19,10 @@ test('fortunes: one paragraph per entry, attributions and indented layouts dropp
   const paragraphs = fortuneParagraphs(dir);
   assert.deepEqual(
     paragraphs.map((p) => p.text),
-    ['A banker is a fellow who lends you his umbrella when the sun is shining and wants it back the minute it begins to rain.', 'A light wife doth make a heavy husband.'],
+    [
+      'A banker is a fellow who lends you his umbrella when the sun is shining and wants it back the minute it begins to rain.',
+      'A light wife doth make a heavy husband.',
+    ],
   );
   assert.ok(paragraphs.every((p) => p.source === 'fortune:literature'));
   assert.deepEqual(fortuneParagraphs(path.join(dir, 'absent')), [], 'a missing package gives nothing');

@@ -75,14 +75,7 @@ export class OverlapAdd {
 }
 
 /** Copies frame t of `signal` into `re` (windowed, zeros outside the signal) and clears `im`. */
-export function loadFrame(
-  signal: ArrayLike<number>,
-  t: number,
-  g: FrameGeometry,
-  window: Float64Array,
-  re: Float64Array,
-  im: Float64Array,
-): void {
+export function loadFrame(signal: ArrayLike<number>, t: number, g: FrameGeometry, window: Float64Array, re: Float64Array, im: Float64Array): void {
   re.fill(0);
   im.fill(0);
   const off = windowOffset(g);
