@@ -195,7 +195,7 @@ export class StudioService {
    */
   async exportAudio(jobId: JobId, format: AudioFormat, options: ExportOptions, file: string): Promise<{ bytes: number }> {
     const source = this.jobs.get(jobId);
-    if (!source || source.kind !== 'synthesis') throw new JobNotFoundError(jobId);
+    if (source?.kind !== 'synthesis') throw new JobNotFoundError(jobId);
     const controller = new AbortController();
     const exportJob: Job = { id: options.exportId, kind: 'export', controller, audio: new JobAudio(), done: Promise.resolve() };
     this.jobs.set(exportJob.id, exportJob);

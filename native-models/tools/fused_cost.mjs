@@ -362,7 +362,7 @@ if (!values['no-cost']) {
     `\ncost per run (µs of ${values.clock === 'cpu' ? 'process CPU time' : 'wall time'}), ${past} cached positions (fused cache laid out for ${capacity}), ` +
       `${values.rounds} interleaved bursts of ${values.runs} runs: 10th percentile / median`,
   );
-  console.log(`| B | T | exported | ${fused.map((r, i) => `fused ${i + 1} | ×`).join(' | ')} |`);
+  console.log(`| B | T | exported | ${fused.map((_r, i) => `fused ${i + 1} | ×`).join(' | ')} |`);
   console.log(`| --- | --- | --- | ${fused.map(() => '--- | ---').join(' | ')} |`);
   for (const { B, T, p10, medians } of table) {
     const cell = (k) => `${p10[k].toFixed(0)} / ${medians[k].toFixed(0)}`;

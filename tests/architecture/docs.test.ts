@@ -18,7 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * A numbered development round, such as a session or a round followed by its number. A bench's
  * "rounds" of one run are counted, not numbered, and do not match.
  */
-export const DEVELOPMENT_ROUND = /\bsessions?[ _-]?\d+|\bround[ _-]?\d+(?![.,]?\d)/i;
+const DEVELOPMENT_ROUND = /\bsessions?[ _-]?\d+|\bround[ _-]?\d+(?![.,]?\d)/i;
 
 /** Files the project tracks, from git; the working tree's own files when it is not a git checkout. */
 function trackedFiles(): string[] {
@@ -44,7 +44,7 @@ function textOf(file: string): string | null {
 }
 
 /** Every line of `text` that names a development round, as "file:line: text". */
-export function roundsIn(file: string, text: string): string[] {
+function roundsIn(file: string, text: string): string[] {
   const hits: string[] = [];
   if (DEVELOPMENT_ROUND.test(file)) hits.push(`${file}: the file name`);
   text.split('\n').forEach((line, i) => {
@@ -55,7 +55,7 @@ export function roundsIn(file: string, text: string): string[] {
 }
 
 /** The relative link targets of a Markdown text, without their anchors. */
-export function relativeLinks(markdown: string): string[] {
+function relativeLinks(markdown: string): string[] {
   const targets: string[] = [];
   // Inline links and images: [text](target) and ![alt](target), with an optional "title".
   for (const m of markdown.matchAll(/!?\[[^\]]*\]\(\s*(?:<([^>]*)>|([^)\s]+))(?:\s+"[^"]*")?\s*\)/g)) {
@@ -67,7 +67,7 @@ export function relativeLinks(markdown: string): string[] {
 }
 
 /** The packages of .ci/run's `DEBIAN_PACKAGES=( … )` array. */
-export function debianPackages(script: string): string[] {
+function debianPackages(script: string): string[] {
   const m = /^\s*DEBIAN_PACKAGES=\(([^)]*)\)/m.exec(script);
   assert.ok(m, '.ci/run has no DEBIAN_PACKAGES=( … ) array');
   return m[1]

@@ -159,8 +159,8 @@ export interface PlanOptions {
 
 /** Thread counts worth timing on `cores` cores: drafting graphs 1 and 2, the target's up to 8. */
 export function threadCandidates(cores: number): { threads: number[]; targetThreads: number[] } {
-  const fit = (ns: number[]): number[] => ns.filter((n) => n === 1 || n <= cores);
-  return { threads: fit([1, 2]), targetThreads: fit([1, 2, 4, 8]) };
+  const withinCores = (ns: number[]): number[] => ns.filter((n) => n === 1 || n <= cores);
+  return { threads: withinCores([1, 2]), targetThreads: withinCores([1, 2, 4, 8]) };
 }
 
 /** Gammas whose steps are timed where a step's graphs are the same at every gamma (no chain). */

@@ -242,7 +242,7 @@ function chainProblems(m: Manifest): string[] {
       continue;
     }
     if (!m.graphs[drafter as ChainedDrafter]) problems.push(`chains of "${drafter}" need the "${drafter}" graph`);
-    if (!c || c.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
+    if (c?.batch !== 1) problems.push(`chains of "${drafter}" must say "batch": 1`);
     if (!c || !isInt(c.cache_layers) || !isInt(c.kv_dim)) problems.push(`chains of "${drafter}" need integer "cache_layers" and "kv_dim"`);
     if (!c || !isRef(c.weights)) problems.push(`chains of "${drafter}" lack "weights" with a file and a sha256`);
     problems.push(...gammaProblems(c?.gammas, `chains of "${drafter}"`, `chain`, drafter));

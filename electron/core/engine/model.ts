@@ -120,7 +120,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   compare('output', session.outputNames, entry.outputs ?? [], expected.outputs);
   // The cache layout the manifest names must be the one the graph reads: (B, P, H·Dh) or (B, H, P, Dh).
   const pastMeta = session.inputMetadata?.find?.((m) => m.name === pastKey(0));
-  if (pastMeta && pastMeta.isTensor && entry.cache_layers > 0) {
+  if (pastMeta?.isTensor && entry.cache_layers > 0) {
     const layout = entry.kv_layout ?? 'bsd';
     const rank = layout === 'bnsh' ? 4 : 3;
     if (pastMeta.shape.length !== rank) {
@@ -129,7 +129,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   }
   problems.push(...tensorWidthProblems(role, graph));
   const logitsMeta = session.outputMetadata?.find?.((m) => m.name === LOGITS);
-  if (logitsMeta && logitsMeta.isTensor) {
+  if (logitsMeta?.isTensor) {
     const last = logitsMeta.shape[logitsMeta.shape.length - 1];
     if (typeof last === 'number' && last !== vocabSize) {
       problems.push(`graph "${role}" (${entry.file}) writes logits over ${last} tokens, the manifest's vocabulary has ${vocabSize}`);

@@ -56,7 +56,7 @@ export function verifySampled(input: VerifySampledInput): VerifyOutput {
       let mass = 0;
       for (let v = 0; v < V; v++) {
         const d = p[pBase + v] - q[qBase + v];
-        const r = d > 0 ? d : 0;
+        const r = Math.max(d, 0);
         residual[v] = r;
         mass += r;
       }

@@ -162,7 +162,7 @@ function tokenWeight(doc: string, token: Span): number {
 const CLAUSE_END = /[,;:\u2014\u2013]["')\]]*$|^[-\u2014\u2013]+$/;
 
 /** Greedy pieces of at most maxWords weight and maxChars characters (at least one token each). */
-function cutAtCap(doc: string, tokens: Span[], weights: number[], maxWords: number, maxChars: number): Span[][] {
+function cutAtCap(_doc: string, tokens: Span[], weights: number[], maxWords: number, maxChars: number): Span[][] {
   const pieces: Span[][] = [];
   let first = 0;
   let weight = 0;

@@ -187,6 +187,7 @@ const StepList = memo(function StepList({ steps }: { steps: StepView[] }) {
           {s.drafted.map((token, i) => {
             const kind = s.rejectedAt === null || i < s.rejectedAt ? 'accepted' : i === s.rejectedAt ? 'rejected' : 'discarded';
             return (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a chip is the draft's i-th token; the list never reorders
               <span key={i} className={`chip ${kind}`} title={kind === 'rejected' ? 'first rejection' : kind}>
                 {token}
               </span>

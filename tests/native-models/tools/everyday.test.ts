@@ -1,6 +1,6 @@
 /** The everyday-prose readers (native-models/tools/data/everyday.ts) on small made-up files, and how selection treats them. */
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
