@@ -86,6 +86,12 @@ export interface BenchRow {
   calibrated: boolean;
   /** The calibration's predicted speedup over ar for this row at the bench's threads; null without one. */
   predicted_speedup: number | null;
+  /**
+   * The row's output is the target's own: token for token at temperature 0, the target's distribution
+   * when sampling. Every strategy the engine runs is lossless; the field marks rows for scripts that
+   * compare them with lossy schemes.
+   */
+  lossless: boolean;
 }
 
 const median = (xs: number[]): number => {
@@ -173,6 +179,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         rtf: median(ss.map((s) => s.rtf)),
         time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
         ...calibrationFields(calibration, { strategy: c.strategy, gamma: c.gamma }, split, temperature, batch),
+        lossless: true,
       };
     });
     if (v.json) {

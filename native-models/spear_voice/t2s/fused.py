@@ -393,7 +393,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("voice", nargs="?", help="a model directory with manifest.json and its exported full/trunk/rest graphs")
     ap.add_argument("--out", help="fuse a copy of the voice folder made here")
-    ap.add_argument("--int8-weights", action="store_true", help="an experiment: 8-bit MatMul weights (no voice ships it: its WER is unmeasured)")
+    ap.add_argument("--int8-weights", action="store_true", help="an experiment: 8-bit MatMul weights (not shipped: greedy speculation then differs from ar; docs/results.md)")
     ap.add_argument("--probe", metavar="DIR", help="write one tiny graph per fused operator into DIR")
     args = ap.parse_args()
     if args.probe:
