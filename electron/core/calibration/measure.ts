@@ -18,6 +18,7 @@ import { loadModel, type LoadedModel } from '../engine/model.ts';
 import type { GraphRole } from '../engine/tensor-names.ts';
 import { CancelledError } from '../errors.ts';
 import { BENCH_TEXTS_URL } from '../eval/bench-texts.ts';
+import { readingRules, type VoiceSection } from '../pipeline/voice.ts';
 import { prepareDocument } from '../text/index.ts';
 import {
   catchUp,
@@ -39,34 +40,28 @@ export interface Prompts {
   source: string;
 }
 
-interface VoiceRules {
-  max_units?: { per_phoneme: number; base: number };
-}
-
 /**
- * The bench texts as decoder prompts with the voice's stop rule, exactly as the pipeline builds them
+ * The bench texts as decoder prompts with the voice's stop rule, with the pipeline's own rules (readingRules, pipeline/voice.ts)
  * ([bos, phonemes…, sep]; units at most ceil(per_phoneme × phonemes + base)). A decoder that is not a
  * voice (no phoneme range or stop rule, like the test fixtures) gets 16 fixed pseudo-random prompts.
  */
 export async function calibrationPrompts(model: LoadedModel): Promise<Prompts> {
   const { vocab, context } = model.manifest;
-  const rules = (model.manifest as { voice?: VoiceRules }).voice?.max_units;
-  if (vocab.phonemes && rules) {
+  const maxUnits = (model.manifest as { voice?: Partial<VoiceSection> }).voice?.max_units;
+  if (vocab.phonemes && maxUnits) {
+    const rules = readingRules(model.manifest, maxUnits);
     const text = await readFile(BENCH_TEXTS_URL, 'utf8');
-    const maxPhonemes = Math.max(1, Math.floor((context - 3 - rules.base) / (1 + rules.per_phoneme)));
     const sentences = prepareDocument(
       text
         .split('\n')
         .filter((l) => l.trim() !== '')
         .join('\n\n'),
-      { maxPhonemes },
+      { maxPhonemes: rules.maxPhonemes },
     ).filter((s) => s.phonemeIds.length > 0);
+    const phonemes = sentences.map((s) => s.phonemeIds.slice(0, rules.maxPhonemes));
     return {
-      prompts: sentences.map((s) => [vocab.special.bos, ...s.phonemeIds.slice(0, maxPhonemes).map((id) => id + vocab.phonemes!.offset), vocab.special.sep]),
-      maxNewTokens: sentences.map((s) => {
-        const n = Math.min(s.phonemeIds.length, maxPhonemes);
-        return Math.max(1, Math.min(Math.ceil(rules.per_phoneme * n + rules.base), context - n - 3));
-      }),
+      prompts: phonemes.map((ids) => rules.prompt(ids)),
+      maxNewTokens: phonemes.map((ids) => rules.maxUnits(ids.length)),
       source: 'bench texts',
     };
   }

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ModelLoadError } from '../errors.ts';
+import type { Manifest } from '../engine/manifest.ts';
 import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
 import { STRATEGIES, type Strategy } from '../engine/decode.ts';
 import { PHONEME_INVENTORY } from '../text/index.ts';
@@ -57,6 +58,24 @@ export interface Voice {
   /** Decoder tokens → 0-based unit ids (anything outside the unit range is dropped). */
   units(tokens: readonly number[]): number[];
   release(): Promise<void>;
+}
+
+/** How the voice turns a sentence's phonemes into a decoder prompt, and when it stops reading. */
+export type ReadingRules = Pick<Voice, 'prompt' | 'maxPhonemes' | 'maxUnits'>;
+
+/**
+ * The prompt and stop rule of a decoder manifest with a phoneme range and a `voice.max_units` section
+ * (pure: the calibration reads the bench texts with them without opening a speaker).
+ */
+export function readingRules(manifest: Pick<Manifest, 'context' | 'vocab'>, maxUnits: VoiceSection['max_units']): ReadingRules {
+  const { context, vocab } = manifest;
+  const phonemeOffset = vocab.phonemes!.offset;
+  const { bos, sep } = vocab.special;
+  return {
+    prompt: (ids) => [bos, ...ids.map((id) => id + phonemeOffset), sep],
+    maxPhonemes: Math.max(1, Math.floor((context - 3 - maxUnits.base) / (1 + maxUnits.per_phoneme))),
+    maxUnits: (n) => Math.max(1, Math.min(Math.ceil(maxUnits.per_phoneme * n + maxUnits.base), context - n - 3)),
+  };
 }
 
 export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads'> {
@@ -112,10 +131,7 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     await Promise.all([decoder.release(), speaker.release()]);
     throw error;
   }
-  const phonemeOffset = vocab.phonemes!.offset;
   const { offset: unitOffset, count: unitCount } = vocab.units!;
-  const { bos, sep } = vocab.special;
-  const context = decoder.manifest.context;
   return {
     dir,
     decoder,
@@ -123,9 +139,7 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     checker,
     section: section!,
     provider: decoder.provider,
-    prompt: (ids) => [bos, ...ids.map((id) => id + phonemeOffset), sep],
-    maxPhonemes: Math.max(1, Math.floor((context - 3 - section!.max_units.base) / (1 + section!.max_units.per_phoneme))),
-    maxUnits: (n) => Math.max(1, Math.min(Math.ceil(section!.max_units.per_phoneme * n + section!.max_units.base), context - n - 3)),
+    ...readingRules(decoder.manifest, section!.max_units),
     units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
     async release() {
       await Promise.all([decoder.release(), speaker.release(), checker?.release()]);
