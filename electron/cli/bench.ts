@@ -3,8 +3,6 @@
  * the whole pipeline, interleaving repeats (with a discarded warm-up round) so drift hits all alike.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCalibration } from '../core/calibration/calibrate.ts';
 import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
@@ -15,9 +13,8 @@ import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { int, list, num, oneOf, parse } from './args.ts';
 import { readTextFile } from './input.ts';
+import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
-
-const DEFAULT_TEXTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../core/eval/bench-texts.txt');
 
 export const BENCH_HELP = `Usage: spear bench [options]
 
@@ -113,7 +110,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
   const threads = int(v.threads, 'threads', 0, 64);
   const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
-  const text = v.texts ? await readTextFile(v.texts) : await readFile(DEFAULT_TEXTS, 'utf8');
+  const text = v.texts ? await readTextFile(v.texts) : await readFile(BENCH_TEXTS_URL, 'utf8');
   // One line, one paragraph: the pipeline's sentence splitter does the rest.
   const document = text
     .split('\n')

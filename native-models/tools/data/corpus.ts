@@ -23,8 +23,7 @@ import { parseArgs } from 'node:util';
 import { everydayParagraphs } from './everyday.ts';
 import { gatherParagraphs, type Paragraph } from './gather.ts';
 import { renderAll, type RenderJob } from './render.ts';
-import { dedupKey, selectCorpus, type Split } from './select.ts';
-import { normalizeText } from '../../../electron/core/text/normalize.ts';
+import { benchTextKeys, selectCorpus, type Split } from './select.ts';
 
 const WORK_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'work');
 const CORPUS_DIR = join(WORK_DIR, 'corpus');
@@ -59,19 +58,8 @@ function gather(refresh: boolean): Paragraph[] {
   return paragraphs;
 }
 
-/** The bench texts (electron/core/eval/bench-texts.txt) as dedup keys: never selected, so they stay held out. */
-function benchKeys(): Set<string> {
-  const file = join(dirname(fileURLToPath(import.meta.url)), '../../../electron/core/eval/bench-texts.txt');
-  return new Set(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => dedupKey(normalizeText(l))),
-  );
-}
-
 function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntilTrain: number, extraCaps?: [number, number, number]): void {
-  const { splits, counts } = selectCorpus(paragraphs, { targetTrain, evalUntilTrain, extraCaps, exclude: benchKeys() });
+  const { splits, counts } = selectCorpus(paragraphs, { targetTrain, evalUntilTrain, extraCaps, exclude: benchTextKeys() });
   for (const split of SPLITS) writeJsonl(join(CORPUS_DIR, `${split}.jsonl`), splits[split]);
   const stats = {
     ...counts,

@@ -8,6 +8,8 @@
  */
 
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { BENCH_TEXTS_URL } from '../../../electron/core/eval/bench-texts.ts';
 import { normalizeText, spokenWords } from '../../../electron/core/text/normalize.ts';
 import { splitSentences } from '../../../electron/core/text/sentences.ts';
 import { isDictionaryWord } from '../../../electron/core/text/lexicon.ts';
@@ -96,6 +98,16 @@ export function isReadable(normalized: string, minWords: number, maxWords: numbe
 /** Two sentences are the same when they say the same words: lower-case letters, apostrophes and spaces. */
 export function dedupKey(normalized: string): string {
   return normalized.toLowerCase().replace(/[^a-z' ]/g, '');
+}
+
+/** The built-in bench texts (electron/core/eval/bench-texts.txt) as dedup keys, to keep them out of any training selection. */
+export function benchTextKeys(): Set<string> {
+  return new Set(
+    readFileSync(BENCH_TEXTS_URL, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => dedupKey(normalizeText(l))),
+  );
 }
 
 export function sentenceHash(normalized: string): Buffer {

@@ -26,12 +26,11 @@ import { parseArgs } from 'node:util';
 import { normalizeText } from '../../../electron/core/text/normalize.ts';
 import { phonemeIds } from '../../../electron/core/text/phonemes.ts';
 import { renderAll } from './render.ts';
-import { dedupKey, isCleanSource, isReadable, sentenceHash } from './select.ts';
+import { benchTextKeys, dedupKey, isCleanSource, isReadable, sentenceHash } from './select.ts';
 
 // From this file, so that the held-out sentences are found whatever the working directory.
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const HELD_OUT = ['native-models/work/corpus/val.jsonl', 'native-models/work/corpus/test.jsonl'].map((f) => path.join(ROOT, f));
-const BENCH_TEXTS = path.join(ROOT, 'electron/core/eval/bench-texts.txt');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,10 +45,7 @@ if (trainOnly) {
   for (const file of HELD_OUT.filter(existsSync)) {
     for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) heldOut.add(dedupKey((JSON.parse(line) as { text: string }).text));
   }
-  for (const line of readFileSync(BENCH_TEXTS, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim()))
-    heldOut.add(dedupKey(normalizeText(line)));
+  for (const key of benchTextKeys()) heldOut.add(key);
 }
 
 const seen = new Set<string>();
