@@ -36,6 +36,19 @@ const threads = Number(values.threads);
 const sessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 };
 const ints = (arr, dims) => new ort.Tensor('int64', BigInt64Array.from(arr, BigInt), dims);
 
+/** The new tokens, their positions and each row's cache length: the feeds both layouts share. */
+function stepFeeds(tokens, T, lengths) {
+  const B = lengths.length;
+  return {
+    input_ids: ints(tokens, [B, T]),
+    positions: ints(
+      Array.from({ length: B * T }, (_, i) => lengths[Math.floor(i / T)] + (i % T)),
+      [B, T],
+    ),
+    past_len: ints(Array.from(lengths), [B]),
+  };
+}
+
 if (values.probe) {
   await probe(values.probe);
   process.exit(0);
@@ -78,14 +91,7 @@ class ExportedRunner {
   feeds(tokens, T) {
     const B = this.rows;
     const P = Math.max(...this.lengths);
-    const f = {
-      input_ids: ints(tokens, [B, T]),
-      positions: ints(
-        Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)),
-        [B, T],
-      ),
-      past_len: ints(Array.from(this.lengths), [B]),
-    };
+    const f = stepFeeds(tokens, T, this.lengths);
     for (let l = 0; l < layers; l++) {
       const gather = (src) => {
         if (B === 1) return src.subarray(0, P * kvDim);
@@ -135,15 +141,7 @@ class FusedRunner {
     this.pastValues = this.values.map((v) => new ort.Tensor('float32', v, dims));
   }
   feeds(tokens, T) {
-    const B = this.rows;
-    const f = {
-      input_ids: ints(tokens, [B, T]),
-      positions: ints(
-        Array.from({ length: B * T }, (_, i) => this.lengths[Math.floor(i / T)] + (i % T)),
-        [B, T],
-      ),
-      past_len: ints(Array.from(this.lengths), [B]),
-    };
+    const f = stepFeeds(tokens, T, this.lengths);
     for (let l = 0; l < layers; l++) {
       f[`past_key_${l}`] = this.pastKeys[l];
       f[`past_value_${l}`] = this.pastValues[l];
