@@ -81,6 +81,8 @@ export interface DecodeSummary {
   /** τ under its older wire name (the same value as tokensPerTargetCall). */
   meanAcceptedTokens: number;
   gamma: number;
+  /** Drafts per row-step: gamma, or less under adaptive gamma. */
+  meanDrafted: number;
   /** c: one drafter call over one target call. */
   costRatio: number;
   theoreticalSpeedup: number;

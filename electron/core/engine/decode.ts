@@ -21,7 +21,7 @@ import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { ProphetDrafter } from './drafters/prophet.ts';
-import type { Drafter, StrategyEnv, Target } from './drafters/types.ts';
+import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
 export const STRATEGIES = ['ar', 'draft', 'early-exit', 'prophet'] as const;
@@ -38,8 +38,16 @@ export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
 export interface DecodeOptions {
   /** Default 'ar'. */
   strategy?: Strategy;
-  /** Drafted tokens per step, ≥ 1; ignored by 'ar'. Default 4. */
-  gamma?: number;
+  /**
+   * Drafted tokens per step, 1 to 64; ignored by 'ar'. Default 4. 'auto' (adaptive gamma, any strategy
+   * but 'ar'): up to `maxGamma` per step, each row stopping before the first draft whose confidence is
+   * below `draftConfidence` (see DraftLimit).
+   */
+  gamma?: number | 'auto';
+  /** With gamma 'auto': the most drafts per step, 1 to 64. Default AUTO_MAX_GAMMA. */
+  maxGamma?: number;
+  /** With gamma 'auto': the confidence threshold, in (0, 1). Default DEFAULT_DRAFT_CONFIDENCE. */
+  draftConfidence?: number;
   /**
    * 0 = greedy; otherwise from MIN_TEMPERATURE (1e-3) to MAX_TEMPERATURE (100). Default 0. Below 1e-3
    * sampling is an argmax anyway (a logit gap of 0.75 already gives exp(−750) = 0 in float64), and a
@@ -89,6 +97,10 @@ export interface DecodeResult {
   tokensPerSecond: number;
 }
 
+/** Adaptive gamma's defaults: the most drafts per step (the longest chain a voice ships) and the threshold. */
+export const AUTO_MAX_GAMMA = 8;
+export const DEFAULT_DRAFT_CONFIDENCE = 0.5;
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isSeed = (v: unknown): v is number => isInt(v) && v >= 0 && v < SEED_LIMIT;
 
@@ -105,8 +117,18 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
   if (missing.length > 0) {
     throw new DecodeOptionError('strategy', strategy, `this model (${model.dir}) lacks graph(s) ${missing.join(', ')}`);
   }
-  if (o.gamma !== undefined && (!isInt(o.gamma) || o.gamma < 1 || o.gamma > 64)) {
-    throw new DecodeOptionError('gamma', o.gamma, 'an integer from 1 to 64');
+  if (o.gamma === 'auto') {
+    if (strategy === 'ar') throw new DecodeOptionError('gamma', 'auto', "a number: 'ar' drafts nothing, so there is no draft length to adapt");
+  } else if (o.gamma !== undefined && (!isInt(o.gamma) || o.gamma < 1 || o.gamma > 64)) {
+    throw new DecodeOptionError('gamma', o.gamma, "an integer from 1 to 64, or 'auto'");
+  }
+  if (o.maxGamma !== undefined && (!isInt(o.maxGamma) || o.maxGamma < 1 || o.maxGamma > 64)) {
+    throw new DecodeOptionError('maxGamma', o.maxGamma, 'an integer from 1 to 64');
+  }
+  const c = o.draftConfidence;
+  if (c !== undefined && !(typeof c === 'number' && c > 0 && c < 1)) throw new DecodeOptionError('draftConfidence', c, 'a number in (0, 1)');
+  if ((o.maxGamma !== undefined || c !== undefined) && o.gamma !== 'auto') {
+    throw new DecodeOptionError(o.maxGamma !== undefined ? 'maxGamma' : 'draftConfidence', o.maxGamma ?? c, "set only with gamma 'auto'");
   }
   const t = o.temperature;
   if (t !== undefined && !(t === 0 || (typeof t === 'number' && t >= MIN_TEMPERATURE && t <= MAX_TEMPERATURE))) {
@@ -221,7 +243,9 @@ async function run(input: RunInput): Promise<DecodeResult> {
   const { model, prompts, options, graphs } = input;
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
-  const gamma = strategy === 'ar' ? 0 : (options.gamma ?? 4);
+  const auto = options.gamma === 'auto';
+  const gamma = strategy === 'ar' ? 0 : auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4);
+  const limit: DraftLimit | undefined = auto ? { confidence: options.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE } : undefined;
   const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
   const context = model.manifest.context;
   const picker = new TokenPicker({ temperature: options.temperature ?? 0, topK: options.topK, topP: options.topP }, model.vocabSize);
@@ -266,18 +290,23 @@ async function run(input: RunInput): Promise<DecodeResult> {
       abortIfAsked();
       const B = table.size;
       const tDraft = performance.now();
-      const proposal = drafter ? await drafter.propose(table, gamma, picker) : { tokens: table.active.map(() => []), q: null };
+      const proposal = drafter ? await drafter.propose(table, gamma, picker, limit) : { tokens: table.active.map(() => []), q: null };
       const drafts = proposal.tokens;
       const tVerify = performance.now();
-      const logits = await target.score(table, drafts);
+      const logits = await target.score(table, drafts, gamma);
+      const lengths = Int32Array.from(drafts, (d) => d.length);
       let verdict: VerifyOutput;
       if (picker.greedy) {
         const targetTokens = new Int32Array(B * (gamma + 1));
-        for (let i = 0; i < targetTokens.length; i++) targetTokens[i] = argmax(logits, i * V, V);
-        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma) });
+        for (let s = 0; s < B; s++) {
+          for (let i = 0; i <= lengths[s]; i++) targetTokens[s * (gamma + 1) + i] = argmax(logits, (s * (gamma + 1) + i) * V, V);
+        }
+        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma), lengths });
       } else {
         const p = new Float64Array(B * (gamma + 1) * V);
-        for (let i = 0; i < B * (gamma + 1); i++) picker.distribution(logits, i * V, p, i * V);
+        for (let s = 0; s < B; s++) {
+          for (let i = 0; i <= lengths[s]; i++) picker.distribution(logits, (s * (gamma + 1) + i) * V, p, (s * (gamma + 1) + i) * V);
+        }
         verdict = verifySampled({
           rows: B,
           gamma,
@@ -285,6 +314,7 @@ async function run(input: RunInput): Promise<DecodeResult> {
           p,
           q: proposal.q ?? new Float64Array(0),
           draftTokens: draftMatrix(drafts, gamma),
+          lengths,
           uniforms: table.active.map((r) => r.uniform),
         });
       }
@@ -304,7 +334,7 @@ async function run(input: RunInput): Promise<DecodeResult> {
           drafted,
           accepted,
           token: verdict.nextTokens[s],
-          bonus: accepted === gamma,
+          bonus: accepted === drafted.length,
           emitted,
           draftMs: tVerify - tDraft,
           verifyMs: tDone - tVerify,

@@ -54,7 +54,7 @@ export interface GraphResult {
   hidden: Float32Array | null;
   /** A chain's drafts, (rows, gamma). */
   drafts: BigInt64Array | null;
-  /** A sampled chain's logits of each step, (1, gamma, V). */
+  /** A chain's logits of each step, (1, gamma, V): every sampled chain's, and a greedy chain's that has them. */
   draftLogits: Float32Array | null;
 }
 
@@ -64,6 +64,8 @@ export class Graph {
   readonly hasLogits: boolean;
   readonly hasHiddenOut: boolean;
   readonly hasDrafts: boolean;
+  /** A chain that returns each step's logits (sampled chains always; greedy ones built for adaptive gamma). */
+  readonly hasDraftLogits: boolean;
   /** A sampled chain: reads uniforms and the temperature, writes each step's logits. */
   readonly sampled: boolean;
   /** Session runs so far and the wall time spent inside them, for overhead accounting. */
@@ -81,6 +83,7 @@ export class Graph {
     this.hasLogits = entry.outputs.includes(LOGITS);
     this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
     this.hasDrafts = entry.outputs.includes(DRAFTS);
+    this.hasDraftLogits = entry.outputs.includes(DRAFT_LOGITS);
     this.sampled = entry.inputs.includes(UNIFORMS);
   }
 
@@ -184,7 +187,7 @@ export class Graph {
       logits: this.hasLogits ? (out[LOGITS].data as Float32Array) : null,
       hidden: this.hasHiddenOut ? (out[HIDDEN_OUT].data as Float32Array) : null,
       drafts: this.hasDrafts ? (out[DRAFTS].data as BigInt64Array) : null,
-      draftLogits: this.sampled ? (out[DRAFT_LOGITS].data as Float32Array) : null,
+      draftLogits: this.hasDraftLogits ? (out[DRAFT_LOGITS].data as Float32Array) : null,
     };
   }
 }

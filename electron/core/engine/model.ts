@@ -14,6 +14,7 @@ import { Graph } from './graph.ts';
 import { readManifest, type FileRef, type GraphEntry, type LoadedManifest, type Manifest } from './manifest.ts';
 import {
   CHAINED_DRAFTERS,
+  DRAFT_LOGITS,
   GRAPH_ROLES,
   HIDDEN_IN,
   HIDDEN_OUT,
@@ -106,7 +107,9 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   const problems: string[] = [];
   const { entry, session } = graph;
   const chained = CHAINED_DRAFTERS.find((d) => chainRole(d) === role);
-  const expected = chained ? chainNames(chained, entry.cache_layers, sampled) : expectedNames(role as GraphRole, entry.cache_layers);
+  const expected = chained
+    ? chainNames(chained, entry.cache_layers, sampled, session.outputNames.includes(DRAFT_LOGITS))
+    : expectedNames(role as GraphRole, entry.cache_layers);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);

@@ -28,6 +28,18 @@ export function argmax(logits: ArrayLike<number>, offset: number, size: number):
   return best;
 }
 
+/**
+ * The largest probability of softmax(logits[offset … offset+size)) at temperature 1: 1 / Σ exp(l − max),
+ * in float64. A drafter's confidence in its argmax (adaptive gamma).
+ */
+export function maxProbability(logits: ArrayLike<number>, offset: number, size: number): number {
+  let max = logits[offset];
+  for (let i = 1; i < size; i++) if (logits[offset + i] > max) max = logits[offset + i];
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += Math.exp(logits[offset + i] - max);
+  return 1 / sum;
+}
+
 /** One position's logits and where its processed distribution goes. */
 export interface ProcessLogitsInput {
   logits: ArrayLike<number>;

@@ -58,9 +58,14 @@ export interface DecodeSummary {
    */
   meanAcceptedTokens: number;
   gamma: number;
+  /** Drafts per row-step: gamma, or less under adaptive gamma. */
+  meanDrafted: number;
   /** Measured cost of one drafter call over one target call, c. */
   costRatio: number;
-  /** (1 − α^(γ+1)) / ((1 − α)(γc + 1)), Leviathan et al. 2022, Theorem 3.8. */
+  /**
+   * (1 − α^(γ+1)) / ((1 − α)(γc + 1)), Leviathan et al. 2022, Theorem 3.8, with γ the drafts per step
+   * (under adaptive gamma their mean: an approximation, since the draft length then varies).
+   */
   theoreticalSpeedup: number;
   draftMs: number;
   verifyMs: number;
@@ -108,7 +113,8 @@ export class StatsAggregator {
     const steps = this.seenBatchSteps.size;
     const acceptanceRate = this.accepted + this.rejections > 0 ? this.accepted / (this.accepted + this.rejections) : 0;
     const tokensPerTargetCall = this.targetCalls > 0 ? this.tokens / this.targetCalls : 0;
-    const costRatio = this.gamma > 0 && this.verifyMs > 0 ? this.draftMs / this.gamma / this.verifyMs : 0;
+    const meanDrafted = this.targetCalls > 0 ? this.drafted / this.targetCalls : 0;
+    const costRatio = meanDrafted > 0 && this.verifyMs > 0 ? this.draftMs / meanDrafted / this.verifyMs : 0;
     return {
       tokens: this.tokens,
       targetCalls: this.targetCalls,
@@ -119,8 +125,9 @@ export class StatsAggregator {
       tokensPerTargetCall,
       meanAcceptedTokens: tokensPerTargetCall,
       gamma: this.gamma,
+      meanDrafted,
       costRatio,
-      theoreticalSpeedup: theoreticalSpeedup(acceptanceRate, this.gamma, costRatio),
+      theoreticalSpeedup: theoreticalSpeedup(acceptanceRate, this.gamma > 0 ? meanDrafted : 0, costRatio),
       draftMs: this.draftMs,
       verifyMs: this.verifyMs,
       prefillMs: this.prefillMs,

@@ -2,22 +2,34 @@
 import type { Graph } from './graph.ts';
 import { KvCache } from './kv-cache.ts';
 import { feedUpTo, PositionStore, type FedResult } from './feed.ts';
-import { keepAcceptedDrafts, pendingPosition, type Drafts, type SlotTable } from './rows.ts';
+import { keepAcceptedDrafts, pendingPosition, type Drafts, type RowState, type SlotTable } from './rows.ts';
 import type { StrategyEnv, Target } from './drafters/types.ts';
 
-/** (rows, gamma+1, V) logits of each row's last gamma+1 real indices; no copy when no row was padded. */
-export function lastPositions(result: FedResult, rows: number, span: number, vocabSize: number): Float32Array {
+/**
+ * (rows, gamma+1, V) logits: each slot's last drafts+1 real indices (the pending position and its
+ * drafts), at the start of its block; no copy when every slot was fed exactly gamma+1 positions.
+ */
+export function lastPositions(result: FedResult, drafts: Drafts, gamma: number, vocabSize: number): Float32Array {
   const logits = result.logits!;
+  const rows = drafts.length;
+  const span = gamma + 1;
   let uniform = result.T === span;
-  for (let s = 0; s < rows && uniform; s++) uniform = result.counts[s] === span;
+  for (let s = 0; s < rows && uniform; s++) uniform = result.counts[s] === span && drafts[s].length === gamma;
   if (uniform) return logits;
   const out = new Float32Array(rows * span * vocabSize);
   for (let s = 0; s < rows; s++) {
-    const src = (s * result.T + result.counts[s] - span) * vocabSize;
-    out.set(logits.subarray(src, src + span * vocabSize), s * span * vocabSize);
+    const n = drafts[s].length + 1;
+    const src = (s * result.T + result.counts[s] - n) * vocabSize;
+    out.set(logits.subarray(src, src + n * vocabSize), s * span * vocabSize);
   }
   return out;
 }
+
+/** Each row's sequence followed by its drafts this step: the positions a score call feeds, up to its end. */
+export const scoredEnd =
+  (table: SlotTable, drafts: Drafts): ((row: RowState) => number) =>
+  (row) =>
+    row.seq.length + drafts[table.active.indexOf(row)].length;
 
 export interface FullTargetOptions extends StrategyEnv {
   /** The `full` graph. */
@@ -48,11 +60,10 @@ export class FullTarget implements Target {
     this.features?.storeFed(table, result, result.hidden!);
   }
 
-  async score(table: SlotTable, drafts: Drafts): Promise<Float32Array> {
-    const gamma = drafts[0].length;
-    const result = await feedUpTo(this.graph, this.cache, table, { end: (row) => row.seq.length + gamma, drafts });
+  async score(table: SlotTable, drafts: Drafts, gamma: number): Promise<Float32Array> {
+    const result = await feedUpTo(this.graph, this.cache, table, { end: scoredEnd(table, drafts), drafts });
     this.features?.storeFed(table, result, result.hidden!);
-    return lastPositions(result, table.size, gamma + 1, this.vocabSize);
+    return lastPositions(result, drafts, gamma, this.vocabSize);
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {

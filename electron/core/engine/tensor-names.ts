@@ -76,11 +76,13 @@ export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_cha
 export type CallRole = GraphRole | ChainRole;
 
 /**
- * A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache; a sampled
- * chain also reads one uniform per draft and the temperature's reciprocal, and writes each step's logits.
+ * A chain reads what its drafter's graph reads and writes its drafts, each step's logits and the
+ * catch-up's cache; a sampled chain also reads one uniform per draft and the temperature's reciprocal.
+ * A greedy chain may lack the logits (`withLogits` false): it then serves fixed gamma only.
  */
-export function chainNames(drafter: ChainedDrafter, cacheLayers: number, sampled = false): { inputs: string[]; outputs: string[] } {
+export function chainNames(drafter: ChainedDrafter, cacheLayers: number, sampled = false, withLogits = true): { inputs: string[]; outputs: string[] } {
   const { inputs, outputs } = expectedNames(drafter, cacheLayers);
   const cache = outputs.filter((name) => name !== LOGITS && name !== HIDDEN_OUT);
-  return sampled ? { inputs: [...inputs, UNIFORMS, INV_TEMPERATURE], outputs: [DRAFTS, DRAFT_LOGITS, ...cache] } : { inputs, outputs: [DRAFTS, ...cache] };
+  if (sampled) return { inputs: [...inputs, UNIFORMS, INV_TEMPERATURE], outputs: [DRAFTS, DRAFT_LOGITS, ...cache] };
+  return { inputs, outputs: withLogits ? [DRAFTS, DRAFT_LOGITS, ...cache] : [DRAFTS, ...cache] };
 }

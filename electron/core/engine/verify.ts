@@ -5,6 +5,10 @@
  * drafted token x_i drawn from q_i, accept with probability min(1, p_i(x)/q_i(x)); at the first
  * rejection draw from norm(max(0, p_i − q_i)); if all gamma are accepted, draw the bonus token from
  * p_{gamma+1}. The emitted tokens are then distributed exactly as if drawn from p one at a time.
+ *
+ * A row may hold fewer drafts than gamma (adaptive gamma: the drafter stopped where its confidence
+ * fell). The rule that stopped it read only the drafter's own outputs, so the argument is unchanged:
+ * each drafted position is an exact rejection step, and the bonus comes from p after the last draft.
  */
 import { sampleIndex } from './sampling.ts';
 import type { Uniform } from './random.ts';
@@ -19,6 +23,8 @@ export interface VerifySampledInput {
   q: Float64Array;
   /** Drafted tokens, (rows, gamma). */
   draftTokens: Int32Array;
+  /** Drafts each row holds, at most gamma (adaptive gamma); default gamma for every row. */
+  lengths?: Int32Array;
   /** One uniform source per row, consumed in row-local order. */
   uniforms: readonly Uniform[];
   /** Scratch for the residual distribution, at least V long. */
@@ -33,7 +39,7 @@ export interface VerifyOutput {
 }
 
 export function verifySampled(input: VerifySampledInput): VerifyOutput {
-  const { rows, gamma, vocabSize: V, p, q, draftTokens, uniforms } = input;
+  const { rows, gamma, vocabSize: V, p, q, draftTokens, uniforms, lengths } = input;
   const residual = input.scratch ?? new Float64Array(V);
   const acceptedCounts = new Int32Array(rows);
   const nextTokens = new Int32Array(rows);
@@ -41,7 +47,8 @@ export function verifySampled(input: VerifySampledInput): VerifyOutput {
     const uniform = uniforms[row];
     let accepted = 0;
     let next = -1;
-    for (let i = 0; i < gamma; i++) {
+    const drafted = lengths ? lengths[row] : gamma;
+    for (let i = 0; i < drafted; i++) {
       const x = draftTokens[row * gamma + i];
       const pBase = (row * (gamma + 1) + i) * V;
       const qBase = (row * gamma + i) * V;
@@ -69,7 +76,7 @@ export function verifySampled(input: VerifySampledInput): VerifyOutput {
       }
       break;
     }
-    if (next < 0) next = sampleIndex(p, (row * (gamma + 1) + gamma) * V, V, uniform);
+    if (next < 0) next = sampleIndex(p, (row * (gamma + 1) + drafted) * V, V, uniform);
     acceptedCounts[row] = accepted;
     nextTokens[row] = next;
   }
@@ -83,16 +90,19 @@ export interface VerifyGreedyInput {
   targetTokens: Int32Array;
   /** Drafted tokens, (rows, gamma). */
   draftTokens: Int32Array;
+  /** Drafts each row holds, at most gamma (adaptive gamma); default gamma for every row. */
+  lengths?: Int32Array;
 }
 
 /** Greedy verification: accept while the drafted token equals the target's argmax. */
 export function verifyGreedy(input: VerifyGreedyInput): VerifyOutput {
-  const { rows, gamma, targetTokens, draftTokens } = input;
+  const { rows, gamma, targetTokens, draftTokens, lengths } = input;
   const acceptedCounts = new Int32Array(rows);
   const nextTokens = new Int32Array(rows);
   for (let row = 0; row < rows; row++) {
     let accepted = 0;
-    while (accepted < gamma && draftTokens[row * gamma + accepted] === targetTokens[row * (gamma + 1) + accepted]) {
+    const drafted = lengths ? lengths[row] : gamma;
+    while (accepted < drafted && draftTokens[row * gamma + accepted] === targetTokens[row * (gamma + 1) + accepted]) {
       accepted++;
     }
     acceptedCounts[row] = accepted;

@@ -137,9 +137,9 @@ def _draw(prefix: str, logits: str, step: int) -> list[onnx.NodeProto]:
 def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet", sampled: bool = False) -> onnx.ModelProto:
     """The chain of `gamma` greedy drafts made of `step_model`, a `drafter` graph of the contract
     (`prophet`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
-    cache layers), with the step's initializers inline. `sampled`: each draft drawn from the step's
-    softmax(logits * inv_temperature) with one of the `uniforms` instead of its argmax, and each step's
-    logits returned (DRAFT_LOGITS)."""
+    cache layers), with the step's initializers inline, returning each step's logits (DRAFT_LOGITS).
+    `sampled`: each draft drawn from the step's softmax(logits * inv_temperature) with one of the
+    `uniforms` instead of its argmax."""
     if gamma < 1:
         raise ValueError(f"gamma must be >= 1, not {gamma}")
     if drafter not in CHAINED_DRAFTERS:
@@ -214,8 +214,8 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
         tokens.append(f"{cur}/token")
         prev = cur
     nodes.append(node("Concat", tokens, [DRAFTS], axis=1))  # (1, gamma)
-    if sampled:  # (1, gamma, V): each step's logits, for the engine's q
-        nodes.append(node("Concat", ["s1/logits"] + [f"s{i}/{LOGITS}" for i in range(2, gamma + 1)], [DRAFT_LOGITS], axis=1))
+    # (1, gamma, V): each step's logits, for the engine's q when sampling and its confidence (adaptive gamma)
+    nodes.append(node("Concat", ["s1/logits"] + [f"s{i}/{LOGITS}" for i in range(2, gamma + 1)], [DRAFT_LOGITS], axis=1))
     if keeps_drafted:  # new keys/values: everything after the past in the last step's cache, (1, T + gamma - 1, kv)
         nodes += [node("Shape", [past_key(0)], ["past_shape"]), node("Gather", ["past_shape", "axis1"], ["past_size"], axis=0)]
         for past, new, name in caches:
@@ -233,9 +233,9 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
                          for o in cache_outputs]
     graph_outputs = [helper.make_tensor_value_info(DRAFTS, TensorProto.INT64, [1, gamma])]
     graph_inputs = list(step.input)
+    vocab = out_by_name[LOGITS].type.tensor_type.shape.dim[2].dim_value or None
+    graph_outputs.append(helper.make_tensor_value_info(DRAFT_LOGITS, TensorProto.FLOAT, [1, gamma, vocab]))
     if sampled:
-        vocab = out_by_name[LOGITS].type.tensor_type.shape.dim[2].dim_value or None
-        graph_outputs.append(helper.make_tensor_value_info(DRAFT_LOGITS, TensorProto.FLOAT, [1, gamma, vocab]))
         graph_inputs += [helper.make_tensor_value_info(UNIFORMS, TensorProto.FLOAT, [1, gamma]),
                          helper.make_tensor_value_info(INV_TEMPERATURE, TensorProto.FLOAT, [1])]
     graph_outputs += cache_outputs

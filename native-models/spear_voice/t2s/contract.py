@@ -64,11 +64,11 @@ CHAINED_DRAFTERS = ("prophet", "draft")
 
 
 def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:
-    """A chain reads what its drafter's graph reads and writes its drafts and the catch-up's cache; a
-    sampled chain also reads one uniform per draft and the temperature's reciprocal, and writes each
-    step's logits."""
+    """A chain reads what its drafter's graph reads and writes its drafts, each step's logits (the
+    engine's q when sampling, and the drafter's confidence for adaptive gamma) and the catch-up's cache;
+    a sampled chain also reads one uniform per draft and the temperature's reciprocal."""
     inputs, outputs = expected_names(drafter, cache_layers)
     cache = [o for o in outputs if o not in (LOGITS, HIDDEN_OUT)]
     if sampled:
         return inputs + [UNIFORMS, INV_TEMPERATURE], [DRAFTS, DRAFT_LOGITS] + cache
-    return inputs, [DRAFTS] + cache
+    return inputs, [DRAFTS, DRAFT_LOGITS] + cache

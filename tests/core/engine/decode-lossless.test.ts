@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
+import { decode, type DecodeOptions, type Strategy } from '../../../electron/core/engine/decode.ts';
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
@@ -38,13 +38,19 @@ async function exactJoint(model: LoadedModel, sampling: ReferenceSampling): Prom
   return joint;
 }
 
-async function sampledJoint(model: LoadedModel, strategy: Strategy, sampling: ReferenceSampling, seedBase: number): Promise<Float64Array> {
+async function sampledJoint(
+  model: LoadedModel,
+  strategy: Strategy,
+  sampling: ReferenceSampling,
+  seedBase: number,
+  adaptive: Pick<DecodeOptions, 'gamma' | 'draftConfidence'> = { gamma: 2 },
+): Promise<Float64Array> {
   const V = model.vocabSize;
   const counts = new Float64Array(V * V * V);
   for (let start = 0; start < SAMPLES; start += CHUNK) {
     const prompts = Array.from({ length: CHUNK }, () => PROMPT);
     const seeds = Array.from({ length: CHUNK }, (_, r) => seedBase + start + r);
-    const result = await decode(model, prompts, { strategy, gamma: 2, ...sampling, seeds, maxNewTokens: 3, stopToken: null });
+    const result = await decode(model, prompts, { strategy, ...adaptive, ...sampling, seeds, maxNewTokens: 3, stopToken: null });
     for (const row of result.rows) counts[(row.tokens[0] * V + row.tokens[1]) * V + row.tokens[2]]++;
   }
   return counts;
@@ -70,6 +76,21 @@ for (const { label, sampling } of SETTINGS) {
     }
   });
 }
+
+// Adaptive gamma: where a row stops drafting depends on the drafts so far (through the drafter's
+// confidence), never on the target; at 0.3 the tiny drafters stop after 1 to 8 drafts.
+test("with gamma auto the first three sampled tokens have the target's joint distribution (temperature 1, top-k 5)", async () => {
+  const model = await fixture(TINY);
+  const sampling: ReferenceSampling = { temperature: 1, topK: 5 };
+  const exact = await exactJoint(model, sampling);
+  for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+    const counts = await sampledJoint(model, strategy, sampling, 5_000_000 * (k + 1), { gamma: 'auto', draftConfidence: 0.3 });
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});
 
 // Int8 drafters (the shipped voice's) change q, never p: the verifier must still give the target's law.
 test("with int8 drafters the first three sampled tokens still have the target's joint distribution (temperature 1)", async () => {

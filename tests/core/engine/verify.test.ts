@@ -235,8 +235,8 @@ const MUTANTS: Record<string, { from: string; to: string }> = {
   'the residual norm(max(0, p − q)) replaced by p': { from: 'const d = p[pBase + v] - q[qBase + v];', to: 'const d = p[pBase + v];' },
   'the acceptance ratio q/p instead of p/q': { from: 'if (uniform() < px / qx) {', to: 'if (uniform() < qx / px) {' },
   'the bonus token drawn from p_{gamma-1}': {
-    from: 'sampleIndex(p, (row * (gamma + 1) + gamma) * V, V, uniform)',
-    to: 'sampleIndex(p, (row * (gamma + 1) + gamma - 1) * V, V, uniform)',
+    from: 'sampleIndex(p, (row * (gamma + 1) + drafted) * V, V, uniform)',
+    to: 'sampleIndex(p, (row * (gamma + 1) + drafted - 1) * V, V, uniform)',
   },
   "every row verified against row 0's q": { from: 'const qBase = (row * gamma + i) * V;', to: 'const qBase = i * V;' },
 };

@@ -16,19 +16,33 @@ import type { Graph } from '../graph.ts';
 import type { KvCache } from '../kv-cache.ts';
 import type { TokenPicker } from '../picker.ts';
 import type { SlotTable } from '../rows.ts';
-import { sampleIndex } from '../sampling.ts';
-import type { Proposal, UniformOf } from './types.ts';
+import { maxProbability, sampleIndex } from '../sampling.ts';
+import type { DraftLimit, Proposal, UniformOf } from './types.ts';
 
 /**
  * The chain for this step, where one applies: one row, a gamma the model has a chain for, and greedy
- * decoding or sampling with temperature alone (the sampled chains draw without top-k or top-p).
+ * decoding or sampling with temperature alone (the sampled chains draw without top-k or top-p). Under
+ * a DraftLimit the chain must return its steps' logits (the confidences come from them).
  */
-export async function chainFor(chains: ChainSet, table: SlotTable, gamma: number, picker: TokenPicker): Promise<Graph | undefined> {
+export async function chainFor(chains: ChainSet, table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Graph | undefined> {
   if (table.size !== 1) return undefined;
-  if (picker.greedy) return chains.has(gamma) ? chains.graph(gamma) : undefined;
-  const { topK = 0, topP = 1 } = picker.options;
-  const temperatureOnly = (topK <= 0 || topK >= picker.vocabSize) && topP >= 1;
-  return temperatureOnly && chains.sampled?.has(gamma) ? chains.sampled.graph(gamma) : undefined;
+  let chain: Graph | undefined;
+  if (picker.greedy) {
+    chain = chains.has(gamma) ? await chains.graph(gamma) : undefined;
+  } else {
+    const { topK = 0, topP = 1 } = picker.options;
+    const temperatureOnly = (topK <= 0 || topK >= picker.vocabSize) && topP >= 1;
+    chain = temperatureOnly && chains.sampled?.has(gamma) ? await chains.sampled.graph(gamma) : undefined;
+  }
+  return chain && (!limit || chain.hasDraftLogits) ? chain : undefined;
+}
+
+/** How many of a chain's drafts a DraftLimit keeps: up to the first after the first below the confidence. */
+function keptDrafts(draftLogits: Float32Array, gamma: number, V: number, limit: DraftLimit | undefined): number {
+  if (!limit) return gamma;
+  let kept = 1;
+  while (kept < gamma && maxProbability(draftLogits, kept * V, V) >= limit.confidence) kept++;
+  return kept;
 }
 
 export interface ChainedOptions {
@@ -38,6 +52,7 @@ export interface ChainedOptions {
   table: SlotTable;
   gamma: number;
   picker: TokenPicker;
+  limit?: DraftLimit;
   /** Drafts the same step one run per token with the given random sources (a sampled chain's fallback). */
   stepwise: (uniformOf: UniformOf) => Promise<Proposal>;
   /** The hidden_in vectors, for a chain that reads them (the prophet's). */
@@ -50,21 +65,23 @@ export interface ChainedOptions {
  * any graph does.
  */
 export async function proposeChained(options: ChainedOptions): Promise<Proposal> {
-  const { chain, cache, table, gamma, picker, stepwise, hiddenAt } = options;
+  const { chain, cache, table, gamma, picker, limit, stepwise, hiddenAt } = options;
   const row = table.active[0];
   const end = (r: typeof row): number => r.seq.length;
+  const V = picker.vocabSize;
   if (!chain.sampled) {
     const result = await feedUpTo(chain, cache, table, { end, hiddenAt });
-    return { tokens: [Array.from(result.drafts!.subarray(0, gamma), Number)], q: null };
+    const kept = result.draftLogits ? keptDrafts(result.draftLogits, gamma, V, limit) : gamma;
+    return { tokens: [Array.from(result.drafts!.subarray(0, kept), Number)], q: null };
   }
   const live = row.uniform;
   const draws = Array.from({ length: gamma }, () => live());
   const cachedBefore = cache.lengths[0];
   const result = await feedUpTo(chain, cache, table, { end, hiddenAt, sampling: { uniforms: draws, temperature: picker.options.temperature } });
-  const V = picker.vocabSize;
   const q = new Float64Array(gamma * V);
   const tokens: number[] = [];
-  for (let i = 0; i < gamma; i++) {
+  const kept = keptDrafts(result.draftLogits!, gamma, V, limit);
+  for (let i = 0; i < kept; i++) {
     picker.distribution(result.draftLogits!, i * V, q, i * V);
     const token = sampleIndex(q, i * V, V, () => draws[i]);
     if (token !== Number(result.drafts![i])) {

@@ -11,7 +11,7 @@ import type { TokenPicker } from '../picker.ts';
 import { keepAcceptedDrafts, type SlotTable } from '../rows.ts';
 import { chainFor, proposeChained } from './chain.ts';
 import { draftStepwise, ownUniforms } from './stepwise.ts';
-import type { Drafter, Proposal, StrategyEnv, UniformOf } from './types.ts';
+import type { DraftLimit, Drafter, Proposal, StrategyEnv, UniformOf } from './types.ts';
 
 export interface DraftModelOptions extends StrategyEnv {
   /** The draft model's graph. */
@@ -33,22 +33,23 @@ export class DraftModelDrafter implements Drafter {
     this.caches = [this.cache];
   }
 
-  async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
+  async propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal> {
     // The chain also returns its drafted positions' keys; commit keeps the accepted ones, as below.
-    const chain = await chainFor(this.chains, table, gamma, picker);
-    const stepwise = (uniformOf: UniformOf): Promise<Proposal> => this.proposeStepwise(table, gamma, picker, uniformOf);
-    return chain ? proposeChained({ chain, cache: this.cache, table, gamma, picker, stepwise }) : stepwise(ownUniforms(table));
+    const chain = await chainFor(this.chains, table, gamma, picker, limit);
+    const stepwise = (uniformOf: UniformOf): Promise<Proposal> => this.proposeStepwise(table, gamma, picker, uniformOf, limit);
+    return chain ? proposeChained({ chain, cache: this.cache, table, gamma, picker, limit, stepwise }) : stepwise(ownUniforms(table));
   }
 
   /** One run of the draft model's graph per drafted token. */
-  private proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker, uniformOf: UniformOf): Promise<Proposal> {
+  private proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker, uniformOf: UniformOf, limit?: DraftLimit): Promise<Proposal> {
     return draftStepwise({
       table,
       gamma,
       picker,
       uniformOf,
+      limit,
       // The first call also catches up on what the last verification committed (1 or 2 tokens; the prompt at first).
-      step: (i, drafts) => feedUpTo(this.graph, this.cache, table, { end: (row) => row.seq.length + i, drafts }),
+      step: (_i, drafts, end) => feedUpTo(this.graph, this.cache, table, { end, drafts }),
     });
   }
 

@@ -9,9 +9,9 @@ import { KvCache } from '../kv-cache.ts';
 import { feedUpTo, PositionStore } from '../feed.ts';
 import type { TokenPicker } from '../picker.ts';
 import { keepAcceptedDrafts, pendingPosition, type Drafts, type RowState, type SlotTable } from '../rows.ts';
-import { lastPositions } from '../target.ts';
+import { lastPositions, scoredEnd } from '../target.ts';
 import { draftStepwise, ownUniforms } from './stepwise.ts';
-import type { Drafter, Proposal, StrategyEnv, Target } from './types.ts';
+import type { DraftLimit, Drafter, Proposal, StrategyEnv, Target } from './types.ts';
 
 /** The shared lower layers: one cache and the exit-layer hidden state of every position it has run. */
 export class Trunk {
@@ -65,13 +65,12 @@ export class EarlyExitTarget implements Target {
     await feedUpTo(this.rest, this.restCache, table, { end: pendingPosition, hiddenAt: this.trunk.hiddenAt });
   }
 
-  async score(table: SlotTable, drafts: Drafts): Promise<Float32Array> {
-    const gamma = drafts[0].length;
-    const end = (row: RowState): number => row.seq.length + gamma;
+  async score(table: SlotTable, drafts: Drafts, gamma: number): Promise<Float32Array> {
+    const end = scoredEnd(table, drafts);
     // Drafting ran the trunk on the pending token and all drafts but the last; only that one is left.
     await this.trunk.advance(table, end, drafts);
     const result = await feedUpTo(this.rest, this.restCache, table, { end, drafts, hiddenAt: this.trunk.hiddenAt });
-    return lastPositions(result, table.size, gamma + 1, this.vocabSize);
+    return lastPositions(result, drafts, gamma, this.vocabSize);
   }
 
   commit(table: SlotTable, accepted: Int32Array): void {
@@ -93,14 +92,14 @@ export class EarlyExitDrafter implements Drafter {
     this.caches = [this.exitCache];
   }
 
-  async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
+  async propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal> {
     return draftStepwise({
       table,
       gamma,
       picker,
       uniformOf: ownUniforms(table),
-      step: async (i, drafts) => {
-        const end = (row: RowState): number => row.seq.length + i;
+      limit,
+      step: async (_i, drafts, end) => {
         await this.trunk.advance(table, end, drafts);
         if (this.exitHead.cacheLayers === 0) {
           // Without blocks of its own the head needs only the newest hidden state.

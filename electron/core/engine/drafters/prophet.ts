@@ -12,7 +12,7 @@ import type { TokenPicker } from '../picker.ts';
 import type { RowState, SlotTable } from '../rows.ts';
 import { chainFor, proposeChained } from './chain.ts';
 import { draftStepwise, ownUniforms } from './stepwise.ts';
-import type { Drafter, Proposal, StrategyEnv, UniformOf } from './types.ts';
+import type { DraftLimit, Drafter, Proposal, StrategyEnv, UniformOf } from './types.ts';
 
 export interface ProphetOptions extends StrategyEnv {
   /** The prophet's graph. */
@@ -40,15 +40,15 @@ export class ProphetDrafter implements Drafter {
     this.caches = [this.cache];
   }
 
-  async propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal> {
-    const chain = await chainFor(this.chains, table, gamma, picker);
-    const stepwise = (uniformOf: UniformOf): Promise<Proposal> => this.proposeStepwise(table, gamma, picker, uniformOf);
+  async propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal> {
+    const chain = await chainFor(this.chains, table, gamma, picker, limit);
+    const stepwise = (uniformOf: UniformOf): Promise<Proposal> => this.proposeStepwise(table, gamma, picker, uniformOf, limit);
     if (!chain) return stepwise(ownUniforms(table));
-    return proposeChained({ chain, cache: this.cache, table, gamma, picker, stepwise, hiddenAt: this.trueHidden });
+    return proposeChained({ chain, cache: this.cache, table, gamma, picker, limit, stepwise, hiddenAt: this.trueHidden });
   }
 
   /** One run of the prophet's graph per drafted token. */
-  private proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker, uniformOf: UniformOf): Promise<Proposal> {
+  private proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker, uniformOf: UniformOf, limit?: DraftLimit): Promise<Proposal> {
     const D = this.graph.hiddenDim;
     const hiddenAt = (row: RowState, position: number, out: Float32Array, offset: number): void => {
       if (position < row.seq.length) this.trueHidden(row, position, out, offset);
@@ -59,9 +59,11 @@ export class ProphetDrafter implements Drafter {
       gamma,
       picker,
       uniformOf,
-      step: async (i, drafts) => {
-        const result = await feedUpTo(this.graph, this.cache, table, { end: (row) => row.seq.length + i, drafts, hiddenAt });
+      limit,
+      step: async (_i, drafts, end) => {
+        const result = await feedUpTo(this.graph, this.cache, table, { end, drafts, hiddenAt });
         for (let s = 0; s < table.size; s++) {
+          if (result.counts[s] === 0) continue; // a row that stopped drafting
           const h = lastIndexOffset(result, s, D);
           this.predicted.set(table.active[s].id, result.hidden!.slice(h, h + D));
         }

@@ -16,8 +16,18 @@ export interface StrategyEnv {
   vocabSize: number;
 }
 
+/**
+ * Adaptive gamma (Draft & Verify; EAGLE-2): a row's drafting stops before the first draft whose
+ * confidence — the largest probability of the drafter's own softmax at temperature 1 — is below
+ * `confidence`. Every row keeps at least one draft and at most gamma. The rule reads only the
+ * drafter's outputs, so verification stays lossless.
+ */
+export interface DraftLimit {
+  confidence: number;
+}
+
 export interface Proposal {
-  /** The drafted tokens of each active slot, gamma each: `tokens[slot][i]`. */
+  /** The drafted tokens of each active slot, gamma each (1 … gamma under a DraftLimit): `tokens[slot][i]`. */
   tokens: number[][];
   /** q per drafted token, (rows, gamma, V) in slot order; null when greedy (only the tokens matter). */
   q: Float64Array | null;
@@ -28,8 +38,11 @@ export type UniformOf = (slot: number) => Uniform;
 
 export interface Drafter {
   readonly caches: readonly KvCache[];
-  /** Drafts gamma tokens for every active row, drawing from each row's own random source when sampling. */
-  propose(table: SlotTable, gamma: number, picker: TokenPicker): Promise<Proposal>;
+  /**
+   * Drafts gamma tokens for every active row (fewer where `limit` stops a row), drawing from each row's
+   * own random source when sampling.
+   */
+  propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal>;
   /**
    * Called after verification, before the accepted tokens are appended to `row.seq`: the row's first
    * `accepted[slot]` drafts are kept. Caches must forget everything after them.
@@ -42,10 +55,10 @@ export interface Target {
   /** Runs every prompt token but the last (the pending one) through the target. */
   prefill(table: SlotTable): Promise<void>;
   /**
-   * Logits at the pending position and after each of the gamma drafts, (rows, gamma+1, V); `drafts`
-   * holds gamma tokens per slot (none for `ar`).
+   * Logits at the pending position and after each draft, (rows, gamma+1, V); `drafts` holds up to
+   * gamma tokens per slot (none for `ar`), and a slot with fewer fills only its first drafts+1 entries.
    */
-  score(table: SlotTable, drafts: Drafts): Promise<Float32Array>;
+  score(table: SlotTable, drafts: Drafts, gamma: number): Promise<Float32Array>;
   /** As Drafter.commit. */
   commit(table: SlotTable, accepted: Int32Array): void;
 }
