@@ -48,8 +48,14 @@ export interface WordTiming {
 /** electron/core/pipeline/events.ts `SynthesisSettings`. */
 export interface SynthesisSettings {
   strategy: Strategy;
-  /** Drafted tokens per step, 1 … 16. */
-  gamma: number;
+  /**
+   * Drafted tokens per step, 1 … 16, or 'auto': up to maxGamma, each sentence stopping its drafts where
+   * the drafter's confidence falls below draftConfidence.
+   */
+  gamma: number | 'auto';
+  /** With gamma 'auto': the most drafts per step (default 8) and the confidence threshold (default 0.5). */
+  maxGamma?: number;
+  draftConfidence?: number;
   /** 0 = greedy. */
   temperature: number;
   topK?: number;
@@ -95,7 +101,7 @@ export interface DecodeSummary {
 /** electron/core/pipeline/events.ts `SynthesisSummary`. */
 export interface SynthesisSummary {
   strategy: Strategy;
-  gamma: number;
+  gamma: number | 'auto';
   sentences: number;
   decode: DecodeSummary;
   decodeSeconds: number;

@@ -23,6 +23,31 @@ export function int(value: string | undefined, flag: string, min: number, max = 
   return n;
 }
 
+/** `--gamma`: an integer from 1 to `max`, or 'auto' (adaptive gamma). */
+export function gammaArg(value: string | undefined, flag: string, max = 16): number | 'auto' | undefined {
+  if (value?.trim() === 'auto') return 'auto';
+  try {
+    return int(value, flag, 1, max);
+  } catch {
+    throw new UsageError(`--${flag} ${value}: expected an integer from 1 to ${max}, or auto`);
+  }
+}
+
+/** `--draft-confidence` and `--max-gamma`, which only adaptive gamma reads. */
+export function adaptiveArgs(
+  gamma: string | undefined,
+  confidence: string | undefined,
+  maxGamma: string | undefined,
+): { draftConfidence?: number; maxGamma?: number } {
+  const draftConfidence = num(confidence, 'draft-confidence', (n) => n > 0 && n < 1, 'a number in (0, 1)');
+  const max = int(maxGamma, 'max-gamma', 1, 16);
+  const auto = gamma === undefined || gamma.split(',').some((g) => g.trim() === 'auto');
+  if (!auto && (draftConfidence !== undefined || max !== undefined)) {
+    throw new UsageError(`--${draftConfidence !== undefined ? 'draft-confidence' : 'max-gamma'} applies only with --gamma auto`);
+  }
+  return { ...(draftConfidence !== undefined ? { draftConfidence } : {}), ...(max !== undefined ? { maxGamma: max } : {}) };
+}
+
 export function num(value: string | undefined, flag: string, check: (n: number) => boolean, allowed: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

@@ -7,11 +7,11 @@ import { loadCalibration } from '../core/calibration/calibrate.ts';
 import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
-import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
+import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
 import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { int, list, num, oneOf, parse } from './args.ts';
+import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
@@ -30,7 +30,9 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
       --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
-      --gammas LIST        default 1,2,3,4,5,6,8
+      --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
+      --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
+      --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
@@ -45,6 +47,8 @@ const OPTIONS = {
   texts: { type: 'string' },
   strategies: { type: 'string' },
   gammas: { type: 'string' },
+  'draft-confidence': { type: 'string' },
+  'max-gamma': { type: 'string' },
   temperature: { type: 'string' },
   batch: { type: 'string' },
   repeats: { type: 'string' },
@@ -57,7 +61,13 @@ const OPTIONS = {
 
 export interface BenchRow {
   strategy: Strategy;
+  /** The gamma; for an adaptive row, the most drafts per step. */
   gamma: number;
+  /** Adaptive gamma (`--gammas auto`): drafts stop where the drafter's confidence falls below draft_confidence. */
+  adaptive: boolean;
+  draft_confidence: number | null;
+  /** Drafts per step, measured (gamma for a fixed row). */
+  mean_drafted: number;
   temperature: number;
   batch: number;
   sentences: number;
@@ -104,7 +114,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     return 0;
   }
   const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
-  const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 8];
+  const gammas = list(v.gammas, 'gammas', (s) => gammaArg(s, 'gammas')!) ?? [1, 2, 3, 4, 5, 6, 8];
+  const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
@@ -125,10 +136,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
   const voice = await openVoice(voiceDir, { threads, targetThreads });
   try {
-    const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
+    const configs: Array<{ strategy: Strategy; gamma: number | 'auto' }> = [{ strategy: 'ar', gamma: 0 }];
     for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
     const runs = new Map<string, SynthesisSummary[]>();
-    const key = (c: { strategy: Strategy; gamma: number }): string => `${c.strategy}/${c.gamma}`;
+    const key = (c: { strategy: Strategy; gamma: number | 'auto' }): string => `${c.strategy}/${c.gamma}`;
     for (let round = 0; round <= repeats; round++) {
       // Rotate the order each round so no configuration always runs first or last.
       const order = configs.map((_, i) => configs[(i + round) % configs.length]);
@@ -138,7 +149,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         const summary = await synthesize(
           voice,
           document,
-          { strategy: c.strategy, gamma: c.gamma || 1, temperature, batchSize: batch, seed: 0 },
+          { strategy: c.strategy, gamma: c.gamma || 1, ...(c.gamma === 'auto' ? adaptive : {}), temperature, batchSize: batch, seed: 0 },
           { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false },
         );
         if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
@@ -155,9 +166,14 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       const theoretical = median(ss.map((s) => s.decode.theoreticalSpeedup));
       // Paired by round: drift between rounds moves ar and the strategy alike.
       const perRound = ss.map((s, i) => s.tokensPerSecond / arRuns[i].tokensPerSecond);
+      const auto = c.gamma === 'auto';
+      const gamma = auto ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : (c.gamma as number);
       return {
         strategy: c.strategy,
-        gamma: c.gamma,
+        gamma,
+        adaptive: auto,
+        draft_confidence: auto ? (adaptive.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE) : null,
+        mean_drafted: d.meanDrafted,
         temperature,
         batch,
         sentences: ss[0].sentences,
@@ -175,7 +191,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         cost_ratio: costRatio,
         rtf: median(ss.map((s) => s.rtf)),
         time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
-        ...calibrationFields(calibration, { strategy: c.strategy, gamma: c.gamma }, split, temperature, batch),
+        ...calibrationFields(calibration, { strategy: c.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
         lossless: true,
       };
     });
@@ -186,7 +202,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       console.table(
         rows.map((r) => ({
           strategy: r.strategy,
-          γ: r.gamma || '',
+          γ: r.adaptive ? `auto ≤${r.gamma} @${r.draft_confidence} (${r.mean_drafted.toFixed(1)})` : r.gamma || '',
           'units/s': r.tokens_per_s.toFixed(0),
           speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,
           α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),
@@ -213,23 +229,24 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
  */
 function calibrationFields(
   calibration: Calibration | null,
-  config: { strategy: Strategy; gamma: number },
+  config: { strategy: Strategy; gamma: number | null },
   split: { threads: number; targetThreads: number },
   temperature: number,
   batch: number,
 ): Pick<BenchRow, 'calibrated' | 'predicted_speedup'> {
-  if (!calibration || temperature !== 0 || batch !== 1) return { calibrated: false, predicted_speedup: null };
+  // The cost model predicts fixed gammas only (gamma null: an adaptive row).
+  if (!calibration || temperature !== 0 || batch !== 1 || config.gamma === null) return { calibrated: false, predicted_speedup: null };
   const best = calibration.best;
   const sameSplit = split.targetThreads === best.targetThreads && (best.strategy === 'ar' || split.threads === best.threads);
   const calibrated = sameSplit && config.strategy === best.strategy && (best.strategy === 'ar' || config.gamma === best.gamma);
-  const prediction = predict({ ...config, ...split }, new CostTable(calibration.costs), calibration.acceptance);
+  const prediction = predict({ strategy: config.strategy, gamma: config.gamma, ...split }, new CostTable(calibration.costs), calibration.acceptance);
   return { calibrated, predicted_speedup: prediction?.speedup ?? null };
 }
 
 /** One line: the calibrated choice as measured here, beside the fastest row. */
 function calibrationSummary(calibration: Calibration | null, rows: readonly BenchRow[]): string {
   const fastest = rows.reduce((a, r) => (r.tokens_per_s > a.tokens_per_s ? r : a));
-  const best = `measured best: ${fastest.strategy === 'ar' ? 'ar' : `${fastest.strategy} γ ${fastest.gamma}`} ${fastest.speedup_vs_ar.toFixed(2)}×`;
+  const best = `measured best: ${fastest.strategy === 'ar' ? 'ar' : `${fastest.strategy} γ ${fastest.adaptive ? `auto ≤${fastest.gamma}` : fastest.gamma}`} ${fastest.speedup_vs_ar.toFixed(2)}×`;
   if (!calibration) return `not calibrated for this machine ('spear calibrate'); ${best}`;
   const chosen = calibration.best;
   const row = rows.find((r) => r.calibrated);

@@ -12,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { int, num, oneOf, parse, UsageError } from './args.ts';
+import { adaptiveArgs, gammaArg, int, num, oneOf, parse, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -37,7 +37,10 @@ Options:
                            chapter breaks become paragraph pauses
       --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
                            choice ('spear calibrate'), else the voice's fastest lossless one)
-      --gamma N            drafted tokens per step, 1-16 (default: the calibrated one, else the voice's)
+      --gamma N|auto       drafted tokens per step, 1-16 (default: the calibrated one, else the voice's);
+                           auto: each sentence stops drafting where the drafter is unsure
+      --draft-confidence C with --gamma auto: the confidence threshold, in (0, 1) (default 0.5)
+      --max-gamma N        with --gamma auto: the most drafts per step, 1-16 (default 8)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -73,6 +76,8 @@ const OPTIONS = {
   file: { type: 'string', short: 'f' },
   strategy: { type: 'string' },
   gamma: { type: 'string' },
+  'draft-confidence': { type: 'string' },
+  'max-gamma': { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -109,7 +114,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (positionals.length === 0 && !v.file) throw new UsageError('synth: no text; give "TEXT" or --file FILE; see \'spear synth --help\'');
   const settings: Partial<SynthesisSettings> = {
     strategy: oneOf(v.strategy, 'strategy', STRATEGIES),
-    gamma: int(v.gamma, 'gamma', 1, 16),
+    gamma: gammaArg(v.gamma, 'gamma'),
+    ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
@@ -121,6 +127,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     sentencePauseMs: int(v['sentence-pause'], 'sentence-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
     paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
+  if (settings.strategy === 'ar' && settings.gamma === 'auto') throw new UsageError("--gamma auto: 'ar' drafts nothing, so there is no draft length to adapt");
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   let threads = int(v.threads, 'threads', 0, 64);
   let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);

@@ -11,14 +11,16 @@ export const DEFAULT_SWEEP_GAMMAS = [1, 2, 3, 4, 5, 6, 7, 8];
 
 export function sweepPoint(summary: SynthesisSummary, baselineTokensPerSecond: number): SweepPoint {
   const d = summary.decode;
+  // A sweep runs fixed gammas; an adaptive run is placed at its mean draft length.
+  const gamma = summary.gamma === 'auto' ? d.meanDrafted : summary.gamma;
   return {
-    gamma: summary.gamma,
+    gamma,
     tokensPerSecond: summary.tokensPerSecond,
     acceptanceRate: d.acceptanceRate,
     meanAcceptedTokens: d.meanAcceptedTokens,
     costRatio: d.costRatio,
     measuredSpeedup: baselineTokensPerSecond > 0 ? summary.tokensPerSecond / baselineTokensPerSecond : 0,
-    theoreticalSpeedup: theoreticalSpeedup(d.acceptanceRate, summary.gamma, d.costRatio),
+    theoreticalSpeedup: theoreticalSpeedup(d.acceptanceRate, gamma, d.costRatio),
   };
 }
 

@@ -290,6 +290,67 @@ test('--units-out is identical for ar, early-exit, draft and prophet at temperat
   for (const u of units.slice(1)) assert.equal(u, units[0]);
 });
 
+test('--gamma auto gives the units of ar at temperature 0, and bench marks its rows adaptive', async () => {
+  const dir = await scratch();
+  const files = { ar: path.join(dir, 'ar.json'), auto: path.join(dir, 'auto.json') };
+  const ar = spear(['synth', TEXT, '-o', path.join(dir, 'ar.wav'), '--strategy', 'ar', '--units-out', files.ar, '-q']);
+  assert.equal(ar.code, 0, ar.stderr);
+  const auto = spear([
+    'synth',
+    TEXT,
+    '-o',
+    path.join(dir, 'auto.wav'),
+    '--strategy',
+    'draft',
+    '--gamma',
+    'auto',
+    '--draft-confidence',
+    '0.3',
+    '--max-gamma',
+    '5',
+    '--units-out',
+    files.auto,
+    '-q',
+  ]);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(await readFile(files.auto, 'utf8'), await readFile(files.ar, 'utf8'));
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\n');
+  const r = spear([
+    'bench',
+    '--texts',
+    texts,
+    '--strategies',
+    'draft',
+    '--gammas',
+    '3,auto',
+    '--draft-confidence',
+    '0.3',
+    '--max-gamma',
+    '5',
+    '--repeats',
+    '1',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.deepEqual(
+    rows.map((row: { strategy: string; gamma: number; adaptive: boolean; draft_confidence: number | null }) => [
+      row.strategy,
+      row.gamma,
+      row.adaptive,
+      row.draft_confidence,
+    ]),
+    [
+      ['ar', 0, false, null],
+      ['draft', 3, false, null],
+      ['draft', 5, true, 0.3],
+    ],
+  );
+  assert.ok(rows[2].mean_drafted >= 1 && rows[2].mean_drafted <= 5, `mean drafted ${rows[2].mean_drafted}`);
+  assert.equal(rows[2].lossless, true);
+});
+
 test('bench --json emits one row per strategy and gamma with every field', async () => {
   const dir = await scratch();
   const texts = path.join(dir, 'texts.txt');
@@ -387,6 +448,18 @@ test('an unknown flag is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--colour', 'red'], /synth: Unknown option '--colour'/));
 test('an out-of-range value is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '0'], /--gamma 0: expected an integer from 1 to 16/));
+test('--gamma takes an integer or auto, and the adaptive settings only with auto', async () => {
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', 'fast'], /--gamma fast: expected an integer from 1 to 16, or auto/);
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', '3', '--draft-confidence', '0.4'],
+    /--draft-confidence applies only with --gamma auto/,
+  );
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--gamma', 'auto', '--draft-confidence', '1'],
+    /--draft-confidence 1: expected a number in \(0, 1\)/,
+  );
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'ar', '--gamma', 'auto'], /'ar' drafts nothing/);
+});
 test('an out-of-range thread count is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () =>

@@ -77,7 +77,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
     if (voice.released) throw new Error('fake voice: used after release');
     const { signal, onEvent } = hooks;
     const strategy = settings.strategy ?? 'early-exit';
-    const gamma = strategy === 'ar' ? 1 : (settings.gamma ?? 4);
+    const gamma = strategy === 'ar' ? 1 : settings.gamma === 'auto' ? (settings.maxGamma ?? 8) : (settings.gamma ?? 4);
     const temperature = settings.temperature ?? 0;
     const random = mulberry32((settings.seed ?? 0) + 1);
     const started = performance.now();

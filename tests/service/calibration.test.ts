@@ -100,9 +100,9 @@ const until = async (check: () => boolean, what: string): Promise<void> => {
 
 const calibrationEvents = (events: StudioEvent[]): CalibrationInfo[] => events.flatMap((e) => (e.type === 'calibration' ? [e.info] : []));
 
-async function runJob(h: Harness, options = {}): Promise<{ strategy: string; gamma: number }> {
+async function runJob(h: Harness, options = {}): Promise<{ strategy: string; gamma: number | 'auto' }> {
   const id = h.service.synthesize(DOC, options);
-  let done: { strategy: string; gamma: number } | undefined;
+  let done: { strategy: string; gamma: number | 'auto' } | undefined;
   await until(() => {
     const e = h.events.find((x) => x.type === 'job' && x.jobId === id && x.event.type === 'done');
     if (e && e.type === 'job' && e.event.type === 'done') done = e.event.summary;

@@ -9,15 +9,15 @@ import { readCalibration, type Calibration } from './store.ts';
 
 export interface Requested {
   strategy?: Strategy;
-  gamma?: number;
+  gamma?: number | 'auto';
   threads?: number;
   targetThreads?: number;
 }
 
 export interface Calibrated {
   strategy: Strategy;
-  /** Undefined for ar (it drafts nothing). */
-  gamma?: number;
+  /** Undefined for ar (it drafts nothing); 'auto' where the user asked for adaptive gamma. */
+  gamma?: number | 'auto';
   /** Undefined where the user named a thread count: then the user's counts apply, as without a calibration. */
   threads?: number;
   targetThreads?: number;

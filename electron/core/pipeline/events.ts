@@ -21,8 +21,14 @@ export interface SentenceSpan {
 export interface SynthesisSettings {
   /** Default: the fastest lossless strategy of the voice (its manifest says which). */
   strategy: Strategy;
-  /** Drafted tokens per step, 1 … 16. */
-  gamma: number;
+  /**
+   * Drafted tokens per step, 1 … 16, or 'auto': up to maxGamma, each sentence stopping its drafts where
+   * the drafter's confidence falls below draftConfidence.
+   */
+  gamma: number | 'auto';
+  /** With gamma 'auto': the most drafts per step (default 8) and the confidence threshold (default 0.5). */
+  maxGamma?: number;
+  draftConfidence?: number;
   /** 0 = greedy. */
   temperature: number;
   topK?: number;
@@ -57,7 +63,7 @@ export type PipelineEvent =
 
 export interface SynthesisSummary {
   strategy: Strategy;
-  gamma: number;
+  gamma: number | 'auto';
   sentences: number;
   decode: DecodeSummary;
   /** Decoding wall time, all batches. */

@@ -6,7 +6,7 @@
  * order, so the first sentence plays before the last is decoded. Memory stays bounded for any input
  * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
  */
-import { decode, type Strategy } from '../engine/decode.ts';
+import { AUTO_MAX_GAMMA, decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
@@ -115,6 +115,7 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
   const resolved: SynthesisSettings = {
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
     gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
+    ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
     temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
     topK: settings.topK,
     topP: settings.topP,
@@ -189,7 +190,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   for (const message of textWarnings(text)) emit({ type: 'warning', message });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
-  const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma);
+  const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma === 'auto' ? (settings.maxGamma ?? AUTO_MAX_GAMMA) : settings.gamma);
   // Rate 1 and pitch 0 pass no options, so a speaker that takes none is called as before.
   const delivery = settings.rate !== 1 || settings.pitch !== 0 ? { rate: settings.rate, pitchSemitones: settings.pitch } : undefined;
   const volume = settings.volume!;
@@ -260,6 +261,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         {
           strategy: settings.strategy,
           gamma: settings.gamma,
+          ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
           temperature: settings.temperature,
           topK: settings.topK,
           topP: settings.topP,
@@ -320,7 +322,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
             // The voice's own strategy and γ, whatever the first reading used: sampled readings depend on how a
             // strategy draws its randomness, and the units must not depend on the strategy (greedy exactness).
             strategy: voice.section.default_strategy ?? settings.strategy,
-            gamma: voice.section.default_gamma ?? settings.gamma,
+            gamma: voice.section.default_gamma ?? (settings.gamma === 'auto' ? 4 : settings.gamma),
             temperature: voice.section.rereading_temperature ?? DEFAULT_REREADING_TEMPERATURE,
             seeds: rows.map(({ f, k }) => derivedSeed(settings.seed, batch[f.row].index + REREADING_SEED_STRIDE * (k + 1))),
             maxNewTokens: rows.map(({ f }) => voice.maxUnits(batch[f.row].phonemes.length)),
