@@ -149,6 +149,10 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const lookup = await lookUpDefaults(voiceDir, configDir(), { strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads });
   if (lookup.calibrated) {
     ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
+    if (settings.gamma === 'auto') {
+      settings.draftConfidence ??= lookup.calibrated.draftConfidence;
+      settings.maxGamma ??= lookup.calibrated.maxGamma;
+    }
   }
   const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../files.ts';
 import type { AcceptanceProfile, GraphCost, Prediction } from './cost-model.ts';
+import type { AdaptiveChoice } from './adaptive.ts';
 import { machineDifferences, type MachineInfo, type VoiceIdentity } from './machine.ts';
 
 export const CALIBRATION_FORMAT = 'spear-calibration/1';
@@ -36,6 +37,8 @@ export interface Calibration {
   best: Prediction;
   /** The fastest of each strategy the voice has. */
   byStrategy: Partial<Record<Prediction['strategy'], Prediction>>;
+  /** Adaptive gamma timed against `best` (adaptive.ts); absent when best is ar or it was not timed. */
+  adaptive?: AdaptiveChoice;
 }
 
 /** The user's config directory (SPEAR_CONFIG_DIR overrides it); one definition for every file kept there. */
@@ -92,6 +95,14 @@ const predictionSchema = z.object({
   speedup: positive,
 });
 
+const adaptiveSchema = z.object({
+  strategy,
+  draftConfidence: z.number().gt(0).lt(1),
+  maxGamma: z.number().int().min(1).max(64),
+  speedupOverFixed: positive,
+  chosen: z.boolean(),
+});
+
 const calibrationSchema = z.object({
   format: z.literal(CALIBRATION_FORMAT),
   machine: machineSchema,
@@ -107,6 +118,7 @@ const calibrationSchema = z.object({
     'early-exit': predictionSchema.optional(),
     prophet: predictionSchema.optional(),
   }),
+  adaptive: adaptiveSchema.optional(),
 });
 
 const acceptanceFileSchema = z.object({ format: z.literal(ACCEPTANCE_FORMAT), voice: voiceSchema, acceptance: acceptanceSchema });
