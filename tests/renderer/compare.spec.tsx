@@ -2,7 +2,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CompareCell, CompareOptions, CompareResult, StrategyInfo, StudioApi, StudioEvent } from '../../electron/ipc-contract.ts';
 import { CompareBody, type CompareBodyProps } from '../../renderer/src/components/CompareView.tsx';
-import { compareChartData, formatMetric } from '../../renderer/src/lib/compare-chart.ts';
+import { compareChartData, formatMetric, niceScale } from '../../renderer/src/lib/compare-chart.ts';
 import type { ChartBox } from '../../renderer/src/lib/sweep-chart.ts';
 import { applyEvents } from '../../renderer/src/store/apply-events.ts';
 import { initialState, type StudioState } from '../../renderer/src/store/state.ts';
@@ -79,11 +79,21 @@ describe('the compare charts', () => {
     expect(data.series[1].points[0].y).toBeGreaterThan(data.reference!.y);
   });
 
-  it('τ: the axis starts at 0 and reaches past the highest τ; ar is drawn on no τ or α chart', () => {
+  it('τ: whole-unit ticks from 0 past the highest τ; ar is drawn on no τ or α chart', () => {
     const data = compareChartData('tokensPerTargetCall', RESULT, BOX);
-    expect(Number(data.yTicks.at(-1)!.label)).toBeGreaterThanOrEqual(3.4);
-    expect(data.yTicks[0]).toEqual({ y: BOTTOM, label: '0' });
+    expect(data.yTicks.map((t) => t.label)).toEqual(['0', '1', '2', '3', '4']);
+    expect(data.yTicks[0].y).toBe(BOTTOM);
+    expect(data.yTicks.at(-1)!.y).toBe(BOX.padding.top);
     expect(data.series.flatMap((s) => s.points)).toHaveLength(4);
+  });
+
+  it('an axis steps by 1, 2, 2.5 or 5 times a power of ten, at most four steps, up to the first step past the highest value', () => {
+    expect(niceScale(2.2)).toEqual({ top: 3, step: 1 });
+    expect(niceScale(1155)).toEqual({ top: 1500, step: 500 });
+    expect(niceScale(840)).toEqual({ top: 1000, step: 250 });
+    expect(niceScale(9)).toEqual({ top: 10, step: 2.5 });
+    expect(niceScale(4)).toEqual({ top: 4, step: 1 });
+    expect(niceScale(0)).toEqual({ top: 1, step: 0.25 });
   });
 
   it('one gamma: its points sit in the middle', () => {
@@ -142,7 +152,7 @@ describe('the compare view', () => {
     expect(html).toContain('disabled="" name="compare-strategy" checked="" value="prophet"');
     expect(html).toContain('7 of 21 runs · next: repeat 1 of 2: prophet γ 4');
     expect(html.match(/<figure class="chart compare-chart"/g)).toHaveLength(3);
-    expect(html.match(/<svg viewBox="0 0 300 176" role="img" aria-labelledby="[^"]+-title">/g)).toHaveLength(3);
+    expect(html.match(/<svg viewBox="0 0 300 160" role="img" aria-labelledby="[^"]+-title">/g)).toHaveLength(3);
     expect(html).toContain('-title">units/s against γ, one line per strategy, ar as a horizontal line; the numbers are in the table below</title>');
     expect(html).toContain('<title>prophet, γ 4: 80.0%</title>');
     expect(html).toContain('>α (acceptance rate)</text>');

@@ -9,7 +9,7 @@ import { useStudio, type CompareChoice, type CompareSlice } from '../store/state
 
 /** Measured rounds of one comparison at most (the contract's LIMITS.compareRepeatsMax; the type keeps them equal). */
 const REPEATS_MAX: (typeof LIMITS)['compareRepeatsMax'] = 20;
-const BOX: ChartBox = { width: 300, height: 176, padding: { top: 10, right: 12, bottom: 32, left: 46 } };
+const BOX: ChartBox = { width: 300, height: 160, padding: { top: 10, right: 12, bottom: 32, left: 46 } };
 
 /**
  * The Compare view: the chosen strategies over a list of γ on the current text, with ar as the

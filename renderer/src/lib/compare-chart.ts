@@ -4,7 +4,7 @@
  */
 import type { CompareCell, CompareResult, Strategy } from '../../../electron/ipc-contract.ts';
 import { formatPercent } from './format.ts';
-import { niceMax, type ChartBox } from './sweep-chart.ts';
+import type { ChartBox } from './sweep-chart.ts';
 
 export type CompareMetric = 'acceptanceRate' | 'tokensPerTargetCall' | 'tokensPerSecond';
 
@@ -44,6 +44,17 @@ export function baselineCell(result: CompareResult): CompareCell | undefined {
   return result.cells.find((c) => c.strategy === 'ar');
 }
 
+/**
+ * An axis from 0 for values up to `max`: a step of 1, 2, 2.5 or 5 times a power of ten that gives at
+ * most `ticks` steps, and the first multiple of it at or above `max`.
+ */
+export function niceScale(max: number, ticks = 4): { top: number; step: number } {
+  if (!(max > 0)) return { top: 1, step: 0.25 };
+  const power = 10 ** Math.floor(Math.log10(max / ticks));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => max / s <= ticks) ?? 10 * power;
+  return { top: Math.ceil(max / step - 1e-9) * step, step };
+}
+
 export function compareChartData(metric: CompareMetric, result: CompareResult, box: ChartBox): CompareChartData {
   const gammas = [...result.gammas].sort((a, b) => a - b);
   const g0 = gammas[0] ?? 1;
@@ -55,13 +66,14 @@ export function compareChartData(metric: CompareMetric, result: CompareResult, b
   const drafted = result.cells.filter((c) => c.strategy !== 'ar');
   const values = drafted.map((c) => c[metric]).filter(Number.isFinite);
   const reference = metric === 'tokensPerSecond' ? baselineCell(result)?.tokensPerSecond : undefined;
-  // α is a probability; τ is at least 1 (the target's own unit), units/s leaves room above the highest.
-  const top =
+  // α is a probability; τ is at least 1 (the target's own unit); units/s leaves room above the highest.
+  const scale =
     metric === 'acceptanceRate'
-      ? 1
+      ? { top: 1, step: 0.25 }
       : metric === 'tokensPerTargetCall'
-        ? niceMax(Math.max(1, ...values))
-        : niceMax(Math.max(0, ...values, reference ?? 0) * 1.05);
+        ? niceScale(Math.max(1, ...values))
+        : niceScale(Math.max(0, ...values, reference ?? 0) * 1.05);
+  const { top } = scale;
   const y = (value: number): number => box.padding.top + plotH - (Math.max(0, Math.min(value, top)) / top) * plotH;
 
   const series = result.strategies.map((strategy, index): CompareSeries => {
@@ -72,11 +84,14 @@ export function compareChartData(metric: CompareMetric, result: CompareResult, b
     const path = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join('');
     return { strategy, index, points, path };
   });
-  const tickLabel = (value: number): string =>
-    metric === 'acceptanceRate' ? `${Math.round(value * 100)}%` : top < 10 ? String(Math.round(value * 100) / 100) : String(Math.round(value));
+  const yTicks: { y: number; label: string }[] = [];
+  for (let i = 0; i * scale.step <= top * (1 + 1e-9); i++) {
+    const value = i * scale.step;
+    yTicks.push({ y: y(value), label: metric === 'acceptanceRate' ? `${Math.round(value * 100)}%` : String(Number(value.toPrecision(6))) });
+  }
   return {
     xTicks: gammas.map((g) => ({ x: x(g), label: String(g) })),
-    yTicks: [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: y(top * f), label: tickLabel(top * f) })),
+    yTicks,
     series,
     reference: reference !== undefined && Number.isFinite(reference) ? { y: y(reference), label: `ar ${reference.toFixed(0)} units/s` } : null,
   };
