@@ -261,6 +261,7 @@ test('a gamma sweep charts tokens/s and α against gamma, with the theory curve;
     .filter({ hasText: 'γ =' })
     .waitFor({ timeout: LONG * 3 });
   assert.equal(await page.locator('[data-testid="sweep-chart"] svg').first().locator('circle.measured-point').count(), 8);
+  assert.match((await page.locator('[data-testid="sweep-chart"] circle.measured-point title').first().textContent()) ?? '', /^γ 1: \d+ tok\/s$/);
   const label = await page.getByTestId('apply-best').innerText();
   const best = Number(/γ = (\d+)/.exec(label)?.[1]);
   await page.getByTestId('apply-best').click();
