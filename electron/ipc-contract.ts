@@ -313,8 +313,8 @@ export interface CompareOptions {
 /** electron/core/eval/bench.ts `BenchCell`: one configuration's numbers over its measured runs. */
 export interface CompareCell {
   strategy: Strategy;
-  /** 0 for ar. */
-  gamma: number;
+  /** 0 for ar; 'auto' for adaptive gamma (the core's bench measures it; the Compare view asks for fixed gammas). */
+  gamma: number | 'auto';
   /** Measured runs these numbers are over. */
   runs: number;
   sentences: number;
@@ -333,6 +333,8 @@ export interface CompareCell {
   acceptanceRate: number;
   /** τ: units emitted per target call (1 for ar). */
   tokensPerTargetCall: number;
+  /** Drafts per step: gamma, or fewer under adaptive gamma; 0 for ar. */
+  meanDrafted: number;
   /** c: one drafter call over one target call; 0 for ar. */
   costRatio: number;
   /** Leviathan et al. Theorem 3.8 with this cell's α and c. */

@@ -24,6 +24,7 @@ function cell(strategy: CompareCell['strategy'], gamma: number, tokensPerSecond:
     speedupMax: tokensPerSecond / 780,
     acceptanceRate,
     tokensPerTargetCall,
+    meanDrafted: gamma,
     costRatio: strategy === 'ar' ? 0 : 0.125,
     theoreticalSpeedup: 1.2,
     rtf: 0.1,

@@ -85,7 +85,8 @@ test('a comparison runs ar and each strategy at each gamma, interleaved and rota
   assert.deepEqual([ar.speedup, ar.acceptanceRate, ar.tokensPerTargetCall], [1, 0, 1]);
   for (const cell of result.cells.slice(1)) {
     assert.ok(cell.acceptanceRate > 0.5 && cell.acceptanceRate < 1, `${cell.strategy} γ ${cell.gamma}: α ${cell.acceptanceRate}`);
-    assert.ok(cell.tokensPerTargetCall > 1 && cell.tokensPerTargetCall <= cell.gamma + 1, `τ ${cell.tokensPerTargetCall}`);
+    assert.ok(cell.tokensPerTargetCall > 1 && cell.tokensPerTargetCall <= (cell.gamma as number) + 1, `τ ${cell.tokensPerTargetCall}`);
+    assert.equal(cell.meanDrafted, cell.gamma, 'fixed gamma: every step drafts gamma');
     assert.ok(Math.abs(cell.speedup - cell.tokensPerSecond / ar.tokensPerSecond) < 1e-9, 'speedup is units/s over ar');
     assert.ok(cell.speedupMin <= cell.speedup && cell.speedup <= cell.speedupMax);
   }
@@ -174,7 +175,7 @@ test('cancel stops a comparison; what it measured can still be exported, as JSON
     const lines = (await readFile(csvFile, 'utf8')).split('\r\n');
     assert.equal(
       lines[0],
-      'strategy,gamma,temperature,runs,sentences,tokens,seconds,tokens_per_s,speedup_vs_ar,speedup_min,speedup_max,acceptance_rate,tokens_per_target_call,cost_ratio,theoretical_speedup,rtf,time_to_first_audio_ms,machine',
+      'strategy,gamma,temperature,runs,sentences,tokens,seconds,tokens_per_s,speedup_vs_ar,speedup_min,speedup_max,acceptance_rate,tokens_per_target_call,mean_drafted,cost_ratio,theoretical_speedup,rtf,time_to_first_audio_ms,machine',
     );
     assert.equal(lines.length, json.rows.length + 2, 'a header, a line per row, and the final line break');
     assert.match(lines[1], /^ar,0,0,\d+,3,/);

@@ -63,7 +63,8 @@ export function compareChartData(metric: CompareMetric, result: CompareResult, b
   const plotH = box.height - box.padding.top - box.padding.bottom;
   const x = (gamma: number): number => box.padding.left + (g1 === g0 ? plotW / 2 : ((gamma - g0) / (g1 - g0)) * plotW);
 
-  const drafted = result.cells.filter((c) => c.strategy !== 'ar');
+  // The drafting cells at a fixed gamma (the x axis); the Compare view asks for no adaptive ones.
+  const drafted = result.cells.filter((c): c is CompareCell & { gamma: number } => c.strategy !== 'ar' && typeof c.gamma === 'number');
   const values = drafted.map((c) => c[metric]).filter(Number.isFinite);
   const reference = metric === 'tokensPerSecond' ? baselineCell(result)?.tokensPerSecond : undefined;
   // α is a probability; τ is at least 1 (the target's own unit); units/s leaves room above the highest.
