@@ -8,12 +8,12 @@ import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
-import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
+import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 export const BENCH_HELP = `Usage: spear bench [options]
@@ -101,12 +101,6 @@ export interface BenchRow {
   lossless: boolean;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 export async function benchCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values: v } = parse(argv, OPTIONS, 'bench');
   if (v.help) {
@@ -136,62 +130,53 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
   const voice = await openVoice(voiceDir, { threads, targetThreads });
   try {
-    const configs: Array<{ strategy: Strategy; gamma: number | 'auto' }> = [{ strategy: 'ar', gamma: 0 }];
-    for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
-    const runs = new Map<string, SynthesisSummary[]>();
-    const key = (c: { strategy: Strategy; gamma: number | 'auto' }): string => `${c.strategy}/${c.gamma}`;
-    for (let round = 0; round <= repeats; round++) {
-      // Rotate the order each round so no configuration always runs first or last.
-      const order = configs.map((_, i) => configs[(i + round) % configs.length]);
-      for (const [i, c] of order.entries()) {
+    const configs = benchConfigs(strategies, gammas);
+    const runs = await runInterleaved({
+      configs,
+      repeats,
+      signal,
+      onRun: (p) => {
         if (!v.json)
-          process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(
+          process.stderr.write(
+            `\rbench: round ${p.round}/${repeats} (${p.warmUp ? 'warm-up' : 'measured'}) ${p.index + 1}/${configs.length} ${benchKey(p.config)}   `,
+          );
+      },
+      run: ({ config: c }) =>
+        synthesize(
           voice,
           document,
           { strategy: c.strategy, gamma: c.gamma || 1, ...(c.gamma === 'auto' ? adaptive : {}), temperature, batchSize: batch, seed: 0 },
           { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false },
-        );
-        if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
-      }
-    }
+        ),
+    });
     if (!v.json) process.stderr.write('\r\x1b[K');
-    const arRuns = runs.get('ar/0')!;
-    const arSpeed = median(arRuns.map((s) => s.tokensPerSecond));
-    const rows: BenchRow[] = configs.map((c) => {
-      const ss = runs.get(key(c))!;
-      const d = ss[0].decode;
-      const tokensPerSecond = median(ss.map((s) => s.tokensPerSecond));
-      const costRatio = median(ss.map((s) => s.decode.costRatio));
-      const theoretical = median(ss.map((s) => s.decode.theoreticalSpeedup));
-      // Paired by round: drift between rounds moves ar and the strategy alike.
-      const perRound = ss.map((s, i) => s.tokensPerSecond / arRuns[i].tokensPerSecond);
-      const auto = c.gamma === 'auto';
-      const gamma = auto ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : (c.gamma as number);
+    const rows: BenchRow[] = benchCells(configs, runs).map((cell) => {
+      const auto = cell.gamma === 'auto';
+      const gamma = cell.gamma === 'auto' ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : cell.gamma;
       return {
-        strategy: c.strategy,
+        strategy: cell.strategy,
         gamma,
         adaptive: auto,
         draft_confidence: auto ? (adaptive.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE) : null,
-        mean_drafted: d.meanDrafted,
+        mean_drafted: cell.meanDrafted,
         temperature,
         batch,
-        sentences: ss[0].sentences,
-        tokens: d.tokens,
-        seconds: median(ss.map((s) => s.seconds)),
-        tokens_per_s: tokensPerSecond,
-        speedup_vs_ar: tokensPerSecond / arSpeed,
-        speedup_min: Math.min(...perRound),
-        speedup_max: Math.max(...perRound),
-        acceptance_rate: d.acceptanceRate,
-        tokens_per_target_call: d.tokensPerTargetCall,
-        mean_accepted_tokens: d.tokensPerTargetCall,
-        theoretical_speedup: theoretical,
-        measured_over_theoretical: c.strategy === 'ar' ? 1 : tokensPerSecond / arSpeed / theoretical,
-        cost_ratio: costRatio,
-        rtf: median(ss.map((s) => s.rtf)),
-        time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
-        ...calibrationFields(calibration, { strategy: c.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
+        sentences: cell.sentences,
+        tokens: cell.tokens,
+        seconds: cell.seconds,
+        tokens_per_s: cell.tokensPerSecond,
+        speedup_vs_ar: cell.speedup,
+        speedup_min: cell.speedupMin,
+        speedup_max: cell.speedupMax,
+        acceptance_rate: cell.acceptanceRate,
+        tokens_per_target_call: cell.tokensPerTargetCall,
+        mean_accepted_tokens: cell.tokensPerTargetCall,
+        theoretical_speedup: cell.theoreticalSpeedup,
+        measured_over_theoretical: cell.strategy === 'ar' ? 1 : cell.speedup / cell.theoreticalSpeedup,
+        cost_ratio: cell.costRatio,
+        rtf: cell.rtf,
+        time_to_first_audio_ms: cell.timeToFirstAudioMs,
+        ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
         lossless: true,
       };
     });

@@ -14,6 +14,7 @@ import type { MP3_KBPS, OPUS_KBPS } from '../core/audio/encoders.ts';
 import type { SPEECH_ESTIMATE } from '../core/pipeline/estimate.ts';
 import type { ImportedDocument } from '../core/import/index.ts';
 import type { LEXICON_LIMITS } from '../core/text/user-lexicon.ts';
+import type { BenchCell } from '../core/eval/bench.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -32,6 +33,7 @@ export type ContractConformance = [
   Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
   Assert<Same<Contract.WordTiming, Events.WordTiming>>,
   Assert<Same<Contract.ImportedDocument, ImportedDocument>>,
+  Assert<Same<Contract.CompareCell, BenchCell>>,
   Assert<Same<typeof Contract.SPEECH_ESTIMATE, typeof SPEECH_ESTIMATE>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['flacRatio'], typeof FLAC_RATIO>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,

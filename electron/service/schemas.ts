@@ -5,7 +5,16 @@
  */
 import { z } from 'zod';
 import { SpearError } from '../core/errors.ts';
-import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
+import {
+  INVOKE_METHODS,
+  LIMITS,
+  type CompareOptions,
+  type InvokeArgs,
+  type InvokeMethod,
+  type StudioSettings,
+  type SweepOptions,
+  type SynthesizeOptions,
+} from '../ipc-contract.ts';
 
 const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
 const provider = z.enum(['cpu', 'webgpu', 'cuda']);
@@ -46,6 +55,30 @@ export const sweepOptionsSchema = z.strictObject({
   seed: seed.optional(),
 }) satisfies z.ZodType<SweepOptions>;
 
+const draftingStrategies = strategy.exclude(['ar']).options;
+const draftingStrategy = strategy.exclude(['ar'], {
+  error: (issue) =>
+    issue.input === 'ar'
+      ? 'ar is always run, as the baseline: list drafting strategies only'
+      : `unknown strategy ${JSON.stringify(issue.input)}: one of ${draftingStrategies.join(', ')}`,
+});
+const eachOnce = (values: readonly unknown[]): boolean => new Set(values).size === values.length;
+
+export const compareOptionsSchema = z.strictObject({
+  strategies: z.array(draftingStrategy).min(1, 'choose at least one strategy').refine(eachOnce, 'each strategy once'),
+  gammas: z
+    .array(
+      z.number().int().min(LIMITS.gammaMin).max(LIMITS.compareGammaMax, `the Compare view runs gamma from ${LIMITS.gammaMin} to ${LIMITS.compareGammaMax}`),
+    )
+    .min(1, 'choose at least one gamma')
+    .refine(eachOnce, 'each gamma once'),
+  repeats: z.number().int().min(1, 'repeats: at least 1').max(LIMITS.compareRepeatsMax, `repeats: at most ${LIMITS.compareRepeatsMax}`).optional(),
+  temperature: temperature.optional(),
+  topK: topK.optional(),
+  topP: topP.optional(),
+  seed: seed.optional(),
+}) satisfies z.ZodType<CompareOptions>;
+
 export const settingsPatchSchema = z.strictObject({
   provider: provider.optional(),
   threads: z.number().int().min(0).max(LIMITS.threadsMax).optional(),
@@ -78,6 +111,9 @@ export const argsSchemas = {
   exportAudio: z.tuple([jobId, audioFormat, exportOptions]),
   listProviders: z.tuple([]),
   sweep: z.tuple([documentSchema, sweepOptionsSchema]),
+  listStrategies: z.tuple([]),
+  compare: z.tuple([documentSchema, compareOptionsSchema]),
+  exportCompare: z.tuple([jobId, z.enum(['json', 'csv'])]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([settingsPatchSchema]),
   getLexicon: z.tuple([]),

@@ -220,6 +220,8 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
       opened.push(voice);
       return voice;
     },
+    // ar and every strategy the fake has an α for.
+    strategies: () => ['ar', ...(Object.keys(ALPHA) as Exclude<SynthesisSettings['strategy'], 'ar'>[])],
     synthesize,
     // The real, atomic writer: exports from the fake are real WAV/MP3 files.
     openAudioWriter: (file, rate, format) => AudioFileWriter.create(file, rate, format),

@@ -81,11 +81,31 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         } else if (e.jobId === get('sweepJobId')) {
           next.sweepStatus = 'error';
           next.sweepError = errorText(e.message);
+        } else if (e.jobId === get('compareJobId')) {
+          next.compareStatus = 'error';
+          next.compareError = errorText(e.message);
+          next.compareProgress = null;
         }
         break;
       case 'job-canceled':
         if (e.jobId === get('jobId') && get('status') !== 'done') next.status = 'canceled';
         if (e.jobId === get('sweepJobId') && get('sweepStatus') !== 'done') next.sweepStatus = 'canceled';
+        if (e.jobId === get('compareJobId') && get('compareStatus') !== 'done') {
+          next.compareStatus = 'canceled';
+          next.compareProgress = null;
+        }
+        break;
+      case 'compare-progress':
+        if (e.jobId !== get('compareJobId') || get('compareStatus') === 'canceled') break;
+        next.compareStatus = 'running';
+        next.compareProgress = { done: e.done, total: e.total, label: e.label };
+        next.compareResult = e.result;
+        break;
+      case 'compare-done':
+        if (e.jobId !== get('compareJobId')) break;
+        next.compareStatus = 'done';
+        next.compareProgress = null;
+        next.compareResult = e.result;
         break;
       case 'sweep-progress':
         if (e.jobId !== get('sweepJobId')) break;

@@ -1,12 +1,14 @@
 /**
- * The studio's one store, made of slices (document, decoding, playback, settings, sweep, export,
- * notices, lexicon). The store holds state only; what changes it lives in actions.ts (user intent) and
+ * The studio's one store, made of slices (document, decoding, playback, settings, sweep, compare,
+ * export, notices, lexicon). The store holds state only; what changes it lives in actions.ts (user intent) and
  * apply-events.ts (service events, batched per animation frame by bridge.ts).
  */
 import { create } from 'zustand';
 import type {
   LexiconEntryView,
   CalibrationInfo,
+  CompareResult,
+  StrategyInfo,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -111,6 +113,30 @@ export interface SweepSlice {
   sweepText: string | null;
 }
 
+/** What the Compare view will run: the boxes the user ticked, repeats and temperature. */
+export interface CompareChoice {
+  /** Drafting strategies (ar is always run, as the baseline). */
+  strategies: Strategy[];
+  gammas: number[];
+  repeats: number;
+  temperature: number;
+}
+
+export interface CompareSlice {
+  /** The strategies the open voice runs, from the service; null until asked. */
+  compareAvailable: StrategyInfo[] | null;
+  /** Null until the available strategies are known (then: every one, at every gamma). */
+  compareChoice: CompareChoice | null;
+  compareJobId: string | null;
+  compareStatus: JobStatus;
+  compareProgress: { done: number; total: number; label: string } | null;
+  /** The cells measured so far (from progress events), then the final ones. */
+  compareResult: CompareResult | null;
+  compareError: string | null;
+  /** What the last export of the results did. */
+  compareExportMessage: { kind: 'error' | 'info'; text: string } | null;
+}
+
 export interface ExportSlice {
   exportId: string | null;
   exportStatus: 'idle' | 'running' | 'done' | 'error' | 'canceled';
@@ -142,7 +168,7 @@ export interface LexiconSlice {
   hearing: string | null;
 }
 
-export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & ExportSlice & NoticeSlice & LexiconSlice;
+export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & CompareSlice & ExportSlice & NoticeSlice & LexiconSlice;
 
 /** Steps kept per sentence for the acceptance view (older ones are summarised in its stats). */
 export const STEPS_KEPT = 40;
@@ -180,6 +206,16 @@ export const initialSweep: SweepSlice = {
   sweepError: null,
   sweepText: null,
 };
+export const initialCompare: CompareSlice = {
+  compareAvailable: null,
+  compareChoice: null,
+  compareJobId: null,
+  compareStatus: 'idle',
+  compareProgress: null,
+  compareResult: null,
+  compareError: null,
+  compareExportMessage: null,
+};
 export const initialExport: ExportSlice = { exportId: null, exportStatus: 'idle', exportFraction: 0, exportMessage: null };
 export const initialNotices: NoticeSlice = { notices: [], connection: 'connecting' };
 export const initialLexicon: LexiconSlice = { lexicon: null, lexiconNotice: null, lexiconError: null, hearing: null };
@@ -191,6 +227,7 @@ export function initialState(): StudioState {
     ...initialPlayback,
     ...initialSettings,
     ...initialSweep,
+    ...initialCompare,
     ...initialExport,
     ...initialNotices,
     ...initialLexicon,
