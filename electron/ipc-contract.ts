@@ -228,6 +228,15 @@ export interface CalibrationChoice {
   speedup: number;
 }
 
+/** electron/core/calibration/adaptive.ts `AdaptiveChoice`. */
+export interface CalibrationAdaptive {
+  strategy: Strategy;
+  draftConfidence: number;
+  maxGamma: number;
+  speedupOverFixed: number;
+  chosen: boolean;
+}
+
 export interface CalibrationInfo {
   /**
    * none: not calibrated (it runs by itself once the voice is idle); running: measuring now;
@@ -239,6 +248,11 @@ export interface CalibrationInfo {
   choice: CalibrationChoice | null;
   /** Each strategy's calibrated gamma: a strategy the user picks gets its own. */
   gammas: Partial<Record<Strategy, number>>;
+  /**
+   * Adaptive gamma timed against the choice's fixed gamma (electron/core/calibration/adaptive.ts);
+   * `chosen`: it was faster, and the studio starts with it.
+   */
+  adaptive: CalibrationAdaptive | null;
   /** While running: the fraction done, and the job id `cancel` stops. */
   progress: number | null;
   jobId: JobId | null;

@@ -7,6 +7,7 @@ import type * as Contract from '../ipc-contract.ts';
 import type * as Events from '../core/pipeline/events.ts';
 import type { Strategy } from '../core/engine/decode.ts';
 import type { DecodeSummary } from '../core/engine/stats.ts';
+import type { AdaptiveChoice } from '../core/calibration/adaptive.ts';
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../core/audio/write.ts';
 import type { FLAC_RATIO, WAV_MAX_DATA_BYTES } from '../core/audio/formats.ts';
@@ -25,6 +26,7 @@ export type ContractConformance = [
   Assert<Same<Contract.Provider, Provider>>,
   Assert<Same<Contract.AudioFormat, AudioFormat>>,
   Assert<Same<Contract.ProviderReport, ProviderReport>>,
+  Assert<Same<Contract.CalibrationAdaptive, AdaptiveChoice>>,
   Assert<Same<Contract.DecodeSummary, DecodeSummary>>,
   Assert<Same<Contract.SentenceSpan, Events.SentenceSpan>>,
   Assert<Same<Contract.SynthesisSettings, Events.SynthesisSettings>>,

@@ -31,20 +31,29 @@ const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1–64 lett
 
 export const documentSchema = z.string().max(LIMITS.documentChars, `a document may hold at most ${LIMITS.documentChars} characters`);
 
-export const synthesizeOptionsSchema = z.strictObject({
-  strategy: strategy.optional(),
-  gamma: gamma.optional(),
-  temperature: temperature.optional(),
-  topK: topK.optional(),
-  topP: topP.optional(),
-  seed: seed.optional(),
-  batchSize: z.number().int().min(1).max(64).optional(),
-  rate: z.number().min(0.5).max(2).optional(),
-  pitch: z.number().min(-6).max(6).optional(),
-  volume: z.number().min(0).max(2).optional(),
-  sentencePauseMs: z.number().int().min(0).max(5000).optional(),
-  paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
-}) satisfies z.ZodType<SynthesizeOptions>;
+export const synthesizeOptionsSchema = z
+  .strictObject({
+    strategy: strategy.optional(),
+    gamma: z.union([gamma, z.literal('auto')]).optional(),
+    draftConfidence: z.number().gt(0).lt(1).optional(),
+    maxGamma: gamma.optional(),
+    temperature: temperature.optional(),
+    topK: topK.optional(),
+    topP: topP.optional(),
+    seed: seed.optional(),
+    batchSize: z.number().int().min(1).max(64).optional(),
+    rate: z.number().min(0.5).max(2).optional(),
+    pitch: z.number().min(-6).max(6).optional(),
+    volume: z.number().min(0).max(2).optional(),
+    sentencePauseMs: z.number().int().min(0).max(5000).optional(),
+    paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
+  })
+  .refine((o) => o.gamma === 'auto' || (o.draftConfidence === undefined && o.maxGamma === undefined), {
+    message: "draftConfidence and maxGamma apply only with gamma 'auto'",
+  })
+  .refine((o) => !(o.gamma === 'auto' && o.strategy === 'ar'), {
+    message: "gamma 'auto': ar drafts nothing, so there is no draft length to adapt",
+  }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({
   strategy: z.enum(['draft', 'early-exit', 'prophet']),

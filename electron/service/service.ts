@@ -446,7 +446,13 @@ export class StudioService {
     const settings: Partial<SynthesisSettings> = { ...options };
     settings.strategy = options.strategy ?? calibrated?.best.strategy ?? s.defaultStrategy;
     const calibratedGamma = calibrated?.byStrategy[settings.strategy]?.gamma;
-    settings.gamma = options.gamma ?? (calibratedGamma || s.defaultGamma);
+    // Adaptive gamma where the calibration timed it faster for this strategy, or where the job asks for it.
+    const adaptive = calibrated?.adaptive?.strategy === settings.strategy ? calibrated.adaptive : undefined;
+    settings.gamma = options.gamma ?? (adaptive?.chosen ? 'auto' : calibratedGamma || s.defaultGamma);
+    if (settings.gamma === 'auto' && adaptive) {
+      settings.draftConfidence ??= adaptive.draftConfidence;
+      settings.maxGamma ??= adaptive.maxGamma;
+    }
     return settings;
   }
 

@@ -105,12 +105,16 @@ export async function synthesize(): Promise<void> {
   }
   if (status === 'starting') return;
   resetPlayer();
+  const adaptive = tuning.adaptive && tuning.strategy !== 'ar';
+  // The calibrated threshold where the calibration timed this strategy; else the engine's default.
+  const timed = get().calibration?.adaptive;
+  const draftConfidence = adaptive && timed?.strategy === tuning.strategy ? { draftConfidence: timed.draftConfidence } : {};
   set({
     ...initialDecoding,
     status: 'starting',
     jobText: text,
     strategy: tuning.strategy,
-    gamma: tuning.gamma,
+    gamma: adaptive ? 'auto' : tuning.gamma,
     totals: EMPTY_STATS,
     audio: {},
     position: 0,
@@ -118,7 +122,7 @@ export async function synthesize(): Promise<void> {
   try {
     const jobId = await getApi().synthesize(text, {
       strategy: tuning.strategy,
-      gamma: tuning.gamma,
+      ...(adaptive ? { gamma: 'auto' as const, maxGamma: tuning.gamma, ...draftConfidence } : { gamma: tuning.gamma }),
       temperature: tuning.temperature,
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
       ...(tuning.topP !== null ? { topP: tuning.topP } : {}),

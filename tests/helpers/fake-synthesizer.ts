@@ -183,7 +183,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
     const seconds = (performance.now() - started) / 1000;
     const summary: SynthesisSummary = {
       strategy,
-      gamma,
+      gamma: settings.gamma === 'auto' ? 'auto' : gamma,
       sentences: sentences.length,
       decode,
       decodeSeconds,

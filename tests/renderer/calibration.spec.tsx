@@ -1,12 +1,21 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CalibrationInfo, StudioApi, StudioEvent, StudioSettings } from '../../electron/ipc-contract.ts';
-import { calibratedGamma, calibrationStatus, describeChoice } from '../../renderer/src/lib/calibration.ts';
+import { calibratedGamma, calibrationStatus, describeChoice, tuningOf } from '../../renderer/src/lib/calibration.ts';
 import { applyEvents } from '../../renderer/src/store/apply-events.ts';
 import { initialState, type StudioState } from '../../renderer/src/store/state.ts';
 
 const SETTINGS: StudioSettings = { provider: 'cpu', threads: 1, defaultStrategy: 'prophet', defaultGamma: 3, useCalibration: true };
-const NONE: CalibrationInfo = { state: 'none', machine: 'AMD EPYC, 2 cores', choice: null, gammas: {}, progress: null, jobId: null, message: null };
+const NONE: CalibrationInfo = {
+  state: 'none',
+  machine: 'AMD EPYC, 2 cores',
+  choice: null,
+  gammas: {},
+  adaptive: null,
+  progress: null,
+  jobId: null,
+  message: null,
+};
 const READY: CalibrationInfo = {
   ...NONE,
   state: 'ready',
@@ -35,6 +44,35 @@ describe('calibration display', () => {
     expect(applyEvents({ ...running, settings: { ...SETTINGS, useCalibration: false } }, [event]).tuning).toBeUndefined();
     // A calibration read at startup (not one that just ran) leaves a tuning the user has set alone.
     expect(applyEvents({ ...running, calibration: READY }, [event]).tuning).toBeUndefined();
+  });
+});
+
+describe('adaptive gamma from the calibration', () => {
+  const TIMED: CalibrationInfo = { ...READY, adaptive: { strategy: 'draft', draftConfidence: 0.35, maxGamma: 6, speedupOverFixed: 1.08, chosen: true } };
+
+  it('a timed-faster adaptive gamma turns it on, capped at its maxGamma, and the status says so', () => {
+    expect(tuningOf(TIMED)).toEqual({ strategy: 'draft', gamma: 6, adaptive: true });
+    expect(tuningOf({ ...TIMED, adaptive: { ...TIMED.adaptive!, chosen: false } })).toEqual({ strategy: 'draft', gamma: 5, adaptive: false });
+    expect(tuningOf({ ...TIMED, adaptive: { ...TIMED.adaptive!, strategy: 'prophet' } })).toEqual({ strategy: 'draft', gamma: 5, adaptive: false });
+    expect(calibrationStatus(TIMED)).toMatch(/Adaptive γ \(at most 6, confidence 0\.35\) timed 1\.08× the fixed γ: on by default\.$/);
+    const running: StudioState = { ...initialState(), settings: SETTINGS, calibration: { ...NONE, state: 'running', progress: 0.9, jobId: 'c1' } };
+    expect(applyEvents(running, [{ type: 'calibration', info: TIMED }]).tuning).toMatchObject({ strategy: 'draft', gamma: 6, adaptive: true });
+  });
+
+  it("synthesize sends gamma 'auto' with the cap and the calibrated threshold, and the slider's gamma without it", async () => {
+    const sent: unknown[] = [];
+    vi.stubGlobal('window', { spear: { synthesize: async (_doc: string, options: unknown) => (sent.push(options), 'j1') } });
+    const { useStudio } = await import('../../renderer/src/store/state.ts');
+    const { synthesize } = await import('../../renderer/src/actions.ts');
+    useStudio.setState({ text: 'Hello there.', calibration: TIMED, tuning: { ...initialState().tuning, strategy: 'draft', gamma: 6, adaptive: true } });
+    await synthesize();
+    expect(sent[0]).toMatchObject({ strategy: 'draft', gamma: 'auto', maxGamma: 6, draftConfidence: 0.35 });
+    useStudio.setState({ status: 'idle', tuning: { ...useStudio.getState().tuning, adaptive: false, gamma: 4 } });
+    await synthesize();
+    expect(sent[1]).toMatchObject({ strategy: 'draft', gamma: 4 });
+    expect(sent[1]).not.toHaveProperty('maxGamma');
+    vi.unstubAllGlobals();
+    vi.resetModules();
   });
 });
 

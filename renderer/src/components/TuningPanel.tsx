@@ -33,7 +33,9 @@ export function TuningPanel() {
             </option>
           ))}
         </select>
-        <label htmlFor="gamma">Gamma (γ) {tuning.strategy !== 'ar' && <output htmlFor="gamma">{tuning.gamma}</output>}</label>
+        <label htmlFor="gamma">
+          {tuning.adaptive ? 'Gamma (γ), at most' : 'Gamma (γ)'} {tuning.strategy !== 'ar' && <output htmlFor="gamma">{tuning.gamma}</output>}
+        </label>
         <input
           id="gamma"
           type="range"
@@ -44,6 +46,16 @@ export function TuningPanel() {
           disabled={tuning.strategy === 'ar'}
           onChange={(e) => setTuning({ gamma: Number(e.target.value) })}
         />
+        <label className="check" title="Each sentence stops drafting where the drafter is unsure, so verification pays only for likely drafts">
+          <input
+            id="adaptive-gamma"
+            type="checkbox"
+            checked={tuning.adaptive && tuning.strategy !== 'ar'}
+            disabled={tuning.strategy === 'ar'}
+            onChange={(e) => setTuning({ adaptive: e.target.checked })}
+          />
+          <span>adaptive γ (stop where unsure)</span>
+        </label>
         <span className="label">Sampling</span>
         <div className="sampling">
           <label>

@@ -5,6 +5,7 @@
 import type { StudioEvent } from '../../../electron/ipc-contract.ts';
 import { addStep, EMPTY_STATS, stepView } from '../lib/decode-stats.ts';
 import { errorText, providerLabel } from '../lib/format.ts';
+import { tuningOf } from '../lib/calibration.ts';
 import { STEPS_KEPT, type Notice, type SentenceProgress, type StudioState } from './state.ts';
 
 let noticeId = 0;
@@ -130,7 +131,7 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         // A measurement that just finished sets the tuning, as a restart with it would.
         const choice = e.info.choice;
         if (e.info.state === 'ready' && before?.state === 'running' && choice && get('settings')?.useCalibration) {
-          next.tuning = { ...get('tuning'), strategy: choice.strategy, ...(choice.gamma > 0 ? { gamma: choice.gamma } : {}) };
+          next.tuning = { ...get('tuning'), ...tuningOf(e.info) };
         }
         break;
       }

@@ -50,7 +50,7 @@ export interface DecodingSlice {
   jobText: string;
   jobSentences: SentenceSpan[];
   strategy: Strategy;
-  gamma: number;
+  gamma: number | 'auto';
   totals: RunningStats;
   perSentence: Record<number, SentenceProgress>;
   /** The sentence the acceptance view follows when the user picked one; null follows the decoder. */
@@ -78,7 +78,10 @@ export interface PlaybackSlice {
 
 export interface Tuning {
   strategy: Strategy;
+  /** The gamma, or with `adaptive` the most drafts per step. */
   gamma: number;
+  /** Adaptive gamma: each sentence stops drafting where the drafter is unsure (gamma 'auto'). */
+  adaptive: boolean;
   temperature: number;
   topK: number | null;
   topP: number | null;
@@ -193,7 +196,19 @@ export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode:
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
+  tuning: {
+    strategy: 'prophet',
+    gamma: 3,
+    adaptive: false,
+    temperature: 0,
+    topK: null,
+    topP: null,
+    rate: 1,
+    pitch: 0,
+    volume: 1,
+    sentencePauseMs: 300,
+    paragraphPauseMs: 600,
+  },
   providerNotice: null,
   calibration: null,
 };
