@@ -11,7 +11,7 @@ import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
 import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { int, list, num, oneOf, parse } from './args.ts';
+import { int, list, num, oneOf, parse, RENAMED_STRATEGIES } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
@@ -29,7 +29,7 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
+      --strategies LIST    default ar,early-exit,draft,eagle (ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
@@ -103,7 +103,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
+  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!) ?? [...STRATEGIES];
   const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 8];
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;

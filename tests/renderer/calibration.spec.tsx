@@ -5,13 +5,13 @@ import { calibratedGamma, calibrationStatus, describeChoice } from '../../render
 import { applyEvents } from '../../renderer/src/store/apply-events.ts';
 import { initialState, type StudioState } from '../../renderer/src/store/state.ts';
 
-const SETTINGS: StudioSettings = { provider: 'cpu', threads: 1, defaultStrategy: 'prophet', defaultGamma: 3, useCalibration: true };
+const SETTINGS: StudioSettings = { provider: 'cpu', threads: 1, defaultStrategy: 'eagle', defaultGamma: 3, useCalibration: true };
 const NONE: CalibrationInfo = { state: 'none', machine: 'AMD EPYC, 2 cores', choice: null, gammas: {}, progress: null, jobId: null, message: null };
 const READY: CalibrationInfo = {
   ...NONE,
   state: 'ready',
   choice: { strategy: 'draft', gamma: 5, threads: 1, targetThreads: 2, tokensPerSecond: 1234.4, speedup: 1.62 },
-  gammas: { draft: 5, prophet: 4, 'early-exit': 2 },
+  gammas: { draft: 5, eagle: 4, 'early-exit': 2 },
 };
 
 describe('calibration display', () => {
@@ -24,8 +24,8 @@ describe('calibration display', () => {
       calibrationStatus({ ...NONE, message: 'calibration x was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored; calibrating again' }),
     ).toMatch(/^Not calibrated for AMD EPYC, 2 cores yet: .* another setup \(onnxruntime 1\.29\.0 → 1\.30\.0\); ignored; calibrating again\.$/);
     expect(calibrationStatus({ ...NONE, state: 'failed', message: 'calibration failed: disk full' })).toBe('calibration failed: disk full');
-    expect(calibratedGamma(READY, 'prophet')).toBe(4);
-    expect(calibratedGamma(NONE, 'prophet')).toBeUndefined();
+    expect(calibratedGamma(READY, 'eagle')).toBe(4);
+    expect(calibratedGamma(NONE, 'eagle')).toBeUndefined();
   });
 
   it('a finished measurement sets the tuning when the settings use it, and only then', () => {
@@ -68,8 +68,8 @@ describe('calibration in the studio', () => {
     await runCalibration();
     expect(calls).toEqual(['calibrate']);
     // Picking a strategy alone takes the gamma calibrated for it.
-    setTuning({ strategy: 'prophet' });
-    expect(useStudio.getState().tuning).toMatchObject({ strategy: 'prophet', gamma: 4 });
+    setTuning({ strategy: 'eagle' });
+    expect(useStudio.getState().tuning).toMatchObject({ strategy: 'eagle', gamma: 4 });
     setTuning({ strategy: 'early-exit', gamma: 7 });
     expect(useStudio.getState().tuning).toMatchObject({ strategy: 'early-exit', gamma: 7 });
     stop();

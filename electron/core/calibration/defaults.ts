@@ -43,13 +43,13 @@ export function calibratedDefaults(calibration: Pick<Calibration, 'best' | 'bySt
   };
 }
 
-/** "prophet γ 4, 1+2 threads": strategy, gamma, and drafting + verifying threads. */
+/** "eagle γ 4, 1+2 threads": strategy, gamma, and drafting + verifying threads. */
 export function describeChoice(p: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>): string {
   if (p.strategy === 'ar') return `ar, ${p.targetThreads} thread${p.targetThreads === 1 ? '' : 's'}`;
   return `${p.strategy} γ ${p.gamma}, ${p.threads}+${p.targetThreads} threads`;
 }
 
-/** "calibrated: prophet γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
+/** "calibrated: eagle γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
 export function calibrationLine(
   calibration: Pick<Calibration, 'best' | 'machine'>,
   chosen: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'> = calibration.best,

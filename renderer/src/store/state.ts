@@ -153,7 +153,7 @@ export const initialDecoding: DecodingSlice = {
   status: 'idle',
   jobText: '',
   jobSentences: [],
-  strategy: 'prophet',
+  strategy: 'eagle',
   gamma: 3,
   totals: EMPTY_STATS,
   perSentence: {},
@@ -167,7 +167,7 @@ export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode:
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
+  tuning: { strategy: 'eagle', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
   providerNotice: null,
   calibration: null,
 };

@@ -1,8 +1,10 @@
 /**
- * The prophet drafter (EAGLE / ProphetNet style): a small transformer whose input at position i is
- * the target's final hidden state at i-1 together with token i. The committed part of its cache is
- * always built from the target's true hidden states; while drafting it feeds its own prediction of
- * the next hidden state, and those positions are dropped after verification.
+ * The EAGLE drafter (Li et al. 2024, "EAGLE: Speculative Sampling Requires Rethinking Feature
+ * Uncertainty"): a small transformer (one block in the shipped voice) whose input at position i is
+ * the target's final hidden state at i-1 together with the embedding of token i; the target's frozen
+ * head turns its predicted hidden state into a token. The committed part of its cache is always built
+ * from the target's true hidden states; while drafting it feeds its own prediction of the next hidden
+ * state, and those positions are dropped after verification.
  */
 import type { Graph } from '../graph.ts';
 import { ChainSet } from '../chain-set.ts';
@@ -14,8 +16,8 @@ import { chainFor, proposeChained } from './chain.ts';
 import { draftStepwise, ownUniforms } from './stepwise.ts';
 import type { Drafter, Proposal, StrategyEnv, UniformOf } from './types.ts';
 
-export interface ProphetOptions extends StrategyEnv {
-  /** The prophet's graph. */
+export interface EagleOptions extends StrategyEnv {
+  /** The EAGLE graph. */
   graph: Graph;
   /** The target's final hidden state per position (FullTarget's features). */
   features: PositionStore;
@@ -23,16 +25,16 @@ export interface ProphetOptions extends StrategyEnv {
   chains?: ChainSet;
 }
 
-export class ProphetDrafter implements Drafter {
+export class EagleDrafter implements Drafter {
   readonly cache: KvCache;
   readonly caches: readonly KvCache[];
   private readonly graph: Graph;
   private readonly features: PositionStore;
   private readonly chains: ChainSet;
-  /** The prophet's own predicted hidden state of each row's newest drafted position, by row id. */
+  /** The drafter's own predicted hidden state of each row's newest drafted position, by row id. */
   private readonly predicted = new Map<number, Float32Array>();
 
-  constructor(options: ProphetOptions) {
+  constructor(options: EagleOptions) {
     this.graph = options.graph;
     this.features = options.features;
     this.chains = options.chains ?? ChainSet.empty();
@@ -47,7 +49,7 @@ export class ProphetDrafter implements Drafter {
     return proposeChained({ chain, cache: this.cache, table, gamma, picker, stepwise, hiddenAt: this.trueHidden });
   }
 
-  /** One run of the prophet's graph per drafted token. */
+  /** One run of the EAGLE graph per drafted token. */
   private proposeStepwise(table: SlotTable, gamma: number, picker: TokenPicker, uniformOf: UniformOf): Promise<Proposal> {
     const D = this.graph.hiddenDim;
     const hiddenAt = (row: RowState, position: number, out: Float32Array, offset: number): void => {
