@@ -32,7 +32,7 @@ export function num(value: string | undefined, flag: string, check: (n: number) 
 
 /**
  * Strategy names a script may still pass, with the strategy's name now: refused like any unknown name,
- * with the new name in the message (the drafter `prophet` named is the EAGLE drafter, `eagle`).
+ * with the new name in the message (`prophet` named the EAGLE drafter, whose strategy is `eagle`).
  */
 export const RENAMED_STRATEGIES: Readonly<Record<string, string>> = { prophet: 'eagle' };
 
