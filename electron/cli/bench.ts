@@ -10,7 +10,7 @@ import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse } from './args.ts';
+import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
@@ -29,7 +29,7 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
+      --strategies LIST    default ar,early-exit,draft,eagle (ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
@@ -107,7 +107,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
+  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!) ?? [...STRATEGIES];
   const gammas = list(v.gammas, 'gammas', (s) => gammaArg(s, 'gammas')!) ?? [1, 2, 3, 4, 5, 6, 8];
   const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;

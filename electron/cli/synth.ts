@@ -12,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, num, oneOf, parse, UsageError } from './args.ts';
+import { adaptiveArgs, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -35,7 +35,7 @@ Options:
                            UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
                            chapters in reading order) or PDF (.pdf: its text layer); headings and
                            chapter breaks become paragraph pauses
-      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
+      --strategy S         ar | early-exit | draft | eagle (default: this machine's calibrated
                            choice ('spear calibrate'), else the voice's fastest lossless one)
       --gamma N|auto       drafted tokens per step, 1-16 (default: the calibrated one, else the voice's);
                            auto: each sentence stops drafting where the drafter is unsure
@@ -113,7 +113,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (positionals.length === 1 && v.file) throw new UsageError('synth: give either "TEXT" or --file, not both');
   if (positionals.length === 0 && !v.file) throw new UsageError('synth: no text; give "TEXT" or --file FILE; see \'spear synth --help\'');
   const settings: Partial<SynthesisSettings> = {
-    strategy: oneOf(v.strategy, 'strategy', STRATEGIES),
+    strategy: oneOf(v.strategy, 'strategy', STRATEGIES, RENAMED_STRATEGIES),
     gamma: gammaArg(v.gamma, 'gamma'),
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),

@@ -37,12 +37,12 @@ function rangeText(gammas: readonly number[]): string {
   return contiguous && gammas.length > 1 ? `${gammas[0]}–${gammas.at(-1)}` : gammas.join(', ');
 }
 
-/** "ar (baseline)", "prophet γ 4". */
+/** "ar (baseline)", "eagle γ 4". */
 export function configLabel(config: BenchConfig): string {
   return config.strategy === 'ar' ? 'ar (baseline)' : `${config.strategy} γ ${config.gamma}`;
 }
 
-/** What a progress event says runs next: "warm-up: prophet γ 4", "repeat 2 of 3: ar (baseline)". */
+/** What a progress event says runs next: "warm-up: eagle γ 4", "repeat 2 of 3: ar (baseline)". */
 export function positionLabel(position: BenchPosition, warmUpRounds: number): string {
   const repeats = position.rounds - warmUpRounds;
   const what = position.warmUp ? 'warm-up' : `repeat ${position.round - warmUpRounds + 1} of ${repeats}`;

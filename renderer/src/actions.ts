@@ -158,7 +158,7 @@ export async function runSweep(): Promise<void> {
     reportError('The sweep runs on the current text; there is none yet.');
     return;
   }
-  const strategy = tuning.strategy === 'ar' ? 'prophet' : tuning.strategy;
+  const strategy = tuning.strategy === 'ar' ? 'eagle' : tuning.strategy;
   set({ sweepStatus: 'starting', sweepPoints: [], sweepResult: null, sweepError: null, sweepProgress: null, sweepText: text, sweepJobId: null });
   try {
     const sweepJobId = await getApi().sweep(text, {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { STRATEGIES } from '../../electron/core/engine/decode.ts';
 import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } from '../helpers/documents.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -264,10 +265,10 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
 });
 
-test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
+test('--units-out is identical for ar, early-exit, draft and eagle at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
-  for (const strategy of ['ar', 'early-exit', 'draft', 'prophet']) {
+  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle']) {
     const file = path.join(dir, `${strategy}.json`);
     const r = spear([
       'synth',
@@ -355,7 +356,7 @@ test('bench --json emits one row per strategy and gamma with every field', async
   const dir = await scratch();
   const texts = path.join(dir, 'texts.txt');
   await writeFile(texts, 'A short sentence to measure.\nAnother one follows it.\n');
-  const r = spear(['bench', '--texts', texts, '--strategies', 'ar,early-exit,prophet', '--gammas', '2,3', '--repeats', '1', '--json']);
+  const r = spear(['bench', '--texts', texts, '--strategies', 'ar,early-exit,eagle', '--gammas', '2,3', '--repeats', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout);
   assert.equal(rows.length, 5);
@@ -459,6 +460,16 @@ test('--gamma takes an integer or auto, and the adaptive settings only with auto
     /--draft-confidence 1: expected a number in \(0, 1\)/,
   );
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'ar', '--gamma', 'auto'], /'ar' drafts nothing/);
+});
+test('an unknown strategy is refused with the known ones; "prophet" with the name of the EAGLE drafter', async () => {
+  const known = STRATEGIES.join(', ');
+  const refused = (flag: string, value: string, hint = '') => new RegExp(`^spear: --${flag} ${value}: expected one of ${known}${hint}\\n$`);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa'], refused('strategy', 'medusa'));
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'prophet'],
+    refused('strategy', 'prophet', ' \\(prophet is now called eagle\\)'),
+  );
+  await failsCleanly(() => ['bench', '--strategies', 'ar,prophet'], refused('strategies', 'prophet', ' \\(prophet is now called eagle\\)'));
 });
 test('an out-of-range thread count is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));

@@ -5,7 +5,7 @@ import { calibratedGamma, calibrationStatus, describeChoice, tuningOf } from '..
 import { applyEvents } from '../../renderer/src/store/apply-events.ts';
 import { initialState, type StudioState } from '../../renderer/src/store/state.ts';
 
-const SETTINGS: StudioSettings = { provider: 'cpu', threads: 1, defaultStrategy: 'prophet', defaultGamma: 3, useCalibration: true };
+const SETTINGS: StudioSettings = { provider: 'cpu', threads: 1, defaultStrategy: 'eagle', defaultGamma: 3, useCalibration: true };
 const NONE: CalibrationInfo = {
   state: 'none',
   machine: 'AMD EPYC, 2 cores',
@@ -20,7 +20,7 @@ const READY: CalibrationInfo = {
   ...NONE,
   state: 'ready',
   choice: { strategy: 'draft', gamma: 5, threads: 1, targetThreads: 2, tokensPerSecond: 1234.4, speedup: 1.62 },
-  gammas: { draft: 5, prophet: 4, 'early-exit': 2 },
+  gammas: { draft: 5, eagle: 4, 'early-exit': 2 },
 };
 
 describe('calibration display', () => {
@@ -33,8 +33,8 @@ describe('calibration display', () => {
       calibrationStatus({ ...NONE, message: 'calibration x was measured for another setup (onnxruntime 1.29.0 → 1.30.0); ignored; calibrating again' }),
     ).toMatch(/^Not calibrated for AMD EPYC, 2 cores yet: .* another setup \(onnxruntime 1\.29\.0 → 1\.30\.0\); ignored; calibrating again\.$/);
     expect(calibrationStatus({ ...NONE, state: 'failed', message: 'calibration failed: disk full' })).toBe('calibration failed: disk full');
-    expect(calibratedGamma(READY, 'prophet')).toBe(4);
-    expect(calibratedGamma(NONE, 'prophet')).toBeUndefined();
+    expect(calibratedGamma(READY, 'eagle')).toBe(4);
+    expect(calibratedGamma(NONE, 'eagle')).toBeUndefined();
   });
 
   it('a finished measurement sets the tuning when the settings use it, and only then', () => {
@@ -53,7 +53,7 @@ describe('adaptive gamma from the calibration', () => {
   it('a timed-faster adaptive gamma turns it on, capped at its maxGamma, and the status says so', () => {
     expect(tuningOf(TIMED)).toEqual({ strategy: 'draft', gamma: 6, adaptive: true });
     expect(tuningOf({ ...TIMED, adaptive: { ...TIMED.adaptive!, chosen: false } })).toEqual({ strategy: 'draft', gamma: 5, adaptive: false });
-    expect(tuningOf({ ...TIMED, adaptive: { ...TIMED.adaptive!, strategy: 'prophet' } })).toEqual({ strategy: 'draft', gamma: 5, adaptive: false });
+    expect(tuningOf({ ...TIMED, adaptive: { ...TIMED.adaptive!, strategy: 'eagle' } })).toEqual({ strategy: 'draft', gamma: 5, adaptive: false });
     expect(calibrationStatus(TIMED)).toMatch(/Adaptive γ \(at most 6, confidence 0\.35\) timed 1\.08× the fixed γ: on by default\.$/);
     const running: StudioState = { ...initialState(), settings: SETTINGS, calibration: { ...NONE, state: 'running', progress: 0.9, jobId: 'c1' } };
     expect(applyEvents(running, [{ type: 'calibration', info: TIMED }]).tuning).toMatchObject({ strategy: 'draft', gamma: 6, adaptive: true });
@@ -106,8 +106,8 @@ describe('calibration in the studio', () => {
     await runCalibration();
     expect(calls).toEqual(['calibrate']);
     // Picking a strategy alone takes the gamma calibrated for it.
-    setTuning({ strategy: 'prophet' });
-    expect(useStudio.getState().tuning).toMatchObject({ strategy: 'prophet', gamma: 4 });
+    setTuning({ strategy: 'eagle' });
+    expect(useStudio.getState().tuning).toMatchObject({ strategy: 'eagle', gamma: 4 });
     setTuning({ strategy: 'early-exit', gamma: 7 });
     expect(useStudio.getState().tuning).toMatchObject({ strategy: 'early-exit', gamma: 7 });
     stop();

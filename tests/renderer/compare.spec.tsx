@@ -33,7 +33,7 @@ function cell(strategy: CompareCell['strategy'], gamma: number, tokensPerSecond:
 }
 
 const RESULT: CompareResult = {
-  strategies: ['prophet', 'early-exit'],
+  strategies: ['eagle', 'early-exit'],
   gammas: [2, 4, 6],
   repeats: 2,
   temperature: 0,
@@ -43,9 +43,9 @@ const RESULT: CompareResult = {
   cells: [
     cell('ar', 0, 800, 0, 1),
     // Out of gamma order on purpose: a line runs by gamma.
-    cell('prophet', 4, 1100, 0.8, 3.1),
-    cell('prophet', 2, 1000, 0.85, 2.5),
-    cell('prophet', 6, 1050, 0.75, 3.4),
+    cell('eagle', 4, 1100, 0.8, 3.1),
+    cell('eagle', 2, 1000, 0.85, 2.5),
+    cell('eagle', 6, 1050, 0.75, 3.4),
     cell('early-exit', 2, 700, 0.6, 2.0),
   ],
 };
@@ -58,13 +58,13 @@ describe('the compare charts', () => {
     expect(data.xTicks[2].x).toBe(BOX.width - BOX.padding.right);
     expect(data.yTicks.map((t) => t.label)).toEqual(['0%', '25%', '50%', '75%', '100%']);
     expect(data.series.map((s) => [s.strategy, s.index])).toEqual([
-      ['prophet', 0],
+      ['eagle', 0],
       ['early-exit', 1],
     ]);
-    const prophet = data.series[0];
-    expect(prophet.points.map((p) => p.gamma)).toEqual([2, 4, 6]);
-    expect(prophet.points[0].y).toBeCloseTo(BOTTOM - 0.85 * (BOTTOM - BOX.padding.top));
-    expect(prophet.path).toMatch(/^M40\.0 \d+\.\dL165\.0 \d+\.\dL290\.0 \d+\.\d$/);
+    const eagle = data.series[0];
+    expect(eagle.points.map((p) => p.gamma)).toEqual([2, 4, 6]);
+    expect(eagle.points[0].y).toBeCloseTo(BOTTOM - 0.85 * (BOTTOM - BOX.padding.top));
+    expect(eagle.path).toMatch(/^M40\.0 \d+\.\dL165\.0 \d+\.\dL290\.0 \d+\.\d$/);
     // early-exit has a cell at gamma 2 only so far: one point, no line yet to draw through others.
     expect(data.series[1].points.map((p) => p.gamma)).toEqual([2]);
     expect(data.reference).toBeNull();
@@ -98,7 +98,7 @@ describe('the compare charts', () => {
   });
 
   it('one gamma: its points sit in the middle', () => {
-    const data = compareChartData('acceptanceRate', { ...RESULT, gammas: [3], cells: [cell('prophet', 3, 900, 0.8, 2.6)] }, BOX);
+    const data = compareChartData('acceptanceRate', { ...RESULT, gammas: [3], cells: [cell('eagle', 3, 900, 0.8, 2.6)] }, BOX);
     expect(data.series[0].points[0].x).toBe(BOX.padding.left + (BOX.width - BOX.padding.left - BOX.padding.right) / 2);
   });
 
@@ -114,11 +114,11 @@ describe('the compare charts', () => {
 const AVAILABLE: StrategyInfo[] = [
   { strategy: 'ar', gammas: [] },
   { strategy: 'early-exit', gammas: [1, 2, 3, 4, 5, 6, 7, 8] },
-  { strategy: 'prophet', gammas: [1, 2, 3, 4, 5, 6, 7, 8] },
+  { strategy: 'eagle', gammas: [1, 2, 3, 4, 5, 6, 7, 8] },
 ];
 const VIEW: CompareBodyProps = {
   available: AVAILABLE,
-  choice: { strategies: ['early-exit', 'prophet'], gammas: [2, 4, 6], repeats: 2, temperature: 0 },
+  choice: { strategies: ['early-exit', 'eagle'], gammas: [2, 4, 6], repeats: 2, temperature: 0 },
   status: 'idle',
   progress: null,
   result: null,
@@ -213,9 +213,9 @@ describe('compare actions', () => {
     const { useStudio } = await import('../../renderer/src/store/state.ts');
     const actions = await import('../../renderer/src/actions.ts');
     await actions.loadStrategies();
-    expect(useStudio.getState().compareChoice).toEqual({ strategies: ['early-exit', 'prophet'], gammas: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 1, temperature: 0 });
+    expect(useStudio.getState().compareChoice).toEqual({ strategies: ['early-exit', 'eagle'], gammas: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 1, temperature: 0 });
 
-    const order = ['early-exit', 'prophet'] as const;
+    const order = ['early-exit', 'eagle'] as const;
     actions.toggleCompare('strategies', 'early-exit', order);
     actions.toggleCompare('gammas', 5, [1, 2, 3, 4, 5, 6, 7, 8]);
     actions.toggleCompare('strategies', 'early-exit', order);
@@ -226,7 +226,7 @@ describe('compare actions', () => {
 
     useStudio.setState({ text: 'One. Two.' });
     await actions.runCompare();
-    expect(sent).toEqual([{ strategies: ['early-exit', 'prophet'], gammas: [1, 2, 3, 4, 6, 7, 8], repeats: 3, temperature: 0.7 }]);
+    expect(sent).toEqual([{ strategies: ['early-exit', 'eagle'], gammas: [1, 2, 3, 4, 6, 7, 8], repeats: 3, temperature: 0.7 }]);
     expect(useStudio.getState()).toMatchObject({ compareJobId: 'c9', compareStatus: 'starting', compareError: null });
 
     await actions.exportCompareResults('csv');

@@ -151,8 +151,8 @@ test('a comparison runs over the socket, its results download as CSV, and a conn
     return { ws, call, ended };
   };
   const first = await open();
-  await assert.rejects(first.call(1, 'compare', ['One. Two.', { strategies: ['prophet'], gammas: [9] }]), /compare: invalid argument 1\.gammas\.0/);
-  const jobId = (await first.call(2, 'compare', ['A first sentence. A second one.', { strategies: ['prophet'], gammas: [1, 2] }])) as string;
+  await assert.rejects(first.call(1, 'compare', ['One. Two.', { strategies: ['eagle'], gammas: [9] }]), /compare: invalid argument 1\.gammas\.0/);
+  const jobId = (await first.call(2, 'compare', ['A first sentence. A second one.', { strategies: ['eagle'], gammas: [1, 2] }])) as string;
   await first.ended(jobId, 'compare-done');
   const exported = (await first.call(3, 'exportCompare', [jobId, 'csv'])) as { status: string; url: string; fileName: string; bytes: number };
   assert.equal(exported.status, 'download');
@@ -162,12 +162,12 @@ test('a comparison runs over the socket, its results download as CSV, and a conn
   assert.match(String(download.headers['content-type']), /^text\/csv/);
   assert.equal(Number(download.headers['content-length']), exported.bytes);
   assert.match(download.body, /^strategy,gamma,/);
-  assert.equal(download.body.trim().split('\r\n').length, 4, 'a header and ar, prophet γ 1, prophet γ 2');
+  assert.equal(download.body.trim().split('\r\n').length, 4, 'a header and ar, eagle γ 1, eagle γ 2');
 
   // A long comparison, and its page leaves: the server cancels it (another connection sees the event).
   const long = (await first.call(4, 'compare', [
     'A first sentence. A second one.',
-    { strategies: ['prophet'], gammas: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 20 },
+    { strategies: ['eagle'], gammas: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 20 },
   ])) as string;
   const watcher = await open();
   first.ws.close();

@@ -39,7 +39,7 @@ function calibration(adaptive?: Calibration['adaptive']): Calibration {
     acceptance: { maxGamma: 1, drafters: {}, meanPosition: 10, sentences: 1, tokens: 10 },
     costs: [{ graph: 'full', threads: 1, targetThreads: 2, positions: 1, ms: 1 }],
     best,
-    byStrategy: { draft: best, prophet: prediction('prophet', 6, 1, 2), ar: prediction('ar', 0, 1, 2) },
+    byStrategy: { draft: best, eagle: prediction('eagle', 6, 1, 2), ar: prediction('ar', 0, 1, 2) },
   };
 }
 
@@ -120,12 +120,12 @@ test('with none stored, the service calibrates once idle; the next job uses the 
   await until(() => h.runs.length === 1, 'the measurement to start');
   assert.equal(h.service.getCalibration().state, 'running');
   assert.equal(h.service.getCalibration().progress, 0.5);
-  // Until it is done, jobs use the settings' defaults (prophet γ 3) and their one thread count.
+  // Until it is done, jobs use the settings' defaults (eagle γ 3) and their one thread count.
   h.finish();
   await until(() => h.service.getCalibration().state === 'ready', 'ready');
   const info = h.service.getCalibration();
   assert.deepEqual(info.choice, { strategy: 'draft', gamma: 5, threads: 1, targetThreads: 2, tokensPerSecond: 1000, speedup: 2 });
-  assert.deepEqual(info.gammas, { draft: 5, prophet: 6 });
+  assert.deepEqual(info.gammas, { draft: 5, eagle: 6 });
   assert.deepEqual(
     calibrationEvents(h.events).map((e) => e.state),
     ['running', 'running', 'ready'],
@@ -137,10 +137,10 @@ test('with none stored, the service calibrates once idle; the next job uses the 
     { threads: 1, targetThreads: 2 },
   ]);
   // A strategy the user picks gets its own calibrated gamma; a gamma the user picks stays.
-  const prophet = await runJob(h, { strategy: 'prophet' });
-  assert.deepEqual([prophet.strategy, prophet.gamma], ['prophet', 6]);
-  const chosen = await runJob(h, { strategy: 'prophet', gamma: 2 });
-  assert.deepEqual([chosen.strategy, chosen.gamma], ['prophet', 2]);
+  const eagle = await runJob(h, { strategy: 'eagle' });
+  assert.deepEqual([eagle.strategy, eagle.gamma], ['eagle', 6]);
+  const chosen = await runJob(h, { strategy: 'eagle', gamma: 2 });
+  assert.deepEqual([chosen.strategy, chosen.gamma], ['eagle', 2]);
   await h.service.dispose();
 });
 
@@ -175,7 +175,7 @@ test("a stored calibration sets the voice's threads before it opens; useCalibrat
   assert.equal(h.runs.length, 0, 'nothing to measure');
   await h.service.setSettings({ useCalibration: false });
   const plain = await runJob(h);
-  assert.deepEqual([plain.strategy, plain.gamma], ['prophet', 3]);
+  assert.deepEqual([plain.strategy, plain.gamma], ['eagle', 3]);
   assert.deepEqual(h.opens.at(-1), { threads: 1, targetThreads: undefined });
   await h.service.dispose();
 });

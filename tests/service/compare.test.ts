@@ -53,11 +53,11 @@ test('listStrategies gives what the voice runs: ar without gammas, each drafter 
 
 test('a comparison runs ar and each strategy at each gamma, interleaved and rotated, after a warm-up pass on the first sentence', async () => {
   const { calls, events, service, ended } = harness();
-  const jobId = await service.compare(DOC, { strategies: ['prophet', 'early-exit'], gammas: [2, 4], repeats: 2 });
+  const jobId = await service.compare(DOC, { strategies: ['eagle', 'early-exit'], gammas: [2, 4], repeats: 2 });
   const end = await ended(jobId);
   assert.equal(end.type, 'compare-done');
   if (end.type !== 'compare-done') return;
-  const configs = ['ar', 'prophet/2', 'prophet/4', 'early-exit/2', 'early-exit/4'];
+  const configs = ['ar', 'eagle/2', 'eagle/4', 'early-exit/2', 'early-exit/4'];
   const rotated = (r: number): string[] => configs.map((_, i) => configs[(i + r) % configs.length]);
   assert.deepEqual(calls.map(configOf), [...rotated(0), ...rotated(1), ...rotated(2)], 'each round runs every configuration once, rotated by one');
   assert.ok(
@@ -76,7 +76,7 @@ test('a comparison runs ar and each strategy at each gamma, interleaved and rota
   const { result } = end;
   assert.deepEqual(
     result.cells.map((c) => `${c.strategy}/${c.gamma}`),
-    ['ar/0', 'prophet/2', 'prophet/4', 'early-exit/2', 'early-exit/4'],
+    ['ar/0', 'eagle/2', 'eagle/4', 'early-exit/2', 'early-exit/4'],
   );
   assert.deepEqual([result.runsDone, result.runsTotal], [10, 10]);
   assert.match(result.machine, /\d+ cores?/);
@@ -100,7 +100,7 @@ test('a comparison runs ar and each strategy at each gamma, interleaved and rota
   );
   assert.ok(progress.every((p) => p.total === 15));
   assert.equal(progress[0].label, 'warm-up: ar (baseline)');
-  assert.equal(progress[5].label, 'repeat 1 of 2: prophet γ 2');
+  assert.equal(progress[5].label, 'repeat 1 of 2: eagle γ 2');
   assert.deepEqual(
     progress.map((p) => p.result.runsDone),
     [0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -108,7 +108,7 @@ test('a comparison runs ar and each strategy at each gamma, interleaved and rota
   );
   assert.deepEqual(
     progress[7].result.cells.map((c) => `${c.strategy}/${c.gamma}`),
-    ['prophet/2', 'prophet/4'],
+    ['eagle/2', 'eagle/4'],
     'a cell appears as soon as it has a run',
   );
   await service.dispose();
@@ -138,12 +138,12 @@ test('a bad request is refused in one line: unknown or unsupported strategy, emp
     repeats: 3,
   });
 
-  const { service, events } = harness({ strategies: ['ar', 'early-exit', 'prophet'] });
+  const { service, events } = harness({ strategies: ['ar', 'early-exit', 'eagle'] });
   await assert.rejects(service.compare(DOC, { strategies: ['draft'], gammas: [1] }), {
     name: 'CompareRequestError',
-    message: 'compare: this voice cannot run draft (it runs ar, early-exit, prophet)',
+    message: 'compare: this voice cannot run draft (it runs ar, eagle, early-exit)',
   });
-  await assert.rejects(service.compare('  \n', { strategies: ['prophet'], gammas: [1] }), /^CompareRequestError: compare: there is no text to compare on/);
+  await assert.rejects(service.compare('  \n', { strategies: ['eagle'], gammas: [1] }), /^CompareRequestError: compare: there is no text to compare on/);
   assert.equal(events.filter((e) => e.type === 'compare-progress').length, 0, 'nothing started');
   await service.dispose();
 });
@@ -189,7 +189,7 @@ test('cancel stops a comparison; what it measured can still be exported, as JSON
 
 test('a new synthesis cancels a running comparison (one job holds the voice)', async () => {
   const { events, service, ended } = harness({ speed: 1 });
-  const jobId = await service.compare(DOC, { strategies: ['prophet'], gammas: [1, 2, 3, 4], repeats: 2 });
+  const jobId = await service.compare(DOC, { strategies: ['eagle'], gammas: [1, 2, 3, 4], repeats: 2 });
   await new Promise((r) => setTimeout(r, 20));
   const synthesis = service.synthesize(DOC, {});
   assert.equal((await ended(jobId)).type, 'job-canceled');

@@ -79,7 +79,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     const plan = costPlan(acceptance, {
       ...candidates,
       strategies,
-      chainGammas: { prophet: decoder.chains.prophet.gammas, draft: decoder.chains.draft.gammas },
+      chainGammas: { eagle: decoder.chains.eagle.gammas, draft: decoder.chains.draft.gammas },
     });
     // Our own decoder is released before the timed models load: two copies' sessions need not coexist.
     await own?.release();

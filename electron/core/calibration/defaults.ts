@@ -61,7 +61,7 @@ export function calibratedDefaults(calibration: Pick<Calibration, 'best' | 'bySt
   };
 }
 
-/** "prophet γ 4, 1+2 threads" (or "prophet γ auto ≤5 at 0.35, …"): strategy, gamma, and drafting + verifying threads. */
+/** "eagle γ 4, 1+2 threads" (or "eagle γ auto ≤5 at 0.35, …"): strategy, gamma, and drafting + verifying threads. */
 export function describeChoice(
   p: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>,
   adaptive?: Pick<AdaptiveChoice, 'maxGamma' | 'draftConfidence'>,
@@ -71,7 +71,7 @@ export function describeChoice(
   return `${p.strategy} γ ${gamma}, ${p.threads}+${p.targetThreads} threads`;
 }
 
-/** "calibrated: prophet γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
+/** "calibrated: eagle γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
 export function calibrationLine(
   calibration: Pick<Calibration, 'best' | 'machine' | 'adaptive'>,
   chosen: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'> = calibration.best,

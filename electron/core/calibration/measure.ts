@@ -135,7 +135,7 @@ export interface CostPlan {
   /**
    * The graph calls of one verification step of each strategy and gamma, in the engine's order, timed
    * in every split. A graph costs more right after another graph has run than in a loop of its own (the
-   * prophet's chain of 6 took 0.61-0.81 ms in a loop and 0.96-1.41 ms between `full` calls, in CPU
+   * eagle's chain of 6 took 0.61-0.81 ms in a loop and 0.96-1.41 ms between `full` calls, in CPU
    * time: the other graph's weights evict its own from the caches), so each call is timed in its step.
    */
   steps: { label: string; calls: PlanItem[] }[];
@@ -147,7 +147,7 @@ export interface PlanOptions {
   /** Verifying-graph (full, rest) thread counts. */
   targetThreads: readonly number[];
   /** Gammas each chained drafter has a chain for. */
-  chainGammas: Partial<Record<'prophet' | 'draft', readonly number[]>>;
+  chainGammas: Partial<Record<'eagle' | 'draft', readonly number[]>>;
   /** Strategies to plan for (ar is always planned). */
   strategies: readonly DraftingStrategy[];
 }
@@ -296,7 +296,7 @@ function abortIfAsked(signal: AbortSignal | undefined): void {
 }
 
 function roleOf(graph: CostGraph): GraphRole {
-  const m = /^(prophet|draft)_chain_\d+$/.exec(graph);
+  const m = /^(eagle|draft)_chain_\d+$/.exec(graph);
   return (m ? m[1] : graph) as GraphRole;
 }
 
@@ -309,8 +309,8 @@ function roleOf(graph: CostGraph): GraphRole {
  * 1.04 and 1.23 ms (AMD EPYC, 2 cores, shared).
  */
 async function runnerFor(model: LoadedModel, item: PlanItem, position: number): Promise<() => Promise<void>> {
-  const chain = /^(prophet|draft)_chain_(\d+)$/.exec(item.graph);
-  const graph: Graph = chain ? await model.chains[chain[1] as 'prophet' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
+  const chain = /^(eagle|draft)_chain_(\d+)$/.exec(item.graph);
+  const graph: Graph = chain ? await model.chains[chain[1] as 'eagle' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
   const gamma = chain ? Number(chain[2]) : 0;
   const longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
   const shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));

@@ -7,8 +7,9 @@
  *                                the voice alone, so a new machine or ONNX Runtime re-times the graphs
  *                                without decoding the bench texts again
  *
- * A file for another machine, ONNX Runtime or voice is stale; a file that is not valid JSON of this
- * format is corrupt. Either is ignored, with a one-line notice for the caller to show, and redone.
+ * A file for another machine, ONNX Runtime or voice, or one naming a strategy this version does not
+ * have, is stale; a file that is not valid JSON of this format is corrupt. Either is ignored, with a
+ * one-line notice for the caller to show, and redone.
  * Writes are atomic (a temporary file renamed over the old one).
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -49,7 +50,7 @@ export const acceptancePath = (dir: string, voice: VoiceIdentity): string => pat
 
 // ---------------------------------------------------------------- the files' shapes
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle']);
 const count = z.number().int().min(0);
 const positive = z.number().finite().positive();
 
@@ -59,8 +60,9 @@ const voiceSchema = z.object({ name: z.string(), manifestSha256: z.string().rege
 const acceptanceSchema = z
   .object({
     maxGamma: z.number().int().min(1).max(64),
-    drafters: z.object({
-      prophet: z.object({ reached: z.array(count) }).optional(),
+    // Strict: a drafter this version does not know makes the profile another version's, measured again.
+    drafters: z.strictObject({
+      eagle: z.object({ reached: z.array(count) }).optional(),
       draft: z.object({ reached: z.array(count) }).optional(),
       'early-exit': z.object({ reached: z.array(count) }).optional(),
     }),
@@ -81,7 +83,7 @@ const acceptanceSchema = z
     }
   });
 
-const graphName = z.string().regex(/^(full|rest|trunk|exit_head|prophet|draft|(prophet|draft)_chain_[1-9]\d*)$/);
+const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|(eagle|draft)_chain_[1-9]\d*)$/);
 const costSchema = z.object({ graph: graphName, threads: z.number().int().min(0).max(256), positions: z.number().int().min(1), ms: positive });
 
 const predictionSchema = z.object({
@@ -116,7 +118,7 @@ const calibrationSchema = z.object({
     ar: predictionSchema.optional(),
     draft: predictionSchema.optional(),
     'early-exit': predictionSchema.optional(),
-    prophet: predictionSchema.optional(),
+    eagle: predictionSchema.optional(),
   }),
   adaptive: adaptiveSchema.optional(),
 });
@@ -139,6 +141,22 @@ export function calibrationProblems(value: unknown): string[] {
   return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The strategies a calibration file names that this version does not have (a file written where the
+ * EAGLE drafter's strategy was called "prophet" names that one), in the order found.
+ */
+function unknownStrategies(value: unknown): string[] {
+  if (!isRecord(value) || value.format !== CALIBRATION_FORMAT) return [];
+  const named: unknown[] = [];
+  if (isRecord(value.best)) named.push(value.best.strategy);
+  if (isRecord(value.byStrategy)) named.push(...Object.keys(value.byStrategy));
+  if (isRecord(value.acceptance) && isRecord(value.acceptance.drafters)) named.push(...Object.keys(value.acceptance.drafters));
+  const known: readonly string[] = strategy.options;
+  return [...new Set(named.filter((s): s is string => typeof s === 'string' && !known.includes(s)))];
+}
+
 /** This machine's and this voice's calibration in `dir`, or why there is none. Never throws for a bad file. */
 export async function readCalibration(dir: string, machine: MachineInfo, voice: VoiceIdentity): Promise<StoredCalibration> {
   const file = calibrationPath(dir);
@@ -154,6 +172,11 @@ export async function readCalibration(dir: string, machine: MachineInfo, voice: 
     value = JSON.parse(text);
   } catch {
     return { status: 'corrupt', file, notice: `calibration ${file} is not valid JSON; ignored` };
+  }
+  const unknown = unknownStrategies(value);
+  if (unknown.length > 0) {
+    const names = unknown.map((s) => JSON.stringify(s)).join(', ');
+    return { status: 'stale', file, notice: `calibration ${file} was measured for another setup (unknown strategy ${names}); ignored` };
   }
   const problems = calibrationProblems(value);
   if (problems.length > 0) return { status: 'corrupt', file, notice: `calibration ${file} is not a ${CALIBRATION_FORMAT} file (${problems[0]}); ignored` };

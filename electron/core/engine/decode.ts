@@ -4,7 +4,7 @@
  *   ar          the target (`full`) alone, one session run per token;
  *   draft       a separate small decoder drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
- *   prophet     a drafter fed the target's final hidden states drafts, `full` verifies.
+ *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  */
@@ -20,11 +20,11 @@ import { FullTarget } from './target.ts';
 import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
-import { ProphetDrafter } from './drafters/prophet.ts';
+import { EagleDrafter } from './drafters/eagle.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'prophet'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
@@ -32,7 +32,7 @@ export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   ar: ['full'],
   draft: ['full', 'draft'],
   'early-exit': ['trunk', 'rest', 'exit_head'],
-  prophet: ['full', 'prophet'],
+  eagle: ['full', 'eagle'],
 };
 
 export interface DecodeOptions {
@@ -73,7 +73,7 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Drafting of one row (prophet, draft), greedy or sampled with temperature alone, in one session run
+   * Drafting of one row (eagle, draft), greedy or sampled with temperature alone, in one session run
    * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
    * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
    * (tests and benchmarks compare the two).
@@ -182,9 +182,9 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: null };
     case 'draft':
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: new DraftModelDrafter({ ...env, graph: g.draft, chains: chains?.draft }) };
-    case 'prophet': {
+    case 'eagle': {
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
-      return { target, drafter: new ProphetDrafter({ ...env, graph: g.prophet, features: target.features!, chains: chains?.prophet }) };
+      return { target, drafter: new EagleDrafter({ ...env, graph: g.eagle, features: target.features!, chains: chains?.eagle }) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
@@ -201,7 +201,7 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   const strategy = options.strategy ?? 'ar';
   const chains = options.chains === false ? undefined : model.chains;
   // Chains get the graph-call log from their set: their sessions are created on first use.
-  if (chains && (strategy === 'prophet' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  if (chains && (strategy === 'eagle' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
   const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   return run({ model, prompts, options, graphs, build: (env) => build(model, strategy, env, chains) });
 }

@@ -25,7 +25,7 @@ export function benchConfigs(strategies: readonly Strategy[], gammas: readonly (
   return configs;
 }
 
-/** "prophet/4", "ar/0", "draft/auto": a configuration as a map key. */
+/** "eagle/4", "ar/0", "draft/auto": a configuration as a map key. */
 export const benchKey = (config: BenchConfig): string => `${config.strategy}/${config.gamma}`;
 
 /** The order round `round` (0-based, warm-up rounds counted) runs the configurations in: rotated by `round`. */

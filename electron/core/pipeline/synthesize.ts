@@ -47,7 +47,7 @@ export interface SynthesisHooks {
   /**
    * Default true: a sentence is spoken as soon as its row finishes, while the rest decode. false:
    * each batch is spoken after it is decoded, so decoding is timed alone (`spear bench`: on 2 cores
-   * the speaker running beside the decoder slowed it by 16 % for ar and 25 % for prophet γ 3, which
+   * the speaker running beside the decoder slowed it by 16 % for ar and 25 % for eagle γ 3, which
    * understates every speedup).
    */
   speakWhileDecoding?: boolean;

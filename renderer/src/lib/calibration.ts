@@ -3,7 +3,7 @@ import type { CalibrationChoice, CalibrationInfo, Strategy } from '../../../elec
 import type { Tuning } from '../store/state.ts';
 import { formatSpeedup } from './format.ts';
 
-/** "prophet γ 4, 1+2 threads" (drafting + verifying threads), as `spear synth` prints it. */
+/** "eagle γ 4, 1+2 threads" (drafting + verifying threads), as `spear synth` prints it. */
 export function describeChoice(choice: Pick<CalibrationChoice, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>): string {
   if (choice.strategy === 'ar') return `ar, ${choice.targetThreads} thread${choice.targetThreads === 1 ? '' : 's'}`;
   return `${choice.strategy} γ ${choice.gamma}, ${choice.threads}+${choice.targetThreads} threads`;

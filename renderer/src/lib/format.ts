@@ -43,7 +43,7 @@ export function plural(count: number, one: string, many = `${one}s`): string {
 
 /** Strategy as the UI names it. */
 export function strategyLabel(strategy: string): string {
-  return ({ ar: 'autoregressive (ar)', draft: 'draft model', 'early-exit': 'early exit', prophet: 'prophet' } as Record<string, string>)[strategy] ?? strategy;
+  return ({ ar: 'autoregressive (ar)', draft: 'draft model', 'early-exit': 'early exit', eagle: 'EAGLE' } as Record<string, string>)[strategy] ?? strategy;
 }
 
 /** Provider as the UI names it. */

@@ -182,7 +182,7 @@ export const initialDecoding: DecodingSlice = {
   status: 'idle',
   jobText: '',
   jobSentences: [],
-  strategy: 'prophet',
+  strategy: 'eagle',
   gamma: 3,
   totals: EMPTY_STATS,
   perSentence: {},
@@ -197,7 +197,7 @@ export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
   tuning: {
-    strategy: 'prophet',
+    strategy: 'eagle',
     gamma: 3,
     adaptive: false,
     temperature: 0,

@@ -13,7 +13,7 @@ import { seededUniform } from '../../../electron/core/engine/random.ts';
 import { DecodeOptionError } from '../../../electron/core/errors.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
-const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'prophet'];
+const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle'];
 const THRESHOLDS = [0.25, 0.3, 0.4, 0.6];
 
 for (const dir of [TINY, TINY_FUSED]) {

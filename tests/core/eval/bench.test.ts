@@ -25,8 +25,8 @@ function summary(tokensPerSecond: number, acceptanceRate = 0.5, tokensPerTargetC
 }
 
 test('ar comes first, then each drafting strategy at each gamma; each round rotates the order by one', () => {
-  const configs = benchConfigs(['ar', 'prophet', 'early-exit'], [1, 3]);
-  assert.deepEqual(configs.map(benchKey), ['ar/0', 'prophet/1', 'prophet/3', 'early-exit/1', 'early-exit/3']);
+  const configs = benchConfigs(['ar', 'eagle', 'early-exit'], [1, 3]);
+  assert.deepEqual(configs.map(benchKey), ['ar/0', 'eagle/1', 'eagle/3', 'early-exit/1', 'early-exit/3']);
   assert.deepEqual(benchConfigs(['draft'], [2, 'auto']).map(benchKey), ['ar/0', 'draft/2', 'draft/auto']);
   assert.deepEqual(roundOrder([1, 2, 3], 0), [1, 2, 3]);
   assert.deepEqual(roundOrder([1, 2, 3], 1), [2, 3, 1]);
