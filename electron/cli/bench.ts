@@ -33,6 +33,8 @@ Options:
       --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
+      --accept MODE        exact (default, lossless) or groups: lossy, every drafting row accepts a draft
+                           in the target's unit group (its rows say "lossless": false)
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
@@ -49,6 +51,7 @@ const OPTIONS = {
   gammas: { type: 'string' },
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
+  accept: { type: 'string' },
   temperature: { type: 'string' },
   batch: { type: 'string' },
   repeats: { type: 'string' },
@@ -63,6 +66,8 @@ export interface BenchRow {
   strategy: Strategy;
   /** The gamma; for an adaptive row, the most drafts per step. */
   gamma: number;
+  /** 'groups': lossy acceptance (`--accept groups`), so `lossless` is false. */
+  acceptance: 'exact' | 'groups';
   /** Adaptive gamma (`--gammas auto`): drafts stop where the drafter's confidence falls below draft_confidence. */
   adaptive: boolean;
   draft_confidence: number | null;
@@ -95,7 +100,7 @@ export interface BenchRow {
   predicted_speedup: number | null;
   /**
    * The row's output is the target's own: token for token at temperature 0, the target's distribution
-   * when sampling. Every strategy the engine runs is lossless; the field marks rows for scripts that
+   * when sampling. False only for rows with lossy acceptance (--accept groups); the field marks rows for scripts that
    * compare them with lossy schemes.
    */
   lossless: boolean;
@@ -110,6 +115,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!) ?? [...STRATEGIES];
   const gammas = list(v.gammas, 'gammas', (s) => gammaArg(s, 'gammas')!) ?? [1, 2, 3, 4, 5, 6, 8];
   const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
+  const acceptance = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
@@ -145,7 +151,15 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         synthesize(
           voice,
           document,
-          { strategy: c.strategy, gamma: c.gamma || 1, ...(c.gamma === 'auto' ? adaptive : {}), temperature, batchSize: batch, seed: 0 },
+          {
+            strategy: c.strategy,
+            gamma: c.gamma || 1,
+            ...(c.gamma === 'auto' ? adaptive : {}),
+            ...(c.strategy !== 'ar' && acceptance === 'groups' ? { acceptance } : {}),
+            temperature,
+            batchSize: batch,
+            seed: 0,
+          },
           { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false },
         ),
     });
@@ -177,7 +191,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         rtf: cell.rtf,
         time_to_first_audio_ms: cell.timeToFirstAudioMs,
         ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
-        lossless: true,
+        acceptance: cell.strategy === 'ar' ? 'exact' : acceptance,
+        lossless: cell.strategy === 'ar' || acceptance === 'exact',
       };
     });
     if (v.json) {

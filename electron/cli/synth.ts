@@ -41,6 +41,8 @@ Options:
                            auto: each sentence stops drafting where the drafter is unsure
       --draft-confidence C with --gamma auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with --gamma auto: the most drafts per step, 1-16 (default 8)
+      --accept MODE        exact (default): lossless; groups: lossy, a draft in the target's unit group
+                           is accepted (faster; the units are no longer the target's own)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -78,6 +80,7 @@ const OPTIONS = {
   gamma: { type: 'string' },
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
+  accept: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -116,6 +119,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     strategy: oneOf(v.strategy, 'strategy', STRATEGIES, RENAMED_STRATEGIES),
     gamma: gammaArg(v.gamma, 'gamma'),
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
+    ...(v.accept ? { acceptance: oneOf(v.accept, 'accept', ['exact', 'groups'] as const) } : {}),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),

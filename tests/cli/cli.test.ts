@@ -352,6 +352,25 @@ test('--gamma auto gives the units of ar at temperature 0, and bench marks its r
   assert.equal(rows[2].lossless, true);
 });
 
+test('--accept groups is lossy and says so: bench rows are lossless: false, and a bad mode is refused', async () => {
+  const dir = await scratch();
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\n');
+  const r = spear(['bench', '--texts', texts, '--strategies', 'draft', '--gammas', '3', '--accept', 'groups', '--repeats', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.deepEqual(
+    rows.map((row: { strategy: string; acceptance: string; lossless: boolean }) => [row.strategy, row.acceptance, row.lossless]),
+    [
+      ['ar', 'exact', true],
+      ['draft', 'groups', false],
+    ],
+  );
+  const synth = spear(['synth', TEXT, '-o', path.join(dir, 'g.wav'), '--strategy', 'draft', '--accept', 'groups', '-q']);
+  assert.equal(synth.code, 0, synth.stderr);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--accept', 'fuzzy'], /--accept fuzzy: expected one of exact, groups/);
+});
+
 test('bench --json emits one row per strategy and gamma with every field', async () => {
   const dir = await scratch();
   const texts = path.join(dir, 'texts.txt');

@@ -17,7 +17,7 @@ import { SEED_LIMIT, seededUniform } from './random.ts';
 import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
-import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
+import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { EagleDrafter } from './drafters/eagle.ts';
@@ -48,6 +48,11 @@ export interface DecodeOptions {
   maxGamma?: number;
   /** With gamma 'auto': the confidence threshold, in (0, 1). Default DEFAULT_DRAFT_CONFIDENCE. */
   draftConfidence?: number;
+  /**
+   * Lossy, off by default: accept a draft that falls in the target's unit group (verify.ts UnitGroups).
+   * The output then no longer equals ar's (greedy) nor has the target's distribution (sampled).
+   */
+  acceptGroups?: UnitGroups;
   /**
    * 0 = greedy; otherwise from MIN_TEMPERATURE (1e-3) to MAX_TEMPERATURE (100). Default 0. Below 1e-3
    * sampling is an argmax anyway (a logit gap of 0.75 already gives exp(−750) = 0 in float64), and a
@@ -157,6 +162,11 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     }
     const bad = o.seeds.findIndex((seed) => !isSeed(seed));
     if (bad >= 0) throw new DecodeOptionError(`seeds[${bad}]`, o.seeds[bad], 'an integer in [0, 2^32)');
+  }
+  const g = o.acceptGroups;
+  if (g !== undefined) {
+    const ok = g.of instanceof Int32Array && g.of.length === V && isInt(g.count) && g.of.every((id) => id >= 0 && id < g.count);
+    if (!ok) throw new DecodeOptionError('acceptGroups', 'these groups', `a group id in [0, count) for each of the ${V} tokens`);
   }
   if (!Array.isArray(prompts) || prompts.length === 0) throw new PromptError(0, 'no prompts were given; pass at least one token array');
   const context = model.manifest.context;
@@ -301,13 +311,17 @@ async function run(input: RunInput): Promise<DecodeResult> {
         for (let s = 0; s < B; s++) {
           for (let i = 0; i <= lengths[s]; i++) targetTokens[s * (gamma + 1) + i] = argmax(logits, (s * (gamma + 1) + i) * V, V);
         }
-        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma), lengths });
+        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma), lengths, groups: options.acceptGroups });
       } else {
         const p = new Float64Array(B * (gamma + 1) * V);
         for (let s = 0; s < B; s++) {
           for (let i = 0; i <= lengths[s]; i++) picker.distribution(logits, (s * (gamma + 1) + i) * V, p, (s * (gamma + 1) + i) * V);
         }
-        verdict = verifySampled({
+        verdict = (
+          options.acceptGroups
+            ? (input: Parameters<typeof verifySampled>[0]) => verifySampledGroups({ ...input, groups: options.acceptGroups! })
+            : verifySampled
+        )({
           rows: B,
           gamma,
           vocabSize: V,
