@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadCalibration } from '../core/calibration/calibrate.ts';
 import { CostTable, predict } from '../core/calibration/cost-model.ts';
+import { PROVIDERS, type Provider } from '../core/engine/model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
@@ -41,6 +42,7 @@ Options:
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --provider P         cpu | webgpu | cuda (falls back to CPU and says so; every row names the provider that ran)
       --json               print a JSON array of rows instead of a table
   -h, --help               this help
 `;
@@ -58,6 +60,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  provider: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -66,6 +69,8 @@ export interface BenchRow {
   strategy: Strategy;
   /** The gamma; for an adaptive row, the most drafts per step. */
   gamma: number;
+  /** The execution provider that ran (after any fallback to CPU). */
+  provider: Provider;
   /** 'groups': lossy acceptance (`--accept groups`), so `lossless` is false. */
   acceptance: 'exact' | 'groups';
   /** Adaptive gamma (`--gammas auto`): drafts stop where the drafter's confidence falls below draft_confidence. */
@@ -134,7 +139,9 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   if (stored.status === 'stale' || stored.status === 'corrupt') process.stderr.write(`spear: ${stored.notice}\n`);
   // The split the bench runs (model.ts's defaults), for the calibration's predictions.
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
-  const voice = await openVoice(voiceDir, { threads, targetThreads });
+  const provider = oneOf(v.provider, 'provider', PROVIDERS);
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
+  if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   try {
     const configs = benchConfigs(strategies, gammas);
     const runs = await runInterleaved({
@@ -191,6 +198,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         rtf: cell.rtf,
         time_to_first_audio_ms: cell.timeToFirstAudioMs,
         ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
+        provider: voice.provider.used,
         acceptance: cell.strategy === 'ar' ? 'exact' : acceptance,
         lossless: cell.strategy === 'ar' || acceptance === 'exact',
       };
@@ -198,7 +206,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     if (v.json) {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     } else {
-      process.stdout.write(`voice ${voice.dir}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}, median of ${repeats}\n`);
+      const accept = acceptance === 'groups' ? ', acceptance groups (lossy)' : '';
+      process.stdout.write(
+        `voice ${voice.dir}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}${accept}, median of ${repeats}\n`,
+      );
       console.table(
         rows.map((r) => ({
           strategy: r.strategy,

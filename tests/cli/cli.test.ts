@@ -398,9 +398,11 @@ test('bench --json emits one row per strategy and gamma with every field', async
     'speedup_min',
     'speedup_max',
     'lossless',
+    'provider',
   ];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
   for (const row of rows) assert.equal(row.lossless, true, 'every strategy the engine runs is lossless');
+  for (const row of rows) assert.equal(row.provider, 'cpu', 'the provider that ran');
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
   for (const row of rows) assert.equal(row.mean_accepted_tokens, row.tokens_per_target_call, 'τ under both names');
   assert.equal(rows[0].strategy, 'ar');
