@@ -7,7 +7,7 @@ import { loadCalibration } from '../core/calibration/calibrate.ts';
 import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
-import { STRATEGIES, type Strategy } from '../core/engine/decode.ts';
+import { STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import type { SynthesisSummary } from '../core/pipeline/events.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
@@ -29,7 +29,8 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
+      --strategies LIST    ar, early-exit, draft, prophet, layer-skip (default: every one the voice
+                           has the graphs of; ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
@@ -103,7 +104,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
+  const asked = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!);
   const gammas = list(v.gammas, 'gammas', (s) => int(s, 'gammas', 1, 16)!) ?? [1, 2, 3, 4, 5, 6, 8];
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
@@ -124,6 +125,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   // The split the bench runs (model.ts's defaults), for the calibration's predictions.
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
   const voice = await openVoice(voiceDir, { threads, targetThreads });
+  const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
     const configs: Array<{ strategy: Strategy; gamma: number }> = [{ strategy: 'ar', gamma: 0 }];
     for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });

@@ -35,8 +35,9 @@ Options:
                            UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
                            chapters in reading order) or PDF (.pdf: its text layer); headings and
                            chapter breaks become paragraph pauses
-      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
-                           choice ('spear calibrate'), else the voice's fastest lossless one)
+      --strategy S         ar | early-exit | draft | prophet | layer-skip (default: this
+                           machine's calibrated choice ('spear calibrate'), else the voice's
+                           fastest lossless one)
       --gamma N            drafted tokens per step, 1-16 (default: the calibrated one, else the voice's)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SpearError } from '../core/errors.ts';
 import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet', 'layer-skip']);
 const provider = z.enum(['cpu', 'webgpu', 'cuda']);
 const gamma = z.number().int().min(LIMITS.gammaMin).max(LIMITS.gammaMax);
 const temperature = z.number().finite().min(0).max(10);
@@ -38,7 +38,7 @@ export const synthesizeOptionsSchema = z.strictObject({
 }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({
-  strategy: z.enum(['draft', 'early-exit', 'prophet']),
+  strategy: z.enum(['draft', 'early-exit', 'prophet', 'layer-skip']),
   gammas: z.array(gamma).min(1).max(16).optional(),
   temperature: temperature.optional(),
   topK: topK.optional(),

@@ -59,6 +59,7 @@ describe('format', () => {
     expect(plural(1, 'sentence')).toBe('1 sentence');
     expect(plural(3, 'sentence')).toBe('3 sentences');
     expect(strategyLabel('early-exit')).toBe('early exit');
+    expect(strategyLabel('layer-skip')).toBe('layer skip');
     expect(providerLabel('webgpu')).toBe('WebGPU');
   });
 });

@@ -46,7 +46,7 @@ export const acceptancePath = (dir: string, voice: VoiceIdentity): string => pat
 
 // ---------------------------------------------------------------- the files' shapes
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet', 'layer-skip']);
 const count = z.number().int().min(0);
 const positive = z.number().finite().positive();
 
@@ -60,6 +60,7 @@ const acceptanceSchema = z
       prophet: z.object({ reached: z.array(count) }).optional(),
       draft: z.object({ reached: z.array(count) }).optional(),
       'early-exit': z.object({ reached: z.array(count) }).optional(),
+      'layer-skip': z.object({ reached: z.array(count) }).optional(),
     }),
     meanPosition: z.number().finite().min(0),
     sentences: count,
@@ -78,7 +79,7 @@ const acceptanceSchema = z
     }
   });
 
-const graphName = z.string().regex(/^(full|rest|trunk|exit_head|prophet|draft|(prophet|draft)_chain_[1-9]\d*)$/);
+const graphName = z.string().regex(/^(full|rest|trunk|exit_head|prophet|draft|layer_skip|(prophet|draft)_chain_[1-9]\d*)$/);
 const costSchema = z.object({ graph: graphName, threads: z.number().int().min(0).max(256), positions: z.number().int().min(1), ms: positive });
 
 const predictionSchema = z.object({
@@ -104,6 +105,7 @@ const calibrationSchema = z.object({
   byStrategy: z.object({
     ar: predictionSchema.optional(),
     draft: predictionSchema.optional(),
+    'layer-skip': predictionSchema.optional(),
     'early-exit': predictionSchema.optional(),
     prophet: predictionSchema.optional(),
   }),
