@@ -8,7 +8,7 @@ import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { PROVIDERS, type Provider } from '../core/engine/model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
-import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
+import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES } from './args.ts';
@@ -30,7 +30,8 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    default ar,early-exit,draft,eagle (ar is always measured)
+      --strategies LIST    ar, early-exit, draft, eagle, layer-skip (default: every one the voice
+                           has the graphs of; ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
@@ -117,7 +118,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!) ?? [...STRATEGIES];
+  const asked = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!);
   const gammas = list(v.gammas, 'gammas', (s) => gammaArg(s, 'gammas')!) ?? [1, 2, 3, 4, 5, 6, 8];
   const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
   const acceptance = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
@@ -142,6 +143,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
+  const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
     const configs = benchConfigs(strategies, gammas);
     const runs = await runInterleaved({

@@ -22,6 +22,7 @@ import torch
 from . import REPO_ROOT
 from .t2s.chain import chain_voice
 from .t2s.export import export_model
+from .t2s.layer_skip import SkipPlan, add_layer_skip
 from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
 
@@ -54,6 +55,12 @@ TINY = FixtureConfig()
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
 FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry eagle chains (the others test models without)
+
+
+def fixture_layer_skip(n_layers: int) -> SkipPlan:
+    """Every fixture's layer_skip graph: the first block whole, the second's attention, the last's MLP
+    ("Fa-m" for 4 blocks), so whole blocks and both kinds of sublayer are skipped."""
+    return SkipPlan.parse("Fa" + "-" * (n_layers - 3) + "m")
 # No exit blocks, and an EAGLE drafter narrower than the target (its cache width differs from the features it reads).
 TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, eagle_d_model=16)
 # Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
@@ -153,6 +160,7 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
     export_model(target, draft, eagle, out_dir, name=fc.name, vocab=vocab or {"size": fc.vocab_size, "special": SPECIAL},
                  stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc),
                                                        "expected_acceptance": stats})
+    add_layer_skip(out_dir, fixture_layer_skip(fc.n_layers))
     if voice:
         manifest_path = out_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text())

@@ -31,7 +31,7 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   const config = await scratch();
   const first = spear(['calibrate', '--voice', TINY], config);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^calibrated: (eagle γ \d|draft γ \d|early-exit γ \d|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/);
+  assert.match(first.stdout, /^calibrated: ((eagle|draft|early-exit|layer-skip) γ \d|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/);
   assert.match(first.stdout, /acceptance at depth 1–8 \(fixed prompts, 16 prompts/);
   const voice = await voiceIdentity(TINY);
   const stored = await readCalibration(config, currentMachine(), voice);
@@ -40,7 +40,7 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   const c = (stored as { calibration: Calibration }).calibration;
   // The fixture has chains for gamma 2-4 of both chained drafters: they were timed.
   assert.ok(c.costs.some((x) => x.graph === 'eagle_chain_3') && c.costs.some((x) => x.graph === 'draft_chain_4'));
-  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'eagle', 'early-exit']);
+  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'eagle', 'early-exit', 'layer-skip']);
 
   const second = spear(['calibrate', '--voice', TINY], config);
   assert.equal(second.code, 0, second.stderr);

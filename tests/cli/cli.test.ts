@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -265,10 +265,10 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
 });
 
-test('--units-out is identical for ar, early-exit, draft and eagle at temperature 0', async () => {
+test('--units-out is identical for ar, early-exit, draft, eagle and layer-skip at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
-  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle']) {
+  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip']) {
     const file = path.join(dir, `${strategy}.json`);
     const r = spear([
       'synth',
@@ -504,6 +504,19 @@ test('eval refuses a report folder that does not exist before doing any work', a
   await writeFile(path.join(work, 'corpus/test.jsonl'), JSON.stringify({ id: 's1', text: 'A test.', phonemes: [1, 2, 3] }) + '\n');
   await writeFile(path.join(work, 'units/test.jsonl'), JSON.stringify({ id: 's1', units: [1, 2, 3] }) + '\n');
   await failsCleanly((d) => ['eval', '--work', work, '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/);
+});
+test('layer-skip on a voice without the layer_skip graph is refused in one line', async () => {
+  // The shipped voice's files, its manifest without the entry.
+  const voice = await scratch();
+  const shipped = path.join(ROOT, 'native-models/voice');
+  for (const name of await readdir(shipped)) if (name !== 'manifest.json') await symlink(path.join(shipped, name), path.join(voice, name));
+  const manifest = JSON.parse(await readFile(path.join(shipped, 'manifest.json'), 'utf8'));
+  delete manifest.graphs.layer_skip;
+  await writeFile(path.join(voice, 'manifest.json'), JSON.stringify(manifest));
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--voice', voice, '--strategy', 'layer-skip', '-q'],
+    /^spear: strategy = "layer-skip" is not allowed: this model \(.*\) lacks graph\(s\) layer_skip\n$/,
+  );
 });
 test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));
 

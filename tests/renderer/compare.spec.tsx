@@ -148,17 +148,17 @@ describe('the compare view', () => {
   });
 
   it('while running: Cancel, the boxes locked, and the progress; then three charts and the table fill', () => {
-    const html = render({ status: 'running', progress: { done: 7, total: 21, label: 'repeat 1 of 2: prophet γ 4' }, result: RESULT, canExport: true });
+    const html = render({ status: 'running', progress: { done: 7, total: 21, label: 'repeat 1 of 2: eagle γ 4' }, result: RESULT, canExport: true });
     expect(html).toMatch(/<button type="submit" data-testid="run-compare">Cancel<\/button>/);
-    expect(html).toContain('disabled="" name="compare-strategy" checked="" value="prophet"');
-    expect(html).toContain('7 of 21 runs · next: repeat 1 of 2: prophet γ 4');
+    expect(html).toContain('disabled="" name="compare-strategy" checked="" value="eagle"');
+    expect(html).toContain('7 of 21 runs · next: repeat 1 of 2: eagle γ 4');
     expect(html.match(/<figure class="chart compare-chart"/g)).toHaveLength(3);
     expect(html.match(/<svg viewBox="0 0 300 160" role="img" aria-labelledby="[^"]+-title">/g)).toHaveLength(3);
     expect(html).toContain('-title">units/s against γ, one line per strategy, ar as a horizontal line; the numbers are in the table below</title>');
-    expect(html).toContain('<title>prophet, γ 4: 80.0%</title>');
+    expect(html).toContain('<title>EAGLE, γ 4: 80.0%</title>');
     expect(html).toContain('>α (acceptance rate)</text>');
     expect(html.match(/data-testid="compare-row"/g)).toHaveLength(5);
-    expect(html).toContain('<th scope="row">prophet</th><td>4</td><td>2</td><td>1100</td><td>1.38× (1.34–1.41)</td><td>80.0%</td><td>3.10</td><td>0.125</td>');
+    expect(html).toContain('<th scope="row">EAGLE</th><td>4</td><td>2</td><td>1100</td><td>1.38× (1.34–1.41)</td><td>80.0%</td><td>3.10</td><td>0.125</td>');
     expect(html).toContain('(12 of 14 runs measured)');
     expect(html).not.toMatch(/disabled=""[^>]*data-testid="export-compare-json"/);
   });

@@ -60,6 +60,7 @@ describe('format', () => {
     expect(plural(3, 'sentence')).toBe('3 sentences');
     expect(strategyLabel('early-exit')).toBe('early exit');
     expect(strategyLabel('eagle')).toBe('EAGLE');
+    expect(strategyLabel('layer-skip')).toBe('layer skip');
     expect(providerLabel('webgpu')).toBe('WebGPU');
   });
 });

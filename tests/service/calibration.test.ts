@@ -209,7 +209,7 @@ test('a calibration that timed adaptive gamma faster makes it the default of its
   assert.deepEqual(h.service.getCalibration().adaptive, { strategy: 'draft', draftConfidence: 0.35, maxGamma: 6, speedupOverFixed: 1.1, chosen: true });
   assert.deepEqual([(await runJob(h)).strategy, (await runJob(h)).gamma], ['draft', 'auto']);
   // Another strategy, or a gamma the user picks, keeps a fixed gamma.
-  assert.equal((await runJob(h, { strategy: 'prophet' })).gamma, 6);
+  assert.equal((await runJob(h, { strategy: 'eagle' })).gamma, 6);
   assert.equal((await runJob(h, { strategy: 'draft', gamma: 3 })).gamma, 3);
 });
 

@@ -11,6 +11,7 @@
  *   eagle       chain_γ(c) + full(γ+1)            (no chain for γ: eagle(c) + (γ−1)·eagle(1))
  *   draft       chain_γ(c) + full(γ+1)            (no chain for γ: draft(c) + (γ−1)·draft(1))
  *   early-exit  (γ+1)·trunk(1) + γ·exit_head(1) + rest(γ+1)
+ *   layer-skip  layer_skip(c) + (γ−1)·layer_skip(1) + full(γ+1)
  *
  * Early exit shares the trunk: drafting runs it on the pending token and the first γ−1 drafts,
  * verification on the last draft, so every token passes it once. A step emits τ(γ) units on average,
@@ -23,10 +24,10 @@
 import type { Strategy } from '../engine/decode.ts';
 
 export type DraftingStrategy = Exclude<Strategy, 'ar'>;
-export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit'];
+export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip'];
 
 /** Graphs whose cost is measured: the contract's roles, and each chained drafter's chain of one gamma. */
-export type CostGraph = 'full' | 'rest' | 'trunk' | 'exit_head' | 'eagle' | 'draft' | `${'eagle' | 'draft'}_chain_${number}`;
+export type CostGraph = 'full' | 'rest' | 'trunk' | 'exit_head' | 'eagle' | 'draft' | 'layer_skip' | `${'eagle' | 'draft'}_chain_${number}`;
 
 export const chainGraph = (drafter: 'eagle' | 'draft', gamma: number): CostGraph => `${drafter}_chain_${gamma}`;
 
@@ -95,10 +96,10 @@ export function acceptanceByDepth(profile: AcceptanceProfile, drafter: DraftingS
 /**
  * Positions a drafter feeds at a step's start, on average. EAGLE's cache keeps only positions
  * built from the target's hidden states, so it catches up on all τ units the last step committed; the
- * draft model keeps its accepted drafts' keys and feeds the new token, and the last draft too when all γ
- * were accepted.
+ * draft model (and layer skip) keeps its accepted drafts' keys and feeds the new token, and the last draft
+ * too when all γ were accepted.
  */
-export function catchUp(profile: AcceptanceProfile, drafter: 'eagle' | 'draft', gamma: number): number {
+export function catchUp(profile: AcceptanceProfile, drafter: Exclude<DraftingStrategy, 'early-exit'>, gamma: number): number {
   if (drafter === 'eagle') return unitsPerStep(profile, drafter, gamma);
   const reached = profile.drafters[drafter]?.reached;
   const allAccepted = reached && reached[0] > 0 && gamma <= profile.maxGamma ? reached[gamma] / reached[0] : 0;
@@ -196,6 +197,10 @@ export function stepMs(config: Config, table: CostTable, profile: AcceptanceProf
       const head = t('exit_head', 1);
       if (trunk === undefined || head === undefined) return undefined;
       return sum((gamma + 1) * trunk, gamma * head, t('rest', gamma + 1));
+    }
+    case 'layer-skip': {
+      const rest = gamma > 1 ? t('layer_skip', 1) : 0;
+      return sum(t('layer_skip', catchUp(profile, strategy, gamma)), rest === undefined ? undefined : (gamma - 1) * rest, t('full', gamma + 1));
     }
   }
 }

@@ -173,7 +173,7 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
   const call = (graph: CostGraph, positions: number): PlanItem => ({ graph, positions: Math.max(1, positions) });
   for (const strategy of options.strategies) {
     if (!profile.drafters[strategy]) continue;
-    const chains = new Set(strategy === 'early-exit' ? [] : (options.chainGammas[strategy] ?? []));
+    const chains = new Set(strategy === 'early-exit' || strategy === 'layer-skip' ? [] : (options.chainGammas[strategy] ?? []));
     for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
       if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== profile.maxGamma) continue;
       const calls: PlanItem[] = [];
@@ -182,8 +182,9 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
         calls.push(call('trunk', 1), call('rest', gamma + 1));
       } else {
         const c = Math.round(catchUp(profile, strategy, gamma));
-        if (chains.has(gamma)) calls.push(call(chainGraph(strategy, gamma), c));
-        else for (let i = 0; i < gamma; i++) calls.push(call(strategy, i === 0 ? c : 1));
+        const graph = strategy === 'layer-skip' ? 'layer_skip' : strategy;
+        if (graph !== 'layer_skip' && chains.has(gamma)) calls.push(call(chainGraph(graph, gamma), c));
+        else for (let i = 0; i < gamma; i++) calls.push(call(graph, i === 0 ? c : 1));
         calls.push(call('full', gamma + 1));
       }
       steps.push({ label: `${strategy} γ ${gamma}`, calls });
@@ -315,7 +316,7 @@ async function runnerFor(model: LoadedModel, item: PlanItem, position: number): 
   const longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
   const shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));
   const span = longest - shortest + 1;
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 1, longest + item.positions + gamma + 2);
+  const cache = KvCache.forGraph(graph.entry, 1, longest + item.positions + gamma + 2);
   const { vocab } = model.manifest;
   const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
   const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);

@@ -50,7 +50,7 @@ export const acceptancePath = (dir: string, voice: VoiceIdentity): string => pat
 
 // ---------------------------------------------------------------- the files' shapes
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip']);
 const count = z.number().int().min(0);
 const positive = z.number().finite().positive();
 
@@ -65,6 +65,7 @@ const acceptanceSchema = z
       eagle: z.object({ reached: z.array(count) }).optional(),
       draft: z.object({ reached: z.array(count) }).optional(),
       'early-exit': z.object({ reached: z.array(count) }).optional(),
+      'layer-skip': z.object({ reached: z.array(count) }).optional(),
     }),
     meanPosition: z.number().finite().min(0),
     sentences: count,
@@ -83,7 +84,7 @@ const acceptanceSchema = z
     }
   });
 
-const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|(eagle|draft)_chain_[1-9]\d*)$/);
+const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|layer_skip|(eagle|draft)_chain_[1-9]\d*)$/);
 const costSchema = z.object({ graph: graphName, threads: z.number().int().min(0).max(256), positions: z.number().int().min(1), ms: positive });
 
 const predictionSchema = z.object({
@@ -117,6 +118,7 @@ const calibrationSchema = z.object({
   byStrategy: z.object({
     ar: predictionSchema.optional(),
     draft: predictionSchema.optional(),
+    'layer-skip': predictionSchema.optional(),
     'early-exit': predictionSchema.optional(),
     eagle: predictionSchema.optional(),
   }),

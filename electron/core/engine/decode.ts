@@ -3,6 +3,7 @@
  *
  *   ar          the target (`full`) alone, one session run per token;
  *   draft       a separate small decoder drafts, `full` verifies;
+ *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies.
  *
@@ -19,18 +20,20 @@ import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent }
 import { FullTarget } from './target.ts';
 import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
+import { LayerSkipDrafter } from './drafters/layer-skip.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { EagleDrafter } from './drafters/eagle.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
 export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   ar: ['full'],
   draft: ['full', 'draft'],
+  'layer-skip': ['full', 'layer_skip'],
   'early-exit': ['trunk', 'rest', 'exit_head'],
   eagle: ['full', 'eagle'],
 };
@@ -190,6 +193,8 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
   switch (strategy) {
     case 'ar':
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: null };
+    case 'layer-skip':
+      return { target: new FullTarget({ ...env, graph: g.full }), drafter: new LayerSkipDrafter({ ...env, graph: g.layer_skip }) };
     case 'draft':
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: new DraftModelDrafter({ ...env, graph: g.draft, chains: chains?.draft }) };
     case 'eagle': {

@@ -36,10 +36,13 @@ export interface GraphEntry {
   kv_heads?: number;
   /** "bnsh": positions the graph's rotary table covers; the cache's capacity may not exceed it. */
   max_positions?: number;
+  /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
+  skip?: { attention: number[]; mlp: number[] };
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
    * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
-   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py).
+   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py, and `layer_skip`,
+   * native-models/spear_voice/t2s/layer_skip.py).
    */
   source?: { file: string; sha256: string; quantization?: string; construction?: string };
 }
@@ -185,7 +188,7 @@ export function manifestProblems(m: Manifest): string[] {
 }
 
 /** The graphs that run the target's own layers, at its width. */
-const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit_head'];
+const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit_head', 'layer_skip'];
 
 /** Graphs that read hidden states (hidden_in) and the graph whose hidden_out they read. */
 const HIDDEN_SOURCES: ReadonlyArray<readonly [reader: GraphRole, writer: GraphRole]> = [

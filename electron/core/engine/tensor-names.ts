@@ -43,7 +43,7 @@ export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)
 export const MANIFEST_FORMAT = 'spear-t2s/2';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle'] as const;
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip'] as const;
 export type GraphRole = (typeof GRAPH_ROLES)[number];
 
 /** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
@@ -52,6 +52,8 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   trunk: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [HIDDEN_OUT] },
   rest: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
   exit_head: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS] },
+  /** The target's kept sublayers with their own cache (native-models/spear_voice/t2s/layer_skip.py). */
+  layer_skip: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
   draft: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
   eagle: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
 };

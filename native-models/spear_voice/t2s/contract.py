@@ -36,7 +36,7 @@ def new_value(layer: int) -> str:
     return f"new_value_{layer}"
 
 
-GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle")
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip")
 
 # What each role reads and writes besides its cache (the cache names follow from cache_layers).
 ROLE_IO = {
@@ -44,6 +44,7 @@ ROLE_IO = {
     "trunk": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (HIDDEN_OUT,)},
     "rest": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
     "exit_head": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
+    "layer_skip": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},  # the target's kept layers (t2s/layer_skip.py)
     "draft": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
     "eagle": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
 }

@@ -69,9 +69,10 @@ test("each strategy's step is the sum of the graph calls decode.ts makes", () =>
     { graph: 'eagle_chain_4' as const, threads: 1, targetThreads: 1, positions: 4, ms: 0.7 },
     { graph: 'trunk' as const, threads: 1, targetThreads: 1, positions: 1, ms: 0.3 },
     { graph: 'exit_head' as const, threads: 1, targetThreads: 1, positions: 1, ms: 0.1 },
+    ...curve('layer_skip', (T) => 0.4 + 0.05 * T),
   ];
   const table = new CostTable(costs);
-  const acc = profile({ eagle: iid(0.8), 'early-exit': iid(0.7) });
+  const acc = profile({ eagle: iid(0.8), 'early-exit': iid(0.7), 'layer-skip': iid(0.6) });
   const split = { threads: 1, targetThreads: 1 };
   close(stepMs({ strategy: 'ar', gamma: 0, ...split }, table, acc)!, 1);
   // Chain at gamma 4: interpolated at the catch-up τ(4), then full over 5 positions.
@@ -82,6 +83,8 @@ test("each strategy's step is the sum of the graph calls decode.ts makes", () =>
   close(stepMs({ strategy: 'eagle', gamma: 3, ...split }, table, acc)!, 0.2 + 0.01 * c3 + 2 * 0.21 + 1.3);
   // Early exit: the trunk on γ+1 tokens, the head on γ, rest on γ+1 positions.
   close(stepMs({ strategy: 'early-exit', gamma: 3, ...split }, table, acc)!, 4 * 0.3 + 3 * 0.1 + 1.0);
+  // Layer skip: its graph catching up on 1 + P(all γ accepted) positions, then once per further draft.
+  close(stepMs({ strategy: 'layer-skip', gamma: 3, ...split }, table, acc)!, 0.4 + 0.05 * (1 + 0.6 ** 3) + 2 * 0.45 + 1.3);
   // A strategy whose graphs were not timed at a split cannot be predicted there.
   assert.equal(stepMs({ strategy: 'eagle', gamma: 4, threads: 2, targetThreads: 1 }, table, acc), undefined);
   assert.equal(predict({ strategy: 'draft', gamma: 2, ...split }, table, acc), undefined);

@@ -16,7 +16,12 @@ test('thread candidates fit the cores', () => {
 test("the plan times one step of each strategy and gamma, in the engine's order of calls", () => {
   const acceptance: AcceptanceProfile = {
     maxGamma: 4,
-    drafters: { eagle: { reached: [100, 80, 60, 40, 20] }, draft: { reached: [100, 50, 20, 10, 5] }, 'early-exit': { reached: [100, 70, 40, 20, 10] } },
+    drafters: {
+      eagle: { reached: [100, 80, 60, 40, 20] },
+      draft: { reached: [100, 50, 20, 10, 5] },
+      'early-exit': { reached: [100, 70, 40, 20, 10] },
+      'layer-skip': { reached: [100, 60, 30, 20, 10] },
+    },
     meanPosition: 90,
     sentences: 3,
     tokens: 300,
@@ -25,7 +30,7 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
     threads: [1, 2],
     targetThreads: [1, 2],
     chainGammas: { eagle: [2, 3, 4] },
-    strategies: ['eagle', 'draft', 'early-exit'],
+    strategies: ['eagle', 'draft', 'early-exit', 'layer-skip'],
   });
   assert.deepEqual(plan.splits, [
     { threads: 1, targetThreads: 1 },
@@ -34,7 +39,7 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
     { threads: 2, targetThreads: 2 },
   ]);
   const steps = Object.fromEntries(plan.steps.map((s) => [s.label, s.calls.map((c) => `${c.graph}/${c.positions}`).join(' ')]));
-  assert.equal(plan.steps.length, 1 + 3 * 4, 'every gamma up to 4, with a chain or without');
+  assert.equal(plan.steps.length, 1 + 4 * 4, 'every gamma up to 4, with a chain or without');
   assert.equal(steps.ar, 'full/1');
   // eagle: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
   assert.equal(steps['eagle γ 1'], 'eagle/2 full/2');
@@ -43,6 +48,8 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
   assert.equal(steps['draft γ 3'], 'draft/1 draft/1 draft/1 full/4');
   // early exit: trunk and head per draft, the trunk on the last draft, rest over γ+1 positions.
   assert.equal(steps['early-exit γ 2'], 'trunk/1 exit_head/1 trunk/1 exit_head/1 trunk/1 rest/3');
+  // layer skip: as the draft model, with its own graph (1 + P(all 4 accepted) = 1.1 → 1).
+  assert.equal(steps['layer-skip γ 4'], 'layer_skip/1 layer_skip/1 layer_skip/1 layer_skip/1 full/5');
   assert.deepEqual(
     planItems(plan)
       .map((i) => `${i.graph}/${i.positions}`)
@@ -77,7 +84,7 @@ test("acceptance: every step counted at depth 0, non-increasing with depth, and 
   const input = await calibrationPrompts(model);
   assert.equal(input.source, 'fixed prompts');
   const profile = await measureAcceptance(model, input, { maxGamma: 4 });
-  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'eagle', 'early-exit']);
+  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'eagle', 'early-exit', 'layer-skip']);
   for (const [strategy, d] of Object.entries(profile.drafters)) {
     assert.equal(d!.reached.length, 5);
     for (let k = 1; k < 5; k++) assert.ok(d!.reached[k] <= d!.reached[k - 1], `${strategy} depth ${k}`);

@@ -112,6 +112,7 @@ test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionErr
   await rejects(decode(model, [PROMPT], { strategy: 'medusa' }), DecodeOptionError, /strategy = "medusa" .*one of ar, draft/);
   const arOnly = await loadModel(TINY, { roles: ['full'] });
   await rejects(decode(arOnly, [PROMPT], { strategy: 'eagle' }), DecodeOptionError, /lacks graph\(s\) eagle/);
+  await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
   await arOnly.release();
 });
 
@@ -328,7 +329,7 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
   await rejectsManifest(
     (m) => {
       m.d_model = 16;
-      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle']) m.graphs[role].hidden_dim = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip']) m.graphs[role].hidden_dim = 16;
       m.chains.eagle.hidden_dim = 16;
     },
     [
