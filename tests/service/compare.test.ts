@@ -141,7 +141,7 @@ test('a bad request is refused in one line: unknown or unsupported strategy, emp
   const { service, events } = harness({ strategies: ['ar', 'early-exit', 'eagle'] });
   await assert.rejects(service.compare(DOC, { strategies: ['draft'], gammas: [1] }), {
     name: 'CompareRequestError',
-    message: 'compare: this voice cannot run draft (it runs ar, eagle, early-exit)',
+    message: 'compare: this voice cannot run draft (it runs ar, early-exit, eagle)',
   });
   await assert.rejects(service.compare('  \n', { strategies: ['eagle'], gammas: [1] }), /^CompareRequestError: compare: there is no text to compare on/);
   assert.equal(events.filter((e) => e.type === 'compare-progress').length, 0, 'nothing started');

@@ -151,12 +151,12 @@ export function verifySampledGroups(input: VerifySampledInput & { groups: UnitGr
     for (let i = 0; i < drafted; i++) {
       const x = draftTokens[row * gamma + i];
       const pBase = (row * (gamma + 1) + i) * V;
-      const qBase = (row * gamma + i) * V;
+      const qAt = (row * gamma + i) * V;
       P.fill(0);
       Q.fill(0);
       for (let v = 0; v < V; v++) {
         P[groups.of[v]] += p[pBase + v];
-        Q[groups.of[v]] += q[qBase + v];
+        Q[groups.of[v]] += q[qAt + v];
       }
       const g = groups.of[x];
       if (uniform() < P[g] / Q[g]) {
@@ -181,7 +181,8 @@ export function verifySampledGroups(input: VerifySampledInput & { groups: UnitGr
       }
       break;
     }
-    if (next < 0) next = sampleIndex(p, (row * (gamma + 1) + drafted) * V, V, uniform);
+    const bonusAt = (row * (gamma + 1) + drafted) * V;
+    if (next < 0) next = sampleIndex(p, bonusAt, V, uniform);
     acceptedCounts[row] = accepted;
     nextTokens[row] = next;
   }
