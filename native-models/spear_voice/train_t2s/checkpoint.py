@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 
 from ..t2s.model import DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel
+from ..t2s.recycle import ExitRecycle
+from ..t2s.seed_prophet import SeedProphet
 from ..training import float_weights, load_checkpoint
 from .config import TrainConfig
 
@@ -35,8 +37,9 @@ def load_model(path: Path, device="cpu") -> tuple[torch.nn.Module, dict]:
     ckpt = load_checkpoint(path)
     if ckpt.get("format") != CKPT_FORMAT:
         raise ValueError(f"{path}: not a {CKPT_FORMAT} checkpoint")
-    cls = {"TargetModel": TargetModel, "DraftModel": DraftModel, "Prophet": Prophet}[ckpt["model_class"]]
-    cfg = (TargetConfig if cls is TargetModel else DecoderConfig)(**ckpt["model_config"])
+    cls = {"TargetModel": TargetModel, "DraftModel": DraftModel, "Prophet": Prophet, "SeedProphet": SeedProphet,
+           "ExitRecycle": ExitRecycle}[ckpt["model_class"]]
+    cfg = (TargetConfig if cls in (TargetModel, ExitRecycle) else DecoderConfig)(**ckpt["model_config"])
     model = cls(cfg)
     model.load_state_dict(float_weights(ckpt["model"]))
     if cls is Prophet:  # frozen copies of the target's embedding and head (Prophet.from_target)
