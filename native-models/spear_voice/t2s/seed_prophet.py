@@ -84,10 +84,13 @@ def grad_scale(x, weight: float):
     return x.detach() + weight * (x - x.detach())
 
 
-def seed_prophet_loss(prophet: SeedProphet, features, ids, mask, steps: int, weight: float) -> dict:
+def seed_prophet_loss(prophet: SeedProphet, features, ids, mask, steps: int, weight: float, share: float = 1.0) -> dict:
     """The prophet's mean cross-entropy per step (each of the `steps` outputs weighs the same) on the target's
-    features, whose gradient reaches the target times `weight`. Returns the loss and the CE of each step
-    (`step1` predicts x_{t+1}, which the target also does; `step2` is the first drafted token)."""
+    features, whose gradient reaches the target times `weight`, over a random `share` of the start positions
+    (its windows cost `steps` tokens each). Returns the loss and the CE of each step (`step1` predicts x_{t+1},
+    which the target also does; `step2` is the first drafted token)."""
+    if share < 1:
+        mask = mask & (torch.rand(mask.shape, device=mask.device) < share)
     logits, targets, real = prophet.windows(grad_scale(features, weight), ids, mask, steps)
     ces = [F.cross_entropy(logits[:, j][real[:, j]].float(), targets[:, j][real[:, j]]) for j in range(steps)]
     return {"loss": torch.stack(ces).mean(), **{f"step{j + 1}": ce for j, ce in enumerate(ces)}}

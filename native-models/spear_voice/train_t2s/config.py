@@ -30,6 +30,7 @@ class TrainConfig:
     seed_prophet: bool = False  # train it beside the target (its checkpoint: seed_prophet.pt)
     seed_prophet_weight: float = 0.0  # its CE reaches the target through h_t times this (0: detached h_t, target unaffected)
     seed_prophet_steps: int = 5  # tokens predicted from one h_t: x_{t+1} .. x_{t+steps} (drafts up to steps - 1)
+    seed_prophet_share: float = 1.0  # share of start positions it trains on per batch (each costs `steps` tokens of it)
     seed_prophet_d_model: int = 128  # its width
     seed_prophet_n_layers: int = 2  # its blocks
     seed_prophet_n_heads: int = 2  # head_dim 64 at width 128

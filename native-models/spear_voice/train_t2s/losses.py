@@ -38,7 +38,8 @@ def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig, seed_prophet
     exit_loss = (1 - cfg.exit_distill) * exit_ce + cfg.exit_distill * kl(main.detach(), ex)
     out = {"loss": main_ce + cfg.exit_weight * exit_loss, "main": main_ce, "exit": exit_ce}
     if seed_prophet is not None:
-        sp = seed_prophet_loss(seed_prophet, feature, ids, mask, cfg.seed_prophet_steps, cfg.seed_prophet_weight)
+        sp = seed_prophet_loss(seed_prophet, feature, ids, mask, cfg.seed_prophet_steps, cfg.seed_prophet_weight,
+                               cfg.seed_prophet_share)
         out["loss"] = out["loss"] + sp["loss"]  # its own weights learn at full strength; the target at the weight
         out["seed_prophet"] = sp["loss"]
     return out
