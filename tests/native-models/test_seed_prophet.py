@@ -129,3 +129,15 @@ def test_the_target_stage_trains_the_seed_prophet_and_recycling_for_max_steps(pa
     assert len(last["exit_top1_d"]) == 4 and len(last["seed_prophet_top1_d"]) == 2 and len(last["seed_prophet_ce"]) == 3
     steps = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines() if '"seed_prophet"' in line]
     assert len(steps) == 6
+
+
+def test_the_seed_prophet_fixture_exports_again_byte_for_byte(tmp_path, capfd):
+    from spear_voice import REPO_ROOT
+    from spear_voice.fixtures import make_seed_prophet
+    make_seed_prophet(tmp_path, "the export test")
+    assert "every output within 0.0001" in capfd.readouterr().out
+    fresh = json.loads((tmp_path / "seed_prophet.json").read_text())
+    committed = json.loads((REPO_ROOT / "tests/fixtures/tiny-seed-prophet/seed_prophet.json").read_text())
+    assert fresh == committed
+    assert fresh["inputs"] == ["input_ids", "hidden_in", "positions", "past_len", "past_key_0", "past_value_0"]
+    assert fresh["outputs"] == ["logits", "new_key_0", "new_value_0"]
