@@ -1,7 +1,7 @@
 """The seed's questions on a small configuration: does training the seed prophet jointly help the target's loss,
 and does recycling help the early-exit head draft deeper?
 
-    /usr/bin/python3 native-models/research/seed_prophet.py run --pack native-models/work/pack [--steps 240] [--seeds 1,2,3] [--jobs 3]
+    /usr/bin/python3 native-models/research/seed_prophet.py run --pack native-models/work/pack [--steps 900] [--seeds 1,2,3] [--jobs 3]
     /usr/bin/python3 native-models/research/seed_prophet.py summary
 
 `run` trains the target stage of `spear_voice.train_t2s` for the same number of steps in three groups, each seed
@@ -43,7 +43,7 @@ GROUPS = {"joint0": dict(seed_prophet_weight=0.0), "joint1": dict(seed_prophet_w
 
 def train_one(pack: Path, group: str, seed: int, steps: int) -> Path:
     out = WORK / f"{group}-s{seed}"
-    flags = {**MODEL, **TRAIN, **GROUPS[group], "seed": seed, "max_steps": steps, "eval_every_steps": max(1, steps // 4),
+    flags = {**MODEL, **TRAIN, **GROUPS[group], "seed": seed, "max_steps": steps, "eval_every_steps": max(1, steps // 6),
              "pack": str(pack), "out": str(out), "stages": "target"}
     cmd = ["nice", "-n", "19", sys.executable, "-m", "spear_voice.train_t2s", "train", "--preset", "cpu"]
     for k, v in flags.items():
@@ -134,7 +134,7 @@ def main() -> None:
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run")
     r.add_argument("--pack", type=Path, default=ROOT / "native-models/work/pack")
-    r.add_argument("--steps", type=int, default=240)
+    r.add_argument("--steps", type=int, default=900)
     r.add_argument("--seeds", default="1,2,3")
     r.add_argument("--groups", default="joint0,joint1,recycle")
     r.add_argument("--jobs", type=int, default=3)
