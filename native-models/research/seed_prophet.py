@@ -54,6 +54,12 @@ def train_one(pack: Path, group: str, seed: int, steps: int) -> Path:
     with open(WORK / f"{group}-s{seed}.out", "w") as log:
         subprocess.run(cmd, cwd=ROOT / "native-models", stdout=log, stderr=subprocess.STDOUT, check=True,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return collect(group, seed)
+
+
+def collect(group: str, seed: int) -> Path:
+    """A finished run's validation records → research/runs/<group>-s<seed>.jsonl (its config first)."""
+    out = WORK / f"{group}-s{seed}"
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     config = json.loads((out / "config.json").read_text())
     lines = [json.dumps({"group": group, "seed": seed, "config": {k: config[k] for k in (*MODEL, *TRAIN, *GROUPS[group], "max_steps")
@@ -138,6 +144,8 @@ def main() -> None:
     r.add_argument("--seeds", default="1,2,3")
     r.add_argument("--groups", default="joint0,joint1,recycle")
     r.add_argument("--jobs", type=int, default=3)
+    c = sub.add_parser("collect", help="the logs of finished runs (work/research/<group>-s<seed>) into runs/")
+    c.add_argument("runs", nargs="+", help="<group>-s<seed>")
     s = sub.add_parser("summary")
     s.add_argument("--pack", type=Path, default=ROOT / "native-models/work/pack", help="for the vocabulary size")
     s.add_argument("--vocab", type=int, default=0, help="the vocabulary size, without a pack")
@@ -147,6 +155,10 @@ def main() -> None:
         jobs = [(g, int(s)) for s in args.seeds.split(",") for g in args.groups.split(",")]
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda job: train_one(args.pack.resolve(), job[0], job[1], args.steps), jobs))
+    elif args.command == "collect":
+        for name in args.runs:
+            group, seed = name.rsplit("-s", 1)
+            collect(group, int(seed))
     else:
         vocab = args.vocab or json.loads((args.pack / "meta.json").read_text())["vocab"]["size"]
         print(json.dumps(summary(vocab), indent=1))
