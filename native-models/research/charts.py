@@ -4,9 +4,10 @@
 
 Writes docs/research/:
   seed-training-curves.svg   validation CE of the target and α at depth 1 of each drafter over training steps
-  seed-joint-ce.svg          the target's validation CE with and without the seed prophet's joint loss, mean ± sd
-  seed-alpha-depth.svg       α per draft depth (early exit with and without recycling, the seed prophet), and the
-                             speedup per γ that seed_prophet.py's cost model gives them
+  seed-joint-ce.svg          the target's validation CE with and without the seed prophet's joint loss, mean ± sd,
+                             per budget (steps)
+  seed-alpha-depth.svg       α per draft depth (early exit with and without recycling, the seed prophet) of the
+                             longest runs, and the speedup per γ that seed_prophet.py's cost model gives them
 """
 
 import argparse
@@ -31,8 +32,17 @@ DRAFTERS = {"exit": ("early exit", "#1f77b4", "joint0", "exit_top1_d"),
             "seed_prophet": ("seed prophet", "#9467bd", "joint0", "seed_prophet_top1_d")}
 
 
+def longest(runs_by_key: dict) -> int:
+    return max(int(k.rsplit("-", 1)[1]) for k in runs_by_key)
+
+
+PREVIEW: list[Path] = []  # --png DIR: also a PNG of each chart there, to look at
+
+
 def save(fig, name: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    for folder in PREVIEW:
+        fig.savefig(folder / name.replace(".svg", ".png"), dpi=80)
     # NOTE: a fixed svg.hashsalt and no date keep the SVG byte-identical across runs of this script.
     plt.rcParams["svg.hashsalt"] = "spear"
     fig.savefig(OUT / name, metadata={"Date": None})
@@ -40,46 +50,58 @@ def save(fig, name: str) -> None:
     print(f"wrote {(OUT / name).relative_to(ROOT)}")
 
 
-def training_curves(runs: dict) -> None:
+def training_curves(all_runs: dict) -> None:
     fig, (ax_ce, ax_a) = plt.subplots(1, 2, figsize=(11, 4))
-    for group, items in runs.items():
-        for i, (_, recs) in enumerate(items):
-            steps = [r["step"] for r in recs]
-            ax_ce.plot(steps, [r["main_ce"] for r in recs], color=COLORS[group], alpha=0.8,
-                       label=LABELS[group] if i == 0 else None)
+    top = longest(all_runs)
+    shown = set()
+    for key, items in all_runs.items():
+        group, steps = key.rsplit("-", 1)
+        for _, recs in items:
+            label = f"{LABELS[group]}, {steps} steps"
+            ax_ce.plot([r["step"] for r in recs], [r["main_ce"] for r in recs], color=COLORS[group],
+                       alpha=0.9 if int(steps) == top else 0.45, lw=1.6 if int(steps) == top else 0.9,
+                       ls="-" if int(steps) == top else "--", label=None if label in shown else label)
+            shown.add(label)
     for name, (label, color, group, key) in DRAFTERS.items():
-        for i, (_, recs) in enumerate(runs.get(group, [])):
+        for i, (_, recs) in enumerate(all_runs.get(f"{group}-{top}", [])):
             ax_a.plot([r["step"] for r in recs], [r[key][0] for r in recs], color=color, alpha=0.8,
                       label=label if i == 0 else None)
     ax_ce.set(xlabel="training step", ylabel="validation CE of the target (nats)", title="Target")
-    ax_a.set(xlabel="training step", ylabel="α at depth 1 (top-1 agreement)", title="Drafters")
+    ax_a.set(xlabel="training step", ylabel="α at depth 1 (top-1 agreement)", title=f"Drafters ({top}-step runs)")
     ax_ce.legend(fontsize=8)
     ax_a.legend(fontsize=8)
     fig.tight_layout()
     save(fig, "seed-training-curves.svg")
 
 
-def joint_ce(runs: dict) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    groups = [g for g in ("joint0", "joint1") if g in runs]
-    for x, group in enumerate(groups):
-        ce = np.array([recs[-1]["main_ce"] for _, recs in runs[group]])
-        sd = ce.std(ddof=1) if len(ce) > 1 else 0.0
-        ax.bar(x, ce.mean(), yerr=sd, color=COLORS[group], alpha=0.6, capsize=6)
-        ax.scatter(np.full(len(ce), x), ce, color="black", zorder=3, s=12)
-        ax.annotate(f"{ce.mean():.4f} ± {sd:.4f}", (x, ce.mean()), textcoords="offset points", xytext=(0, 12), ha="center")
-    ax.set_xticks(range(len(groups)), ["weight 0\n(target alone)", "weight 1\n(joint)"])
-    lows = [min(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
-    highs = [max(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
-    ax.set_ylim(min(lows) - 0.05, max(highs) + 0.05)
-    ax.set(ylabel="validation CE of the target (nats)", title="Seed prophet's joint loss: the target's CE")
+def joint_ce(all_runs: dict) -> None:
+    budgets = sorted({int(k.rsplit("-", 1)[1]) for k in all_runs if k.startswith("joint")})
+    fig, axes = plt.subplots(1, len(budgets), figsize=(4.5 * len(budgets), 4), squeeze=False)
+    for ax, steps in zip(axes[0], budgets):
+        runs = read_runs(steps)
+        groups = [g for g in ("joint0", "joint1") if g in runs]
+        for x, group in enumerate(groups):
+            ce = np.array([recs[-1]["main_ce"] for _, recs in runs[group]])
+            sd = ce.std(ddof=1) if len(ce) > 1 else 0.0
+            ax.bar(x, ce.mean(), yerr=sd, color=COLORS[group], alpha=0.6, capsize=6)
+            ax.scatter(np.full(len(ce), x), ce, color="black", zorder=3, s=12)
+            text = f"{ce.mean():.3f} ± {sd:.3f}" if len(ce) > 1 else f"{ce.mean():.3f} (1 seed)"
+            ax.annotate(text, (x, ce.max()), textcoords="offset points", xytext=(0, 10), ha="center")
+        ax.set_xticks(range(len(groups)), ["weight 0\n(target alone)", "weight 1\n(joint)"][:len(groups)])
+        lows = [min(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
+        highs = [max(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
+        ax.set_ylim(min(lows) - 0.05, max(highs) + 0.05)
+        ax.set(ylabel="validation CE of the target (nats)", title=f"{steps} steps")
+    fig.suptitle("The seed prophet's joint loss: the target's validation CE")
     fig.tight_layout()
     save(fig, "seed-joint-ce.svg")
 
 
-def alpha_depth(runs: dict, vocab: int) -> None:
+def alpha_depth(all_runs: dict, vocab: int) -> None:
     fig, (ax_a, ax_s) = plt.subplots(1, 2, figsize=(11, 4))
     numbers = summary(vocab)
+    top = longest(all_runs)
+    runs = read_runs(top)
     for name, (label, color, group, key) in DRAFTERS.items():
         if group not in runs:
             continue
@@ -87,10 +109,10 @@ def alpha_depth(runs: dict, vocab: int) -> None:
         depths = np.arange(1, a.shape[1] + 1)
         sd = a.std(0, ddof=1) if len(a) > 1 else np.zeros(a.shape[1])
         ax_a.errorbar(depths, a.mean(0), yerr=sd, color=color, marker="o", capsize=3, label=label)
-        rows = numbers["groups"][group][name]["per_gamma"]
+        rows = numbers["groups"][f"{group}-{top}"][name]["per_gamma"]
         ax_s.plot([r["gamma"] for r in rows], [r["speedup"] for r in rows], color=color, marker="o",
                   label=f"{label} (c {numbers['c'][name]:.2f})")
-    ax_a.set(xlabel="draft depth", ylabel="α (top-1 agreement with the target)", title="Acceptance per depth")
+    ax_a.set(xlabel="draft depth", ylabel="α (top-1 agreement with the target)", title=f"Acceptance per depth ({top}-step runs)")
     ax_s.axhline(1.0, color="gray", lw=0.8)
     ax_s.set(xlabel="γ", ylabel="speedup τ / (1 + γ c)", title="Predicted speedup over ar")
     ax_a.legend(fontsize=8)
@@ -102,7 +124,11 @@ def alpha_depth(runs: dict, vocab: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vocab", type=int, default=1112, help="the pack's vocabulary size (for the cost model)")
+    ap.add_argument("--png", type=Path, help="also write PNG previews into this folder")
     args = ap.parse_args()
+    if args.png:
+        args.png.mkdir(parents=True, exist_ok=True)
+        PREVIEW.append(args.png)
     runs = read_runs()
     training_curves(runs)
     joint_ce(runs)

@@ -42,7 +42,8 @@ GROUPS = {"joint0": dict(seed_prophet_weight=0.0), "joint1": dict(seed_prophet_w
 
 
 def train_one(pack: Path, group: str, seed: int, steps: int) -> Path:
-    out = WORK / f"{group}-s{seed}"
+    name = f"{group}-{steps}-s{seed}"
+    out = WORK / name
     flags = {**MODEL, **TRAIN, **GROUPS[group], "seed": seed, "max_steps": steps, "eval_every_steps": max(1, steps // 6),
              "pack": str(pack), "out": str(out), "stages": "target"}
     cmd = ["nice", "-n", "19", sys.executable, "-m", "spear_voice.train_t2s", "train", "--preset", "cpu"]
@@ -51,18 +52,21 @@ def train_one(pack: Path, group: str, seed: int, steps: int) -> Path:
     if out.exists():
         for f in out.iterdir():
             f.unlink()
-    with open(WORK / f"{group}-s{seed}.out", "w") as log:
+    with open(WORK / f"{name}.out", "w") as log:
         subprocess.run(cmd, cwd=ROOT / "native-models", stdout=log, stderr=subprocess.STDOUT, check=True,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
-    return collect(group, seed)
+    return collect(name)
 
 
-def collect(group: str, seed: int) -> Path:
-    """A finished run's validation records → research/runs/<group>-s<seed>.jsonl (its config first)."""
-    out = WORK / f"{group}-s{seed}"
+def collect(name: str) -> Path:
+    """A finished run's validation records (work/research/<group>-<steps>-s<seed>) → research/runs/<name>.jsonl,
+    its group, seed, steps and config first."""
+    out = WORK / name
+    group, steps, seed = name.rsplit("-", 2)
+    seed = int(seed[1:])
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     config = json.loads((out / "config.json").read_text())
-    lines = [json.dumps({"group": group, "seed": seed, "config": {k: config[k] for k in (*MODEL, *TRAIN, *GROUPS[group], "max_steps")
+    lines = [json.dumps({"group": group, "seed": seed, "steps": int(steps), "config": {k: config[k] for k in (*MODEL, *TRAIN, *GROUPS[group], "max_steps")
                                                                   if k in config}})]
     last_tok_s, evals = 0, {}
     for r in records:
@@ -72,18 +76,23 @@ def collect(group: str, seed: int) -> Path:
             last_tok_s = r.get("tok_s", last_tok_s)
     lines += list(evals.values())
     RUNS.mkdir(parents=True, exist_ok=True)
-    path = RUNS / f"{group}-s{seed}.jsonl"
+    path = RUNS / f"{name}.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    print(f"{group} seed {seed}: {path.relative_to(ROOT)}", flush=True)
+    print(f"{name}: {path.relative_to(ROOT)}", flush=True)
     return path
 
 
-def read_runs() -> dict:
-    """{group: [(header, [val records])] } from research/runs/*.jsonl."""
+def read_runs(steps: int | None = None) -> dict:
+    """{group: [(header, [val records])]} from research/runs/*.jsonl, of the runs `steps` long (None: every run,
+    keyed "<group>-<steps>")."""
     runs = {}
     for path in sorted(RUNS.glob("*.jsonl")):
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        runs.setdefault(lines[0]["group"], []).append((lines[0], lines[1:]))
+        head = lines[0]
+        if steps is None:
+            runs.setdefault(f"{head['group']}-{head['steps']}", []).append((head, lines[1:]))
+        elif head["steps"] == steps:
+            runs.setdefault(head["group"], []).append((head, lines[1:]))
     return runs
 
 
@@ -112,26 +121,28 @@ def tau(alpha: list[float], gamma: int) -> float:
 
 
 def summary(vocab: int) -> dict:
-    runs = read_runs()
     c = costs(vocab)
     out = {"c": {k: round(v, 3) for k, v in c.items()}, "groups": {}}
-    for group, items in runs.items():
+    for key, items in read_runs().items():
+        group = key.rsplit("-", 1)[0]
         finals = [recs[-1] for _, recs in items]
         ce = np.array([f["main_ce"] for f in finals])
         g = {"seeds": [h["seed"] for h, _ in items], "steps": finals[0]["step"],
              "main_ce": [round(float(ce.mean()), 4), round(float(ce.std(ddof=1)) if len(ce) > 1 else 0.0, 4)],
              "main_ce_each": ce.round(4).tolist(), "exit_ce": round(float(np.mean([f["exit_ce"] for f in finals])), 4)}
         drafters = {"exit_recycle" if group == "recycle" else "exit": "exit_top1_d", "seed_prophet": "seed_prophet_top1_d"}
-        for name, key in drafters.items():
-            alpha = np.mean([f[key] for f in finals], axis=0).tolist()
+        for name, metric in drafters.items():
+            each = np.array([f[metric] for f in finals])  # (seeds, depths)
+            alpha = each.mean(0).tolist()
             rows = []
             for gamma in range(1, len(alpha) + 1):
                 t = tau(alpha, gamma)
                 rows.append({"gamma": gamma, "tau": round(t, 3), "speedup": round(t / (1 + gamma * c[name]), 3)})
             best = max(rows, key=lambda r: r["speedup"])
-            g[name] = {"alpha_d": [round(a, 4) for a in alpha], "per_gamma": rows, "best_gamma": best["gamma"],
+            g[name] = {"alpha_d": [round(a, 4) for a in alpha],
+                       "alpha_d_sd": (each.std(0, ddof=1) if len(each) > 1 else 0 * each[0]).round(4).tolist(), "per_gamma": rows, "best_gamma": best["gamma"],
                        "best_speedup": best["speedup"]}
-        out["groups"][group] = g
+        out["groups"][key] = g
     return out
 
 
@@ -145,7 +156,7 @@ def main() -> None:
     r.add_argument("--groups", default="joint0,joint1,recycle")
     r.add_argument("--jobs", type=int, default=3)
     c = sub.add_parser("collect", help="the logs of finished runs (work/research/<group>-s<seed>) into runs/")
-    c.add_argument("runs", nargs="+", help="<group>-s<seed>")
+    c.add_argument("runs", nargs="+", help="<group>-<steps>-s<seed>")
     s = sub.add_parser("summary")
     s.add_argument("--pack", type=Path, default=ROOT / "native-models/work/pack", help="for the vocabulary size")
     s.add_argument("--vocab", type=int, default=0, help="the vocabulary size, without a pack")
@@ -157,8 +168,7 @@ def main() -> None:
             list(pool.map(lambda job: train_one(args.pack.resolve(), job[0], job[1], args.steps), jobs))
     elif args.command == "collect":
         for name in args.runs:
-            group, seed = name.rsplit("-s", 1)
-            collect(group, int(seed))
+            collect(name)
     else:
         vocab = args.vocab or json.loads((args.pack / "meta.json").read_text())["vocab"]["size"]
         print(json.dumps(summary(vocab), indent=1))
