@@ -27,13 +27,21 @@ OUT = ROOT / "docs/research"
 COLORS = {"joint0": "#1f77b4", "joint1": "#d62728", "recycle": "#2ca02c"}
 LABELS = {"joint0": "target alone (seed prophet on a detached h_t)", "joint1": "target + joint seed prophet (weight 1)",
           "recycle": "target, exit head with recycling"}
-DRAFTERS = {"exit": ("early exit", "#1f77b4", "joint0", "exit_top1_d"),
-            "exit_recycle": ("early exit + recycling", "#2ca02c", "recycle", "exit_top1_d"),
-            "seed_prophet": ("seed prophet", "#9467bd", "joint0", "seed_prophet_top1_d")}
+DRAFTERS = {  # name → label, colour, group, metric, its name in seed_prophet.py's summary
+    "exit": ("early exit", "#1f77b4", "joint0", "exit_top1_d", "exit"),
+    "exit_recycle": ("early exit + recycling", "#2ca02c", "recycle", "exit_top1_d", "exit_recycle"),
+    "seed_prophet": ("seed prophet (weight 0)", "#9467bd", "joint0", "seed_prophet_top1_d", "seed_prophet"),
+    "seed_prophet_joint": ("seed prophet (joint, weight 1)", "#d62728", "joint1", "seed_prophet_top1_d", "seed_prophet")}
 
 
 def longest(runs_by_key: dict) -> int:
     return max(int(k.rsplit("-", 1)[1]) for k in runs_by_key)
+
+
+def schedule(runs: list, steps: int) -> str:
+    """"900 steps", or "step 600 of 900" for runs stopped before their schedule's end."""
+    last = max(recs[-1]["step"] for _, recs in runs)
+    return f"{steps} steps" if last == steps else f"step {last} of {steps}"
 
 
 PREVIEW: list[Path] = []  # --png DIR: also a PNG of each chart there, to look at
@@ -57,17 +65,17 @@ def training_curves(all_runs: dict) -> None:
     for key, items in all_runs.items():
         group, steps = key.rsplit("-", 1)
         for _, recs in items:
-            label = f"{LABELS[group]}, {steps} steps"
+            label = f"{LABELS[group]}, {schedule(items, int(steps))}"
             ax_ce.plot([r["step"] for r in recs], [r["main_ce"] for r in recs], color=COLORS[group],
                        alpha=0.9 if int(steps) == top else 0.45, lw=1.6 if int(steps) == top else 0.9,
                        ls="-" if int(steps) == top else "--", label=None if label in shown else label)
             shown.add(label)
-    for name, (label, color, group, key) in DRAFTERS.items():
+    for label, color, group, key, _ in DRAFTERS.values():
         for i, (_, recs) in enumerate(all_runs.get(f"{group}-{top}", [])):
             ax_a.plot([r["step"] for r in recs], [r[key][0] for r in recs], color=color, alpha=0.8,
                       label=label if i == 0 else None)
     ax_ce.set(xlabel="training step", ylabel="validation CE of the target (nats)", title="Target")
-    ax_a.set(xlabel="training step", ylabel="α at depth 1 (top-1 agreement)", title=f"Drafters ({top}-step runs)")
+    ax_a.set(xlabel="training step", ylabel="α at depth 1 (top-1 agreement)", title=f"Drafters ({schedule(next(iter(read_runs(top).values())), top)})")
     ax_ce.legend(fontsize=8)
     ax_a.legend(fontsize=8)
     fig.tight_layout()
@@ -91,7 +99,7 @@ def joint_ce(all_runs: dict) -> None:
         lows = [min(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
         highs = [max(r[-1]["main_ce"] for _, r in runs[g]) for g in groups]
         ax.set_ylim(min(lows) - 0.05, max(highs) + 0.05)
-        ax.set(ylabel="validation CE of the target (nats)", title=f"{steps} steps")
+        ax.set(ylabel="validation CE of the target (nats)", title=schedule(next(iter(runs.values())), steps))
     fig.suptitle("The seed prophet's joint loss: the target's validation CE")
     fig.tight_layout()
     save(fig, "seed-joint-ce.svg")
@@ -102,7 +110,7 @@ def alpha_depth(all_runs: dict, vocab: int) -> None:
     numbers = summary(vocab)
     top = longest(all_runs)
     runs = read_runs(top)
-    for name, (label, color, group, key) in DRAFTERS.items():
+    for label, color, group, key, name in DRAFTERS.values():
         if group not in runs:
             continue
         a = np.array([recs[-1][key] for _, recs in runs[group]])  # (seeds, depths)
@@ -112,7 +120,7 @@ def alpha_depth(all_runs: dict, vocab: int) -> None:
         rows = numbers["groups"][f"{group}-{top}"][name]["per_gamma"]
         ax_s.plot([r["gamma"] for r in rows], [r["speedup"] for r in rows], color=color, marker="o",
                   label=f"{label} (c {numbers['c'][name]:.2f})")
-    ax_a.set(xlabel="draft depth", ylabel="α (top-1 agreement with the target)", title=f"Acceptance per depth ({top}-step runs)")
+    ax_a.set(xlabel="draft depth", ylabel="α (top-1 agreement with the target)", title=f"Acceptance per depth ({schedule(next(iter(runs.values())), top)})")
     ax_s.axhline(1.0, color="gray", lw=0.8)
     ax_s.set(xlabel="γ", ylabel="speedup τ / (1 + γ c)", title="Predicted speedup over ar")
     ax_a.legend(fontsize=8)
