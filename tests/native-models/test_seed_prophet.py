@@ -120,7 +120,7 @@ def pack(tiny_corpus, tmp_path_factory):
 def test_the_target_stage_trains_the_seed_prophet_and_recycling_for_max_steps(pack, tmp_path):
     main(["train", "--preset", "smoke", "--stages", "target", "--pack", str(pack), "--out", str(tmp_path), "--threads", "1",
           "--seed_prophet", "--seed_prophet_weight", "0.5", "--seed_prophet_steps", "3", "--seed_prophet_d_model", "32",
-          "--exit_recycle", "--recycle_max_depth", "4", "--max_steps", "6", "--eval_every_steps", "3"])
+          "--exit_recycle", "--recycle_max_depth", "4", "--max_steps", "6", "--eval_every_steps", "3", "--eval_every_s", "1e9"])
     for name in ("target", "seed_prophet", "recycle"):
         assert load_checkpoint(tmp_path / f"{name}.pt")["state"]["step"] == 6
     val = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines() if '"val"' in line]
