@@ -11,7 +11,7 @@
 // ---------------------------------------------------------------- restated pipeline/engine types
 
 /** electron/core/engine/decode.ts `Strategy`. */
-export type Strategy = 'ar' | 'draft' | 'early-exit' | 'prophet';
+export type Strategy = 'ar' | 'draft' | 'early-exit' | 'eagle' | 'layer-skip';
 /** electron/core/engine/model.ts `Provider`. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 /** electron/core/audio/write.ts `AudioFormat`. */
@@ -56,6 +56,11 @@ export interface SynthesisSettings {
   /** With gamma 'auto': the most drafts per step (default 8) and the confidence threshold (default 0.5). */
   maxGamma?: number;
   draftConfidence?: number;
+  /**
+   * 'exact' (default): lossless. 'groups': lossy, a draft in the target's unit group is accepted (the
+   * voice's unit_groups; never the default, and never counted as lossless).
+   */
+  acceptance?: 'exact' | 'groups';
   /** 0 = greedy. */
   temperature: number;
   topK?: number;
@@ -160,7 +165,7 @@ export interface ImportedDocument {
   title?: string;
 }
 
-/** A synthesis job, a sweep or an export: one id space, one `cancel`. */
+/** A synthesis job, a sweep, a comparison or an export: one id space, one `cancel`. */
 export type JobId = string;
 
 /** Limits the service enforces on what the renderer sends (the renderer shows them before sending). */
@@ -173,6 +178,10 @@ export const LIMITS = {
   importBytes: 5_242_880,
   gammaMin: 1,
   gammaMax: 16,
+  /** The largest gamma the Compare view runs. */
+  compareGammaMax: 8,
+  /** Measured rounds of one comparison at most. */
+  compareRepeatsMax: 20,
   threadsMax: 64,
   /** Letters of a word of the user's lexicon (electron/core/text/user-lexicon.ts LEXICON_LIMITS, proven equal). */
   lexiconWordChars: 64,
@@ -224,6 +233,15 @@ export interface CalibrationChoice {
   speedup: number;
 }
 
+/** electron/core/calibration/adaptive.ts `AdaptiveChoice`. */
+export interface CalibrationAdaptive {
+  strategy: Strategy;
+  draftConfidence: number;
+  maxGamma: number;
+  speedupOverFixed: number;
+  chosen: boolean;
+}
+
 export interface CalibrationInfo {
   /**
    * none: not calibrated (it runs by itself once the voice is idle); running: measuring now;
@@ -235,6 +253,11 @@ export interface CalibrationInfo {
   choice: CalibrationChoice | null;
   /** Each strategy's calibrated gamma: a strategy the user picks gets its own. */
   gammas: Partial<Record<Strategy, number>>;
+  /**
+   * Adaptive gamma timed against the choice's fixed gamma (electron/core/calibration/adaptive.ts);
+   * `chosen`: it was faster, and the studio starts with it.
+   */
+  adaptive: CalibrationAdaptive | null;
   /** While running: the fraction done, and the job id `cancel` stops. */
   progress: number | null;
   jobId: JobId | null;
@@ -285,6 +308,78 @@ export interface SweepResult {
   bestGamma: number;
 }
 
+/** A strategy the open voice can run, and the gammas the Compare view may run it at. */
+export interface StrategyInfo {
+  strategy: Strategy;
+  /** Ascending; empty for ar, which drafts nothing. */
+  gammas: number[];
+}
+
+export interface CompareOptions {
+  /** Drafting strategies, each once (ar is always run: it is the baseline). */
+  strategies: Exclude<Strategy, 'ar'>[];
+  /** Each once, from 1 to LIMITS.compareGammaMax. */
+  gammas: number[];
+  /** Measured rounds, each running every configuration once (after one discarded warm-up pass). Default 1. */
+  repeats?: number;
+  /** Default 0 (greedy). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+/** electron/core/eval/bench.ts `BenchCell`: one configuration's numbers over its measured runs. */
+export interface CompareCell {
+  strategy: Strategy;
+  /** 0 for ar; 'auto' for adaptive gamma (the core's bench measures it; the Compare view asks for fixed gammas). */
+  gamma: number | 'auto';
+  /** Measured runs these numbers are over. */
+  runs: number;
+  sentences: number;
+  /** Units decoded by one run. */
+  tokens: number;
+  /** Wall time of one run, decoding and speaking. */
+  seconds: number;
+  /** Units per second of decoding (median). */
+  tokensPerSecond: number;
+  /** Median units/s over ar's median (1 for ar). */
+  speedup: number;
+  /** Lowest and highest of the per-round speedups (each run over ar's run of the same round). */
+  speedupMin: number;
+  speedupMax: number;
+  /** α: accepted / (accepted + rejections); 0 for ar. */
+  acceptanceRate: number;
+  /** τ: units emitted per target call (1 for ar). */
+  tokensPerTargetCall: number;
+  /** Drafts per step: gamma, or fewer under adaptive gamma; 0 for ar. */
+  meanDrafted: number;
+  /** c: one drafter call over one target call; 0 for ar. */
+  costRatio: number;
+  /** Leviathan et al. Theorem 3.8 with this cell's α and c. */
+  theoreticalSpeedup: number;
+  rtf: number;
+  timeToFirstAudioMs: number;
+}
+
+/** A comparison so far (a progress event's) or finished: what was asked, and every cell measured. */
+export interface CompareResult {
+  strategies: Exclude<Strategy, 'ar'>[];
+  gammas: number[];
+  repeats: number;
+  temperature: number;
+  /** The machine measured, as "AMD EPYC, 2 cores". */
+  machine: string;
+  /** Measured runs done and in all (the warm-up pass not counted). */
+  runsDone: number;
+  runsTotal: number;
+  /** ar first, then each strategy at each gamma; only cells with a measured run. */
+  cells: CompareCell[];
+}
+
+/** What a comparison's results are exported as. */
+export type ResultsFormat = 'json' | 'csv';
+
 /** A word of the user's pronunciation lexicon, as the studio lists it. */
 export interface LexiconEntryView {
   /** As the user wrote it; it matches in any case, accents ignored. */
@@ -332,6 +427,9 @@ export type StudioEvent =
   | { type: 'job-canceled'; jobId: JobId }
   | { type: 'sweep-progress'; jobId: JobId; done: number; total: number; label: string; point?: SweepPoint }
   | { type: 'sweep-done'; jobId: JobId; result: SweepResult }
+  /** Before each run of a comparison: what runs next (`done` of `total` runs, warm-up included), and the cells so far. */
+  | { type: 'compare-progress'; jobId: JobId; done: number; total: number; label: string; result: CompareResult }
+  | { type: 'compare-done'; jobId: JobId; result: CompareResult }
   | { type: 'export-progress'; exportId: JobId; phase: 'collecting' | 'encoding' | 'done'; fraction: number }
   | { type: 'provider'; report: ProviderReport }
   | { type: 'calibration'; info: CalibrationInfo };
@@ -350,13 +448,23 @@ export interface StudioApi {
    */
   importDocument(name: string, dataBase64: string): Promise<ImportedDocument>;
   synthesize(doc: string, options: SynthesizeOptions): Promise<JobId>;
-  /** Cancels a synthesis job, a sweep or an export; unknown or finished ids are ignored. */
+  /** Cancels a synthesis job, a sweep, a comparison or an export; unknown or finished ids are ignored. */
   cancel(jobId: JobId): Promise<void>;
   /** Subscribes to every service event; returns the unsubscribe. */
   onDecodeEvent(callback: (event: StudioEvent) => void): () => void;
   exportAudio(jobId: JobId, format: AudioFormat, options: ExportOptions): Promise<ExportResult>;
   listProviders(): Promise<ProvidersInfo>;
   sweep(doc: string, options: SweepOptions): Promise<JobId>;
+  /** The strategies the open voice can run (it is opened if it is not yet). */
+  listStrategies(): Promise<StrategyInfo[]>;
+  /**
+   * Runs ar and each strategy at each gamma on `doc`, interleaved, `repeats` times (as `spear bench`
+   * does); `compare-progress` events carry the cells as they are measured. A strategy or gamma the
+   * voice cannot run is refused in one line.
+   */
+  compare(doc: string, options: CompareOptions): Promise<JobId>;
+  /** Writes a comparison's results (finished, or as far as it got) as JSON or CSV: a save dialog, or a download in browser mode. */
+  exportCompare(jobId: JobId, format: ResultsFormat): Promise<ExportResult>;
   getSettings(): Promise<StudioSettings>;
   /** Saves and applies; a provider or threads change reopens the voice. */
   setSettings(patch: Partial<StudioSettings>): Promise<StudioSettings>;
@@ -397,6 +505,9 @@ export const INVOKE_METHODS = [
   'exportAudio',
   'listProviders',
   'sweep',
+  'listStrategies',
+  'compare',
+  'exportCompare',
   'getSettings',
   'setSettings',
   'getLexicon',

@@ -20,7 +20,7 @@ import {
   type StudioEvent,
   type AudioFormat,
 } from '../ipc-contract.ts';
-import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
+import { ServiceClient, type ExportMethod, type ServiceClientOptions } from '../service/client.ts';
 import { configDir } from '../core/config-dir.ts';
 import { lexiconPath } from '../core/text/lexicon-file.ts';
 import { parseArgs } from '../service/schemas.ts';
@@ -114,7 +114,8 @@ export async function startStudio(options: StudioMainOptions = {}): Promise<Stud
     ipcMain.handle(`${INVOKE_CHANNEL_PREFIX}${method}`, async (event, ...args: unknown[]) => {
       checkSender(event);
       if (method === 'exportAudio') return exportAudio(args);
-      const m: Exclude<InvokeMethod, 'exportAudio'> = method;
+      if (method === 'exportCompare') return exportCompare(args);
+      const m: Exclude<InvokeMethod, ExportMethod> = method;
       return service.call(m, parseArgs(m, args));
     });
   }
@@ -137,6 +138,19 @@ export async function startStudio(options: StudioMainOptions = {}): Promise<Stud
     });
     if (choice.canceled || !choice.filePath) return { status: 'canceled' };
     const { bytes } = await service.exportTo([jobId, format, exportOptions], choice.filePath);
+    return { status: 'saved', path: choice.filePath, bytes };
+  }
+
+  async function exportCompare(args: unknown[]): Promise<ExportResult> {
+    const [jobId, format] = parseArgs('exportCompare', args);
+    const choice = await dialog.showSaveDialog(window, {
+      title: 'Export comparison',
+      defaultPath: path.join(app.getPath('documents'), `spear-compare.${format}`),
+      filters: [format === 'json' ? { name: 'JSON', extensions: ['json'] } : { name: 'CSV', extensions: ['csv'] }],
+      properties: ['createDirectory', 'showOverwriteConfirmation'],
+    });
+    if (choice.canceled || !choice.filePath) return { status: 'canceled' };
+    const { bytes } = await service.exportCompareTo([jobId, format], choice.filePath);
     return { status: 'saved', path: choice.filePath, bytes };
   }
 

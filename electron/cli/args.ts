@@ -55,9 +55,24 @@ export function num(value: string | undefined, flag: string, check: (n: number) 
   return n;
 }
 
-export function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+/**
+ * Strategy names a script may still pass, with the strategy's name now: refused like any unknown name,
+ * with the new name in the message (`prophet` named the EAGLE drafter, whose strategy is `eagle`).
+ */
+export const RENAMED_STRATEGIES: Readonly<Record<string, string>> = { prophet: 'eagle' };
+
+/** `value` when it is one of `allowed`; otherwise a UsageError listing them, and the new name of a value in `renamed`. */
+export function oneOf<T extends string>(
+  value: string | undefined,
+  flag: string,
+  allowed: readonly T[],
+  renamed: Readonly<Record<string, string>> = {},
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} ${value}: expected one of ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(value)) {
+    const hint = Object.hasOwn(renamed, value) ? ` (${value} is now called ${renamed[value]})` : '';
+    throw new UsageError(`--${flag} ${value}: expected one of ${allowed.join(', ')}${hint}`);
+  }
   return value as T;
 }
 

@@ -5,15 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { loadCalibration } from '../core/calibration/calibrate.ts';
 import { CostTable, predict } from '../core/calibration/cost-model.ts';
+import { PROVIDERS, type Provider } from '../core/engine/model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
-import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, type Strategy } from '../core/engine/decode.ts';
-import type { SynthesisSummary } from '../core/pipeline/events.ts';
+import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse } from './args.ts';
+import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
+import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
 export const BENCH_HELP = `Usage: spear bench [options]
@@ -29,16 +30,20 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    default ar,early-exit,draft,prophet (ar is always measured)
+      --strategies LIST    ar, early-exit, draft, eagle, layer-skip (default: every one the voice
+                           has the graphs of; ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
+      --accept MODE        exact (default, lossless) or groups: lossy, every drafting row accepts a draft
+                           in the target's unit group (its rows say "lossless": false)
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --provider P         cpu | webgpu | cuda (falls back to CPU and says so; every row names the provider that ran)
       --json               print a JSON array of rows instead of a table
   -h, --help               this help
 `;
@@ -49,12 +54,14 @@ const OPTIONS = {
   gammas: { type: 'string' },
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
+  accept: { type: 'string' },
   temperature: { type: 'string' },
   batch: { type: 'string' },
   repeats: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  provider: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -63,6 +70,10 @@ export interface BenchRow {
   strategy: Strategy;
   /** The gamma; for an adaptive row, the most drafts per step. */
   gamma: number;
+  /** The execution provider that ran (after any fallback to CPU). */
+  provider: Provider;
+  /** 'groups': lossy acceptance (`--accept groups`), so `lossless` is false. */
+  acceptance: 'exact' | 'groups';
   /** Adaptive gamma (`--gammas auto`): drafts stop where the drafter's confidence falls below draft_confidence. */
   adaptive: boolean;
   draft_confidence: number | null;
@@ -95,17 +106,11 @@ export interface BenchRow {
   predicted_speedup: number | null;
   /**
    * The row's output is the target's own: token for token at temperature 0, the target's distribution
-   * when sampling. Every strategy the engine runs is lossless; the field marks rows for scripts that
+   * when sampling. False only for rows with lossy acceptance (--accept groups); the field marks rows for scripts that
    * compare them with lossy schemes.
    */
   lossless: boolean;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 export async function benchCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values: v } = parse(argv, OPTIONS, 'bench');
@@ -113,9 +118,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     process.stdout.write(BENCH_HELP);
     return 0;
   }
-  const strategies = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES)!) ?? [...STRATEGIES];
+  const asked = list(v.strategies, 'strategies', (s) => oneOf(s, 'strategies', STRATEGIES, RENAMED_STRATEGIES)!);
   const gammas = list(v.gammas, 'gammas', (s) => gammaArg(s, 'gammas')!) ?? [1, 2, 3, 4, 5, 6, 8];
   const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
+  const acceptance = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
@@ -134,71 +140,78 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   if (stored.status === 'stale' || stored.status === 'corrupt') process.stderr.write(`spear: ${stored.notice}\n`);
   // The split the bench runs (model.ts's defaults), for the calibration's predictions.
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
-  const voice = await openVoice(voiceDir, { threads, targetThreads });
+  const provider = oneOf(v.provider, 'provider', PROVIDERS);
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
+  if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
+  const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
-    const configs: Array<{ strategy: Strategy; gamma: number | 'auto' }> = [{ strategy: 'ar', gamma: 0 }];
-    for (const strategy of strategies.filter((s) => s !== 'ar')) for (const gamma of gammas) configs.push({ strategy, gamma });
-    const runs = new Map<string, SynthesisSummary[]>();
-    const key = (c: { strategy: Strategy; gamma: number | 'auto' }): string => `${c.strategy}/${c.gamma}`;
-    for (let round = 0; round <= repeats; round++) {
-      // Rotate the order each round so no configuration always runs first or last.
-      const order = configs.map((_, i) => configs[(i + round) % configs.length]);
-      for (const [i, c] of order.entries()) {
+    const configs = benchConfigs(strategies, gammas);
+    const runs = await runInterleaved({
+      configs,
+      repeats,
+      signal,
+      onRun: (p) => {
         if (!v.json)
-          process.stderr.write(`\rbench: round ${round}/${repeats} (${round === 0 ? 'warm-up' : 'measured'}) ${i + 1}/${configs.length} ${key(c)}   `);
-        const summary = await synthesize(
+          process.stderr.write(
+            `\rbench: round ${p.round}/${repeats} (${p.warmUp ? 'warm-up' : 'measured'}) ${p.index + 1}/${configs.length} ${benchKey(p.config)}   `,
+          );
+      },
+      run: ({ config: c }) =>
+        synthesize(
           voice,
           document,
-          { strategy: c.strategy, gamma: c.gamma || 1, ...(c.gamma === 'auto' ? adaptive : {}), temperature, batchSize: batch, seed: 0 },
+          {
+            strategy: c.strategy,
+            gamma: c.gamma || 1,
+            ...(c.gamma === 'auto' ? adaptive : {}),
+            ...(c.strategy !== 'ar' && acceptance === 'groups' ? { acceptance } : {}),
+            temperature,
+            batchSize: batch,
+            seed: 0,
+          },
           { signal, speakWhileDecoding: false, firstSentenceAlone: false, rereadings: 0, wordTimings: false },
-        );
-        if (round > 0) runs.set(key(c), [...(runs.get(key(c)) ?? []), summary]);
-      }
-    }
+        ),
+    });
     if (!v.json) process.stderr.write('\r\x1b[K');
-    const arRuns = runs.get('ar/0')!;
-    const arSpeed = median(arRuns.map((s) => s.tokensPerSecond));
-    const rows: BenchRow[] = configs.map((c) => {
-      const ss = runs.get(key(c))!;
-      const d = ss[0].decode;
-      const tokensPerSecond = median(ss.map((s) => s.tokensPerSecond));
-      const costRatio = median(ss.map((s) => s.decode.costRatio));
-      const theoretical = median(ss.map((s) => s.decode.theoreticalSpeedup));
-      // Paired by round: drift between rounds moves ar and the strategy alike.
-      const perRound = ss.map((s, i) => s.tokensPerSecond / arRuns[i].tokensPerSecond);
-      const auto = c.gamma === 'auto';
-      const gamma = auto ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : (c.gamma as number);
+    const rows: BenchRow[] = benchCells(configs, runs).map((cell) => {
+      const auto = cell.gamma === 'auto';
+      const gamma = cell.gamma === 'auto' ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : cell.gamma;
       return {
-        strategy: c.strategy,
+        strategy: cell.strategy,
         gamma,
         adaptive: auto,
         draft_confidence: auto ? (adaptive.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE) : null,
-        mean_drafted: d.meanDrafted,
+        mean_drafted: cell.meanDrafted,
         temperature,
         batch,
-        sentences: ss[0].sentences,
-        tokens: d.tokens,
-        seconds: median(ss.map((s) => s.seconds)),
-        tokens_per_s: tokensPerSecond,
-        speedup_vs_ar: tokensPerSecond / arSpeed,
-        speedup_min: Math.min(...perRound),
-        speedup_max: Math.max(...perRound),
-        acceptance_rate: d.acceptanceRate,
-        tokens_per_target_call: d.tokensPerTargetCall,
-        mean_accepted_tokens: d.tokensPerTargetCall,
-        theoretical_speedup: theoretical,
-        measured_over_theoretical: c.strategy === 'ar' ? 1 : tokensPerSecond / arSpeed / theoretical,
-        cost_ratio: costRatio,
-        rtf: median(ss.map((s) => s.rtf)),
-        time_to_first_audio_ms: median(ss.map((s) => s.timeToFirstAudioMs)),
-        ...calibrationFields(calibration, { strategy: c.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
-        lossless: true,
+        sentences: cell.sentences,
+        tokens: cell.tokens,
+        seconds: cell.seconds,
+        tokens_per_s: cell.tokensPerSecond,
+        speedup_vs_ar: cell.speedup,
+        speedup_min: cell.speedupMin,
+        speedup_max: cell.speedupMax,
+        acceptance_rate: cell.acceptanceRate,
+        tokens_per_target_call: cell.tokensPerTargetCall,
+        mean_accepted_tokens: cell.tokensPerTargetCall,
+        theoretical_speedup: cell.theoreticalSpeedup,
+        measured_over_theoretical: cell.strategy === 'ar' ? 1 : cell.speedup / cell.theoreticalSpeedup,
+        cost_ratio: cell.costRatio,
+        rtf: cell.rtf,
+        time_to_first_audio_ms: cell.timeToFirstAudioMs,
+        ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
+        provider: voice.provider.used,
+        acceptance: cell.strategy === 'ar' ? 'exact' : acceptance,
+        lossless: cell.strategy === 'ar' || acceptance === 'exact',
       };
     });
     if (v.json) {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     } else {
-      process.stdout.write(`voice ${voice.dir}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}, median of ${repeats}\n`);
+      const accept = acceptance === 'groups' ? ', acceptance groups (lossy)' : '';
+      process.stdout.write(
+        `voice ${voice.dir}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}${accept}, median of ${repeats}\n`,
+      );
       console.table(
         rows.map((r) => ({
           strategy: r.strategy,

@@ -1,6 +1,7 @@
 /** `spear calibrate`: measure this machine and keep the fastest strategy, gamma and threads for the voice. */
 import { calibrate, loadCalibration } from '../core/calibration/calibrate.ts';
 import { acceptanceByDepth, CostTable, DRAFTING_STRATEGIES, type Prediction } from '../core/calibration/cost-model.ts';
+import { ADAPTIVE_MARGIN } from '../core/calibration/adaptive.ts';
 import { calibrationLine, describeChoice } from '../core/calibration/defaults.ts';
 import { describeMachine } from '../core/calibration/machine.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
@@ -89,7 +90,7 @@ function report(c: Calibration, file: string, acceptanceFrom: string): string {
   const lines: string[] = [];
   const best = c.best;
   lines.push(`${calibrationLine(c)}: predicted ${fixed(best.tokensPerSecond, 0)} units/s, ${fixed(best.speedup)}× ar`);
-  const rows = (['prophet', 'draft', 'early-exit', 'ar'] as const).map((s) => c.byStrategy[s]).filter((p): p is Prediction => p !== undefined);
+  const rows = (['eagle', 'draft', 'early-exit', 'layer-skip', 'ar'] as const).map((s) => c.byStrategy[s]).filter((p): p is Prediction => p !== undefined);
   lines.push('  strategy     γ  threads  units/s  vs ar (same threads)');
   for (const p of rows) {
     lines.push(
@@ -116,6 +117,13 @@ function report(c: Calibration, file: string, acceptanceFrom: string): string {
     );
   }
   if (best.strategy !== 'ar') lines.push(`${describeChoice(best)}: a step ${fixed(best.stepMs, 3)} ms for τ ${fixed(best.unitsPerStep)} units`);
+  const ad = c.adaptive;
+  if (ad) {
+    const verdict = ad.chosen ? 'synthesis uses it by default' : `under ${ADAPTIVE_MARGIN}×: γ ${best.gamma} stays the default`;
+    lines.push(
+      `adaptive γ (${ad.strategy}, ≤${ad.maxGamma} at confidence ${ad.draftConfidence}): ${fixed(ad.speedupOverFixed)}× the fixed γ ${best.gamma}, timed; ${verdict}`,
+    );
+  }
   lines.push(`${describeMachine(c.machine)}, onnxruntime ${c.machine.onnxruntime}; measured in ${fixed(c.seconds, 1)} s; written to ${file}`);
   return lines.join('\n') + '\n';
 }

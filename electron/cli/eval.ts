@@ -70,7 +70,7 @@ async function acceptance(voice: Voice, sentences: HeldOutSentence[], gammas: nu
   const maxNewTokens = sentences.map((s) => voice.maxUnits(s.phonemes.length));
   const rows: AcceptanceRow[] = [];
   for (const temperature of temperatures) {
-    for (const strategy of ['early-exit', 'draft', 'prophet'] as Strategy[]) {
+    for (const strategy of ['early-exit', 'draft', 'eagle'] as Strategy[]) {
       for (const gamma of gammas) {
         process.stderr.write(`\reval: acceptance ${strategy} γ=${gamma} T=${temperature}   `);
         const r = await decode(voice.decoder, prompts, { strategy, gamma, temperature, maxNewTokens, seeds: sentences.map((_, i) => i), signal });
@@ -174,7 +174,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     };
     await writeFileAtomic(path.join(outDir, 'eval.json'), JSON.stringify(report, null, 2) + '\n');
     const table = (t: number): string[] => {
-      const strategies = ['early-exit', 'draft', 'prophet'] as const;
+      const strategies = ['early-exit', 'draft', 'eagle'] as const;
       const lines = [`| γ | ${strategies.map((s) => `${s} α | ${s} τ`).join(' | ')} |`, `| --- |${' --- | --- |'.repeat(strategies.length)}`];
       for (const g of gammas) {
         const cells = strategies.map((s) => {

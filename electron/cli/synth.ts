@@ -12,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, num, oneOf, parse, UsageError } from './args.ts';
+import { adaptiveArgs, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -35,12 +35,15 @@ Options:
                            UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
                            chapters in reading order) or PDF (.pdf: its text layer); headings and
                            chapter breaks become paragraph pauses
-      --strategy S         ar | early-exit | draft | prophet (default: this machine's calibrated
-                           choice ('spear calibrate'), else the voice's fastest lossless one)
+      --strategy S         ar | early-exit | draft | eagle | layer-skip (default: this
+                           machine's calibrated choice ('spear calibrate'), else the voice's
+                           fastest lossless one)
       --gamma N|auto       drafted tokens per step, 1-16 (default: the calibrated one, else the voice's);
                            auto: each sentence stops drafting where the drafter is unsure
       --draft-confidence C with --gamma auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with --gamma auto: the most drafts per step, 1-16 (default 8)
+      --accept MODE        exact (default): lossless; groups: lossy, a draft in the target's unit group
+                           is accepted (faster; the units are no longer the target's own)
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -78,6 +81,7 @@ const OPTIONS = {
   gamma: { type: 'string' },
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
+  accept: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -113,9 +117,10 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   if (positionals.length === 1 && v.file) throw new UsageError('synth: give either "TEXT" or --file, not both');
   if (positionals.length === 0 && !v.file) throw new UsageError('synth: no text; give "TEXT" or --file FILE; see \'spear synth --help\'');
   const settings: Partial<SynthesisSettings> = {
-    strategy: oneOf(v.strategy, 'strategy', STRATEGIES),
+    strategy: oneOf(v.strategy, 'strategy', STRATEGIES, RENAMED_STRATEGIES),
     gamma: gammaArg(v.gamma, 'gamma'),
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
+    ...(v.accept ? { acceptance: oneOf(v.accept, 'accept', ['exact', 'groups'] as const) } : {}),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
@@ -149,6 +154,10 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const lookup = await lookUpDefaults(voiceDir, configDir(), { strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads });
   if (lookup.calibrated) {
     ({ strategy: settings.strategy, gamma: settings.gamma, threads, targetThreads } = lookup.calibrated);
+    if (settings.gamma === 'auto') {
+      settings.draftConfidence ??= lookup.calibrated.draftConfidence;
+      settings.maxGamma ??= lookup.calibrated.maxGamma;
+    }
   }
   const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ExportResult, InvokeMethod, StudioEvent, WsMessage } from '../ipc-contract.ts';
-import { ServiceClient, type ServiceClientOptions } from '../service/client.ts';
+import { ServiceClient, type ExportMethod, type ServiceClientOptions } from '../service/client.ts';
 import { parseArgs, wsRequestSchema } from '../service/schemas.ts';
 import { encodeAudioFrame } from './frames.ts';
 import { CONTENT_SECURITY_POLICY } from './csp.ts';
@@ -61,7 +61,14 @@ export const SERVER_LIMITS = {
   keptExports: 8,
 } as const;
 /** Media types of exported audio, by the extension the server names the file with. */
-const CONTENT_TYPES: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', flac: 'audio/flac', opus: 'audio/ogg; codecs=opus' };
+const CONTENT_TYPES: Record<string, string> = {
+  wav: 'audio/wav',
+  mp3: 'audio/mpeg',
+  flac: 'audio/flac',
+  opus: 'audio/ogg; codecs=opus',
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8',
+};
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -163,7 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const sockets = new Set<WebSocket>();
-  /** The connection that started each running job, sweep or export, so leaving cancels it. */
+  /** The connection that started each running job, sweep, comparison or export, so leaving cancels it. */
   const owners = new Map<string, WebSocket>();
   /** Sends unless the client has stopped reading: past the backlog bound it is dropped, freeing what it held. */
   const sendTo = (ws: WebSocket, frame: string | Buffer): void => {
@@ -189,7 +196,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const unsubscribe = service.onEvent((event: StudioEvent) => {
     const ended =
-      event.type === 'job-canceled' || event.type === 'job-error' || event.type === 'sweep-done' || (event.type === 'job' && event.event.type === 'done');
+      event.type === 'job-canceled' ||
+      event.type === 'job-error' ||
+      event.type === 'sweep-done' ||
+      event.type === 'compare-done' ||
+      (event.type === 'job' && event.event.type === 'done');
     if (ended) owners.delete(event.jobId);
     const frame = event.type === 'job' && event.event.type === 'audio' ? encodeAudioFrame(event) : JSON.stringify({ kind: 'event', event } satisfies WsMessage);
     for (const ws of sockets) sendTo(ws, frame);
@@ -236,10 +247,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           const { bytes } = await service.exportTo([jobId, format, exportOptions], file).finally(() => owners.delete(exportOptions.exportId));
           await keepExport(exportOptions.exportId, { file, fileName });
           value = { status: 'download', url: `/exports/${exportOptions.exportId}`, fileName, bytes } satisfies ExportResult;
+        } else if (request.method === 'exportCompare') {
+          const [jobId, format] = parseArgs('exportCompare', request.args);
+          const exportId = `compare-${randomBytes(12).toString('hex')}`;
+          const fileName = `spear-compare.${format}`;
+          const file = path.join(exportDir, `${exportId}.${format}`);
+          const { bytes } = await service.exportCompareTo([jobId, format], file);
+          await keepExport(exportId, { file, fileName });
+          value = { status: 'download', url: `/exports/${exportId}`, fileName, bytes } satisfies ExportResult;
         } else {
-          const method: Exclude<InvokeMethod, 'exportAudio'> = request.method;
+          const method: Exclude<InvokeMethod, ExportMethod> = request.method;
           value = await service.call(method, parseArgs(method, request.args));
-          if ((method === 'synthesize' || method === 'sweep') && typeof value === 'string') {
+          if ((method === 'synthesize' || method === 'sweep' || method === 'compare') && typeof value === 'string') {
             if (ws.readyState === ws.OPEN) owners.set(value, ws);
             else service.call('cancel', [value]).catch(() => undefined);
           }

@@ -5,6 +5,7 @@
  */
 import type { PipelineEvent, SynthesisSettings, SynthesisSummary } from '../core/pipeline/events.ts';
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
+import type { Strategy } from '../core/engine/decode.ts';
 import type { AudioFormat } from '../ipc-contract.ts';
 import type { UserLexicon } from '../core/text/user-lexicon.ts';
 import type { Calibration, StoredCalibration } from '../core/calibration/store.ts';
@@ -37,6 +38,8 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   voiceDir: string;
   availableProviders(): Provider[];
   openVoice(dir: string, options: { provider?: Provider; threads?: number; targetThreads?: number }): Promise<V>;
+  /** The strategies `voice` can run: the engine's, those whose graphs it has. */
+  strategies(voice: V): Strategy[];
   /** Per-machine calibration (electron/core/calibration); absent where the backend cannot calibrate. */
   calibration?: CalibrationBackend<V>;
   synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;

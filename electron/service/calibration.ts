@@ -30,7 +30,16 @@ export class CalibrationState {
     private readonly host: { emit(info: CalibrationInfo): void; voice(): Promise<VoiceLike>; busy(): boolean; onResult(): void },
   ) {
     const machine = backend.calibration?.machine ?? '';
-    this.info = { state: backend.calibration ? 'none' : 'unavailable', machine, choice: null, gammas: {}, progress: null, jobId: null, message: null };
+    this.info = {
+      state: backend.calibration ? 'none' : 'unavailable',
+      machine,
+      choice: null,
+      gammas: {},
+      adaptive: null,
+      progress: null,
+      jobId: null,
+      message: null,
+    };
   }
 
   /** Reads the stored calibration once; a missing, stale or corrupt one makes a measurement due. */
@@ -138,6 +147,7 @@ export class CalibrationState {
       state: 'ready',
       choice: { strategy, gamma, threads, targetThreads, tokensPerSecond, speedup },
       gammas,
+      adaptive: calibration.adaptive ?? null,
       progress: null,
       jobId: null,
       message: null,

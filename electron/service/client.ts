@@ -12,6 +12,9 @@ export interface ServiceClientOptions extends Partial<HostWorkerData> {
   backendModule?: string;
 }
 
+/** The verbs that write a file: the host chooses the path (a save dialog, the server's temp folder). */
+export type ExportMethod = 'exportAudio' | 'exportCompare';
+
 type Pending = { resolve(value: unknown): void; reject(error: Error): void };
 
 export class ServiceClient {
@@ -59,14 +62,19 @@ export class ServiceClient {
     this.worker.on('exit', (code) => fail(new Error(`the synthesis service stopped (exit code ${code})`)));
   }
 
-  /** Every verb but exportAudio, whose host-side form takes the path (exportTo). */
-  call<M extends Exclude<InvokeMethod, 'exportAudio'>>(method: M, args: InvokeArgs<M>): Promise<InvokeResult<M>> {
+  /** Every verb but the exports, whose host-side forms take the path (exportTo, exportCompareTo). */
+  call<M extends Exclude<InvokeMethod, ExportMethod>>(method: M, args: InvokeArgs<M>): Promise<InvokeResult<M>> {
     return this.post(method, args) as Promise<InvokeResult<M>>;
   }
 
   /** Writes a job's audio to `file`, which the host chose (a save dialog, the server's temp folder). */
   exportTo(args: InvokeArgs<'exportAudio'>, file: string): Promise<{ bytes: number }> {
     return this.post('exportAudio', args, file) as Promise<{ bytes: number }>;
+  }
+
+  /** Writes a comparison's results to `file`, which the host chose. */
+  exportCompareTo(args: InvokeArgs<'exportCompare'>, file: string): Promise<{ bytes: number }> {
+    return this.post('exportCompare', args, file) as Promise<{ bytes: number }>;
   }
 
   private post(method: InvokeMethod, args: unknown[], exportPath?: string): Promise<unknown> {

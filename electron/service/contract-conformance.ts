@@ -7,6 +7,7 @@ import type * as Contract from '../ipc-contract.ts';
 import type * as Events from '../core/pipeline/events.ts';
 import type { Strategy } from '../core/engine/decode.ts';
 import type { DecodeSummary } from '../core/engine/stats.ts';
+import type { AdaptiveChoice } from '../core/calibration/adaptive.ts';
 import type { Provider, ProviderReport } from '../core/engine/model.ts';
 import type { AudioFormat } from '../core/audio/write.ts';
 import type { FLAC_RATIO, WAV_MAX_DATA_BYTES } from '../core/audio/formats.ts';
@@ -14,6 +15,7 @@ import type { MP3_KBPS, OPUS_KBPS } from '../core/audio/encoders.ts';
 import type { SPEECH_ESTIMATE } from '../core/pipeline/estimate.ts';
 import type { ImportedDocument } from '../core/import/index.ts';
 import type { LEXICON_LIMITS } from '../core/text/user-lexicon.ts';
+import type { BenchCell } from '../core/eval/bench.ts';
 
 /** True only when A and B are mutually assignable. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -24,6 +26,7 @@ export type ContractConformance = [
   Assert<Same<Contract.Provider, Provider>>,
   Assert<Same<Contract.AudioFormat, AudioFormat>>,
   Assert<Same<Contract.ProviderReport, ProviderReport>>,
+  Assert<Same<Contract.CalibrationAdaptive, AdaptiveChoice>>,
   Assert<Same<Contract.DecodeSummary, DecodeSummary>>,
   Assert<Same<Contract.SentenceSpan, Events.SentenceSpan>>,
   Assert<Same<Contract.SynthesisSettings, Events.SynthesisSettings>>,
@@ -32,6 +35,7 @@ export type ContractConformance = [
   Assert<Same<Contract.ReadingCheckResult, Events.ReadingCheckResult>>,
   Assert<Same<Contract.WordTiming, Events.WordTiming>>,
   Assert<Same<Contract.ImportedDocument, ImportedDocument>>,
+  Assert<Same<Contract.CompareCell, BenchCell>>,
   Assert<Same<typeof Contract.SPEECH_ESTIMATE, typeof SPEECH_ESTIMATE>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['flacRatio'], typeof FLAC_RATIO>>,
   Assert<Same<(typeof Contract.EXPORT_ESTIMATE)['mp3Kbps'], typeof MP3_KBPS>>,

@@ -57,6 +57,16 @@ port.on('message', async (request: HostRequest) => {
       case 'sweep':
         value = service.sweep(args[0] as string, args[1] as never);
         break;
+      case 'listStrategies':
+        value = await service.listStrategies();
+        break;
+      case 'compare':
+        value = await service.compare(args[0] as string, args[1] as never);
+        break;
+      case 'exportCompare':
+        if (!request.exportPath) throw new Error('exportCompare needs the path the user chose');
+        value = await service.exportCompare(args[0] as string, args[1] as never, request.exportPath);
+        break;
       case 'getSettings':
         value = service.getSettings();
         break;

@@ -5,9 +5,18 @@
  */
 import { z } from 'zod';
 import { SpearError } from '../core/errors.ts';
-import { INVOKE_METHODS, LIMITS, type InvokeArgs, type InvokeMethod, type StudioSettings, type SweepOptions, type SynthesizeOptions } from '../ipc-contract.ts';
+import {
+  INVOKE_METHODS,
+  LIMITS,
+  type CompareOptions,
+  type InvokeArgs,
+  type InvokeMethod,
+  type StudioSettings,
+  type SweepOptions,
+  type SynthesizeOptions,
+} from '../ipc-contract.ts';
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip']);
 const provider = z.enum(['cpu', 'webgpu', 'cuda']);
 const gamma = z.number().int().min(LIMITS.gammaMin).max(LIMITS.gammaMax);
 const temperature = z.number().finite().min(0).max(10);
@@ -22,29 +31,62 @@ const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1–64 lett
 
 export const documentSchema = z.string().max(LIMITS.documentChars, `a document may hold at most ${LIMITS.documentChars} characters`);
 
-export const synthesizeOptionsSchema = z.strictObject({
-  strategy: strategy.optional(),
-  gamma: gamma.optional(),
-  temperature: temperature.optional(),
-  topK: topK.optional(),
-  topP: topP.optional(),
-  seed: seed.optional(),
-  batchSize: z.number().int().min(1).max(64).optional(),
-  rate: z.number().min(0.5).max(2).optional(),
-  pitch: z.number().min(-6).max(6).optional(),
-  volume: z.number().min(0).max(2).optional(),
-  sentencePauseMs: z.number().int().min(0).max(5000).optional(),
-  paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
-}) satisfies z.ZodType<SynthesizeOptions>;
+export const synthesizeOptionsSchema = z
+  .strictObject({
+    strategy: strategy.optional(),
+    gamma: z.union([gamma, z.literal('auto')]).optional(),
+    draftConfidence: z.number().gt(0).lt(1).optional(),
+    maxGamma: gamma.optional(),
+    temperature: temperature.optional(),
+    topK: topK.optional(),
+    topP: topP.optional(),
+    seed: seed.optional(),
+    batchSize: z.number().int().min(1).max(64).optional(),
+    rate: z.number().min(0.5).max(2).optional(),
+    pitch: z.number().min(-6).max(6).optional(),
+    volume: z.number().min(0).max(2).optional(),
+    sentencePauseMs: z.number().int().min(0).max(5000).optional(),
+    paragraphPauseMs: z.number().int().min(0).max(5000).optional(),
+  })
+  .refine((o) => o.gamma === 'auto' || (o.draftConfidence === undefined && o.maxGamma === undefined), {
+    message: "draftConfidence and maxGamma apply only with gamma 'auto'",
+  })
+  .refine((o) => !(o.gamma === 'auto' && o.strategy === 'ar'), {
+    message: "gamma 'auto': ar drafts nothing, so there is no draft length to adapt",
+  }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({
-  strategy: z.enum(['draft', 'early-exit', 'prophet']),
+  strategy: z.enum(['draft', 'early-exit', 'eagle', 'layer-skip']),
   gammas: z.array(gamma).min(1).max(16).optional(),
   temperature: temperature.optional(),
   topK: topK.optional(),
   topP: topP.optional(),
   seed: seed.optional(),
 }) satisfies z.ZodType<SweepOptions>;
+
+const draftingStrategies = strategy.exclude(['ar']).options;
+const draftingStrategy = strategy.exclude(['ar'], {
+  error: (issue) =>
+    issue.input === 'ar'
+      ? 'ar is always run, as the baseline: list drafting strategies only'
+      : `unknown strategy ${JSON.stringify(issue.input)}: one of ${draftingStrategies.join(', ')}`,
+});
+const eachOnce = (values: readonly unknown[]): boolean => new Set(values).size === values.length;
+
+export const compareOptionsSchema = z.strictObject({
+  strategies: z.array(draftingStrategy).min(1, 'choose at least one strategy').refine(eachOnce, 'each strategy once'),
+  gammas: z
+    .array(
+      z.number().int().min(LIMITS.gammaMin).max(LIMITS.compareGammaMax, `the Compare view runs gamma from ${LIMITS.gammaMin} to ${LIMITS.compareGammaMax}`),
+    )
+    .min(1, 'choose at least one gamma')
+    .refine(eachOnce, 'each gamma once'),
+  repeats: z.number().int().min(1, 'repeats: at least 1').max(LIMITS.compareRepeatsMax, `repeats: at most ${LIMITS.compareRepeatsMax}`).optional(),
+  temperature: temperature.optional(),
+  topK: topK.optional(),
+  topP: topP.optional(),
+  seed: seed.optional(),
+}) satisfies z.ZodType<CompareOptions>;
 
 export const settingsPatchSchema = z.strictObject({
   provider: provider.optional(),
@@ -78,6 +120,9 @@ export const argsSchemas = {
   exportAudio: z.tuple([jobId, audioFormat, exportOptions]),
   listProviders: z.tuple([]),
   sweep: z.tuple([documentSchema, sweepOptionsSchema]),
+  listStrategies: z.tuple([]),
+  compare: z.tuple([documentSchema, compareOptionsSchema]),
+  exportCompare: z.tuple([jobId, z.enum(['json', 'csv'])]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([settingsPatchSchema]),
   getLexicon: z.tuple([]),

@@ -1,6 +1,6 @@
 /**
  * The synthesis service: jobs (start, cancel, per-sentence audio kept for preview and export), the
- * gamma sweep, the provider list, the settings, and the voice's lifecycle. Pure Node, no Electron:
+ * gamma sweep, the comparison of strategies over gammas, the provider list, the settings, and the voice's lifecycle. Pure Node, no Electron:
  * the Electron main process and the browser-mode server run it in a worker thread (host.ts) and speak
  * the contract to it. Every argument arriving here has already been validated (schemas.ts).
  */
@@ -16,6 +16,8 @@ import { LIMITS } from '../ipc-contract.ts';
 import type {
   AudioFormat,
   CalibrationInfo,
+  CompareOptions,
+  CompareResult,
   ExportOptions,
   ImportedDocument,
   JobId,
@@ -24,6 +26,8 @@ import type {
   ProviderReport,
   ProvidersInfo,
   SentenceSpan,
+  ResultsFormat,
+  StrategyInfo,
   StudioEvent,
   StudioSettings,
   SweepOptions,
@@ -37,6 +41,10 @@ import { JobAudio } from './job-audio.ts';
 import type { SettingsStore } from './settings.ts';
 import { memoryLexicon, type LexiconStore } from './lexicon.ts';
 import { DEFAULT_SWEEP_GAMMAS, summarizeSweep } from './sweep.ts';
+import { benchCells, benchConfigs, runInterleaved } from '../core/eval/bench.ts';
+import { currentMachine, describeMachine } from '../core/calibration/machine.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { checkCompareRequest, CompareRequestError, formatCompareResults, positionLabel, strategyInfo } from './compare.ts';
 
 export interface StudioServiceOptions {
   backend: SynthesisBackend;
@@ -52,7 +60,7 @@ export interface StudioServiceOptions {
 
 interface Job {
   id: JobId;
-  kind: 'synthesis' | 'sweep' | 'export' | 'hear';
+  kind: 'synthesis' | 'sweep' | 'compare' | 'export' | 'hear';
   controller: AbortController;
   audio: JobAudio;
   done: Promise<void>;
@@ -67,7 +75,10 @@ export class ExportCancelledError extends CancelledError {
   }
 }
 
-/** A word cannot be heard while a synthesis or sweep holds the voice. */
+/** Comparisons whose results are kept for export; older ones are dropped. */
+const KEPT_COMPARISONS = 4;
+
+/** A word cannot be heard while a synthesis, sweep or comparison holds the voice. */
 export class VoiceBusyError extends SpearError {
   constructor() {
     super('the voice is reading the document; hear the word when it has finished, or cancel it first');
@@ -89,7 +100,9 @@ export class StudioService {
   private readonly jobs = new Map<JobId, Job>();
   private voicePromise: Promise<VoiceLike> | undefined;
   private activeReport: ProviderReport | null = null;
-  /** The synthesis or sweep that holds the voice; a new one cancels it and waits for it. */
+  /** Each comparison's results so far, kept for export after it ends (the last KEPT_COMPARISONS). */
+  private readonly comparisons = new Map<JobId, CompareResult>();
+  /** The synthesis, sweep or comparison that holds the voice; a new one cancels it and waits for it. */
   private current: Job | undefined;
   private disposed = false;
   /** The thread counts the open voice was opened with. */
@@ -181,6 +194,81 @@ export class StudioService {
       }
       this.emit({ type: 'sweep-done', jobId: job.id, result: summarizeSweep(options.strategy, baseline.tokensPerSecond, runs, gammas) });
     });
+  }
+
+  /** The strategies the voice runs, opening it if it is not open. */
+  async listStrategies(): Promise<StrategyInfo[]> {
+    return strategyInfo(this.backend.strategies(await this.voice()));
+  }
+
+  /**
+   * Runs ar and each strategy at each gamma on `doc` with the core's interleaved schedule (`spear
+   * bench`'s): a warm-up pass, in which each configuration reads the first sentence and is not
+   * measured (a drafter's chain for each gamma is opened there, not inside a timed run), then
+   * `repeats` rounds over the whole text, each configuration once per round in a rotated order.
+   * Every run decodes the same work, as the sweep's do: one sentence at a time, each read once,
+   * spoken after it decodes. A progress event before each run carries the cells measured so far.
+   */
+  async compare(doc: string, options: CompareOptions): Promise<JobId> {
+    checkCompareRequest(doc, options, await this.listStrategies());
+    const repeats = options.repeats ?? 1;
+    const temperature = options.temperature ?? 0;
+    const base: Partial<SynthesisSettings> = { temperature, topK: options.topK, topP: options.topP, seed: options.seed ?? 0, batchSize: 1 };
+    const configs = benchConfigs(options.strategies, options.gammas);
+    const warmUpRounds = 1;
+    const firstSentence = splitSentences(doc)[0]?.text ?? doc;
+    const machine = describeMachine(currentMachine());
+    const result = (runs: ReadonlyMap<string, readonly SynthesisSummary[]>): CompareResult => {
+      const cells = benchCells(configs, runs);
+      const { strategies, gammas } = options;
+      return { strategies, gammas, repeats, temperature, machine, runsDone: cells.reduce((n, c) => n + c.runs, 0), runsTotal: configs.length * repeats, cells };
+    };
+    const total = configs.length * (warmUpRounds + repeats);
+    return this.startExclusive('compare', async (job, voice) => {
+      const signal = job.controller.signal;
+      let done = 0;
+      let latest = result(new Map());
+      this.keepComparison(job.id, latest);
+      const runs = await runInterleaved({
+        configs,
+        repeats,
+        warmUpRounds,
+        signal,
+        onRun: (position) =>
+          this.emit({ type: 'compare-progress', jobId: job.id, done: done++, total, label: positionLabel(position, warmUpRounds), result: latest }),
+        run: ({ config, warmUp }) =>
+          this.backend.synthesize(
+            voice,
+            warmUp ? firstSentence : doc,
+            { ...base, strategy: config.strategy, gamma: config.gamma || 1 },
+            {
+              signal,
+              onEvent: () => undefined,
+              rereadings: 0,
+              speakWhileDecoding: false,
+              wordTimings: false,
+            },
+          ),
+        onMeasured: (_position, measured) => {
+          latest = result(measured);
+          this.keepComparison(job.id, latest);
+        },
+      });
+      this.emit({ type: 'compare-done', jobId: job.id, result: result(runs) });
+    });
+  }
+
+  /**
+   * Writes a comparison's results to `file`, atomically. The caller chose `file`: the Electron main
+   * process from its save dialog, the browser-mode server inside its own temp folder.
+   */
+  async exportCompare(jobId: JobId, format: ResultsFormat, file: string): Promise<{ bytes: number }> {
+    const result = this.comparisons.get(jobId);
+    if (!result)
+      throw new CompareRequestError(`comparison ${jobId} is unknown or its results were released (only the last ${KEPT_COMPARISONS} are kept); run it again`);
+    const text = formatCompareResults(result, format);
+    await writeFileAtomic(file, text);
+    return { bytes: Buffer.byteLength(text) };
   }
 
   cancel(id: JobId): void {
@@ -358,7 +446,13 @@ export class StudioService {
     const settings: Partial<SynthesisSettings> = { ...options };
     settings.strategy = options.strategy ?? calibrated?.best.strategy ?? s.defaultStrategy;
     const calibratedGamma = calibrated?.byStrategy[settings.strategy]?.gamma;
-    settings.gamma = options.gamma ?? (calibratedGamma || s.defaultGamma);
+    // Adaptive gamma where the calibration timed it faster for this strategy, or where the job asks for it.
+    const adaptive = calibrated?.adaptive?.strategy === settings.strategy ? calibrated.adaptive : undefined;
+    settings.gamma = options.gamma ?? (adaptive?.chosen ? 'auto' : calibratedGamma || s.defaultGamma);
+    if (settings.gamma === 'auto' && adaptive) {
+      settings.draftConfidence ??= adaptive.draftConfidence;
+      settings.maxGamma ??= adaptive.maxGamma;
+    }
     return settings;
   }
 
@@ -426,7 +520,13 @@ export class StudioService {
     await voice.then((v) => v.release()).catch(() => undefined);
   }
 
-  private startExclusive(kind: 'synthesis' | 'sweep', body: (job: Job, voice: VoiceLike) => Promise<void>): JobId {
+  private keepComparison(id: JobId, result: CompareResult): void {
+    this.comparisons.delete(id);
+    this.comparisons.set(id, result);
+    for (const old of [...this.comparisons.keys()].slice(0, Math.max(0, this.comparisons.size - KEPT_COMPARISONS))) this.comparisons.delete(old);
+  }
+
+  private startExclusive(kind: 'synthesis' | 'sweep' | 'compare', body: (job: Job, voice: VoiceLike) => Promise<void>): JobId {
     if (this.disposed) throw new Error('the synthesis service is shutting down');
     const id = randomUUID();
     const controller = new AbortController();
@@ -447,7 +547,7 @@ export class StudioService {
         else this.emit({ type: 'job-error', jobId: id, message: errorMessage(error) });
       } finally {
         if (this.current === job) this.current = undefined;
-        if (kind === 'sweep') this.jobs.delete(id);
+        if (kind !== 'synthesis') this.jobs.delete(id);
         this.calibration.whenIdle();
       }
     })();

@@ -13,7 +13,7 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   // 1: the engine's measurement (docs/engine.md) — small graphs run fastest single-threaded.
   threads: 1,
   // The shipped voice's fastest lossless strategy on the bench texts (docs/results.md#decoding-speed); early exit is slower than ar.
-  defaultStrategy: 'prophet',
+  defaultStrategy: 'eagle',
   defaultGamma: 3,
   // This machine's calibration, where there is one, beats the fixed defaults above.
   useCalibration: true,
@@ -37,11 +37,19 @@ export function memorySettings(initial: Partial<StudioSettings> = {}): SettingsS
   };
 }
 
+/**
+ * A settings file's fields as this version names them: a file written where the EAGLE drafter's
+ * strategy was called "prophet" says `"defaultStrategy": "prophet"`, which is "eagle".
+ */
+export function upgradeSettings(raw: Record<string, unknown>): Record<string, unknown> {
+  return raw.defaultStrategy === 'prophet' ? { ...raw, defaultStrategy: 'eagle' } : raw;
+}
+
 /** Settings in a JSON file (written atomically: a temp file, then a rename). */
 export async function fileSettings(file: string): Promise<SettingsStore> {
   let current: StudioSettings = { ...DEFAULT_SETTINGS };
   try {
-    const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    const raw = upgradeSettings(JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>);
     for (const [key, value] of Object.entries(raw)) {
       const parsed = settingsPatchSchema.safeParse({ [key]: value });
       if (parsed.success) current = { ...current, ...parsed.data };

@@ -9,7 +9,7 @@ committed position, accept the longest matching prefix, add the target's own nex
 tokens per target call, for every drafter and gamma without running the engine. It also replays
 confidence-stopped drafting (stop after a draft whose drafter probability is below theta).
 
-With --leaves it also replays two cheap trees for the prophet (docs/results.md): its chain
+With --leaves it also replays two cheap trees for EAGLE (docs/results.md): its chain
 plus second-choice leaves where it is unsure, and its chain plus a second chain from its least sure depth.
 
 With --codebook it prints what the target hesitates between: a repeat of the previous unit (duration),
@@ -34,8 +34,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # native-models/: the spear_voice package
 from spear_voice.t2s.data import collate, load_pack  # noqa: E402
-from spear_voice.train_t2s.checkpoint import load_model  # noqa: E402
-from spear_voice.train_t2s.unroll import prophet_unrolled  # noqa: E402
+from spear_voice.train_t2s.checkpoint import load_model, run_file  # noqa: E402
+from spear_voice.train_t2s.unroll import eagle_unrolled  # noqa: E402
 
 GAMMAS = range(1, 9)
 
@@ -48,17 +48,17 @@ def hits(logits, truth, topk: int):
 
 
 @torch.no_grad()
-def per_position(run: Path, split, rows, steps: int, topk: int = 1, prophet_window: int = 0):
+def per_position(run: Path, split, rows, steps: int, topk: int = 1, eagle_window: int = 0):
     """Per row: (drafter → (steps, L) bool match, (steps, L) confidence) for draft-start positions 0..L-1,
     where start p0 means the last committed token sits at p0 and step s predicts token p0 + s. With
     topk > 1, "match" means the target's token is among the drafter's top k (a tree that keeps k
     candidates per depth along the true path: an upper bound on what tree verification could accept).
-    prophet_window > 0: the prophet attends to the prompt (through sep) and the last prophet_window
+    eagle_window > 0: EAGLE attends to the prompt (through sep) and the last eagle_window
     committed positions only (a cheaper drafting call, if acceptance held)."""
     target, _ = load_model(run / "target.pt")
     draft, _ = load_model(run / "draft.pt")
-    prophet, _ = load_model(run / "prophet.pt")
-    for m in (target, draft, prophet):
+    eagle, _ = load_model(run_file(run, "eagle"))
+    for m in (target, draft, eagle):
         m.eval()
     out = []
     for i in rows:
@@ -80,14 +80,14 @@ def per_position(run: Path, split, rows, steps: int, topk: int = 1, prophet_wind
         match = torch.zeros(steps, T, dtype=torch.bool)
         second = torch.zeros(steps, T, dtype=torch.bool)
         cf = torch.zeros(steps, T)
-        window = (int(split.sep[i]) + 1, prophet_window) if prophet_window > 0 else None
-        for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature, steps, 0.0, window), 1):
+        window = (int(split.sep[i]) + 1, eagle_window) if eagle_window > 0 else None
+        for s, (pl, _) in enumerate(eagle_unrolled(eagle, ids, feature, steps, 0.0, window), 1):
             ok, conf = hits(pl[0], truth, topk)
             match[s - 1, :T - s + 1] = ok[s - 1:]
             second[s - 1, :T - s + 1] = (pl[0].topk(2, -1).indices[:, 1] == truth)[s - 1:]
             cf[s - 1, :T - s + 1] = conf[s - 1:]
-        res["prophet"] = (match, cf)
-        res["prophet_second"] = (second, cf)  # the target's token is the prophet's second choice
+        res["eagle"] = (match, cf)
+        res["eagle_second"] = (second, cf)  # the target's token is EAGLE's second choice
         out.append((int(split.sep[i]), int(len(split.row(i))), res))
     return out
 
@@ -126,26 +126,26 @@ def replay(data, drafter: str, gamma: int, theta: float = 0.0):
 
 
 def leaves_below(theta: float):
-    """Leaves at every depth where the prophet's own top probability is below theta."""
+    """Leaves at every depth where EAGLE's own top probability is below theta."""
     return lambda confs: {d for d, c in enumerate(confs) if c < theta}
 
 
 def leaves_at_least_sure(count: int):
-    """Leaves at the prophet's `count` least sure depths: a fixed number of verified positions, since the
+    """Leaves at EAGLE's `count` least sure depths: a fixed number of verified positions, since the
     verifying call's cost jumps when it crosses the matrix kernel's row block (docs/results.md)."""
     return lambda confs: set(sorted(range(len(confs)), key=confs.__getitem__)[:count])
 
 
 def replay_leaves(data, gamma: int, choose):
-    """The prophet's greedy chain plus its second choice as a leaf at the depths `choose(confidences)`
+    """EAGLE's greedy chain plus its second choice as a leaf at the depths `choose(confidences)`
     picks (verified in the same call; no extra drafting call, since the chain computes every depth's
     distribution anyway). When the chain breaks at a depth with a leaf and the leaf is the target's token,
     the step gains the leaf and the target's token after it. → (tokens, calls, verified positions beyond
     the first)."""
     tokens = calls = verified = 0
     for sep, length, res in data:
-        match, conf = res["prophet"]
-        second = res["prophet_second"][0]
+        match, conf = res["eagle"]
+        second = res["eagle_second"][0]
         p0 = sep
         while p0 < length - 1:
             leafy = choose([float(conf[d, p0]) for d in range(gamma)])
@@ -162,15 +162,15 @@ def replay_leaves(data, gamma: int, choose):
 
 
 def replay_branch(data, gamma: int, theta: float, call_overhead: float = 2.0):
-    """The prophet's chain plus, where its least sure depth k has top probability below theta, a second
+    """EAGLE's chain plus, where its least sure depth k has top probability below theta, a second
     chain from its second choice at k down to depth gamma (one more chain call). When the main chain breaks
     exactly at k and the second choice is the target's token, the branch's further drafts are the ones the
     teacher-forced walk already holds (the same tokens). → (tokens, calls, verified positions, drafted
     tokens, the extra call counted as call_overhead drafted tokens)."""
     tokens = calls = verified = drafted = 0
     for sep, length, res in data:
-        match, conf = res["prophet"]
-        second = res["prophet_second"][0]
+        match, conf = res["eagle"]
+        second = res["eagle_second"][0]
         p0 = sep
         while p0 < length - 1:
             confs = [float(conf[d, p0]) for d in range(gamma)]
@@ -251,27 +251,27 @@ def main():
     ap.add_argument("--run", type=Path, required=True)
     ap.add_argument("--pack", type=Path, required=True, help="a pack of greedy readings (its val split is used)")
     ap.add_argument("--rows", type=int, default=232)
-    ap.add_argument("--c", type=str, default="", help="cost ratios to predict with, e.g. prophet=0.15,draft=0.2,exit=0.45")
+    ap.add_argument("--c", type=str, default="", help="cost ratios to predict with, e.g. eagle=0.15,draft=0.2,exit=0.45")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--topk", type=int, default=1, help="count a draft as right when the target's token is in its top k (tree bound)")
     ap.add_argument("--codebook", type=Path, default=None,
                     help="the units' codebook.npz: also print what the target hesitates between")
-    ap.add_argument("--prophet_window", type=int, default=0,
-                    help="the prophet sees the prompt and only this many recent committed positions")
+    ap.add_argument("--eagle_window", type=int, default=0,
+                    help="EAGLE sees the prompt and only this many recent committed positions")
     ap.add_argument("--leaves", action="store_true",
-                    help="also replay the prophet's chain with second-choice leaves, and with a second chain from one")
+                    help="also replay EAGLE's chain with second-choice leaves, and with a second chain from one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     meta, splits = load_pack(args.pack)
     val = splits["val"]
-    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk, args.prophet_window)
+    data = per_position(args.run, val, range(min(args.rows, len(val))), max(GAMMAS), args.topk, args.eagle_window)
     costs = dict(kv.split("=") for kv in args.c.split(",") if kv)
     if args.codebook:
         print(json.dumps({"target_hesitation": hesitation(data, np.load(args.codebook)["centroids"],
                                                           meta["vocab"]["units"]["offset"])}))
     report = []
-    for drafter in ("exit", "draft", "prophet"):
+    for drafter in ("exit", "draft", "eagle"):
         print(json.dumps({"drafter": drafter, "acceptance_by_depth": per_depth(data, drafter, max(GAMMAS))}))
         print(json.dumps({"drafter": drafter, "by_target_confidence": by_confidence(data, drafter)}))
         for gamma in GAMMAS:
@@ -285,26 +285,26 @@ def main():
                 if theta == 0.0 or gamma >= 3:
                     print(json.dumps(row))
     if args.leaves:
-        c = float(costs.get("prophet", 0.09))
+        c = float(costs.get("eagle", 0.09))
         for gamma in range(2, 9):
             for theta in (0.0, 0.5, 0.7, 0.9, 1.01):
                 tokens, calls, verified = replay_leaves(data, gamma, leaves_below(theta))
                 g = verified / calls
-                row = {"drafter": "prophet+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
+                row = {"drafter": "eagle+leaves", "gamma": gamma, "leaf_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3),
                        "predicted_speedup": predicted_speedup(tokens / calls, gamma, c, g)}
                 report.append(row)
                 print(json.dumps(row))
             for leaves in range(1, gamma + 1):
                 tokens, calls, verified = replay_leaves(data, gamma, leaves_at_least_sure(leaves))
-                row = {"drafter": "prophet+leaf_budget", "gamma": gamma, "leaves": leaves, "tau": round(tokens / calls, 3),
+                row = {"drafter": "eagle+leaf_budget", "gamma": gamma, "leaves": leaves, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(verified / calls, 3)}
                 report.append(row)
                 print(json.dumps(row))
             for theta in (0.5, 0.7):
                 tokens, calls, verified, drafted = replay_branch(data, gamma, theta)
                 g, d = verified / calls, drafted / calls
-                row = {"drafter": "prophet+branch", "gamma": gamma, "branch_theta": theta, "tau": round(tokens / calls, 3),
+                row = {"drafter": "eagle+branch", "gamma": gamma, "branch_theta": theta, "tau": round(tokens / calls, 3),
                        "verified_per_call": round(g, 3), "drafted_per_call": round(d, 3),
                        "predicted_speedup": predicted_speedup(tokens / calls, d, c, g)}
                 report.append(row)

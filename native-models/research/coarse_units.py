@@ -5,8 +5,8 @@
 
 The target hesitates mostly between units that sit near each other in the codebook
 (`analyze_drafting.py --codebook`). Merging the centroids into K groups (k-means on the centroids) and
-summing the target's and the prophet's probabilities within each group tells how often the target would
-still hesitate (p < 0.5 for its own group) and how often the prophet's first draft would name the
+summing the target's and EAGLE's probabilities within each group tells how often the target would
+still hesitate (p < 0.5 for its own group) and how often EAGLE's first draft would name the
 target's group (depth 1, on the target's greedy readings: GREEDY_PACK's val split, as analyze_drafting.py).
 Both models are today's, not ones trained on the merged units, so this is an indication, not a forecast.
 
@@ -29,8 +29,8 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # native-models/: the spear_voice package
 from spear_voice.t2s.data import collate, load_pack, write_atomic  # noqa: E402
-from spear_voice.train_t2s.checkpoint import load_model  # noqa: E402
-from spear_voice.train_t2s.unroll import prophet_unrolled  # noqa: E402
+from spear_voice.train_t2s.checkpoint import load_model, run_file  # noqa: E402
+from spear_voice.train_t2s.unroll import eagle_unrolled  # noqa: E402
 
 
 def groups(centroids: np.ndarray, k: int, confusion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +68,7 @@ def target_confusion(target, split, rows: int, offset: int, units: int) -> np.nd
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, required=True, help="target.pt and prophet.pt")
+    ap.add_argument("--run", type=Path, required=True, help="target.pt and eagle.pt")
     ap.add_argument("--pack", type=Path, required=True, help="the target's greedy readings (val split used)")
     ap.add_argument("--codebook", type=Path, default=Path("native-models/voice/speaker/codebook.npz"))
     ap.add_argument("--ks", default="512,256,128")
@@ -84,15 +84,15 @@ def main() -> None:
     offset, vocab = meta["vocab"]["units"]["offset"], meta["vocab"]["size"]
     centroids = np.load(args.codebook)["centroids"]
     target, _ = load_model(args.run / "target.pt")
-    prophet, _ = load_model(args.run / "prophet.pt")
+    eagle, _ = load_model(run_file(args.run, "eagle"))
     target.eval()
-    prophet.eval()
+    eagle.eval()
     rows = []
     with torch.no_grad():
         for i in range(len(val)):
             ids = torch.from_numpy(collate(val, np.asarray([i]), pad_multiple=1)[0])
             logits, _, feature = target(ids)
-            first = prophet_unrolled(prophet, ids, feature, 1, 0.0)[0][0]  # depth-1 drafts, (1, T, V)
+            first = eagle_unrolled(eagle, ids, feature, 1, 0.0)[0][0]  # depth-1 drafts, (1, T, V)
             sep, length = int(val.sep[i]), ids.shape[1]
             rows.append((logits[0, sep:length - 1].softmax(-1), first[0, sep:length - 1].softmax(-1)))
     confusion = None
@@ -105,13 +105,13 @@ def main() -> None:
         merge[torch.arange(offset), torch.arange(offset)] = 1
         merge[torch.arange(offset, offset + len(centroids)), torch.from_numpy(label).long() + offset] = 1
         steps = hesitant = agree = 0
-        for p_target, p_prophet in rows:
-            gt, gp = p_target @ merge, p_prophet @ merge
+        for p_target, p_eagle in rows:
+            gt, gp = p_target @ merge, p_eagle @ merge
             steps += len(gt)
             hesitant += int((gt.max(-1).values < 0.5).sum())
             agree += int((gt.argmax(-1) == gp.argmax(-1)).sum())
         print(json.dumps({"units": k, "steps": steps, "target_share_p_below_0.5": round(hesitant / steps, 3),
-                          "prophet_depth1_agreement": round(agree / steps, 3)}), flush=True)
+                          "eagle_depth1_agreement": round(agree / steps, 3)}), flush=True)
         if args.maps:
             args.maps.mkdir(parents=True, exist_ok=True)
             write_atomic(args.maps / f"units-{k}.json", json.dumps({"label": label.tolist(), "representative": rep.tolist()}) + "\n")

@@ -1,4 +1,4 @@
-"""A trained checkpoint (target, draft or prophet) moved onto merged units (coarse_units.py --maps), to start
+"""A trained checkpoint (target, draft or eagle) moved onto merged units (coarse_units.py --maps), to start
 training on a relabelled pack (relabel_pack.py) from what it already knows instead of from scratch.
 
     /usr/bin/python3 native-models/research/remap_checkpoint.py IN.pt MAP.json OUT.pt

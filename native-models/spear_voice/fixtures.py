@@ -23,7 +23,8 @@ import torch
 from . import REPO_ROOT
 from .t2s.chain import chain_voice
 from .t2s.export import export_model
-from .t2s.model import DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel, shift_features
+from .t2s.layer_skip import SkipPlan, add_layer_skip
+from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
 from .t2s.seed_prophet import SeedProphet
 from .t2s.seed_prophet_export import export_seed_prophet
@@ -46,8 +47,8 @@ class FixtureConfig:
     draft_d_model: int = 16  # the draft is narrower than the target
     draft_n_heads: int = 2
     draft_n_layers: int = 1
-    prophet_n_layers: int = 1
-    prophet_d_model: int = 0  # 0 = the target's width; narrower makes kv_dim != hidden_dim in the prophet graph
+    eagle_n_layers: int = 1
+    eagle_d_model: int = 0  # 0 = the target's width; narrower makes kv_dim != hidden_dim in the EAGLE graph
     logit_std: float = 2.0  # target logits are scaled to this std over random contexts
     drafter_noise: float = 0.5  # relative noise added to weights copied from the target into drafters
 
@@ -56,11 +57,17 @@ TINY = FixtureConfig()
 # Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
-FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry prophet chains (the others test models without)
-# No exit blocks, and a prophet narrower than the target (its cache width differs from the features it reads).
-TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, prophet_d_model=16)
+FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry eagle chains (the others test models without)
+
+
+def fixture_layer_skip(n_layers: int) -> SkipPlan:
+    """Every fixture's layer_skip graph: the first block whole, the second's attention, the last's MLP
+    ("Fa-m" for 4 blocks), so whole blocks and both kinds of sublayer are skipped."""
+    return SkipPlan.parse("Fa" + "-" * (n_layers - 3) + "m")
+# No exit blocks, and an EAGLE drafter narrower than the target (its cache width differs from the features it reads).
+TINY_NOEXIT = FixtureConfig(name="tiny-noexit-random", vocab_size=12, exit_blocks=0, eagle_d_model=16)
 # Bench: a 1024-unit vocabulary is broad, so its logits get a wider spread to stay peaked (top-1 ~0.3),
-# and its drafters less noise (measured acceptance: exit 0.59, prophet 0.38, draft 0.18).
+# and its drafters less noise (measured acceptance: exit 0.59, eagle 0.38, draft 0.18).
 BENCH = FixtureConfig(name="bench-random", vocab_size=1024, context=1024, d_model=256, n_heads=4, n_layers=8,
                       mlp_hidden=0, exit_layer=2, exit_blocks=0, draft_d_model=128, draft_n_heads=2,
                       draft_n_layers=2, logit_std=3.0, drafter_noise=0.2)
@@ -82,7 +89,7 @@ def noisy(w: torch.Tensor, noise: float, gen: torch.Generator) -> torch.Tensor:
     return w + noise * w.std() * torch.randn(w.shape, generator=gen)
 
 
-def build(fc: FixtureConfig) -> tuple[TargetModel, DraftModel, Prophet]:
+def build(fc: FixtureConfig) -> tuple[TargetModel, DraftModel, Eagle]:
     gen = torch.Generator().manual_seed(fc.seed)
     torch.manual_seed(fc.seed)  # module constructors draw from the global generator; scaled_init overwrites
     target = TargetModel(TargetConfig(vocab_size=fc.vocab_size, context=fc.context, d_model=fc.d_model,
@@ -109,18 +116,18 @@ def build(fc: FixtureConfig) -> tuple[TargetModel, DraftModel, Prophet]:
         draft.lm_head.weight.copy_(noisy(target.lm_head.weight[:, :d], fc.drafter_noise, gen)
                                    * math.sqrt(fc.d_model / d))
 
-    prophet = Prophet.from_target(target, n_layers=fc.prophet_n_layers, d_model=fc.prophet_d_model or None)
-    scaled_init(prophet.blocks, fc.prophet_n_layers, gen)
+    eagle = Eagle.from_target(target, n_layers=fc.eagle_n_layers, d_model=fc.eagle_d_model or None)
+    scaled_init(eagle.blocks, fc.eagle_n_layers, gen)
     with torch.no_grad():  # fc starts near "pass the token embedding through", plus a little of the feature
-        D, W = fc.d_model, prophet.cfg.d_model
+        D, W = fc.d_model, eagle.cfg.d_model
         w = torch.cat([fc.drafter_noise * torch.randn(D, D, generator=gen) / math.sqrt(D), torch.eye(D)], dim=1)
-        prophet.fc.weight.copy_(w[:W])
-        if prophet.up is not None:  # a narrow prophet writes its width back into the first W feature dims
-            prophet.up.weight.copy_(torch.eye(D)[:, :W])
-    return target, draft, prophet
+        eagle.fc.weight.copy_(w[:W])
+        if eagle.up is not None:  # a narrow eagle writes its width back into the first W feature dims
+            eagle.up.weight.copy_(torch.eye(D)[:, :W])
+    return target, draft, eagle
 
 
-def acceptance(target: TargetModel, draft: DraftModel, prophet: Prophet, fc: FixtureConfig) -> dict:
+def acceptance(target: TargetModel, draft: DraftModel, eagle: Eagle, fc: FixtureConfig) -> dict:
     """Mean sum_x min(p(x), q(x)) over positions of sequences sampled from the target: the expected
     per-token acceptance rate of speculative sampling (Leviathan et al. 2023, section 3.1)."""
     gen = torch.Generator().manual_seed(fc.seed + 1)
@@ -132,8 +139,8 @@ def acceptance(target: TargetModel, draft: DraftModel, prophet: Prophet, fc: Fix
             ids = torch.cat([ids, torch.multinomial(p, 1, generator=gen)], 1)
         logits, exit_logits, feature = target(ids)
         p = logits.softmax(-1)
-        drafts = {"exit_head": exit_logits, "draft": draft(ids)[0], "prophet": prophet(ids, shift_features(feature))[0]}
-        # The prophet at position i predicts the target's distribution at i (feature i → head), which
+        drafts = {"exit_head": exit_logits, "draft": draft(ids)[0], "eagle": eagle(ids, shift_features(feature))[0]}
+        # EAGLE at position i predicts the target's distribution at i (feature i → head), which
         # is what p[:, i] is, so every drafter compares to p at the same index.
         return {k: round(float(torch.minimum(p, q.softmax(-1)).sum(-1).mean()), 3) for k, q in drafts.items()} | {
             "target_logit_std": round(float(logits.std()), 3),
@@ -150,12 +157,13 @@ def phoneme_count() -> int:
 
 def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None,
          chains: bool = False) -> None:
-    target, draft, prophet = build(fc)
-    stats = acceptance(target, draft, prophet, fc)
+    target, draft, eagle = build(fc)
+    stats = acceptance(target, draft, eagle, fc)
     print(f"{out_dir}: {stats}")
-    export_model(target, draft, prophet, out_dir, name=fc.name, vocab=vocab or {"size": fc.vocab_size, "special": SPECIAL},
+    export_model(target, draft, eagle, out_dir, name=fc.name, vocab=vocab or {"size": fc.vocab_size, "special": SPECIAL},
                  stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc),
                                                        "expected_acceptance": stats})
+    add_layer_skip(out_dir, fixture_layer_skip(fc.n_layers))
     if voice:
         manifest_path = out_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text())

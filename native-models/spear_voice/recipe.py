@@ -10,7 +10,7 @@ Stages, each writing one folder under DIR (nothing is written anywhere else):
     pack      DIR/pack/       the training pack (train_t2s/pack.py), unless --pack names one
     target    DIR/target/     the target and its early-exit head (train_t2s, stage "target")
     greedy    DIR/greedy/     the target's greedy readings of the val and train sentences (train_t2s/self_distill.py)
-    drafters  DIR/drafters/   draft, prophet and exit head self-distilled on those readings, the target frozen,
+    drafters  DIR/drafters/   draft, eagle and exit head self-distilled on those readings, the target frozen,
                               then validated on the pack's teacher units
     checker   DIR/checker/    the reading check's unit reader (checker/train.py)
     export    DIR/voice/      the ONNX voice: six graphs, int8 drafters, chains, manifest; voice/checker/;
@@ -47,11 +47,11 @@ STATE_FILE = "recipe.json"
 MIN_STAGE_S = 2.0  # a budgeted stage never gets less, however late it starts
 
 # The drafters of the shipped voice: self-distilled on the target's greedy readings, the exit head retrained
-# with them, the prophet unrolled 4 steps and partly trained on the readings' tokens (docs/voice-reading.md).
-DRAFTER_SETTINGS = dict(distill_exit=True, prophet_unroll=4, prophet_ce_weight=1.0, draft_distill=0.3, exit_distill=0.3,
+# with them, EAGLE unrolled 4 steps and partly trained on the readings' tokens (docs/voice-reading.md).
+DRAFTER_SETTINGS = dict(distill_exit=True, eagle_unroll=4, eagle_ce_weight=1.0, draft_distill=0.3, exit_distill=0.3,
                         dropout=0.0, lr=1e-3)
-# The shipped voice's defaults: the prophet at gamma 3, greedy (docs/results.md measures them).
-EXPORT_SETTINGS = dict(default_strategy="prophet", default_gamma=3, default_temperature=0.0)
+# The shipped voice's defaults: EAGLE at gamma 3, greedy (docs/results.md measures them).
+EXPORT_SETTINGS = dict(default_strategy="eagle", default_gamma=3, default_temperature=0.0)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class RecipeOptions:
     fake_units: bool = False  # stand-in units derived from the phonemes (tests)
     n_units: int = 1024  # K, the unit vocabulary
     unit_rate: float = 25.0  # units per second of audio
-    init_from: str = ""  # a folder with draft.pt / prophet.pt to start the drafters from (fine-tuning)
+    init_from: str = ""  # a folder with draft.pt / eagle.pt to start the drafters from (fine-tuning)
     train_overrides: dict = field(default_factory=dict)  # TrainConfig fields set with --set, every t2s stage
     greedy_limit: int = 0  # rows per split of greedy readings (0: all that fit the stage's budget)
     device: str = "auto"  # auto: cuda when there is one
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fake-units", action="store_true", help="stand-in units derived from the phonemes")
     ap.add_argument("--n-units", type=int)
     ap.add_argument("--unit-rate", type=float)
-    ap.add_argument("--init-from", help="folder with draft.pt / prophet.pt to start the drafters from")
+    ap.add_argument("--init-from", help="folder with draft.pt / eagle.pt to start the drafters from")
     ap.add_argument("--greedy-limit", type=int, help="greedy readings of at most this many rows per split")
     ap.add_argument("--device")
     ap.add_argument("--code-commit", help="the commit of this code, where the tree has no git history")

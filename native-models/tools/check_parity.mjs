@@ -2,6 +2,8 @@
 // Runs the reference cases written by native-models/spear_voice/t2s/export.py through onnxruntime-node and
 // compares every output with PyTorch's. Also checks each session's inputNames/outputNames against the
 // contract lists recorded in the case. Exit code 1 if any output differs by more than the tolerance.
+// A case that says "kv_layout": "bnsh" (and "kv_heads") is for a graph that reads and writes the cache as
+// (B, H, P, Dh): its (B, P, H·Dh) past tensors are relaid out before the run, its new ones back after.
 //
 //   node native-models/tools/check_parity.mjs tests/fixtures/tiny/parity
 
@@ -39,6 +41,46 @@ function withOtherGarbage(feeds) {
 }
 
 const sameList = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const isCache = (name) => /^(past|new)_(key|value)_\d+$/.test(name);
+
+/** (B, S, H·Dh) ↔ (B, H, S, Dh) of a cache tensor's data. */
+function relayout(data, B, S, H, Dh, toBnsh) {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++)
+      for (let h = 0; h < H; h++) {
+        const bsd = ((b * S + s) * H + h) * Dh;
+        const bnsh = ((b * H + h) * S + s) * Dh;
+        if (toBnsh) out.set(data.subarray(bsd, bsd + Dh), bnsh);
+        else out.set(data.subarray(bnsh, bnsh + Dh), bsd);
+      }
+  return out;
+}
+
+/** Feeds as the case's graph reads them: a "bnsh" case's past tensors relaid out. */
+function asGraphReads(c, feeds) {
+  if (c.kv_layout !== 'bnsh') return feeds;
+  const out = { ...feeds };
+  for (const [name, t] of Object.entries(feeds)) {
+    if (!isCache(name)) continue;
+    const [B, P, width] = t.dims;
+    const Dh = width / c.kv_heads;
+    out[name] = new ort.Tensor('float32', relayout(t.data, B, P, c.kv_heads, Dh, true), [B, c.kv_heads, P, Dh]);
+  }
+  return out;
+}
+
+/** Results in the case's (B, T, H·Dh) cache layout. */
+function asWritten(c, results) {
+  if (c.kv_layout !== 'bnsh') return results;
+  const out = { ...results };
+  for (const [name, t] of Object.entries(results)) {
+    if (!isCache(name) || t.dims.length !== 4) continue;
+    const [B, H, T, Dh] = t.dims.map(Number);
+    out[name] = { dims: [B, T, H * Dh], data: relayout(t.data, B, T, H, Dh, false) };
+  }
+  return out;
+}
 
 const sessions = new Map();
 const worst = new Map(); // "role output" → max abs diff over cases
@@ -77,9 +119,10 @@ for (const c of index.cases) {
   }
   const feeds = {};
   for (const [name, spec] of Object.entries(c.inputs)) feeds[name] = readTensor(spec);
-  const runs = [['', await sessions.get(graphPath).run(feeds)]];
+  const run = async (f) => asWritten(c, await sessions.get(graphPath).run(asGraphReads(c, f)));
+  const runs = [['', await run(feeds)]];
   const regarbaged = withOtherGarbage(feeds);
-  if (regarbaged) runs.push([' (other garbage)', await sessions.get(graphPath).run(regarbaged)]);
+  if (regarbaged) runs.push([' (other garbage)', await run(regarbaged)]);
   for (const [label, results] of runs) compare(c, label, results);
 }
 

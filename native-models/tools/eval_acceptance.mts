@@ -4,7 +4,7 @@
  *   node --import tsx native-models/tools/eval_acceptance.mts [--voice native-models/voice] [--limit 40]
  *        [--gammas 1,2,3,4,5,6,7,8] [--temperature 0.8] [--speed-limit 4] [--threads 1]
  *
- * For each strategy (early-exit, draft, prophet), gamma and temperature (0 and the sampled one) it
+ * For each strategy (early-exit, draft, eagle), gamma and temperature (0 and the sampled one) it
  * decodes the prompts [bos] phonemes [sep] of the first `limit` test sentences (sorted by id, never
  * trained on) as one batch, each row with its own seed and the voice's stop rule, and records
  * α (acceptanceRate) and τ (meanAcceptedTokens). Then, at batch 1 on `speed-limit` sentences, tokens/s of
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const STRATEGIES: Strategy[] = ['early-exit', 'draft', 'prophet'];
+const STRATEGIES: Strategy[] = ['early-exit', 'draft', 'eagle'];
 const gammas = args.gammas.split(',').map(Number);
 const temperatures = [0, Number(args.temperature)];
 

@@ -5,7 +5,7 @@
 // A graph with "kv_layout": "bnsh" (native-models/spear_voice/t2s/fused.py) reads a cache buffer of PAST + 64
 // positions. Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
 // graph at T = 1 (one drafting step), and each T = 1 graph's cost over full's: the c of docs/results.md.
-// A voice's chains (one call for γ drafts of the prophet or the draft; greedy, then sampled) are timed after the
+// A voice's chains (one call for γ drafts of EAGLE or the draft; greedy, then sampled) are timed after the
 // graphs, as c per drafted token.
 // Measure on an idle machine; figures move by a few per cent from run to run.
 import ort from 'onnxruntime-node';

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { cancelJob, synthesize } from './actions.ts';
 import { AcceptanceView } from './components/AcceptanceView.tsx';
+import { CompareView } from './components/CompareView.tsx';
 import { DocumentPanel } from './components/DocumentPanel.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ExportPanel } from './components/ExportPanel.tsx';
@@ -16,6 +17,7 @@ export function App() {
   const connection = useStudio((s) => s.connection);
   const [showSettings, setShowSettings] = useState(false);
   const [showLexicon, setShowLexicon] = useState(false);
+  const [showCompare, setShowCompare] = useState(false);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
@@ -38,6 +40,9 @@ export function App() {
           {connection === 'ready' ? 'service ready' : connection === 'connecting' ? 'connecting…' : 'service unreachable'}
         </span>
         <span className="muted small hint">Ctrl+Enter synthesize · Esc cancel</span>
+        <button type="button" aria-expanded={showCompare} aria-controls="compare-panel" onClick={() => setShowCompare((v) => !v)}>
+          Compare
+        </button>
         <button type="button" aria-expanded={showLexicon} aria-controls="lexicon-panel" onClick={() => setShowLexicon((v) => !v)}>
           Pronunciations
         </button>
@@ -59,6 +64,14 @@ export function App() {
         <section id="lexicon-panel" className="panel lexicon-panel" aria-label="Pronunciations">
           <ErrorBoundary area="Pronunciations">
             <LexiconPanel />
+          </ErrorBoundary>
+        </section>
+      )}
+      {showCompare && (
+        <section id="compare-panel" className="panel compare-panel" aria-labelledby="compare-heading">
+          <h2 id="compare-heading">Compare strategies over γ</h2>
+          <ErrorBoundary area="The comparison">
+            <CompareView />
           </ErrorBoundary>
         </section>
       )}

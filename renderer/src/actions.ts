@@ -2,12 +2,12 @@
  * What the user can do. Each action asks the service and writes the outcome into the store;
  * components call these and show the store. ("No store actions": the store holds state only.)
  */
-import type { AudioFormat, StudioSettings } from '../../electron/ipc-contract.ts';
+import type { AudioFormat, ExportResult, ResultsFormat, Strategy, StudioSettings } from '../../electron/ipc-contract.ts';
 import { getApi } from './api.ts';
 import { decodeText, fileKind, fileProblem, fromBase64, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
 import { playClip, resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
-import { initialDecoding, useStudio, type Tuning } from './store/state.ts';
+import { initialDecoding, useStudio, type CompareChoice, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
 import { errorText } from './lib/format.ts';
 import { calibratedGamma } from './lib/calibration.ts';
@@ -105,12 +105,16 @@ export async function synthesize(): Promise<void> {
   }
   if (status === 'starting') return;
   resetPlayer();
+  const adaptive = tuning.adaptive && tuning.strategy !== 'ar';
+  // The calibrated threshold where the calibration timed this strategy; else the engine's default.
+  const timed = get().calibration?.adaptive;
+  const draftConfidence = adaptive && timed?.strategy === tuning.strategy ? { draftConfidence: timed.draftConfidence } : {};
   set({
     ...initialDecoding,
     status: 'starting',
     jobText: text,
     strategy: tuning.strategy,
-    gamma: tuning.gamma,
+    gamma: adaptive ? 'auto' : tuning.gamma,
     totals: EMPTY_STATS,
     audio: {},
     position: 0,
@@ -118,7 +122,7 @@ export async function synthesize(): Promise<void> {
   try {
     const jobId = await getApi().synthesize(text, {
       strategy: tuning.strategy,
-      gamma: tuning.gamma,
+      ...(adaptive ? { gamma: 'auto' as const, maxGamma: tuning.gamma, ...draftConfidence } : { gamma: tuning.gamma }),
       temperature: tuning.temperature,
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
       ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
@@ -154,7 +158,7 @@ export async function runSweep(): Promise<void> {
     reportError('The sweep runs on the current text; there is none yet.');
     return;
   }
-  const strategy = tuning.strategy === 'ar' ? 'prophet' : tuning.strategy;
+  const strategy = tuning.strategy === 'ar' ? 'eagle' : tuning.strategy;
   set({ sweepStatus: 'starting', sweepPoints: [], sweepResult: null, sweepError: null, sweepProgress: null, sweepText: text, sweepJobId: null });
   try {
     const sweepJobId = await getApi().sweep(text, {
@@ -184,7 +188,94 @@ export function applyBestGamma(): void {
   set((s) => ({ notices: [...s.notices.slice(-4), notice('info', `Gamma set to ${sweepResult.bestGamma} (${sweepResult.strategy}).`)] }));
 }
 
+// ---------------------------------------------------------------- compare
+
+/** Asks the service which strategies the voice runs; the first answer ticks every one at every gamma. */
+export async function loadStrategies(): Promise<void> {
+  try {
+    const available = await getApi().listStrategies();
+    set((s) => ({ compareAvailable: available, compareChoice: s.compareChoice ?? defaultCompareChoice(available) }));
+  } catch (error) {
+    set({ compareError: `Could not read the voice's strategies: ${message(error)}` });
+  }
+}
+
+function defaultCompareChoice(available: readonly { strategy: Strategy; gammas: number[] }[]): CompareChoice {
+  const drafting = available.filter((s) => s.gammas.length > 0);
+  const gammas = [...new Set(drafting.flatMap((s) => s.gammas))].sort((a, b) => a - b);
+  return { strategies: drafting.map((s) => s.strategy), gammas, repeats: 1, temperature: 0 };
+}
+
+export function setCompareChoice(patch: Partial<CompareChoice>): void {
+  set((s) => (s.compareChoice ? { compareChoice: { ...s.compareChoice, ...patch } } : {}));
+}
+
+/** Ticks or unticks one value of a list of the choice (a strategy or a gamma), keeping the list's order. */
+export function toggleCompare<K extends 'strategies' | 'gammas'>(key: K, value: CompareChoice[K][number], order: readonly CompareChoice[K][number][]): void {
+  set((s) => {
+    if (!s.compareChoice) return {};
+    const chosen = s.compareChoice[key] as readonly (typeof value)[];
+    const next = chosen.includes(value) ? chosen.filter((v) => v !== value) : order.filter((v) => v === value || chosen.includes(v));
+    return { compareChoice: { ...s.compareChoice, [key]: next } };
+  });
+}
+
+export async function runCompare(): Promise<void> {
+  const { text, compareChoice: choice, compareStatus } = get();
+  if (!choice || compareStatus === 'starting') return;
+  if (text.trim() === '') {
+    set({ compareStatus: 'error', compareError: 'The comparison runs on the current text; there is none yet.' });
+    return;
+  }
+  set({ compareStatus: 'starting', compareJobId: null, compareResult: null, compareError: null, compareProgress: null, compareExportMessage: null });
+  try {
+    const compareJobId = await getApi().compare(text, {
+      strategies: choice.strategies.filter((s): s is Exclude<Strategy, 'ar'> => s !== 'ar'),
+      gammas: choice.gammas,
+      repeats: choice.repeats,
+      temperature: choice.temperature,
+    });
+    set((s) => (s.compareStatus === 'starting' ? { compareJobId } : {}));
+  } catch (error) {
+    set({ compareStatus: 'error', compareError: message(error) });
+  }
+}
+
+export async function cancelCompare(): Promise<void> {
+  const { compareJobId } = get();
+  if (compareJobId)
+    await getApi()
+      .cancel(compareJobId)
+      .catch((error) => reportError(message(error)));
+}
+
+/** The results so far (a finished, cancelled or running comparison's) as a JSON or CSV file. */
+export async function exportCompareResults(format: ResultsFormat): Promise<void> {
+  const { compareJobId } = get();
+  if (!compareJobId) return;
+  try {
+    const result = await getApi().exportCompare(compareJobId, format);
+    set({ compareExportMessage: { kind: 'info', text: savedText(result) } });
+  } catch (error) {
+    set({ compareExportMessage: { kind: 'error', text: `Export failed: ${message(error)}` } });
+  }
+}
+
 // ---------------------------------------------------------------- export
+
+/** What an export did, in words; a browser-mode export is downloaded here. */
+function savedText(result: ExportResult): string {
+  if (result.status === 'canceled') return 'Export cancelled.';
+  if (result.status === 'saved') return `Saved ${result.path}`;
+  // Browser mode: the server wrote the file; the browser's download saves it.
+  const link = document.createElement('a');
+  link.href = result.url;
+  link.download = result.fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  return `Downloading ${result.fileName}`;
+}
 
 let exportCounter = 0;
 
@@ -195,20 +286,8 @@ export async function exportAudio(format: AudioFormat, sentence?: number): Promi
   set({ exportId, exportStatus: 'running', exportFraction: 0, exportMessage: null });
   try {
     const result = await getApi().exportAudio(jobId, format, { exportId, ...(sentence !== undefined ? { sentence } : {}) });
-    if (result.status === 'canceled') {
-      set({ exportStatus: 'canceled', exportMessage: 'Export cancelled.' });
-    } else if (result.status === 'saved') {
-      set({ exportStatus: 'done', exportFraction: 1, exportMessage: `Saved ${result.path}` });
-    } else {
-      // Browser mode: the server wrote the file; the browser's download saves it.
-      const link = document.createElement('a');
-      link.href = result.url;
-      link.download = result.fileName;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      set({ exportStatus: 'done', exportFraction: 1, exportMessage: `Downloading ${result.fileName}` });
-    }
+    if (result.status === 'canceled') set({ exportStatus: 'canceled', exportMessage: 'Export cancelled.' });
+    else set({ exportStatus: 'done', exportFraction: 1, exportMessage: savedText(result) });
   } catch (error) {
     const text = message(error);
     set((s) => (s.exportStatus === 'canceled' ? {} : { exportStatus: 'error', exportMessage: `Export failed: ${text}` }));

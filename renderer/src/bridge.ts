@@ -6,6 +6,7 @@
 import type { StudioEvent } from '../../electron/ipc-contract.ts';
 import { getApi } from './api.ts';
 import { createFrameBatcher, type FrameScheduler } from './lib/frame-batcher.ts';
+import { tuningOf } from './lib/calibration.ts';
 import { applyEvents, notice } from './store/apply-events.ts';
 import { useStudio } from './store/state.ts';
 
@@ -45,8 +46,8 @@ async function loadInitial(): Promise<void> {
       calibration,
       connection: 'ready',
       tuning: choice
-        ? { ...s.tuning, strategy: choice.strategy, gamma: choice.gamma > 0 ? choice.gamma : settings.defaultGamma }
-        : { ...s.tuning, strategy: settings.defaultStrategy, gamma: settings.defaultGamma },
+        ? { ...s.tuning, gamma: settings.defaultGamma, ...tuningOf(calibration) }
+        : { ...s.tuning, strategy: settings.defaultStrategy, gamma: settings.defaultGamma, adaptive: false },
     }));
   } catch (error) {
     useStudio.setState((s) => ({ notices: [...s.notices, notice('error', `Could not load the settings: ${(error as Error).message}`)] }));

@@ -3,9 +3,9 @@
  * per run) against the engine's own work outside them, on the shipped voice and the bench's sentences,
  * batch 1, greedy, decoding only (no speaker). One warm-up pass, then one measured pass per config.
  *
- *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,prophet:3,draft:3] [--temperature 0]
+ *   node --import tsx tests/bench/decode-profile.mts [--voice native-models/voice] [--configs ar:1,eagle:3,draft:3] [--temperature 0]
  *
- * A config `prophet:4:steps` (or `draft:4:steps`) drafts with one run of the drafter's graph per token
+ * A config `eagle:4:steps` (or `draft:4:steps`) drafts with one run of the drafter's graph per token
  * even where the voice has a chain for that gamma (DecodeOptions.chains = false), to compare the two in
  * one process. `--temperature T` samples (seed 0 per sentence; with temperature alone, sampled chains draft).
  */
@@ -18,7 +18,7 @@ import { prepareDocument } from '../../electron/core/text/index.ts';
 const { values: args } = parseArgs({
   options: {
     voice: { type: 'string', default: 'native-models/voice' },
-    configs: { type: 'string', default: 'ar:1,prophet:3,prophet:4,draft:3,early-exit:3' },
+    configs: { type: 'string', default: 'ar:1,eagle:3,eagle:4,draft:3,early-exit:3' },
     texts: { type: 'string', default: 'electron/core/eval/bench-texts.txt' },
     temperature: { type: 'string', default: '0' },
   },

@@ -4,7 +4,7 @@
  * process's CPU time, medians of the rounds, each round's own B/A, and whether both emitted the same
  * units. Decoding only (no speaker), greedy, after one warm-up round.
  *
- *   node --import tsx tests/bench/voice-ab.mts --a /path/to/voice-before --b native-models/voice [--rounds 3] [--configs ar:0,prophet:4] [--batch 1]
+ *   node --import tsx tests/bench/voice-ab.mts --a /path/to/voice-before --b native-models/voice [--rounds 3] [--configs ar:0,eagle:4] [--batch 1]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     a: { type: 'string' },
     b: { type: 'string', default: 'native-models/voice' },
     rounds: { type: 'string', default: '3' },
-    configs: { type: 'string', default: 'ar:0,prophet:3,prophet:4,prophet:5' },
+    configs: { type: 'string', default: 'ar:0,eagle:3,eagle:4,eagle:5' },
     batch: { type: 'string', default: '1' },
     texts: { type: 'string', default: 'electron/core/eval/bench-texts.txt' },
   },

@@ -31,7 +31,7 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   const config = await scratch();
   const first = spear(['calibrate', '--voice', TINY], config);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^calibrated: (prophet γ \d|draft γ \d|early-exit γ \d|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/);
+  assert.match(first.stdout, /^calibrated: ((eagle|draft|early-exit|layer-skip) γ \d|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/);
   assert.match(first.stdout, /acceptance at depth 1–8 \(fixed prompts, 16 prompts/);
   const voice = await voiceIdentity(TINY);
   const stored = await readCalibration(config, currentMachine(), voice);
@@ -39,8 +39,8 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   assert.ok(existsSync(acceptancePath(config, voice)));
   const c = (stored as { calibration: Calibration }).calibration;
   // The fixture has chains for gamma 2-4 of both chained drafters: they were timed.
-  assert.ok(c.costs.some((x) => x.graph === 'prophet_chain_3') && c.costs.some((x) => x.graph === 'draft_chain_4'));
-  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'early-exit', 'prophet']);
+  assert.ok(c.costs.some((x) => x.graph === 'eagle_chain_3') && c.costs.some((x) => x.graph === 'draft_chain_4'));
+  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'eagle', 'early-exit', 'layer-skip']);
 
   const second = spear(['calibrate', '--voice', TINY], config);
   assert.equal(second.code, 0, second.stderr);
@@ -93,7 +93,7 @@ async function writeVoiceCalibration(config: string, machine = currentMachine())
     acceptance: { maxGamma: 8, drafters: { draft: { reached: [100, 80, 60, 40, 30, 20, 10, 5, 2] } }, meanPosition: 100, sentences: 24, tokens: 2400 },
     costs,
     best: p('draft', 2, 1.5),
-    byStrategy: { draft: p('draft', 2, 1.5), prophet: p('prophet', 5, 1.4), ar: p('ar', 0, 1) },
+    byStrategy: { draft: p('draft', 2, 1.5), eagle: p('eagle', 5, 1.4), ar: p('ar', 0, 1) },
   });
 }
 
@@ -111,10 +111,10 @@ test('synth defaults to the calibrated choice and says so in one line; a named s
   const calibrated = await synthStats(config);
   assert.deepEqual([calibrated.strategy, calibrated.gamma], ['draft', 2]);
   assert.match(calibrated.stderr, /^calibrated: draft γ 2, 1\+1 threads \(.+\)\n/);
-  const named = await synthStats(config, ['--strategy', 'prophet']);
-  assert.deepEqual([named.strategy, named.gamma], ['prophet', 5]);
-  const chosen = await synthStats(config, ['--strategy', 'prophet', '--gamma', '3', '--threads', '1']);
-  assert.deepEqual([chosen.strategy, chosen.gamma], ['prophet', 3]);
+  const named = await synthStats(config, ['--strategy', 'eagle']);
+  assert.deepEqual([named.strategy, named.gamma], ['eagle', 5]);
+  const chosen = await synthStats(config, ['--strategy', 'eagle', '--gamma', '3', '--threads', '1']);
+  assert.deepEqual([chosen.strategy, chosen.gamma], ['eagle', 3]);
   assert.doesNotMatch(chosen.stderr, /^(calibrated:|not calibrated|calibration )/m, 'nothing left to calibrate, nothing said');
   const quiet = await synthStats(config, ['-q']);
   assert.equal(quiet.stderr, '');
@@ -123,11 +123,11 @@ test('synth defaults to the calibrated choice and says so in one line; a named s
 test("synth with a stale or no calibration keeps the voice's defaults and says why in one line", async () => {
   const config = await scratch();
   const missing = await synthStats(config);
-  assert.deepEqual([missing.strategy, missing.gamma], ['prophet', 3], "the voice's manifest defaults");
+  assert.deepEqual([missing.strategy, missing.gamma], ['eagle', 3], "the voice's manifest defaults");
   assert.match(missing.stderr, /^not calibrated for this machine yet: the voice's defaults apply \(run 'spear calibrate' once, ~20 s\)\n/);
   await writeVoiceCalibration(config, { ...currentMachine(), onnxruntime: '0.0.1' });
   const stale = await synthStats(config);
-  assert.deepEqual([stale.strategy, stale.gamma], ['prophet', 3]);
+  assert.deepEqual([stale.strategy, stale.gamma], ['eagle', 3]);
   assert.match(
     stale.stderr,
     /^calibration .* another setup \(onnxruntime 0\.0\.1 → [\d.]+\); ignored; the voice's defaults apply until 'spear calibrate' runs\n/,

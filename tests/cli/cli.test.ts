@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { STRATEGIES } from '../../electron/core/engine/decode.ts';
 import { EPUB_CHAPTERS, HTML, makeEpub, makePdf, MARKDOWN, PDF_PAGES, PLAIN } from '../helpers/documents.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -264,10 +265,10 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
 });
 
-test('--units-out is identical for ar, early-exit, draft and prophet at temperature 0', async () => {
+test('--units-out is identical for ar, early-exit, draft, eagle and layer-skip at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
-  for (const strategy of ['ar', 'early-exit', 'draft', 'prophet']) {
+  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip']) {
     const file = path.join(dir, `${strategy}.json`);
     const r = spear([
       'synth',
@@ -351,11 +352,30 @@ test('--gamma auto gives the units of ar at temperature 0, and bench marks its r
   assert.equal(rows[2].lossless, true);
 });
 
+test('--accept groups is lossy and says so: bench rows are lossless: false, and a bad mode is refused', async () => {
+  const dir = await scratch();
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\n');
+  const r = spear(['bench', '--texts', texts, '--strategies', 'draft', '--gammas', '3', '--accept', 'groups', '--repeats', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.deepEqual(
+    rows.map((row: { strategy: string; acceptance: string; lossless: boolean }) => [row.strategy, row.acceptance, row.lossless]),
+    [
+      ['ar', 'exact', true],
+      ['draft', 'groups', false],
+    ],
+  );
+  const synth = spear(['synth', TEXT, '-o', path.join(dir, 'g.wav'), '--strategy', 'draft', '--accept', 'groups', '-q']);
+  assert.equal(synth.code, 0, synth.stderr);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--accept', 'fuzzy'], /--accept fuzzy: expected one of exact, groups/);
+});
+
 test('bench --json emits one row per strategy and gamma with every field', async () => {
   const dir = await scratch();
   const texts = path.join(dir, 'texts.txt');
   await writeFile(texts, 'A short sentence to measure.\nAnother one follows it.\n');
-  const r = spear(['bench', '--texts', texts, '--strategies', 'ar,early-exit,prophet', '--gammas', '2,3', '--repeats', '1', '--json']);
+  const r = spear(['bench', '--texts', texts, '--strategies', 'ar,early-exit,eagle', '--gammas', '2,3', '--repeats', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout);
   assert.equal(rows.length, 5);
@@ -378,9 +398,11 @@ test('bench --json emits one row per strategy and gamma with every field', async
     'speedup_min',
     'speedup_max',
     'lossless',
+    'provider',
   ];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
   for (const row of rows) assert.equal(row.lossless, true, 'every strategy the engine runs is lossless');
+  for (const row of rows) assert.equal(row.provider, 'cpu', 'the provider that ran');
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
   for (const row of rows) assert.equal(row.mean_accepted_tokens, row.tokens_per_target_call, 'τ under both names');
   assert.equal(rows[0].strategy, 'ar');
@@ -460,6 +482,16 @@ test('--gamma takes an integer or auto, and the adaptive settings only with auto
   );
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'ar', '--gamma', 'auto'], /'ar' drafts nothing/);
 });
+test('an unknown strategy is refused with the known ones; "prophet" with the name of the EAGLE drafter', async () => {
+  const known = STRATEGIES.join(', ');
+  const refused = (flag: string, value: string, hint = '') => new RegExp(`^spear: --${flag} ${value}: expected one of ${known}${hint}\\n$`);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa'], refused('strategy', 'medusa'));
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'prophet'],
+    refused('strategy', 'prophet', ' \\(prophet is now called eagle\\)'),
+  );
+  await failsCleanly(() => ['bench', '--strategies', 'ar,prophet'], refused('strategies', 'prophet', ' \\(prophet is now called eagle\\)'));
+});
 test('an out-of-range thread count is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () =>
@@ -472,6 +504,19 @@ test('eval refuses a report folder that does not exist before doing any work', a
   await writeFile(path.join(work, 'corpus/test.jsonl'), JSON.stringify({ id: 's1', text: 'A test.', phonemes: [1, 2, 3] }) + '\n');
   await writeFile(path.join(work, 'units/test.jsonl'), JSON.stringify({ id: 's1', units: [1, 2, 3] }) + '\n');
   await failsCleanly((d) => ['eval', '--work', work, '--out', path.join(d, 'missing')], /eval\.json: folder .*missing does not exist/);
+});
+test('layer-skip on a voice without the layer_skip graph is refused in one line', async () => {
+  // The shipped voice's files, its manifest without the entry.
+  const voice = await scratch();
+  const shipped = path.join(ROOT, 'native-models/voice');
+  for (const name of await readdir(shipped)) if (name !== 'manifest.json') await symlink(path.join(shipped, name), path.join(voice, name));
+  const manifest = JSON.parse(await readFile(path.join(shipped, 'manifest.json'), 'utf8'));
+  delete manifest.graphs.layer_skip;
+  await writeFile(path.join(voice, 'manifest.json'), JSON.stringify(manifest));
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--voice', voice, '--strategy', 'layer-skip', '-q'],
+    /^spear: strategy = "layer-skip" is not allowed: this model \(.*\) lacks graph\(s\) layer_skip\n$/,
+  );
 });
 test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));
 

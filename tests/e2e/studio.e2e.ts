@@ -1,7 +1,8 @@
 /**
  * End to end, in Debian's Chromium (playwright-core) against browser mode (`electron/server`): drop a
  * .txt file with a real drop event, synthesize, watch the acceptance view show accepted and rejected
- * drafts, play a preview, run a gamma sweep and see its chart, export a WAV and check the file.
+ * drafts, play a preview, run a gamma sweep and see its chart, export a WAV and check the file, run a
+ * comparison in the Compare view and download its results.
  *
  * Voice: by default the real service with the shipped voice (native-models/voice/); SPEAR_E2E_VOICE=fake
  * runs the same service with the fake synthesizer of tests/helpers/fake-synthesizer.ts (fast, for UI work). SPEAR_VOICE_DIR points the real run at another voice
@@ -260,6 +261,7 @@ test('a gamma sweep charts tokens/s and α against gamma, with the theory curve;
     .filter({ hasText: 'γ =' })
     .waitFor({ timeout: LONG * 3 });
   assert.equal(await page.locator('[data-testid="sweep-chart"] svg').first().locator('circle.measured-point').count(), 8);
+  assert.match((await page.locator('[data-testid="sweep-chart"] circle.measured-point title').first().textContent()) ?? '', /^γ 1: \d+ tok\/s$/);
   const label = await page.getByTestId('apply-best').innerText();
   const best = Number(/γ = (\d+)/.exec(label)?.[1]);
   await page.getByTestId('apply-best').click();
@@ -335,6 +337,43 @@ test('screenshot of the studio mid-decode (tests/output/e2e-studio.png; docs/scr
   await page.locator('.sentence.decoded').first().waitFor({ timeout: LONG });
   await page.screenshot({ path: path.join(OUTPUT, 'e2e-studio.png') });
   await page.getByTestId('job-status').filter({ hasText: 'Done.' }).waitFor({ timeout: LONG });
+});
+
+test('the Compare view runs a tiny comparison: progress, three charts and the table fill; the results download as JSON', async () => {
+  await page.locator('#document-text').fill(DOCUMENT);
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  const view = page.getByTestId('compare-view');
+  const strategies = view.locator('input[name="compare-strategy"]');
+  await strategies.first().waitFor({ timeout: LONG });
+  // The first strategy the voice offers, at γ 1 and 2, one repeat: ar and two cells.
+  for (let i = 1; i < (await strategies.count()); i++) await strategies.nth(i).uncheck();
+  const gammas = view.locator('input[name="compare-gamma"]');
+  for (let i = 2; i < (await gammas.count()); i++) await gammas.nth(i).uncheck();
+  await page.getByTestId('run-compare').click();
+  await page
+    .getByTestId('compare-progress')
+    .filter({ hasText: /runs · next: / })
+    .waitFor({ timeout: LONG });
+  const rows = page.locator('[data-testid="compare-table"] [data-testid="compare-row"]');
+  await rows.nth(2).waitFor({ timeout: LONG });
+  await page.getByTestId('run-compare').filter({ hasText: /^Run$/ }).waitFor({ timeout: LONG });
+  assert.equal(await rows.count(), 3);
+  assert.equal(await page.locator('[data-testid="compare-charts"] svg[role="img"]').count(), 3);
+  for (const metric of ['acceptanceRate', 'tokensPerTargetCall', 'tokensPerSecond']) {
+    assert.equal(await page.locator(`.compare-chart[data-metric="${metric}"] circle.point`).count(), 2, `${metric}: a point at γ 1 and γ 2`);
+  }
+  assert.equal(await page.locator('.compare-chart[data-metric="tokensPerSecond"] line.reference').count(), 1, 'ar is the units/s reference');
+  assert.match(await rows.first().innerText(), /^autoregressive \(ar\)\s+1\s+\d+\s+1\.00×/);
+  await page.screenshot({ path: path.join(OUTPUT, 'e2e-compare.png') });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-compare-json').click()]);
+  const file = path.join(OUTPUT, 'e2e-compare.json');
+  await download.saveAs(file);
+  const json = JSON.parse(await readFile(file, 'utf8')) as { complete: boolean; gammas: number[]; rows: { strategy: string; tokens_per_s: number }[] };
+  assert.equal(json.complete, true);
+  assert.deepEqual(json.gammas, [1, 2]);
+  assert.equal(json.rows.length, 3);
+  assert.ok(json.rows.every((r) => r.tokens_per_s > 0));
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
 });
 
 test('dropping an EPUB loads its text: chapters in reading order, headings as paragraphs', async () => {

@@ -25,9 +25,9 @@ export interface FakeOptions {
   sampleRate?: number;
 }
 
-const ALPHA: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.72, draft: 0.78, prophet: 0.82 };
+const ALPHA: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.72, draft: 0.78, eagle: 0.82, 'layer-skip': 0.7 };
 /** c: one draft token's cost over one verification. */
-const COST: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.25, draft: 0.12, prophet: 0.08 };
+const COST: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.25, draft: 0.12, eagle: 0.08, 'layer-skip': 0.5 };
 const VERIFY_MS = 3;
 const UNIT_OFFSET = 84;
 const UNIT_COUNT = 512;
@@ -183,7 +183,7 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
     const seconds = (performance.now() - started) / 1000;
     const summary: SynthesisSummary = {
       strategy,
-      gamma,
+      gamma: settings.gamma === 'auto' ? 'auto' : gamma,
       sentences: sentences.length,
       decode,
       decodeSeconds,
@@ -220,6 +220,8 @@ export function createFakeBackend(options: FakeOptions = {}): SynthesisBackend<F
       opened.push(voice);
       return voice;
     },
+    // ar and every strategy the fake has an α for.
+    strategies: () => ['ar', ...(Object.keys(ALPHA) as Exclude<SynthesisSettings['strategy'], 'ar'>[])],
     synthesize,
     // The real, atomic writer: exports from the fake are real WAV/MP3 files.
     openAudioWriter: (file, rate, format) => AudioFileWriter.create(file, rate, format),

@@ -14,7 +14,7 @@ import ort from 'onnxruntime-node';
 import { TINY, TINY_INT8 } from '../helpers/fixtures.ts';
 import { openParityCases } from '../../native-models/tools/parity-cases.mjs';
 
-const DRAFTERS = ['exit_head', 'draft', 'prophet'] as const;
+const DRAFTERS = ['exit_head', 'draft', 'eagle'] as const;
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 
@@ -35,7 +35,7 @@ test('int8 manifest: target graphs untouched, each drafter names its int8 file a
   }
 });
 
-test('each int8 drafter computes nearly its float32 source: logits within 10 % of their spread (measured ≤ 8.7 %, the prophet fed random hidden states), same argmax almost always', async () => {
+test('each int8 drafter computes nearly its float32 source: logits within 10 % of their spread (measured ≤ 8.7 %, EAGLE fed random hidden states), same argmax almost always', async () => {
   const { index, tensor } = openParityCases(path.join(TINY_INT8, 'parity'));
   const manifest = manifestOf(TINY_INT8);
   for (const role of DRAFTERS) {

@@ -110,7 +110,7 @@ def test_the_cpu_preset_makes_a_voice_from_a_corpus_stopped_and_resumed(tiny_cor
     state = json.loads((out / "recipe.json").read_text())
     assert all(st["status"] == "done" for st in state["stages"].values()) and len(state["stages"]) == 6
     manifest = json.loads((out / "voice/manifest.json").read_text())
-    assert manifest["voice"]["default_strategy"] == "prophet"
+    assert manifest["voice"]["default_strategy"] == "eagle"
     assert manifest["training"]["config"]["d_model"] == 64
     assert manifest["training"]["drafters"]["exit_head"]["config"]["distill_exit"] is True
     assert manifest["training"]["stages"]["target"]["done"]

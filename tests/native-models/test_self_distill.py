@@ -1,16 +1,16 @@
-"""Self-distillation data and the narrow prophet, in PyTorch on the tiny random fixture model: the batched,
+"""Self-distillation data and the narrow eagle, in PyTorch on the tiny random fixture model: the batched,
 in-place-cache greedy reader (spear_voice/train_t2s/self_distill.py) writes exactly the tokens that
 step-by-step uncached greedy decoding gives, row by row, whatever the batch's prompt lengths and caps; and a
-prophet narrower than the target drafts the same through its training-time unrolling as through the cached
+eagle narrower than the target drafts the same through its training-time unrolling as through the cached
 API the engine uses."""
 
 import numpy as np
 import torch
 
 from spear_voice.fixtures import TINY, TINY_NOEXIT, build
-from spear_voice.t2s.model import Prophet
+from spear_voice.t2s.model import Eagle
 from spear_voice.train_t2s.self_distill import greedy_batch
-from spear_voice.train_t2s.unroll import check_prophet_unrolled
+from spear_voice.train_t2s.unroll import check_eagle_unrolled
 
 EOS = 3
 
@@ -40,7 +40,7 @@ def test_batched_greedy_readings_equal_uncached_greedy_decoding_row_by_row():
     assert all(len(row) <= cap for row, cap in zip(got, caps))
 
 
-def test_a_narrow_prophet_unrolls_as_it_drafts():
-    narrow = Prophet.from_target(build(TINY_NOEXIT)[0], d_model=16)
+def test_a_narrow_eagle_unrolls_as_it_drafts():
+    narrow = Eagle.from_target(build(TINY_NOEXIT)[0], d_model=16)
     assert (narrow.cfg.d_model, narrow.feature_dim) == (16, 32)
-    assert check_prophet_unrolled(narrow, 3) <= 1e-4
+    assert check_eagle_unrolled(narrow, 3) <= 1e-4

@@ -9,7 +9,7 @@ from spear_voice import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 GRAPHS = [FIXTURES / f / f"{role}.onnx" for f in ("tiny", "tiny-noexit", "tiny-voice")
-          for role in ("full", "trunk", "rest", "exit_head", "draft", "prophet")]
+          for role in ("full", "trunk", "rest", "exit_head", "draft", "eagle")]
 
 
 def shape_arithmetic(model: onnx.ModelProto) -> dict:

@@ -73,7 +73,16 @@ describe('bridge', () => {
       },
       getSettings: async () => ({ provider: 'cpu', threads: 1, defaultStrategy: 'draft', defaultGamma: 5, useCalibration: true }),
       listProviders: async () => ({ available: ['cpu'], active: null }),
-      getCalibration: async () => ({ state: 'none', machine: 'Test CPU, 2 cores', choice: null, gammas: {}, progress: null, jobId: null, message: null }),
+      getCalibration: async () => ({
+        state: 'none',
+        machine: 'Test CPU, 2 cores',
+        choice: null,
+        gammas: {},
+        adaptive: null,
+        progress: null,
+        jobId: null,
+        message: null,
+      }),
     };
     vi.stubGlobal('window', { spear: api });
     const { startBridge } = await import('../../renderer/src/bridge.ts');

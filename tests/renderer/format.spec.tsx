@@ -59,6 +59,8 @@ describe('format', () => {
     expect(plural(1, 'sentence')).toBe('1 sentence');
     expect(plural(3, 'sentence')).toBe('3 sentences');
     expect(strategyLabel('early-exit')).toBe('early exit');
+    expect(strategyLabel('eagle')).toBe('EAGLE');
+    expect(strategyLabel('layer-skip')).toBe('layer skip');
     expect(providerLabel('webgpu')).toBe('WebGPU');
   });
 });

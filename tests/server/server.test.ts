@@ -121,3 +121,56 @@ test('request frames are validated; the verbs work; audio arrives as binary fram
   assert.equal(Number(download.headers['content-length']), result!.bytes);
   ws.close();
 });
+
+test('a comparison runs over the socket, its results download as CSV, and a connection that leaves cancels its comparison', async () => {
+  const open = async () => {
+    const ws = await connect(`?token=${server.token}`);
+    const replies = new Map<number, WsMessage & { kind: 'result' }>();
+    const events: StudioEvent[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data)) as WsMessage;
+      if (m.kind === 'result') replies.set(m.id, m);
+      else events.push(m.event);
+    });
+    const call = async (id: number, method: string, args: unknown[]): Promise<unknown> => {
+      ws.send(JSON.stringify({ id, method, args }));
+      for (let i = 0; i < 500 && !replies.has(id); i++) await new Promise((r) => setTimeout(r, 10));
+      const reply = replies.get(id);
+      assert.ok(reply, `a reply to ${id}`);
+      if (!reply.ok) throw new Error(reply.error);
+      return reply.value;
+    };
+    const ended = async (jobId: string, type: StudioEvent['type']): Promise<void> => {
+      for (let i = 0; i < 1000 && !events.some((e) => e.type === type && 'jobId' in e && e.jobId === jobId); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(
+        events.some((e) => e.type === type && 'jobId' in e && e.jobId === jobId),
+        `${type} for ${jobId}`,
+      );
+    };
+    return { ws, call, ended };
+  };
+  const first = await open();
+  await assert.rejects(first.call(1, 'compare', ['One. Two.', { strategies: ['eagle'], gammas: [9] }]), /compare: invalid argument 1\.gammas\.0/);
+  const jobId = (await first.call(2, 'compare', ['A first sentence. A second one.', { strategies: ['eagle'], gammas: [1, 2] }])) as string;
+  await first.ended(jobId, 'compare-done');
+  const exported = (await first.call(3, 'exportCompare', [jobId, 'csv'])) as { status: string; url: string; fileName: string; bytes: number };
+  assert.equal(exported.status, 'download');
+  assert.equal(exported.fileName, 'spear-compare.csv');
+  const download = await get(exported.url, { cookie: `spear_token=${server.token}` });
+  assert.equal(download.status, 200);
+  assert.match(String(download.headers['content-type']), /^text\/csv/);
+  assert.equal(Number(download.headers['content-length']), exported.bytes);
+  assert.match(download.body, /^strategy,gamma,/);
+  assert.equal(download.body.trim().split('\r\n').length, 4, 'a header and ar, eagle γ 1, eagle γ 2');
+
+  // A long comparison, and its page leaves: the server cancels it (another connection sees the event).
+  const long = (await first.call(4, 'compare', [
+    'A first sentence. A second one.',
+    { strategies: ['eagle'], gammas: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 20 },
+  ])) as string;
+  const watcher = await open();
+  first.ws.close();
+  await watcher.ended(long, 'job-canceled');
+  watcher.ws.close();
+});

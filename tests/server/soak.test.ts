@@ -309,7 +309,7 @@ test('a connection that stops reading is closed once its backlog passes the boun
   stalled.ws.pause();
   // Each sentence of the fake is up to 1.2 s of audio (76.8 kB as float32): 400 sentences exceed the bound.
   const long = Array.from({ length: 400 }, (_, i) => `Sentence ${i} is a fairly long one, to give the fake voice a whole second of audio.`).join(' ');
-  const jobId = valueOf<string>(await watcher.call('synthesize', [long, { strategy: 'prophet', gamma: 8 }]));
+  const jobId = valueOf<string>(await watcher.call('synthesize', [long, { strategy: 'eagle', gamma: 8 }]));
   await watcher.until(() => watcher.ended(jobId), 'the long job', 60_000);
   stalled.ws.resume();
   await stalled.until(() => stalled.closed !== null, 'the stalled connection to be closed');

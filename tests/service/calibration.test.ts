@@ -9,6 +9,7 @@ import type { CalibrationInfo, StudioEvent } from '../../electron/ipc-contract.t
 import type { Prediction } from '../../electron/core/calibration/cost-model.ts';
 import type { Calibration, StoredCalibration } from '../../electron/core/calibration/store.ts';
 import type { CalibrationBackend, SynthesisBackend } from '../../electron/service/backend.ts';
+import { InvalidRequestError, parseArgs } from '../../electron/service/schemas.ts';
 import { StudioService } from '../../electron/service/service.ts';
 import { memorySettings } from '../../electron/service/settings.ts';
 import { createFakeBackend } from '../helpers/fake-synthesizer.ts';
@@ -26,9 +27,10 @@ const prediction = (strategy: Prediction['strategy'], gamma: number, threads: nu
   speedup: 2,
 });
 
-function calibration(): Calibration {
+function calibration(adaptive?: Calibration['adaptive']): Calibration {
   const best = prediction('draft', 5, 1, 2);
   return {
+    ...(adaptive ? { adaptive } : {}),
     format: 'spear-calibration/1',
     machine: { cpu: 'Test CPU', cores: 2, onnxruntime: '1.30.0', platform: 'linux', arch: 'x64' },
     voice: { name: 'fake', manifestSha256: 'a'.repeat(64) },
@@ -37,7 +39,7 @@ function calibration(): Calibration {
     acceptance: { maxGamma: 1, drafters: {}, meanPosition: 10, sentences: 1, tokens: 10 },
     costs: [{ graph: 'full', threads: 1, targetThreads: 2, positions: 1, ms: 1 }],
     best,
-    byStrategy: { draft: best, prophet: prediction('prophet', 6, 1, 2), ar: prediction('ar', 0, 1, 2) },
+    byStrategy: { draft: best, eagle: prediction('eagle', 6, 1, 2), ar: prediction('ar', 0, 1, 2) },
   };
 }
 
@@ -51,7 +53,7 @@ interface Harness {
 }
 
 /** A service over the fake voice whose measurement waits for `finish()` (or its abort). */
-function harness(stored: StoredCalibration['status'], options: { useCalibration?: boolean } = {}): Harness {
+function harness(stored: StoredCalibration['status'], options: { useCalibration?: boolean; adaptive?: Calibration['adaptive'] } = {}): Harness {
   const fake = createFakeBackend({ speed: 0 });
   const events: StudioEvent[] = [];
   const opens: Harness['opens'] = [];
@@ -60,7 +62,7 @@ function harness(stored: StoredCalibration['status'], options: { useCalibration?
   const calibrationBackend: CalibrationBackend = {
     machine: 'Test CPU, 2 cores',
     async load(): Promise<StoredCalibration> {
-      if (stored === 'valid') return { status: 'valid', calibration: calibration(), file: '/x/calibration.json' };
+      if (stored === 'valid') return { status: 'valid', calibration: calibration(options.adaptive), file: '/x/calibration.json' };
       if (stored === 'missing') return { status: 'missing', file: '/x/calibration.json' };
       return {
         status: stored,
@@ -86,7 +88,8 @@ function harness(stored: StoredCalibration['status'], options: { useCalibration?
       return fake.openVoice(dir, o);
     },
   } as unknown as SynthesisBackend;
-  const service = new StudioService({ backend, settings: memorySettings({ threads: 1, ...options }), emit: (e) => events.push(e), calibrationIdleMs: 0 });
+  const { adaptive: _adaptive, ...settings } = options;
+  const service = new StudioService({ backend, settings: memorySettings({ threads: 1, ...settings }), emit: (e) => events.push(e), calibrationIdleMs: 0 });
   return { service, events, opens, runs, finish: () => release?.() };
 }
 
@@ -117,12 +120,12 @@ test('with none stored, the service calibrates once idle; the next job uses the 
   await until(() => h.runs.length === 1, 'the measurement to start');
   assert.equal(h.service.getCalibration().state, 'running');
   assert.equal(h.service.getCalibration().progress, 0.5);
-  // Until it is done, jobs use the settings' defaults (prophet γ 3) and their one thread count.
+  // Until it is done, jobs use the settings' defaults (eagle γ 3) and their one thread count.
   h.finish();
   await until(() => h.service.getCalibration().state === 'ready', 'ready');
   const info = h.service.getCalibration();
   assert.deepEqual(info.choice, { strategy: 'draft', gamma: 5, threads: 1, targetThreads: 2, tokensPerSecond: 1000, speedup: 2 });
-  assert.deepEqual(info.gammas, { draft: 5, prophet: 6 });
+  assert.deepEqual(info.gammas, { draft: 5, eagle: 6 });
   assert.deepEqual(
     calibrationEvents(h.events).map((e) => e.state),
     ['running', 'running', 'ready'],
@@ -134,10 +137,10 @@ test('with none stored, the service calibrates once idle; the next job uses the 
     { threads: 1, targetThreads: 2 },
   ]);
   // A strategy the user picks gets its own calibrated gamma; a gamma the user picks stays.
-  const prophet = await runJob(h, { strategy: 'prophet' });
-  assert.deepEqual([prophet.strategy, prophet.gamma], ['prophet', 6]);
-  const chosen = await runJob(h, { strategy: 'prophet', gamma: 2 });
-  assert.deepEqual([chosen.strategy, chosen.gamma], ['prophet', 2]);
+  const eagle = await runJob(h, { strategy: 'eagle' });
+  assert.deepEqual([eagle.strategy, eagle.gamma], ['eagle', 6]);
+  const chosen = await runJob(h, { strategy: 'eagle', gamma: 2 });
+  assert.deepEqual([chosen.strategy, chosen.gamma], ['eagle', 2]);
   await h.service.dispose();
 });
 
@@ -172,7 +175,7 @@ test("a stored calibration sets the voice's threads before it opens; useCalibrat
   assert.equal(h.runs.length, 0, 'nothing to measure');
   await h.service.setSettings({ useCalibration: false });
   const plain = await runJob(h);
-  assert.deepEqual([plain.strategy, plain.gamma], ['prophet', 3]);
+  assert.deepEqual([plain.strategy, plain.gamma], ['eagle', 3]);
   assert.deepEqual(h.opens.at(-1), { threads: 1, targetThreads: undefined });
   await h.service.dispose();
 });
@@ -197,4 +200,37 @@ test('a backend that keeps no calibration says so, and refuses to calibrate', as
   assert.equal(service.getCalibration().state, 'unavailable');
   assert.throws(() => service.calibrate(), /calibration is not available here \(fake voice keeps no calibration\)/);
   await service.dispose();
+});
+
+test('a calibration that timed adaptive gamma faster makes it the default of its strategy, with its threshold and cap', async () => {
+  const h = harness('valid', { adaptive: { strategy: 'draft', draftConfidence: 0.35, maxGamma: 6, speedupOverFixed: 1.1, chosen: true } });
+  h.service.prepare();
+  await until(() => h.service.getCalibration().state === 'ready', 'ready');
+  assert.deepEqual(h.service.getCalibration().adaptive, { strategy: 'draft', draftConfidence: 0.35, maxGamma: 6, speedupOverFixed: 1.1, chosen: true });
+  assert.deepEqual([(await runJob(h)).strategy, (await runJob(h)).gamma], ['draft', 'auto']);
+  // Another strategy, or a gamma the user picks, keeps a fixed gamma.
+  assert.equal((await runJob(h, { strategy: 'eagle' })).gamma, 6);
+  assert.equal((await runJob(h, { strategy: 'draft', gamma: 3 })).gamma, 3);
+});
+
+test("the contract refuses adaptive settings without gamma 'auto', and 'auto' with ar, in one line", () => {
+  const cases: Array<[object, RegExp]> = [
+    [{ gamma: 3, draftConfidence: 0.5 }, /apply only with gamma 'auto'/],
+    [{ strategy: 'ar', gamma: 'auto' }, /ar drafts nothing/],
+    [{ gamma: 'auto', draftConfidence: 1 }, /draftConfidence/],
+    [{ gamma: 'fast' }, /gamma/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => parseArgs('synthesize', [DOC, options]),
+      (e: Error) => e instanceof InvalidRequestError && message.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(options),
+    );
+  }
+  assert.deepEqual(parseArgs('synthesize', [DOC, { strategy: 'draft', gamma: 'auto', maxGamma: 6, draftConfidence: 0.4 }])[1], {
+    strategy: 'draft',
+    gamma: 'auto',
+    maxGamma: 6,
+    draftConfidence: 0.4,
+  });
 });

@@ -94,7 +94,7 @@ test('a sweep runs ar then gamma 1…8 and reports a best gamma and a theoretica
   const hooks: SynthesizeHooks[] = [];
   const synthesize = backend.synthesize.bind(backend);
   backend.synthesize = (voice, text, settings, h) => (hooks.push(h), synthesize(voice, text, settings, h));
-  const jobId = service.sweep(DOC, { strategy: 'prophet' });
+  const jobId = service.sweep(DOC, { strategy: 'eagle' });
   const end = await settled(jobId);
   assert.equal(end.type, 'sweep-done');
   if (end.type !== 'sweep-done') return;

@@ -3,7 +3,8 @@
  * costs at each thread count, the cost model's choice, and the file that keeps it (store.ts). The CLI
  * (`spear calibrate`) and the studio's service run this same function.
  */
-import { STRATEGIES } from '../engine/decode.ts';
+import { STRATEGIES, STRATEGY_GRAPHS } from '../engine/decode.ts';
+import { measureAdaptive, type AdaptiveChoice } from './adaptive.ts';
 import { loadModel, type LoadedModel } from '../engine/model.ts';
 import { SpearError } from '../errors.ts';
 import { choose, CostTable, predictAll, type AcceptanceProfile, type ChoiceOptions, type GraphCost } from './cost-model.ts';
@@ -30,6 +31,8 @@ export interface CalibrateOptions {
   maxGamma?: number;
   /** Measured rounds of graph timings (after a warm-up round). Default 5. */
   rounds?: number;
+  /** Time adaptive gamma against the chosen fixed gamma (measureAdaptive). Default true. */
+  adaptive?: boolean;
   /** Default: this machine. */
   machine?: MachineInfo;
   signal?: AbortSignal;
@@ -76,7 +79,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     const plan = costPlan(acceptance, {
       ...candidates,
       strategies,
-      chainGammas: { prophet: decoder.chains.prophet.gammas, draft: decoder.chains.draft.gammas },
+      chainGammas: { eagle: decoder.chains.eagle.gammas, draft: decoder.chains.draft.gammas },
     });
     // Our own decoder is released before the timed models load: two copies' sessions need not coexist.
     await own?.release();
@@ -86,15 +89,33 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
       gammas: Array.from({ length: maxGamma }, (_, i) => i + 1),
       ...candidates,
     };
+    // The rest of the bar: graph costs, then (a seventh of it) adaptive gamma.
+    const adaptiveShare = options.adaptive === false ? 0 : (1 - share) / 7;
     const costs = await measureCosts(options.dir, plan, {
       position: acceptance.meanPosition,
       rounds: options.rounds,
       signal: options.signal,
-      onProgress: (f, label) => progress(share + f * (1 - share), label),
+      onProgress: (f, label) => progress(share + f * (1 - share - adaptiveShare), label),
       keepSplit: (first) => keepContenders(first, acceptance!, choiceOptions),
     });
     const choice = choose(new CostTable(costs), acceptance, choiceOptions);
     if (!choice) throw new CalibrationError(`${options.dir}: no configuration could be timed (the target graph "full" ran in none of the thread counts)`);
+    let adaptive: AdaptiveChoice | undefined;
+    if (options.adaptive !== false && choice.best.strategy !== 'ar') {
+      const timed = await loadModel(options.dir, {
+        threads: choice.best.threads,
+        targetThreads: choice.best.targetThreads,
+        roles: [...STRATEGY_GRAPHS[choice.best.strategy]],
+      });
+      try {
+        adaptive = await measureAdaptive(timed, await calibrationPrompts(timed), choice.best, {
+          signal: options.signal,
+          onProgress: (f, label) => progress(1 - adaptiveShare + f * adaptiveShare, label),
+        });
+      } finally {
+        await timed.release();
+      }
+    }
     const calibration: Calibration = {
       format: CALIBRATION_FORMAT,
       machine,
@@ -105,6 +126,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
       costs,
       best: choice.best,
       byStrategy: choice.byStrategy,
+      ...(adaptive ? { adaptive } : {}),
     };
     const file = options.configDir ? await writeCalibration(options.configDir, calibration) : null;
     progress(1, 'done');

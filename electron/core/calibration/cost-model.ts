@@ -8,9 +8,10 @@
  * c = the positions a drafter catches up on at the step's start (what the last step committed):
  *
  *   ar          full(1)
- *   prophet     chain_γ(c) + full(γ+1)            (no chain for γ: prophet(c) + (γ−1)·prophet(1))
+ *   eagle       chain_γ(c) + full(γ+1)            (no chain for γ: eagle(c) + (γ−1)·eagle(1))
  *   draft       chain_γ(c) + full(γ+1)            (no chain for γ: draft(c) + (γ−1)·draft(1))
  *   early-exit  (γ+1)·trunk(1) + γ·exit_head(1) + rest(γ+1)
+ *   layer-skip  layer_skip(c) + (γ−1)·layer_skip(1) + full(γ+1)
  *
  * Early exit shares the trunk: drafting runs it on the pending token and the first γ−1 drafts,
  * verification on the last draft, so every token passes it once. A step emits τ(γ) units on average,
@@ -23,12 +24,12 @@
 import type { Strategy } from '../engine/decode.ts';
 
 export type DraftingStrategy = Exclude<Strategy, 'ar'>;
-export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['prophet', 'draft', 'early-exit'];
+export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip'];
 
 /** Graphs whose cost is measured: the contract's roles, and each chained drafter's chain of one gamma. */
-export type CostGraph = 'full' | 'rest' | 'trunk' | 'exit_head' | 'prophet' | 'draft' | `${'prophet' | 'draft'}_chain_${number}`;
+export type CostGraph = 'full' | 'rest' | 'trunk' | 'exit_head' | 'eagle' | 'draft' | 'layer_skip' | `${'eagle' | 'draft'}_chain_${number}`;
 
-export const chainGraph = (drafter: 'prophet' | 'draft', gamma: number): CostGraph => `${drafter}_chain_${gamma}`;
+export const chainGraph = (drafter: 'eagle' | 'draft', gamma: number): CostGraph => `${drafter}_chain_${gamma}`;
 
 /**
  * One measured cost: a graph's session run feeding `positions` new positions at the realistic cache
@@ -93,13 +94,13 @@ export function acceptanceByDepth(profile: AcceptanceProfile, drafter: DraftingS
 }
 
 /**
- * Positions a drafter feeds at a step's start, on average. The prophet's cache keeps only positions
+ * Positions a drafter feeds at a step's start, on average. EAGLE's cache keeps only positions
  * built from the target's hidden states, so it catches up on all τ units the last step committed; the
- * draft model keeps its accepted drafts' keys and feeds the new token, and the last draft too when all γ
- * were accepted.
+ * draft model (and layer skip) keeps its accepted drafts' keys and feeds the new token, and the last draft
+ * too when all γ were accepted.
  */
-export function catchUp(profile: AcceptanceProfile, drafter: 'prophet' | 'draft', gamma: number): number {
-  if (drafter === 'prophet') return unitsPerStep(profile, drafter, gamma);
+export function catchUp(profile: AcceptanceProfile, drafter: Exclude<DraftingStrategy, 'early-exit'>, gamma: number): number {
+  if (drafter === 'eagle') return unitsPerStep(profile, drafter, gamma);
   const reached = profile.drafters[drafter]?.reached;
   const allAccepted = reached && reached[0] > 0 && gamma <= profile.maxGamma ? reached[gamma] / reached[0] : 0;
   return 1 + allAccepted;
@@ -182,7 +183,7 @@ export function stepMs(config: Config, table: CostTable, profile: AcceptanceProf
   switch (strategy) {
     case 'ar':
       return t('full', 1);
-    case 'prophet':
+    case 'eagle':
     case 'draft': {
       const c = catchUp(profile, strategy, gamma);
       const chain = chainGraph(strategy, gamma);
@@ -196,6 +197,10 @@ export function stepMs(config: Config, table: CostTable, profile: AcceptanceProf
       const head = t('exit_head', 1);
       if (trunk === undefined || head === undefined) return undefined;
       return sum((gamma + 1) * trunk, gamma * head, t('rest', gamma + 1));
+    }
+    case 'layer-skip': {
+      const rest = gamma > 1 ? t('layer_skip', 1) : 0;
+      return sum(t('layer_skip', catchUp(profile, strategy, gamma)), rest === undefined ? undefined : (gamma - 1) * rest, t('full', gamma + 1));
     }
   }
 }

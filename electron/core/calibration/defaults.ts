@@ -3,6 +3,7 @@
  * named none, and the one line that says so.
  */
 import type { Strategy } from '../engine/decode.ts';
+import type { AdaptiveChoice } from './adaptive.ts';
 import type { Prediction } from './cost-model.ts';
 import { currentMachine, describeMachine, voiceIdentity } from './machine.ts';
 import { readCalibration, type Calibration } from './store.ts';
@@ -16,8 +17,11 @@ export interface Requested {
 
 export interface Calibrated {
   strategy: Strategy;
-  /** Undefined for ar (it drafts nothing); 'auto' where the user asked for adaptive gamma. */
+  /** Undefined for ar (it drafts nothing); 'auto' where the user asked for adaptive gamma or the calibration chose it. */
   gamma?: number | 'auto';
+  /** With gamma 'auto' from the calibration: its threshold and draft cap. */
+  draftConfidence?: number;
+  maxGamma?: number;
   /** Undefined where the user named a thread count: then the user's counts apply, as without a calibration. */
   threads?: number;
   targetThreads?: number;
@@ -30,10 +34,24 @@ export interface Calibrated {
  * configuration; with a strategy named, that strategy's fastest gamma and threads (a strategy the
  * calibration did not time gets nothing from it). A named thread count keeps both counts the user's.
  */
-export function calibratedDefaults(calibration: Pick<Calibration, 'best' | 'byStrategy'>, requested: Requested): Calibrated | undefined {
+export function calibratedDefaults(calibration: Pick<Calibration, 'best' | 'byStrategy' | 'adaptive'>, requested: Requested): Calibrated | undefined {
   const from = requested.strategy ? calibration.byStrategy[requested.strategy] : calibration.best;
   if (!from) return undefined;
   const userThreads = requested.threads !== undefined || requested.targetThreads !== undefined;
+  // Adaptive gamma where it was timed faster for this strategy and the user named no gamma (or 'auto').
+  const adaptive = calibration.adaptive;
+  const useAdaptive = adaptive?.strategy === from.strategy && ((adaptive.chosen && requested.gamma === undefined) || requested.gamma === 'auto');
+  if (useAdaptive) {
+    return {
+      strategy: from.strategy,
+      gamma: 'auto',
+      draftConfidence: adaptive.draftConfidence,
+      maxGamma: adaptive.maxGamma,
+      threads: userThreads ? requested.threads : from.threads,
+      targetThreads: userThreads ? requested.targetThreads : from.targetThreads,
+      from,
+    };
+  }
   return {
     strategy: from.strategy,
     gamma: requested.gamma ?? (from.strategy === 'ar' ? undefined : from.gamma),
@@ -43,18 +61,24 @@ export function calibratedDefaults(calibration: Pick<Calibration, 'best' | 'bySt
   };
 }
 
-/** "prophet γ 4, 1+2 threads": strategy, gamma, and drafting + verifying threads. */
-export function describeChoice(p: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>): string {
+/** "eagle γ 4, 1+2 threads" (or "eagle γ auto ≤5 at 0.35, …"): strategy, gamma, and drafting + verifying threads. */
+export function describeChoice(
+  p: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>,
+  adaptive?: Pick<AdaptiveChoice, 'maxGamma' | 'draftConfidence'>,
+): string {
   if (p.strategy === 'ar') return `ar, ${p.targetThreads} thread${p.targetThreads === 1 ? '' : 's'}`;
-  return `${p.strategy} γ ${p.gamma}, ${p.threads}+${p.targetThreads} threads`;
+  const gamma = adaptive ? `auto ≤${adaptive.maxGamma} at ${adaptive.draftConfidence}` : `${p.gamma}`;
+  return `${p.strategy} γ ${gamma}, ${p.threads}+${p.targetThreads} threads`;
 }
 
-/** "calibrated: prophet γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
+/** "calibrated: eagle γ 4, 1+2 threads (AMD EPYC, 2 cores)". */
 export function calibrationLine(
-  calibration: Pick<Calibration, 'best' | 'machine'>,
+  calibration: Pick<Calibration, 'best' | 'machine' | 'adaptive'>,
   chosen: Pick<Prediction, 'strategy' | 'gamma' | 'threads' | 'targetThreads'> = calibration.best,
 ): string {
-  return `calibrated: ${describeChoice(chosen)} (${describeMachine(calibration.machine)})`;
+  const a = calibration.adaptive;
+  const adaptive = a?.chosen && a.strategy === chosen.strategy ? a : undefined;
+  return `calibrated: ${describeChoice(chosen, adaptive)} (${describeMachine(calibration.machine)})`;
 }
 
 export interface DefaultsLookup {

@@ -135,7 +135,7 @@ export interface CostPlan {
   /**
    * The graph calls of one verification step of each strategy and gamma, in the engine's order, timed
    * in every split. A graph costs more right after another graph has run than in a loop of its own (the
-   * prophet's chain of 6 took 0.61-0.81 ms in a loop and 0.96-1.41 ms between `full` calls, in CPU
+   * eagle's chain of 6 took 0.61-0.81 ms in a loop and 0.96-1.41 ms between `full` calls, in CPU
    * time: the other graph's weights evict its own from the caches), so each call is timed in its step.
    */
   steps: { label: string; calls: PlanItem[] }[];
@@ -147,7 +147,7 @@ export interface PlanOptions {
   /** Verifying-graph (full, rest) thread counts. */
   targetThreads: readonly number[];
   /** Gammas each chained drafter has a chain for. */
-  chainGammas: Partial<Record<'prophet' | 'draft', readonly number[]>>;
+  chainGammas: Partial<Record<'eagle' | 'draft', readonly number[]>>;
   /** Strategies to plan for (ar is always planned). */
   strategies: readonly DraftingStrategy[];
 }
@@ -173,7 +173,7 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
   const call = (graph: CostGraph, positions: number): PlanItem => ({ graph, positions: Math.max(1, positions) });
   for (const strategy of options.strategies) {
     if (!profile.drafters[strategy]) continue;
-    const chains = new Set(strategy === 'early-exit' ? [] : (options.chainGammas[strategy] ?? []));
+    const chains = new Set(strategy === 'early-exit' || strategy === 'layer-skip' ? [] : (options.chainGammas[strategy] ?? []));
     for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
       if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== profile.maxGamma) continue;
       const calls: PlanItem[] = [];
@@ -182,8 +182,9 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
         calls.push(call('trunk', 1), call('rest', gamma + 1));
       } else {
         const c = Math.round(catchUp(profile, strategy, gamma));
-        if (chains.has(gamma)) calls.push(call(chainGraph(strategy, gamma), c));
-        else for (let i = 0; i < gamma; i++) calls.push(call(strategy, i === 0 ? c : 1));
+        const graph = strategy === 'layer-skip' ? 'layer_skip' : strategy;
+        if (graph !== 'layer_skip' && chains.has(gamma)) calls.push(call(chainGraph(graph, gamma), c));
+        else for (let i = 0; i < gamma; i++) calls.push(call(graph, i === 0 ? c : 1));
         calls.push(call('full', gamma + 1));
       }
       steps.push({ label: `${strategy} γ ${gamma}`, calls });
@@ -296,7 +297,7 @@ function abortIfAsked(signal: AbortSignal | undefined): void {
 }
 
 function roleOf(graph: CostGraph): GraphRole {
-  const m = /^(prophet|draft)_chain_\d+$/.exec(graph);
+  const m = /^(eagle|draft)_chain_\d+$/.exec(graph);
   return (m ? m[1] : graph) as GraphRole;
 }
 
@@ -309,13 +310,13 @@ function roleOf(graph: CostGraph): GraphRole {
  * 1.04 and 1.23 ms (AMD EPYC, 2 cores, shared).
  */
 async function runnerFor(model: LoadedModel, item: PlanItem, position: number): Promise<() => Promise<void>> {
-  const chain = /^(prophet|draft)_chain_(\d+)$/.exec(item.graph);
-  const graph: Graph = chain ? await model.chains[chain[1] as 'prophet' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
+  const chain = /^(eagle|draft)_chain_(\d+)$/.exec(item.graph);
+  const graph: Graph = chain ? await model.chains[chain[1] as 'eagle' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
   const gamma = chain ? Number(chain[2]) : 0;
   const longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
   const shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));
   const span = longest - shortest + 1;
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, 1, longest + item.positions + gamma + 2);
+  const cache = KvCache.forGraph(graph.entry, 1, longest + item.positions + gamma + 2);
   const { vocab } = model.manifest;
   const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
   const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);

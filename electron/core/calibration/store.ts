@@ -7,8 +7,9 @@
  *                                the voice alone, so a new machine or ONNX Runtime re-times the graphs
  *                                without decoding the bench texts again
  *
- * A file for another machine, ONNX Runtime or voice is stale; a file that is not valid JSON of this
- * format is corrupt. Either is ignored, with a one-line notice for the caller to show, and redone.
+ * A file for another machine, ONNX Runtime or voice, or one naming a strategy this version does not
+ * have, is stale; a file that is not valid JSON of this format is corrupt. Either is ignored, with a
+ * one-line notice for the caller to show, and redone.
  * Writes are atomic (a temporary file renamed over the old one).
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../files.ts';
 import type { AcceptanceProfile, GraphCost, Prediction } from './cost-model.ts';
+import type { AdaptiveChoice } from './adaptive.ts';
 import { machineDifferences, type MachineInfo, type VoiceIdentity } from './machine.ts';
 
 export const CALIBRATION_FORMAT = 'spear-calibration/1';
@@ -36,6 +38,8 @@ export interface Calibration {
   best: Prediction;
   /** The fastest of each strategy the voice has. */
   byStrategy: Partial<Record<Prediction['strategy'], Prediction>>;
+  /** Adaptive gamma timed against `best` (adaptive.ts); absent when best is ar or it was not timed. */
+  adaptive?: AdaptiveChoice;
 }
 
 /** The user's config directory (SPEAR_CONFIG_DIR overrides it); one definition for every file kept there. */
@@ -46,7 +50,7 @@ export const acceptancePath = (dir: string, voice: VoiceIdentity): string => pat
 
 // ---------------------------------------------------------------- the files' shapes
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'prophet']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip']);
 const count = z.number().int().min(0);
 const positive = z.number().finite().positive();
 
@@ -56,10 +60,12 @@ const voiceSchema = z.object({ name: z.string(), manifestSha256: z.string().rege
 const acceptanceSchema = z
   .object({
     maxGamma: z.number().int().min(1).max(64),
-    drafters: z.object({
-      prophet: z.object({ reached: z.array(count) }).optional(),
+    // Strict: a drafter this version does not know makes the profile another version's, measured again.
+    drafters: z.strictObject({
+      eagle: z.object({ reached: z.array(count) }).optional(),
       draft: z.object({ reached: z.array(count) }).optional(),
       'early-exit': z.object({ reached: z.array(count) }).optional(),
+      'layer-skip': z.object({ reached: z.array(count) }).optional(),
     }),
     meanPosition: z.number().finite().min(0),
     sentences: count,
@@ -78,7 +84,7 @@ const acceptanceSchema = z
     }
   });
 
-const graphName = z.string().regex(/^(full|rest|trunk|exit_head|prophet|draft|(prophet|draft)_chain_[1-9]\d*)$/);
+const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|layer_skip|(eagle|draft)_chain_[1-9]\d*)$/);
 const costSchema = z.object({ graph: graphName, threads: z.number().int().min(0).max(256), positions: z.number().int().min(1), ms: positive });
 
 const predictionSchema = z.object({
@@ -90,6 +96,14 @@ const predictionSchema = z.object({
   stepMs: positive,
   tokensPerSecond: positive,
   speedup: positive,
+});
+
+const adaptiveSchema = z.object({
+  strategy,
+  draftConfidence: z.number().gt(0).lt(1),
+  maxGamma: z.number().int().min(1).max(64),
+  speedupOverFixed: positive,
+  chosen: z.boolean(),
 });
 
 const calibrationSchema = z.object({
@@ -104,9 +118,11 @@ const calibrationSchema = z.object({
   byStrategy: z.object({
     ar: predictionSchema.optional(),
     draft: predictionSchema.optional(),
+    'layer-skip': predictionSchema.optional(),
     'early-exit': predictionSchema.optional(),
-    prophet: predictionSchema.optional(),
+    eagle: predictionSchema.optional(),
   }),
+  adaptive: adaptiveSchema.optional(),
 });
 
 const acceptanceFileSchema = z.object({ format: z.literal(ACCEPTANCE_FORMAT), voice: voiceSchema, acceptance: acceptanceSchema });
@@ -127,6 +143,22 @@ export function calibrationProblems(value: unknown): string[] {
   return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The strategies a calibration file names that this version does not have (a file written where the
+ * EAGLE drafter's strategy was called "prophet" names that one), in the order found.
+ */
+function unknownStrategies(value: unknown): string[] {
+  if (!isRecord(value) || value.format !== CALIBRATION_FORMAT) return [];
+  const named: unknown[] = [];
+  if (isRecord(value.best)) named.push(value.best.strategy);
+  if (isRecord(value.byStrategy)) named.push(...Object.keys(value.byStrategy));
+  if (isRecord(value.acceptance) && isRecord(value.acceptance.drafters)) named.push(...Object.keys(value.acceptance.drafters));
+  const known: readonly string[] = strategy.options;
+  return [...new Set(named.filter((s): s is string => typeof s === 'string' && !known.includes(s)))];
+}
+
 /** This machine's and this voice's calibration in `dir`, or why there is none. Never throws for a bad file. */
 export async function readCalibration(dir: string, machine: MachineInfo, voice: VoiceIdentity): Promise<StoredCalibration> {
   const file = calibrationPath(dir);
@@ -142,6 +174,11 @@ export async function readCalibration(dir: string, machine: MachineInfo, voice: 
     value = JSON.parse(text);
   } catch {
     return { status: 'corrupt', file, notice: `calibration ${file} is not valid JSON; ignored` };
+  }
+  const unknown = unknownStrategies(value);
+  if (unknown.length > 0) {
+    const names = unknown.map((s) => JSON.stringify(s)).join(', ');
+    return { status: 'stale', file, notice: `calibration ${file} was measured for another setup (unknown strategy ${names}); ignored` };
   }
   const problems = calibrationProblems(value);
   if (problems.length > 0) return { status: 'corrupt', file, notice: `calibration ${file} is not a ${CALIBRATION_FORMAT} file (${problems[0]}); ignored` };

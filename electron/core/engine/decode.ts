@@ -3,8 +3,9 @@
  *
  *   ar          the target (`full`) alone, one session run per token;
  *   draft       a separate small decoder drafts, `full` verifies;
+ *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
- *   prophet     a drafter fed the target's final hidden states drafts, `full` verifies.
+ *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  */
@@ -17,22 +18,24 @@ import { SEED_LIMIT, seededUniform } from './random.ts';
 import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
-import { verifyGreedy, verifySampled, type VerifyOutput } from './verify.ts';
+import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
+import { LayerSkipDrafter } from './drafters/layer-skip.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
-import { ProphetDrafter } from './drafters/prophet.ts';
+import { EagleDrafter } from './drafters/eagle.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'prophet'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
 export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   ar: ['full'],
   draft: ['full', 'draft'],
+  'layer-skip': ['full', 'layer_skip'],
   'early-exit': ['trunk', 'rest', 'exit_head'],
-  prophet: ['full', 'prophet'],
+  eagle: ['full', 'eagle'],
 };
 
 export interface DecodeOptions {
@@ -48,6 +51,11 @@ export interface DecodeOptions {
   maxGamma?: number;
   /** With gamma 'auto': the confidence threshold, in (0, 1). Default DEFAULT_DRAFT_CONFIDENCE. */
   draftConfidence?: number;
+  /**
+   * Lossy, off by default: accept a draft that falls in the target's unit group (verify.ts UnitGroups).
+   * The output then no longer equals ar's (greedy) nor has the target's distribution (sampled).
+   */
+  acceptGroups?: UnitGroups;
   /**
    * 0 = greedy; otherwise from MIN_TEMPERATURE (1e-3) to MAX_TEMPERATURE (100). Default 0. Below 1e-3
    * sampling is an argmax anyway (a logit gap of 0.75 already gives exp(−750) = 0 in float64), and a
@@ -73,7 +81,7 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Drafting of one row (prophet, draft), greedy or sampled with temperature alone, in one session run
+   * Drafting of one row (eagle, draft), greedy or sampled with temperature alone, in one session run
    * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
    * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
    * (tests and benchmarks compare the two).
@@ -158,6 +166,11 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     const bad = o.seeds.findIndex((seed) => !isSeed(seed));
     if (bad >= 0) throw new DecodeOptionError(`seeds[${bad}]`, o.seeds[bad], 'an integer in [0, 2^32)');
   }
+  const g = o.acceptGroups;
+  if (g !== undefined) {
+    const ok = g.of instanceof Int32Array && g.of.length === V && isInt(g.count) && g.of.every((id) => id >= 0 && id < g.count);
+    if (!ok) throw new DecodeOptionError('acceptGroups', 'these groups', `a group id in [0, count) for each of the ${V} tokens`);
+  }
   if (!Array.isArray(prompts) || prompts.length === 0) throw new PromptError(0, 'no prompts were given; pass at least one token array');
   const context = model.manifest.context;
   prompts.forEach((prompt, r) => {
@@ -180,11 +193,13 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
   switch (strategy) {
     case 'ar':
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: null };
+    case 'layer-skip':
+      return { target: new FullTarget({ ...env, graph: g.full }), drafter: new LayerSkipDrafter({ ...env, graph: g.layer_skip }) };
     case 'draft':
       return { target: new FullTarget({ ...env, graph: g.full }), drafter: new DraftModelDrafter({ ...env, graph: g.draft, chains: chains?.draft }) };
-    case 'prophet': {
+    case 'eagle': {
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
-      return { target, drafter: new ProphetDrafter({ ...env, graph: g.prophet, features: target.features!, chains: chains?.prophet }) };
+      return { target, drafter: new EagleDrafter({ ...env, graph: g.eagle, features: target.features!, chains: chains?.eagle }) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
@@ -201,7 +216,7 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   const strategy = options.strategy ?? 'ar';
   const chains = options.chains === false ? undefined : model.chains;
   // Chains get the graph-call log from their set: their sessions are created on first use.
-  if (chains && (strategy === 'prophet' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  if (chains && (strategy === 'eagle' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
   const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   return run({ model, prompts, options, graphs, build: (env) => build(model, strategy, env, chains) });
 }
@@ -301,13 +316,17 @@ async function run(input: RunInput): Promise<DecodeResult> {
         for (let s = 0; s < B; s++) {
           for (let i = 0; i <= lengths[s]; i++) targetTokens[s * (gamma + 1) + i] = argmax(logits, (s * (gamma + 1) + i) * V, V);
         }
-        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma), lengths });
+        verdict = verifyGreedy({ rows: B, gamma, targetTokens, draftTokens: draftMatrix(drafts, gamma), lengths, groups: options.acceptGroups });
       } else {
         const p = new Float64Array(B * (gamma + 1) * V);
         for (let s = 0; s < B; s++) {
           for (let i = 0; i <= lengths[s]; i++) picker.distribution(logits, (s * (gamma + 1) + i) * V, p, (s * (gamma + 1) + i) * V);
         }
-        verdict = verifySampled({
+        verdict = (
+          options.acceptGroups
+            ? (input: Parameters<typeof verifySampled>[0]) => verifySampledGroups({ ...input, groups: options.acceptGroups! })
+            : verifySampled
+        )({
           rows: B,
           gamma,
           vocabSize: V,

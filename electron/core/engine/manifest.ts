@@ -36,10 +36,13 @@ export interface GraphEntry {
   kv_heads?: number;
   /** "bnsh": positions the graph's rotary table covers; the cache's capacity may not exceed it. */
   max_positions?: number;
+  /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
+  skip?: { attention: number[]; mlp: number[] };
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
    * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
-   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py).
+   * `construction`: the fused target graphs, native-models/spear_voice/t2s/fused.py, and `layer_skip`,
+   * native-models/spear_voice/t2s/layer_skip.py).
    */
   source?: { file: string; sha256: string; quantization?: string; construction?: string };
 }
@@ -51,7 +54,7 @@ export interface FileRef {
 }
 
 /**
- * A drafter graph's (`prophet`, `draft`) drafts in one call per verification step, batch 1
+ * A drafter graph's (`eagle`, `draft`) drafts in one call per verification step, batch 1
  * (native-models/spear_voice/t2s/chain.py): one greedy graph per gamma, and optionally a sampled one beside
  * it, all reading one weights file.
  */
@@ -125,6 +128,34 @@ export interface LoadedManifest {
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
+/** The format whose graph role, chains and default strategy `prophet` are this format's `eagle`; nothing else differs. */
+export const MANIFEST_FORMAT_1 = 'spear-t2s/1';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `record` with its key `from` named `to`, other keys in their order; anything else as it is. */
+function renameKey(record: unknown, from: string, to: string): unknown {
+  if (!isRecord(record) || !(from in record)) return record;
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key === from ? to : key, value]));
+}
+
+/**
+ * A parsed manifest in this format: a `spear-t2s/1` manifest (its EAGLE drafter's graph role, chains and
+ * the voice's default strategy named `prophet`) is read as the `spear-t2s/2` manifest it equals; any
+ * other value is returned as it is, for manifestProblems to judge.
+ */
+export function upgradeManifest(value: unknown): unknown {
+  if (!isRecord(value) || value.format !== MANIFEST_FORMAT_1) return value;
+  const voice = value.voice;
+  return {
+    ...value,
+    format: MANIFEST_FORMAT,
+    graphs: renameKey(value.graphs, 'prophet', 'eagle'),
+    ...(value.chains === undefined ? {} : { chains: renameKey(value.chains, 'prophet', 'eagle') }),
+    ...(isRecord(voice) && voice.default_strategy === 'prophet' ? { voice: { ...voice, default_strategy: 'eagle' } } : {}),
+  };
+}
+
 /** Structural checks of a parsed manifest; returns the problems found (empty when fine). */
 export function manifestProblems(m: Manifest): string[] {
   const problems: string[] = [];
@@ -157,11 +188,11 @@ export function manifestProblems(m: Manifest): string[] {
 }
 
 /** The graphs that run the target's own layers, at its width. */
-const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit_head'];
+const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit_head', 'layer_skip'];
 
 /** Graphs that read hidden states (hidden_in) and the graph whose hidden_out they read. */
 const HIDDEN_SOURCES: ReadonlyArray<readonly [reader: GraphRole, writer: GraphRole]> = [
-  ['prophet', 'full'],
+  ['eagle', 'full'],
   ['rest', 'trunk'],
   ['exit_head', 'trunk'],
 ];
@@ -273,7 +304,7 @@ export async function readManifest(dir: string): Promise<LoadedManifest> {
   }
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(text) as Manifest;
+    manifest = upgradeManifest(JSON.parse(text)) as Manifest;
   } catch (error) {
     throw new ModelLoadError(manifestPath, [`is not valid JSON (${(error as Error).message})`]);
   }

@@ -167,7 +167,7 @@ function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[
 
 interface OpenGraph {
   role: GraphRole | ChainRole;
-  /** How problems name it: `graph "full"`, `the prophet chain of gamma 3`. */
+  /** How problems name it: `graph "full"`, `the eagle chain of gamma 3`. */
   what: string;
   entry: GraphEntry;
   bytes: Uint8Array;
@@ -221,7 +221,7 @@ async function openGraphs(
     problems.push(...opened.problems);
     if (opened.graph) graphs[role] = opened.graph;
   }
-  const chains: Chains = { prophet: ChainSet.empty(), draft: ChainSet.empty() };
+  const chains: Chains = { eagle: ChainSet.empty(), draft: ChainSet.empty() };
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;

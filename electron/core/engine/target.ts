@@ -1,4 +1,4 @@
-/** The target decoder run whole (`full`): the baseline's only graph and the verifier of `draft` and `prophet`. */
+/** The target decoder run whole (`full`): the baseline's only graph and the verifier of `draft` and `eagle`. */
 import type { Graph } from './graph.ts';
 import { KvCache } from './kv-cache.ts';
 import { feedUpTo, PositionStore, type FedResult } from './feed.ts';
@@ -34,14 +34,14 @@ export const scoredEnd =
 export interface FullTargetOptions extends StrategyEnv {
   /** The `full` graph. */
   graph: Graph;
-  /** Keep the final hidden state of every position (the prophet reads them). Default false. */
+  /** Keep the final hidden state of every position (EAGLE reads them). Default false. */
   keepFeatures?: boolean;
 }
 
 export class FullTarget implements Target {
   readonly cache: KvCache;
   readonly caches: readonly KvCache[];
-  /** The target's final hidden state per position, kept only when a drafter (prophet) reads it. */
+  /** The target's final hidden state per position, kept only when a drafter (eagle) reads it. */
   readonly features: PositionStore | null;
   private readonly graph: Graph;
   private readonly vocabSize: number;

@@ -40,10 +40,10 @@ export const newValue = (layer: number): string => `new_value_${layer}`;
 /** A cache tensor's name (past or new, key or value, any layer): its last dimension is the graph's kv_dim ("bsd"), or kv_dim / kv_heads ("bnsh"). */
 export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)_\d+$/.test(name);
 
-export const MANIFEST_FORMAT = 'spear-t2s/1';
+export const MANIFEST_FORMAT = 'spear-t2s/2';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'prophet'] as const;
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip'] as const;
 export type GraphRole = (typeof GRAPH_ROLES)[number];
 
 /** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
@@ -52,8 +52,10 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   trunk: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [HIDDEN_OUT] },
   rest: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
   exit_head: { inputs: [HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS] },
+  /** The target's kept sublayers with their own cache (native-models/spear_voice/t2s/layer_skip.py). */
+  layer_skip: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
   draft: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
-  prophet: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
+  eagle: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
 };
 
 /** The full, ordered input and output name lists a graph of this role with this many cache layers has. */
@@ -68,7 +70,7 @@ export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: s
 }
 
 /** The drafters whose graphs the manifest's "chains" are built from, and the roles their calls report. */
-export const CHAINED_DRAFTERS = ['prophet', 'draft'] as const;
+export const CHAINED_DRAFTERS = ['eagle', 'draft'] as const;
 export type ChainedDrafter = (typeof CHAINED_DRAFTERS)[number];
 export type ChainRole = `${ChainedDrafter}_chain`;
 export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_chain`;

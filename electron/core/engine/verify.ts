@@ -92,21 +92,98 @@ export interface VerifyGreedyInput {
   draftTokens: Int32Array;
   /** Drafts each row holds, at most gamma (adaptive gamma); default gamma for every row. */
   lengths?: Int32Array;
+  /** Lossy: accept a draft in the target's group (UnitGroups). */
+  groups?: UnitGroups;
 }
 
-/** Greedy verification: accept while the drafted token equals the target's argmax. */
+/**
+ * Lossy acceptance at the level of unit groups (acoustically equivalent units: PCG, VADUSA's
+ * tolerance). `groups[token]` is the token's group; the group of what is emitted then follows the
+ * target (greedy: the target's argmax's group; sampled: the target's group probabilities), while the
+ * token within a group may be the drafter's. Never lossless at the token level: a decode with groups
+ * is marked lossless: false wherever it is reported.
+ */
+export interface UnitGroups {
+  /** Group id of every token id, (V). */
+  of: Int32Array;
+  /** Number of distinct ids in `of` (ids are 0 … count-1). */
+  count: number;
+}
+
+/** Greedy verification: accept while the drafted token equals the target's argmax (or, with `groups`, falls in its group). */
 export function verifyGreedy(input: VerifyGreedyInput): VerifyOutput {
-  const { rows, gamma, targetTokens, draftTokens, lengths } = input;
+  const { rows, gamma, targetTokens, draftTokens, lengths, groups } = input;
   const acceptedCounts = new Int32Array(rows);
   const nextTokens = new Int32Array(rows);
+  const same = groups ? (a: number, b: number): boolean => groups.of[a] === groups.of[b] : (a: number, b: number): boolean => a === b;
   for (let row = 0; row < rows; row++) {
     let accepted = 0;
     const drafted = lengths ? lengths[row] : gamma;
-    while (accepted < drafted && draftTokens[row * gamma + accepted] === targetTokens[row * (gamma + 1) + accepted]) {
+    while (accepted < drafted && same(draftTokens[row * gamma + accepted], targetTokens[row * (gamma + 1) + accepted])) {
       accepted++;
     }
     acceptedCounts[row] = accepted;
     nextTokens[row] = targetTokens[row * (gamma + 1) + accepted];
+  }
+  return { acceptedCounts, nextTokens };
+}
+
+/**
+ * Sampled verification with unit groups (lossy; see UnitGroups): a draft x drawn from q_i is kept with
+ * probability min(1, P_i(G)/Q_i(G)), G its group and P, Q the group masses of p_i and q_i; at the first
+ * rejection a group H is drawn from norm(max(0, P_i − Q_i)) and a token from p_i within H; after every
+ * draft, the bonus token from p. The emitted groups have the target's law given the emitted tokens;
+ * the tokens within a group do not.
+ */
+export function verifySampledGroups(input: VerifySampledInput & { groups: UnitGroups }): VerifyOutput {
+  const { rows, gamma, vocabSize: V, p, q, draftTokens, uniforms, lengths, groups } = input;
+  const G = groups.count;
+  const P = new Float64Array(G);
+  const Q = new Float64Array(G);
+  const within = new Float64Array(V);
+  const acceptedCounts = new Int32Array(rows);
+  const nextTokens = new Int32Array(rows);
+  for (let row = 0; row < rows; row++) {
+    const uniform = uniforms[row];
+    const drafted = lengths ? lengths[row] : gamma;
+    let accepted = 0;
+    let next = -1;
+    for (let i = 0; i < drafted; i++) {
+      const x = draftTokens[row * gamma + i];
+      const pBase = (row * (gamma + 1) + i) * V;
+      const qBase = (row * gamma + i) * V;
+      P.fill(0);
+      Q.fill(0);
+      for (let v = 0; v < V; v++) {
+        P[groups.of[v]] += p[pBase + v];
+        Q[groups.of[v]] += q[qBase + v];
+      }
+      const g = groups.of[x];
+      if (uniform() < P[g] / Q[g]) {
+        accepted++;
+        continue;
+      }
+      let mass = 0;
+      for (let h = 0; h < G; h++) mass += Math.max(P[h] - Q[h], 0);
+      let u = uniform() * mass;
+      let chosen = -1;
+      for (let h = 0; h < G && chosen < 0; h++) {
+        const r = Math.max(P[h] - Q[h], 0);
+        if (r > 0 && u < r) chosen = h;
+        else u -= r;
+      }
+      if (chosen < 0) {
+        // P == Q up to rounding (a rejection had probability ~0): the token comes from p itself.
+        next = sampleIndex(p, pBase, V, uniform);
+      } else {
+        for (let v = 0; v < V; v++) within[v] = groups.of[v] === chosen ? p[pBase + v] / P[chosen] : 0;
+        next = sampleIndex(within, 0, V, uniform);
+      }
+      break;
+    }
+    if (next < 0) next = sampleIndex(p, (row * (gamma + 1) + drafted) * V, V, uniform);
+    acceptedCounts[row] = accepted;
+    nextTokens[row] = next;
   }
   return { acceptedCounts, nextTokens };
 }

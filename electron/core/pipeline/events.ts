@@ -29,6 +29,11 @@ export interface SynthesisSettings {
   /** With gamma 'auto': the most drafts per step (default 8) and the confidence threshold (default 0.5). */
   maxGamma?: number;
   draftConfidence?: number;
+  /**
+   * 'exact' (default): lossless. 'groups': lossy, a draft in the target's unit group is accepted (the
+   * voice's unit_groups; never the default, and never counted as lossless).
+   */
+  acceptance?: 'exact' | 'groups';
   /** 0 = greedy. */
   temperature: number;
   topK?: number;

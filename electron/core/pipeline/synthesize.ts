@@ -47,7 +47,7 @@ export interface SynthesisHooks {
   /**
    * Default true: a sentence is spoken as soon as its row finishes, while the rest decode. false:
    * each batch is spoken after it is decoded, so decoding is timed alone (`spear bench`: on 2 cores
-   * the speaker running beside the decoder slowed it by 16 % for ar and 25 % for prophet γ 3, which
+   * the speaker running beside the decoder slowed it by 16 % for ar and 25 % for eagle γ 3, which
    * understates every speedup).
    */
   speakWhileDecoding?: boolean;
@@ -116,6 +116,7 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
     gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
     ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
+    ...(settings.acceptance === 'groups' ? { acceptance: 'groups' as const } : {}),
     temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
     topK: settings.topK,
     topP: settings.topP,
@@ -135,6 +136,12 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
   inRange('volume', resolved.volume!, DELIVERY_LIMITS.volume);
   inRange('sentencePauseMs', resolved.sentencePauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
   inRange('paragraphPauseMs', resolved.paragraphPauseMs!, DELIVERY_LIMITS.pauseMs, ' ms');
+  if (settings.acceptance !== undefined && settings.acceptance !== 'exact' && settings.acceptance !== 'groups') {
+    throw new DecodeOptionError('acceptance', settings.acceptance, "'exact' or 'groups'");
+  }
+  if (resolved.acceptance === 'groups' && !voice.acceptGroups) {
+    throw new DecodeOptionError('acceptance', 'groups', `a voice with unit groups (${voice.dir} has none: python3 -m spear_voice.units.groups)`);
+  }
   return resolved;
 }
 
@@ -262,6 +269,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
           strategy: settings.strategy,
           gamma: settings.gamma,
           ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
+          ...(settings.acceptance === 'groups' ? { acceptGroups: voice.acceptGroups! } : {}),
           temperature: settings.temperature,
           topK: settings.topK,
           topP: settings.topP,

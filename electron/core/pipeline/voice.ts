@@ -8,6 +8,7 @@ import { ModelLoadError } from '../errors.ts';
 import type { Manifest } from '../engine/manifest.ts';
 import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
 import { STRATEGIES, type Strategy } from '../engine/decode.ts';
+import type { UnitGroups } from '../engine/verify.ts';
 import { PHONEME_INVENTORY } from '../text/index.ts';
 import type { ReadingCheck } from './reading-check.ts';
 
@@ -39,6 +40,8 @@ export interface VoiceSection {
   rereadings?: number;
   /** Temperature of those readings; default 0.5. */
   rereading_temperature?: number;
+  /** Lossy acceptance's unit groups (native-models/spear_voice/units/groups.py): `labels[u]` is unit u's group. */
+  unit_groups?: { k: number; labels: number[] };
 }
 
 export interface Voice {
@@ -57,6 +60,8 @@ export interface Voice {
   maxPhonemes: number;
   /** Decoder tokens → 0-based unit ids (anything outside the unit range is dropped). */
   units(tokens: readonly number[]): number[];
+  /** The decoder's tokens in the voice's unit groups (each other token its own group), for lossy acceptance; null without groups. */
+  acceptGroups: UnitGroups | null;
   release(): Promise<void>;
 }
 
@@ -101,6 +106,16 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     );
   }
   if (!section?.max_units) problems.push('"voice.max_units" (the stop rule) is missing');
+  const groups = section?.unit_groups;
+  if (groups !== undefined) {
+    const k = groups?.k;
+    const labels = groups?.labels;
+    const ok = Number.isInteger(k) && k > 0 && Array.isArray(labels) && labels.every((g) => Number.isInteger(g) && g >= 0 && g < k);
+    if (!ok) problems.push('"voice.unit_groups" needs an integer "k" and integer "labels" in [0, k)');
+    else if (vocab.units && labels.length !== vocab.units.count) {
+      problems.push(`"voice.unit_groups" labels ${labels.length} units, the decoder writes ${vocab.units.count}`);
+    }
+  }
   if (section?.default_strategy && !(STRATEGIES as readonly string[]).includes(section.default_strategy)) {
     problems.push(`"voice.default_strategy" ${JSON.stringify(section.default_strategy)} is not one of ${STRATEGIES.join(', ')}`);
   }
@@ -141,8 +156,20 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     provider: decoder.provider,
     ...readingRules(decoder.manifest, section!.max_units),
     units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
+    acceptGroups: section!.unit_groups ? tokenGroups(section!.unit_groups, unitOffset, vocab.size) : null,
     async release() {
       await Promise.all([decoder.release(), speaker.release(), checker?.release()]);
     },
   };
+}
+
+/** Group ids over the whole vocabulary: units by their label, every other token a group of its own. */
+export function tokenGroups(groups: { k: number; labels: readonly number[] }, unitOffset: number, vocabSize: number): UnitGroups {
+  const of = new Int32Array(vocabSize);
+  let next = groups.k;
+  for (let t = 0; t < vocabSize; t++) {
+    const u = t - unitOffset;
+    of[t] = u >= 0 && u < groups.labels.length ? groups.labels[u] : next++;
+  }
+  return { of, count: next };
 }

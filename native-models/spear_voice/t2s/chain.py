@@ -3,21 +3,21 @@
     chain_voice(Path("native-models/voice"))   # <drafter>_chain.g<gamma>.onnx + <drafter>_chain.weights
     python3 -m spear_voice.t2s.chain native-models/voice
 
-Why: greedy drafting with a model drafter (the prophet, the draft model) costs gamma session runs, one
+Why: greedy drafting with a model drafter (EAGLE, the draft model) costs gamma session runs, one
 per drafted token, and at this size a run's fixed cost (building feeds and output tensors, the
-binding's hop, the session's dispatch) is a third of a prophet run. The same nodes chained in one graph
-ran a gamma-4 prophet block in 633-668 µs against 853-857 µs for four runs (batch 1, 150 cached
+binding's hop, the session's dispatch) is a third of an EAGLE drafter run. The same nodes chained in one graph
+ran a gamma-4 eagle block in 633-668 µs against 853-857 µs for four runs (batch 1, 150 cached
 positions; docs/results.md).
 
 One graph per gamma and drafter, built from the graph the manifest ships (its int8 file when
 quantised), node for node: a catch-up call exactly as one call of the drafter (its new keys and values
 are outputs, which the engine keeps as usual), the argmax at the last position is draft 1, then
-gamma - 1 copies of the drafter fed the previous draft (and, for the prophet, its predicted hidden
+gamma - 1 copies of the drafter fed the previous draft (and, for EAGLE, its predicted hidden
 state) at the next position, each attending over the cache with the earlier drafts' keys appended.
 That is the arithmetic of gamma separate calls, so the drafts are the drafter's (tests/core/engine/
 chain.test.ts compares them call for call; on the shipped voice, 6,337 steps of both drafters over the
 bench texts at gamma 2, 3, 5 and 8 drafted identically).
-- The prophet's drafted positions were fed its own predicted hidden states and are dropped after
+- EAGLE's drafted positions were fed its own predicted hidden states and are dropped after
   verification, so they stay inside the call. The draft model's were fed real tokens, and one run per
   token keeps the accepted ones: its chain returns them after the catch-up's, so the engine keeps them
   too, and every call sees the positions it would see one run per token (int8 weights quantise a
@@ -26,7 +26,7 @@ bench texts at gamma 2, 3, 5 and 8 drafted identically).
 - Two things a step copy does not need are left out: its attention mask (one token after a cache with
   no stale position sees every key, so Where(hidden, -inf, scores) is the scores; ~20 nodes per layer)
   and a second copy of the cache (the attention's own Concat(past, new) is the next step's cache): a
-  gamma-4 prophet chain in 529 µs instead of 622 (graph_cost.mjs). The engine passes a single row's past
+  gamma-4 eagle chain in 529 µs instead of 622 (graph_cost.mjs). The engine passes a single row's past
   with exactly past_len positions, which is what makes the mask removable; the catch-up keeps its mask.
 - Batch 1 only: appending keys at the end is right for one row; rows of different lengths would need a
   scatter per step, which cost more than it saved (measured), so batches keep the step graph.
@@ -134,9 +134,9 @@ def _draw(prefix: str, logits: str, step: int) -> list[onnx.NodeProto]:
     ]
 
 
-def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet", sampled: bool = False) -> onnx.ModelProto:
+def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle", sampled: bool = False) -> onnx.ModelProto:
     """The chain of `gamma` greedy drafts made of `step_model`, a `drafter` graph of the contract
-    (`prophet`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
+    (`eagle`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
     cache layers), with the step's initializers inline, returning each step's logits (DRAFT_LOGITS).
     `sampled`: each draft drawn from the step's softmax(logits * inv_temperature) with one of the
     `uniforms` instead of its argmax."""
@@ -151,12 +151,12 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "prophet
     layers = sum(1 for n in step_inputs if n.startswith("past_key_"))
     if (step_inputs, step_outputs) != expected_names(drafter, layers):
         raise ValueError(f"not a {drafter} graph of the contract: it reads {step_inputs} and writes {step_outputs}")
-    hidden = HIDDEN_IN in step_inputs  # the prophet: each step also feeds the previous step's predicted hidden state
+    hidden = HIDDEN_IN in step_inputs  # EAGLE: each step also feeds the previous step's predicted hidden state
     caches = [(past_key(n), new_key(n), f"keys{n}") for n in range(layers)] + \
              [(past_value(n), new_value(n), f"values{n}") for n in range(layers)]
     node = helper.make_node
 
-    # The drafted positions' keys and values: the prophet fed them its own predicted hidden states, so
+    # The drafted positions' keys and values: EAGLE fed them its own predicted hidden states, so
     # they are dropped after verification and stay inside the call; the draft model fed them real
     # tokens, so the chain returns them after the catch-up's and the engine keeps the accepted ones, as
     # it does for one run per token (and the next catch-up is then the same single position).
@@ -278,7 +278,7 @@ def _weights_blob(step_model: onnx.ModelProto) -> tuple[bytes, dict[str, tuple[i
 
 
 def chain_voice(model_dir: Path, gammas=None) -> dict:
-    """For each chainable drafter graph of the manifest (prophet, draft): its chain of each gamma, one
+    """For each chainable drafter graph of the manifest (eagle, draft): its chain of each gamma, one
     shared weights file, and its entry in the manifest's "chains" (each file written to a temporary
     name, then renamed; the manifest last). Rerunning rebuilds them from the current drafter graphs.
     `gammas`: default the ones the manifest already lists for that drafter, else GAMMAS. Returns the
@@ -331,7 +331,7 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m spear_voice.t2s.chain", description="(Re)build a model folder's chains.")
-    parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/1)")
+    parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/2)")
     parser.add_argument("--gammas", help="comma-separated (default: the manifest's, else 2-8)")
     args = parser.parse_args(argv)
     chain_voice(args.model_dir, tuple(int(g) for g in args.gammas.split(",")) if args.gammas else None)

@@ -16,7 +16,7 @@ UNIFORMS = "uniforms"
 INV_TEMPERATURE = "inv_temperature"
 DRAFT_LOGITS = "draft_logits"
 
-MANIFEST_FORMAT = "spear-t2s/1"
+MANIFEST_FORMAT = "spear-t2s/2"
 MANIFEST_FILE = "manifest.json"
 
 
@@ -36,7 +36,7 @@ def new_value(layer: int) -> str:
     return f"new_value_{layer}"
 
 
-GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "prophet")
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip")
 
 # What each role reads and writes besides its cache (the cache names follow from cache_layers).
 ROLE_IO = {
@@ -44,8 +44,9 @@ ROLE_IO = {
     "trunk": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (HIDDEN_OUT,)},
     "rest": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
     "exit_head": {"inputs": (HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
+    "layer_skip": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},  # the target's kept layers (t2s/layer_skip.py)
     "draft": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
-    "prophet": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
+    "eagle": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
 }
 
 
@@ -60,7 +61,7 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
 
 
 # The manifest's "chains": a drafter's gamma drafts (greedy, or sampled) in one call, built from its graph (t2s/chain.py).
-CHAINED_DRAFTERS = ("prophet", "draft")
+CHAINED_DRAFTERS = ("eagle", "draft")
 
 
 def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:

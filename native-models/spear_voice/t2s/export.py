@@ -1,7 +1,7 @@
-"""Export a target (+ draft, + prophet) to the ONNX graphs and manifest of docs/model-contract.md,
+"""Export a target (+ draft, + eagle) to the ONNX graphs and manifest of docs/model-contract.md,
 then prove the export: PyTorch invariants first, then ONNX Runtime parity through check_parity.mjs.
 
-    export_model(target, draft, prophet, out_dir, name="tiny-random", vocab={...}, training={...})
+    export_model(target, draft, eagle, out_dir, name="tiny-random", vocab={...}, training={...})
 """
 
 import hashlib
@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from .contract import (HIDDEN_IN, INPUT_IDS, MANIFEST_FILE, MANIFEST_FORMAT, PAST_LEN, POSITIONS,
                        expected_names)
-from .model import DraftModel, Prophet, TargetModel, default_positions, shift_features
+from .model import DraftModel, Eagle, TargetModel, default_positions, shift_features
 from .simplify import simplify_model
 from .. import REPO_ROOT, code_commit
 OPSET = 17
@@ -77,17 +77,17 @@ class DraftGraph(nn.Module):
         return (logits, *_flatten(new))
 
 
-class ProphetGraph(nn.Module):
-    def __init__(self, prophet: Prophet):
+class EagleGraph(nn.Module):
+    def __init__(self, eagle: Eagle):
         super().__init__()
-        self.prophet = prophet
+        self.eagle = eagle
 
     def forward(self, input_ids, hidden_in, positions, past_len, *past):
-        logits, feature, new = self.prophet(input_ids, hidden_in, positions, past_len, _pairs(past))
+        logits, feature, new = self.eagle(input_ids, hidden_in, positions, past_len, _pairs(past))
         return (logits, feature, *_flatten(new))
 
 
-def role_graphs(target: TargetModel, draft: DraftModel, prophet: Prophet) -> dict:
+def role_graphs(target: TargetModel, draft: DraftModel, eagle: Eagle) -> dict:
     """role → (graph module, cache layers, kv_dim, hidden_dim). hidden_dim is the graph's residual width:
     the width of hidden_in/hidden_out where the graph has them (draft: its own width, for information)."""
     t, n = target.cfg, target.cfg.exit_layer
@@ -97,7 +97,7 @@ def role_graphs(target: TargetModel, draft: DraftModel, prophet: Prophet) -> dic
         "rest": (RestGraph(target), t.n_layers - n, t.d_model, t.d_model),
         "exit_head": (ExitHeadGraph(target), t.exit_blocks, t.d_model, t.d_model),
         "draft": (DraftGraph(draft), draft.cfg.n_layers, draft.cfg.d_model, draft.cfg.d_model),
-        "prophet": (ProphetGraph(prophet), prophet.cfg.n_layers, prophet.cfg.d_model, prophet.feature_dim),
+        "eagle": (EagleGraph(eagle), eagle.cfg.n_layers, eagle.cfg.d_model, eagle.feature_dim),
     }
 
 
@@ -220,7 +220,7 @@ def model_code_commit() -> str:
 # Checks
 
 
-def check_invariants(target: TargetModel, draft: DraftModel, prophet: Prophet, seed: int = 0) -> dict:
+def check_invariants(target: TargetModel, draft: DraftModel, eagle: Eagle, seed: int = 0) -> dict:
     """PyTorch-side proofs the ONNX parity cannot give: full == trunk→rest; cached == uncached (split a
     sequence into chunks, garbage past the valid prefix); garbage in the past does not matter."""
     gen = torch.Generator().manual_seed(seed)
@@ -240,9 +240,9 @@ def check_invariants(target: TargetModel, draft: DraftModel, prophet: Prophet, s
 
         prev = shift_features(feature)
         whole = {"full": (full_logits, full_feature), "exit_head": (exit_logits,), "draft": draft(ids)[:1],
-                 "prophet": prophet(ids, prev)[:2]}
+                 "eagle": eagle(ids, prev)[:2]}
         for role, expected in whole.items():
-            report[f"cached_vs_uncached_{role}"] = _incremental_diff(role, target, draft, prophet, ids, hidden, prev,
+            report[f"cached_vs_uncached_{role}"] = _incremental_diff(role, target, draft, eagle, ids, hidden, prev,
                                                                      split, expected, gen)
     worst = max(report.values())
     if worst > INVARIANT_TOLERANCE:
@@ -250,7 +250,7 @@ def check_invariants(target: TargetModel, draft: DraftModel, prophet: Prophet, s
     return report
 
 
-def _call(role, target, draft, prophet, ids, hidden, prev, positions, past_len, past):
+def _call(role, target, draft, eagle, ids, hidden, prev, positions, past_len, past):
     """One cached call of `role` → (tuple of outputs to compare, new cache)."""
     if role == "full":
         logits, feature, new = target.full(ids, positions, past_len, past)
@@ -258,14 +258,14 @@ def _call(role, target, draft, prophet, ids, hidden, prev, positions, past_len, 
     if role == "draft":
         logits, new = draft(ids, positions, past_len, past)
         return (logits,), new
-    if role == "prophet":
-        logits, feature, new = prophet(ids, prev, positions, past_len, past)
+    if role == "eagle":
+        logits, feature, new = eagle(ids, prev, positions, past_len, past)
         return (logits, feature), new
     logits, new = target.exit_head(hidden, positions, past_len, past)
     return (logits,), new
 
 
-def _incremental_diff(role, target, draft, prophet, ids, hidden, prev, split, whole, gen) -> float:
+def _incremental_diff(role, target, draft, eagle, ids, hidden, prev, split, whole, gen) -> float:
     """Feed the sequence in chunks of `split`, growing a cache padded with garbage; compare to `whole`."""
     B = ids.shape[0]
     cache, chunks, start = None, [], 0
@@ -277,7 +277,7 @@ def _incremental_diff(role, target, draft, prophet, ids, hidden, prev, split, wh
         if cache is not None:  # valid prefix + 2 slots of garbage, as after rejected drafts
             past = [tuple(torch.cat([t, 50 * torch.randn(B, 2, t.shape[-1], generator=gen)], 1) for t in kv)
                     for kv in cache]
-        outs, new = _call(role, target, draft, prophet, ids[:, sl], hidden[:, sl], prev[:, sl], positions, past_len,
+        outs, new = _call(role, target, draft, eagle, ids[:, sl], hidden[:, sl], prev[:, sl], positions, past_len,
                           past)
         cache = new if cache is None else [tuple(torch.cat([c[j], n[j]], 1) for j in range(2)) for c, n in zip(cache, new)]
         chunks.append(outs)
@@ -343,7 +343,7 @@ def run_parity(ref_dir: Path) -> str:
 # The whole export
 
 
-def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_dir: Path, *, name: str,
+def export_model(target: TargetModel, draft: DraftModel, eagle: Eagle, out_dir: Path, *, name: str,
                  vocab: dict, stop_token: int, training: dict, parity_dir: Path | None = None,
                  check_parity: bool = True, weights_dtype: str = "float32", extra: dict | None = None) -> dict:
     """Write the six role graphs + manifest.json into out_dir; prove them. Returns the manifest.
@@ -356,13 +356,13 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
     extra: more top-level manifest keys (a voice's "voice" section)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for model in (target, draft, prophet):
+    for model in (target, draft, eagle):
         model.eval()
-    assert vocab["size"] == target.cfg.vocab_size == draft.cfg.vocab_size == prophet.cfg.vocab_size
-    assert prophet.feature_dim == target.cfg.d_model, "the prophet reads and predicts target features"
-    invariants = check_invariants(target, draft, prophet)
+    assert vocab["size"] == target.cfg.vocab_size == draft.cfg.vocab_size == eagle.cfg.vocab_size
+    assert eagle.feature_dim == target.cfg.d_model, "EAGLE reads and predicts target features"
+    invariants = check_invariants(target, draft, eagle)
 
-    graphs = role_graphs(target, draft, prophet)
+    graphs = role_graphs(target, draft, eagle)
     gen = torch.Generator().manual_seed(0)
     entries = {}
     for role in graphs:
@@ -380,7 +380,7 @@ def export_model(target: TargetModel, draft: DraftModel, prophet: Prophet, out_d
         "format": MANIFEST_FORMAT, "name": name, "context": t.context, "d_model": t.d_model, "n_heads": t.n_heads,
         "head_dim": t.head_dim, "n_layers": t.n_layers, "exit_layer": t.exit_layer, "exit_blocks": t.exit_blocks,
         "vocab": vocab, "stop_token": stop_token, "graphs": entries,
-        "training": {**training, "target": asdict(t), "draft": asdict(draft.cfg), "prophet": asdict(prophet.cfg)},
+        "training": {**training, "target": asdict(t), "draft": asdict(draft.cfg), "eagle": asdict(eagle.cfg)},
         **(extra or {}),
         "code_commit": model_code_commit(),
     }

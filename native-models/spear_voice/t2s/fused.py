@@ -212,9 +212,12 @@ def rope_tables(inv_freq: np.ndarray, max_positions: int):
     return np.cos(angles.astype(np.float64)).astype(np.float32), np.sin(angles.astype(np.float64)).astype(np.float32)
 
 
-def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, max_positions: int, int8_weights=False):
+def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: int, max_positions: int, int8_weights=False,
+          skip_attention=(), skip_mlp=()):
     """One fused graph over `layers` of the target. role: full (ids → logits, final hidden), trunk (ids →
-    the residual after its last layer), rest (that residual → logits, final hidden)."""
+    the residual after its last layer), rest (that residual → logits, final hidden), layer_skip (ids →
+    logits, through the sublayers of `layers` not in skip_attention / skip_mlp; t2s/layer_skip.py). A
+    block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends."""
     b = Builder(int8_weights)
     D = t.embed.shape[1]
     Dh = D // n_heads
@@ -256,41 +259,54 @@ def build(t: Target, role: str, layers: range, exit_layer: int, n_heads: int, ma
     heads = b.const("heads", i64(0, 0, -1, Dh))
     flat = b.const("flat", i64(0, 0, D))
 
-    residual, pending = x, None  # pending: the last block's MLP output, not yet added to the residual
-    for c, i in enumerate(layers):
+    residual, pending = x, None  # pending: the last sublayer's output, not yet added to the residual
+
+    def normed(weight_key, weight):
+        """RMSNorm of residual + pending (the add fused in when there is one): the sublayer's input."""
+        nonlocal residual
+        if pending is None:
+            return b.op("SimplifiedLayerNormalization", [residual, b.const(weight_key, weight)], axis=-1, epsilon=t.eps, stash_type=1)
+        h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const(weight_key, weight)],
+                                 n_out=4, domain=MS, epsilon=t.eps)
+        return h
+
+    c = 0  # cache layer of the next block that attends
+    for i in layers:
         blk = t.blocks[i]
-        inputs += [vi(f"past_key_{c}", TensorProto.FLOAT, cache), vi(f"past_value_{c}", TensorProto.FLOAT, cache)]
         if pending is not None and i == exit_layer:
             # The exit boundary: a plain Add, then the norm rest applies to hidden_in.
             residual, pending = b.op("Add", [pending, residual]), None
-        if pending is None:
-            h = b.op("SimplifiedLayerNormalization", [residual, b.const(f"attn_norm_{i}", blk.attn_norm)], axis=-1, epsilon=t.eps, stash_type=1)
-        else:
-            h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const(f"attn_norm_{i}", blk.attn_norm)],
-                                     n_out=4, domain=MS, epsilon=t.eps)
-        qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D); q already scaled by 1/sqrt(Dh)
-        qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
-        qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
-        q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
-        qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
-        k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
-        v = b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
-        outputs += [vi(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]), vi(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
-        # Keys times queries: (B, H, P + T, T), then (B, H, T, P + T).
-        scores = b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)
-        scores = b.op("Add", [b.op("Transpose", [scores], perm=[0, 1, 3, 2]), mask])
-        probs_past, probs_new = b.op("Split", [b.op("Softmax", [scores], axis=-1), split_scores], n_out=2, axis=-1)
-        o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
-        attn = b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
-        a = b.matmul(attn, f"wo_{i}", blk.wo)
-        h, _, _, residual = b.op("SkipSimplifiedLayerNormalization", [a, residual, b.const(f"mlp_norm_{i}", blk.mlp_norm)],
-                                 n_out=4, domain=MS, epsilon=t.eps)
-        gate, up = b.op("Split", [b.matmul(h, f"wgu_{i}", blk.wgu), split_ff], n_out=2, axis=-1)  # (B, T, F) each
-        pending = b.matmul(b.op("Mul", [b.op("QuickGelu", [gate], domain=MS, alpha=1.0), up]), f"wdown_{i}", blk.wdown)
+        if i not in skip_attention:
+            inputs += [vi(f"past_key_{c}", TensorProto.FLOAT, cache), vi(f"past_value_{c}", TensorProto.FLOAT, cache)]
+            h = normed(f"attn_norm_{i}", blk.attn_norm)
+            qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D); q already scaled by 1/sqrt(Dh)
+            qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
+            qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
+            q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
+            qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
+            k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
+            v = b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
+            outputs += [vi(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]), vi(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
+            # Keys times queries: (B, H, P + T, T), then (B, H, T, P + T).
+            scores = b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)
+            scores = b.op("Add", [b.op("Transpose", [scores], perm=[0, 1, 3, 2]), mask])
+            probs_past, probs_new = b.op("Split", [b.op("Softmax", [scores], axis=-1), split_scores], n_out=2, axis=-1)
+            o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
+            attn = b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
+            pending = b.matmul(attn, f"wo_{i}", blk.wo)
+            c += 1
+        if i not in skip_mlp:
+            h = normed(f"mlp_norm_{i}", blk.mlp_norm)
+            gate, up = b.op("Split", [b.matmul(h, f"wgu_{i}", blk.wgu), split_ff], n_out=2, axis=-1)  # (B, T, F) each
+            pending = b.matmul(b.op("Mul", [b.op("QuickGelu", [gate], domain=MS, alpha=1.0), up]), f"wdown_{i}", blk.wdown)
 
     if role == "trunk":
         b.op("Add", [pending, residual], outputs=["hidden_out"])
         outputs.insert(0, vi("hidden_out", TensorProto.FLOAT, ["B", "T", D]))
+    elif role == "layer_skip":  # a drafter: logits only, its last hidden state stays inside
+        b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const("norm", t.norm)], domain=MS, epsilon=t.eps, outputs=["feature"])
+        b.matmul("feature", "lm_head", t.lm_head, outputs=["logits"])
+        outputs.insert(0, vi("logits", TensorProto.FLOAT, ["B", "T", V]))
     else:
         b.op("SkipSimplifiedLayerNormalization", [pending, residual, b.const("norm", t.norm)], domain=MS, epsilon=t.eps, outputs=["hidden_out"])
         b.matmul("hidden_out", "lm_head", t.lm_head, outputs=["logits"])

@@ -1,4 +1,4 @@
-"""The target decoder, its early-exit head, the small draft decoder and the prophet drafter.
+"""The target decoder, its early-exit head, the small draft decoder and the EAGLE drafter.
 
 Llama-style blocks (RMSNorm, rotary positions, SwiGLU, no biases) written for reading, nanoGPT style.
 Every stack of blocks has one entry point that serves both training and the ONNX contract
@@ -27,7 +27,7 @@ class DecoderConfig:
     mlp_hidden: int = 0  # SwiGLU inner width; 0 = 8/3 * D rounded up to a multiple of 32 (Llama's ratio)
     rope_base: float = 10000.0  # RoPE theta (Su et al. 2021)
     norm_eps: float = 1e-5  # RMSNorm epsilon
-    feature_dim: int = 0  # prophet only: width of the target features it reads and predicts; 0 = d_model
+    feature_dim: int = 0  # eagle only: width of the target features it reads and predicts; 0 = d_model
 
     @property
     def head_dim(self) -> int:
@@ -209,7 +209,7 @@ class TargetModel(nn.Module):
 
     def rest(self, hidden, positions, past_len, past=None):  # (B, T, D) → logits, feature, new cache
         x, new = run_blocks(self.blocks[self.cfg.exit_layer :], self.cfg, hidden, positions, past_len, past)
-        feature = self.norm(x)  # (B, T, D): the LM head's input, what the prophet learns to predict
+        feature = self.norm(x)  # (B, T, D): the LM head's input, what EAGLE learns to predict
         return self.lm_head(feature), feature, new
 
     def exit_head(self, hidden, positions, past_len, past=None):  # (B, T, D) → exit logits, new cache
@@ -252,12 +252,12 @@ class DraftModel(nn.Module):
 
 
 def shift_features(features):
-    """Teacher features (B, T, D) → the prophet's hidden_in: feature of the previous position, zeros at 0."""
+    """Teacher features (B, T, D) → EAGLE's hidden_in: feature of the previous position, zeros at 0."""
     return F.pad(features[:, :-1], (0, 0, 1, 0))
 
 
-class Prophet(nn.Module):
-    """EAGLE-style drafter (Li et al. 2024): at position i it reads Linear(concat(feature_{i-1},
+class Eagle(nn.Module):
+    """The EAGLE drafter (Li et al. 2024, EAGLE-1): at position i it reads Linear(concat(feature_{i-1},
     embed(x_i))), runs its own blocks with its own cache, and predicts the target's final feature at i.
 
     Its embedding and LM head are frozen copies of the target's (EAGLE reuses the target's), so logits =
@@ -286,7 +286,7 @@ class Prophet(nn.Module):
 
     @classmethod
     def from_target(cls, target: TargetModel, n_layers: int = 1, n_heads: int | None = None,
-                    d_model: int | None = None) -> "Prophet":
+                    d_model: int | None = None) -> "Eagle":
         t = target.cfg
         width = d_model or t.d_model
         cfg = DecoderConfig(vocab_size=t.vocab_size, context=t.context, d_model=width,
@@ -294,12 +294,12 @@ class Prophet(nn.Module):
                             mlp_hidden=t.mlp_hidden if width == t.d_model else 0,
                             rope_base=t.rope_base, norm_eps=t.norm_eps,
                             feature_dim=t.d_model if width != t.d_model else 0)
-        prophet = cls(cfg)
-        prophet.embed.weight.data.copy_(target.embed.weight.data)
-        prophet.lm_head.weight.data.copy_(target.lm_head.weight.data)
-        prophet.embed.requires_grad_(False)
-        prophet.lm_head.requires_grad_(False)
-        return prophet
+        eagle = cls(cfg)
+        eagle.embed.weight.data.copy_(target.embed.weight.data)
+        eagle.lm_head.weight.data.copy_(target.lm_head.weight.data)
+        eagle.embed.requires_grad_(False)
+        eagle.lm_head.requires_grad_(False)
+        return eagle
 
     def forward(self, ids, prev_features, positions=None, past_len=None, past=None):
         """ids (B, T), prev_features (B, T, D) → logits (B, T, V), predicted feature (B, T, D), new cache."""

@@ -1,4 +1,4 @@
-"""Int8 weights for the drafter graphs (draft, prophet, exit_head).
+"""Int8 weights for the drafter graphs (draft, eagle, exit_head).
 
 A drafter only proposes tokens; the target verifies every one of them, so a drafter's precision can
 change how often drafts are accepted but never what is emitted (greedy stays exact, sampling keeps the
@@ -12,7 +12,7 @@ com.microsoft DynamicQuantizeMatMul: W stored as int8 with one symmetric scale p
 float32 graph the export parity-checked stays beside it; the manifest entry names it under "source".
 
     quantize_voice(Path("native-models/voice"))     # rewrites manifest.json; idempotent
-    python3 -m spear_voice.t2s.quantize native-models/voice [--roles draft,prophet]
+    python3 -m spear_voice.t2s.quantize native-models/voice [--roles draft,eagle]
 """
 
 import argparse
@@ -28,7 +28,7 @@ from .contract import CHAINED_DRAFTERS
 from .export import sha256
 from .simplify import prune_unused
 
-DRAFTER_ROLES = ("exit_head", "draft", "prophet")
+DRAFTER_ROLES = ("exit_head", "draft", "eagle")
 SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
 MS_DOMAIN = "com.microsoft"
 
@@ -55,9 +55,9 @@ def quantize_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def fold_token_projection(model: onnx.ModelProto) -> bool:
     """MatMul(Concat(x, Gather(E, ids)), W) → MatMul(x, W_x) + Gather(E @ W_e, ids), in place.
 
-    The prophet's input projection reads [target hidden state, token embedding] concatenated. Quantising
+    EAGLE's input projection reads [target hidden state, token embedding] concatenated. Quantising
     that concatenation per call gives both halves one scale, and the hidden state's range drowns the
-    embedding: measured on the shipped voice, drafts accepted fell from 55.8 % to 53.6 % (prophet γ 3,
+    embedding: measured on the shipped voice, drafts accepted fell from 55.8 % to 53.6 % (eagle γ 3,
     bench texts). Folded, the token half is an exact float32 table lookup and only x is quantised.
     Returns whether the pattern was found."""
     graph = model.graph
@@ -167,7 +167,7 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m spear_voice.t2s.quantize", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/1)")
+    parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/2)")
     parser.add_argument("--roles", default=",".join(DRAFTER_ROLES), help="drafter roles to quantise (default: all three)")
     args = parser.parse_args(argv)
     roles = [r for r in args.roles.split(",") if r]

@@ -11,7 +11,7 @@ class TrainConfig:
     stages: str = "target,drafters"  # which stages to run, in order
     resume: bool = False  # continue the run in `out` from its checkpoints (skips finished stages)
     target_from: str = ""  # drafters stage only: start from this trained target.pt (copied into `out`)
-    init_from: str = ""  # drafters stage only: start the draft and prophet from this folder's draft.pt / prophet.pt where shapes fit, or grown by added blocks
+    init_from: str = ""  # drafters stage only: start the draft and eagle from this folder's draft.pt / eagle.pt where shapes fit, or grown by added blocks
     target_init: str = ""  # target stage only: start from this trained target.pt (exit head included) instead of random weights: fine-tuning on a new pack
     # target (shipped size: ONNX weights are stored as float16, so the six graphs stay ~30 MB)
     d_model: int = 256  # width; AR decoding of 6 x d256 runs ~400 tokens/s on one CPU core
@@ -40,16 +40,16 @@ class TrainConfig:
     draft_n_heads: int = 3  # head_dim 64
     draft_distill: float = 0.7  # draft loss = (1 - this) * CE(data) + this * tau^2 * KL(target || draft)
     distill_temperature: float = 1.0  # tau; 1 matches what acceptance compares (sum min(p, q) of the unsoftened p, q)
-    # prophet
-    prophet_n_layers: int = 1  # EAGLE uses one decoder layer
-    prophet_d_model: int = 0  # width of the prophet's own blocks; 0 = the target's (narrower = cheaper drafting step)
-    prophet_n_heads: int = 0  # 0 = width / the target's head_dim
-    prophet_ce_weight: float = 0.0  # + this * CE(data next token) per unrolled step (self-distilled data: the target's argmax)
-    prophet_unroll: int = 2  # training steps fed the prophet's own predicted features (drafting does this)
-    prophet_step_decay: float = 0.7  # loss weight of unrolled step s is decay^(s-1)
-    prophet_reg_weight: float = 1.0  # smooth-L1 onto the target's feature (EAGLE: 1.0)
-    prophet_cls_weight: float = 1.0  # KL of its head to the target's (EAGLE: 0.1 CE on unnormalised features; at 0.3
-    # the prophet's val top-1 reached 0.19 where the draft's reached 0.85, same 56 CPU steps)
+    # eagle
+    eagle_n_layers: int = 1  # one decoder layer, as in EAGLE (Li et al. 2024)
+    eagle_d_model: int = 0  # width of EAGLE's own blocks; 0 = the target's (narrower = cheaper drafting step)
+    eagle_n_heads: int = 0  # 0 = width / the target's head_dim
+    eagle_ce_weight: float = 0.0  # + this * CE(data next token) per unrolled step (self-distilled data: the target's argmax)
+    eagle_unroll: int = 2  # training steps fed EAGLE's own predicted features (drafting does this)
+    eagle_step_decay: float = 0.7  # loss weight of unrolled step s is decay^(s-1)
+    eagle_reg_weight: float = 1.0  # smooth-L1 onto the target's feature (EAGLE: 1.0)
+    eagle_cls_weight: float = 1.0  # KL of its head to the target's (EAGLE: 0.1 CE on unnormalised features; at 0.3
+    # EAGLE's val top-1 reached 0.19 where the draft's reached 0.85, same 56 CPU steps)
     feature_noise: float = 0.1  # Gaussian noise on input features, in units of each feature's RMS (EAGLE: U(-0.1, 0.1))
     # optimisation
     batch_tokens: int = 8192  # padded tokens per batch (B x T)
@@ -84,7 +84,7 @@ PRESETS = {
     "cpu": {},
     # A GPU for minutes: the shipped size, many epochs, so regularise and keep the best target.
     "gpu": dict(batch_tokens=32768, lr=2e-3, dropout=0.1, budget_s=420.0, target_share=0.5, eval_every_s=20.0,
-                ckpt_every_s=60.0, keep_best=True, log_every_s=10.0, threads=8, prophet_unroll=3),
+                ckpt_every_s=60.0, keep_best=True, log_every_s=10.0, threads=8, eagle_unroll=3),
     # End-to-end check of every code path in a minute.
     "smoke": dict(d_model=64, n_layers=3, n_heads=2, exit_layer=1, draft_d_model=32, draft_n_heads=1,
                   batch_tokens=2048, lr=3e-3, budget_s=60.0, eval_every_s=20.0, ckpt_every_s=15.0, eval_sentences=32),

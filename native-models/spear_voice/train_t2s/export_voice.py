@@ -1,4 +1,4 @@
-"""A finished run → the voice: target.pt + draft.pt + prophet.pt (+ eval.json) become the six graphs and
+"""A finished run → the voice: target.pt + draft.pt + eagle.pt (+ eval.json) become the six graphs and
 manifest.json of docs/model-contract.md, then the drafters' int8 graphs and chains beside them."""
 
 import json
@@ -8,17 +8,17 @@ from ..t2s.chain import chain_voice
 from ..t2s.data import SPECIAL
 from ..t2s.export import export_model
 from ..t2s.quantize import quantize_voice
-from .checkpoint import load_model, round_weights
+from .checkpoint import eagle_names, load_model, round_weights, run_file
 
 
-def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str = "spear-voice", default_strategy: str = "prophet",
+def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str = "spear-voice", default_strategy: str = "eagle",
                  default_gamma: int = 4, default_temperature: float = 0.8) -> dict:
     """The run's checkpoints as float16 graphs (exact: the PyTorch models are rounded first, so parity is
     exact), proved by export_model's invariants and ONNX Runtime parity; returns the manifest."""
     target, t_ckpt = load_model(run_dir / "target.pt")
     draft, d_ckpt = load_model(run_dir / "draft.pt")
-    prophet, p_ckpt = load_model(run_dir / "prophet.pt")
-    for m in (target, draft, prophet):
+    eagle, e_ckpt = load_model(run_file(run_dir, "eagle"))
+    for m in (target, draft, eagle):
         round_weights(m, "float16")
     evals_path = run_dir / "eval.json"
     evals = json.loads(evals_path.read_text()) if evals_path.exists() else {}
@@ -36,12 +36,14 @@ def export_voice(run_dir: Path, out_dir: Path, parity_dir: Path, name: str = "sp
                 # The drafters may come from a later run than the target (self-distillation): their own
                 # configs and code commits, and what data they learned from.
                 "drafters": {k: {"config": c["train_config"], "code_commit": c["code_commit"], "units_source": c["units_source"]}
-                             for k, c in (("draft", d_ckpt), ("prophet", p_ckpt))} | (
+                             for k, c in (("draft", d_ckpt), ("eagle", e_ckpt))} | (
                                  {"exit_head": exit_head} if exit_head else {}),
-                "stages": {k: c["state"] for k, c in (("target", target_info), ("draft", d_ckpt), ("prophet", p_ckpt))},
+                "stages": {k: c["state"] for k, c in (("target", target_info), ("draft", d_ckpt), ("eagle", e_ckpt))},
                 # Flat, as `spear eval` reads it: the last stage's numbers cover every head.
                 "validation": evals.get("drafters") or evals.get("target") or {}, "validation_by_stage": evals}
-    export_model(target, draft, prophet, out_dir, name=name, vocab=t_ckpt["vocab"], stop_token=SPECIAL["eos"],
+    # A spear-t2s-ckpt/1 run (a copied target's "base" among them) names the EAGLE drafter's fields prophet*.
+    training = eagle_names(training)
+    export_model(target, draft, eagle, out_dir, name=name, vocab=t_ckpt["vocab"], stop_token=SPECIAL["eos"],
                  training=training, parity_dir=parity_dir, weights_dtype="float16", extra={"voice": voice})
     # The drafters ship with int8 weights: a drafter call here is bound by reading its weights, and a
     # drafter's precision never changes what is emitted (t2s/quantize.py, docs/results.md).

@@ -1,4 +1,4 @@
-"""Drafter initialisation for fine-tuning: a drafters stage may start the draft and the prophet from an earlier
+"""Drafter initialisation for fine-tuning: a drafters stage may start the draft and EAGLE from an earlier
 run's checkpoints, where their shapes fit, or grown from them by added blocks."""
 
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from ..training import float_weights, load_checkpoint
+from .checkpoint import run_file
 
 
 def added_blocks(saved: dict, own: dict) -> list[int] | None:
@@ -32,13 +33,13 @@ def init_drafters(folder: Path, models: dict) -> None:
     block's residual outputs (attention wo, MLP w_down) start at zero, so the grown drafter begins as
     exactly the saved one and training decides what the new blocks add."""
     for name, model in models.items():
-        path = folder / f"{name}.pt"
+        path = run_file(folder, name)
         if not path.exists():
             print(f"{name}: no {path}, trained from scratch")
             continue
         state = float_weights(load_checkpoint(path)["model"])
         own = model.state_dict()
-        # Frozen tensors (the prophet's embedding and LM head, copies of the target's) stay the current
+        # Frozen tensors (EAGLE's embedding and LM head, copies of the target's) stay the current
         # target's: a drafter saved beside another target carries that target's copies.
         frozen = {k for k, p in model.named_parameters() if not p.requires_grad}
         state = {k: (own[k] if k in frozen and k in own else v) for k, v in state.items()}

@@ -1,15 +1,15 @@
 """The losses, all on the positions whose next token is a unit or eos: the target's (main head plus its early
 exit; options: the seed prophet trained jointly, recycling for the exit head) and the drafters' (draft and
-prophet, the target frozen, taught by one target forward per batch)."""
+eagle, the target frozen, taught by one target forward per batch)."""
 
 import torch
 import torch.nn.functional as F
 
-from ..t2s.model import DraftModel, Prophet, TargetModel, default_positions
+from ..t2s.model import DraftModel, Eagle, TargetModel, default_positions
 from ..t2s.recycle import ExitRecycle, crop_sources, recycled_features
 from ..t2s.seed_prophet import SeedProphet, seed_prophet_loss
 from .config import TrainConfig
-from .unroll import prophet_unrolled
+from .unroll import eagle_unrolled
 
 
 def kl(p_logits, q_logits, tau: float = 1.0):  # (N, V), (N, V) → mean KL(p || q) at temperature tau, float32
@@ -45,7 +45,7 @@ def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig, seed_prophet
     return out
 
 
-def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids, mask, cfg: TrainConfig,
+def drafter_losses(target: TargetModel, draft: DraftModel, eagle: Eagle, ids, mask, cfg: TrainConfig,
                    noise: float) -> dict:
     positions, past_len = default_positions(ids)
     with torch.no_grad():
@@ -66,9 +66,9 @@ def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids
     tau = cfg.distill_temperature
     draft_loss = (1 - cfg.draft_distill) * draft_ce + cfg.draft_distill * tau * tau * kl(p, d, tau)
 
-    prophet_loss, prophet_ce = 0.0, None
+    eagle_loss, eagle_ce = 0.0, None
     t_feature = t_feature.float()
-    for s, (logits, feature) in enumerate(prophet_unrolled(prophet, ids, t_feature, cfg.prophet_unroll, noise), 1):
+    for s, (logits, feature) in enumerate(eagle_unrolled(eagle, ids, t_feature, cfg.eagle_unroll, noise), 1):
         ms = m.clone()  # the draft began at i - s + 1, which must itself be a loss position
         if s > 1:
             ms[:, s - 1:] &= m[:, :-(s - 1)]
@@ -77,9 +77,9 @@ def drafter_losses(target: TargetModel, draft: DraftModel, prophet: Prophet, ids
         q = logits[:, :-1][ms].float()
         cls = kl(t_logits[:, :-1][ms], q)
         ce = F.cross_entropy(q, ids[:, 1:][ms])
-        prophet_loss = prophet_loss + cfg.prophet_step_decay ** (s - 1) * (
-            cfg.prophet_reg_weight * reg + cfg.prophet_cls_weight * cls + cfg.prophet_ce_weight * ce)
+        eagle_loss = eagle_loss + cfg.eagle_step_decay ** (s - 1) * (
+            cfg.eagle_reg_weight * reg + cfg.eagle_cls_weight * cls + cfg.eagle_ce_weight * ce)
         if s == 1:
-            prophet_ce = ce
-    return {"loss": draft_loss + prophet_loss + cfg.exit_weight * exit_loss, "draft": draft_ce, "prophet": prophet_ce,
-            "exit": exit_ce, "draft_loss": draft_loss, "prophet_loss": prophet_loss}
+            eagle_ce = ce
+    return {"loss": draft_loss + eagle_loss + cfg.exit_weight * exit_loss, "draft": draft_ce, "eagle": eagle_ce,
+            "exit": exit_ce, "draft_loss": draft_loss, "eagle_loss": eagle_loss}

@@ -3,7 +3,7 @@ the stage's elapsed share, so a run ends on time on any machine).
 
 1. target: the decoder-only target (phonemes are the prefix) and its early-exit head, trained jointly; with
    `seed_prophet` also the seed's prophet on its h_t, and with `exit_recycle` the exit head's recycling.
-2. drafters: with the target frozen, the draft and the prophet (and with distill_exit the exit head again).
+2. drafters: with the target frozen, the draft and EAGLE (and with distill_exit the exit head again).
 
 Every step is logged to OUT/log.jsonl; checkpoints (checkpoint.py) are written every ckpt_every_s and at the
 end of a stage, and `resume` continues a stopped stage from them.
@@ -24,16 +24,16 @@ import torch.nn.functional as F
 
 from .. import code_commit
 from ..t2s.data import SPECIAL, collate, length_batches, load_pack
-from ..t2s.model import Block, DecoderConfig, DraftModel, Prophet, TargetConfig, TargetModel
+from ..t2s.model import Block, DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel
 from ..t2s.recycle import ExitRecycle
 from ..t2s.seed_prophet import SeedProphet
 from ..training import Budget, float_weights, load_checkpoint, lr_at, restore, save_checkpoint
-from .checkpoint import checkpoint, load_model, weights
+from .checkpoint import checkpoint, eagle_names, load_model, run_file, weights
 from .config import TrainConfig
-from .init_drafters import init_drafters
 from .depths import evaluate_depths
+from .init_drafters import init_drafters
 from .losses import drafter_losses, target_losses
-from .unroll import check_prophet_unrolled
+from .unroll import check_eagle_unrolled
 from .validate import evaluate
 
 CODE_PATHS = ("native-models/spear_voice/train_t2s", "native-models/spear_voice/t2s", "native-models/spear_voice/training.py")
@@ -124,12 +124,12 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
               budget_s: float, log, run_start: float) -> dict:
     """Train one stage until its time budget is spent; returns its final validation metrics."""
     out = Path(cfg.out)
-    target, draft, prophet = models["target"], models["draft"], models.get("prophet")
+    target, draft, eagle = models["target"], models["draft"], models.get("eagle")
     if stage == "target":
         trained = {"target": target, **{k: models[k] for k in ("seed_prophet", "recycle") if k in models}}
     else:
         target.eval().requires_grad_(False)
-        trained = {"draft": draft, "prophet": prophet}
+        trained = {"draft": draft, "eagle": eagle}
         if cfg.distill_exit:
             target.exit_blocks.requires_grad_(True)
             target.exit_norm.requires_grad_(True)
@@ -139,7 +139,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
 
     if cfg.resume:  # continue the stage from its checkpoints
         for k, m in trained.items():
-            path = out / f"{k}.pt"
+            path = run_file(out, k)
             if path.exists():
                 state = dict(restore(path, m, optimizers[k])["state"])
         print(f"{stage}: resumed at step {state['step']}, {state['elapsed_s']:.0f} s of {budget_s:.0f} s")
@@ -154,7 +154,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
 
     def validate() -> dict:
         drafters = stage != "target"
-        evals = evaluate(target, draft if drafters else None, prophet if drafters else None, splits["val"], cfg, device, autocast)
+        evals = evaluate(target, draft if drafters else None, eagle if drafters else None, splits["val"], cfg, device, autocast)
         if not drafters:  # α per draft depth of the exit head (and the seed prophet) trained with the target
             with autocast:
                 evals.update(evaluate_depths(target, models.get("recycle"), models.get("seed_prophet"), splits["val"], cfg, device))
@@ -183,7 +183,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
                 if stage == "target":
                     losses = target_losses(target, ids, mask, cfg, models.get("seed_prophet"), models.get("recycle"))
                 else:
-                    losses = drafter_losses(target, draft, prophet, ids, mask, cfg, cfg.feature_noise)
+                    losses = drafter_losses(target, draft, eagle, ids, mask, cfg, cfg.feature_noise)
             for opt in optimizers.values():
                 opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
@@ -206,7 +206,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
                       "tok_s": round(tok_s), "elapsed_s": round(time.time() - run_start, 1)}
             record.update({k: round(float(v), 4) for k, v in losses.items() if k != "loss" and v is not None})
             log.write(json.dumps(record) + "\n")
-            shown = " ".join(f"{k} {record[k]:.3f}" for k in ("main", "exit", "draft", "prophet", "seed_prophet") if k in record)
+            shown = " ".join(f"{k} {record[k]:.3f}" for k in ("main", "exit", "draft", "eagle", "seed_prophet") if k in record)
             progress.show(f"{stage} {100 * frac:5.1f}% step {state['step']} ep {state['epoch']} | {shown} | lr {lr:.1e} | "
                           f"{tok_s:.0f} tok/s | {state['elapsed_s']:.0f}/{budget_s:.0f} s")
             if state["step"] % 50 == 0:
@@ -294,10 +294,10 @@ def train(cfg: TrainConfig) -> dict:
     evals = {}
     evals_path = out / "eval.json"
     if cfg.resume and evals_path.exists():
-        evals = json.loads(evals_path.read_text())
+        evals = eagle_names(json.loads(evals_path.read_text()))
     with open(out / "log.jsonl", "a") as log:
         for stage in ("target", "drafters"):
-            done_path = out / ("target.pt" if stage == "target" else "prophet.pt")
+            done_path = run_file(out, "target" if stage == "target" else "eagle")
             if stage not in stages:
                 continue
             if cfg.resume and done_path.exists() and load_checkpoint(done_path)["state"].get("done"):
@@ -312,12 +312,12 @@ def train(cfg: TrainConfig) -> dict:
                 target, t_ckpt = load_model(out / "target.pt", device)
                 models["target"] = target
                 models["target_base"] = t_ckpt.get("base") or {k: t_ckpt[k] for k in ("train_config", "state", "code_commit", "units_source")}
-                models["prophet"] = Prophet.from_target(target, n_layers=cfg.prophet_n_layers, n_heads=cfg.prophet_n_heads or None,
-                                                        d_model=cfg.prophet_d_model or None).to(device)
+                models["eagle"] = Eagle.from_target(target, n_layers=cfg.eagle_n_layers, n_heads=cfg.eagle_n_heads or None,
+                                                    d_model=cfg.eagle_d_model or None).to(device)
                 if cfg.init_from:
-                    init_drafters(Path(cfg.init_from), {"draft": draft, "prophet": models["prophet"]})
-                print(f"prophet_unrolled vs cached drafting: max abs diff "
-                      f"{check_prophet_unrolled(models['prophet'], cfg.prophet_unroll):.1e}")
+                    init_drafters(Path(cfg.init_from), {"draft": draft, "eagle": models["eagle"]})
+                print(f"eagle_unrolled vs cached drafting: max abs diff "
+                      f"{check_eagle_unrolled(models['eagle'], cfg.eagle_unroll):.1e}")
             if stage == "target" and cfg.target_init:
                 target.load_state_dict(float_weights(load_checkpoint(Path(cfg.target_init))["model"]))
                 print(f"target: starts from {cfg.target_init}")

@@ -12,17 +12,17 @@ import torch
 import torch.nn.functional as F
 
 from ..t2s.data import collate, load_pack
-from .checkpoint import load_model
+from .checkpoint import eagle_names, load_model, run_file
 from .config import TrainConfig
-from .unroll import prophet_unrolled
+from .unroll import eagle_unrolled
 
 
 @torch.no_grad()
-def evaluate(target, draft, prophet, split, cfg: TrainConfig, device, autocast) -> dict:
+def evaluate(target, draft, eagle, split, cfg: TrainConfig, device, autocast) -> dict:
     """Validation: CE of every head, and per drafter the two acceptance proxies over the target's
     distributions p: mean sum_x min(p, q) (the per-token acceptance of speculative sampling at
     temperature 1, Leviathan et al. 2023, 3.1) and top-1 agreement (greedy acceptance)."""
-    models = [m for m in (target, draft, prophet) if m is not None]
+    models = [m for m in (target, draft, eagle) if m is not None]
     for m in models:
         m.eval()
     rows = np.arange(min(len(split), cfg.eval_sentences))
@@ -47,13 +47,13 @@ def evaluate(target, draft, prophet, split, cfg: TrainConfig, device, autocast) 
             heads = {"main": logits, "exit": exit_logits}
             if draft is not None:
                 heads["draft"] = draft(ids)[0]
-            if prophet is not None:
-                for s, (pl, _) in enumerate(prophet_unrolled(prophet, ids, feature.float(), cfg.prophet_unroll, 0.0), 1):
-                    heads["prophet" if s == 1 else f"prophet_step{s}"] = pl
+            if eagle is not None:
+                for s, (pl, _) in enumerate(eagle_unrolled(eagle, ids, feature.float(), cfg.eagle_unroll, 0.0), 1):
+                    heads["eagle" if s == 1 else f"eagle_step{s}"] = pl
         for name, h in heads.items():
             # Unrolled step s predicts position i from a draft begun at i - s + 1; score only where that
             # start is itself a loss position, as in training.
-            s = int(name[len("prophet_step"):]) if name.startswith("prophet_step") else 1
+            s = int(name[len("eagle_step"):]) if name.startswith("eagle_step") else 1
             ms = m.clone()
             if s > 1:
                 ms[:, s - 1:] &= m[:, :-(s - 1)]
@@ -86,14 +86,14 @@ def validate_run(run_dir: Path, pack: Path, threads: int = 2) -> dict:
     units instead, as the target was. The readings' numbers move to "drafters_on_greedy_val"."""
     target, t_ckpt = load_model(run_dir / "target.pt")
     draft, _ = load_model(run_dir / "draft.pt")
-    prophet, p_ckpt = load_model(run_dir / "prophet.pt")
+    eagle, e_ckpt = load_model(run_file(run_dir, "eagle"))
     cfg = TrainConfig(**{k: v for k, v in t_ckpt["train_config"].items() if k in {f.name for f in fields(TrainConfig)}})
-    cfg.prophet_unroll = p_ckpt["train_config"].get("prophet_unroll", cfg.prophet_unroll)
+    cfg.eagle_unroll = e_ckpt["train_config"].get("eagle_unroll", cfg.eagle_unroll)
     torch.set_num_threads(threads)
     _, splits = load_pack(pack)
-    result = evaluate(target, draft, prophet, splits["val"], cfg, torch.device("cpu"), nullcontext())
+    result = evaluate(target, draft, eagle, splits["val"], cfg, torch.device("cpu"), nullcontext())
     evals_path = run_dir / "eval.json"
-    evals = json.loads(evals_path.read_text()) if evals_path.exists() else {}
+    evals = eagle_names(json.loads(evals_path.read_text())) if evals_path.exists() else {}
     if "drafters" in evals and evals["drafters"].get("tokens") != result["tokens"]:
         evals["drafters_on_greedy_val"] = evals["drafters"]
     evals["drafters"] = result

@@ -15,7 +15,7 @@ export function LexiconPanel() {
       notice: s.lexiconNotice,
       error: s.lexiconError,
       hearing: s.hearing,
-      busy: s.status === 'running' || s.status === 'starting' || s.sweepStatus === 'running' || s.sweepStatus === 'starting',
+      busy: [s.status, s.sweepStatus, s.compareStatus].some((status) => status === 'running' || status === 'starting'),
     })),
   );
   useEffect(() => {
@@ -30,7 +30,7 @@ export interface LexiconViewProps {
   error: string | null;
   /** The word being read aloud, while it is. */
   hearing: string | null;
-  /** A synthesis or sweep holds the voice: words cannot be heard now. */
+  /** A synthesis, sweep or comparison holds the voice: words cannot be heard now. */
   busy: boolean;
 }
 

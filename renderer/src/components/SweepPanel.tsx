@@ -89,9 +89,8 @@ function Chart({ metric, title, points, result }: { metric: Metric; title: strin
         <path d={data.measured.path} className="measured" />
         {data.measured.points.map((p) => (
           <circle key={p.gamma} cx={p.x} cy={p.y} r={3} className="measured-point">
-            <title>
-              γ {p.gamma}: {metric === 'acceptanceRate' ? formatPercent(p.value) : `${p.value.toFixed(0)} tok/s`}
-            </title>
+            {/* NOTE: React renders a <title> with more than one child empty: one string. */}
+            <title>{`γ ${p.gamma}: ${metric === 'acceptanceRate' ? formatPercent(p.value) : `${p.value.toFixed(0)} tok/s`}`}</title>
           </circle>
         ))}
         {data.best && <circle cx={data.best.x} cy={data.best.y} r={6} className="best" />}

@@ -4,7 +4,7 @@ import { cancelJob, setTuning, synthesize } from '../actions.ts';
 import { strategyLabel } from '../lib/format.ts';
 import { useStudio } from '../store/state.ts';
 
-const STRATEGIES: Strategy[] = ['prophet', 'draft', 'early-exit', 'ar']; // fastest first on the shipped voice
+const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'ar']; // fastest first on the shipped voice
 
 /** A pause field's value as whole milliseconds within 0 … 5000. */
 const clampPause = (value: string): number => Math.min(5000, Math.max(0, Math.round(Number(value) || 0)));
@@ -33,7 +33,9 @@ export function TuningPanel() {
             </option>
           ))}
         </select>
-        <label htmlFor="gamma">Gamma (γ) {tuning.strategy !== 'ar' && <output htmlFor="gamma">{tuning.gamma}</output>}</label>
+        <label htmlFor="gamma">
+          {tuning.adaptive ? 'Gamma (γ), at most' : 'Gamma (γ)'} {tuning.strategy !== 'ar' && <output htmlFor="gamma">{tuning.gamma}</output>}
+        </label>
         <input
           id="gamma"
           type="range"
@@ -44,6 +46,16 @@ export function TuningPanel() {
           disabled={tuning.strategy === 'ar'}
           onChange={(e) => setTuning({ gamma: Number(e.target.value) })}
         />
+        <label className="check" title="Each sentence stops drafting where the drafter is unsure, so verification pays only for likely drafts">
+          <input
+            id="adaptive-gamma"
+            type="checkbox"
+            checked={tuning.adaptive && tuning.strategy !== 'ar'}
+            disabled={tuning.strategy === 'ar'}
+            onChange={(e) => setTuning({ adaptive: e.target.checked })}
+          />
+          <span>adaptive γ (stop where unsure)</span>
+        </label>
         <span className="label">Sampling</span>
         <div className="sampling">
           <label>

@@ -1,8 +1,9 @@
 /** What the studio says about this machine's calibration, and what it means for the tuning. Pure. */
 import type { CalibrationChoice, CalibrationInfo, Strategy } from '../../../electron/ipc-contract.ts';
+import type { Tuning } from '../store/state.ts';
 import { formatSpeedup } from './format.ts';
 
-/** "prophet γ 4, 1+2 threads" (drafting + verifying threads), as `spear synth` prints it. */
+/** "eagle γ 4, 1+2 threads" (drafting + verifying threads), as `spear synth` prints it. */
 export function describeChoice(choice: Pick<CalibrationChoice, 'strategy' | 'gamma' | 'threads' | 'targetThreads'>): string {
   if (choice.strategy === 'ar') return `ar, ${choice.targetThreads} thread${choice.targetThreads === 1 ? '' : 's'}`;
   return `${choice.strategy} γ ${choice.gamma}, ${choice.threads}+${choice.targetThreads} threads`;
@@ -23,9 +24,23 @@ export function calibrationStatus(info: CalibrationInfo | null): string {
       return `${info.message ?? 'Calibration failed.'}`;
     case 'ready': {
       const c = info.choice!;
-      return `Calibrated for ${info.machine}: ${describeChoice(c)}, predicted ${Math.round(c.tokensPerSecond).toLocaleString('en')} units/s (${formatSpeedup(c.speedup)} ar).`;
+      const a = info.adaptive;
+      const adaptive =
+        a?.chosen && a.strategy === c.strategy
+          ? ` Adaptive γ (at most ${a.maxGamma}, confidence ${a.draftConfidence}) timed ${formatSpeedup(a.speedupOverFixed)} the fixed γ: on by default.`
+          : '';
+      return `Calibrated for ${info.machine}: ${describeChoice(c)}, predicted ${Math.round(c.tokensPerSecond).toLocaleString('en')} units/s (${formatSpeedup(c.speedup)} ar).${adaptive}`;
     }
   }
+}
+
+/** The tuning a ready calibration gives: its strategy and gamma, and adaptive gamma (capped) where it was timed faster. */
+export function tuningOf(info: CalibrationInfo): Partial<Pick<Tuning, 'strategy' | 'gamma' | 'adaptive'>> {
+  const choice = info.choice;
+  if (!choice) return {};
+  const a = info.adaptive;
+  if (a?.chosen && a.strategy === choice.strategy) return { strategy: choice.strategy, gamma: a.maxGamma, adaptive: true };
+  return { strategy: choice.strategy, adaptive: false, ...(choice.gamma > 0 ? { gamma: choice.gamma } : {}) };
 }
 
 /** The gamma the calibration gives a strategy, or undefined (not calibrated, ar, or not timed). */

@@ -58,7 +58,7 @@ export function tokensPerSecond(s: RunningStats): number | undefined {
  * NOTE: a synthesis job's own tokens/s is not set against the sweep's ar: the job also re-reads the
  * sentences the reading check sends back (with the voice's own strategy, sampled, in batches) and speaks
  * while it decodes, and the sweep does neither; the ratio of the two read 0.96× where the sweep measured
- * 1.36× (the e2e document, prophet γ 3).
+ * 1.36× (the e2e document, eagle γ 3).
  */
 export function speedupOverAr(s: RunningStats, sweepSpeedup?: number): { value: number | undefined; measured: boolean } {
   if (sweepSpeedup !== undefined && sweepSpeedup > 0) return { value: sweepSpeedup, measured: true };

@@ -43,7 +43,14 @@ export function plural(count: number, one: string, many = `${one}s`): string {
 
 /** Strategy as the UI names it. */
 export function strategyLabel(strategy: string): string {
-  return ({ ar: 'autoregressive (ar)', draft: 'draft model', 'early-exit': 'early exit', prophet: 'prophet' } as Record<string, string>)[strategy] ?? strategy;
+  const labels: Record<string, string> = {
+    ar: 'autoregressive (ar)',
+    draft: 'draft model',
+    'early-exit': 'early exit',
+    eagle: 'EAGLE',
+    'layer-skip': 'layer skip',
+  };
+  return labels[strategy] ?? strategy;
 }
 
 /** Provider as the UI names it. */

@@ -5,6 +5,7 @@
 import type { StudioEvent } from '../../../electron/ipc-contract.ts';
 import { addStep, EMPTY_STATS, stepView } from '../lib/decode-stats.ts';
 import { errorText, providerLabel } from '../lib/format.ts';
+import { tuningOf } from '../lib/calibration.ts';
 import { STEPS_KEPT, type Notice, type SentenceProgress, type StudioState } from './state.ts';
 
 let noticeId = 0;
@@ -81,11 +82,31 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         } else if (e.jobId === get('sweepJobId')) {
           next.sweepStatus = 'error';
           next.sweepError = errorText(e.message);
+        } else if (e.jobId === get('compareJobId')) {
+          next.compareStatus = 'error';
+          next.compareError = errorText(e.message);
+          next.compareProgress = null;
         }
         break;
       case 'job-canceled':
         if (e.jobId === get('jobId') && get('status') !== 'done') next.status = 'canceled';
         if (e.jobId === get('sweepJobId') && get('sweepStatus') !== 'done') next.sweepStatus = 'canceled';
+        if (e.jobId === get('compareJobId') && get('compareStatus') !== 'done') {
+          next.compareStatus = 'canceled';
+          next.compareProgress = null;
+        }
+        break;
+      case 'compare-progress':
+        if (e.jobId !== get('compareJobId') || get('compareStatus') === 'canceled') break;
+        next.compareStatus = 'running';
+        next.compareProgress = { done: e.done, total: e.total, label: e.label };
+        next.compareResult = e.result;
+        break;
+      case 'compare-done':
+        if (e.jobId !== get('compareJobId')) break;
+        next.compareStatus = 'done';
+        next.compareProgress = null;
+        next.compareResult = e.result;
         break;
       case 'sweep-progress':
         if (e.jobId !== get('sweepJobId')) break;
@@ -110,7 +131,7 @@ export function applyEvents(state: StudioState, events: readonly StudioEvent[]):
         // A measurement that just finished sets the tuning, as a restart with it would.
         const choice = e.info.choice;
         if (e.info.state === 'ready' && before?.state === 'running' && choice && get('settings')?.useCalibration) {
-          next.tuning = { ...get('tuning'), strategy: choice.strategy, ...(choice.gamma > 0 ? { gamma: choice.gamma } : {}) };
+          next.tuning = { ...get('tuning'), ...tuningOf(e.info) };
         }
         break;
       }

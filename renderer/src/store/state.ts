@@ -1,12 +1,14 @@
 /**
- * The studio's one store, made of slices (document, decoding, playback, settings, sweep, export,
- * notices, lexicon). The store holds state only; what changes it lives in actions.ts (user intent) and
+ * The studio's one store, made of slices (document, decoding, playback, settings, sweep, compare,
+ * export, notices, lexicon). The store holds state only; what changes it lives in actions.ts (user intent) and
  * apply-events.ts (service events, batched per animation frame by bridge.ts).
  */
 import { create } from 'zustand';
 import type {
   LexiconEntryView,
   CalibrationInfo,
+  CompareResult,
+  StrategyInfo,
   ProvidersInfo,
   ReadingCheckResult,
   SentenceSpan,
@@ -48,7 +50,7 @@ export interface DecodingSlice {
   jobText: string;
   jobSentences: SentenceSpan[];
   strategy: Strategy;
-  gamma: number;
+  gamma: number | 'auto';
   totals: RunningStats;
   perSentence: Record<number, SentenceProgress>;
   /** The sentence the acceptance view follows when the user picked one; null follows the decoder. */
@@ -76,7 +78,10 @@ export interface PlaybackSlice {
 
 export interface Tuning {
   strategy: Strategy;
+  /** The gamma, or with `adaptive` the most drafts per step. */
   gamma: number;
+  /** Adaptive gamma: each sentence stops drafting where the drafter is unsure (gamma 'auto'). */
+  adaptive: boolean;
   temperature: number;
   topK: number | null;
   topP: number | null;
@@ -111,6 +116,30 @@ export interface SweepSlice {
   sweepText: string | null;
 }
 
+/** What the Compare view will run: the boxes the user ticked, repeats and temperature. */
+export interface CompareChoice {
+  /** Drafting strategies (ar is always run, as the baseline). */
+  strategies: Strategy[];
+  gammas: number[];
+  repeats: number;
+  temperature: number;
+}
+
+export interface CompareSlice {
+  /** The strategies the open voice runs, from the service; null until asked. */
+  compareAvailable: StrategyInfo[] | null;
+  /** Null until the available strategies are known (then: every one, at every gamma). */
+  compareChoice: CompareChoice | null;
+  compareJobId: string | null;
+  compareStatus: JobStatus;
+  compareProgress: { done: number; total: number; label: string } | null;
+  /** The cells measured so far (from progress events), then the final ones. */
+  compareResult: CompareResult | null;
+  compareError: string | null;
+  /** What the last export of the results did. */
+  compareExportMessage: { kind: 'error' | 'info'; text: string } | null;
+}
+
 export interface ExportSlice {
   exportId: string | null;
   exportStatus: 'idle' | 'running' | 'done' | 'error' | 'canceled';
@@ -142,7 +171,7 @@ export interface LexiconSlice {
   hearing: string | null;
 }
 
-export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & ExportSlice & NoticeSlice & LexiconSlice;
+export type StudioState = DocumentSlice & DecodingSlice & PlaybackSlice & SettingsSlice & SweepSlice & CompareSlice & ExportSlice & NoticeSlice & LexiconSlice;
 
 /** Steps kept per sentence for the acceptance view (older ones are summarised in its stats). */
 export const STEPS_KEPT = 40;
@@ -153,7 +182,7 @@ export const initialDecoding: DecodingSlice = {
   status: 'idle',
   jobText: '',
   jobSentences: [],
-  strategy: 'prophet',
+  strategy: 'eagle',
   gamma: 3,
   totals: EMPTY_STATS,
   perSentence: {},
@@ -167,7 +196,19 @@ export const initialPlayback: PlaybackSlice = { audio: {}, playing: false, mode:
 export const initialSettings: SettingsSlice = {
   settings: null,
   providers: null,
-  tuning: { strategy: 'prophet', gamma: 3, temperature: 0, topK: null, topP: null, rate: 1, pitch: 0, volume: 1, sentencePauseMs: 300, paragraphPauseMs: 600 },
+  tuning: {
+    strategy: 'eagle',
+    gamma: 3,
+    adaptive: false,
+    temperature: 0,
+    topK: null,
+    topP: null,
+    rate: 1,
+    pitch: 0,
+    volume: 1,
+    sentencePauseMs: 300,
+    paragraphPauseMs: 600,
+  },
   providerNotice: null,
   calibration: null,
 };
@@ -180,6 +221,16 @@ export const initialSweep: SweepSlice = {
   sweepError: null,
   sweepText: null,
 };
+export const initialCompare: CompareSlice = {
+  compareAvailable: null,
+  compareChoice: null,
+  compareJobId: null,
+  compareStatus: 'idle',
+  compareProgress: null,
+  compareResult: null,
+  compareError: null,
+  compareExportMessage: null,
+};
 export const initialExport: ExportSlice = { exportId: null, exportStatus: 'idle', exportFraction: 0, exportMessage: null };
 export const initialNotices: NoticeSlice = { notices: [], connection: 'connecting' };
 export const initialLexicon: LexiconSlice = { lexicon: null, lexiconNotice: null, lexiconError: null, hearing: null };
@@ -191,6 +242,7 @@ export function initialState(): StudioState {
     ...initialPlayback,
     ...initialSettings,
     ...initialSweep,
+    ...initialCompare,
     ...initialExport,
     ...initialNotices,
     ...initialLexicon,

@@ -33,16 +33,16 @@ function curve(graph: CostGraph, ms: (T: number) => number, threads = 1, targetT
 const close = (a: number, b: number, tol = 1e-9): void => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
 test('τ and the acceptance per depth come from how many steps reached each depth', () => {
-  const p = profile({ prophet: { reached: [100, 80, 60, 30, 30, 10, 5, 5, 0] } });
-  assert.deepEqual(acceptanceByDepth(p, 'prophet'), [0.8, 0.75, 0.5, 1, 1 / 3, 0.5, 1, 0]);
-  close(unitsPerStep(p, 'prophet', 1), 1.8);
-  close(unitsPerStep(p, 'prophet', 3), 1 + 0.8 + 0.6 + 0.3);
-  close(unitsPerStep(p, 'prophet', 8), 1 + 2.2);
+  const p = profile({ eagle: { reached: [100, 80, 60, 30, 30, 10, 5, 5, 0] } });
+  assert.deepEqual(acceptanceByDepth(p, 'eagle'), [0.8, 0.75, 0.5, 1, 1 / 3, 0.5, 1, 0]);
+  close(unitsPerStep(p, 'eagle', 1), 1.8);
+  close(unitsPerStep(p, 'eagle', 3), 1 + 0.8 + 0.6 + 0.3);
+  close(unitsPerStep(p, 'eagle', 8), 1 + 2.2);
   // Past the measured depth nothing more is counted; a drafter never measured emits one unit a step.
-  close(unitsPerStep(p, 'prophet', 12), 3.2);
+  close(unitsPerStep(p, 'eagle', 12), 3.2);
   assert.equal(unitsPerStep(p, 'draft', 4), 1);
-  // The prophet catches up on all it emitted; the draft model on one token, or two after a full accept.
-  close(catchUp(p, 'prophet', 3), 2.7);
+  // EAGLE catches up on all it emitted; the draft model on one token, or two after a full accept.
+  close(catchUp(p, 'eagle', 3), 2.7);
   const d = profile({ draft: { reached: [100, 80, 60, 30, 30, 10, 5, 5, 0] } });
   close(catchUp(d, 'draft', 3), 1.3);
 });
@@ -64,26 +64,29 @@ test("each strategy's step is the sum of the graph calls decode.ts makes", () =>
   const costs = [
     ...curve('full', (T) => 1 + 0.1 * (T - 1)),
     ...curve('rest', (T) => 0.7 + 0.1 * (T - 1)),
-    ...curve('prophet', (T) => 0.2 + 0.01 * T),
-    { graph: 'prophet_chain_4' as const, threads: 1, targetThreads: 1, positions: 2, ms: 0.5 },
-    { graph: 'prophet_chain_4' as const, threads: 1, targetThreads: 1, positions: 4, ms: 0.7 },
+    ...curve('eagle', (T) => 0.2 + 0.01 * T),
+    { graph: 'eagle_chain_4' as const, threads: 1, targetThreads: 1, positions: 2, ms: 0.5 },
+    { graph: 'eagle_chain_4' as const, threads: 1, targetThreads: 1, positions: 4, ms: 0.7 },
     { graph: 'trunk' as const, threads: 1, targetThreads: 1, positions: 1, ms: 0.3 },
     { graph: 'exit_head' as const, threads: 1, targetThreads: 1, positions: 1, ms: 0.1 },
+    ...curve('layer_skip', (T) => 0.4 + 0.05 * T),
   ];
   const table = new CostTable(costs);
-  const acc = profile({ prophet: iid(0.8), 'early-exit': iid(0.7) });
+  const acc = profile({ eagle: iid(0.8), 'early-exit': iid(0.7), 'layer-skip': iid(0.6) });
   const split = { threads: 1, targetThreads: 1 };
   close(stepMs({ strategy: 'ar', gamma: 0, ...split }, table, acc)!, 1);
   // Chain at gamma 4: interpolated at the catch-up τ(4), then full over 5 positions.
-  const c4 = catchUp(acc, 'prophet', 4);
-  close(stepMs({ strategy: 'prophet', gamma: 4, ...split }, table, acc)!, 0.5 + (0.2 * (c4 - 2)) / 2 + 1.4);
-  // No chain at gamma 3: one prophet run catching up, two more on one draft each.
-  const c3 = catchUp(acc, 'prophet', 3);
-  close(stepMs({ strategy: 'prophet', gamma: 3, ...split }, table, acc)!, 0.2 + 0.01 * c3 + 2 * 0.21 + 1.3);
+  const c4 = catchUp(acc, 'eagle', 4);
+  close(stepMs({ strategy: 'eagle', gamma: 4, ...split }, table, acc)!, 0.5 + (0.2 * (c4 - 2)) / 2 + 1.4);
+  // No chain at gamma 3: one eagle run catching up, two more on one draft each.
+  const c3 = catchUp(acc, 'eagle', 3);
+  close(stepMs({ strategy: 'eagle', gamma: 3, ...split }, table, acc)!, 0.2 + 0.01 * c3 + 2 * 0.21 + 1.3);
   // Early exit: the trunk on γ+1 tokens, the head on γ, rest on γ+1 positions.
   close(stepMs({ strategy: 'early-exit', gamma: 3, ...split }, table, acc)!, 4 * 0.3 + 3 * 0.1 + 1.0);
+  // Layer skip: its graph catching up on 1 + P(all γ accepted) positions, then once per further draft.
+  close(stepMs({ strategy: 'layer-skip', gamma: 3, ...split }, table, acc)!, 0.4 + 0.05 * (1 + 0.6 ** 3) + 2 * 0.45 + 1.3);
   // A strategy whose graphs were not timed at a split cannot be predicted there.
-  assert.equal(stepMs({ strategy: 'prophet', gamma: 4, threads: 2, targetThreads: 1 }, table, acc), undefined);
+  assert.equal(stepMs({ strategy: 'eagle', gamma: 4, threads: 2, targetThreads: 1 }, table, acc), undefined);
   assert.equal(predict({ strategy: 'draft', gamma: 2, ...split }, table, acc), undefined);
 });
 
@@ -112,17 +115,17 @@ test('costs are interpolated between measured positions and extended past the la
 test("the choice takes the gamma where a costlier verification stops paying, and each strategy's best", () => {
   // Verification grows steeply past 4 positions (as on a CPU whose cache a 6-position call spills).
   const full = (T: number): number => (T <= 4 ? 1 + 0.05 * (T - 1) : 1.15 + 0.4 * (T - 4));
-  const chains = [2, 3, 4, 5, 6, 7, 8].flatMap((g) => curve(`prophet_chain_${g}`, () => 0.08 * g));
-  const table = new CostTable([...curve('full', full), ...curve('prophet', () => 0.1), ...chains, ...curve('draft', () => 0.3)]);
-  const acc = profile({ prophet: iid(0.85), draft: iid(0.85) });
-  const choice = choose(table, acc, { strategies: ['ar', 'draft', 'prophet'], threads: [1], targetThreads: [1] })!;
+  const chains = [2, 3, 4, 5, 6, 7, 8].flatMap((g) => curve(`eagle_chain_${g}`, () => 0.08 * g));
+  const table = new CostTable([...curve('full', full), ...curve('eagle', () => 0.1), ...chains, ...curve('draft', () => 0.3)]);
+  const acc = profile({ eagle: iid(0.85), draft: iid(0.85) });
+  const choice = choose(table, acc, { strategies: ['ar', 'draft', 'eagle'], threads: [1], targetThreads: [1] })!;
   // Brute force over the same predictions.
   let top = { gamma: 0, speed: 0 };
   for (let g = 1; g <= 8; g++) {
-    const s = predict({ strategy: 'prophet', gamma: g, threads: 1, targetThreads: 1 }, table, acc)!.tokensPerSecond;
+    const s = predict({ strategy: 'eagle', gamma: g, threads: 1, targetThreads: 1 }, table, acc)!.tokensPerSecond;
     if (s > top.speed) top = { gamma: g, speed: s };
   }
-  assert.equal(choice.best.strategy, 'prophet');
+  assert.equal(choice.best.strategy, 'eagle');
   assert.equal(choice.best.gamma, top.gamma);
   assert.ok(top.gamma >= 2 && top.gamma <= 4, `gamma ${top.gamma}`);
   assert.equal(choice.byStrategy.ar?.speedup, 1);
@@ -131,13 +134,13 @@ test("the choice takes the gamma where a costlier verification stops paying, and
 });
 
 test('a thread split within the tolerance of the fastest loses to fewer threads; a clear gain wins', () => {
-  const base = [...curve('full', (T) => 1 + 0.1 * T, 1, 1), ...curve('prophet', () => 0.1, 1, 1)];
-  const acc = profile({ prophet: iid(0.8) });
-  const options = { strategies: ['ar', 'prophet'] as const, threads: [1], targetThreads: [1, 2] };
-  const slightlyFaster = new CostTable([...base, ...curve('full', (T) => 0.99 * (1 + 0.1 * T), 1, 2), ...curve('prophet', () => 0.1, 1, 2)]);
+  const base = [...curve('full', (T) => 1 + 0.1 * T, 1, 1), ...curve('eagle', () => 0.1, 1, 1)];
+  const acc = profile({ eagle: iid(0.8) });
+  const options = { strategies: ['ar', 'eagle'] as const, threads: [1], targetThreads: [1, 2] };
+  const slightlyFaster = new CostTable([...base, ...curve('full', (T) => 0.99 * (1 + 0.1 * T), 1, 2), ...curve('eagle', () => 0.1, 1, 2)]);
   const near = choose(slightlyFaster, acc, { ...options, strategies: [...options.strategies] })!;
   assert.deepEqual([near.best.threads, near.best.targetThreads], [1, 1]);
-  const muchFaster = new CostTable([...base, ...curve('full', (T) => 0.7 * (1 + 0.1 * T), 1, 2), ...curve('prophet', () => 0.1, 1, 2)]);
+  const muchFaster = new CostTable([...base, ...curve('full', (T) => 0.7 * (1 + 0.1 * T), 1, 2), ...curve('eagle', () => 0.1, 1, 2)]);
   const far = choose(muchFaster, acc, { ...options, strategies: [...options.strategies] })!;
   assert.deepEqual([far.best.threads, far.best.targetThreads], [1, 2]);
   // ar's speedup is over ar at the same split: 1 at each.

@@ -16,7 +16,12 @@ test('thread candidates fit the cores', () => {
 test("the plan times one step of each strategy and gamma, in the engine's order of calls", () => {
   const acceptance: AcceptanceProfile = {
     maxGamma: 4,
-    drafters: { prophet: { reached: [100, 80, 60, 40, 20] }, draft: { reached: [100, 50, 20, 10, 5] }, 'early-exit': { reached: [100, 70, 40, 20, 10] } },
+    drafters: {
+      eagle: { reached: [100, 80, 60, 40, 20] },
+      draft: { reached: [100, 50, 20, 10, 5] },
+      'early-exit': { reached: [100, 70, 40, 20, 10] },
+      'layer-skip': { reached: [100, 60, 30, 20, 10] },
+    },
     meanPosition: 90,
     sentences: 3,
     tokens: 300,
@@ -24,8 +29,8 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
   const plan = costPlan(acceptance, {
     threads: [1, 2],
     targetThreads: [1, 2],
-    chainGammas: { prophet: [2, 3, 4] },
-    strategies: ['prophet', 'draft', 'early-exit'],
+    chainGammas: { eagle: [2, 3, 4] },
+    strategies: ['eagle', 'draft', 'early-exit', 'layer-skip'],
   });
   assert.deepEqual(plan.splits, [
     { threads: 1, targetThreads: 1 },
@@ -34,15 +39,17 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
     { threads: 2, targetThreads: 2 },
   ]);
   const steps = Object.fromEntries(plan.steps.map((s) => [s.label, s.calls.map((c) => `${c.graph}/${c.positions}`).join(' ')]));
-  assert.equal(plan.steps.length, 1 + 3 * 4, 'every gamma up to 4, with a chain or without');
+  assert.equal(plan.steps.length, 1 + 4 * 4, 'every gamma up to 4, with a chain or without');
   assert.equal(steps.ar, 'full/1');
-  // prophet: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
-  assert.equal(steps['prophet γ 1'], 'prophet/2 full/2');
-  assert.equal(steps['prophet γ 3'], `prophet_chain_3/${Math.round(catchUp(acceptance, 'prophet', 3))} full/4`);
+  // eagle: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
+  assert.equal(steps['eagle γ 1'], 'eagle/2 full/2');
+  assert.equal(steps['eagle γ 3'], `eagle_chain_3/${Math.round(catchUp(acceptance, 'eagle', 3))} full/4`);
   // draft: no chains here: one run per draft, the first catching up (1 + P(all accepted), rounded).
   assert.equal(steps['draft γ 3'], 'draft/1 draft/1 draft/1 full/4');
   // early exit: trunk and head per draft, the trunk on the last draft, rest over γ+1 positions.
   assert.equal(steps['early-exit γ 2'], 'trunk/1 exit_head/1 trunk/1 exit_head/1 trunk/1 rest/3');
+  // layer skip: as the draft model, with its own graph (1 + P(all 4 accepted) = 1.1 → 1).
+  assert.equal(steps['layer-skip γ 4'], 'layer_skip/1 layer_skip/1 layer_skip/1 layer_skip/1 full/5');
   assert.deepEqual(
     planItems(plan)
       .map((i) => `${i.graph}/${i.positions}`)
@@ -56,7 +63,7 @@ test('without a chain only gammas 1-4, 6 and 8 are timed; every gamma with a cha
   const reached = [100, 80, 64, 51, 41, 33, 26, 21, 17];
   const acceptance: AcceptanceProfile = {
     maxGamma: 8,
-    drafters: { prophet: { reached }, 'early-exit': { reached } },
+    drafters: { eagle: { reached }, 'early-exit': { reached } },
     meanPosition: 90,
     sentences: 3,
     tokens: 300,
@@ -64,11 +71,11 @@ test('without a chain only gammas 1-4, 6 and 8 are timed; every gamma with a cha
   const plan = costPlan(acceptance, {
     threads: [1],
     targetThreads: [1],
-    chainGammas: { prophet: [2, 3, 4, 5, 6, 7, 8] },
-    strategies: ['prophet', 'early-exit'],
+    chainGammas: { eagle: [2, 3, 4, 5, 6, 7, 8] },
+    strategies: ['eagle', 'early-exit'],
   });
   const gammas = (strategy: string): number[] => plan.steps.filter((s) => s.label.startsWith(`${strategy} `)).map((s) => Number(s.label.split('γ ')[1]));
-  assert.deepEqual(gammas('prophet'), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(gammas('eagle'), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(gammas('early-exit'), [1, 2, 3, 4, 6, 8]);
 });
 
@@ -77,7 +84,7 @@ test("acceptance: every step counted at depth 0, non-increasing with depth, and 
   const input = await calibrationPrompts(model);
   assert.equal(input.source, 'fixed prompts');
   const profile = await measureAcceptance(model, input, { maxGamma: 4 });
-  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'early-exit', 'prophet']);
+  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'eagle', 'early-exit', 'layer-skip']);
   for (const [strategy, d] of Object.entries(profile.drafters)) {
     assert.equal(d!.reached.length, 5);
     for (let k = 1; k < 5; k++) assert.ok(d!.reached[k] <= d!.reached[k - 1], `${strategy} depth ${k}`);
@@ -118,9 +125,9 @@ test('costs: one per distinct call and split, positive', async () => {
     steps: [
       { label: 'ar', calls: [{ graph: 'full' as const, positions: 1 }] },
       {
-        label: 'prophet γ 2',
+        label: 'eagle γ 2',
         calls: [
-          { graph: 'prophet_chain_2' as const, positions: 2 },
+          { graph: 'eagle_chain_2' as const, positions: 2 },
           { graph: 'full' as const, positions: 3 },
         ],
       },
@@ -140,24 +147,24 @@ test('costs: one per distinct call and split, positive', async () => {
   assert.equal(asked, 1);
   for (const c of costs) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
   assert.deepEqual(costs.map((c) => `${c.graph}/${c.positions}@${c.threads}+${c.targetThreads}`).sort(), [
+    'eagle_chain_2/2@1+1',
+    'eagle_chain_2/2@1+2',
     'full/1@1+1',
     'full/1@1+2',
     'full/3@1+1',
     'full/3@1+2',
-    'prophet_chain_2/2@1+1',
-    'prophet_chain_2/2@1+2',
   ]);
 });
 
 test('after one round, only splits within 25 % of the fastest are timed further', () => {
-  const acceptance: AcceptanceProfile = { maxGamma: 2, drafters: { prophet: { reached: [10, 8, 6] } }, meanPosition: 50, sentences: 1, tokens: 10 };
+  const acceptance: AcceptanceProfile = { maxGamma: 2, drafters: { eagle: { reached: [10, 8, 6] } }, meanPosition: 50, sentences: 1, tokens: 10 };
   const costs = [1, 2].flatMap((targetThreads) =>
     [1, 2, 3].flatMap((T) => [
       { graph: 'full' as const, threads: 1, targetThreads, positions: T, ms: targetThreads === 1 ? 1 : 10 },
-      { graph: 'prophet' as const, threads: 1, targetThreads, positions: T, ms: 0.1 },
+      { graph: 'eagle' as const, threads: 1, targetThreads, positions: T, ms: 0.1 },
     ]),
   );
-  const keep = keepContenders(costs, acceptance, { strategies: ['ar', 'prophet'], threads: [1], targetThreads: [1, 2] });
+  const keep = keepContenders(costs, acceptance, { strategies: ['ar', 'eagle'], threads: [1], targetThreads: [1, 2] });
   assert.equal(keep({ threads: 1, targetThreads: 1 }), true);
   assert.equal(keep({ threads: 1, targetThreads: 2 }), false);
 });

@@ -32,17 +32,17 @@ const prediction = (strategy: Prediction['strategy'], gamma: number, threads: nu
 });
 
 function calibration(): Calibration {
-  const best = prediction('prophet', 4, 1, 2, 1.6);
+  const best = prediction('eagle', 4, 1, 2, 1.6);
   return {
     format: 'spear-calibration/1',
     machine: MACHINE,
     voice: VOICE,
     measuredAt: '2026-12-06T00:00:00.000Z',
     seconds: 14.5,
-    acceptance: { maxGamma: 2, drafters: { prophet: { reached: [10, 8, 6] } }, meanPosition: 108, sentences: 24, tokens: 2428 },
+    acceptance: { maxGamma: 2, drafters: { eagle: { reached: [10, 8, 6] } }, meanPosition: 108, sentences: 24, tokens: 2428 },
     costs: [{ graph: 'full', threads: 1, targetThreads: 2, positions: 1, ms: 1.2 }],
     best,
-    byStrategy: { prophet: best, ar: prediction('ar', 0, 1, 2, 1), draft: prediction('draft', 3, 1, 1, 1.4) },
+    byStrategy: { eagle: best, ar: prediction('ar', 0, 1, 2, 1), draft: prediction('draft', 3, 1, 1, 1.4) },
   };
 }
 
@@ -93,6 +93,43 @@ test('a missing file is missing; another machine, ONNX Runtime or voice is stale
   await rm(dir, { recursive: true });
 });
 
+/** `calibration()` as a version that called the EAGLE drafter's strategy "prophet" wrote it. */
+function calibrationNamingProphet(): unknown {
+  const c = calibration();
+  const best = { ...c.best, strategy: 'prophet' };
+  return {
+    ...c,
+    acceptance: { ...c.acceptance, drafters: { prophet: c.acceptance.drafters.eagle } },
+    costs: [...c.costs, { graph: 'prophet_chain_4', threads: 1, positions: 3, ms: 0.6 }],
+    best,
+    byStrategy: { prophet: best, ar: c.byStrategy.ar, draft: c.byStrategy.draft },
+  };
+}
+
+test('a calibration naming a strategy this version lacks is stale, with the one-line notice, and is redone', async () => {
+  const dir = await scratch();
+  await writeFile(calibrationPath(dir), JSON.stringify(calibrationNamingProphet()));
+  const read = await readCalibration(dir, MACHINE, VOICE);
+  assert.equal(read.status, 'stale');
+  assert.ok(
+    read.status === 'stale' && /another setup \(unknown strategy "prophet"\); ignored$/.test(read.notice) && !read.notice.includes('\n'),
+    JSON.stringify(read),
+  );
+  // Only this format is judged by its strategies: another format stays corrupt.
+  await writeFile(calibrationPath(dir), JSON.stringify({ ...(calibrationNamingProphet() as object), format: 'spear-calibration/0' }));
+  assert.equal((await readCalibration(dir, MACHINE, VOICE)).status, 'corrupt');
+  // Redone: a calibration written over it reads back.
+  await writeCalibration(dir, calibration());
+  assert.equal((await readCalibration(dir, MACHINE, VOICE)).status, 'valid');
+  // The voice's cached acceptance naming it is measured again rather than used without that drafter.
+  await writeAcceptance(dir, VOICE, calibration().acceptance);
+  const file = path.join(dir, 'acceptance', `${VOICE.manifestSha256}.json`);
+  const stored = JSON.parse(await readFile(file, 'utf8'));
+  await writeFile(file, JSON.stringify({ ...stored, acceptance: (calibrationNamingProphet() as Calibration).acceptance }));
+  assert.equal(await readAcceptance(dir, VOICE), undefined);
+  await rm(dir, { recursive: true });
+});
+
 test('a file that is not JSON, or not this format, is corrupt, with a one-line notice', async () => {
   const dir = await scratch();
   const file = calibrationPath(dir);
@@ -104,7 +141,7 @@ test('a file that is not JSON, or not this format, is corrupt, with a one-line n
     [JSON.stringify({ ...good, costs: [] }), /costs/],
     [JSON.stringify({ ...good, costs: [{ ...good.costs[0], graph: 'rm -rf' }] }), /costs\.0\.graph/],
     // More steps reaching depth 2 than depth 1 cannot come from a decode.
-    [JSON.stringify({ ...good, acceptance: { ...good.acceptance, drafters: { prophet: { reached: [10, 6, 8] } } } }), /non-increasing/],
+    [JSON.stringify({ ...good, acceptance: { ...good.acceptance, drafters: { eagle: { reached: [10, 6, 8] } } } }), /non-increasing/],
     [JSON.stringify({ ...good, best: { ...good.best, tokensPerSecond: -3 } }), /best\.tokensPerSecond/],
   ];
   for (const [text, reason] of bad) {
@@ -136,18 +173,18 @@ test('the acceptance cache is per voice, and a bad one is measured again rather 
 
 test("the user's choices come first; a named strategy gets its own calibrated gamma and threads", () => {
   const c = calibration();
-  assert.deepEqual({ ...calibratedDefaults(c, {}), from: undefined }, { strategy: 'prophet', gamma: 4, threads: 1, targetThreads: 2, from: undefined });
+  assert.deepEqual({ ...calibratedDefaults(c, {}), from: undefined }, { strategy: 'eagle', gamma: 4, threads: 1, targetThreads: 2, from: undefined });
   const draft = calibratedDefaults(c, { strategy: 'draft' })!;
   assert.deepEqual([draft.strategy, draft.gamma, draft.threads, draft.targetThreads], ['draft', 3, 1, 1]);
   const gamma = calibratedDefaults(c, { gamma: 2 })!;
-  assert.deepEqual([gamma.strategy, gamma.gamma, gamma.threads, gamma.targetThreads], ['prophet', 2, 1, 2]);
+  assert.deepEqual([gamma.strategy, gamma.gamma, gamma.threads, gamma.targetThreads], ['eagle', 2, 1, 2]);
   // A thread count named keeps both counts the user's (the engine's default for the other).
   const threads = calibratedDefaults(c, { threads: 2 })!;
-  assert.deepEqual([threads.strategy, threads.gamma, threads.threads, threads.targetThreads], ['prophet', 4, 2, undefined]);
+  assert.deepEqual([threads.strategy, threads.gamma, threads.threads, threads.targetThreads], ['eagle', 4, 2, undefined]);
   const ar = calibratedDefaults(c, { strategy: 'ar' })!;
   assert.deepEqual([ar.strategy, ar.gamma, ar.targetThreads], ['ar', undefined, 2]);
   assert.equal(calibratedDefaults(c, { strategy: 'early-exit' }), undefined, 'a strategy the calibration did not time');
-  assert.equal(calibrationLine(c), 'calibrated: prophet γ 4, 1+2 threads (AMD EPYC, 2 cores)');
+  assert.equal(calibrationLine(c), 'calibrated: eagle γ 4, 1+2 threads (AMD EPYC, 2 cores)');
   assert.equal(describeMachine({ cpu: 'Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz', cores: 8 }), 'Intel Core i7-8650U, 8 cores');
   assert.equal(describeMachine({ cpu: 'AMD Ryzen 9 5950X 16-Core Processor', cores: 32 }), 'AMD Ryzen 9 5950X, 32 cores');
 });

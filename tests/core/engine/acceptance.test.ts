@@ -31,7 +31,7 @@ const LENGTH = 48;
  * |measured − recorded| allowed. The measurement's standard error is about 0.009 (3,072 Bernoulli
  * draws). The recorded values are estimates from 16 sequences: tiny's are within 0.005 of an estimate
  * from 512 (make_fixtures.acceptance rerun with more rows), and tiny-int8 records its float32 drafters'
- * values. tiny-noexit is left out: its recorded prophet value is 0.539 where 512 sequences give 0.513,
+ * values. tiny-noexit is left out: its recorded eagle value is 0.539 where 512 sequences give 0.513,
  * too near this tolerance.
  */
 const TOLERANCE = 0.03;
@@ -39,7 +39,7 @@ const TOLERANCE = 0.03;
 const DRAFTERS = [
   ['early-exit', 'exit_head'],
   ['draft', 'draft'],
-  ['prophet', 'prophet'],
+  ['eagle', 'eagle'],
 ] as const;
 
 type Decode = typeof engine.decode;
@@ -107,21 +107,21 @@ for (const dir of [TINY, TINY_INT8, TINY_VOICE]) {
   });
 }
 
-test('a prophet fed the hidden state of the wrong position fails the same check', async () => {
-  // A mutant of the real prophet.ts (its input at position i becomes the target's state at i, not i − 1),
+test('an EAGLE drafter fed the hidden state of the wrong position fails the same check', async () => {
+  // A mutant of the real eagle.ts (its input at position i becomes the target's state at i, not i − 1),
   // decoded by a copy of decode.ts that imports it.
   const mutant = await importMutant<typeof engine>(
     path.join(ENGINE, 'decode.ts'),
-    { redirect: { './drafters/prophet.ts': 'prophet' } },
+    { redirect: { './drafters/eagle.ts': 'eagle' } },
     {
-      prophet: {
-        file: path.join(ENGINE, 'drafters/prophet.ts'),
+      eagle: {
+        file: path.join(ENGINE, 'drafters/eagle.ts'),
         mutations: [{ from: 'else this.features.copyTo(row.id, position - 1, out, offset);', to: 'else this.features.copyTo(row.id, position, out, offset);' }],
       },
     },
   );
   const model = await fixture(TINY);
-  const alpha = await firstDraftAcceptance(mutant.decode, model, 'prophet', await targetContexts(model));
-  const expected = recorded(model).prophet;
+  const alpha = await firstDraftAcceptance(mutant.decode, model, 'eagle', await targetContexts(model));
+  const expected = recorded(model).eagle;
   assert.ok(Math.abs(alpha - expected) >= TOLERANCE, `the mutant's α ${alpha.toFixed(3)} passed (recorded ${expected})`);
 });

@@ -13,7 +13,7 @@ import { seededUniform } from '../../../electron/core/engine/random.ts';
 import { DecodeOptionError } from '../../../electron/core/errors.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
-const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'prophet'];
+const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle'];
 const THRESHOLDS = [0.25, 0.3, 0.4, 0.6];
 
 for (const dir of [TINY, TINY_FUSED]) {
@@ -136,4 +136,32 @@ test("gamma auto is refused with 'ar', and its settings without it, each in one 
   await refuse({ strategy: 'draft', gamma: 3, draftConfidence: 0.5 }, /draftConfidence = 0.5 .*only with gamma 'auto'/);
   await refuse({ strategy: 'draft', maxGamma: 5 }, /maxGamma = 5 .*only with gamma 'auto'/);
   await refuse({ strategy: 'draft', gamma: 'fast' as never }, /gamma = "fast" .*or 'auto'/);
+});
+
+test('gamma auto drafts one row through the chains (they return their steps logits), greedy and sampled, and truncates them', async () => {
+  const model = await fixture(TINY);
+  const prompt = [1, 7, 12, 2];
+  for (const strategy of ['eagle', 'draft'] as const) {
+    for (const temperature of [0, 1]) {
+      let chainRuns = 0;
+      let stepwiseRuns = 0;
+      const lengths: number[] = [];
+      const options = { strategy, gamma: 'auto' as const, maxGamma: 4, draftConfidence: 0.3, temperature, seed: 3, maxNewTokens: 40, stopToken: null };
+      const chained = await decode(model, [prompt], {
+        ...options,
+        onGraphCall: (call) => {
+          if (call.role === `${strategy}_chain`) chainRuns++;
+          if (call.role === strategy) stepwiseRuns++;
+        },
+        onEvent: (e) => {
+          if (e.type === 'step') lengths.push(e.drafted.length);
+        },
+      });
+      assert.ok(chainRuns > 0 && stepwiseRuns === 0, `${strategy}, T=${temperature}: ${chainRuns} chain runs, ${stepwiseRuns} stepwise`);
+      assert.ok(new Set(lengths).size >= 2, `${strategy}, T=${temperature}: the chain's drafts are cut at different depths (${lengths.join('')})`);
+      // One run per token drafts the same (greedy: the argmax; sampled: the same uniforms), so the output is the same.
+      const stepwise = await decode(model, [prompt], { ...options, chains: false });
+      assert.deepEqual(stepwise.rows, chained.rows, `${strategy}, T=${temperature}: chained = one run per token`);
+    }
+  }
 });

@@ -111,7 +111,8 @@ test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionErr
   // @ts-expect-error: a caller outside TypeScript can pass anything
   await rejects(decode(model, [PROMPT], { strategy: 'medusa' }), DecodeOptionError, /strategy = "medusa" .*one of ar, draft/);
   const arOnly = await loadModel(TINY, { roles: ['full'] });
-  await rejects(decode(arOnly, [PROMPT], { strategy: 'prophet' }), DecodeOptionError, /lacks graph\(s\) prophet/);
+  await rejects(decode(arOnly, [PROMPT], { strategy: 'eagle' }), DecodeOptionError, /lacks graph\(s\) eagle/);
+  await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
   await arOnly.release();
 });
 
@@ -160,8 +161,8 @@ test('a graph file whose hash differs from the manifest is a ModelLoadError nami
 test('a missing graph file or manifest is a ModelLoadError naming it', async () => {
   const dir = await copyFixture();
   try {
-    await rm(path.join(dir, 'prophet.onnx'));
-    await rejects(loadModel(dir), ModelLoadError, /prophet\.onnx is missing \(ENOENT\)/);
+    await rm(path.join(dir, 'eagle.onnx'));
+    await rejects(loadModel(dir), ModelLoadError, /eagle\.onnx is missing \(ENOENT\)/);
     await rm(path.join(dir, 'manifest.json'));
     await rejects(loadModel(dir), ModelLoadError, /manifest\.json: cannot be read \(ENOENT\)/);
     await writeFile(path.join(dir, 'manifest.json'), '{ not json');
@@ -257,7 +258,7 @@ test('a NaN or infinite logit is a NonFiniteLogitsError naming the graph, its fi
 test("a sampled chain's NaN logits are a NonFiniteLogitsError naming the chain", async () => {
   const model = await loadModel(TINY);
   try {
-    const chain = await model.chains.prophet.sampled!.graph(3);
+    const chain = await model.chains.eagle.sampled!.graph(3);
     const run = chain.run.bind(chain);
     chain.run = async (cache, feed) => {
       const result = await run(cache, feed);
@@ -265,9 +266,9 @@ test("a sampled chain's NaN logits are a NonFiniteLogitsError naming the chain",
       return result;
     };
     await rejects(
-      decode(model, [PROMPT], { strategy: 'prophet', gamma: 3, temperature: 1, maxNewTokens: 8 }),
+      decode(model, [PROMPT], { strategy: 'eagle', gamma: 3, temperature: 1, maxNewTokens: 8 }),
       NonFiniteLogitsError,
-      /^graph "prophet_chain" \(prophet_chain\.s3\.onnx\) returned logit NaN for token 2 at position 3 of row 0/,
+      /^graph "eagle_chain" \(eagle_chain\.s3\.onnx\) returned logit NaN for token 2 at position 3 of row 0/,
     );
   } finally {
     await model.release();
@@ -291,10 +292,10 @@ async function rejectsManifest(edit: (manifest: Record<string, any>) => void, pa
 }
 
 test('hidden_dim and kv_dim are cross-checked at load: between graphs, against d_model and n_heads × head_dim, and against the sessions', async () => {
-  // The prophet reads full's hidden states: their widths must agree.
+  // EAGLE reads full's hidden states: their widths must agree.
   await rejectsManifest(
-    (m) => (m.graphs.prophet.hidden_dim = 16),
-    [/graph "prophet" \(prophet\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/],
+    (m) => (m.graphs.eagle.hidden_dim = 16),
+    [/graph "eagle" \(eagle\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/],
   );
   // rest reads the trunk's; and the target's graphs are d_model wide.
   await rejectsManifest(
@@ -315,7 +316,7 @@ test('hidden_dim and kv_dim are cross-checked at load: between graphs, against d
     [/graph "draft" \(draft\.onnx\) has past_key_0, past_value_0, new_key_0, new_value_0 of width 16, the manifest declares kv_dim 32/],
   );
   // A chain has its drafter's widths.
-  await rejectsManifest((m) => (m.chains.prophet.kv_dim = 16), [/chains of "prophet" declare kv_dim 16, but graph "prophet" \(prophet\.onnx\) declares 32/]);
+  await rejectsManifest((m) => (m.chains.eagle.kv_dim = 16), [/chains of "eagle" declare kv_dim 16, but graph "eagle" \(eagle\.onnx\) declares 32/]);
   // A graph that reads hidden states must say how wide they are.
   await rejectsManifest(
     (m) => delete m.graphs.exit_head.hidden_dim,
@@ -328,12 +329,12 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
   await rejectsManifest(
     (m) => {
       m.d_model = 16;
-      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'prophet']) m.graphs[role].hidden_dim = 16;
-      m.chains.prophet.hidden_dim = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip']) m.graphs[role].hidden_dim = 16;
+      m.chains.eagle.hidden_dim = 16;
     },
     [
       /graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/,
-      /graph "prophet" \(prophet\.onnx\) has hidden_in, hidden_out of width 32, the manifest declares hidden_dim 16/,
+      /graph "eagle" \(eagle\.onnx\) has hidden_in, hidden_out of width 32, the manifest declares hidden_dim 16/,
     ],
   );
 });

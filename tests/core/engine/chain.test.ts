@@ -30,7 +30,7 @@ interface Traced {
   chainFed: number[];
 }
 
-async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions & { strategy: 'prophet' | 'draft' }): Promise<Traced> {
+async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions & { strategy: 'eagle' | 'draft' }): Promise<Traced> {
   const steps: Traced['steps'] = [];
   const calls = new Map<CallRole, number>();
   let aloneSteps = 0;
@@ -107,7 +107,7 @@ for (const dir of [TINY, TINY_INT8]) {
 }
 
 test("where a sampled chain's draw and the engine's differ, the step is drafted again one run per token with the same uniforms", async () => {
-  // Rounding in the graph can put a uniform on the other side of a boundary (rare: 2 of 706 prophet
+  // Rounding in the graph can put a uniform on the other side of a boundary (rare: 2 of 706 eagle
   // steps on the shipped voice at temperature 0.8). Forced here: the chain's second draft of every other
   // call is replaced, so the engine's draw disagrees there.
   const model = await fixture(TINY);
@@ -205,7 +205,7 @@ test("a draft taken from another model directory brings that directory's chains,
     const other = await loadModel(TINY, { draftDir: TINY_INT8 });
     try {
       assert.equal(none.chains.draft.gammas.length, 0, 'a draft directory without chains: its draft drafts one run per token');
-      assert.equal(none.chains.prophet.gammas.length, 3, "the target's prophet chains stay");
+      assert.equal(none.chains.eagle.gammas.length, 3, "the target's eagle chains stay");
       for (const gamma of other.chains.draft.gammas)
         assert.equal((await other.chains.draft.graph(gamma)).entry.sha256, chains.draft.gammas[String(gamma)].sha256);
       const prompts = makePrompts([7], other.vocabSize, 3);
@@ -222,14 +222,14 @@ test("a draft taken from another model directory brings that directory's chains,
 
 test('a chain file that is missing or altered is named in the load error, with every other problem', async () => {
   await withCopy(TINY, async (dir) => {
-    const g3 = path.join(dir, 'prophet_chain.g3.onnx');
+    const g3 = path.join(dir, 'eagle_chain.g3.onnx');
     writeFileSync(g3, Buffer.concat([readFileSync(g3), Buffer.from([0])]));
-    rmSync(path.join(dir, 'prophet_chain.weights'));
+    rmSync(path.join(dir, 'eagle_chain.weights'));
     rmSync(path.join(dir, 'draft_chain.s2.onnx'));
     await assert.rejects(loadModel(dir), (error: unknown) => {
       assert.ok(error instanceof ModelLoadError);
-      assert.match(error.message, /chain of gamma 3: .*prophet_chain\.g3\.onnx has sha256/);
-      assert.match(error.message, /weights of the prophet chains: .*prophet_chain\.weights is missing/);
+      assert.match(error.message, /chain of gamma 3: .*eagle_chain\.g3\.onnx has sha256/);
+      assert.match(error.message, /weights of the eagle chains: .*eagle_chain\.weights is missing/);
       assert.match(error.message, /draft sampled chain of gamma 2: .*draft_chain\.s2\.onnx is missing/);
       return true;
     });
@@ -240,29 +240,29 @@ test("a chain's session is created the first time its gamma drafts, and a chain 
   await withCopy(TINY, async (dir) => {
     const fresh = await loadModel(dir);
     try {
-      assert.equal(fresh.chains.prophet.opened.length, 0, 'no chain session at load');
-      await traced(fresh, makePrompts([6], fresh.vocabSize, 9), { strategy: 'prophet', gamma: 3, maxNewTokens: 12 });
+      assert.equal(fresh.chains.eagle.opened.length, 0, 'no chain session at load');
+      await traced(fresh, makePrompts([6], fresh.vocabSize, 9), { strategy: 'eagle', gamma: 3, maxNewTokens: 12 });
       assert.deepEqual(
-        fresh.chains.prophet.opened.map((g) => g.entry.file),
-        ['prophet_chain.g3.onnx'],
+        fresh.chains.eagle.opened.map((g) => g.entry.file),
+        ['eagle_chain.g3.onnx'],
       );
     } finally {
       await fresh.release();
     }
-    // gamma 3's file replaced by the prophet graph itself (hash updated): it loads, and fails on first use.
+    // gamma 3's file replaced by the EAGLE graph itself (hash updated): it loads, and fails on first use.
     const manifestPath = path.join(dir, 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    const prophet = readFileSync(path.join(dir, manifest.graphs.prophet.file));
-    writeFileSync(path.join(dir, 'prophet_chain.g3.onnx'), prophet);
-    manifest.chains.prophet.gammas['3'].sha256 = createHash('sha256').update(prophet).digest('hex');
+    const eagle = readFileSync(path.join(dir, manifest.graphs.eagle.file));
+    writeFileSync(path.join(dir, 'eagle_chain.g3.onnx'), eagle);
+    manifest.chains.eagle.gammas['3'].sha256 = createHash('sha256').update(eagle).digest('hex');
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const broken = await loadModel(dir);
     try {
       const prompts = makePrompts([6], broken.vocabSize, 9);
-      await traced(broken, prompts, { strategy: 'prophet', gamma: 2, maxNewTokens: 12 });
-      await assert.rejects(traced(broken, prompts, { strategy: 'prophet', gamma: 3, maxNewTokens: 12 }), (error: unknown) => {
+      await traced(broken, prompts, { strategy: 'eagle', gamma: 2, maxNewTokens: 12 });
+      await assert.rejects(traced(broken, prompts, { strategy: 'eagle', gamma: 3, maxNewTokens: 12 }), (error: unknown) => {
         assert.ok(error instanceof ModelLoadError);
-        assert.match(error.message, /prophet_chain\.g3\.onnx\) lacks output "drafts"/);
+        assert.match(error.message, /eagle_chain\.g3\.onnx\) lacks output "drafts"/);
         return true;
       });
     } finally {

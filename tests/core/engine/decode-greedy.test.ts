@@ -4,7 +4,7 @@ import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
-const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'prophet'];
+const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip'];
 const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
 // Different caps per row so rows stop at different steps (the stop token ends others earlier).
 const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];

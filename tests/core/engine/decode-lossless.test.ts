@@ -66,7 +66,7 @@ for (const { label, sampling } of SETTINGS) {
   test(`the first three sampled tokens have the target's joint distribution (${label})`, async () => {
     const model = await fixture(TINY);
     const exact = await exactJoint(model, sampling);
-    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'eagle', 'layer-skip'] as Strategy[]).entries()) {
       const counts = await sampledJoint(model, strategy, sampling, 1_000_000 * (k + 1));
       const { statistic, df, impossible } = pooledChiSquare(counts, exact);
       const critical = chiSquareCritical(df);
@@ -83,7 +83,7 @@ test("with gamma auto the first three sampled tokens have the target's joint dis
   const model = await fixture(TINY);
   const sampling: ReferenceSampling = { temperature: 1, topK: 5 };
   const exact = await exactJoint(model, sampling);
-  for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+  for (const [k, strategy] of (['draft', 'early-exit', 'eagle'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 5_000_000 * (k + 1), { gamma: 'auto', draftConfidence: 0.3 });
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
@@ -97,7 +97,7 @@ test("with int8 drafters the first three sampled tokens still have the target's 
   const model = await fixture(TINY_INT8);
   const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
-  for (const [k, strategy] of (['draft', 'early-exit', 'prophet'] as Strategy[]).entries()) {
+  for (const [k, strategy] of (['draft', 'early-exit', 'eagle'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
@@ -115,7 +115,7 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
   const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
   const samples = 6_000;
-  for (const [k, strategy] of (['draft', 'prophet'] as const).entries()) {
+  for (const [k, strategy] of (['draft', 'eagle'] as const).entries()) {
     const counts = new Float64Array(V * V * V);
     let chainRuns = 0;
     let stepwiseRuns = 0;

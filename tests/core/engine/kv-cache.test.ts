@@ -59,6 +59,7 @@ const sequences = (V: number): number[][] => makePrompts([14, 5, 9], V, 7);
 for (const [dir, role] of [
   [TINY, 'full'],
   [TINY, 'draft'],
+  [TINY, 'layer_skip'],
   [TINY_FUSED, 'full'],
 ] as const) {
   test(`${role} (${dir.split('/').pop()}): cached incremental logits equal one uncached forward`, async () => {

@@ -56,7 +56,7 @@ test('the units do not depend on the batch size or the strategy (greedy)', async
       .sort((a, b) => a.sentence - b.sentence)
       .map((e) => e.units);
   const reference = await unitsOf({ strategy: 'ar', batchSize: 1 });
-  for (const strategy of ['early-exit', 'draft', 'prophet']) {
+  for (const strategy of ['early-exit', 'draft', 'eagle', 'layer-skip']) {
     for (const batchSize of [1, 2, 8]) assert.deepEqual(await unitsOf({ strategy, batchSize, gamma: 3 }), reference, `${strategy} batch ${batchSize}`);
   }
   // Sampling: per-sentence seeds make batching irrelevant too.
@@ -203,7 +203,7 @@ test('reading check: units do not depend on strategy or batch size; rereadings 0
   };
   const reference = await unitsOf({ strategy: 'ar', batchSize: 1 });
   for (const [strategy, batchSize] of [
-    ['prophet', 3],
+    ['eagle', 3],
     ['draft', 9],
     ['early-exit', 2],
   ] as const) {

@@ -16,11 +16,11 @@ def by_depth(values, dtype):
 
 
 def row(match, conf=None, second=None):
-    """One sequence: whether the prophet's draft matches at each depth, its confidence, and whether its
+    """One sequence: whether EAGLE's draft matches at each depth, its confidence, and whether its
     second choice would have."""
     c = torch.ones(STEPS, T) if conf is None else conf
     s = by_depth(second if second is not None else NEVER, torch.bool)
-    return (0, T, {"prophet": (by_depth(match, torch.bool), c), "prophet_second": (s, c)})
+    return (0, T, {"eagle": (by_depth(match, torch.bool), c), "eagle_second": (s, c)})
 
 
 def sure(p):
@@ -32,20 +32,20 @@ UNSURE_FIRST = by_depth([0.1, 0.9, 0.9, 0.9], torch.float32)
 
 def test_chains_count_tokens_target_calls_and_drafts():
     # Always right, gamma 2: 3 tokens per call, then the last 2.
-    assert list(replay([row(ALL_RIGHT)], "prophet", 2)) == [5, 2, 4]
+    assert list(replay([row(ALL_RIGHT)], "eagle", 2)) == [5, 2, 4]
     # Never right: one token per target call, gamma drafted each time.
-    assert list(replay([row(NEVER)], "prophet", 3)) == [5, 5, 15]
+    assert list(replay([row(NEVER)], "eagle", 3)) == [5, 5, 15]
     # Only each draft's first token right: 2 tokens per call (3 calls: 2 + 2 + 1).
-    assert list(replay([row([True, False, False, False])], "prophet", 3)) == [5, 3, 9]
+    assert list(replay([row([True, False, False, False])], "eagle", 3)) == [5, 3, 9]
     # Drafting stops after the first draft whose confidence is below theta; it is still verified.
-    assert list(replay([row(ALL_RIGHT, sure(0.1))], "prophet", 3, 0.5)) == [5, 3, 3]
+    assert list(replay([row(ALL_RIGHT, sure(0.1))], "eagle", 3, 0.5)) == [5, 3, 3]
 
 
 def test_leaves_count_tokens_calls_and_verified_positions():
     # The chain breaks at depth 1 every time and the second choice there is right: the leaf and the target's
     # token after it, 2 per call (2 + 2 + 1); every unsure depth carries a leaf (3 drafts + 3 leaves per call).
     assert list(replay_leaves([row(NEVER, sure(0.1), ALL_RIGHT)], 3, leaves_below(0.5))) == [5, 3, 18]
-    # A sure prophet gets no leaves: one token per call, as the plain chain.
+    # A sure eagle gets no leaves: one token per call, as the plain chain.
     assert list(replay_leaves([row(NEVER, sure(0.9), ALL_RIGHT)], 3, leaves_below(0.5))) == [5, 5, 15]
     # Leaves verified but wrong: nothing gained, their positions still paid.
     assert list(replay_leaves([row(NEVER, sure(0.1), NEVER)], 3, leaves_below(0.5))) == [5, 5, 30]

@@ -1,6 +1,6 @@
 /**
  * Drafting through a chain (the manifest's "chains", native-models/spear_voice/t2s/chain.py): one session run
- * returns all gamma drafts of one row. The prophet and the draft model use it the same way.
+ * returns all gamma drafts of one row. EAGLE and the draft model use it the same way.
  *
  * Greedy chains take each step's argmax. Sampled chains (temperature only) draw each step's token by
  * inverse CDF with one of the row's uniforms, drawn here in the order one run per token would draw them,
@@ -55,7 +55,7 @@ export interface ChainedOptions {
   limit?: DraftLimit;
   /** Drafts the same step one run per token with the given random sources (a sampled chain's fallback). */
   stepwise: (uniformOf: UniformOf) => Promise<Proposal>;
-  /** The hidden_in vectors, for a chain that reads them (the prophet's). */
+  /** The hidden_in vectors, for a chain that reads them (EAGLE's). */
   hiddenAt?: HiddenSource;
 }
 

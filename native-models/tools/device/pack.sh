@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Prepares .devcarry/ (git-ignored), what run.sh needs on the lent GPU machine that the tree does not hold
+# (native-models/README.md, "On a lent GPU machine"):
+#
+#   node.tar.xz          this machine's node binary (the device machine has none)
+#   node_modules.tar.xz  the app's runtime packages (package-lock.json, dev packages left out), onnxruntime-node
+#                        with its Linux x64 library only
+#   debs/                the Vulkan loader and GL dispatch packages, unpacked there only where the machine lacks them
+#   pack.tar.xz          the training pack native-models/work/pack-everyday (prepare.sh), when there is one
+#   carry.json           the commit, the trainer's code commit, the node version, every file's size
+#
+# Then it adds up what a device call would send (tracked and untracked-not-ignored files, and .devcarry) against
+# the device tool's 64 MiB, and exits 3 when it is over.
+#
+#   native-models/tools/device/pack.sh [--force] [--only node,modules,debs,pack]
+#
+# An archive newer than its source is kept unless --force. NODE_BIN names another node; PACK_DIR another pack.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+REPO=$PWD
+CARRY=$REPO/.devcarry
+LIMIT=$((64 * 1024 * 1024))
+FORCE=0
+ONLY=node,modules,debs,pack
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) FORCE=1 ;;
+    --only) ONLY=$2; shift ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "pack.sh: unknown option $1 (--force, --only node,modules,debs,pack)" >&2; exit 2 ;;
+  esac
+  shift
+done
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+# stale TARGET SOURCE...: TARGET is missing, older than a source, or --force
+stale() {
+  local target=$1; shift
+  [ "$FORCE" = 1 ] || [ ! -e "$target" ] && return 0
+  for source in "$@"; do [ "$source" -nt "$target" ] && return 0; done
+  return 1
+}
+# xz over every core, in blocks, so that run.sh's `xz -T0 -d` unpacks in parallel too
+compress() { xz -T0 -6 --block-size=16MiB; }
+mkdir -p "$CARRY"
+PYTHON=/usr/bin/python3
+
+if wants node; then
+  NODE_BIN=$(readlink -f "${NODE_BIN:-$(command -v node)}")
+  if stale "$CARRY/node.tar.xz" "$NODE_BIN"; then
+    stage=$(mktemp -d)
+    mkdir -p "$stage/bin" && ln -s "$NODE_BIN" "$stage/bin/node"
+    NODE_VERSION=$("$NODE_BIN" --version)
+    echo "pack: node $NODE_VERSION ($NODE_BIN) → .devcarry/node.tar.xz"
+    tar -h -C "$stage" -cf - bin/node | compress >"$CARRY/node.tar.xz.tmp"
+    mv "$CARRY/node.tar.xz.tmp" "$CARRY/node.tar.xz"
+    rm -rf "$stage"
+  fi
+fi
+
+if wants modules; then
+  if stale "$CARRY/node_modules.tar.xz" package-lock.json; then
+    # The packages package-lock.json installs for production (not "dev"), as installed here.
+    mapfile -t packages < <("$PYTHON" - <<'EOF'
+import json, os
+lock = json.load(open("package-lock.json"))
+for path, entry in lock["packages"].items():
+    if path.startswith("node_modules/") and not entry.get("dev") and os.path.isdir(path):
+        print(path)
+EOF
+    )
+    [ -d node_modules/onnxruntime-node ] || { echo "pack: node_modules/onnxruntime-node is missing: run npm ci first" >&2; exit 1; }
+    echo "pack: ${#packages[@]} runtime packages of node_modules → .devcarry/node_modules.tar.xz"
+    # onnxruntime-node ships every platform's library; the device machine is Linux x64.
+    tar -cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \
+      --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' "${packages[@]}" | compress >"$CARRY/node_modules.tar.xz.tmp"
+    mv "$CARRY/node_modules.tar.xz.tmp" "$CARRY/node_modules.tar.xz"
+  fi
+fi
+
+if wants debs; then
+  if [ "$FORCE" = 1 ] || ! ls "$CARRY"/debs/*.deb >/dev/null 2>&1; then
+    mkdir -p "$CARRY/debs"
+    echo "pack: libvulkan1 libglvnd0 libglx0 → .devcarry/debs"
+    (cd "$CARRY/debs" && apt-get download libvulkan1 libglvnd0 libglx0) ||
+      echo "pack: apt-get download failed; WebGPU then relies on the machine's own Vulkan loader" >&2
+  fi
+fi
+
+if wants pack; then
+  PACK_DIR=${PACK_DIR:-native-models/work/pack-everyday}
+  if [ -f "$PACK_DIR/meta.json" ]; then
+    if stale "$CARRY/pack.tar.xz" "$PACK_DIR/meta.json"; then
+      echo "pack: $PACK_DIR → .devcarry/pack.tar.xz (as pack-everyday/)"
+      tar -C "$(dirname "$PACK_DIR")" -cf - --transform="s|^$(basename "$PACK_DIR")|pack-everyday|" "$(basename "$PACK_DIR")" |
+        compress >"$CARRY/pack.tar.xz.tmp"
+      mv "$CARRY/pack.tar.xz.tmp" "$CARRY/pack.tar.xz"
+    fi
+  else
+    rm -f "$CARRY/pack.tar.xz"
+    echo "pack: no $PACK_DIR/meta.json: no training pack carried (prepare.sh makes one); run.sh will skip train"
+  fi
+fi
+
+# What a device call sends: tracked and untracked-not-ignored files as they are on disk, shared/ when there is
+# one, and the carried .devcarry.
+NODE_VERSION=${NODE_VERSION:-} "$PYTHON" - "$LIMIT" <<'EOF'
+import json, os, subprocess, sys
+limit = int(sys.argv[1])
+git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
+files = [f for f in git("ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0") if f]
+sizes = {f: os.path.getsize(f) for f in files if os.path.isfile(f) and not os.path.islink(f)}
+carry = {os.path.join(d, f)[len(".devcarry/"):]: os.path.getsize(os.path.join(d, f))
+         for d, _, fs in os.walk(".devcarry") for f in fs if f != "carry.json"}
+shared = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk("shared") for f in fs) if os.path.isdir("shared") else 0
+# train_t2s/train.py's CODE_PATHS: what a checkpoint names as its code_commit (the device's copy has no history)
+paths = ("native-models/spear_voice/train_t2s", "native-models/spear_voice/t2s", "native-models/spear_voice/training.py")
+old = json.load(open(".devcarry/carry.json")) if os.path.exists(".devcarry/carry.json") else {}
+meta = {"format": "spear-devcarry/1", "commit": git("rev-parse", "HEAD"), "train_code_commit": git("log", "-1", "--format=%H", "--", *paths),
+        "node_version": os.environ.get("NODE_VERSION") or old.get("node_version"), "files": carry}
+with open(".devcarry/carry.json", "w") as f:
+    f.write(json.dumps(meta, indent=1) + "\n")
+tree = sum(sizes.values())
+total = tree + shared + sum(carry.values()) + os.path.getsize(".devcarry/carry.json")
+mib = lambda n: f"{n / 2**20:6.1f} MiB"
+print("pack: what a device call would send")
+print(f"  {mib(tree)}  the tree ({len(sizes)} files; largest folders below)")
+folders = {}
+for f, n in sizes.items():
+    top = "/".join(f.split("/")[:2]) if "/" in f else f
+    folders[top] = folders.get(top, 0) + n
+for top, n in sorted(folders.items(), key=lambda x: -x[1])[:5]:
+    print(f"      {mib(n)}  {top}")
+if shared:
+    print(f"  {mib(shared)}  shared/")
+for name, n in sorted(carry.items()):
+    print(f"  {mib(n)}  .devcarry/{name}")
+print(f"  {mib(total)}  in all, limit {mib(limit).strip()}")
+if total > limit:
+    print(f"pack: {mib(total - limit).strip()} over the device tool's limit: the call would be refused", file=sys.stderr)
+    sys.exit(3)
+EOF

@@ -1,0 +1,231 @@
+"""native-models/tools/device: the one call a lent GPU machine gets. The whole dry run on this CPU (every stage,
+tiny budgets: WebGPU falls back to the CPU, CUDA's library is not carried, a tiny pack trains), and the parts
+a dry run here cannot reach: time-boxed children, the bench's plan, the Vulkan libraries a machine lacks, the
+train archive's parts, a missing pack. Not checked here: a GPU provider that really starts, and the device
+tool's transfer itself."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEVICE = REPO / "native-models/tools/device"
+sys.path.insert(0, str(DEVICE))
+
+import run as device_run  # noqa: E402  (native-models/tools/device/run.py)
+import stages  # noqa: E402
+
+
+def make_ctx(tmp_path: Path, settings=device_run.DRY, budget_s: float = 60.0) -> "device_run.Context":
+    for name in ("out", "work", "carry"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return device_run.Context(tmp_path / "out", tmp_path / "work", tmp_path / "carry", settings, time.time() + budget_s)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The dry run, end to end
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    carry = tmp_path_factory.mktemp("carry")  # empty: node and node_modules are this checkout's, not .devcarry's
+    env = {**os.environ, "PYTHON": sys.executable, "DEVICE_CARRY": str(carry)}
+    for name in ("OUT", "DRY_RUN", "DEVICE_STAGES", "DEVICE_SKIP", "DEVICE_PACK", "DEVICE_BUDGET_S"):
+        env.pop(name, None)
+    done = subprocess.run([str(DEVICE / "run.sh"), "--dry-run", "--out", str(out)], env=env, capture_output=True, text=True,
+                          timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def test_the_dry_run_runs_every_stage_and_says_so_in_summary_json(dry_run):
+    summary = json.loads((dry_run / "summary.json").read_text())
+    assert summary["format"] == "spear-device/1" and summary["dry_run"] is True
+    assert list(summary["stages"]) == ["env", "webgpu", "train"]
+    for name, record in summary["stages"].items():
+        assert record["status"] == "ok", (name, record.get("reason"), record.get("error"), record["log_tail"])
+        assert 0 < record["elapsed_s"] <= record["box_s"] + 5
+        assert record["log_tail"], name
+    assert summary["elapsed_s"] <= summary["budget_s"] + 10
+    # What comes back from the device: few enough files, none too large, each named in summary.json.
+    files = {p.name for p in dry_run.iterdir()}
+    assert files == {"summary.json", "env.txt", "bench.json", "logs.tar.gz", "train.tar.gz"}
+    assert set(summary["out"]["files"]) == files and summary["out"]["problems"] == []
+    with tarfile.open(dry_run / "logs.tar.gz") as tar:
+        assert {"logs/env.log", "logs/webgpu.log", "logs/train.log"} <= set(tar.getnames())
+
+
+def test_env_notes_what_the_machine_lacks(dry_run):
+    env = json.loads((dry_run / "summary.json").read_text())["stages"]["env"]["result"]
+    text = (dry_run / "env.txt").read_text()
+    assert "## lscpu" in text and "## Python and torch" in text
+    assert env["python"]["torch"] and env["cpu"]["cpus"] >= 1
+    if "nvidia-smi" in env["missing"]:
+        assert env["gpu"] is None and "no GPU" in env["note"] and "nvidia-smi: not found" in text
+
+
+def test_webgpu_falls_back_and_the_cpu_runs_every_batch(dry_run):
+    result = json.loads((dry_run / "summary.json").read_text())["stages"]["webgpu"]["result"]
+    providers = result["providers"]
+    assert providers["webgpu"]["status"] in ("fell back", "ran")
+    if providers["webgpu"]["status"] == "fell back":  # no GPU adapter here: the reason is the engine's own
+        assert "webgpu" in providers["webgpu"]["reason"]
+        assert providers["cpu"]["probe"] == "webgpu-probe"  # its probe ran on the CPU, so it timed the CPU
+    assert providers["cuda"]["status"] == "skipped" and "CUDA provider library" in providers["cuda"]["reason"]
+    assert providers["cpu"]["status"] == "ran"
+    cpu_runs = [r for r in result["runs"] if r["provider"] == "cpu"]
+    assert [r["batch"] for r in cpu_runs] == [1, 2]
+    for run in cpu_runs:
+        assert run["rc"] == 0 and run["provider_used"] == "cpu" and run["texts"] == 2
+        assert {row["strategy"] for row in run["rows"]} == {"ar", "eagle"}
+    bench = json.loads((dry_run / "bench.json").read_text())
+    assert bench["format"] == "spear-device-bench/1"
+    assert [len(r["rows"]) for r in bench["runs"] if r["provider"] == "cpu"] == [2, 2]
+    assert all("tokens_per_s" in row and row["provider"] == "cpu" for r in bench["runs"] for row in r["rows"])
+
+
+def test_train_runs_the_recipe_and_brings_back_what_export_needs(dry_run):
+    result = json.loads((dry_run / "summary.json").read_text())["stages"]["train"]["result"]
+    assert result["rc"] == 0 and result["archive"] == ["train.tar.gz"]
+    assert [s for s, st in result["recipe_stages"].items() if st["status"] == "done"] == ["target", "greedy", "drafters", "checker"]
+    assert result["validation"]["tokens"] > 0
+    with tarfile.open(dry_run / "train.tar.gz") as tar:
+        names = set(tar.getnames())
+    assert {"voice-run/recipe.json", "voice-run/drafters/target.pt", "voice-run/drafters/draft.pt",
+            "voice-run/drafters/eagle.pt", "voice-run/checker/ckpt.pt"} <= names
+    left_out = [n for n in names if n.endswith(".npy") or n.endswith("resume.pt") or n == "voice-run/target/target.pt"]
+    assert left_out == []
+
+
+# ----------------------------------------------------------------------------------------------------
+# The parts
+
+
+def test_stages_are_chosen_and_unknown_ones_refused():
+    assert device_run.selected_stages("env,webgpu,train", ",train") == ["env", "webgpu"]
+    assert device_run.selected_stages("train,env", "") == ["env", "train"]
+    with pytest.raises(SystemExit, match="unknown stage 'gpu'"):
+        device_run.selected_stages("env,gpu", "")
+
+
+def test_a_child_past_its_box_is_stopped_with_its_whole_group(tmp_path):
+    ctx = make_ctx(tmp_path)
+    marker = tmp_path / "survived"
+    start = time.time()
+    ran = ctx.run(["sh", "-c", f"(sleep 3; touch {marker}) & sleep 30"], tmp_path / "log", 1.0)
+    assert ran["timed_out"] and ran["rc"] is None and time.time() - start < 10
+    time.sleep(3.5)
+    assert not marker.exists()  # the background child went with its group
+    assert ctx.run(["no-such-program-here"], tmp_path / "log", 5)["rc"] == 127
+    assert "stopped after 1 s" in (tmp_path / "log").read_text()
+
+
+def test_a_call_stopped_from_outside_still_leaves_its_summary(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable, "DEVICE_CARRY": str(tmp_path)}
+    proc = subprocess.Popen([str(DEVICE / "run.sh"), "--dry-run", "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"),
+                             "--stages", "webgpu"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.time()
+    while not (tmp_path / "work/logs/webgpu.log").exists() and time.time() - started < 60:
+        time.sleep(0.2)
+    time.sleep(1)  # inside the webgpu stage, its node running
+    proc.terminate()
+    assert proc.wait(timeout=30) == 1
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["stages"]["webgpu"]["status"] == "stopped" and "stopped from outside" in summary["stages"]["webgpu"]["reason"]
+    assert summary["stages"]["train"]["status"] == "skipped"
+    assert (tmp_path / "out/logs.tar.gz").exists()
+
+
+def test_the_bench_plan_fits_its_share():
+    configs = stages.bench_configs("ar,eagle,draft,early-exit", "3,4")
+    assert configs == 7
+    # ample time: every sentence, every repeat
+    assert stages.plan_bench(1000, 5, 0.1, configs, 1, 24, 3)[:2] == (24, 3)
+    # less: fewer repeats first
+    n, repeats, estimate = stages.plan_bench(75, 5, 0.1, configs, 1, 24, 3)
+    assert (n, repeats) == (24, 2) and estimate <= 75
+    # much less: one repeat on the sentences that fit, but never under one batch
+    n, repeats, estimate = stages.plan_bench(30, 5, 0.1, configs, 1, 24, 3)
+    assert repeats == 1 and 1 <= n < 24 and estimate <= 30
+    assert stages.plan_bench(1, 5, 0.1, configs, 8, 24, 3)[:2] == (8, 1)
+
+
+def test_out_files_flags_what_would_not_come_back(tmp_path):
+    for i in range(9):
+        (tmp_path / f"f{i}").write_text("x")
+    report = device_run.out_files(tmp_path)
+    assert len(report["files"]) == 9 and any("over 8" in p for p in report["problems"])
+    big = tmp_path / "f0"
+    with open(big, "wb") as f:
+        f.truncate(device_run.MAX_OUT_FILE_BYTES + 1)
+    assert any(p.startswith("f0:") for p in device_run.out_files(tmp_path)["problems"])
+
+
+def test_the_train_archive_comes_back_in_parts_without_what_export_does_not_need(tmp_path, monkeypatch):
+    ctx = make_ctx(tmp_path)
+    run_dir = ctx.work / "voice-run"
+    for name, size in {"recipe.json": 10, "drafters/target.pt": 3000, "target/target.pt": 3000, "greedy/meta.json": 10,
+                       "greedy/train.tokens.npy": 5000, "checker/ckpt.pt": 2000, "checker/resume.pt": 6000}.items():
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (run_dir / name).write_bytes(os.urandom(size))
+    monkeypatch.setattr(stages, "PART_BYTES", 2048)
+    parts = stages.train_archive(ctx, run_dir, ctx.logs / "train.log", 30)
+    assert len(parts) > 1 and all((ctx.out / p).stat().st_size <= 2048 for p in parts)
+    whole = tmp_path / "whole.tar.gz"
+    whole.write_bytes(b"".join((ctx.out / p).read_bytes() for p in parts))
+    with tarfile.open(whole) as tar:
+        names = {m.name for m in tar.getmembers() if m.isfile()}
+    assert names == {"voice-run/recipe.json", "voice-run/drafters/target.pt", "voice-run/greedy/meta.json", "voice-run/checker/ckpt.pt"}
+    monkeypatch.setattr(stages, "PART_BYTES", 512)
+    with pytest.raises(RuntimeError, match="more than 4 parts"):
+        stages.train_archive(ctx, run_dir, ctx.logs / "train.log", 30)
+
+
+def test_train_without_a_pack_is_skipped_and_says_how_to_make_one(tmp_path):
+    ctx = make_ctx(tmp_path, settings=device_run.DEVICE)
+    ctx.repo = tmp_path / "tree"  # a tree with no native-models/work/pack-everyday, and an empty carry
+    with pytest.raises(stages.Skip, match="prepare.sh.*pack.sh"):
+        stages.stage_train(ctx, 300, ctx.logs / "train.log")
+
+
+def test_carried_archives_unpack(tmp_path):
+    src = tmp_path / "src/bin"
+    src.mkdir(parents=True)
+    (src / "node").write_text("#!/bin/sh\n")
+    with tarfile.open(tmp_path / "node.tar.xz", "w:xz") as tar:
+        tar.add(src, arcname="bin")
+    stages.unpack(tmp_path / "node.tar.xz", tmp_path / "dest")
+    assert (tmp_path / "dest/bin/node").read_text() == "#!/bin/sh\n"
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb is not installed")
+def test_a_library_the_machine_lacks_comes_from_the_carried_packages(tmp_path, monkeypatch):
+    pkg = tmp_path / "pkg"
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN/control").write_text("Package: libfake1\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@t>\nDescription: t\n")
+    lib = pkg / "usr/lib/x86_64-linux-gnu/libfake.so.1.2.3"
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"\x7fELF")
+    ctx = make_ctx(tmp_path)
+    (ctx.carry / "debs").mkdir()
+    subprocess.run(["dpkg-deb", "--build", str(pkg), str(ctx.carry / "debs/libfake1.deb")], check=True, capture_output=True)
+    real_run = subprocess.run
+
+    def ldconfig_without_it(cmd, **kwargs):  # the machine's ldconfig lists libc only
+        if cmd[:2] == ["sh", "-c"] and "ldconfig" in cmd[2]:
+            return subprocess.CompletedProcess(cmd, 0, stdout="\tlibc.so.6 (libc6,x86-64) => /lib/libc.so.6\n", stderr="")
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(stages.subprocess, "run", ldconfig_without_it)
+    report = stages.vulkan_libraries(ctx, ctx.logs / "webgpu.log")
+    assert report["libvulkan_on_machine"] is False and report["added"] == ["libfake.so.1"]
+    assert (ctx.work / "gl-lib/libfake.so.1").resolve() == (ctx.work / "gl/usr/lib/x86_64-linux-gnu/libfake.so.1.2.3").resolve()
+    assert ctx.env_extra["LD_LIBRARY_PATH"].split(":")[0] == str(ctx.work / "gl-lib")
