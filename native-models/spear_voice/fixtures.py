@@ -2,6 +2,7 @@
 
     /usr/bin/python3 native-models/make_fixtures.py                 # tests/fixtures/tiny, tiny-noexit, tiny-int8, tiny-voice
     /usr/bin/python3 native-models/make_fixtures.py --bench tests/fixtures/bench   # realistic size
+    /usr/bin/python3 native-models/make_fixtures.py --seed-prophet tests/fixtures/tiny-seed-prophet   # only that one
 
 (native-models/make_fixtures.py runs this module's main; `npm run fixtures` is the first line.)
 
@@ -25,6 +26,8 @@ from .t2s.export import export_model
 from .t2s.layer_skip import SkipPlan, add_layer_skip
 from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
+from .t2s.seed_prophet import SeedProphet
+from .t2s.seed_prophet_export import export_seed_prophet
 
 SPECIAL = {"pad": 0, "bos": 1, "sep": 2, "eos": 3}
 
@@ -181,11 +184,32 @@ def make_int8(out_dir: Path, how: str) -> None:
     chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)  # from the int8 drafters, as the shipped voice's
 
 
+def make_seed_prophet(out_dir: Path, how: str, fc: FixtureConfig = TINY, d_model: int = 16, n_layers: int = 1) -> None:
+    """The seed prophet of the tiny target (t2s/seed_prophet.py): its graph, its manifest entry and parity cases.
+    Its embedding and head start as noisy copies of the target's first d_model dims (as the draft's), so its
+    drafts are correlated with the target's choices."""
+    target = build(fc)[0]
+    gen = torch.Generator().manual_seed(fc.seed + 2)
+    torch.manual_seed(fc.seed + 2)
+    prophet = SeedProphet.for_target(target.cfg, d_model=d_model, n_layers=n_layers, n_heads=max(1, d_model // target.cfg.head_dim))
+    scaled_init(prophet, n_layers, gen)
+    with torch.no_grad():
+        prophet.embed.weight.copy_(noisy(target.embed.weight[:, :d_model], fc.drafter_noise, gen))
+        prophet.lm_head.weight.copy_(noisy(target.lm_head.weight[:, :d_model], fc.drafter_noise, gen) * math.sqrt(fc.d_model / d_model))
+        prophet.start.weight.copy_(torch.eye(fc.d_model)[:d_model])  # the start token: h_t's first d_model dims
+    export_seed_prophet(prophet, out_dir, training={"kind": "random-init", "fixture": fc.name, "seed": fc.seed + 2})
+    shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
+    (out_dir / "README.md").write_text(f"The seed prophet (random, seed {fc.seed + 2}) of the target in tests/fixtures/tiny, made by "
+                                       f"`/usr/bin/python3 {how}`; `seed_prophet.json` is its manifest entry; parity/ holds ONNX "
+                                       f"Runtime reference cases: `node native-models/tools/check_parity.mjs {shown}/parity`.\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
     parser.add_argument("--tiny", type=Path, help="write only the tiny model to this folder (the export test)")
     parser.add_argument("--tiny-int8", type=Path, help="write only the tiny model with int8 drafters to this folder")
+    parser.add_argument("--seed-prophet", type=Path, help="write only the tiny target's seed prophet to this folder")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
@@ -193,6 +217,9 @@ def main():
         return
     if args.tiny_int8:
         make_int8(args.tiny_int8.resolve(), f"native-models/make_fixtures.py --tiny-int8 {args.tiny_int8}")
+        return
+    if args.seed_prophet:
+        make_seed_prophet(args.seed_prophet.resolve(), f"native-models/make_fixtures.py --seed-prophet {args.seed_prophet}")
         return
     if args.bench:
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
@@ -208,6 +235,7 @@ def main():
                 "units": {"offset": 4 + phonemes, "count": TINY_VOICE_UNITS}},
          voice={"max_units": {"per_phoneme": 1.0, "base": 4}, "unit_rate": 25, "default_strategy": "early-exit",
                 "default_gamma": 4, "default_temperature": 0})
+    make_seed_prophet(fixtures / "tiny-seed-prophet", "native-models/make_fixtures.py")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ function checkParity(dir: string): { status: number | null; output: string } {
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-for (const name of ['tiny', 'tiny-noexit', 'tiny-voice']) {
+for (const name of ['tiny', 'tiny-noexit', 'tiny-voice', 'tiny-seed-prophet']) {
   test(`ONNX Runtime reproduces PyTorch's outputs for every graph of ${name} (≤ 1e-4)`, () => {
     const r = checkParity(path.join(FIXTURES, name, 'parity'));
     assert.equal(r.status, 0, r.output);

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 
 from ..t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel
+from ..t2s.recycle import ExitRecycle
+from ..t2s.seed_prophet import SeedProphet
 from ..training import float_weights, load_checkpoint
 from .config import TrainConfig
 
@@ -63,8 +65,9 @@ def read_checkpoint(path: Path) -> dict:
 def load_model(path: Path, device="cpu") -> tuple[torch.nn.Module, dict]:
     """The model a checkpoint holds (float32, on `device`) and the checkpoint itself."""
     ckpt = read_checkpoint(path)
-    cls = {"TargetModel": TargetModel, "DraftModel": DraftModel, "Eagle": Eagle}[ckpt["model_class"]]
-    cfg = (TargetConfig if cls is TargetModel else DecoderConfig)(**ckpt["model_config"])
+    cls = {"TargetModel": TargetModel, "DraftModel": DraftModel, "Eagle": Eagle, "SeedProphet": SeedProphet,
+           "ExitRecycle": ExitRecycle}[ckpt["model_class"]]
+    cfg = (TargetConfig if cls in (TargetModel, ExitRecycle) else DecoderConfig)(**ckpt["model_config"])
     model = cls(cfg)
     model.load_state_dict(float_weights(ckpt["model"]))
     if cls is Eagle:  # frozen copies of the target's embedding and head (Eagle.from_target)

@@ -24,6 +24,16 @@ class TrainConfig:
     exit_distill: float = 0.5  # exit loss = (1 - this) * CE(data) + this * KL(main || exit), main detached
     distill_exit: bool = False  # drafters stage: also retrain the exit head (its blocks and norm; trunk and LM head frozen)
     dropout: float = 0.0  # residual dropout on attention/MLP outputs (hooks; not in the model code or export)
+    exit_recycle: bool = False  # target stage: recycling (t2s/recycle.py): the exit head also reads Linear(feature of the step start)
+    recycle_max_depth: int = 8  # random crops of 1..this many tokens while training with exit_recycle; validation reports depths 1..this
+    # seed prophet (t2s/seed_prophet.py): its own decoder on the target's h_t, trained jointly in the target stage
+    seed_prophet: bool = False  # train it beside the target (its checkpoint: seed_prophet.pt)
+    seed_prophet_weight: float = 0.0  # its CE reaches the target through h_t times this (0: detached h_t, target unaffected)
+    seed_prophet_steps: int = 5  # tokens predicted from one h_t: x_{t+1} .. x_{t+steps} (drafts up to steps - 1)
+    seed_prophet_share: float = 1.0  # share of start positions it trains on per batch (each costs `steps` tokens of it)
+    seed_prophet_d_model: int = 128  # its width
+    seed_prophet_n_layers: int = 2  # its blocks
+    seed_prophet_n_heads: int = 2  # head_dim 64 at width 128
     # draft
     draft_d_model: int = 192  # narrow: one draft step costs ~1/8 of a target step
     draft_n_layers: int = 2  # blocks of the draft
@@ -51,6 +61,7 @@ class TrainConfig:
     beta2: float = 0.98  # AdamW; below 0.999 for short runs with a large learning rate
     grad_clip: float = 1.0  # max global gradient norm per trained model
     # budget: the whole run gets budget_s; the target stage target_share of it, the drafters the rest
+    max_steps: int = 0  # stop each stage after this many steps (the schedule then follows steps, not the clock); 0: the clock alone
     budget_s: float = 6600.0  # CPU: 1 h 50 min of training and evaluations
     target_share: float = 0.6  # of budget_s (less reserve_s) for the target stage when one run trains both
     reserve_s: float = 0.0  # kept back from budget_s for start-up and the final save
@@ -60,6 +71,7 @@ class TrainConfig:
     threads: int = 2  # CPU intra-op threads (torch 1.13 on Debian defaults to 1)
     seed: int = 1337  # weights, batch order (per epoch) and noise
     eval_every_s: float = 900.0  # validation every this many seconds, and at the end of each stage
+    eval_every_steps: int = 0  # also validate every this many steps (step-budgeted research runs); 0: by the clock alone
     eval_sentences: int = 256  # validation rows used (all of val is ~230)
     ckpt_every_s: float = 300.0  # checkpoint every this many seconds, and at the end of each stage
     save_optimizer: bool = True  # resumable checkpoints (False: weights only, a third of the size)

@@ -1,10 +1,13 @@
 """The losses, all on the positions whose next token is a unit or eos: the target's (main head plus its early
-exit) and the drafters' (draft and eagle, the target frozen, taught by one target forward per batch)."""
+exit; options: the seed prophet trained jointly, recycling for the exit head) and the drafters' (draft and
+eagle, the target frozen, taught by one target forward per batch)."""
 
 import torch
 import torch.nn.functional as F
 
 from ..t2s.model import DraftModel, Eagle, TargetModel, default_positions
+from ..t2s.recycle import ExitRecycle, crop_sources, recycled_features
+from ..t2s.seed_prophet import SeedProphet, seed_prophet_loss
 from .config import TrainConfig
 from .unroll import eagle_unrolled
 
@@ -15,15 +18,31 @@ def kl(p_logits, q_logits, tau: float = 1.0):  # (N, V), (N, V) → mean KL(p ||
     return (logp.exp() * (logp - logq)).sum(-1).mean()
 
 
-def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig) -> dict:
-    logits, exit_logits, _ = target(ids)  # (B, T, V) x 2
+def target_losses(target: TargetModel, ids, mask, cfg: TrainConfig, seed_prophet: SeedProphet | None = None,
+                  recycle: ExitRecycle | None = None) -> dict:
+    """Main CE + exit_weight * the exit head's loss; with a seed prophet, + its CE (reaching the target through
+    h_t times seed_prophet_weight); with recycling, the exit head reads the feature of random step starts."""
+    positions, past_len = default_positions(ids)
+    hidden, _ = target.trunk(ids, positions, past_len)  # (B, T, D) at the exit layer
+    logits, feature, _ = target.rest(hidden, positions, past_len)  # (B, T, V), (B, T, D)
+    exit_in = hidden
+    if recycle is not None:
+        src = crop_sources(ids.shape[0], ids.shape[1], cfg.recycle_max_depth)  # (B, T)
+        exit_in = recycle(hidden, recycled_features(feature, src))
+    exit_logits, _ = target.exit_head(exit_in, positions, past_len)  # (B, T, V)
     y = ids[:, 1:][mask[:, :-1]]  # (N,) next tokens at loss positions
     main = logits[:, :-1][mask[:, :-1]].float()  # (N, V)
     ex = exit_logits[:, :-1][mask[:, :-1]].float()  # (N, V)
     main_ce = F.cross_entropy(main, y)
     exit_ce = F.cross_entropy(ex, y)
     exit_loss = (1 - cfg.exit_distill) * exit_ce + cfg.exit_distill * kl(main.detach(), ex)
-    return {"loss": main_ce + cfg.exit_weight * exit_loss, "main": main_ce, "exit": exit_ce}
+    out = {"loss": main_ce + cfg.exit_weight * exit_loss, "main": main_ce, "exit": exit_ce}
+    if seed_prophet is not None:
+        sp = seed_prophet_loss(seed_prophet, feature, ids, mask, cfg.seed_prophet_steps, cfg.seed_prophet_weight,
+                               cfg.seed_prophet_share)
+        out["loss"] = out["loss"] + sp["loss"]  # its own weights learn at full strength; the target at the weight
+        out["seed_prophet"] = sp["loss"]
+    return out
 
 
 def drafter_losses(target: TargetModel, draft: DraftModel, eagle: Eagle, ids, mask, cfg: TrainConfig,

@@ -1,7 +1,8 @@
 """The training loop: two stages, each on its own share of one wall-clock budget (the learning rate follows
 the stage's elapsed share, so a run ends on time on any machine).
 
-1. target: the decoder-only target (phonemes are the prefix) and its early-exit head, trained jointly.
+1. target: the decoder-only target (phonemes are the prefix) and its early-exit head, trained jointly; with
+   `seed_prophet` also the seed's prophet on its h_t, and with `exit_recycle` the exit head's recycling.
 2. drafters: with the target frozen, the draft and EAGLE (and with distill_exit the exit head again).
 
 Every step is logged to OUT/log.jsonl; checkpoints (checkpoint.py) are written every ckpt_every_s and at the
@@ -24,9 +25,12 @@ import torch.nn.functional as F
 from .. import code_commit
 from ..t2s.data import SPECIAL, collate, length_batches, load_pack
 from ..t2s.model import Block, DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel
+from ..t2s.recycle import ExitRecycle
+from ..t2s.seed_prophet import SeedProphet
 from ..training import Budget, float_weights, load_checkpoint, lr_at, restore, save_checkpoint
 from .checkpoint import checkpoint, eagle_names, load_model, run_file, weights
 from .config import TrainConfig
+from .depths import evaluate_depths
 from .init_drafters import init_drafters
 from .losses import drafter_losses, target_losses
 from .unroll import check_eagle_unrolled
@@ -52,6 +56,17 @@ def build_models(cfg: TrainConfig, meta: dict) -> tuple[TargetModel, DraftModel]
     draft = DraftModel(DecoderConfig(vocab_size=V, context=context, d_model=cfg.draft_d_model,
                                      n_heads=cfg.draft_n_heads, n_layers=cfg.draft_n_layers))
     return target, draft
+
+
+def build_target_extras(cfg: TrainConfig, target: TargetModel) -> dict:
+    """What the target stage trains beside the target, by the config: the seed prophet, recycling."""
+    extras = {}
+    if cfg.seed_prophet:
+        extras["seed_prophet"] = SeedProphet.for_target(target.cfg, cfg.seed_prophet_d_model, cfg.seed_prophet_n_layers,
+                                                        cfg.seed_prophet_n_heads)
+    if cfg.exit_recycle:
+        extras["recycle"] = ExitRecycle(target.cfg)
+    return extras
 
 
 def add_residual_dropout(model: torch.nn.Module, p: float) -> None:
@@ -111,7 +126,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
     out = Path(cfg.out)
     target, draft, eagle = models["target"], models["draft"], models.get("eagle")
     if stage == "target":
-        trained = {"target": target}
+        trained = {"target": target, **{k: models[k] for k in ("seed_prophet", "recycle") if k in models}}
     else:
         target.eval().requires_grad_(False)
         trained = {"draft": draft, "eagle": eagle}
@@ -139,19 +154,26 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
 
     def validate() -> dict:
         drafters = stage != "target"
-        return evaluate(target, draft if drafters else None, eagle if drafters else None, splits["val"], cfg, device, autocast)
+        evals = evaluate(target, draft if drafters else None, eagle if drafters else None, splits["val"], cfg, device, autocast)
+        if not drafters:  # α per draft depth of the exit head (and the seed prophet) trained with the target
+            with autocast:
+                evals.update(evaluate_depths(target, models.get("recycle"), models.get("seed_prophet"), splits["val"], cfg, device))
+        return evals
+
+    def share_done() -> float:  # the stage's share done: by steps with max_steps, else by the clock
+        return state["step"] / cfg.max_steps if cfg.max_steps else budget.progress()
 
     train = splits["train"]
     budget = Budget(budget_s, spent_s=state["elapsed_s"])
     progress = Progress(cfg.log_every_s)
     best_weights, last_ckpt, last_eval = None, time.time(), time.time()
     tokens_window, window_start = 0, time.time()
-    while not budget.spent():
+    while share_done() < 1:
         # One epoch: batches of similar lengths, shuffled by a seed of the epoch (so a resumed run sees the same).
         rng = np.random.default_rng(cfg.seed * 1000 + state["epoch"])
         batches = length_batches(train.lengths, cfg.batch_tokens, rng)
-        while state["batch"] < len(batches) and not budget.spent():
-            frac = budget.progress()
+        while state["batch"] < len(batches) and share_done() < 1:
+            frac = share_done()
             lr = lr_at(frac, lr=cfg.lr, min_lr=cfg.lr * cfg.min_lr_ratio, warmup=cfg.warmup)
             for opt in optimizers.values():
                 for g in opt.param_groups:
@@ -159,7 +181,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
             ids, mask = (torch.from_numpy(a).to(device, non_blocking=True) for a in collate(train, batches[state["batch"]]))  # (B, T)
             with autocast:
                 if stage == "target":
-                    losses = target_losses(target, ids, mask, cfg)
+                    losses = target_losses(target, ids, mask, cfg, models.get("seed_prophet"), models.get("recycle"))
                 else:
                     losses = drafter_losses(target, draft, eagle, ids, mask, cfg, cfg.feature_noise)
             for opt in optimizers.values():
@@ -184,15 +206,16 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
                       "tok_s": round(tok_s), "elapsed_s": round(time.time() - run_start, 1)}
             record.update({k: round(float(v), 4) for k, v in losses.items() if k != "loss" and v is not None})
             log.write(json.dumps(record) + "\n")
-            shown = " ".join(f"{k} {record[k]:.3f}" for k in ("main", "exit", "draft", "eagle") if k in record)
+            shown = " ".join(f"{k} {record[k]:.3f}" for k in ("main", "exit", "draft", "eagle", "seed_prophet") if k in record)
             progress.show(f"{stage} {100 * frac:5.1f}% step {state['step']} ep {state['epoch']} | {shown} | lr {lr:.1e} | "
                           f"{tok_s:.0f} tok/s | {state['elapsed_s']:.0f}/{budget_s:.0f} s")
             if state["step"] % 50 == 0:
                 log.flush()
 
-            if time.time() - last_eval > cfg.eval_every_s:
+            if time.time() - last_eval > cfg.eval_every_s or (cfg.eval_every_steps and state["step"] % cfg.eval_every_steps == 0):
                 evals = validate()
-                log.write(json.dumps({"stage": stage, "step": state["step"], "val": evals}) + "\n")
+                log.write(json.dumps({"stage": stage, "step": state["step"], "elapsed_s": round(time.time() - run_start, 1),
+                                      "val": evals}) + "\n")
                 if stage == "target" and cfg.keep_best and (state["best"] is None or evals["main_ce"] < state["best"]):
                     state["best"], best_weights = evals["main_ce"], weights(target, cfg.ckpt_dtype)
                 last_eval = time.time()
@@ -205,7 +228,7 @@ def run_stage(stage: str, cfg: TrainConfig, meta: dict, splits: dict, models: di
             state["batch"] = 0
 
     evals = validate()
-    log.write(json.dumps({"stage": stage, "step": state["step"], "val": evals}) + "\n")
+    log.write(json.dumps({"stage": stage, "step": state["step"], "elapsed_s": round(time.time() - run_start, 1), "val": evals}) + "\n")
     if stage == "target" and cfg.keep_best:
         if state["best"] is None or evals["main_ce"] < state["best"]:
             state["best"], best_weights = evals["main_ce"], weights(target, cfg.ckpt_dtype)
@@ -253,6 +276,7 @@ def train(cfg: TrainConfig) -> dict:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
 
     target, draft = build_models(cfg, meta)
+    extras = {k: m.to(device) for k, m in build_target_extras(cfg, target).items()}  # built after the target: same init
     add_residual_dropout(target, cfg.dropout)
     add_residual_dropout(draft, cfg.dropout)
     target.to(device)
@@ -279,7 +303,7 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.resume and done_path.exists() and load_checkpoint(done_path)["state"].get("done"):
                 print(f"{stage}: already done in {out}, skipped")
                 continue
-            models = {"target": target, "draft": draft}
+            models = {"target": target, "draft": draft, **extras}
             if stage == "drafters":  # the drafters learn from the target exactly as it was saved
                 if cfg.target_from and not (out / "target.pt").exists():
                     shutil.copy(cfg.target_from, out / "target.pt")
