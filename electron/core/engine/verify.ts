@@ -188,3 +188,160 @@ export function verifySampledGroups(input: VerifySampledInput & { groups: UnitGr
   }
   return { acceptedCounts, nextTokens };
 }
+
+/**
+ * SpecTr (Sun et al. 2023, "SpecTr: Fast Speculative Decoding via Optimal Transport"): each row holds K
+ * drafts, each drawn from q on its own, and they are verified along the tree they form. At depth i the
+ * candidates are the drafts whose first i tokens are the ones accepted so far; their tokens at depth i
+ * are independent draws from the same q_i, and K-SEQ (k-sequential selection) turns them into one
+ * token with the law p_i. For n candidates, with
+ *
+ *   β(ρ) = Σ_x min(q(x), p(x)/ρ)   and   ρ in [1, n] such that   (1 − (1 − β)^n) / β ≤ ρ,
+ *
+ * candidate j in turn is accepted with probability min(1, p(x_j) / (ρ q(x_j))); the first one accepted
+ * is emitted, and the candidates of depth i+1 are the drafts that hold it. If none is, the token comes
+ * from the residual norm(max(0, p − min(q, p/ρ) · (1 − (1 − β)^n) / β)) and the step ends. A token x is
+ * accepted with probability min(q(x), p(x)/ρ) · (1 − (1 − β)^n) / β, at most p(x) exactly when the
+ * condition on ρ holds, and the residual supplies the rest of p: the emitted token has the law p_i. The
+ * acceptance 1 − (1 − β)^n falls as ρ grows, so ρ is the smallest value meeting the condition (the
+ * paper's ρ*, found here by bisection). When all of a row's candidates are accepted to their ends, the
+ * bonus token comes from p after them.
+ *
+ * With one candidate ρ = 1: Algorithm 1 above, draw for draw.
+ */
+
+/** Bisection steps for ρ: (n − 1) / 2^30 < 1e-8. */
+const RHO_BISECTIONS = 30;
+/**
+ * Rounding allowed in K-SEQ's condition. β sums V float64 terms, so where the condition is tight at
+ * ρ = 1 (q = p) rounding alone can break it; a ρ that breaks it by this much makes a token's emission
+ * probability exceed p by at most that factor, far below anything a sample could show.
+ */
+const RHO_SLACK = 1e-12;
+
+/** (1 − (1 − β)^n) / β, as the sum Σ_{j<n} (1 − β)^j: no cancellation when β is small. */
+function kSeqScale(beta: number, n: number): number {
+  let sum = 0;
+  let term = 1;
+  for (let j = 0; j < n; j++) {
+    sum += term;
+    term *= 1 - beta;
+  }
+  return sum;
+}
+
+/** β(ρ) = Σ_x min(q(x), p(x)/ρ). */
+function kSeqOverlap(p: Float64Array, pBase: number, q: Float64Array, qBase: number, V: number, rho: number): number {
+  let beta = 0;
+  for (let v = 0; v < V; v++) beta += Math.min(q[qBase + v], p[pBase + v] / rho);
+  return beta;
+}
+
+/**
+ * K-SEQ's ρ for n candidates drawn from `q[qBase …]` against `p[pBase …]`: the smallest ρ in [1, n] (to
+ * 1e-8) with (1 − (1 − β(ρ))^n) / β(ρ) ≤ ρ (up to RHO_SLACK). ρ = n always meets it (the sum has n
+ * terms of at most 1); the value returned always meets it.
+ */
+export function kSeqRho(p: Float64Array, pBase: number, q: Float64Array, qBase: number, V: number, n: number): number {
+  if (n <= 1) return 1;
+  const feasible = (rho: number): boolean => kSeqScale(kSeqOverlap(p, pBase, q, qBase, V, rho), n) <= rho * (1 + RHO_SLACK);
+  if (feasible(1)) return 1;
+  let lo = 1;
+  let hi = n;
+  for (let i = 0; i < RHO_BISECTIONS; i++) {
+    const mid = (lo + hi) / 2;
+    if (feasible(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+export interface VerifySpecTrInput {
+  rows: number;
+  /** K, drafts per row: draft k of row r is entry r·K + k of p, q, draftTokens and lengths. */
+  drafts: number;
+  gamma: number;
+  vocabSize: number;
+  /** Target distributions along each draft, (rows·K, gamma+1, V). */
+  p: Float64Array;
+  /** The distributions each draft's tokens were drawn from, (rows·K, gamma, V). */
+  q: Float64Array;
+  /** Drafted tokens, (rows·K, gamma). */
+  draftTokens: Int32Array;
+  /** Tokens each draft holds, at most gamma (adaptive gamma); default gamma for every draft. */
+  lengths?: Int32Array;
+  /** One uniform source per row (not per draft), consumed in row-local order. */
+  uniforms: readonly Uniform[];
+  /** Scratch for the residual distribution, at least V long. */
+  scratch?: Float64Array;
+}
+
+export interface VerifySpecTrOutput extends VerifyOutput {
+  /** The draft (0 … K−1) each row continues from: its first acceptedCounts[row] tokens are the accepted ones. */
+  acceptedDraft: Int32Array;
+}
+
+export function verifySpecTr(input: VerifySpecTrInput): VerifySpecTrOutput {
+  const { rows, drafts: K, gamma, vocabSize: V, p, q, draftTokens, uniforms, lengths } = input;
+  const residual = input.scratch ?? new Float64Array(V);
+  const acceptedCounts = new Int32Array(rows);
+  const nextTokens = new Int32Array(rows);
+  const acceptedDraft = new Int32Array(rows);
+  const draftLength = (d: number): number => (lengths ? lengths[d] : gamma);
+  for (let row = 0; row < rows; row++) {
+    const uniform = uniforms[row];
+    // Drafts (entries r·K + k) that hold every token accepted so far.
+    let candidates = Array.from({ length: K }, (_, k) => row * K + k);
+    let depth = 0;
+    let next = -1;
+    let source = candidates[0];
+    for (;;) {
+      const live = candidates.filter((d) => draftLength(d) > depth);
+      // Every candidate was accepted to its end: the bonus token below.
+      if (live.length === 0) break;
+      // The candidates share their prefix, so p and q at this depth are those of any of them.
+      source = live[0];
+      const pBase = (source * (gamma + 1) + depth) * V;
+      const qBase = (source * gamma + depth) * V;
+      const n = live.length;
+      const rho = kSeqRho(p, pBase, q, qBase, V, n);
+      let chosen = -1;
+      for (const d of live) {
+        const x = draftTokens[d * gamma + depth];
+        if (uniform() < p[pBase + x] / (rho * q[qBase + x])) {
+          chosen = x;
+          break;
+        }
+      }
+      if (chosen >= 0) {
+        candidates = live.filter((d) => draftTokens[d * gamma + depth] === chosen);
+        depth++;
+        continue;
+      }
+      // No candidate accepted: draw from norm(max(0, p − min(q, p/ρ) · scale)).
+      const scale = n === 1 ? 1 : kSeqScale(kSeqOverlap(p, pBase, q, qBase, V, rho), n);
+      let mass = 0;
+      for (let v = 0; v < V; v++) {
+        const r = Math.max(p[pBase + v] - Math.min(q[qBase + v], p[pBase + v] / rho) * scale, 0);
+        residual[v] = r;
+        mass += r;
+      }
+      if (mass > 0) {
+        for (let v = 0; v < V; v++) residual[v] /= mass;
+        next = sampleIndex(residual, 0, V, uniform);
+      } else {
+        // A rejection had probability ~0; p itself is then the residual.
+        next = sampleIndex(p, pBase, V, uniform);
+      }
+      break;
+    }
+    if (next < 0) {
+      source = candidates[0];
+      next = sampleIndex(p, (source * (gamma + 1) + depth) * V, V, uniform);
+    }
+    acceptedCounts[row] = depth;
+    nextTokens[row] = next;
+    acceptedDraft[row] = source - row * K;
+  }
+  return { acceptedCounts, nextTokens, acceptedDraft };
+}
