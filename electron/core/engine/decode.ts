@@ -8,6 +8,7 @@
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
+ * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).
  */
 import { DecodeAbortedError, DecodeOptionError, PromptError } from '../errors.ts';
 import type { Chains, LoadedModel } from './model.ts';
@@ -16,6 +17,7 @@ import { TokenPicker } from './picker.ts';
 import { argmax } from './sampling.ts';
 import { SEED_LIMIT, seededUniform } from './random.ts';
 import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows.ts';
+import { SpecTrRows } from './spectr.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
 import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
@@ -56,6 +58,13 @@ export interface DecodeOptions {
    * The output then no longer equals ar's (greedy) nor has the target's distribution (sampled).
    */
   acceptGroups?: UnitGroups;
+  /**
+   * Drafts per row and step, K, 1 to MAX_DRAFTS. Default 1. K > 1 (sampling with a drafter only): each
+   * row drafts K sequences of gamma tokens independently from q, all rows' drafts in one batch, and
+   * SpecTr's K-SEQ verifies them together (verifySpecTr): still the target's distribution, with more
+   * accepted per step. Each draft takes a cache slot of its own in every cache.
+   */
+  drafts?: number;
   /**
    * 0 = greedy; otherwise from MIN_TEMPERATURE (1e-3) to MAX_TEMPERATURE (100). Default 0. Below 1e-3
    * sampling is an argmax anyway (a logit gap of 0.75 already gives exp(−750) = 0 in float64), and a
@@ -108,6 +117,8 @@ export interface DecodeResult {
 /** Adaptive gamma's defaults: the most drafts per step (the longest chain a voice ships) and the threshold. */
 export const AUTO_MAX_GAMMA = 8;
 export const DEFAULT_DRAFT_CONFIDENCE = 0.5;
+/** The most drafts per row and step (DecodeOptions.drafts). */
+export const MAX_DRAFTS = 8;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isSeed = (v: unknown): v is number => isInt(v) && v >= 0 && v < SEED_LIMIT;
@@ -141,6 +152,13 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
   const t = o.temperature;
   if (t !== undefined && !(t === 0 || (typeof t === 'number' && t >= MIN_TEMPERATURE && t <= MAX_TEMPERATURE))) {
     throw new DecodeOptionError('temperature', t, `0 (greedy) or a number from ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}`);
+  }
+  const K = o.drafts;
+  if (K !== undefined && (!isInt(K) || K < 1 || K > MAX_DRAFTS)) throw new DecodeOptionError('drafts', K, `an integer from 1 to ${MAX_DRAFTS}`);
+  if (K !== undefined && K > 1) {
+    if (strategy === 'ar') throw new DecodeOptionError('drafts', K, "1: 'ar' drafts nothing, so there are no drafts to multiply");
+    if (!t) throw new DecodeOptionError('drafts', K, '1 at temperature 0: greedy drafts are all the same draft (set a temperature to sample K drafts)');
+    if (o.acceptGroups) throw new DecodeOptionError('drafts', K, '1 with acceptGroups: SpecTr verifies tokens, not unit groups');
   }
   if (o.topK !== undefined && (!isInt(o.topK) || o.topK < 1)) {
     throw new DecodeOptionError('topK', o.topK, 'an integer ≥ 1 (leave it out to keep every token)');
@@ -234,6 +252,9 @@ export async function decodeWithDrafter(
   options: DecodeOptions,
   makeDrafter: (env: DrafterEnv) => Drafter,
 ): Promise<DecodeResult> {
+  if (options.drafts !== undefined && options.drafts !== 1) {
+    throw new DecodeOptionError('drafts', options.drafts, "1: a drafter of the caller's drafts one sequence per row");
+  }
   const settled = { ...options, strategy: 'ar' as const };
   checkOptions(model, prompts, settled);
   return run({
@@ -280,7 +301,8 @@ async function run(input: RunInput): Promise<DecodeResult> {
   });
   // Room for the longest row plus one step of drafts past it (drafts beyond the cap are discarded).
   const capacity = Math.max(...rows.map((r) => r.maxLength)) + gamma + 1;
-  const { target, drafter } = input.build({ slots: rows.length, capacity, vocabSize: model.vocabSize });
+  const K = options.drafts ?? 1;
+  const { target, drafter } = input.build({ slots: rows.length * K, capacity, vocabSize: model.vocabSize });
   const caches = [...target.caches, ...(drafter?.caches ?? [])];
   const stats = new StatsAggregator(gamma);
   const emit = (event: DecodeEvent): void => {
@@ -298,6 +320,10 @@ async function run(input: RunInput): Promise<DecodeResult> {
     const t0 = performance.now();
     await target.prefill(table);
     emit({ type: 'prefill', rows: rows.length, ms: performance.now() - t0 });
+    const stores = [...(target.stores ?? []), ...(drafter?.stores ?? [])];
+    const spectr = K > 1 ? new SpecTrRows({ table, drafts: K, rowCount: rows.length, caches, stores }) : null;
+    // The rows the drafter and the target run: one per row, or K per row.
+    const runTable = spectr?.table ?? table;
 
     const V = model.vocabSize;
     let batchStep = 0;
@@ -305,13 +331,23 @@ async function run(input: RunInput): Promise<DecodeResult> {
       abortIfAsked();
       const B = table.size;
       const tDraft = performance.now();
-      const proposal = drafter ? await drafter.propose(table, gamma, picker, limit) : { tokens: table.active.map(() => []), q: null };
+      spectr?.begin();
+      const proposal = drafter ? await drafter.propose(runTable, gamma, picker, limit) : { tokens: table.active.map(() => []), q: null };
       const drafts = proposal.tokens;
       const tVerify = performance.now();
-      const logits = await target.score(table, drafts, gamma);
+      const logits = await target.score(runTable, drafts, gamma);
       const lengths = Int32Array.from(drafts, (d) => d.length);
       let verdict: VerifyOutput;
-      if (picker.greedy) {
+      const spectrVerdict = spectr?.verify(
+        logits,
+        proposal,
+        gamma,
+        picker,
+        table.active.map((r) => r.uniform),
+      );
+      if (spectrVerdict) {
+        verdict = spectrVerdict;
+      } else if (picker.greedy) {
         const targetTokens = new Int32Array(B * (gamma + 1));
         for (let s = 0; s < B; s++) {
           for (let i = 0; i <= lengths[s]; i++) targetTokens[s * (gamma + 1) + i] = argmax(logits, (s * (gamma + 1) + i) * V, V);
@@ -338,13 +374,18 @@ async function run(input: RunInput): Promise<DecodeResult> {
         });
       }
       const tDone = performance.now();
-      target.commit(table, verdict.acceptedCounts);
-      drafter?.commit(table, verdict.acceptedCounts);
+      if (spectr && spectrVerdict) {
+        spectr.commit(spectrVerdict, drafts, [target, drafter]);
+      } else {
+        target.commit(table, verdict.acceptedCounts);
+        drafter?.commit(table, verdict.acceptedCounts);
+      }
 
       for (let s = B - 1; s >= 0; s--) {
         const row = table.active[s];
         const accepted = verdict.acceptedCounts[s];
-        const drafted = drafts[s];
+        // With K drafts: the one the row continues from, whose first `accepted` tokens were accepted.
+        const drafted = spectrVerdict ? drafts[s * K + spectrVerdict.acceptedDraft[s]] : drafts[s];
         const emitted = appendTokens(row, [...drafted.slice(0, accepted), verdict.nextTokens[s]], stopToken);
         const event: StepEvent = {
           type: 'step',
@@ -362,7 +403,10 @@ async function run(input: RunInput): Promise<DecodeResult> {
           ...(row.finishReason ? { finished: row.finishReason } : {}),
         };
         emit(event);
-        if (row.finishReason) table.retire(s, caches);
+        if (row.finishReason) {
+          spectr?.retire(s);
+          table.retire(s, spectr ? [] : caches);
+        }
       }
       batchStep++;
     }

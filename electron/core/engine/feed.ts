@@ -114,6 +114,13 @@ export class PositionStore {
     }
   }
 
+  /** Copies row `from`'s vectors at positions [start, end) to row `to` (SpecTr: one row's drafts, spectr.ts). */
+  copyRow(from: number, to: number, start: number, end: number): void {
+    if (end <= start) return;
+    const w = this.width;
+    this.rowData(to).set(this.rowData(from).subarray(start * w, end * w), start * w);
+  }
+
   copyTo(row: number, position: number, out: Float32Array, offset: number): void {
     const d = this.rowData(row);
     out.set(d.subarray(position * this.width, (position + 1) * this.width), offset);

@@ -205,19 +205,30 @@ export class KvCache {
 
   /** Moves slot `from`'s used positions into slot `to` (swap-remove of a finished row). */
   moveSlot(from: number, to: number): void {
+    this.copySlot(from, to);
+    this.lengths[from] = 0;
+  }
+
+  /**
+   * Makes slot `to` hold what slot `from` holds: copies positions [start, length of `from`) and sets the
+   * length. Positions below `start` are not copied: the caller knows the two slots agree there (SpecTr's
+   * drafts of one row share the row's committed positions, electron/core/engine/spectr.ts).
+   */
+  copySlot(from: number, to: number, start = 0): void {
     // A "bnsh" slot is `heads` blocks of the stride, each used up to the length; "bsd" is one block.
     const blocks = this.layout === 'bnsh' ? this.heads : 1;
     const stride = this.slotSize / blocks;
-    const n = this.lengths[from] * (this.kvDim / blocks);
+    const width = this.kvDim / blocks;
+    const begin = Math.min(start, this.lengths[from]) * width;
+    const end = this.lengths[from] * width;
     for (let b = 0; b < blocks; b++) {
       const src = from * this.slotSize + b * stride;
       const dst = to * this.slotSize + b * stride;
       for (let layer = 0; layer < this.layers; layer++) {
-        this.keys[layer].copyWithin(dst, src, src + n);
-        this.values[layer].copyWithin(dst, src, src + n);
+        this.keys[layer].copyWithin(dst + begin, src + begin, src + end);
+        this.values[layer].copyWithin(dst + begin, src + begin, src + end);
       }
     }
     this.lengths[to] = this.lengths[from];
-    this.lengths[from] = 0;
   }
 }

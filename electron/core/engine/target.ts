@@ -43,6 +43,7 @@ export class FullTarget implements Target {
   readonly caches: readonly KvCache[];
   /** The target's final hidden state per position, kept only when a drafter (eagle) reads it. */
   readonly features: PositionStore | null;
+  readonly stores: readonly PositionStore[];
   private readonly graph: Graph;
   private readonly vocabSize: number;
 
@@ -53,6 +54,7 @@ export class FullTarget implements Target {
     this.cache = KvCache.forGraph(graph.entry, options.slots, capacity);
     this.caches = [this.cache];
     this.features = options.keepFeatures ? new PositionStore(graph.hiddenDim, capacity) : null;
+    this.stores = this.features ? [this.features] : [];
   }
 
   async prefill(table: SlotTable): Promise<void> {

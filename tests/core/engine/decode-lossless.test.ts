@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, type DecodeOptions, type Strategy } from '../../../electron/core/engine/decode.ts';
+import { decode, STRATEGIES, type DecodeOptions, type Strategy } from '../../../electron/core/engine/decode.ts';
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
@@ -43,7 +43,7 @@ async function sampledJoint(
   strategy: Strategy,
   sampling: ReferenceSampling,
   seedBase: number,
-  adaptive: Pick<DecodeOptions, 'gamma' | 'draftConfidence'> = { gamma: 2 },
+  adaptive: Pick<DecodeOptions, 'gamma' | 'draftConfidence' | 'drafts'> = { gamma: 2 },
 ): Promise<Float64Array> {
   const V = model.vocabSize;
   const counts = new Float64Array(V * V * V);
@@ -144,3 +144,19 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
     assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
   }
 });
+
+// SpecTr: three drafts per row and step, drawn independently and verified together by K-SEQ
+// (verifySpecTr), for every drafter; at gamma 2 the tree of drafts decides the first three tokens.
+for (const { label, sampling } of SETTINGS.slice(1, 2)) {
+  test(`with drafts: 3 the first three sampled tokens have the target's joint distribution (${label})`, async () => {
+    const model = await fixture(TINY);
+    const exact = await exactJoint(model, sampling);
+    for (const [k, strategy] of STRATEGIES.filter((s) => s !== 'ar').entries()) {
+      const counts = await sampledJoint(model, strategy, sampling, 11_000_000 * (k + 1), { gamma: 2, drafts: 3 });
+      const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+      const critical = chiSquareCritical(df);
+      assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+      assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+    }
+  });
+}

@@ -48,6 +48,7 @@ export interface EarlyExitOptions extends StrategyEnv {
 export class EarlyExitTarget implements Target {
   readonly restCache: KvCache;
   readonly caches: readonly KvCache[];
+  readonly stores: readonly PositionStore[];
   readonly trunk: Trunk;
   private readonly rest: Graph;
   private readonly vocabSize: number;
@@ -58,6 +59,7 @@ export class EarlyExitTarget implements Target {
     this.vocabSize = options.vocabSize;
     this.restCache = KvCache.forGraph(this.rest.entry, options.slots, options.capacity);
     this.caches = [this.trunk.cache, this.restCache];
+    this.stores = [this.trunk.hidden];
   }
 
   async prefill(table: SlotTable): Promise<void> {

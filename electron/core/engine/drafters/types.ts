@@ -4,12 +4,16 @@
  * scores the pending token and those drafts in one call. One verifier (verify.ts) serves every pair,
  * so a new drafter touches no verification code.
  */
+import type { PositionStore } from '../feed.ts';
 import type { KvCache } from '../kv-cache.ts';
 import type { TokenPicker } from '../picker.ts';
 import type { Uniform } from '../random.ts';
 import type { Drafts, SlotTable } from '../rows.ts';
 
-/** Where strategies are built: one cache slot per row, room for `capacity` positions each. */
+/**
+ * Where strategies are built: `slots` cache slots (one per row; with SpecTr's K drafts, K per row), room
+ * for `capacity` positions each.
+ */
 export interface StrategyEnv {
   slots: number;
   capacity: number;
@@ -38,6 +42,8 @@ export type UniformOf = (slot: number) => Uniform;
 
 export interface Drafter {
   readonly caches: readonly KvCache[];
+  /** Vectors kept per row by position besides the caches, if any (SpecTr copies them between a row's drafts). */
+  readonly stores?: readonly PositionStore[];
   /**
    * Drafts gamma tokens for every active row (fewer where `limit` stops a row), drawing from each row's
    * own random source when sampling.
@@ -52,6 +58,8 @@ export interface Drafter {
 
 export interface Target {
   readonly caches: readonly KvCache[];
+  /** As Drafter.stores. */
+  readonly stores?: readonly PositionStore[];
   /** Runs every prompt token but the last (the pending one) through the target. */
   prefill(table: SlotTable): Promise<void>;
   /**
