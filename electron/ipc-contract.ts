@@ -61,6 +61,8 @@ export interface SynthesisSettings {
    * voice's unit_groups; never the default, and never counted as lossless).
    */
   acceptance?: 'exact' | 'groups';
+  /** Drafts per sentence and step, K (1–8; default 1); K > 1 samples K drafts and verifies them with SpecTr. */
+  drafts?: number;
   /** 0 = greedy. */
   temperature: number;
   topK?: number;
@@ -334,6 +336,8 @@ export interface CompareCell {
   strategy: Strategy;
   /** 0 for ar; 'auto' for adaptive gamma (the core's bench measures it; the Compare view asks for fixed gammas). */
   gamma: number | 'auto';
+  /** K, drafts per step (SpecTr above 1); absent means 1. */
+  drafts?: number;
   /** Measured runs these numbers are over. */
   runs: number;
   sentences: number;

@@ -1,5 +1,6 @@
 /** Command-line parsing helpers: strict flags, typed values, one-line usage errors (exit code 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MAX_DRAFTS } from '../core/engine/decode.ts';
 import { SpearError } from '../core/errors.ts';
 
 export class UsageError extends SpearError {}
@@ -46,6 +47,22 @@ export function adaptiveArgs(
     throw new UsageError(`--${draftConfidence !== undefined ? 'draft-confidence' : 'max-gamma'} applies only with --gamma auto`);
   }
   return { ...(draftConfidence !== undefined ? { draftConfidence } : {}), ...(max !== undefined ? { maxGamma: max } : {}) };
+}
+
+/** `--drafts`: K, drafts per row and step, 1 to MAX_DRAFTS. */
+export function draftsArg(value: string | undefined, flag: string): number | undefined {
+  return int(value, flag, 1, MAX_DRAFTS);
+}
+
+/**
+ * K > 1 samples K drafts and verifies them together: refused, in one line, with 'ar' (it drafts nothing)
+ * and at temperature 0 (greedy drafts are all the same draft). `strategies`: those the command runs.
+ */
+export function checkDrafts(drafts: number | readonly number[] | undefined, strategies: readonly string[], temperature: number | undefined): void {
+  const most = Math.max(1, ...(typeof drafts === 'number' ? [drafts] : (drafts ?? [])));
+  if (most === 1) return;
+  if (strategies.length > 0 && strategies.every((s) => s === 'ar')) throw new UsageError(`--drafts ${most}: 'ar' drafts nothing; choose a drafting --strategy`);
+  if (temperature === 0) throw new UsageError(`--drafts ${most}: at temperature 0 every draft is the same greedy draft; sample with --temperature above 0`);
 }
 
 export function num(value: string | undefined, flag: string, check: (n: number) => boolean, allowed: string): number | undefined {

@@ -11,7 +11,7 @@ import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
@@ -37,6 +37,8 @@ Options:
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
       --accept MODE        exact (default, lossless) or groups: lossy, every drafting row accepts a draft
                            in the target's unit group (its rows say "lossless": false)
+      --drafts LIST        drafts per sentence and step, K, each 1-8 (default 1); K > 1 samples K
+                           drafts and verifies them with SpecTr (needs --temperature above 0)
       --temperature T      default 0 (greedy)
       --batch N            sentences decoded together (default 1)
       --repeats N          measured rounds after one warm-up round (default 3)
@@ -55,6 +57,7 @@ const OPTIONS = {
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
   accept: { type: 'string' },
+  drafts: { type: 'string' },
   temperature: { type: 'string' },
   batch: { type: 'string' },
   repeats: { type: 'string' },
@@ -79,6 +82,8 @@ export interface BenchRow {
   draft_confidence: number | null;
   /** Drafts per step, measured (gamma for a fixed row). */
   mean_drafted: number;
+  /** K: drafts per sentence and step, verified together by SpecTr when above 1 (1 for ar). */
+  drafts: number;
   temperature: number;
   batch: number;
   sentences: number;
@@ -123,6 +128,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const adaptive = adaptiveArgs(v.gammas, v['draft-confidence'], v['max-gamma']);
   const acceptance = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
+  const draftCounts = list(v.drafts, 'drafts', (s) => draftsArg(s, 'drafts')!) ?? [1];
+  checkDrafts(draftCounts, asked ?? [], temperature);
+  if (acceptance === 'groups' && draftCounts.some((k) => k > 1))
+    throw new UsageError('--drafts above 1 verifies tokens with SpecTr; it cannot run with --accept groups');
   const batch = int(v.batch, 'batch', 1, 256) ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
   const threads = int(v.threads, 'threads', 0, 64);
@@ -145,7 +154,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
-    const configs = benchConfigs(strategies, gammas);
+    const configs = benchConfigs(strategies, gammas, draftCounts);
     const runs = await runInterleaved({
       configs,
       repeats,
@@ -165,6 +174,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
             gamma: c.gamma || 1,
             ...(c.gamma === 'auto' ? adaptive : {}),
             ...(c.strategy !== 'ar' && acceptance === 'groups' ? { acceptance } : {}),
+            ...((c.drafts ?? 1) > 1 ? { drafts: c.drafts } : {}),
             temperature,
             batchSize: batch,
             seed: 0,
@@ -182,6 +192,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         adaptive: auto,
         draft_confidence: auto ? (adaptive.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE) : null,
         mean_drafted: cell.meanDrafted,
+        drafts: cell.drafts ?? 1,
         temperature,
         batch,
         sentences: cell.sentences,
@@ -216,6 +227,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         rows.map((r) => ({
           strategy: r.strategy,
           γ: r.adaptive ? `auto ≤${r.gamma} @${r.draft_confidence} (${r.mean_drafted.toFixed(1)})` : r.gamma || '',
+          ...(draftCounts.some((k) => k > 1) ? { K: r.strategy === 'ar' ? '' : r.drafts } : {}),
           'units/s': r.tokens_per_s.toFixed(0),
           speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,
           α: r.strategy === 'ar' ? '' : r.acceptance_rate.toFixed(3),

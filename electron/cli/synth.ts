@@ -12,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -44,6 +44,8 @@ Options:
       --max-gamma N        with --gamma auto: the most drafts per step, 1-16 (default 8)
       --accept MODE        exact (default): lossless; groups: lossy, a draft in the target's unit group
                            is accepted (faster; the units are no longer the target's own)
+      --drafts K           sampling: K drafts per sentence and step, verified together by SpecTr,
+                           1-8 (default 1); needs a drafting strategy and a temperature above 0
       --temperature T      0 = greedy (default: the voice's)
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
@@ -82,6 +84,7 @@ const OPTIONS = {
   'draft-confidence': { type: 'string' },
   'max-gamma': { type: 'string' },
   accept: { type: 'string' },
+  drafts: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -121,6 +124,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     gamma: gammaArg(v.gamma, 'gamma'),
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
     ...(v.accept ? { acceptance: oneOf(v.accept, 'accept', ['exact', 'groups'] as const) } : {}),
+    drafts: draftsArg(v.drafts, 'drafts'),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
@@ -133,6 +137,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
   if (settings.strategy === 'ar' && settings.gamma === 'auto') throw new UsageError("--gamma auto: 'ar' drafts nothing, so there is no draft length to adapt");
+  checkDrafts(settings.drafts, settings.strategy === undefined ? [] : [settings.strategy], settings.temperature);
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   let threads = int(v.threads, 'threads', 0, 64);
   let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
@@ -229,7 +234,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       const d = summary.decode;
       process.stderr.write(
         `${v.output}: ${summary.audioSeconds.toFixed(2)} s of audio, ${summary.sentences} sentences; ` +
-          `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}: ${summary.tokensPerSecond.toFixed(0)} units/s, ` +
+          `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}${(settings.drafts ?? 1) > 1 ? ` K=${settings.drafts}` : ''}: ` +
+          `${summary.tokensPerSecond.toFixed(0)} units/s, ` +
           `α ${d.acceptanceRate.toFixed(2)}, τ ${d.meanAcceptedTokens.toFixed(2)}, RTF ${summary.rtf.toFixed(3)}` +
           (summary.rereadSentences > 0 ? `; ${summary.rereadSentences} sentence(s) read again after the reading check` : '') +
           '\n',

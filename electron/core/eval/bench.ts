@@ -12,21 +12,26 @@
 import type { Strategy } from '../engine/decode.ts';
 import type { SynthesisSummary } from '../pipeline/events.ts';
 
-/** One configuration: `ar` (gamma 0) or a drafting strategy at a gamma, or at adaptive gamma ('auto'). */
+/**
+ * One configuration: `ar` (gamma 0) or a drafting strategy at a gamma, or at adaptive gamma ('auto'),
+ * with `drafts` K drafts per step (default 1; above 1, SpecTr).
+ */
 export interface BenchConfig {
   strategy: Strategy;
   gamma: number | 'auto';
+  drafts?: number;
 }
 
-/** `ar` first, then each drafting strategy at each gamma, in the order given. */
-export function benchConfigs(strategies: readonly Strategy[], gammas: readonly (number | 'auto')[]): BenchConfig[] {
+/** `ar` first, then each drafting strategy at each gamma and each number of drafts, in the order given. */
+export function benchConfigs(strategies: readonly Strategy[], gammas: readonly (number | 'auto')[], drafts: readonly number[] = [1]): BenchConfig[] {
   const configs: BenchConfig[] = [{ strategy: 'ar', gamma: 0 }];
-  for (const strategy of strategies) if (strategy !== 'ar') for (const gamma of gammas) configs.push({ strategy, gamma });
+  for (const strategy of strategies)
+    if (strategy !== 'ar') for (const gamma of gammas) for (const k of drafts) configs.push({ strategy, gamma, ...(k > 1 ? { drafts: k } : {}) });
   return configs;
 }
 
-/** "eagle/4", "ar/0", "draft/auto": a configuration as a map key. */
-export const benchKey = (config: BenchConfig): string => `${config.strategy}/${config.gamma}`;
+/** "eagle/4", "ar/0", "draft/auto", "eagle/3/K2" (two drafts): a configuration as a map key. */
+export const benchKey = (config: BenchConfig): string => `${config.strategy}/${config.gamma}${(config.drafts ?? 1) > 1 ? `/K${config.drafts}` : ''}`;
 
 /** The order round `round` (0-based, warm-up rounds counted) runs the configurations in: rotated by `round`. */
 export function roundOrder<T>(configs: readonly T[], round: number): T[] {
@@ -94,6 +99,8 @@ export interface BenchCell {
   strategy: Strategy;
   /** 0 for ar; 'auto' for adaptive gamma. */
   gamma: number | 'auto';
+  /** K, drafts per step; absent in cells made elsewhere, meaning 1. */
+  drafts?: number;
   /** Measured runs these numbers are over. */
   runs: number;
   sentences: number;
@@ -136,6 +143,7 @@ export function benchCell(config: BenchConfig, runs: readonly SynthesisSummary[]
   return {
     strategy: config.strategy,
     gamma: config.gamma,
+    drafts: config.drafts ?? 1,
     runs: runs.length,
     sentences: runs[0]?.sentences ?? 0,
     tokens: runs[0]?.decode.tokens ?? 0,

@@ -34,6 +34,8 @@ export interface SynthesisSettings {
    * voice's unit_groups; never the default, and never counted as lossless).
    */
   acceptance?: 'exact' | 'groups';
+  /** Drafts per sentence and step, K (1–8; default 1); K > 1 samples K drafts and verifies them with SpecTr. */
+  drafts?: number;
   /** 0 = greedy. */
   temperature: number;
   topK?: number;
