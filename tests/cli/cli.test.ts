@@ -371,6 +371,61 @@ test('--accept groups is lossy and says so: bench rows are lossless: false, and 
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--accept', 'fuzzy'], /--accept fuzzy: expected one of exact, groups/);
 });
 
+test('--drafts K samples K drafts per step (SpecTr): synth runs, and bench rows carry drafts', async () => {
+  const dir = await scratch();
+  const units = path.join(dir, 'units.json');
+  const synth = spear([
+    'synth',
+    TEXT,
+    '-o',
+    path.join(dir, 'k.wav'),
+    '--strategy',
+    'draft',
+    '--gamma',
+    '3',
+    '--drafts',
+    '3',
+    '--temperature',
+    '0.8',
+    '--units-out',
+    units,
+  ]);
+  assert.equal(synth.code, 0, synth.stderr);
+  assert.match(synth.stderr, /draft γ=3 K=3: /);
+  assert.ok(JSON.parse(await readFile(units, 'utf8')).sentences.every((s: { units: number[] }) => s.units.length > 0));
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\n');
+  const r = spear(['bench', '--texts', texts, '--strategies', 'draft', '--gammas', '3', '--drafts', '1,2', '--temperature', '0.8', '--repeats', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.deepEqual(
+    rows.map((row: { strategy: string; gamma: number; drafts: number; lossless: boolean }) => [row.strategy, row.gamma, row.drafts, row.lossless]),
+    [
+      ['ar', 0, 1, true],
+      ['draft', 3, 1, true],
+      ['draft', 3, 2, true],
+    ],
+  );
+});
+
+test('--drafts outside 1 to 8, with ar only or at temperature 0, is refused in one line', async () => {
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '0'], /--drafts 0: expected an integer from 1 to 8/);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '9'], /--drafts 9: expected an integer from 1 to 8/);
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'ar', '--drafts', '2', '--temperature', '1'],
+    /--drafts 2: 'ar' drafts nothing/,
+  );
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '3', '--temperature', '0'],
+    /--drafts 3: at temperature 0 every draft is the same/,
+  );
+  await failsCleanly(() => ['bench', '--strategies', 'draft', '--drafts', '1,3'], /--drafts 3: at temperature 0 every draft is the same/);
+  await failsCleanly(
+    () => ['bench', '--strategies', 'draft', '--drafts', '2', '--temperature', '1', '--accept', 'groups'],
+    /--drafts above 1 .*--accept groups/,
+  );
+});
+
 test('bench --json emits one row per strategy and gamma with every field', async () => {
   const dir = await scratch();
   const texts = path.join(dir, 'texts.txt');

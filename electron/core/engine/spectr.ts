@@ -65,14 +65,27 @@ export class SpecTrRows {
     this.startLengths = this.caches.map((cache) => Int32Array.from({ length: this.table.size / this.K }, (_, s) => cache.lengths[s * this.K]));
   }
 
-  /** The target's distributions along every draft, then SpecTr's verification of each row's K drafts. */
+  /**
+   * The target's distributions along the drafts, then SpecTr's verification of each row's K drafts.
+   * verifySpecTr reads p at depth i only from the first of the drafts that share their first i tokens
+   * and either go on past depth i or end there; the others repeat it and are not computed.
+   */
   verify(logits: Float32Array, proposal: Proposal, gamma: number, picker: TokenPicker, uniforms: readonly Uniform[]): VerifySpecTrOutput {
     const drafts = proposal.tokens;
     const V = picker.vocabSize;
+    const K = this.K;
     const lengths = Int32Array.from(drafts, (d) => d.length);
     const p = new Float64Array(drafts.length * (gamma + 1) * V);
-    for (let d = 0; d < drafts.length; d++) {
-      for (let i = 0; i <= lengths[d]; i++) picker.distribution(logits, (d * (gamma + 1) + i) * V, p, (d * (gamma + 1) + i) * V);
+    for (let row = 0; row * K < drafts.length; row++) {
+      const seen = new Set<string>();
+      for (let d = row * K; d < (row + 1) * K; d++) {
+        for (let i = 0; i <= lengths[d]; i++) {
+          const node = `${drafts[d].slice(0, i).join(',')}|${i < lengths[d]}`;
+          if (seen.has(node)) continue;
+          seen.add(node);
+          picker.distribution(logits, (d * (gamma + 1) + i) * V, p, (d * (gamma + 1) + i) * V);
+        }
+      }
     }
     const draftTokens = new Int32Array(drafts.length * gamma);
     drafts.forEach((tokens, d) => draftTokens.set(tokens, d * gamma));

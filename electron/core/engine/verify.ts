@@ -204,18 +204,19 @@ export function verifySampledGroups(input: VerifySampledInput & { groups: UnitGr
  * accepted with probability min(q(x), p(x)/ρ) · (1 − (1 − β)^n) / β, at most p(x) exactly when the
  * condition on ρ holds, and the residual supplies the rest of p: the emitted token has the law p_i. The
  * acceptance 1 − (1 − β)^n falls as ρ grows, so ρ is the smallest value meeting the condition (the
- * paper's ρ*, found here by bisection). When all of a row's candidates are accepted to their ends, the
+ * paper's ρ*, found here numerically). When all of a row's candidates are accepted to their ends, the
  * bonus token comes from p after them.
  *
  * With one candidate ρ = 1: Algorithm 1 above, draw for draw.
  */
 
-/** Bisection steps for ρ: (n − 1) / 2^30 < 1e-8. */
-const RHO_BISECTIONS = 30;
+/** Bisection steps for ρ: (n − 1) / 2^26 < 1.1e-7 for n ≤ 8. */
+const RHO_BISECTIONS = 26;
 /**
- * Rounding allowed in K-SEQ's condition. β sums V float64 terms, so where the condition is tight at
- * ρ = 1 (q = p) rounding alone can break it; a ρ that breaks it by this much makes a token's emission
- * probability exceed p by at most that factor, far below anything a sample could show.
+ * Rounding allowed in K-SEQ's condition at ρ = 1. β sums V float64 terms, so where q = p, and the
+ * condition holds at ρ = 1 with equality, rounding alone can break it; ρ = 1 is then taken anyway, which
+ * makes a token's emission probability exceed p by at most this factor, far below anything a sample
+ * could show.
  */
 const RHO_SLACK = 1e-12;
 
@@ -239,18 +240,21 @@ function kSeqOverlap(p: Float64Array, pBase: number, q: Float64Array, qBase: num
 
 /**
  * K-SEQ's ρ for n candidates drawn from `q[qBase …]` against `p[pBase …]`: the smallest ρ in [1, n] (to
- * 1e-8) with (1 − (1 − β(ρ))^n) / β(ρ) ≤ ρ (up to RHO_SLACK). ρ = n always meets it (the sum has n
- * terms of at most 1); the value returned always meets it.
+ * 1.1e-7) with (1 − (1 − β(ρ))^n) / β(ρ) ≤ ρ (at ρ = 1 up to RHO_SLACK), by bisection. ρ = n always
+ * meets it (the sum has n terms of at most 1), and the value returned always meets it. Regula falsi
+ * needs fewer passes over p and q where the condition is smooth, but stalls at the kinks of β and on
+ * the long stretch above the root where the condition holds by about (1 − β)^n.
  */
 export function kSeqRho(p: Float64Array, pBase: number, q: Float64Array, qBase: number, V: number, n: number): number {
   if (n <= 1) return 1;
-  const feasible = (rho: number): boolean => kSeqScale(kSeqOverlap(p, pBase, q, qBase, V, rho), n) <= rho * (1 + RHO_SLACK);
-  if (feasible(1)) return 1;
+  // ≤ 0 where the condition holds.
+  const excess = (rho: number): number => kSeqScale(kSeqOverlap(p, pBase, q, qBase, V, rho), n) - rho;
+  if (excess(1) <= RHO_SLACK) return 1;
   let lo = 1;
   let hi = n;
   for (let i = 0; i < RHO_BISECTIONS; i++) {
     const mid = (lo + hi) / 2;
-    if (feasible(mid)) hi = mid;
+    if (excess(mid) <= 0) hi = mid;
     else lo = mid;
   }
   return hi;
@@ -299,7 +303,8 @@ export function verifySpecTr(input: VerifySpecTrInput): VerifySpecTrOutput {
       const live = candidates.filter((d) => draftLength(d) > depth);
       // Every candidate was accepted to its end: the bonus token below.
       if (live.length === 0) break;
-      // The candidates share their prefix, so p and q at this depth are those of any of them.
+      // The candidates share their prefix, so p and q at this depth are those of any of them: the
+      // first live one's (SpecTrRows computes p only there).
       source = live[0];
       const pBase = (source * (gamma + 1) + depth) * V;
       const qBase = (source * gamma + depth) * V;
