@@ -109,7 +109,7 @@ test('a prompt longer than the context is a PromptError', async () => {
 test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionError', async () => {
   const model = await fixture(TINY);
   // @ts-expect-error: a caller outside TypeScript can pass anything
-  await rejects(decode(model, [PROMPT], { strategy: 'medusa' }), DecodeOptionError, /strategy = "medusa" .*one of ar, draft/);
+  await rejects(decode(model, [PROMPT], { strategy: 'lookahead' }), DecodeOptionError, /strategy = "lookahead" .*one of ar, draft/);
   const arOnly = await loadModel(TINY, { roles: ['full'] });
   await rejects(decode(arOnly, [PROMPT], { strategy: 'eagle' }), DecodeOptionError, /lacks graph\(s\) eagle/);
   await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
