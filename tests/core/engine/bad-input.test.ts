@@ -329,7 +329,7 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
   await rejectsManifest(
     (m) => {
       m.d_model = 16;
-      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip']) m.graphs[role].hidden_dim = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip', 'medusa']) m.graphs[role].hidden_dim = 16;
       m.chains.eagle.hidden_dim = 16;
     },
     [
