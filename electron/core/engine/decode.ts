@@ -279,7 +279,8 @@ async function run(input: RunInput): Promise<DecodeResult> {
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
   const auto = options.gamma === 'auto';
-  const gamma = strategy === 'ar' ? 0 : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
+  const gamma =
+    strategy === 'ar' ? 0 : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
   const limit: DraftLimit | undefined = auto ? { confidence: options.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE } : undefined;
   const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
   const context = model.manifest.context;
@@ -398,7 +399,6 @@ async function run(input: RunInput): Promise<DecodeResult> {
     tokensPerSecond: summary.tokens / (ms / 1000),
   };
 }
-
 
 function draftMatrix(drafts: Drafts, gamma: number): Int32Array {
   const m = new Int32Array(drafts.length * gamma);

@@ -139,7 +139,9 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
     }
     const heads = logitsMeta.shape[logitsMeta.shape.length - 2];
     if (role === 'medusa' && (logitsMeta.shape.length !== 4 || (typeof heads === 'number' && heads !== entry.heads))) {
-      problems.push(`graph "medusa" (${entry.file}) writes logits of shape [${logitsMeta.shape.join(', ')}]; the manifest declares (B, T, ${entry.heads}, ${vocabSize})`);
+      problems.push(
+        `graph "medusa" (${entry.file}) writes logits of shape [${logitsMeta.shape.join(', ')}]; the manifest declares (B, T, ${entry.heads}, ${vocabSize})`,
+      );
     }
   }
   return problems;

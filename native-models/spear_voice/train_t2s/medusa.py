@@ -1,9 +1,9 @@
 """Train the Medusa heads (t2s/medusa.py) on the target's own greedy readings, the target frozen.
 
     node --import tsx native-models/tools/medusa_data.mts --out native-models/work/medusa-data
-    python3 -m spear_voice.train_t2s.medusa --data native-models/work/medusa-data --voice native-models/voice \
-        --out native-models/work/medusa-run [--heads 4] [--budget_s 900]
-    python3 -m spear_voice.t2s.medusa native-models/voice --ckpt native-models/work/medusa-run/medusa.pt
+    cd native-models && python3 -m spear_voice.train_t2s.medusa --data work/medusa-data --voice voice \
+        --out work/medusa-run [--heads 4] [--budget_s 1500]
+    python3 -m spear_voice.t2s.medusa voice --ckpt work/medusa-run/medusa.pt
 
 The data (tools/medusa_data.mts) holds each reading's tokens and the target's final hidden state h_t at
 every position t the drafter reads, from the prompt's last phoneme on. Head i learns the token at

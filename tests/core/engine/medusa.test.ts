@@ -8,12 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as engine from '../../../electron/core/engine/decode.ts';
 import { decode, type DecodeOptions } from '../../../electron/core/engine/decode.ts';
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import { loadModel, type LoadedModel } from '../../../electron/core/engine/model.ts';
 import { argmax } from '../../../electron/core/engine/sampling.ts';
 import { DecodeOptionError, ModelLoadError } from '../../../electron/core/errors.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED, TINY_NOEXIT, withCopy } from '../../helpers/fixtures.ts';
+import { chiSquareCritical, pooledChiSquare } from '../../helpers/goodness-of-fit.ts';
+import { importMutant } from '../../helpers/mutant.ts';
+import { referenceDistribution } from '../../helpers/reference-sampling.ts';
+
+const ENGINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../electron/core/engine');
 
 /** Head i's argmax at the target's hidden state of position `sequence.length - 2`, computed apart from the engine. */
 async function headsArgmax(model: LoadedModel, sequence: readonly number[]): Promise<number[]> {
@@ -118,4 +125,50 @@ test('a medusa entry without "heads", or with heads its graph does not have, is 
       await assert.rejects(loadModel(dir), (e: Error) => e instanceof ModelLoadError && pattern.test(e.message) && !e.message.includes('\n'));
     });
   }
+});
+
+test("the joint-law test catches a medusa drafter that hands the verifier another head's q", async () => {
+  // decode-lossless.test.ts shows medusa's first three sampled tokens have the target's exact joint law;
+  // here a mutant that draws draft i from head i but reports head i + 1's distribution must fail it.
+  const model = await fixture(TINY);
+  const V = model.vocabSize;
+  const prompt = [1, 7, 12, 2];
+  const full = model.graphs.full!;
+  const rows = V * V;
+  const T = prompt.length + 2;
+  const cache = new KvCache(full.cacheLayers, full.entry.kv_dim, rows, T + 1);
+  const tokenAt = (s: number, i: number): number => (i < prompt.length ? prompt[i] : i === prompt.length ? Math.floor(s / V) : s % V);
+  const { logits } = await full.run(cache, { rows, counts: new Array(rows).fill(T), tokenAt });
+  const p = (s: number, t: number): Float64Array => referenceDistribution(logits!.subarray((s * T + t) * V, (s * T + t + 1) * V), { temperature: 1 });
+  const exact = new Float64Array(V * V * V);
+  for (let x1 = 0; x1 < V; x1++)
+    for (let x2 = 0; x2 < V; x2++)
+      for (let x3 = 0; x3 < V; x3++)
+        exact[(x1 * V + x2) * V + x3] = p(0, prompt.length - 1)[x1] * p(x1 * V, prompt.length)[x2] * p(x1 * V + x2, prompt.length + 1)[x3];
+  const mutant = await importMutant<typeof engine>(
+    path.join(ENGINE, 'decode.ts'),
+    { redirect: { './drafters/medusa.ts': 'medusa' } },
+    {
+      medusa: {
+        file: path.join(ENGINE, 'drafters/medusa.ts'),
+        mutations: [
+          {
+            from: 'tokens[s].push(sampleIndex(q, qOffset, V, row.uniform));',
+            to: 'tokens[s].push(sampleIndex(q, qOffset, V, row.uniform));\n          picker.distribution(logits, (s * heads + ((i + 1) % heads)) * V, q, qOffset);',
+          },
+        ],
+      },
+    },
+  );
+  const counts = new Float64Array(V * V * V);
+  const samples = 10_000;
+  const seeds = Array.from({ length: samples }, (_, r) => 9_000_000 + r);
+  const result = await mutant.decode(
+    model,
+    seeds.map(() => prompt),
+    { strategy: 'medusa', gamma: 2, temperature: 1, seeds, maxNewTokens: 3, stopToken: null },
+  );
+  for (const row of result.rows) counts[(row.tokens[0] * V + row.tokens[1]) * V + row.tokens[2]]++;
+  const { statistic, df } = pooledChiSquare(counts, exact);
+  assert.ok(statistic > chiSquareCritical(df), `the mutant's chi-square ${statistic.toFixed(1)} should exceed ${chiSquareCritical(df).toFixed(1)}`);
 });
