@@ -8,7 +8,7 @@ import { CostTable, predict } from '../core/calibration/cost-model.ts';
 import { PROVIDERS, type Provider } from '../core/engine/model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
-import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
+import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, gammaLimit, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
 import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
@@ -30,9 +30,10 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    ar, early-exit, draft, eagle, layer-skip (default: every one the voice
-                           has the graphs of; ar is always measured)
-      --gammas LIST        default 1,2,3,4,5,6,8; 'auto' adds adaptive gamma (e.g. 3,4,auto)
+      --strategies LIST    ar, early-exit, draft, eagle, layer-skip, medusa (default: every one the
+                           voice has the graphs of; ar is always measured)
+      --gammas LIST        default 1,2,3,4,5,6,8 (medusa: those up to its heads); 'auto' adds adaptive
+                           gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
       --accept MODE        exact (default, lossless) or groups: lossy, every drafting row accepts a draft
@@ -154,7 +155,15 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
-    const configs = benchConfigs(strategies, gammas, draftCounts);
+    // Medusa drafts at most its heads per step: a gamma asked for beyond them is refused, a default one left out.
+    const beyond = (s: Strategy, g: number | 'auto'): boolean => g !== 'auto' && g > gammaLimit(voice.decoder, s);
+    for (const s of strategies) {
+      const too = gammas.filter((g) => beyond(s, g));
+      if (v.gammas && too.length > 0) {
+        throw new UsageError(`bench: --gammas ${too.join(',')}: ${s} drafts at most ${gammaLimit(voice.decoder, s)} tokens per step (its heads)`);
+      }
+    }
+    const configs = benchConfigs(strategies, gammas, draftCounts).filter((c) => !beyond(c.strategy, c.gamma));
     const runs = await runInterleaved({
       configs,
       repeats,
@@ -185,7 +194,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     if (!v.json) process.stderr.write('\r\x1b[K');
     const rows: BenchRow[] = benchCells(configs, runs).map((cell) => {
       const auto = cell.gamma === 'auto';
-      const gamma = cell.gamma === 'auto' ? (adaptive.maxGamma ?? AUTO_MAX_GAMMA) : cell.gamma;
+      const gamma = cell.gamma === 'auto' ? Math.min(adaptive.maxGamma ?? AUTO_MAX_GAMMA, gammaLimit(voice.decoder, cell.strategy)) : cell.gamma;
       return {
         strategy: cell.strategy,
         gamma,

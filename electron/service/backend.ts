@@ -40,6 +40,8 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   openVoice(dir: string, options: { provider?: Provider; threads?: number; targetThreads?: number }): Promise<V>;
   /** The strategies `voice` can run: the engine's, those whose graphs it has. */
   strategies(voice: V): Strategy[];
+  /** The largest gamma `strategy` drafts with `voice` (medusa: its heads); absent: no limit below the service's own. */
+  gammaLimit?(voice: V, strategy: Strategy): number;
   /** Per-machine calibration (electron/core/calibration); absent where the backend cannot calibrate. */
   calibration?: CalibrationBackend<V>;
   synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;

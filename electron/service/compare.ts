@@ -11,10 +11,13 @@ import { LIMITS, type CompareCell, type CompareOptions, type CompareResult, type
 /** A comparison the open voice cannot run, or one with nothing to read. */
 export class CompareRequestError extends SpearError {}
 
-/** Each strategy the voice runs, with the gammas the Compare view may run it at (none for ar). */
-export function strategyInfo(strategies: readonly Strategy[]): StrategyInfo[] {
+/**
+ * Each strategy the voice runs, with the gammas the Compare view may run it at (none for ar): up to
+ * LIMITS.compareGammaMax, and up to `gammaLimit(strategy)` (medusa: its heads).
+ */
+export function strategyInfo(strategies: readonly Strategy[], gammaLimit: (strategy: Strategy) => number = () => Infinity): StrategyInfo[] {
   const gammas = Array.from({ length: LIMITS.compareGammaMax - LIMITS.gammaMin + 1 }, (_, i) => LIMITS.gammaMin + i);
-  return strategies.map((strategy) => ({ strategy, gammas: strategy === 'ar' ? [] : [...gammas] }));
+  return strategies.map((strategy) => ({ strategy, gammas: strategy === 'ar' ? [] : gammas.filter((g) => g <= gammaLimit(strategy)) }));
 }
 
 /** Throws a CompareRequestError naming the first strategy or gamma the voice cannot run. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AudioFileWriter, writeAudioFile } from '../core/audio/write.ts';
 import { calibrate, loadCalibration } from '../core/calibration/calibrate.ts';
 import { currentMachine, describeMachine } from '../core/calibration/machine.ts';
-import { STRATEGIES, STRATEGY_GRAPHS } from '../core/engine/decode.ts';
+import { gammaLimit, STRATEGIES, STRATEGY_GRAPHS } from '../core/engine/decode.ts';
 import { availableProviders } from '../core/engine/model.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../core/pipeline/voice.ts';
@@ -24,6 +24,7 @@ export function createBackend(options: { voiceDir?: string; calibrationDir?: str
     availableProviders,
     openVoice: (dir, o) => openVoice(dir, o),
     strategies: (voice) => STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role])),
+    gammaLimit: (voice, strategy) => gammaLimit(voice.decoder, strategy),
     ...(calibrationDir
       ? {
           calibration: {

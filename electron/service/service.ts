@@ -171,10 +171,12 @@ export class StudioService {
   }
 
   sweep(doc: string, options: SweepOptions): JobId {
-    const gammas = options.gammas ?? DEFAULT_SWEEP_GAMMAS;
     const base = { temperature: options.temperature ?? 0, topK: options.topK, topP: options.topP, seed: options.seed ?? 0 };
     return this.startExclusive('sweep', async (job, voice) => {
       const signal = job.controller.signal;
+      // The default gammas stop at what the strategy drafts (medusa: its heads); gammas asked for are run as asked.
+      const limit = this.backend.gammaLimit?.(voice, options.strategy) ?? Infinity;
+      const gammas = options.gammas ?? DEFAULT_SWEEP_GAMMAS.filter((g) => g <= limit);
       const total = gammas.length + 1;
       // Every run decodes the same work, as `spear bench` does: each sentence read once (re-readings use
       // the voice's own strategy whatever is swept, and sampled ones differ run to run), spoken after
@@ -198,7 +200,8 @@ export class StudioService {
 
   /** The strategies the voice runs, opening it if it is not open. */
   async listStrategies(): Promise<StrategyInfo[]> {
-    return strategyInfo(this.backend.strategies(await this.voice()));
+    const voice = await this.voice();
+    return strategyInfo(this.backend.strategies(voice), (strategy) => this.backend.gammaLimit?.(voice, strategy) ?? Infinity);
   }
 
   /**

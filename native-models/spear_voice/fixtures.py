@@ -24,6 +24,7 @@ from . import REPO_ROOT
 from .t2s.chain import chain_voice
 from .t2s.export import export_model
 from .t2s.layer_skip import SkipPlan, add_layer_skip
+from .t2s.medusa import MedusaHeads, add_medusa
 from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
 from .t2s.seed_prophet import SeedProphet
@@ -58,6 +59,7 @@ TINY = FixtureConfig()
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
 FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry eagle chains (the others test models without)
+FIXTURE_MEDUSA_HEADS = 3  # fewer than the engine's default gamma 4, so the tests meet the heads' limit
 
 
 def fixture_layer_skip(n_layers: int) -> SkipPlan:
@@ -147,6 +149,22 @@ def acceptance(target: TargetModel, draft: DraftModel, eagle: Eagle, fc: Fixture
             "target_top1_prob": round(float(p.max(-1).values.mean()), 3)}
 
 
+def fixture_medusa(target: TargetModel, fc: FixtureConfig) -> MedusaHeads:
+    """Medusa heads from the target's LM head plus noise, with random residual blocks: drafts are
+    correlated with the target's guesses but often wrong, so both verification paths run. Drawn from a
+    generator of their own, so adding them changes none of the other fixture files."""
+    gen = torch.Generator().manual_seed(fc.seed + 2)
+    heads = MedusaHeads.from_lm_head(target.lm_head.weight.data, FIXTURE_MEDUSA_HEADS)
+    with torch.no_grad():
+        heads.w.copy_(torch.randn(heads.w.shape, generator=gen) / math.sqrt(fc.d_model))
+        heads.proj.copy_(noisy(heads.proj, fc.drafter_noise, gen))
+    return heads
+
+
+def add_fixture_medusa(target: TargetModel, fc: FixtureConfig, out_dir: Path) -> None:
+    add_medusa(out_dir, fixture_medusa(target, fc), {"kind": "random-init", "seed": fc.seed + 2})
+
+
 def phoneme_count() -> int:
     """Size of the app's PHONEME_INVENTORY (electron/core/text/phonemes.ts), asked of the TypeScript side."""
     out = subprocess.run(["node", "--import", "tsx", "-e",
@@ -164,6 +182,7 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
                  stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc),
                                                        "expected_acceptance": stats})
     add_layer_skip(out_dir, fixture_layer_skip(fc.n_layers))
+    add_fixture_medusa(target, fc, out_dir)
     if voice:
         manifest_path = out_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text())

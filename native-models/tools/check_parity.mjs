@@ -22,6 +22,7 @@ const tolerance = index.tolerance;
 /** The same feeds with every cache slot at or past past_len[b] overwritten by large values: the
  * attention rule says outputs must not change, so this proves the mask inside ONNX Runtime itself. */
 function withOtherGarbage(feeds) {
+  if (!feeds.past_len) return null; // a graph without a cache (medusa)
   const pastLen = feeds.past_len.data;
   const out = { ...feeds };
   let changed = false;

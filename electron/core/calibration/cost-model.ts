@@ -24,6 +24,7 @@
 import type { Strategy } from '../engine/decode.ts';
 
 export type DraftingStrategy = Exclude<Strategy, 'ar'>;
+/** The drafters calibration measures (at gamma 8; medusa drafts at most its heads, so it is not measured). */
 export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip'];
 
 /** Graphs whose cost is measured: the contract's roles, and each chained drafter's chain of one gamma. */

@@ -5,7 +5,8 @@
  *   draft       a separate small decoder drafts, `full` verifies;
  *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
- *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies.
+ *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies;
+ *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).
@@ -25,10 +26,11 @@ import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { LayerSkipDrafter } from './drafters/layer-skip.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { EagleDrafter } from './drafters/eagle.ts';
+import { MedusaDrafter } from './drafters/medusa.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
@@ -38,18 +40,19 @@ export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   'layer-skip': ['full', 'layer_skip'],
   'early-exit': ['trunk', 'rest', 'exit_head'],
   eagle: ['full', 'eagle'],
+  medusa: ['full', 'medusa'],
 };
 
 export interface DecodeOptions {
   /** Default 'ar'. */
   strategy?: Strategy;
   /**
-   * Drafted tokens per step, 1 to 64; ignored by 'ar'. Default 4. 'auto' (adaptive gamma, any strategy
-   * but 'ar'): up to `maxGamma` per step, each row stopping before the first draft whose confidence is
-   * below `draftConfidence` (see DraftLimit).
+   * Drafted tokens per step, 1 to 64 ('medusa': 1 to its heads); ignored by 'ar'. Default 4 ('medusa':
+   * at most its heads). 'auto' (adaptive gamma, any strategy but 'ar'): up to `maxGamma` per step, each
+   * row stopping before the first draft whose confidence is below `draftConfidence` (see DraftLimit).
    */
   gamma?: number | 'auto';
-  /** With gamma 'auto': the most drafts per step, 1 to 64. Default AUTO_MAX_GAMMA. */
+  /** With gamma 'auto': the most drafts per step, 1 to 64 ('medusa': to its heads). Default AUTO_MAX_GAMMA ('medusa': at most its heads). */
   maxGamma?: number;
   /** With gamma 'auto': the confidence threshold, in (0, 1). Default DEFAULT_DRAFT_CONFIDENCE. */
   draftConfidence?: number;
@@ -114,6 +117,11 @@ export interface DecodeResult {
   tokensPerSecond: number;
 }
 
+/** The largest gamma a strategy drafts on this model: 64, or for 'medusa' its graph's heads. */
+export function gammaLimit(model: Pick<LoadedModel, 'graphs'>, strategy: Strategy): number {
+  return strategy === 'medusa' ? (model.graphs.medusa?.entry.heads ?? 64) : 64;
+}
+
 /** Adaptive gamma's defaults: the most drafts per step (the longest chain a voice ships) and the threshold. */
 export const AUTO_MAX_GAMMA = 8;
 export const DEFAULT_DRAFT_CONFIDENCE = 0.5;
@@ -143,6 +151,14 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
   }
   if (o.maxGamma !== undefined && (!isInt(o.maxGamma) || o.maxGamma < 1 || o.maxGamma > 64)) {
     throw new DecodeOptionError('maxGamma', o.maxGamma, 'an integer from 1 to 64');
+  }
+  if (strategy === 'medusa') {
+    // One run of the heads gives all of a step's drafts: no more than there are heads.
+    const heads = gammaLimit(model, strategy);
+    const [option, value] = o.gamma === 'auto' ? ['maxGamma', o.maxGamma] : ['gamma', o.gamma];
+    if (typeof value === 'number' && value > heads) {
+      throw new DecodeOptionError(option, value, `at most ${heads} with 'medusa': this model's medusa graph has ${heads} heads`);
+    }
   }
   const c = o.draftConfidence;
   if (c !== undefined && !(typeof c === 'number' && c > 0 && c < 1)) throw new DecodeOptionError('draftConfidence', c, 'a number in (0, 1)');
@@ -219,6 +235,10 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
       return { target, drafter: new EagleDrafter({ ...env, graph: g.eagle, features: target.features!, chains: chains?.eagle }) };
     }
+    case 'medusa': {
+      const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
+      return { target, drafter: new MedusaDrafter({ ...env, graph: g.medusa, features: target.features! }) };
+    }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
       return {
@@ -280,7 +300,8 @@ async function run(input: RunInput): Promise<DecodeResult> {
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
   const auto = options.gamma === 'auto';
-  const gamma = strategy === 'ar' ? 0 : auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4);
+  const gamma =
+    strategy === 'ar' ? 0 : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
   const limit: DraftLimit | undefined = auto ? { confidence: options.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE } : undefined;
   const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
   const context = model.manifest.context;

@@ -54,7 +54,7 @@ export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, o
 }
 
 /** Throws a NonFiniteLogitsError at the first real position whose logits hold a NaN or an infinity. */
-function assertFiniteLogits(graph: Graph, table: SlotTable, result: FedResult): void {
+export function assertFiniteLogits(graph: Graph, table: SlotTable, result: FedResult): void {
   const check = (logits: Float32Array, slot: number, index: number, position: number, width: number): void => {
     // A sum of finite float32 values cannot overflow a float64, so it is finite exactly when they all are.
     let sum = 0;

@@ -45,6 +45,8 @@ export interface GraphFeed {
   rowIds?: ArrayLike<number>;
   /** A sampled chain's draws: one uniform per draft (one row) and the temperature. */
   sampling?: { uniforms: ArrayLike<number>; temperature: number };
+  /** A graph without a cache (medusa): the position of each slot's first new token, for the call log. Default 0. */
+  starts?: ArrayLike<number>;
 }
 
 export interface GraphResult {
@@ -61,6 +63,8 @@ export interface GraphResult {
 export class Graph {
   readonly hasTokens: boolean;
   readonly hasHidden: boolean;
+  /** Reads positions and past_len (every graph with a cache; medusa reads neither). */
+  readonly hasPositions: boolean;
   readonly hasLogits: boolean;
   readonly hasHiddenOut: boolean;
   readonly hasDrafts: boolean;
@@ -80,6 +84,7 @@ export class Graph {
   ) {
     this.hasTokens = entry.inputs.includes(INPUT_IDS);
     this.hasHidden = entry.inputs.includes(HIDDEN_IN);
+    this.hasPositions = entry.inputs.includes(POSITIONS);
     this.hasLogits = entry.outputs.includes(LOGITS);
     this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
     this.hasDrafts = entry.outputs.includes(DRAFTS);
@@ -95,24 +100,28 @@ export class Graph {
     return this.entry.hidden_dim ?? 0;
   }
 
-  async run(cache: KvCache, feed: GraphFeed): Promise<GraphResult> {
+  /** `cache` is null for a graph without one (medusa): nothing is kept between its calls. */
+  async run(cache: KvCache | null, feed: GraphFeed): Promise<GraphResult> {
     const { rows, counts } = feed;
     let T = 0;
     for (let s = 0; s < rows; s++) T = Math.max(T, counts[s]);
     if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null, draftLogits: null };
     const feeds: Record<string, ort.Tensor> = {};
-    const positions = new BigInt64Array(rows * T);
-    const pastLen = new BigInt64Array(rows);
-    for (let s = 0; s < rows; s++) {
-      const start = cache.lengths[s];
-      pastLen[s] = BigInt(start);
-      // Padded indices repeat the row's last real position: their outputs are ignored, and a fused
-      // graph's rotary table ends at its max_positions.
-      const last = Math.max(0, counts[s] - 1);
-      for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + Math.min(t, last));
+    const startOf = (s: number): number => (cache ? cache.lengths[s] : (feed.starts?.[s] ?? 0));
+    if (this.hasPositions) {
+      const positions = new BigInt64Array(rows * T);
+      const pastLen = new BigInt64Array(rows);
+      for (let s = 0; s < rows; s++) {
+        const start = startOf(s);
+        pastLen[s] = BigInt(start);
+        // Padded indices repeat the row's last real position: their outputs are ignored, and a fused
+        // graph's rotary table ends at its max_positions.
+        const last = Math.max(0, counts[s] - 1);
+        for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + Math.min(t, last));
+      }
+      feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
+      feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
     }
-    feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
-    feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
     let tokensForLog: number[][] | null = null;
     if (this.hasTokens) {
       const ids = new BigInt64Array(rows * T);
@@ -145,10 +154,12 @@ export class Graph {
     // slots whole; a "bsd" cache one row's used prefix, or for several rows KvCache.pastView copies each
     // row's first P positions (P = the longest row's length) into a scratch block, rows × P × kvDim floats
     // per layer for keys and again for values, unless a row fills the capacity.
-    const past = cache.pastView(rows);
-    for (let layer = 0; layer < cache.layers; layer++) {
-      feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], past.dims);
-      feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], past.dims);
+    if (cache && cache.layers > 0) {
+      const past = cache.pastView(rows);
+      for (let layer = 0; layer < cache.layers; layer++) {
+        feeds[pastKey(layer)] = new ort.Tensor('float32', past.keys[layer], past.dims);
+        feeds[pastValue(layer)] = new ort.Tensor('float32', past.values[layer], past.dims);
+      }
     }
 
     const t0 = performance.now();
@@ -159,7 +170,7 @@ export class Graph {
     if (this.onCall) {
       for (let s = 0; s < rows; s++) {
         if (counts[s] === 0) continue;
-        const start = cache.lengths[s];
+        const start = startOf(s);
         this.onCall({
           role: this.role,
           row: feed.rowIds ? feed.rowIds[s] : s,
@@ -168,7 +179,7 @@ export class Graph {
         });
       }
     }
-    if (cache.layers > 0) {
+    if (cache && cache.layers > 0) {
       const keys: Float32Array[] = [];
       const values: Float32Array[] = [];
       for (let layer = 0; layer < cache.layers; layer++) {
@@ -179,7 +190,7 @@ export class Graph {
       const outT = out[newKey(0)].dims[cache.tokenAxis];
       const extra = outT - T;
       for (let s = 0; s < rows; s++) if (counts[s] > 0) cache.append(s, keys, values, s, outT, counts[s] + extra);
-    } else {
+    } else if (cache) {
       for (let s = 0; s < rows; s++) cache.lengths[s] += counts[s];
     }
     return {

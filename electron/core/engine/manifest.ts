@@ -38,6 +38,8 @@ export interface GraphEntry {
   max_positions?: number;
   /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
   skip?: { attention: number[]; mlp: number[] };
+  /** `medusa`: its heads, the most drafts per step (logits are (B, T, heads, V)). */
+  heads?: number;
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
    * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
@@ -180,6 +182,7 @@ export function manifestProblems(m: Manifest): string[] {
     else if (typeof g.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(g.sha256)) problems.push(`graph "${role}" lacks a sha256`);
     if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
     if (g) problems.push(...layoutProblems(role, g, m.context));
+    if (g && role === 'medusa' && !(isInt(g.heads) && g.heads >= 1)) problems.push('graph "medusa" needs "heads", an integer ≥ 1');
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
   problems.push(...chainProblems(m));
@@ -193,6 +196,7 @@ const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit
 /** Graphs that read hidden states (hidden_in) and the graph whose hidden_out they read. */
 const HIDDEN_SOURCES: ReadonlyArray<readonly [reader: GraphRole, writer: GraphRole]> = [
   ['eagle', 'full'],
+  ['medusa', 'full'],
   ['rest', 'trunk'],
   ['exit_head', 'trunk'],
 ];

@@ -137,6 +137,12 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
     if (typeof last === 'number' && last !== vocabSize) {
       problems.push(`graph "${role}" (${entry.file}) writes logits over ${last} tokens, the manifest's vocabulary has ${vocabSize}`);
     }
+    const heads = logitsMeta.shape[logitsMeta.shape.length - 2];
+    if (role === 'medusa' && (logitsMeta.shape.length !== 4 || (typeof heads === 'number' && heads !== entry.heads))) {
+      problems.push(
+        `graph "medusa" (${entry.file}) writes logits of shape [${logitsMeta.shape.join(', ')}]; the manifest declares (B, T, ${entry.heads}, ${vocabSize})`,
+      );
+    }
   }
   return problems;
 }

@@ -43,7 +43,7 @@ export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)
 export const MANIFEST_FORMAT = 'spear-t2s/2';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip'] as const;
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip', 'medusa'] as const;
 export type GraphRole = (typeof GRAPH_ROLES)[number];
 
 /** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
@@ -56,6 +56,8 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   layer_skip: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
   draft: { inputs: [INPUT_IDS, POSITIONS, PAST_LEN], outputs: [LOGITS] },
   eagle: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
+  /** No cache and no positions: logits (B, T, heads, V), head i's for the token i + 2 past its position. */
+  medusa: { inputs: [HIDDEN_IN], outputs: [LOGITS] },
 };
 
 /** The full, ordered input and output name lists a graph of this role with this many cache layers has. */

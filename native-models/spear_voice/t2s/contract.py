@@ -36,7 +36,7 @@ def new_value(layer: int) -> str:
     return f"new_value_{layer}"
 
 
-GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip")
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa")
 
 # What each role reads and writes besides its cache (the cache names follow from cache_layers).
 ROLE_IO = {
@@ -47,6 +47,8 @@ ROLE_IO = {
     "layer_skip": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},  # the target's kept layers (t2s/layer_skip.py)
     "draft": {"inputs": (INPUT_IDS, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
     "eagle": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
+    # No cache and no positions: logits (B, T, heads, V) from the target's hidden state alone (t2s/medusa.py).
+    "medusa": {"inputs": (HIDDEN_IN,), "outputs": (LOGITS,)},
 }
 
 

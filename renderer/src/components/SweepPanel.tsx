@@ -23,7 +23,9 @@ export function SweepPanel() {
   return (
     <section className="panel sweep" aria-labelledby="sweep-heading">
       <h2 id="sweep-heading">Gamma sweep</h2>
-      <p className="muted small">Runs ar once, then {strategyLabel(strategy === 'ar' ? 'early-exit' : strategy)} at γ = 1…8 on the current text.</p>
+      <p className="muted small">
+        Runs ar once, then {strategyLabel(strategy === 'ar' ? 'early-exit' : strategy)} at γ = 1…8 (Medusa: up to its heads) on the current text.
+      </p>
       <div className="actions">
         <button type="button" onClick={() => void runSweep()} disabled={!hasText || running} data-testid="run-sweep">
           Run sweep

@@ -49,6 +49,7 @@ export function strategyLabel(strategy: string): string {
     'early-exit': 'early exit',
     eagle: 'EAGLE',
     'layer-skip': 'layer skip',
+    medusa: 'Medusa',
   };
   return labels[strategy] ?? strategy;
 }

@@ -109,7 +109,7 @@ test('a prompt longer than the context is a PromptError', async () => {
 test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionError', async () => {
   const model = await fixture(TINY);
   // @ts-expect-error: a caller outside TypeScript can pass anything
-  await rejects(decode(model, [PROMPT], { strategy: 'medusa' }), DecodeOptionError, /strategy = "medusa" .*one of ar, draft/);
+  await rejects(decode(model, [PROMPT], { strategy: 'lookahead' }), DecodeOptionError, /strategy = "lookahead" .*one of ar, draft/);
   const arOnly = await loadModel(TINY, { roles: ['full'] });
   await rejects(decode(arOnly, [PROMPT], { strategy: 'eagle' }), DecodeOptionError, /lacks graph\(s\) eagle/);
   await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
@@ -329,7 +329,7 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
   await rejectsManifest(
     (m) => {
       m.d_model = 16;
-      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip']) m.graphs[role].hidden_dim = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip', 'medusa']) m.graphs[role].hidden_dim = 16;
       m.chains.eagle.hidden_dim = 16;
     },
     [

@@ -4,7 +4,9 @@ import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
-const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip'];
+const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'];
+// Medusa drafts at most its heads per step (3 in the fixtures); the others up to 64.
+const gammasOf = (strategy: Strategy): number[] => (strategy === 'medusa' ? [1, 2, 3] : [1, 2, 4, 8]);
 const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
 // Different caps per row so rows stop at different steps (the stop token ends others earlier).
 const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];
@@ -22,7 +24,7 @@ for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
       const reasons = new Set(ar.rows.map((r) => r.finishReason));
       if (batch === 8) assert.ok(reasons.has('stop') && reasons.has('length'), 'the fixture should stop rows both ways');
       for (const strategy of SPECULATIVE) {
-        for (const gamma of [1, 2, 4, 8]) {
+        for (const gamma of gammasOf(strategy)) {
           const spec = await decode(model, prompts, { strategy, gamma, maxNewTokens, stopToken });
           assert.deepEqual(spec.rows, ar.rows, `${strategy}, gamma ${gamma}`);
         }

@@ -11,7 +11,7 @@ import { decode, type DecodeOptions } from '../../../electron/core/engine/decode
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { MANIFEST_FORMAT_1, upgradeManifest } from '../../../electron/core/engine/manifest.ts';
 import { loadModel, type LoadedModel } from '../../../electron/core/engine/model.ts';
-import { MANIFEST_FORMAT } from '../../../electron/core/engine/tensor-names.ts';
+import { GRAPH_ROLES, MANIFEST_FORMAT } from '../../../electron/core/engine/tensor-names.ts';
 import { openVoice } from '../../../electron/core/pipeline/voice.ts';
 import { fakeSpeaker } from '../../helpers/fake-speaker.ts';
 import { fixture, makePrompts, TINY, TINY_VOICE, withCopy } from '../../helpers/fixtures.ts';
@@ -112,8 +112,8 @@ test('a spear-t2s/1 voice whose default strategy is "prophet" opens with "eagle"
 test('a spear-t2s/1 manifest is checked as strictly as any: a role unknown to it is refused by name', async () => {
   await withCopy(TINY, async (dir) => {
     await rewriteAsFormat1(dir, (m) => {
-      m.graphs.oracle = m.graphs.draft;
+      m.graphs.lookahead = m.graphs.draft;
     });
-    await assert.rejects(loadModel(dir), /graph role "oracle" is unknown \(known: full, trunk, rest, exit_head, draft, eagle[^)]*\)/);
+    await assert.rejects(loadModel(dir), new RegExp(`graph role "lookahead" is unknown \\(known: ${GRAPH_ROLES.join(', ')}\\)`));
   });
 });
