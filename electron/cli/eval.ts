@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../core/audio/wav.ts';
 import { assertWritable } from '../core/audio/write.ts';
 import { decode, type Strategy } from '../core/engine/decode.ts';
+import type { UnitGroups } from '../core/engine/verify.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { heldOutSentences, type HeldOutSentence } from '../core/eval/held-out.ts';
 import { mapLimit, transcribe } from '../core/eval/pocketsphinx.ts';
@@ -18,7 +19,7 @@ import { corpusWer } from '../core/eval/wer.ts';
 import type { ReadingCheckResult } from '../core/pipeline/events.ts';
 import { resolveRereadings, resolveSettings, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../core/pipeline/voice.ts';
-import { int, list, num, parse, shellWord } from './args.ts';
+import { int, list, num, oneOf, parse, shellWord } from './args.ts';
 import { InputError } from '../core/errors.ts';
 import { DEFAULT_VOICE_DIR } from '../core/voice-path.ts';
 
@@ -38,6 +39,10 @@ Options:
                              temperature of the pipeline's WER column (default: the voice's, 0 = greedy)
       --rereadings N         the pipeline's re-readings of a sentence that fails the reading check
                              (default: the voice's, 3; 0 = speak every first reading)
+      --accept MODE          exact (default, lossless) or groups: lossy, the pipeline's first readings and
+                             the acceptance tables accept a draft in the target's unit group (the voice's
+                             voice.unit_groups; try another K on a copy of the voice with
+                             python3 -m spear_voice.units.groups DIR --k K)
       --work DIR             corpus/wav/units folder (default native-models/work)
       --out DIR              report folder (default native-models/work/reports)
       --voice DIR            voice directory (default: native-models/voice)
@@ -51,6 +56,7 @@ const OPTIONS = {
   temperature: { type: 'string' },
   'pipeline-temperature': { type: 'string' },
   rereadings: { type: 'string' },
+  accept: { type: 'string' },
   work: { type: 'string' },
   out: { type: 'string' },
   voice: { type: 'string' },
@@ -65,7 +71,14 @@ interface AcceptanceRow {
   mean_accepted_tokens: number;
 }
 
-async function acceptance(voice: Voice, sentences: HeldOutSentence[], gammas: number[], temperatures: number[], signal: AbortSignal): Promise<AcceptanceRow[]> {
+async function acceptance(
+  voice: Voice,
+  sentences: HeldOutSentence[],
+  gammas: number[],
+  temperatures: number[],
+  groups: UnitGroups | undefined,
+  signal: AbortSignal,
+): Promise<AcceptanceRow[]> {
   const prompts = sentences.map((s) => voice.prompt(s.phonemes));
   const maxNewTokens = sentences.map((s) => voice.maxUnits(s.phonemes.length));
   const rows: AcceptanceRow[] = [];
@@ -73,7 +86,15 @@ async function acceptance(voice: Voice, sentences: HeldOutSentence[], gammas: nu
     for (const strategy of ['early-exit', 'draft', 'eagle'] as Strategy[]) {
       for (const gamma of gammas) {
         process.stderr.write(`\reval: acceptance ${strategy} γ=${gamma} T=${temperature}   `);
-        const r = await decode(voice.decoder, prompts, { strategy, gamma, temperature, maxNewTokens, seeds: sentences.map((_, i) => i), signal });
+        const r = await decode(voice.decoder, prompts, {
+          strategy,
+          gamma,
+          temperature,
+          maxNewTokens,
+          seeds: sentences.map((_, i) => i),
+          ...(groups ? { acceptGroups: groups } : {}),
+          signal,
+        });
         rows.push({ strategy, gamma, temperature, acceptance_rate: r.summary.acceptanceRate, mean_accepted_tokens: r.summary.meanAcceptedTokens });
       }
     }
@@ -106,6 +127,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const sampledTemperature = num(v.temperature, 'temperature', (n) => n > 0 && n <= 10, 'a number in (0, 10]') ?? 0.8;
   const pipelineTemperature = num(v['pipeline-temperature'], 'pipeline-temperature', (n) => n >= 0 && n <= 10, 'a number in [0, 10]');
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
+  const acceptMode = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
   const work = v.work ?? WORK;
   const outDir = v.out ?? path.join(work, 'reports');
   // The corpus first: on a fresh clone it is what is missing, and the message says how to make it.
@@ -120,7 +142,13 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);
   const scratch = await mkdtemp(path.join(tmpdir(), 'spear-eval-'));
   try {
-    const settings = resolveSettings(voice, pipelineTemperature === undefined ? {} : { temperature: pipelineTemperature });
+    const settings = resolveSettings(voice, {
+      ...(pipelineTemperature === undefined ? {} : { temperature: pipelineTemperature }),
+      ...(acceptMode === 'groups' ? { acceptance: 'groups' as const } : {}),
+    });
+    // resolveSettings has refused groups on a voice without them.
+    const groups = acceptMode === 'groups' ? voice.acceptGroups! : undefined;
+    const groupCount = voice.section.unit_groups?.k;
     const sr = voice.speaker.sampleRate;
     let done = 0;
     const transcripts = await mapLimit(chosen, 2, async (s) => {
@@ -156,7 +184,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
     process.stderr.write('\r\x1b[K');
     const wer = (key: 'teacher' | 'resynthesis' | 'pipeline') => corpusWer(transcripts.map((t) => ({ reference: t.text, hypothesis: t[key] })));
     const intelligibility = { teacher: wer('teacher'), resynthesis: wer('resynthesis'), pipeline: wer('pipeline') };
-    const accept = await acceptance(voice, chosen.slice(0, acceptanceLimit), gammas, [0, sampledTemperature], signal);
+    const accept = await acceptance(voice, chosen.slice(0, acceptanceLimit), gammas, [0, sampledTemperature], groups, signal);
     const training = (voice.decoder.manifest.training ?? {}) as { validation?: Record<string, number> };
     const checked = transcripts.filter((t) => t.check !== null);
     const reread = checked.filter((t) => t.check!.rereadings > 0).length;
@@ -165,6 +193,10 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       sentences: chosen.length,
       acceptance_sentences: Math.min(acceptanceLimit, chosen.length),
       default_settings: settings,
+      // Lossy acceptance changes the first readings and the acceptance tables; never lossless.
+      accept: acceptMode,
+      unit_groups: acceptMode === 'groups' ? groupCount : null,
+      lossless: acceptMode === 'exact',
       intelligibility,
       pipeline_minus_teacher_wer: intelligibility.pipeline.wer - intelligibility.teacher.wer,
       reading_check: voice.checker ? { rereadings: resolveRereadings(voice, rereadings), checked: checked.length, reread } : null,
@@ -190,6 +222,12 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
       '',
       `Command: \`${['spear eval', ...argv.map(shellWord)].join(' ')}\`; voice \`${path.relative(process.cwd(), voice.dir)}\`; ${chosen.length} ${work === WORK ? 'test sentences of the corpus (never trained on)' : `test sentences of \`${work}\``}.`,
       `Pipeline settings: strategy ${settings.strategy}, γ ${settings.gamma}, temperature ${settings.temperature}${pipelineTemperature === undefined ? " (the voice's defaults)" : ''}.`,
+      ...(acceptMode === 'groups'
+        ? [
+            '',
+            `Acceptance: groups, lossy (${groupCount} unit groups): first readings and the acceptance tables accept a draft in the target's unit group; re-readings stay exact.`,
+          ]
+        : []),
       '',
       '## Intelligibility (pocketsphinx WER, %)',
       '',

@@ -551,6 +551,8 @@ test('an out-of-range thread count is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));
 test('eval refuses an out-of-range pipeline temperature', () =>
   failsCleanly(() => ['eval', '--pipeline-temperature', '11'], /--pipeline-temperature 11: expected a number in \[0, 10\]/));
+test('eval refuses an unknown acceptance mode in one line, before reading the corpus', () =>
+  failsCleanly(() => ['eval', '--accept', 'fuzzy', '--work', '/nonexistent'], /^spear: --accept fuzzy: expected one of exact, groups\n$/));
 test('eval refuses a report folder that does not exist before doing any work', async () => {
   // A work folder with one held-out sentence: enough for eval to get past the corpus to the report folder.
   const work = await scratch();
