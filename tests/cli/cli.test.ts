@@ -540,7 +540,7 @@ test('--gamma takes an integer or auto, and the adaptive settings only with auto
 test('an unknown strategy is refused with the known ones; "prophet" with the name of the EAGLE drafter', async () => {
   const known = STRATEGIES.join(', ');
   const refused = (flag: string, value: string, hint = '') => new RegExp(`^spear: --${flag} ${value}: expected one of ${known}${hint}\\n$`);
-  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa'], refused('strategy', 'medusa'));
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'lookahead'], refused('strategy', 'lookahead'));
   await failsCleanly(
     (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'prophet'],
     refused('strategy', 'prophet', ' \\(prophet is now called eagle\\)'),
