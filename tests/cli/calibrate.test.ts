@@ -31,7 +31,10 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   const config = await scratch();
   const first = spear(['calibrate', '--voice', TINY], config);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^calibrated: ((eagle|draft|early-exit|layer-skip|medusa) γ (\d|auto ≤\d+ at [\d.]+)|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/);
+  assert.match(
+    first.stdout,
+    /^calibrated: ((eagle|draft|early-exit|layer-skip|medusa) γ (\d|auto ≤\d+ at [\d.]+)|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/,
+  );
   assert.match(first.stdout, /acceptance at depth 1–8 \(fixed prompts, 16 prompts/);
   const voice = await voiceIdentity(TINY);
   const stored = await readCalibration(config, currentMachine(), voice);
