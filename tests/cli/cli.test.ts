@@ -265,10 +265,10 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
 });
 
-test('--units-out is identical for ar, early-exit, draft, eagle and layer-skip at temperature 0', async () => {
+test('--units-out is identical for ar, early-exit, draft, eagle, layer-skip and medusa at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
-  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip']) {
+  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip', 'medusa']) {
     const file = path.join(dir, `${strategy}.json`);
     const r = spear([
       'synth',
@@ -546,6 +546,16 @@ test('an unknown strategy is refused with the known ones; "prophet" with the nam
     refused('strategy', 'prophet', ' \\(prophet is now called eagle\\)'),
   );
   await failsCleanly(() => ['bench', '--strategies', 'ar,prophet'], refused('strategies', 'prophet', ' \\(prophet is now called eagle\\)'));
+});
+test('medusa refuses a gamma beyond its heads in synth and bench, in one line', async () => {
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa', '--gamma', '5', '-q'],
+    /^spear: gamma = 5 is not allowed: at most 4 with 'medusa': this model's medusa graph has 4 heads\n$/,
+  );
+  await failsCleanly(
+    () => ['bench', '--strategies', 'medusa', '--gammas', '3,5,6'],
+    /^spear: bench: --gammas 5,6: medusa drafts at most 4 tokens per step \(its heads\)\n$/,
+  );
 });
 test('an out-of-range thread count is refused', () =>
   failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--target-threads', '65'], /--target-threads 65: expected an integer from 0 to 64/));

@@ -24,7 +24,7 @@ test('int8 manifest: target graphs untouched, each drafter names its int8 file a
   for (const role of ['full', 'trunk', 'rest']) {
     assert.deepEqual(int8.graphs[role], plain.graphs[role], `${role} must stay the float32 export`);
   }
-  for (const role of DRAFTERS) {
+  for (const role of [...DRAFTERS, 'medusa']) {
     const entry = int8.graphs[role];
     assert.equal(entry.file, `${role}.int8.onnx`);
     assert.equal(entry.sha256, sha256(path.join(TINY_INT8, entry.file)));
@@ -68,4 +68,38 @@ test('each int8 drafter computes nearly its float32 source: logits within 10 % o
     await int8.release();
     await fp32.release();
   }
+});
+
+test('the int8 medusa heads compute nearly their float32 source on random hidden states, same argmax almost always', async () => {
+  const entry = manifestOf(TINY_INT8).graphs.medusa;
+  const int8 = await ort.InferenceSession.create(path.join(TINY_INT8, entry.file));
+  const fp32 = await ort.InferenceSession.create(path.join(TINY_INT8, entry.source.file));
+  const [B, T, D] = [4, 5, entry.hidden_dim];
+  let seed = 7;
+  const hidden = Float32Array.from({ length: B * T * D }, () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return 2 * (seed / 2 ** 32 - 0.5) * 1.7; // about the spread of a hidden state after the final norm
+  });
+  const feeds = { hidden_in: new ort.Tensor('float32', hidden, [B, T, D]) };
+  const a = (await int8.run(feeds)).logits.data as Float32Array;
+  const b = (await fp32.run(feeds)).logits.data as Float32Array;
+  const mean = b.reduce((s, x) => s + x, 0) / b.length;
+  const spread = Math.sqrt(b.reduce((s, x) => s + (x - mean) ** 2, 0) / b.length);
+  let maxDiff = 0;
+  for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  assert.ok(maxDiff > 0 && maxDiff <= 0.1 * spread, `max |Δlogit| ${maxDiff.toFixed(4)} against the logits' std ${spread.toFixed(3)}`);
+  const V = manifestOf(TINY_INT8).vocab.size;
+  let agree = 0;
+  const n = a.length / V;
+  for (let p = 0; p < n; p++) {
+    const argmax = (x: Float32Array): number => {
+      let best = p * V;
+      for (let i = p * V; i < (p + 1) * V; i++) if (x[i] > x[best]) best = i;
+      return best;
+    };
+    if (argmax(a) === argmax(b)) agree++;
+  }
+  assert.ok(agree / n >= 0.9, `argmax agrees at ${agree} of ${n} head positions`);
+  await int8.release();
+  await fp32.release();
 });

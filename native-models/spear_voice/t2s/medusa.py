@@ -15,6 +15,9 @@ The graph, role `medusa` (docs/model-contract.md): `hidden_in` (B, T, D) → `lo
 no cache; the manifest entry says how many heads it has ("heads").
 
     python3 -m spear_voice.t2s.medusa VOICE --ckpt RUN/medusa.pt      # export a trained checkpoint into a voice
+
+A voice's entry then names `medusa.int8.onnx` (t2s/quantize.py: int8 weights, one scale per column), with the
+float16-stored `medusa.onnx` it was made from as its source, as the other drafters have theirs.
 """
 
 import argparse
@@ -99,12 +102,23 @@ def lm_head_of(graph_path: Path) -> torch.Tensor:
 
 
 class _Graph(nn.Module):
+    """The heads as the graph computes them: each product a MatMul by one constant 2-D weight, which
+    t2s/quantize.py can store as int8 (the batched form of MedusaHeads.forward broadcasts 4-D weights)."""
+
     def __init__(self, heads: MedusaHeads):
         super().__init__()
-        self.heads = heads
+        k, D = heads.cfg.heads, heads.cfg.d_model
+        with torch.no_grad():
+            self.register_buffer("w", heads.w.reshape(k * D, D).t().contiguous())  # (D, k·D): every W_i at once
+            self.register_buffer("b", heads.b.reshape(k * D).clone())  # (k·D,)
+            for i in range(k):
+                self.register_buffer(f"proj_{i}", heads.proj[i].t().contiguous())  # (D, V): U_i
+        self.k, self.d = k, D
 
-    def forward(self, hidden_in):
-        return self.heads(hidden_in)
+    def forward(self, hidden_in):  # (B, T, D) → (B, T, k, V)
+        y = hidden_in @ self.w + self.b  # (B, T, k·D)
+        logits = [(hidden_in + F.silu(y_i)) @ getattr(self, f"proj_{i}") for i, y_i in enumerate(y.split(self.d, dim=-1))]
+        return torch.stack(logits, dim=2)
 
 
 def export_graph(heads: MedusaHeads, path: Path, weights_dtype: str = "float32") -> None:
@@ -198,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("voice", type=Path, help="the voice folder (its manifest gains the `medusa` entry)")
     ap.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train_t2s/medusa.py")
     ap.add_argument("--weights", choices=("float32", "float16"), default="float16", help="how the graph stores its weights")
+    ap.add_argument("--no-int8", dest="int8", action="store_false", help="leave the entry on the float graph")
     args = ap.parse_args(argv)
     from ..training import float_weights, load_checkpoint
     ckpt = load_checkpoint(args.ckpt)
@@ -205,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     heads.load_state_dict(float_weights(ckpt["model"]))
     entry = add_medusa(args.voice, heads, ckpt.get("summary", {}), weights_dtype=args.weights)
     print(f"{args.voice / entry['file']}: {entry['heads']} heads, sha256 {entry['sha256'][:12]}…")
+    if args.int8:
+        from .quantize import quantize_voice
+        quantize_voice(args.voice, (ROLE,))
 
 
 if __name__ == "__main__":

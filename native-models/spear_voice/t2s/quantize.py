@@ -1,4 +1,4 @@
-"""Int8 weights for the drafter graphs (draft, eagle, exit_head).
+"""Int8 weights for the drafter graphs (draft, eagle, exit_head, medusa).
 
 A drafter only proposes tokens; the target verifies every one of them, so a drafter's precision can
 change how often drafts are accepted but never what is emitted (greedy stays exact, sampling keeps the
@@ -28,7 +28,7 @@ from .contract import CHAINED_DRAFTERS
 from .export import sha256
 from .simplify import prune_unused
 
-DRAFTER_ROLES = ("exit_head", "draft", "eagle")
+DRAFTER_ROLES = ("exit_head", "draft", "eagle", "medusa")
 SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
 MS_DOMAIN = "com.microsoft"
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python3 -m spear_voice.t2s.quantize", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", type=Path, help="a folder with manifest.json (spear-t2s/2)")
-    parser.add_argument("--roles", default=",".join(DRAFTER_ROLES), help="drafter roles to quantise (default: all three)")
+    parser.add_argument("--roles", default=",".join(DRAFTER_ROLES), help="drafter roles to quantise (default: all)")
     args = parser.parse_args(argv)
     roles = [r for r in args.roles.split(",") if r]
     unknown = [r for r in roles if r not in DRAFTER_ROLES]

@@ -97,7 +97,7 @@ test("with int8 drafters the first three sampled tokens still have the target's 
   const model = await fixture(TINY_INT8);
   const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
-  for (const [k, strategy] of (['draft', 'early-exit', 'eagle'] as Strategy[]).entries()) {
+  for (const [k, strategy] of (['draft', 'early-exit', 'eagle', 'medusa'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 7_000_000 * (k + 1));
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
