@@ -97,6 +97,16 @@ export function setTuning(patch: Partial<Tuning>): void {
   });
 }
 
+/** Several drafts per step apply where a drafter samples: greedy drafts would all be the same one. */
+export function draftsApply(tuning: Tuning): boolean {
+  return tuning.strategy !== 'ar' && tuning.temperature > 0;
+}
+
+/** The drafts per step a job asks for: the field's K where it applies, else 1. */
+export function specTrDrafts(tuning: Tuning): number {
+  return draftsApply(tuning) ? tuning.drafts : 1;
+}
+
 export async function synthesize(): Promise<void> {
   const { text, tuning, status } = get();
   if (text.trim() === '') {
@@ -124,6 +134,7 @@ export async function synthesize(): Promise<void> {
       strategy: tuning.strategy,
       ...(adaptive ? { gamma: 'auto' as const, maxGamma: tuning.gamma, ...draftConfidence } : { gamma: tuning.gamma }),
       temperature: tuning.temperature,
+      ...(specTrDrafts(tuning) > 1 ? { drafts: specTrDrafts(tuning) } : {}),
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),
       ...(tuning.topP !== null ? { topP: tuning.topP } : {}),
       rate: tuning.rate,

@@ -1,6 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { Strategy } from '../../../electron/ipc-contract.ts';
-import { cancelJob, setTuning, synthesize } from '../actions.ts';
+import { cancelJob, draftsApply, setTuning, synthesize } from '../actions.ts';
 import { strategyLabel } from '../lib/format.ts';
 import { useStudio } from '../store/state.ts';
 
@@ -95,6 +95,27 @@ export function TuningPanel() {
               value={tuning.topP ?? ''}
               disabled={tuning.temperature === 0}
               onChange={(e) => setTuning({ topP: optional(e.target.value) })}
+            />
+          </label>
+          <label
+            title={
+              tuning.strategy === 'ar'
+                ? 'ar drafts nothing'
+                : tuning.temperature === 0
+                  ? 'Greedy (temperature 0): every draft would be the same one; set a temperature to draw several'
+                  : 'Drafts drawn per sentence and step; above 1, SpecTr verifies them together (lossless; on a CPU usually slower)'
+            }
+          >
+            <span>drafts (SpecTr)</span>
+            <input
+              id="drafts"
+              type="number"
+              min={1}
+              max={8}
+              step={1}
+              value={tuning.drafts}
+              disabled={!draftsApply(tuning)}
+              onChange={(e) => setTuning({ drafts: Math.min(8, Math.max(1, Math.round(Number(e.target.value) || 1))) })}
             />
           </label>
         </div>

@@ -82,6 +82,8 @@ export interface Tuning {
   gamma: number;
   /** Adaptive gamma: each sentence stops drafting where the drafter is unsure (gamma 'auto'). */
   adaptive: boolean;
+  /** Drafts per sentence and step, K (1–8); above 1, when sampling, SpecTr verifies the K drafts together. */
+  drafts: number;
   temperature: number;
   topK: number | null;
   topP: number | null;
@@ -200,6 +202,7 @@ export const initialSettings: SettingsSlice = {
     strategy: 'eagle',
     gamma: 3,
     adaptive: false,
+    drafts: 1,
     temperature: 0,
     topK: null,
     topP: null,

@@ -1,0 +1,33 @@
+import { describe, expect, it, vi } from 'vitest';
+import { draftsApply, specTrDrafts } from '../../renderer/src/actions.ts';
+import { initialState } from '../../renderer/src/store/state.ts';
+
+const base = initialState().tuning;
+
+describe('drafts per step (SpecTr) in the studio', () => {
+  it('asks for K only where it applies: a drafter, sampling', () => {
+    expect(base.drafts).toBe(1);
+    expect(specTrDrafts({ ...base, strategy: 'eagle', temperature: 0.8, drafts: 3 })).toBe(3);
+    expect(specTrDrafts({ ...base, strategy: 'eagle', temperature: 0, drafts: 3 })).toBe(1);
+    expect(specTrDrafts({ ...base, strategy: 'ar', temperature: 0.8, drafts: 3 })).toBe(1);
+    // The field is enabled exactly where K is sent.
+    expect(draftsApply({ ...base, strategy: 'medusa', temperature: 1 })).toBe(true);
+    expect(draftsApply({ ...base, strategy: 'medusa', temperature: 0 })).toBe(false);
+    expect(draftsApply({ ...base, strategy: 'ar', temperature: 1 })).toBe(false);
+  });
+
+  it('synthesize sends drafts when sampling with K > 1, and not when greedy', async () => {
+    const sent: unknown[] = [];
+    vi.stubGlobal('window', { spear: { synthesize: async (_doc: string, options: unknown) => (sent.push(options), 'j1') } });
+    const studio = await import('../../renderer/src/store/state.ts');
+    const { synthesize } = await import('../../renderer/src/actions.ts');
+    studio.useStudio.setState({ text: 'Hello there.', status: 'idle', tuning: { ...base, strategy: 'eagle', temperature: 0.8, drafts: 3 } });
+    await synthesize();
+    expect(sent[0]).toMatchObject({ strategy: 'eagle', temperature: 0.8, drafts: 3 });
+    studio.useStudio.setState({ status: 'idle', tuning: { ...base, strategy: 'eagle', temperature: 0, drafts: 3 } });
+    await synthesize();
+    expect(sent[1]).not.toHaveProperty('drafts');
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+});
