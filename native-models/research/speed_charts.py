@@ -26,6 +26,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 STYLE = {"svg.hashsalt": "spear", "svg.fonttype": "none", "font.size": 9}  # byte-stable SVG, text as text
 
 
+def _save(fig, axes, title: str, out: Path) -> None:
+    """The three-panel charts' legend (in the last panel), title and byte-stable SVG."""
+    axes[-1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, metadata={"Date": None})
+    plt.close(fig)
+
+
 def _series(rows: list[dict]) -> dict[str, list[dict]]:
     by: dict[str, list[dict]] = {}
     for row in rows:
@@ -49,11 +58,7 @@ def strategies_by_gamma(rows: list[dict], title: str, out: Path) -> None:
             ax.set_xlabel("γ (drafts per step)")
             ax.set_title(label)
             ax.grid(alpha=0.3)
-        axes[2].legend(fontsize=7)
-        fig.suptitle(title, fontsize=9)
-        fig.tight_layout()
-        fig.savefig(out, metadata={"Date": None})
-        plt.close(fig)
+        _save(fig, axes, title, out)
 
 
 def acceptance_by_depth(calibration: dict, title: str, out: Path) -> None:
@@ -98,11 +103,7 @@ def spectr_by_k(spectr: dict, title: str, out: Path) -> None:
             ax.set_xticks(sorted({k for by_k in keyed.values() for k in by_k}))
             ax.set_title(label)
             ax.grid(alpha=0.3)
-        axes[2].legend(fontsize=7)
-        fig.suptitle(title, fontsize=9)
-        fig.tight_layout()
-        fig.savefig(out, metadata={"Date": None})
-        plt.close(fig)
+        _save(fig, axes, title, out)
 
 
 def main(argv: list[str] | None = None) -> None:

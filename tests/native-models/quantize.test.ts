@@ -18,6 +18,17 @@ const DRAFTERS = ['exit_head', 'draft', 'eagle'] as const;
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 
+/** Both graphs' logits on the same feeds, the float32 logits' spread and the largest difference. */
+async function compareLogits(int8: ort.InferenceSession, fp32: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
+  const a = (await int8.run(feeds)).logits.data as Float32Array;
+  const b = (await fp32.run(feeds)).logits.data as Float32Array;
+  const mean = b.reduce((s, x) => s + x, 0) / b.length;
+  const spread = Math.sqrt(b.reduce((s, x) => s + (x - mean) ** 2, 0) / b.length);
+  let maxDiff = 0;
+  for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  return { a, b, spread, maxDiff };
+}
+
 test('int8 manifest: target graphs untouched, each drafter names its int8 file and its float32 source', () => {
   const plain = manifestOf(TINY);
   const int8 = manifestOf(TINY_INT8);
@@ -45,12 +56,7 @@ test('each int8 drafter computes nearly its float32 source: logits within 10 % o
     let agree = 0;
     for (const c of index.cases.filter((x) => x.role === role)) {
       const feeds = Object.fromEntries(Object.entries(c.inputs).map(([n, s]) => [n, tensor(s)]));
-      const a = (await int8.run(feeds)).logits.data as Float32Array;
-      const b = (await fp32.run(feeds)).logits.data as Float32Array;
-      const mean = b.reduce((s, x) => s + x, 0) / b.length;
-      const spread = Math.sqrt(b.reduce((s, x) => s + (x - mean) ** 2, 0) / b.length);
-      let maxDiff = 0;
-      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      const { a, b, spread, maxDiff } = await compareLogits(int8, fp32, feeds);
       assert.ok(maxDiff <= 0.1 * spread, `${role} ${c.case}: max |Δlogit| ${maxDiff.toFixed(4)} > 10 % of the logits' std ${spread.toFixed(3)}`);
       assert.ok(maxDiff > 0, `${role} ${c.case}: the int8 graph gives float32's logits bit for bit; was it quantised?`);
       const V = manifest.vocab.size;
@@ -81,12 +87,7 @@ test('the int8 medusa heads compute nearly their float32 source on random hidden
     return 2 * (seed / 2 ** 32 - 0.5) * 1.7; // about the spread of a hidden state after the final norm
   });
   const feeds = { hidden_in: new ort.Tensor('float32', hidden, [B, T, D]) };
-  const a = (await int8.run(feeds)).logits.data as Float32Array;
-  const b = (await fp32.run(feeds)).logits.data as Float32Array;
-  const mean = b.reduce((s, x) => s + x, 0) / b.length;
-  const spread = Math.sqrt(b.reduce((s, x) => s + (x - mean) ** 2, 0) / b.length);
-  let maxDiff = 0;
-  for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  const { a, b, spread, maxDiff } = await compareLogits(int8, fp32, feeds);
   assert.ok(maxDiff > 0 && maxDiff <= 0.1 * spread, `max |Δlogit| ${maxDiff.toFixed(4)} against the logits' std ${spread.toFixed(3)}`);
   const V = manifestOf(TINY_INT8).vocab.size;
   let agree = 0;
