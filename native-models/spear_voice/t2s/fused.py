@@ -236,10 +236,15 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
         inputs = [vi("input_ids", TensorProto.INT64, ["B", "T"])]
         x = b.op("Gather", [b.const("embed", t.embed), "input_ids"])  # (B, T, D)
     inputs += [vi("positions", TensorProto.INT64, ["B", "T"]), vi("past_len", TensorProto.INT64, ["B"])]
+    tree = role == "full"
+    if tree:
+        inputs.append(vi("tree_mask", TensorProto.BOOL, ["B", "T", "T"]))
     outputs = []
 
     # One additive mask over [cached | new] keys, built once per call: (B, 1, T, P + T). Cached position j
-    # of row b counts when j < past_len[b]; new token t sees new tokens t' <= t.
+    # of row b counts when j < past_len[b]. `full`: new token t sees new token t' iff tree_mask[b, t, t']
+    # (the engine feeds the causal mask t' <= t, or a tree's: a node sees its ancestors and itself);
+    # the other roles: t' <= t, built in the graph.
     axis0 = b.const("axis0", i64(0))
     T1 = b.op("Slice", [b.op("Shape", ["positions"]), i64c(b, "one", 1), i64c(b, "two", 2)])  # (1,): T
     P1 = b.op("Slice", [b.op("Shape", ["past_key_0"]), i64c(b, "two", 2), i64c(b, "three", 3)])  # (1,): P
@@ -249,10 +254,16 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
     j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), b.op("Squeeze", [P1, axis0]), b.const("one_s", np.array(1, dtype=np.int64))])
     valid = b.op("Less", [b.op("Unsqueeze", [j, axis0]), b.op("Unsqueeze", ["past_len", b.const("axis1", i64(1))])])  # (B, P)
     mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero, neg]), b.const("axes12", i64(1, 2))])  # (B, 1, 1, P)
-    mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
+    if tree:
+        # The same 0 / -inf values the causal Trilu gives, so a causal tree_mask reproduces the outputs bit for bit.
+        mask_new = b.op("Unsqueeze", [b.op("Where", ["tree_mask", zero, neg]), b.const("axis1", i64(1))])  # (B, 1, T, T)
+    else:
+        mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
     ones = b.const("ones1", i64(1))
-    mask = b.op("Concat", [b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)]),
-                           b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])], axis=-1)
+    mask_past = b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)])  # (B, 1, T, P)
+    if not tree:
+        mask_new = b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])  # (B, 1, T, T)
+    mask = b.op("Concat", [mask_past, mask_new], axis=-1)
     split_scores = b.op("Concat", [P1, T1], axis=0)
     split_qk_v = b.const("split_qk_v", i64(2 * D, D))
     split_ff = b.const("split_ff", i64(F, F))
