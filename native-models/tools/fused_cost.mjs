@@ -49,6 +49,13 @@ function stepFeeds(tokens, T, lengths) {
   };
 }
 
+/** (B, T, T) bool, t' <= t: the tree_mask of a chain. */
+function causalTreeMask(B, T) {
+  const mask = new Uint8Array(B * T * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) mask.fill(1, (b * T + t) * T, (b * T + t) * T + t + 1);
+  return new ort.Tensor('bool', mask, [B, T, T]);
+}
+
 if (values.probe) {
   await probe(values.probe);
   process.exit(0);
@@ -142,6 +149,8 @@ class FusedRunner {
   }
   feeds(tokens, T) {
     const f = stepFeeds(tokens, T, this.lengths);
+    // The fused `full` reads tree_mask: the causal mask, as the engine feeds every chain.
+    if (this.session.inputNames.includes('tree_mask')) f.tree_mask = causalTreeMask(this.rows, T);
     for (let l = 0; l < layers; l++) {
       f[`past_key_${l}`] = this.pastKeys[l];
       f[`past_value_${l}`] = this.pastValues[l];

@@ -207,7 +207,8 @@ export class KvCache {
    */
   keepPath(slot: number, start: number, nodes: ArrayLike<number>): void {
     const n = nodes.length;
-    if (start + n > this.lengths[slot]) throw new RangeError(`keepPath: slot ${slot} holds ${this.lengths[slot]} positions, a path of ${n} from ${start} was asked`);
+    if (start + n > this.lengths[slot])
+      throw new RangeError(`keepPath: slot ${slot} holds ${this.lengths[slot]} positions, a path of ${n} from ${start} was asked`);
     const blocks = this.layout === 'bnsh' ? this.heads : 1;
     const stride = this.slotSize / blocks;
     const width = this.kvDim / blocks;

@@ -213,11 +213,13 @@ def rope_tables(inv_freq: np.ndarray, max_positions: int):
 
 
 def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: int, max_positions: int, int8_weights=False,
-          skip_attention=(), skip_mlp=()):
+          skip_attention=(), skip_mlp=(), tree_mask: bool | None = None):
     """One fused graph over `layers` of the target. role: full (ids → logits, final hidden), trunk (ids →
     the residual after its last layer), rest (that residual → logits, final hidden), layer_skip (ids →
     logits, through the sublayers of `layers` not in skip_attention / skip_mlp; t2s/layer_skip.py). A
-    block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends."""
+    block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends.
+    tree_mask (default: role full only): read the new tokens' mask from an input tree_mask (B, T, T) bool
+    instead of building the causal one."""
     b = Builder(int8_weights)
     D = t.embed.shape[1]
     Dh = D // n_heads
@@ -236,7 +238,7 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
         inputs = [vi("input_ids", TensorProto.INT64, ["B", "T"])]
         x = b.op("Gather", [b.const("embed", t.embed), "input_ids"])  # (B, T, D)
     inputs += [vi("positions", TensorProto.INT64, ["B", "T"]), vi("past_len", TensorProto.INT64, ["B"])]
-    tree = role == "full"
+    tree = role == "full" if tree_mask is None else tree_mask
     if tree:
         inputs.append(vi("tree_mask", TensorProto.BOOL, ["B", "T", "T"]))
     outputs = []

@@ -223,7 +223,14 @@ test('keepPath moves a verified tree path into consecutive positions in either l
       return out;
     };
     const keys = [make(0), make(1)];
-    cache.append(1, keys, keys.map((k) => k.map((x) => -x)), 1, T, T);
+    cache.append(
+      1,
+      keys,
+      keys.map((k) => k.map((x) => -x)),
+      1,
+      T,
+      T,
+    );
     cache.keepPath(1, 4, [0, 2, 5, 7]);
     assert.equal(cache.lengths[1], 8);
     const { keys: past, values, dims } = cache.pastView(2);
@@ -241,7 +248,11 @@ test('keepPath moves a verified tree path into consecutive positions in either l
     [0, 1, 2, 3, 4, 6, 9, 11].forEach((source, pos) => {
       for (const layer of [0, 1]) assert.deepEqual(read(past[layer], layer, pos), expected(source), `${layout}: layer ${layer}, position ${pos}`);
     });
-    assert.deepEqual(read(values[1], 0, 6).map((x) => -x - 100), expected(9), `${layout}: values move with keys`);
+    assert.deepEqual(
+      read(values[1], 0, 6).map((x) => -x - 100),
+      expected(9),
+      `${layout}: values move with keys`,
+    );
     assert.throws(() => cache.keepPath(1, 4, [0, 0]), RangeError);
     assert.throws(() => cache.keepPath(1, 4, [0, 1, 2, 3, 4]), RangeError, 'past the slot length');
   }

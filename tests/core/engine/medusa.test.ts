@@ -100,6 +100,36 @@ test('medusa refuses a gamma beyond its heads, and with gamma auto a maxGamma be
   }
 });
 
+test('bad trees are refused in one typed line each, naming what a tree may be', async () => {
+  const model = await fixture(TINY_FUSED);
+  const heads = model.graphs.medusa!.entry.heads!;
+  const cases: [DecodeOptions, RegExp][] = [
+    [{ strategy: 'medusa', tree: [] }, /tree = .* 1 to 3 integers .* medusa graph has 3/],
+    [{ strategy: 'medusa', tree: Array(heads + 1).fill(1) }, /medusa graph has 3/],
+    [{ strategy: 'medusa', tree: [2, 0] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [1.5] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [17] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [8, 8] }, /at most 64 nodes; \[8, 8\] has 72/],
+    [{ strategy: 'eagle', tree: [2] }, /only 'medusa' drafts a tree/],
+    [{ strategy: 'medusa', tree: [2], gamma: 2 }, /gamma = 2 .* the tree's depth is its draft length/],
+    [{ strategy: 'medusa', tree: [2], gamma: 'auto' }, /gamma = "?auto"? .* left out with a tree/],
+    [{ strategy: 'medusa', tree: [2], temperature: 1, drafts: 2 }, /drafts = 2 .* 1 with a tree/],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(
+      decode(model, [[1, 5, 2]], options),
+      (e: Error) => e instanceof DecodeOptionError && message.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(options),
+    );
+  }
+  // A full graph that reads no tree_mask (the exported one) cannot verify a tree.
+  const exported = await fixture(TINY);
+  await assert.rejects(
+    decode(exported, [[1, 5, 2]], { strategy: 'medusa', tree: [2] }),
+    (e: Error) => e instanceof DecodeOptionError && /its full graph \(full\.onnx\) reads no tree_mask/.test(e.message) && !e.message.includes('\n'),
+  );
+});
+
 test('a model without the medusa graph refuses strategy medusa in one line', async () => {
   const model = await loadModel(TINY, { roles: ['full', 'eagle'] });
   try {
