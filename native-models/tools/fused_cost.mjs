@@ -7,7 +7,7 @@
 // Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
 // 1 and of 5 tokens), through both graphs with their own caches; prints the largest logits difference and
 // how often the argmax agrees.
-// Cost: µs per session run at T = 1, 2, 4, 6, 8 new tokens after PAST cached positions (batch 1) and at
+// Cost: µs per session run at T = 1 … 8 new tokens after PAST cached positions (batch 1) and at
 // T = 1 for batch 8, the graphs' runs interleaved in short bursts in one process: the 10th percentile
 // (the least disturbed bursts) and the median. The fused graphs' cache is laid out for N positions
 // (default: PAST rounded up to 32, as the engine lays it out). One intra-op thread unless --threads.
@@ -244,7 +244,7 @@ function fill(runner, rows, capacity, past) {
 }
 
 async function cost(runners, { past, capacity, rounds, runs, clock }) {
-  const cases = [1, 2, 4, 6, 8].map((T) => ({ B: 1, T })).concat([{ B: 8, T: 1 }]);
+  const cases = [1, 2, 3, 4, 5, 6, 7, 8].map((T) => ({ B: 1, T })).concat([{ B: 8, T: 1 }]);
   const table = [];
   for (const { B, T } of cases) {
     const samples = runners.map(() => []);

@@ -11,7 +11,8 @@ function with
     com.microsoft.RotaryEmbedding at the explicit positions                           RoPE (rotate-half)
     com.microsoft.QuickGelu(alpha = 1) · up                                           SwiGLU's SiLU
 
-and attention that reads the engine's cache where it lies. The cache layout changes (the manifest entry
+and attention that reads the engine's cache where it lies. `full` reads one input more, tree_mask (B, T, T)
+bool, the new tokens' mask (the engine feeds the causal one, or a draft tree's: electron/core/engine/tree.ts). The cache layout changes (the manifest entry
 says "kv_layout": "bnsh"): past_key_i / past_value_i are the engine's buffers (B, H, P, Dh), P the
 positions it lays out per head, passed without a copy for any number of rows; positions at or past
 past_len[b] are masked, as before. new_key_i / new_value_i come out (B, H, T, Dh). Scores are computed as keys times
@@ -55,7 +56,8 @@ MS = "com.microsoft"
 OPSET = 17
 ROLES = ("full", "trunk", "rest")
 # Positions the RoPE table holds beyond the context: the engine's cache holds up to context + gamma + 1
-# positions (gamma ≤ 64), and RotaryEmbedding reads its table at every fed position.
+# positions (gamma ≤ 64; a draft tree's nodes ≤ 64 likewise), and RotaryEmbedding reads its table at
+# every fed position.
 POSITION_MARGIN = 128
 CONSTRUCTION = (
     "spear_voice.t2s.fused: the weights of `source` in ONNX Runtime's fused CPU operators "

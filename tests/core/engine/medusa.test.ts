@@ -202,3 +202,17 @@ test("the joint-law test catches a medusa drafter that hands the verifier anothe
   const { statistic, df } = pooledChiSquare(counts, exact);
   assert.ok(statistic > chiSquareCritical(df), `the mutant's chi-square ${statistic.toFixed(1)} should exceed ${chiSquareCritical(df).toFixed(1)}`);
 });
+
+test("a tree's candidates are each head's most likely tokens in order, the lower id first among equals", async () => {
+  const { topIndices } = await import('../../../electron/core/engine/drafters/medusa.ts');
+  let seed = 3;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let trial = 0; trial < 2000; trial++) {
+    const V = 1 + Math.floor(random() * 40);
+    const k = 1 + Math.floor(random() * V);
+    // Few distinct values, so ties are common; an offset, as a head's logits sit in a (B, 1, heads, V) block.
+    const logits = Float32Array.from({ length: V + 3 }, () => Math.floor(random() * 6));
+    const sorted = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[3 + b] - logits[3 + a] || a - b);
+    assert.deepEqual(topIndices(logits, 3, V, k), sorted.slice(0, k), `V ${V}, k ${k}`);
+  }
+});

@@ -101,12 +101,11 @@ export class MedusaDrafter implements Drafter {
     const N = tree.size;
     const logits = await this.headLogits(table); // (B, 1, heads, V)
     const tokens = new Int32Array(B * N);
-    const order = new Int32Array(V);
     for (let s = 0; s < B; s++) {
       const seq = table.active[s].seq;
       tokens[s * N] = seq[seq.length - 1];
       // Head i's candidates, most likely first: the first topK[i] of its logits sorted.
-      const candidates = tree.topK.map((k, i) => topIndices(logits, (s * heads + i) * V, V, k, order));
+      const candidates = tree.topK.map((k, i) => topIndices(logits, (s * heads + i) * V, V, k));
       for (let n = 1; n < N; n++) tokens[s * N + n] = candidates[tree.depths[n] - 1][tree.ranks[n]];
     }
     return tokens;
@@ -117,11 +116,24 @@ export class MedusaDrafter implements Drafter {
   }
 }
 
-/** The k largest of logits[offset … offset+size), largest first, the lower index first among equals. */
-function topIndices(logits: Float32Array, offset: number, size: number, k: number, order: Int32Array): number[] {
+/**
+ * The k largest of logits[offset … offset+size), largest first, the lower index first among equals: one
+ * pass keeping a sorted list of k (k is a tree's width, a few; a full sort of V costs more than the step's
+ * other bookkeeping together).
+ */
+export function topIndices(logits: Float32Array, offset: number, size: number, k: number): number[] {
   if (k === 1) return [argmax(logits, offset, size)];
-  for (let i = 0; i < size; i++) order[i] = i;
-  const view = order.subarray(0, size);
-  view.sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
-  return Array.from(view.subarray(0, k));
+  const top: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const v = logits[offset + i];
+    // Strictly greater: among equals the lower index, seen first, stays ahead.
+    if (top.length === k && !(v > logits[offset + top[k - 1]])) continue;
+    if (top.length < k) top.push(i);
+    else top[k - 1] = i;
+    for (let at = top.length - 1; at > 0 && v > logits[offset + top[at - 1]]; at--) {
+      top[at] = top[at - 1];
+      top[at - 1] = i;
+    }
+  }
+  return top;
 }
