@@ -21,7 +21,7 @@ import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows
 import { SpecTrRows } from './spectr.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
-import { TreeShape, treeProblem, treeStep } from './tree.ts';
+import { TreeShape, treeProblem, treeStep, type TreeSpec } from './tree.ts';
 import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { LayerSkipDrafter } from './drafters/layer-skip.ts';
@@ -103,12 +103,13 @@ export interface DecodeOptions {
   /** Called for every graph run, per row (tests use it to count trunk passes). */
   onGraphCall?: (call: GraphCall) => void;
   /**
-   * 'medusa' only: verify a tree of the heads' candidates instead of one chain (tree.ts), given as the
-   * candidates kept per depth: `[3, 2, 1]` tries head 1's top 3, under each head 2's top 2, under each
-   * head 3's top 1 (15 nodes), all scored in one call of a `full` that reads tree_mask. The depth (at
-   * most the heads) takes gamma's place; at most MAX_TREE_NODES nodes. Default: a chain.
+   * 'medusa' only: verify a tree of the heads' candidates instead of one chain (tree.ts), all scored in
+   * one call of a `full` that reads tree_mask. Given as the candidates kept per depth, `[3, 2, 1]`: head
+   * 1's top 3, under each head 2's top 2, under each head 3's top 1 (15 nodes); or as its nodes, each the
+   * ranks along its path (Medusa's sparse trees): `[[0], [1], [0, 0]]`. The depth (at most the heads)
+   * takes gamma's place; at most MAX_TREE_NODES nodes. Default: a chain.
    */
-  tree?: readonly number[];
+  tree?: TreeSpec;
 }
 
 export interface RowResult {

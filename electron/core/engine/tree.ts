@@ -4,9 +4,11 @@
  *
  * A tree is given as the candidates kept per depth, `[k_1, …, k_d]`: every node at depth i − 1 has
  * k_i children, the k_i most likely tokens of the drafter's distribution for depth i (Medusa: head i's top
- * k_i). `[1, 1, 1]` is the chain of γ = 3; `[3, 2, 1]` has 3 + 3·2 + 3·2·1 = 15 nodes. Node 0 is the row's
- * pending token; the others follow breadth-first, each parent's children together, in their rank
- * order, so a node's index is never below its depth and a child's is above its parent's.
+ * k_i). `[1, 1, 1]` is the chain of γ = 3; `[3, 2, 1]` has 3 + 3·2 + 3·2·1 = 15 nodes. Or as its nodes,
+ * each the ranks along its path (Medusa's sparse trees): `[[0], [1], [0, 0], [0, 0, 0]]` is the chain of
+ * 3 with the second candidate beside its first draft. Node 0 is the row's pending token; the others
+ * follow breadth-first, each parent's children together, in their rank order, so a node's index is
+ * never below its depth and a child's is above its parent's.
  *
  * In the verifying call node n sits at position start + depth(n) and attends the cached positions,
  * its ancestors and itself (`attends`). The verifier (verify.ts, verifyTreeGreedy / verifyTreeSampled)
@@ -21,6 +23,25 @@ import { verifyTreeGreedy, verifyTreeSampled, type VerifyOutput, type VerifyTree
 /** The most nodes a tree may have besides its root: a verifying call scores at most 65 positions. */
 export const MAX_TREE_NODES = 64;
 
+/**
+ * A tree as the candidates per depth (`[3, 2, 1]`: every node at depth i − 1 has k_i children), or as its
+ * nodes (Medusa's `medusa_choices`): each node but the root as the ranks of its path, `[0, 1]` being head
+ * 2's second candidate under head 1's first; every prefix of a node is a node.
+ */
+export type TreeSpec = readonly number[] | readonly (readonly number[])[];
+
+/** The nodes of a tree spec as rank paths: a per-depth spec expanded, every combination of ranks. */
+export function treePaths(spec: TreeSpec): number[][] {
+  if (spec.length === 0 || Array.isArray(spec[0])) return (spec as readonly (readonly number[])[]).map((path) => [...path]);
+  const paths: number[][] = [];
+  let level: number[][] = [[]];
+  for (const k of spec as readonly number[]) {
+    level = level.flatMap((path) => Array.from({ length: k }, (_, r) => [...path, r]));
+    paths.push(...level);
+  }
+  return paths;
+}
+
 export class TreeShape {
   /** Nodes including the root (the pending token): the positions a verifying call scores per row. */
   readonly size: number;
@@ -28,40 +49,38 @@ export class TreeShape {
   readonly depth: number;
   readonly parents: Int32Array;
   readonly depths: Int32Array;
-  /** Node n's children are firstChild[n] … firstChild[n] + childCount[n] − 1. */
+  /** Node n's children are firstChild[n] … firstChild[n] + childCount[n] − 1, by rank. */
   readonly firstChild: Int32Array;
   readonly childCount: Int32Array;
-  /** Rank of node n among its siblings (0 = the most likely candidate of its depth). */
+  /** Rank of node n's token among its depth's candidates (0 = the most likely). */
   readonly ranks: Int32Array;
+  /** Candidates each depth needs: widths[i] most likely tokens of depth i + 1's distribution. */
+  readonly widths: number[];
 
-  /** `topK[i]`: children of every node at depth i (the root's at 0). Check it with `treeProblem` first. */
-  constructor(readonly topK: readonly number[]) {
-    let size = 1;
-    let width = 1;
-    for (const k of topK) {
-      width *= k;
-      size += width;
-    }
+  /** Check the spec with `treeProblem` first. */
+  constructor(spec: TreeSpec) {
+    // Breadth first: by depth, then by the ranks along the path, so each parent's children lie together.
+    const paths = treePaths(spec).sort((a, b) => a.length - b.length || compareRanks(a, b));
+    const size = paths.length + 1;
     this.size = size;
-    this.depth = topK.length;
+    this.depth = paths.length > 0 ? paths[paths.length - 1].length : 0;
     this.parents = new Int32Array(size).fill(-1);
     this.depths = new Int32Array(size);
     this.firstChild = new Int32Array(size);
     this.childCount = new Int32Array(size);
     this.ranks = new Int32Array(size);
-    let next = 1;
-    // Breadth first: the nodes of each depth in order, each one's children appended together.
-    for (let n = 0; n < size; n++) {
-      const d = this.depths[n];
-      const k = d < topK.length ? topK[d] : 0;
-      this.firstChild[n] = next;
-      this.childCount[n] = k;
-      for (let r = 0; r < k; r++, next++) {
-        this.parents[next] = n;
-        this.depths[next] = d + 1;
-        this.ranks[next] = r;
-      }
-    }
+    this.widths = new Array(this.depth).fill(0);
+    const index = new Map<string, number>([['', 0]]);
+    paths.forEach((path, i) => {
+      const n = i + 1;
+      const parent = index.get(path.slice(0, -1).join(','))!;
+      index.set(path.join(','), n);
+      this.parents[n] = parent;
+      this.depths[n] = path.length;
+      this.ranks[n] = path[path.length - 1];
+      if (this.childCount[parent]++ === 0) this.firstChild[parent] = n;
+      this.widths[path.length - 1] = Math.max(this.widths[path.length - 1], this.ranks[n] + 1);
+    });
   }
 
   /** Whether node t attends node u: u is t itself or one of its ancestors. */
@@ -71,8 +90,8 @@ export class TreeShape {
   }
 
   /**
-   * The path of `nodes`' last node extended to the full depth through each node's first child: the d
-   * tokens a step reports as drafted (stats.ts), of which the accepted path is the start.
+   * The path of `accepted` (nodes by depth) extended through each node's first child to a leaf: the
+   * tokens a step reports as drafted (stats.ts), of which the accepted ones are the start.
    */
   reportedPath(tokens: ArrayLike<number>, tokenBase: number, accepted: readonly number[]): number[] {
     const path = accepted.map((n) => tokens[tokenBase + n]);
@@ -85,18 +104,42 @@ export class TreeShape {
   }
 }
 
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
 /**
- * Why `topK` is not a tree this model can draft (null when it is): 1 to `maxDepth` depths (Medusa: its
- * heads), each an integer from 1 to `vocabSize`, at most MAX_TREE_NODES nodes besides the root.
+ * Why `spec` is not a tree this model can draft (null when it is): 1 to `maxDepth` depths (Medusa: its
+ * heads), candidates per depth or ranks from 1 / 0 to `vocabSize`, at most MAX_TREE_NODES nodes besides
+ * the root; given as nodes, no node twice and every node's parent present.
  */
-export function treeProblem(topK: unknown, maxDepth: number, vocabSize: number): string | null {
-  const ints = `a list of 1 to ${maxDepth} integers (candidates per depth, e.g. [3, 2, 1])`;
-  if (!Array.isArray(topK) || topK.length === 0 || topK.length > maxDepth) return `${ints}: one depth per head, and this model's medusa graph has ${maxDepth}`;
-  if (!topK.every((k) => Number.isInteger(k) && k >= 1 && k <= vocabSize)) return `${ints}, each from 1 to the vocabulary's ${vocabSize}`;
-  let nodes = 0;
-  let width = 1;
-  for (const k of topK as number[]) nodes += width *= k;
-  if (nodes > MAX_TREE_NODES) return `a tree of at most ${MAX_TREE_NODES} nodes; [${topK.join(', ')}] has ${nodes}`;
+export function treeProblem(spec: unknown, maxDepth: number, vocabSize: number): string | null {
+  const forms = `candidates per depth (e.g. [3, 2, 1]) or nodes as rank paths (e.g. [[0], [1], [0, 0]]), 1 to ${maxDepth} deep (this model's medusa graph has ${maxDepth} heads)`;
+  if (!Array.isArray(spec) || spec.length === 0) return forms;
+  if (spec.every((k) => typeof k === 'number')) {
+    if (spec.length > maxDepth || !spec.every((k) => Number.isInteger(k) && k >= 1 && k <= vocabSize)) {
+      return `${forms}; candidates per depth are 1 to ${maxDepth} integers, each from 1 to the vocabulary's ${vocabSize}`;
+    }
+    let nodes = 0;
+    let width = 1;
+    for (const k of spec as number[]) nodes += width *= k;
+    if (nodes > MAX_TREE_NODES) return `a tree of at most ${MAX_TREE_NODES} nodes; [${spec.join(', ')}] has ${nodes}`;
+    return null;
+  }
+  if (!spec.every((p) => Array.isArray(p) && p.length >= 1 && p.length <= maxDepth && p.every((r) => Number.isInteger(r) && r >= 0 && r < vocabSize))) {
+    return `${forms}; a node is 1 to ${maxDepth} ranks, each from 0 to ${vocabSize - 1}`;
+  }
+  if (spec.length > MAX_TREE_NODES) return `a tree of at most ${MAX_TREE_NODES} nodes; this one has ${spec.length}`;
+  const keys = new Set<string>();
+  for (const path of spec as number[][]) {
+    const key = path.join(',');
+    if (keys.has(key)) return `${forms}; node [${key}] is given twice`;
+    keys.add(key);
+  }
+  for (const path of spec as number[][]) {
+    if (path.length > 1 && !keys.has(path.slice(0, -1).join(','))) return `${forms}; node [${path.join(', ')}] has no parent [${path.slice(0, -1).join(', ')}]`;
+  }
   return null;
 }
 

@@ -4,6 +4,7 @@ import { decode, STRATEGIES, type DecodeOptions, type Strategy } from '../../../
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
+import type { TreeSpec } from '../../../electron/core/engine/tree.ts';
 import { fixture, TINY, TINY_FUSED, TINY_INT8 } from '../../helpers/fixtures.ts';
 import { chiSquareCritical, pooledChiSquare } from '../../helpers/goodness-of-fit.ts';
 import { referenceDistribution, type ReferenceSampling } from '../../helpers/reference-sampling.ts';
@@ -79,17 +80,19 @@ for (const { label, sampling } of SETTINGS) {
 
 // Medusa's trees (tree.ts): deterministic candidates under the point-mass rule (verifyTreeSampled). [16]
 // makes every token a candidate at depth 1, so the first token comes from the children alone; [3, 2]
-// mixes accepted children and residual draws at both depths.
+// mixes accepted children and residual draws at both depths; the sparse tree skips ranks and ends
+// its paths at different depths.
 for (const { label, sampling } of [SETTINGS[0], SETTINGS[2]]) {
   test(`medusa with a tree: the first three sampled tokens have the target's joint distribution (${label})`, async () => {
     const model = await fixture(TINY_FUSED);
     const exact = await exactJoint(model, sampling);
-    for (const [k, tree] of [[16], [3, 2], [2, 2, 2]].entries()) {
+    const trees: TreeSpec[] = [[16], [3, 2], [2, 2, 2], [[0], [2], [0, 0], [0, 1], [2, 3], [0, 1, 0]]];
+    for (const [k, tree] of trees.entries()) {
       const counts = await sampledJoint(model, 'medusa', sampling, 11_000_000 * (k + 1), { tree });
       const { statistic, df, impossible } = pooledChiSquare(counts, exact);
       const critical = chiSquareCritical(df);
-      assert.equal(impossible, 0, `tree [${tree}]: emitted a sequence the target gives probability 0`);
-      assert.ok(statistic < critical, `tree [${tree}]: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+      assert.equal(impossible, 0, `tree ${JSON.stringify(tree)}: emitted a sequence the target gives probability 0`);
+      assert.ok(statistic < critical, `tree ${JSON.stringify(tree)}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
     }
   });
 }

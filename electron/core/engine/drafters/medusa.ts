@@ -105,7 +105,7 @@ export class MedusaDrafter implements Drafter {
       const seq = table.active[s].seq;
       tokens[s * N] = seq[seq.length - 1];
       // Head i's candidates, most likely first: the first topK[i] of its logits sorted.
-      const candidates = tree.topK.map((k, i) => topIndices(logits, (s * heads + i) * V, V, k));
+      const candidates = tree.widths.map((k, i) => topIndices(logits, (s * heads + i) * V, V, k));
       for (let n = 1; n < N; n++) tokens[s * N + n] = candidates[tree.depths[n] - 1][tree.ranks[n]];
     }
     return tokens;
