@@ -7,7 +7,8 @@
  *
  *   node --import tsx tests/bench/medusa-tree.mts [--voice native-models/voice] [--gammas 2,3,4] [--trees 2/3,1/2,2,1] [--rounds 3]
  *
- * --trees: trees separated by '/', each the candidates per depth (DecodeOptions.tree).
+ * --trees: trees separated by '/', each the candidates per depth (2,1) or its nodes in JSON
+ * ([[0],[1],[0,0]]), as DecodeOptions.tree takes them.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,10 @@ const rounds = Number(args.rounds);
 const configs: { label: string; options: DecodeOptions }[] = [
   { label: 'ar', options: { strategy: 'ar' } },
   ...args.gammas.split(',').map((g) => ({ label: `medusa γ ${g}`, options: { strategy: 'medusa' as const, gamma: Number(g) } })),
-  ...args.trees.split('/').map((t) => ({ label: `medusa [${t}]`, options: { strategy: 'medusa' as const, tree: t.split(',').map(Number) } })),
+  ...args.trees.split('/').map((t) => ({
+    label: `medusa ${t.startsWith('[') ? t : `[${t}]`}`,
+    options: { strategy: 'medusa' as const, tree: t.startsWith('[') ? (JSON.parse(t) as number[][]) : t.split(',').map(Number) },
+  })),
 ];
 const voice = await openVoice(args.voice, {});
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voice.maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
@@ -87,7 +91,7 @@ for (const { label } of configs) {
   const s = results.get(label)!;
   const same = JSON.stringify(s.units) === JSON.stringify(ar.units);
   console.log(
-    `${label.padEnd(16)} ${median(s.wall).toFixed(0)} (${(median(s.wall) / median(ar.wall)).toFixed(2)}×) | ${median(s.cpu).toFixed(0)} (${(median(s.cpu) / median(ar.cpu)).toFixed(2)}×)` +
+    `${label.padEnd(30)} ${median(s.wall).toFixed(0)} (${(median(s.wall) / median(ar.wall)).toFixed(2)}×) | ${median(s.cpu).toFixed(0)} (${(median(s.cpu) / median(ar.cpu)).toFixed(2)}×)` +
       `   α ${s.alpha.toFixed(3)}  τ ${s.tau.toFixed(2)}   ar's units: ${same}`,
   );
 }
