@@ -408,6 +408,30 @@ test('--drafts K samples K drafts per step (SpecTr): synth runs, and bench rows 
   );
 });
 
+test("--tree verifies medusa's candidates as a tree: greedy, the units of the chain; bad trees are refused in one line", async () => {
+  const dir = await scratch();
+  const unitsOf = async (extra: string[]): Promise<number[][]> => {
+    const units = path.join(dir, `${extra.join('_').replace(/[^\w]/g, '')}.json`);
+    const r = spear(['synth', TEXT, '-o', path.join(dir, 'x.wav'), '--strategy', 'medusa', '--temperature', '0', '--units-out', units, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    if (extra[0] === '--tree') assert.match(r.stderr, new RegExp(`medusa γ=\\d tree ${extra[1].replace(/[[\]]/g, '\\$&')}: `));
+    return JSON.parse(await readFile(units, 'utf8')).sentences.map((s: { units: number[] }) => s.units);
+  };
+  const chain = await unitsOf(['--gamma', '2']);
+  assert.deepEqual(await unitsOf(['--tree', '2,1']), chain);
+  assert.deepEqual(await unitsOf(['--tree', '[[0],[1],[0,0],[0,1]]']), chain);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'eagle', '--tree', '2,1'], /--tree: only --strategy medusa drafts a tree/);
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa', '--tree', '2', '--gamma', '3'],
+    /--tree replaces --gamma/,
+  );
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa', '--tree', 'two'], /--tree two: candidates per depth/);
+  // Checked against the voice's heads once it is open: the engine's one-line DecodeOptionError.
+  const big = spear(['synth', TEXT, '-o', path.join(dir, 'big.wav'), '--strategy', 'medusa', '--tree', '9,9']);
+  assert.equal(big.code, 2, big.stderr);
+  assert.match(big.stderr.trim().split('\n').at(-1)!, /^spear: tree = 9,9 is not allowed: a tree of at most 64 nodes; \[9, 9\] has 90$/);
+});
+
 test('--drafts outside 1 to 8, with ar only or at temperature 0, is refused in one line', async () => {
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '0'], /--drafts 0: expected an integer from 1 to 8/);
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '9'], /--drafts 9: expected an integer from 1 to 8/);

@@ -42,6 +42,12 @@ export function treePaths(spec: TreeSpec): number[][] {
   return paths;
 }
 
+/** The depth of a spec, the most drafts a step can accept (0 for what is no spec; treeProblem says why). */
+export function treeDepth(spec: TreeSpec): number {
+  if (!Array.isArray(spec)) return 0;
+  return spec.reduce<number>((depth, node) => Math.max(depth, Array.isArray(node) ? node.length : spec.length), 0);
+}
+
 export class TreeShape {
   /** Nodes including the root (the pending token): the positions a verifying call scores per row. */
   readonly size: number;
