@@ -4,7 +4,6 @@ import { AudioFileWriter, assertWritable, formatOf } from '../core/audio/write.t
 import { lookUpDefaults } from '../core/calibration/defaults.ts';
 import { configDir } from '../core/calibration/store.ts';
 import { STRATEGIES } from '../core/engine/decode.ts';
-import type { TreeSpec } from '../core/engine/tree.ts';
 import { PROVIDERS } from '../core/engine/model.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import type { PipelineEvent, SynthesisSettings } from '../core/pipeline/events.ts';
@@ -13,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -130,7 +129,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
     ...(v.accept ? { acceptance: oneOf(v.accept, 'accept', ['exact', 'groups'] as const) } : {}),
     drafts: draftsArg(v.drafts, 'drafts'),
-    ...(v.tree !== undefined ? { tree: treeArg(v.tree) } : {}),
+    ...(v.tree !== undefined ? { tree: treeArg(v.tree, 'tree') } : {}),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
@@ -257,23 +256,5 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     throw error;
   } finally {
     await voice.release();
-  }
-}
-
-/** `--tree`: candidates per depth ("2,1") or nodes as rank paths in JSON ("[[0],[1],[0,0]]"); decode checks the rest. */
-function treeArg(value: string): TreeSpec {
-  const spec: unknown = value.trim().startsWith('[') ? parseJson(value) : value.split(',').map((k) => Number(k.trim()));
-  const ints = (xs: unknown): boolean => Array.isArray(xs) && xs.length > 0 && xs.every((x) => Number.isInteger(x));
-  if (!ints(spec) && !(Array.isArray(spec) && spec.length > 0 && spec.every(ints))) {
-    throw new UsageError(`--tree ${value}: candidates per depth (e.g. 2,1) or nodes as rank paths in JSON (e.g. [[0],[1],[0,0]])`);
-  }
-  return spec as TreeSpec;
-}
-
-function parseJson(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    return null;
   }
 }
