@@ -6,7 +6,8 @@
  *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies;
- *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies.
+ *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies;
+ *               with `tree`, a tree of the heads' candidates verified in one call (tree.ts).
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).

@@ -402,15 +402,15 @@ export function verifyTreeGreedy(input: VerifyTreeInput & { targetTokens: Int32A
 
 /**
  * Sampled, lossless: the tree's candidates are deterministic, a point mass q = δ_x each, so the
- * multi-candidate rejection rule (SpecInfer, Miao et al. 2024, Algorithm 2, with q a point mass) reads:
- * at a node with target distribution p, try its children in order; child x is accepted with probability
- * r(x), r = p renormalised after zeroing the children already rejected (min(1, r(x)/q(x)) with q(x) = 1);
- * a rejection sets r(x) = 0. The first accepted child is the next node; if none is, the token is drawn
- * from r and the step ends; after a leaf, the bonus token is drawn from p there. Each emitted token then
- * has exactly the law p given the tokens before it: x is emitted at its turn with probability
- * (1 − Σ rejected) · p(x)/(1 − Σ rejected) = p(x) when it is a child, and a token that is no child is drawn
- * from r with the mass 1 − Σ children, which is its p over that mass. Uniforms: one per child tried and
- * one per draw, from the row's own source in that order.
+ * multi-candidate rejection rule (SpecInfer's multi-step speculative sampling, Miao et al. 2024, with q a
+ * point mass) reads: at a node with target distribution p, try its children x_1, x_2, … in order; child
+ * x_j is accepted with probability r(x_j), r = p renormalised after zeroing the children already rejected
+ * (min(1, r(x)/q(x)) with q(x) = 1); a rejection sets r(x_j) = 0. The first accepted child is the next
+ * node; if none is, the token is drawn from r and the step ends; after a leaf, the bonus token is drawn
+ * from p there. The emitted token has the law p: x_j's turn comes with probability 1 − Σ_{i<j} p(x_i) and
+ * it is then accepted with p(x_j) / (1 − Σ_{i<j} p(x_i)); every child is rejected with probability
+ * 1 − Σ_i p(x_i), and then a token y that is no child is drawn with p(y) / (1 − Σ_i p(x_i)). Uniforms: one
+ * per child tried and one per draw, from the row's own source in that order.
  */
 export function verifyTreeSampled(
   input: VerifyTreeInput & {
