@@ -79,11 +79,12 @@ export class FullTarget implements Target {
    */
   async scoreTree(table: SlotTable, trees: readonly TreeShape[], tokens: Int32Array): Promise<Float32Array> {
     const N = tokens.length / table.size;
+    for (let s = 0; s < table.size; s++) {
+      // The call feeds exactly the tree: the pending token is the first position the cache lacks.
+      if (this.cache.lengths[s] !== table.active[s].seq.length - 1) throw new RangeError(`row ${table.active[s].id}: a tree is scored from the pending token on`);
+    }
     const drafts = table.active.map((_, s) => Array.from(tokens.subarray(s * N + 1, s * N + trees[s].size)));
     const result = await feedUpTo(this.graph, this.cache, table, { end: scoredEnd(table, drafts), drafts, trees });
-    for (let s = 0; s < table.size; s++) {
-      if (result.starts[s] !== table.active[s].seq.length - 1) throw new RangeError(`row ${table.active[s].id}: a tree is scored from the pending token on`);
-    }
     this.features?.storeFed(table, result, result.hidden!);
     if (result.T === N) return result.logits!;
     const V = this.vocabSize;
