@@ -81,7 +81,8 @@ export class FullTarget implements Target {
     const N = tokens.length / table.size;
     for (let s = 0; s < table.size; s++) {
       // The call feeds exactly the tree: the pending token is the first position the cache lacks.
-      if (this.cache.lengths[s] !== table.active[s].seq.length - 1) throw new RangeError(`row ${table.active[s].id}: a tree is scored from the pending token on`);
+      if (this.cache.lengths[s] !== table.active[s].seq.length - 1)
+        throw new RangeError(`row ${table.active[s].id}: a tree is scored from the pending token on`);
     }
     const drafts = table.active.map((_, s) => Array.from(tokens.subarray(s * N + 1, s * N + trees[s].size)));
     const result = await feedUpTo(this.graph, this.cache, table, { end: scoredEnd(table, drafts), drafts, trees });
