@@ -1,6 +1,7 @@
 /** Command-line parsing helpers: strict flags, typed values, one-line usage errors (exit code 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_DRAFTS } from '../core/engine/decode.ts';
+import type { TreeSpec } from '../core/engine/tree.ts';
 import { SpearError } from '../core/errors.ts';
 
 export class UsageError extends SpearError {}
@@ -103,4 +104,25 @@ export function list<T>(value: string | undefined, flag: string, item: (s: strin
 /** An argument as a POSIX shell needs it written, so that a report can quote the command that made it. */
 export function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `--tree` (one) or `--trees` (several, separated by '/'): candidates per depth ("2,1") or nodes as rank
+ * paths in JSON ("[[0],[1],[0,0]]"). Only the form is checked here; decode checks the tree against the voice.
+ */
+export function treeArg(value: string, flag: string): TreeSpec {
+  let spec: unknown = null;
+  if (!value.trim().startsWith('[')) spec = value.split(',').map((k) => Number(k.trim()));
+  else {
+    try {
+      spec = JSON.parse(value);
+    } catch {
+      spec = null;
+    }
+  }
+  const ints = (xs: unknown): boolean => Array.isArray(xs) && xs.length > 0 && xs.every((x) => Number.isInteger(x));
+  if (!ints(spec) && !(Array.isArray(spec) && spec.length > 0 && spec.every(ints))) {
+    throw new UsageError(`--${flag} ${value}: candidates per depth (e.g. 2,1) or nodes as rank paths in JSON (e.g. [[0],[1],[0,0]])`);
+  }
+  return spec as TreeSpec;
 }

@@ -9,9 +9,10 @@ import { PROVIDERS, type Provider } from '../core/engine/model.ts';
 import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, gammaLimit, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
+import { treeDepth, type TreeSpec } from '../core/engine/tree.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
@@ -38,6 +39,9 @@ Options:
       --max-gamma N        with auto: the most drafts per step, 1-16 (default 8)
       --accept MODE        exact (default, lossless) or groups: lossy, every drafting row accepts a draft
                            in the target's unit group (its rows say "lossless": false)
+      --trees LIST         medusa trees measured beside its gammas, separated by '/': each the
+                           candidates per depth (2,1) or the nodes as rank paths in JSON
+                           ('2,1/[[0],[1],[0,0],[0,1]]'); needs medusa among --strategies
       --drafts LIST        drafts per sentence and step, K, each 1-8 (default 1); K > 1 samples K
                            drafts and verifies them with SpecTr (needs --temperature above 0)
       --temperature T      default 0 (greedy)
@@ -59,6 +63,7 @@ const OPTIONS = {
   'max-gamma': { type: 'string' },
   accept: { type: 'string' },
   drafts: { type: 'string' },
+  trees: { type: 'string' },
   temperature: { type: 'string' },
   batch: { type: 'string' },
   repeats: { type: 'string' },
@@ -85,6 +90,8 @@ export interface BenchRow {
   mean_drafted: number;
   /** K: drafts per sentence and step, verified together by SpecTr when above 1 (1 for ar). */
   drafts: number;
+  /** A medusa row's tree (`--trees`), verified in place of a chain; gamma is its depth. Null for chains. */
+  tree: TreeSpec | null;
   temperature: number;
   batch: number;
   sentences: number;
@@ -130,6 +137,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   const acceptance = oneOf(v.accept, 'accept', ['exact', 'groups'] as const) ?? 'exact';
   const temperature = num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 to 10') ?? 0;
   const draftCounts = list(v.drafts, 'drafts', (s) => draftsArg(s, 'drafts')!) ?? [1];
+  const trees = v.trees === undefined ? [] : v.trees.split('/').map((t) => treeArg(t, 'trees'));
+  if (trees.length > 0 && !asked?.includes('medusa')) throw new UsageError('--trees: medusa drafts the trees; name it in --strategies');
   checkDrafts(draftCounts, asked ?? [], temperature);
   if (acceptance === 'groups' && draftCounts.some((k) => k > 1))
     throw new UsageError('--drafts above 1 verifies tokens with SpecTr; it cannot run with --accept groups');
@@ -163,7 +172,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         throw new UsageError(`bench: --gammas ${too.join(',')}: ${s} drafts at most ${gammaLimit(voice.decoder, s)} tokens per step (its heads)`);
       }
     }
-    const configs = benchConfigs(strategies, gammas, draftCounts).filter((c) => !beyond(c.strategy, c.gamma));
+    const configs = [
+      ...benchConfigs(strategies, gammas, draftCounts).filter((c) => !beyond(c.strategy, c.gamma)),
+      ...trees.map((tree) => ({ strategy: 'medusa' as const, gamma: treeDepth(tree), tree })),
+    ];
     const runs = await runInterleaved({
       configs,
       repeats,
@@ -184,6 +196,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
             ...(c.gamma === 'auto' ? adaptive : {}),
             ...(c.strategy !== 'ar' && acceptance === 'groups' ? { acceptance } : {}),
             ...((c.drafts ?? 1) > 1 ? { drafts: c.drafts } : {}),
+            ...(c.tree ? { tree: c.tree } : {}),
             temperature,
             batchSize: batch,
             seed: 0,
@@ -202,6 +215,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         draft_confidence: auto ? (adaptive.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE) : null,
         mean_drafted: cell.meanDrafted,
         drafts: cell.drafts ?? 1,
+        tree: cell.tree ?? null,
         temperature,
         batch,
         sentences: cell.sentences,
@@ -219,7 +233,8 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         cost_ratio: cell.costRatio,
         rtf: cell.rtf,
         time_to_first_audio_ms: cell.timeToFirstAudioMs,
-        ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto ? null : gamma }, split, temperature, batch),
+        // The cost model predicts chains only.
+        ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto || cell.tree ? null : gamma }, split, temperature, batch),
         provider: voice.provider.used,
         acceptance: cell.strategy === 'ar' ? 'exact' : acceptance,
         lossless: cell.strategy === 'ar' || acceptance === 'exact',
@@ -235,7 +250,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
       console.table(
         rows.map((r) => ({
           strategy: r.strategy,
-          γ: r.adaptive ? `auto ≤${r.gamma} @${r.draft_confidence} (${r.mean_drafted.toFixed(1)})` : r.gamma || '',
+          γ: r.adaptive ? `auto ≤${r.gamma} @${r.draft_confidence} (${r.mean_drafted.toFixed(1)})` : r.tree ? `tree ${JSON.stringify(r.tree)}` : r.gamma || '',
           ...(draftCounts.some((k) => k > 1) ? { K: r.strategy === 'ar' ? '' : r.drafts } : {}),
           'units/s': r.tokens_per_s.toFixed(0),
           speedup: r.strategy === 'ar' ? '1.00' : `${r.speedup_vs_ar.toFixed(2)} (${r.speedup_min.toFixed(2)}–${r.speedup_max.toFixed(2)})`,

@@ -12,7 +12,7 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, UsageError } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -44,6 +44,9 @@ Options:
       --max-gamma N        with --gamma auto: the most drafts per step, 1-16 (default 8)
       --accept MODE        exact (default): lossless; groups: lossy, a draft in the target's unit group
                            is accepted (faster; the units are no longer the target's own)
+      --tree SPEC          with --strategy medusa: verify a tree of the heads' candidates in one target
+                           call instead of a chain; SPEC is the candidates per depth (2,1) or the nodes
+                           as rank paths in JSON ('[[0],[1],[0,0],[0,1]]'); replaces --gamma
       --drafts K           sampling: K drafts per sentence and step, verified together by SpecTr,
                            1-8 (default 1); needs a drafting strategy and a temperature above 0
       --temperature T      0 = greedy (default: the voice's)
@@ -85,6 +88,7 @@ const OPTIONS = {
   'max-gamma': { type: 'string' },
   accept: { type: 'string' },
   drafts: { type: 'string' },
+  tree: { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
@@ -125,6 +129,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     ...adaptiveArgs(v.gamma, v['draft-confidence'], v['max-gamma']),
     ...(v.accept ? { acceptance: oneOf(v.accept, 'accept', ['exact', 'groups'] as const) } : {}),
     drafts: draftsArg(v.drafts, 'drafts'),
+    ...(v.tree !== undefined ? { tree: treeArg(v.tree, 'tree') } : {}),
     temperature: num(v.temperature, 'temperature', (n) => n >= 0 && n <= 10, 'a number from 0 (greedy) to 10'),
     topK: int(v['top-k'], 'top-k', 1),
     topP: num(v['top-p'], 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
@@ -136,6 +141,8 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     sentencePauseMs: int(v['sentence-pause'], 'sentence-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
     paragraphPauseMs: int(v['paragraph-pause'], 'paragraph-pause', DELIVERY_LIMITS.pauseMs.min, DELIVERY_LIMITS.pauseMs.max),
   };
+  if (settings.tree && settings.strategy !== 'medusa') throw new UsageError('--tree: only --strategy medusa drafts a tree');
+  if (settings.tree && v.gamma !== undefined) throw new UsageError("--tree replaces --gamma: the tree's depth is its draft length");
   if (settings.strategy === 'ar' && settings.gamma === 'auto') throw new UsageError("--gamma auto: 'ar' drafts nothing, so there is no draft length to adapt");
   checkDrafts(settings.drafts, settings.strategy === undefined ? [] : [settings.strategy], settings.temperature);
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
@@ -234,7 +241,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       const d = summary.decode;
       process.stderr.write(
         `${v.output}: ${summary.audioSeconds.toFixed(2)} s of audio, ${summary.sentences} sentences; ` +
-          `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}${(settings.drafts ?? 1) > 1 ? ` K=${settings.drafts}` : ''}: ` +
+          `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}${settings.tree ? ` tree ${v.tree}` : ''}${(settings.drafts ?? 1) > 1 ? ` K=${settings.drafts}` : ''}: ` +
           `${summary.tokensPerSecond.toFixed(0)} units/s, ` +
           `α ${d.acceptanceRate.toFixed(2)}, τ ${d.meanAcceptedTokens.toFixed(2)}, RTF ${summary.rtf.toFixed(3)}` +
           (summary.rereadSentences > 0 ? `; ${summary.rereadSentences} sentence(s) read again after the reading check` : '') +

@@ -7,7 +7,7 @@
 // Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
 // 1 and of 5 tokens), through both graphs with their own caches; prints the largest logits difference and
 // how often the argmax agrees.
-// Cost: µs per session run at T = 1, 2, 4, 6, 8 new tokens after PAST cached positions (batch 1) and at
+// Cost: µs per session run at T = 1 … 8 new tokens after PAST cached positions (batch 1) and at
 // T = 1 for batch 8, the graphs' runs interleaved in short bursts in one process: the 10th percentile
 // (the least disturbed bursts) and the median. The fused graphs' cache is laid out for N positions
 // (default: PAST rounded up to 32, as the engine lays it out). One intra-op thread unless --threads.
@@ -47,6 +47,13 @@ function stepFeeds(tokens, T, lengths) {
     ),
     past_len: ints(Array.from(lengths), [B]),
   };
+}
+
+/** (B, T, T) bool, t' <= t: the tree_mask of a chain. */
+function causalTreeMask(B, T) {
+  const mask = new Uint8Array(B * T * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) mask.fill(1, (b * T + t) * T, (b * T + t) * T + t + 1);
+  return new ort.Tensor('bool', mask, [B, T, T]);
 }
 
 if (values.probe) {
@@ -142,6 +149,8 @@ class FusedRunner {
   }
   feeds(tokens, T) {
     const f = stepFeeds(tokens, T, this.lengths);
+    // The fused `full` reads tree_mask: the causal mask, as the engine feeds every chain.
+    if (this.session.inputNames.includes('tree_mask')) f.tree_mask = causalTreeMask(this.rows, T);
     for (let l = 0; l < layers; l++) {
       f[`past_key_${l}`] = this.pastKeys[l];
       f[`past_value_${l}`] = this.pastValues[l];
@@ -235,7 +244,7 @@ function fill(runner, rows, capacity, past) {
 }
 
 async function cost(runners, { past, capacity, rounds, runs, clock }) {
-  const cases = [1, 2, 4, 6, 8].map((T) => ({ B: 1, T })).concat([{ B: 8, T: 1 }]);
+  const cases = [1, 2, 3, 4, 5, 6, 7, 8].map((T) => ({ B: 1, T })).concat([{ B: 8, T: 1 }]);
   const table = [];
   for (const { B, T } of cases) {
     const samples = runners.map(() => []);

@@ -36,6 +36,12 @@ function feeds(session, entry, T) {
     else if (name === 'past_len') f[name] = ints([BigInt(P)], [1]);
     else if (name === 'hidden_in') f[name] = new ort.Tensor('float32', new Float32Array(T * entry.hidden_dim).fill(0.1), [1, T, entry.hidden_dim]);
     else if (name === 'uniforms') f[name] = new ort.Tensor('float32', new Float32Array(gammaOf(session)).fill(0.5), [1, gammaOf(session)]);
+    else if (name === 'tree_mask')
+      f[name] = new ort.Tensor(
+        'bool',
+        Uint8Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 1 : 0)),
+        [1, T, T],
+      );
     else if (name === 'inv_temperature') f[name] = new ort.Tensor('float32', Float32Array.of(1 / 0.8), [1]);
     else if (entry.kv_layout === 'bnsh') {
       // The engine's buffer, passed whole: capacity for this past and a step of drafts.

@@ -38,6 +38,13 @@ for (const g of job.graphs) {
         [1, g.T],
       );
     else if (name === 'past_len') feeds[name] = ints([P], [1]);
+    else if (name === 'tree_mask')
+      // The fused `full`'s: the causal mask, a chain's.
+      feeds[name] = new ort.Tensor(
+        'bool',
+        Uint8Array.from({ length: g.T * g.T }, (_, i) => (i % g.T <= Math.floor(i / g.T) ? 1 : 0)),
+        [1, g.T, g.T],
+      );
     else feeds[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b)).fill(0.01), dims);
   }
   runs.push({ name: g.name, session, feeds, samples: [] });

@@ -408,6 +408,46 @@ test('--drafts K samples K drafts per step (SpecTr): synth runs, and bench rows 
   );
 });
 
+test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chain's units) and in bench; bad trees refused in one line", async () => {
+  const dir = await scratch();
+  const unitsOf = async (extra: string[]): Promise<number[][]> => {
+    const units = path.join(dir, `${extra.join('_').replace(/[^\w]/g, '')}.json`);
+    const r = spear(['synth', TEXT, '-o', path.join(dir, 'x.wav'), '--strategy', 'medusa', '--temperature', '0', '--units-out', units, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    if (extra[0] === '--tree') assert.match(r.stderr, new RegExp(`medusa γ=\\d tree ${extra[1].replace(/[[\]]/g, '\\$&')}: `));
+    return JSON.parse(await readFile(units, 'utf8')).sentences.map((s: { units: number[] }) => s.units);
+  };
+  const chain = await unitsOf(['--gamma', '2']);
+  assert.deepEqual(await unitsOf(['--tree', '2,1']), chain);
+  assert.deepEqual(await unitsOf(['--tree', '[[0],[1],[0,0],[0,1]]']), chain);
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'eagle', '--tree', '2,1'],
+    /--tree: only --strategy medusa drafts a tree/,
+  );
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa', '--tree', '2', '--gamma', '3'], /--tree replaces --gamma/);
+  await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'medusa', '--tree', 'two'], /--tree two: candidates per depth/);
+  // bench: the trees measured beside medusa's gammas, each row naming its tree; all of them lossless.
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\n');
+  const r = spear(['bench', '--texts', texts, '--strategies', 'medusa', '--gammas', '2', '--trees', '2,1/[[0],[1],[0,0]]', '--repeats', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    JSON.parse(r.stdout).map((row: { strategy: string; gamma: number; tree: unknown; lossless: boolean }) => [row.strategy, row.gamma, row.tree, row.lossless]),
+    [
+      ['ar', 0, null, true],
+      ['medusa', 2, null, true],
+      ['medusa', 2, [2, 1], true],
+      ['medusa', 2, [[0], [1], [0, 0]], true],
+    ],
+  );
+  await failsCleanly(() => ['bench', '--strategies', 'eagle', '--trees', '2,1'], /--trees: medusa drafts the trees; name it in --strategies/);
+  await failsCleanly(() => ['bench', '--strategies', 'medusa', '--trees', '2,1/x'], /--trees x: candidates per depth/);
+  // Checked against the voice's heads once it is open: the engine's one-line DecodeOptionError.
+  const big = spear(['synth', TEXT, '-o', path.join(dir, 'big.wav'), '--strategy', 'medusa', '--tree', '9,9']);
+  assert.equal(big.code, 2, big.stderr);
+  assert.match(big.stderr.trim().split('\n').at(-1)!, /^spear: tree = 9,9 is not allowed: a tree of at most 64 nodes; \[9, 9\] has 90$/);
+});
+
 test('--drafts outside 1 to 8, with ar only or at temperature 0, is refused in one line', async () => {
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '0'], /--drafts 0: expected an integer from 1 to 8/);
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--drafts', '9'], /--drafts 9: expected an integer from 1 to 8/);

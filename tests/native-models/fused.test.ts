@@ -35,6 +35,13 @@ function relayout(data: Float32Array, B: number, S: number, H: number, Dh: numbe
   return out;
 }
 
+/** (B, T, T) bool, t' <= t. */
+function causalTreeMask(B: number, T: number): ort.Tensor {
+  const mask = new Uint8Array(B * T * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) mask.fill(1, (b * T + t) * T, (b * T + t) * T + t + 1);
+  return new ort.Tensor('bool', mask, [B, T, T]);
+}
+
 test("the fused full, trunk and rest reproduce PyTorch's outputs of the exported graphs' reference cases (≤ 1e-4)", async () => {
   const { index, tensor } = openParityCases(path.join(TINY, 'parity'));
   const manifest = manifestOf(TINY_FUSED);
@@ -55,6 +62,8 @@ test("the fused full, trunk and rest reproduce PyTorch's outputs of the exported
           feeds[name] = new ort.Tensor('float32', relayout(t.data as Float32Array, B, P, H, Dh, true), [B, H, P, Dh]);
         } else feeds[name] = t;
       }
+      // The exported graphs' cases know no tree_mask: the fused `full` is fed the causal one, a chain's.
+      if (session.inputNames.includes('tree_mask')) feeds.tree_mask = causalTreeMask(feeds.input_ids.dims[0], feeds.input_ids.dims[1]);
       const out = await session.run(feeds);
       for (const [name, spec] of Object.entries(c.outputs)) {
         const expected = tensor(spec).data as Float32Array;
@@ -117,6 +126,68 @@ test('spear_voice.t2s.fused rebuilds the committed tiny-fused fixture byte for b
       const file = made.graphs[role].file;
       assert.ok(readFileSync(path.join(out, file)).equals(readFileSync(path.join(TINY_FUSED, file))), file);
     }
+  });
+});
+
+test('with a causal tree_mask the fused full computes what it computes without the input, bit for bit', async () => {
+  await withCopy(TINY, async (dir) => {
+    // The same builder without the tree_mask input (the causal mask built in the graph, as trunk and rest do).
+    const out = path.join(dir, 'causal.onnx');
+    const script = [
+      'import sys, json, onnx',
+      'from spear_voice.t2s.fused import build, read_target, POSITION_MARGIN',
+      'd, out = sys.argv[1], sys.argv[2]',
+      'm = json.load(open(d + "/manifest.json"))',
+      't = read_target(d + "/full.onnx", m["n_layers"], m["n_heads"])',
+      'onnx.save(build(t, "full", range(m["n_layers"]), m["exit_layer"], m["n_heads"], m["context"] + POSITION_MARGIN, tree_mask=False), out)',
+    ].join('\n');
+    const run = spawnSync('/usr/bin/python3', ['-c', script, dir, out], { cwd: path.join(ROOT, 'native-models'), encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const entry = manifestOf(TINY_FUSED).graphs.full;
+    const tree = await ort.InferenceSession.create(path.join(TINY_FUSED, entry.file));
+    const causal = await ort.InferenceSession.create(out);
+    assert.ok(tree.inputNames.includes('tree_mask') && !causal.inputNames.includes('tree_mask'));
+    const H = entry.kv_heads;
+    const Dh = entry.kv_dim / H;
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+    for (const [B, T, P] of [
+      [1, 1, 5],
+      [1, 4, 9],
+      [3, 6, 32],
+      [2, 8, 0],
+    ]) {
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: B * T }, (_, i) => BigInt(4 + (i % 12))),
+          [B, T],
+        ),
+        positions: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: B * T }, (_, i) => BigInt(Math.max(0, P - 2) + (i % T))),
+          [B, T],
+        ),
+        past_len: new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: B }, (_, b) => BigInt(Math.max(0, P - 2 * b))),
+          [B],
+        ),
+      };
+      for (let l = 0; l < entry.cache_layers; l++) {
+        for (const kind of ['key', 'value'])
+          feeds[`past_${kind}_${l}`] = new ort.Tensor('float32', Float32Array.from({ length: B * H * P * Dh }, random), [B, H, P, Dh]);
+      }
+      const a = await causal.run(feeds);
+      const b = await tree.run({ ...feeds, tree_mask: causalTreeMask(B, T) });
+      for (const name of causal.outputNames) {
+        const x = new Uint32Array((a[name].data as Float32Array).buffer);
+        const y = new Uint32Array((b[name].data as Float32Array).buffer);
+        assert.ok(x.length === y.length && x.every((v, i) => v === y[i]), `B ${B}, T ${T}, P ${P}: ${name} differs`);
+      }
+    }
+    await tree.release();
+    await causal.release();
   });
 });
 

@@ -6,7 +6,8 @@
  *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies;
- *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies.
+ *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies;
+ *               with `tree`, a tree of the heads' candidates verified in one call (tree.ts).
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).
@@ -21,6 +22,7 @@ import { SlotTable, type Drafts, type FinishReason, type RowState } from './rows
 import { SpecTrRows } from './spectr.ts';
 import { StatsAggregator, type DecodeEvent, type DecodeSummary, type StepEvent } from './stats.ts';
 import { FullTarget } from './target.ts';
+import { TreeShape, treeProblem, treeStep, type TreeSpec } from './tree.ts';
 import { verifyGreedy, verifySampled, verifySampledGroups, type UnitGroups, type VerifyOutput } from './verify.ts';
 import { DraftModelDrafter } from './drafters/draft-model.ts';
 import { LayerSkipDrafter } from './drafters/layer-skip.ts';
@@ -101,6 +103,14 @@ export interface DecodeOptions {
   chains?: boolean;
   /** Called for every graph run, per row (tests use it to count trunk passes). */
   onGraphCall?: (call: GraphCall) => void;
+  /**
+   * 'medusa' only: verify a tree of the heads' candidates instead of one chain (tree.ts), all scored in
+   * one call of a `full` that reads tree_mask. Given as the candidates kept per depth, `[3, 2, 1]`: head
+   * 1's top 3, under each head 2's top 2, under each head 3's top 1 (15 nodes); or as its nodes, each the
+   * ranks along its path (Medusa's sparse trees): `[[0], [1], [0, 0]]`. The depth (at most the heads)
+   * takes gamma's place; at most MAX_TREE_NODES nodes. Default: a chain.
+   */
+  tree?: TreeSpec;
 }
 
 export interface RowResult {
@@ -159,6 +169,17 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     if (typeof value === 'number' && value > heads) {
       throw new DecodeOptionError(option, value, `at most ${heads} with 'medusa': this model's medusa graph has ${heads} heads`);
     }
+  }
+  if (o.tree !== undefined) {
+    if (strategy !== 'medusa') throw new DecodeOptionError('tree', o.tree, "left out: only 'medusa' drafts a tree");
+    const problem = treeProblem(o.tree, gammaLimit(model, strategy), model.vocabSize);
+    if (problem) throw new DecodeOptionError('tree', o.tree, problem);
+    if (!model.graphs.full?.hasTreeMask) {
+      throw new DecodeOptionError('tree', o.tree, `left out with this model: its full graph (${model.graphs.full?.entry.file}) reads no tree_mask`);
+    }
+    const clash = (['gamma', 'maxGamma', 'draftConfidence', 'acceptGroups'] as const).find((k) => o[k] !== undefined);
+    if (clash) throw new DecodeOptionError(clash, o[clash], "left out with a tree: the tree's depth is its draft length, and its tokens are verified exactly");
+    if (o.drafts !== undefined && o.drafts !== 1) throw new DecodeOptionError('drafts', o.drafts, '1 with a tree: the tree holds its own candidates');
   }
   const c = o.draftConfidence;
   if (c !== undefined && !(typeof c === 'number' && c > 0 && c < 1)) throw new DecodeOptionError('draftConfidence', c, 'a number in (0, 1)');
@@ -300,8 +321,12 @@ async function run(input: RunInput): Promise<DecodeResult> {
   const started = performance.now();
   const strategy = options.strategy ?? 'ar';
   const auto = options.gamma === 'auto';
-  const gamma =
-    strategy === 'ar' ? 0 : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
+  const tree = options.tree ? new TreeShape(options.tree) : null;
+  const gamma = tree
+    ? tree.depth
+    : strategy === 'ar'
+      ? 0
+      : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
   const limit: DraftLimit | undefined = auto ? { confidence: options.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE } : undefined;
   const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
   const context = model.manifest.context;
@@ -321,7 +346,7 @@ async function run(input: RunInput): Promise<DecodeResult> {
     };
   });
   // Room for the longest row plus one step of drafts past it (drafts beyond the cap are discarded).
-  const capacity = Math.max(...rows.map((r) => r.maxLength)) + gamma + 1;
+  const capacity = Math.max(...rows.map((r) => r.maxLength)) + (tree ? tree.size : gamma + 1);
   const K = options.drafts ?? 1;
   const { target, drafter } = input.build({ slots: rows.length * K, capacity, vocabSize: model.vocabSize });
   const caches = [...target.caches, ...(drafter?.caches ?? [])];
@@ -348,10 +373,48 @@ async function run(input: RunInput): Promise<DecodeResult> {
 
     const V = model.vocabSize;
     let batchStep = 0;
+    /** Appends each row's accepted drafts and next token, reports its step, and retires finished rows. */
+    const finishStep = (verdict: VerifyOutput, draftedOf: (slot: number) => number[], draftMs: number, verifyMs: number): void => {
+      const B = table.size;
+      for (let s = B - 1; s >= 0; s--) {
+        const row = table.active[s];
+        const accepted = verdict.acceptedCounts[s];
+        const drafted = draftedOf(s);
+        const emitted = appendTokens(row, [...drafted.slice(0, accepted), verdict.nextTokens[s]], stopToken);
+        const event: StepEvent = {
+          type: 'step',
+          row: row.id,
+          step: row.steps++,
+          drafted,
+          accepted,
+          token: verdict.nextTokens[s],
+          bonus: accepted === drafted.length,
+          emitted,
+          draftMs,
+          verifyMs,
+          batchStep,
+          batchSize: B,
+          ...(row.finishReason ? { finished: row.finishReason } : {}),
+        };
+        emit(event);
+        if (row.finishReason) {
+          spectr?.retire(s);
+          table.retire(s, spectr ? [] : caches);
+        }
+      }
+      batchStep++;
+    };
+    const treeRun = tree && drafter instanceof MedusaDrafter && target instanceof FullTarget ? { tree, drafter, target } : null;
+    if (tree && !treeRun) throw new RangeError('a tree is drafted by medusa and verified by full');
     while (table.size > 0) {
       abortIfAsked();
       const B = table.size;
       const tDraft = performance.now();
+      if (treeRun) {
+        const step = await treeStep(table, treeRun.tree, treeRun.drafter, treeRun.target, picker);
+        finishStep(step, (s) => step.drafted[s], step.verifyStarted - tDraft, performance.now() - step.verifyStarted);
+        continue;
+      }
       spectr?.begin();
       const proposal = drafter ? await drafter.propose(runTable, gamma, picker, limit) : { tokens: table.active.map(() => []), q: null };
       const drafts = proposal.tokens;
@@ -402,34 +465,9 @@ async function run(input: RunInput): Promise<DecodeResult> {
         drafter?.commit(table, verdict.acceptedCounts);
       }
 
-      for (let s = B - 1; s >= 0; s--) {
-        const row = table.active[s];
-        const accepted = verdict.acceptedCounts[s];
-        // With K drafts: the one the row continues from, whose first `accepted` tokens were accepted.
-        const drafted = spectrVerdict ? drafts[s * K + spectrVerdict.acceptedDraft[s]] : drafts[s];
-        const emitted = appendTokens(row, [...drafted.slice(0, accepted), verdict.nextTokens[s]], stopToken);
-        const event: StepEvent = {
-          type: 'step',
-          row: row.id,
-          step: row.steps++,
-          drafted,
-          accepted,
-          token: verdict.nextTokens[s],
-          bonus: accepted === drafted.length,
-          emitted,
-          draftMs: tVerify - tDraft,
-          verifyMs: tDone - tVerify,
-          batchStep,
-          batchSize: B,
-          ...(row.finishReason ? { finished: row.finishReason } : {}),
-        };
-        emit(event);
-        if (row.finishReason) {
-          spectr?.retire(s);
-          table.retire(s, spectr ? [] : caches);
-        }
-      }
-      batchStep++;
+      // With K drafts: the one the row continues from, whose first `accepted` tokens were accepted.
+      const draftedOf = (s: number): number[] => (spectrVerdict ? drafts[s * K + spectrVerdict.acceptedDraft[s]] : drafts[s]) as number[];
+      finishStep(verdict, draftedOf, tVerify - tDraft, tDone - tVerify);
     }
   } finally {
     for (const graph of graphs) graph.onCall = null;

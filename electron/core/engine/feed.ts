@@ -23,6 +23,8 @@ export interface FeedOptions {
   hiddenAt?: HiddenSource;
   /** A sampled chain's uniforms and temperature. */
   sampling?: GraphFeed['sampling'];
+  /** Each slot's draft tree, fed as its drafts (GraphFeed.trees). */
+  trees?: GraphFeed['trees'];
 }
 
 /**
@@ -32,7 +34,7 @@ export interface FeedOptions {
  * never a silent argmax or draw.
  */
 export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, options: FeedOptions): Promise<FedResult> {
-  const { end, drafts, hiddenAt, sampling } = options;
+  const { end, drafts, hiddenAt, sampling, trees } = options;
   const rows = table.size;
   const counts = new Int32Array(rows);
   const starts = new Int32Array(rows);
@@ -47,6 +49,7 @@ export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, o
     tokenAt: (s, i) => tokenAt(table.active[s], starts[s] + i, drafts?.[s]),
     hiddenAt: hiddenAt ? (s, i, out, offset) => hiddenAt(table.active[s], starts[s] + i, out, offset) : undefined,
     sampling,
+    trees,
   });
   const fed = { ...result, counts, starts };
   assertFiniteLogits(graph, table, fed);
@@ -119,6 +122,15 @@ export class PositionStore {
     if (end <= start) return;
     const w = this.width;
     this.rowData(to).set(this.rowData(from).subarray(start * w, end * w), start * w);
+  }
+
+  /** As KvCache.keepPath: row's vectors at start + nodes[i] move to start + i (a verified draft tree's path). */
+  keepPath(row: number, start: number, nodes: ArrayLike<number>): void {
+    const d = this.rowData(row);
+    const w = this.width;
+    for (let i = 0; i < nodes.length; i++) {
+      if (nodes[i] !== i) d.copyWithin((start + i) * w, (start + nodes[i]) * w, (start + nodes[i] + 1) * w);
+    }
   }
 
   copyTo(row: number, position: number, out: Float32Array, offset: number): void {

@@ -6,6 +6,7 @@
 import ort from 'onnxruntime-node';
 import type { KvCache } from './kv-cache.ts';
 import type { GraphEntry } from './manifest.ts';
+import type { TreeShape } from './tree.ts';
 import {
   DRAFT_LOGITS,
   DRAFTS,
@@ -16,6 +17,7 @@ import {
   LOGITS,
   PAST_LEN,
   POSITIONS,
+  TREE_MASK,
   UNIFORMS,
   newKey,
   newValue,
@@ -47,6 +49,12 @@ export interface GraphFeed {
   sampling?: { uniforms: ArrayLike<number>; temperature: number };
   /** A graph without a cache (medusa): the position of each slot's first new token, for the call log. Default 0. */
   starts?: ArrayLike<number>;
+  /**
+   * Draft trees (graphs that read tree_mask): a slot with a tree is fed its nodes, count = the tree's
+   * size; node i sits at position start + depth(i) and attends its ancestors and itself. Slots without
+   * one (null, or no `trees`) are fed a causal run of positions.
+   */
+  trees?: ArrayLike<TreeShape | null>;
 }
 
 export interface GraphResult {
@@ -72,6 +80,8 @@ export class Graph {
   readonly hasDraftLogits: boolean;
   /** A sampled chain: reads uniforms and the temperature, writes each step's logits. */
   readonly sampled: boolean;
+  /** Reads tree_mask: can verify a draft tree in one call (GraphFeed.trees). */
+  readonly hasTreeMask: boolean;
   /** Session runs so far and the wall time spent inside them, for overhead accounting. */
   runs = 0;
   runMs = 0;
@@ -90,6 +100,7 @@ export class Graph {
     this.hasDrafts = entry.outputs.includes(DRAFTS);
     this.hasDraftLogits = entry.outputs.includes(DRAFT_LOGITS);
     this.sampled = entry.inputs.includes(UNIFORMS);
+    this.hasTreeMask = entry.inputs.includes(TREE_MASK);
   }
 
   get cacheLayers(): number {
@@ -108,6 +119,10 @@ export class Graph {
     if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null, draftLogits: null };
     const feeds: Record<string, ort.Tensor> = {};
     const startOf = (s: number): number => (cache ? cache.lengths[s] : (feed.starts?.[s] ?? 0));
+    const treeOf = (s: number): TreeShape | null => feed.trees?.[s] ?? null;
+    if (feed.trees && !this.hasTreeMask) throw new RangeError(`graph "${this.role}" (${this.entry.file}) reads no ${TREE_MASK}: it cannot verify a draft tree`);
+    // Offset of slot's i-th new token from its first: i, or its depth in the slot's tree.
+    const offsetOf = (s: number, i: number): number => treeOf(s)?.depths[i] ?? i;
     if (this.hasPositions) {
       const positions = new BigInt64Array(rows * T);
       const pastLen = new BigInt64Array(rows);
@@ -117,10 +132,24 @@ export class Graph {
         // Padded indices repeat the row's last real position: their outputs are ignored, and a fused
         // graph's rotary table ends at its max_positions.
         const last = Math.max(0, counts[s] - 1);
-        for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + Math.min(t, last));
+        for (let t = 0; t < T; t++) positions[s * T + t] = BigInt(start + offsetOf(s, Math.min(t, last)));
       }
       feeds[POSITIONS] = new ort.Tensor('int64', positions, [rows, T]);
       feeds[PAST_LEN] = new ort.Tensor('int64', pastLen, [rows]);
+    }
+    if (this.hasTreeMask) {
+      // Causal (t' <= t) for every slot and every padded index; a tree's nodes attend their ancestors.
+      const mask = new Uint8Array(rows * T * T);
+      for (let s = 0; s < rows; s++) {
+        const tree = treeOf(s);
+        if (tree && counts[s] !== tree.size) throw new RangeError(`slot ${s} is fed ${counts[s]} new tokens; its tree has ${tree.size} nodes`);
+        for (let t = 0; t < T; t++) {
+          const base = (s * T + t) * T;
+          if (tree && t < tree.size) for (let u = 0; u <= t; u++) mask[base + u] = tree.attends(t, u) ? 1 : 0;
+          else mask.fill(1, base, base + t + 1);
+        }
+      }
+      feeds[TREE_MASK] = new ort.Tensor('bool', mask, [rows, T, T]);
     }
     let tokensForLog: number[][] | null = null;
     if (this.hasTokens) {
@@ -174,7 +203,7 @@ export class Graph {
         this.onCall({
           role: this.role,
           row: feed.rowIds ? feed.rowIds[s] : s,
-          positions: Array.from({ length: counts[s] }, (_, i) => start + i),
+          positions: Array.from({ length: counts[s] }, (_, i) => start + offsetOf(s, i)),
           tokens: tokensForLog ? tokensForLog[s] : null,
         });
       }

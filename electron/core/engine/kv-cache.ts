@@ -16,7 +16,8 @@
  *   positions at or past its length.
  *
  * A row's used positions are one contiguous block per head; a graph call writes only the new tokens'
- * keys at [slot, length …]; rejecting drafts only lowers `lengths[slot]` (nothing is copied). Active rows
+ * keys at [slot, length …]; rejecting drafts only lowers `lengths[slot]` (nothing is copied); a verified
+ * draft tree keeps its accepted path by moving those nodes' keys into place (`keepPath`). Active rows
  * always occupy slots 0 … active-1: when a row finishes, the last active slot is moved into its place
  * once (`moveSlot`), so a finished row costs no compute.
  */
@@ -196,6 +197,35 @@ export class KvCache {
     }
     this.stride = to;
     this.slotSize = this.heads * to * Dh;
+  }
+
+  /**
+   * Keeps one path of a verified draft tree: for i = 0 … n−1 the keys/values at `start + nodes[i]` move to
+   * `start + i`, and the slot's length becomes `start + n`. The call fed the tree's nodes at positions
+   * start, start + 1, … in their order; `nodes` rises with nodes[i] ≥ i (breadth-first order), so every
+   * source is read before a later move could overwrite it. Rejected nodes are forgotten like rejected drafts.
+   */
+  keepPath(slot: number, start: number, nodes: ArrayLike<number>): void {
+    const n = nodes.length;
+    if (start + n > this.lengths[slot])
+      throw new RangeError(`keepPath: slot ${slot} holds ${this.lengths[slot]} positions, a path of ${n} from ${start} was asked`);
+    const blocks = this.layout === 'bnsh' ? this.heads : 1;
+    const stride = this.slotSize / blocks;
+    const width = this.kvDim / blocks;
+    for (let i = 0; i < n; i++) {
+      const from = start + nodes[i];
+      const to = start + i;
+      if (nodes[i] < i || from >= this.lengths[slot]) throw new RangeError(`keepPath: node ${nodes[i]} cannot be the path's entry ${i}`);
+      if (from === to) continue;
+      for (let b = 0; b < blocks; b++) {
+        const base = slot * this.slotSize + b * stride;
+        for (let layer = 0; layer < this.layers; layer++) {
+          this.keys[layer].copyWithin(base + to * width, base + from * width, base + (from + 1) * width);
+          this.values[layer].copyWithin(base + to * width, base + from * width, base + (from + 1) * width);
+        }
+      }
+    }
+    this.lengths[slot] = start + n;
   }
 
   /** Forgets every position from `length` on (rejected drafts). */

@@ -109,7 +109,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   const chained = CHAINED_DRAFTERS.find((d) => chainRole(d) === role);
   const expected = chained
     ? chainNames(chained, entry.cache_layers, sampled, session.outputNames.includes(DRAFT_LOGITS))
-    : expectedNames(role as GraphRole, entry.cache_layers);
+    : expectedNames(role as GraphRole, entry.cache_layers, session.inputNames);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);

@@ -4,6 +4,7 @@ import { KvCache } from './kv-cache.ts';
 import { feedUpTo, PositionStore, type FedResult } from './feed.ts';
 import { keepAcceptedDrafts, pendingPosition, type Drafts, type RowState, type SlotTable } from './rows.ts';
 import type { StrategyEnv, Target } from './drafters/types.ts';
+import type { TreeShape } from './tree.ts';
 
 /**
  * (rows, gamma+1, V) logits: each slot's last drafts+1 real indices (the pending position and its
@@ -70,5 +71,40 @@ export class FullTarget implements Target {
 
   commit(table: SlotTable, accepted: Int32Array): void {
     keepAcceptedDrafts(table, accepted, this.caches);
+  }
+
+  /**
+   * Scores each row's draft tree (tree.ts) in one call: `tokens` (rows, N) holds each row's nodes, node 0
+   * its pending token. Returns the logits at every node, (rows, N, V). The graph must read tree_mask.
+   */
+  async scoreTree(table: SlotTable, trees: readonly TreeShape[], tokens: Int32Array): Promise<Float32Array> {
+    const N = tokens.length / table.size;
+    for (let s = 0; s < table.size; s++) {
+      // The call feeds exactly the tree: the pending token is the first position the cache lacks.
+      if (this.cache.lengths[s] !== table.active[s].seq.length - 1)
+        throw new RangeError(`row ${table.active[s].id}: a tree is scored from the pending token on`);
+    }
+    const drafts = table.active.map((_, s) => Array.from(tokens.subarray(s * N + 1, s * N + trees[s].size)));
+    const result = await feedUpTo(this.graph, this.cache, table, { end: scoredEnd(table, drafts), drafts, trees });
+    this.features?.storeFed(table, result, result.hidden!);
+    if (result.T === N) return result.logits!;
+    const V = this.vocabSize;
+    const out = new Float32Array(table.size * N * V);
+    for (let s = 0; s < table.size; s++) out.set(result.logits!.subarray(s * result.T * V, (s * result.T + trees[s].size) * V), s * N * V);
+    return out;
+  }
+
+  /**
+   * After a tree's verification, before the accepted tokens are appended: the cache and the features keep
+   * the pending token and the accepted path's nodes (`paths[slot]`, by depth) at consecutive positions.
+   */
+  commitTree(table: SlotTable, paths: readonly (readonly number[])[]): void {
+    for (let s = 0; s < table.size; s++) {
+      const row = table.active[s];
+      const start = row.seq.length - 1;
+      const nodes = [0, ...paths[s]];
+      this.cache.keepPath(s, start, nodes);
+      this.features?.keepPath(row.id, start, nodes);
+    }
   }
 }

@@ -9,6 +9,13 @@ export const POSITIONS = 'positions';
 export const PAST_LEN = 'past_len';
 export const LOGITS = 'logits';
 export const HIDDEN_OUT = 'hidden_out';
+/**
+ * An optional input of `full`, (B, T, T) bool: new token t attends new token t' iff tree_mask[b, t, t']
+ * (cached positions as always). The engine feeds the causal mask (t' <= t) to every call, or a draft
+ * tree's (a node attends its ancestors and itself: medusa's tree, drafters/medusa.ts). The fused
+ * `full` reads it (native-models/spear_voice/t2s/fused.py); a graph without it verifies chains only.
+ */
+export const TREE_MASK = 'tree_mask';
 /** A chain's drafts, (1, gamma) int64 (the manifest's "chains", native-models/spear_voice/t2s/chain.py). */
 export const DRAFTS = 'drafts';
 /** A sampled chain's inputs: one uniform per draft, (1, gamma) float32, and 1 / temperature, (1,) float32. */
@@ -60,9 +67,15 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   medusa: { inputs: [HIDDEN_IN], outputs: [LOGITS] },
 };
 
-/** The full, ordered input and output name lists a graph of this role with this many cache layers has. */
-export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: string[]; outputs: string[] } {
-  const inputs = [...ROLE_IO[role].inputs];
+/** Inputs a role's graph may read besides ROLE_IO's, after them and before its cache. */
+export const OPTIONAL_INPUTS: Partial<Record<GraphRole, readonly string[]>> = { full: [TREE_MASK] };
+
+/**
+ * The full, ordered input and output name lists a graph of this role with this many cache layers has;
+ * `optional`: the role's OPTIONAL_INPUTS the graph reads.
+ */
+export function expectedNames(role: GraphRole, cacheLayers: number, optional: readonly string[] = []): { inputs: string[]; outputs: string[] } {
+  const inputs = [...ROLE_IO[role].inputs, ...(OPTIONAL_INPUTS[role] ?? []).filter((name) => optional.includes(name))];
   const outputs = [...ROLE_IO[role].outputs];
   for (let i = 0; i < cacheLayers; i++) {
     inputs.push(pastKey(i), pastValue(i));

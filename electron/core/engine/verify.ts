@@ -12,6 +12,7 @@
  */
 import { sampleIndex } from './sampling.ts';
 import type { Uniform } from './random.ts';
+import type { TreeShape } from './tree.ts';
 
 export interface VerifySampledInput {
   rows: number;
@@ -349,4 +350,130 @@ export function verifySpecTr(input: VerifySpecTrInput): VerifySpecTrOutput {
     acceptedDraft[row] = source - row * K;
   }
   return { acceptedCounts, nextTokens, acceptedDraft };
+}
+
+/**
+ * Verification of draft trees (tree.ts): each row's nodes were scored in one call, node 0 its pending
+ * token. Arrays are (rows, N, …), N the largest tree's size; row r's tree is `trees[r]`.
+ */
+export interface VerifyTreeInput {
+  rows: number;
+  trees: readonly TreeShape[];
+  /** The token of each node, (rows, N); node 0's is the pending token (unused). */
+  tokens: Int32Array;
+}
+
+export interface VerifyTreeOutput extends VerifyOutput {
+  /** Each row's accepted nodes, root excluded, by depth: acceptedCounts[row] of them. */
+  paths: number[][];
+}
+
+/**
+ * Greedy: from the root, at each node accept the child whose token is the target's argmax there; the
+ * next token is the argmax at the last accepted node (a replacement, or the bonus after a leaf). The
+ * accepted tokens are the target's greedy continuation, as a chain's are.
+ */
+export function verifyTreeGreedy(input: VerifyTreeInput & { targetTokens: Int32Array }): VerifyTreeOutput {
+  const { rows, trees, tokens, targetTokens } = input;
+  const N = tokens.length / rows;
+  const paths: number[][] = [];
+  const acceptedCounts = new Int32Array(rows);
+  const nextTokens = new Int32Array(rows);
+  for (let row = 0; row < rows; row++) {
+    const tree = trees[row];
+    const base = row * N;
+    const path: number[] = [];
+    let node = 0;
+    for (;;) {
+      const want = targetTokens[base + node];
+      const first = tree.firstChild[node];
+      let child = -1;
+      for (let c = first; c < first + tree.childCount[node] && child < 0; c++) if (tokens[base + c] === want) child = c;
+      if (child < 0) break;
+      path.push(child);
+      node = child;
+    }
+    paths.push(path);
+    acceptedCounts[row] = path.length;
+    nextTokens[row] = targetTokens[base + node];
+  }
+  return { acceptedCounts, nextTokens, paths };
+}
+
+/**
+ * Sampled, lossless: the tree's candidates are deterministic, a point mass q = δ_x each, so the
+ * multi-candidate rejection rule (SpecInfer's multi-step speculative sampling, Miao et al. 2024, with q a
+ * point mass) reads: at a node with target distribution p, try its children x_1, x_2, … in order; child
+ * x_j is accepted with probability r(x_j), r = p renormalised after zeroing the children already rejected
+ * (min(1, r(x)/q(x)) with q(x) = 1); a rejection sets r(x_j) = 0. The first accepted child is the next
+ * node; if none is, the token is drawn from r and the step ends; after a leaf, the bonus token is drawn
+ * from p there. The emitted token has the law p: x_j's turn comes with probability 1 − Σ_{i<j} p(x_i) and
+ * it is then accepted with p(x_j) / (1 − Σ_{i<j} p(x_i)); every child is rejected with probability
+ * 1 − Σ_i p(x_i), and then a token y that is no child is drawn with p(y) / (1 − Σ_i p(x_i)). Uniforms: one
+ * per child tried and one per draw, from the row's own source in that order.
+ */
+export function verifyTreeSampled(
+  input: VerifyTreeInput & {
+    vocabSize: number;
+    /** Target distributions after temperature/top-k/top-p at each node, (rows, N, V). */
+    p: Float64Array;
+    uniforms: readonly Uniform[];
+    /** Scratch for the residual, at least V long. */
+    scratch?: Float64Array;
+  },
+): VerifyTreeOutput {
+  const { rows, trees, tokens, vocabSize: V, p, uniforms } = input;
+  const N = tokens.length / rows;
+  const residual = input.scratch ?? new Float64Array(V);
+  const paths: number[][] = [];
+  const acceptedCounts = new Int32Array(rows);
+  const nextTokens = new Int32Array(rows);
+  for (let row = 0; row < rows; row++) {
+    const tree = trees[row];
+    const uniform = uniforms[row];
+    const base = row * N;
+    const path: number[] = [];
+    let node = 0;
+    let next = -1;
+    for (;;) {
+      const pBase = (base + node) * V;
+      const count = tree.childCount[node];
+      // A leaf: every draft of this path accepted, the bonus token from p.
+      if (count === 0) break;
+      residual.set(p.subarray(pBase, pBase + V));
+      let mass = 0;
+      for (let v = 0; v < V; v++) mass += residual[v];
+      let child = -1;
+      for (let c = tree.firstChild[node]; c < tree.firstChild[node] + count; c++) {
+        const x = tokens[base + c];
+        if (uniform() < residual[x] / mass) {
+          child = c;
+          break;
+        }
+        mass -= residual[x];
+        residual[x] = 0;
+      }
+      if (child >= 0) {
+        path.push(child);
+        node = child;
+        continue;
+      }
+      // Summed again: subtracting the rejected children's mass may leave rounding where none is.
+      mass = 0;
+      for (let v = 0; v < V; v++) mass += residual[v];
+      if (mass > 0) {
+        for (let v = 0; v < V; v++) residual[v] /= mass;
+        next = sampleIndex(residual, 0, V, uniform);
+      } else {
+        // The children held all of p, so a rejection of every one had probability ~0, so a rejection of every one had probability ~0.
+        next = sampleIndex(p, pBase, V, uniform);
+      }
+      break;
+    }
+    if (next < 0) next = sampleIndex(p, (base + node) * V, V, uniform);
+    paths.push(path);
+    acceptedCounts[row] = path.length;
+    nextTokens[row] = next;
+  }
+  return { acceptedCounts, nextTokens, paths };
 }

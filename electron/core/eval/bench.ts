@@ -10,6 +10,7 @@
  * `ar`'s run of the same round, and the lowest and highest of those ratios go beside the median.
  */
 import type { Strategy } from '../engine/decode.ts';
+import type { TreeSpec } from '../engine/tree.ts';
 import type { SynthesisSummary } from '../pipeline/events.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface BenchConfig {
   strategy: Strategy;
   gamma: number | 'auto';
   drafts?: number;
+  /** 'medusa': a tree verified in place of a chain (DecodeOptions.tree); gamma is then its depth. */
+  tree?: TreeSpec;
 }
 
 /** `ar` first, then each drafting strategy at each gamma and each number of drafts, in the order given. */
@@ -30,8 +33,9 @@ export function benchConfigs(strategies: readonly Strategy[], gammas: readonly (
   return configs;
 }
 
-/** "eagle/4", "ar/0", "draft/auto", "eagle/3/K2" (two drafts): a configuration as a map key. */
-export const benchKey = (config: BenchConfig): string => `${config.strategy}/${config.gamma}${(config.drafts ?? 1) > 1 ? `/K${config.drafts}` : ''}`;
+/** "eagle/4", "ar/0", "draft/auto", "eagle/3/K2" (two drafts), "medusa/2/tree[2,1]": a configuration as a map key. */
+export const benchKey = (config: BenchConfig): string =>
+  `${config.strategy}/${config.gamma}${(config.drafts ?? 1) > 1 ? `/K${config.drafts}` : ''}${config.tree ? `/tree${JSON.stringify(config.tree)}` : ''}`;
 
 /** The order round `round` (0-based, warm-up rounds counted) runs the configurations in: rotated by `round`. */
 export function roundOrder<T>(configs: readonly T[], round: number): T[] {
@@ -101,6 +105,8 @@ export interface BenchCell {
   gamma: number | 'auto';
   /** K, drafts per step; absent in cells made elsewhere, meaning 1. */
   drafts?: number;
+  /** The configuration's tree, if any. */
+  tree?: TreeSpec;
   /** Measured runs these numbers are over. */
   runs: number;
   sentences: number;
@@ -144,6 +150,7 @@ export function benchCell(config: BenchConfig, runs: readonly SynthesisSummary[]
     strategy: config.strategy,
     gamma: config.gamma,
     drafts: config.drafts ?? 1,
+    ...(config.tree ? { tree: config.tree } : {}),
     runs: runs.length,
     sentences: runs[0]?.sentences ?? 0,
     tokens: runs[0]?.decode.tokens ?? 0,

@@ -5,6 +5,7 @@
  */
 import type { Strategy } from '../engine/decode.ts';
 import type { DecodeSummary, StepEvent } from '../engine/stats.ts';
+import type { TreeSpec } from '../engine/tree.ts';
 import type { WordTiming } from './word-timing.ts';
 
 export type { WordTiming };
@@ -36,6 +37,8 @@ export interface SynthesisSettings {
   acceptance?: 'exact' | 'groups';
   /** Drafts per sentence and step, K (1–8; default 1); K > 1 samples K drafts and verifies them with SpecTr. */
   drafts?: number;
+  /** 'medusa': verify a tree of the heads' candidates instead of a chain (DecodeOptions.tree); gamma is then its depth. */
+  tree?: TreeSpec;
   /** 0 = greedy. */
   temperature: number;
   topK?: number;

@@ -10,6 +10,7 @@ import { AUTO_MAX_GAMMA, decode, type Strategy } from '../engine/decode.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
+import { treeDepth } from '../engine/tree.ts';
 import { prepareDocument, type UserLexicon } from '../text/index.ts';
 import { textWarnings } from '../text/language.ts';
 import { sentenceWordTimings } from './word-timing.ts';
@@ -114,10 +115,12 @@ export const DELIVERY_LIMITS = {
 export function resolveSettings(voice: Voice, settings: Partial<SynthesisSettings>): SynthesisSettings {
   const resolved: SynthesisSettings = {
     strategy: settings.strategy ?? voice.section.default_strategy ?? 'early-exit',
-    gamma: settings.gamma ?? voice.section.default_gamma ?? 4,
+    // A tree's depth is its draft length (DecodeOptions.tree).
+    gamma: settings.tree ? treeDepth(settings.tree) : (settings.gamma ?? voice.section.default_gamma ?? 4),
     ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
     ...(settings.acceptance === 'groups' ? { acceptance: 'groups' as const } : {}),
     ...(settings.drafts !== undefined ? { drafts: settings.drafts } : {}),
+    ...(settings.tree ? { tree: settings.tree } : {}),
     temperature: settings.temperature ?? voice.section.default_temperature ?? 0,
     topK: settings.topK,
     topP: settings.topP,
@@ -268,7 +271,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         batch.map((s) => voice.prompt(s.phonemes)),
         {
           strategy: settings.strategy,
-          gamma: settings.gamma,
+          ...(settings.tree ? { tree: settings.tree } : { gamma: settings.gamma }),
           ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
           ...(settings.acceptance === 'groups' ? { acceptGroups: voice.acceptGroups! } : {}),
           ...(settings.drafts !== undefined ? { drafts: settings.drafts } : {}),

@@ -15,6 +15,10 @@ DRAFTS = "drafts"  # a chain's drafts (t2s/chain.py)
 UNIFORMS = "uniforms"
 INV_TEMPERATURE = "inv_temperature"
 DRAFT_LOGITS = "draft_logits"
+# An optional input of `full`, (B, T, T) bool: new token t attends new token t' iff tree_mask[b, t, t']
+# (the fused `full` reads it, t2s/fused.py; the engine feeds the causal mask or a draft tree's).
+TREE_MASK = "tree_mask"
+OPTIONAL_INPUTS = {"full": (TREE_MASK,)}
 
 MANIFEST_FORMAT = "spear-t2s/2"
 MANIFEST_FILE = "manifest.json"

@@ -11,7 +11,8 @@ function with
     com.microsoft.RotaryEmbedding at the explicit positions                           RoPE (rotate-half)
     com.microsoft.QuickGelu(alpha = 1) · up                                           SwiGLU's SiLU
 
-and attention that reads the engine's cache where it lies. The cache layout changes (the manifest entry
+and attention that reads the engine's cache where it lies. `full` reads one input more, tree_mask (B, T, T)
+bool, the new tokens' mask (the engine feeds the causal one, or a draft tree's: electron/core/engine/tree.ts). The cache layout changes (the manifest entry
 says "kv_layout": "bnsh"): past_key_i / past_value_i are the engine's buffers (B, H, P, Dh), P the
 positions it lays out per head, passed without a copy for any number of rows; positions at or past
 past_len[b] are masked, as before. new_key_i / new_value_i come out (B, H, T, Dh). Scores are computed as keys times
@@ -55,7 +56,8 @@ MS = "com.microsoft"
 OPSET = 17
 ROLES = ("full", "trunk", "rest")
 # Positions the RoPE table holds beyond the context: the engine's cache holds up to context + gamma + 1
-# positions (gamma ≤ 64), and RotaryEmbedding reads its table at every fed position.
+# positions (gamma ≤ 64; a draft tree's nodes ≤ 64 likewise), and RotaryEmbedding reads its table at
+# every fed position.
 POSITION_MARGIN = 128
 CONSTRUCTION = (
     "spear_voice.t2s.fused: the weights of `source` in ONNX Runtime's fused CPU operators "
@@ -213,11 +215,13 @@ def rope_tables(inv_freq: np.ndarray, max_positions: int):
 
 
 def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: int, max_positions: int, int8_weights=False,
-          skip_attention=(), skip_mlp=()):
+          skip_attention=(), skip_mlp=(), tree_mask: bool | None = None):
     """One fused graph over `layers` of the target. role: full (ids → logits, final hidden), trunk (ids →
     the residual after its last layer), rest (that residual → logits, final hidden), layer_skip (ids →
     logits, through the sublayers of `layers` not in skip_attention / skip_mlp; t2s/layer_skip.py). A
-    block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends."""
+    block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends.
+    tree_mask (default: role full only): read the new tokens' mask from an input tree_mask (B, T, T) bool
+    instead of building the causal one."""
     b = Builder(int8_weights)
     D = t.embed.shape[1]
     Dh = D // n_heads
@@ -236,10 +240,15 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
         inputs = [vi("input_ids", TensorProto.INT64, ["B", "T"])]
         x = b.op("Gather", [b.const("embed", t.embed), "input_ids"])  # (B, T, D)
     inputs += [vi("positions", TensorProto.INT64, ["B", "T"]), vi("past_len", TensorProto.INT64, ["B"])]
+    tree = role == "full" if tree_mask is None else tree_mask
+    if tree:
+        inputs.append(vi("tree_mask", TensorProto.BOOL, ["B", "T", "T"]))
     outputs = []
 
     # One additive mask over [cached | new] keys, built once per call: (B, 1, T, P + T). Cached position j
-    # of row b counts when j < past_len[b]; new token t sees new tokens t' <= t.
+    # of row b counts when j < past_len[b]. `full`: new token t sees new token t' iff tree_mask[b, t, t']
+    # (the engine feeds the causal mask t' <= t, or a tree's: a node sees its ancestors and itself);
+    # the other roles: t' <= t, built in the graph.
     axis0 = b.const("axis0", i64(0))
     T1 = b.op("Slice", [b.op("Shape", ["positions"]), i64c(b, "one", 1), i64c(b, "two", 2)])  # (1,): T
     P1 = b.op("Slice", [b.op("Shape", ["past_key_0"]), i64c(b, "two", 2), i64c(b, "three", 3)])  # (1,): P
@@ -249,10 +258,16 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
     j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), b.op("Squeeze", [P1, axis0]), b.const("one_s", np.array(1, dtype=np.int64))])
     valid = b.op("Less", [b.op("Unsqueeze", [j, axis0]), b.op("Unsqueeze", ["past_len", b.const("axis1", i64(1))])])  # (B, P)
     mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero, neg]), b.const("axes12", i64(1, 2))])  # (B, 1, 1, P)
-    mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
+    if tree:
+        # The same 0 / -inf values the causal Trilu gives, so a causal tree_mask reproduces the outputs bit for bit.
+        mask_new = b.op("Unsqueeze", [b.op("Where", ["tree_mask", zero, neg]), b.const("axis1", i64(1))])  # (B, 1, T, T)
+    else:
+        mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
     ones = b.const("ones1", i64(1))
-    mask = b.op("Concat", [b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)]),
-                           b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])], axis=-1)
+    mask_past = b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)])  # (B, 1, T, P)
+    if not tree:
+        mask_new = b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])  # (B, 1, T, T)
+    mask = b.op("Concat", [mask_past, mask_new], axis=-1)
     split_scores = b.op("Concat", [P1, T1], axis=0)
     split_qk_v = b.const("split_qk_v", i64(2 * D, D))
     split_ff = b.const("split_ff", i64(F, F))

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
+import { TreeShape, type TreeSpec } from '../../../electron/core/engine/tree.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
 const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'];
@@ -33,6 +34,71 @@ for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
   }
 }
 
+// Medusa's trees (tree.ts): verified in one call of a `full` that reads tree_mask (the fused fixture's).
+// The fixture's heads rarely agree with its target; a depth of all 16 tokens always holds the target's.
+const TREES: TreeSpec[] = [
+  [1],
+  [3, 1],
+  [2, 2, 2],
+  [8, 2, 1],
+  [16],
+  [1, 16],
+  [16, 2],
+  // As nodes (Medusa's sparse trees): a chain with other candidates beside it, a rank left out.
+  [[0], [1], [0, 0], [0, 0, 0], [1, 0]],
+  [...Array.from({ length: 16 }, (_, r) => [r]), [0, 0], [0, 2], [3, 1], [3, 1, 0]],
+];
+
+for (const batch of [1, 3, 8]) {
+  test(`greedy: medusa with a tree emits exactly the tokens of ar (tiny-fused, batch ${batch})`, async () => {
+    const model = await fixture(TINY_FUSED);
+    const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
+    const maxNewTokens = MAX_NEW.slice(0, batch);
+    const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
+    const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
+    const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
+    let accepted = 0;
+    for (const tree of TREES) {
+      let offChain = 0;
+      const spec = await decode(model, prompts, {
+        strategy: 'medusa',
+        tree,
+        maxNewTokens,
+        stopToken,
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          accepted += e.accepted;
+          assert.ok(e.drafted.length >= 1 && e.drafted.length <= new TreeShape(tree).depth, 'a step reports one path of the tree');
+          if (new TreeShape(tree).widths[0] === 16) assert.ok(e.accepted >= 1, `tree ${JSON.stringify(tree)}: every token is a candidate at depth 1`);
+        },
+        onGraphCall: (call) => {
+          // A node past the first child of its parent: positions repeat within one call.
+          if (call.role === 'full' && new Set(call.positions).size < call.positions.length) offChain++;
+        },
+      });
+      assert.deepEqual(spec.rows, ar.rows, `tree ${JSON.stringify(tree)}`);
+      if (new TreeShape(tree).widths.some((k) => k > 1)) assert.ok(offChain > 0, `tree ${JSON.stringify(tree)}: the calls scored a tree`);
+    }
+    assert.ok(accepted > 0, 'some drafts accepted');
+  });
+}
+
+test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step for step; a wide tree takes fewer steps', async () => {
+  const model = await fixture(TINY_FUSED);
+  const prompts = makePrompts([3, 7, 2], model.vocabSize, 3);
+  const options = { strategy: 'medusa' as const, maxNewTokens: 40, stopToken: null };
+  const acceptedBy = async (o: object): Promise<number[]> => {
+    const steps: number[] = [];
+    await decode(model, prompts.slice(0, 1), { ...options, ...o, onEvent: (e) => e.type === 'step' && steps.push(e.accepted) });
+    return steps;
+  };
+  const chain = await acceptedBy({ gamma: 3 });
+  const chainAsTree = await acceptedBy({ tree: [1, 1, 1] });
+  assert.deepEqual(chainAsTree, chain, 'the tree [1, 1, 1] is the chain of gamma 3');
+  const wide = await acceptedBy({ tree: [16, 2] });
+  assert.ok(wide.length < chain.length, `a wider tree takes fewer steps (${wide.length} against ${chain.length})`);
+});
+
 for (const dir of [TINY, TINY_FUSED])
   test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
     const model = await fixture(dir);
@@ -46,6 +112,15 @@ for (const dir of [TINY, TINY_FUSED])
           const alone = await decode(model, [prompts[r]], { ...options, seeds: [seeds[r]] });
           assert.deepEqual(alone.rows[0], together.rows[r], `${strategy}, temperature ${temperature}, row ${r}`);
         }
+      }
+    }
+    if (dir !== TINY_FUSED) return;
+    for (const temperature of [0, 1]) {
+      const options = { strategy: 'medusa' as const, tree: [3, 2, 1], temperature, topK: temperature ? 8 : undefined, maxNewTokens: 24 };
+      const together = await decode(model, prompts, { ...options, seeds });
+      for (let r = 0; r < prompts.length; r++) {
+        const alone = await decode(model, [prompts[r]], { ...options, seeds: [seeds[r]] });
+        assert.deepEqual(alone.rows[0], together.rows[r], `medusa tree, temperature ${temperature}, row ${r}`);
       }
     }
   });

@@ -4,7 +4,8 @@ import { decode, STRATEGIES, type DecodeOptions, type Strategy } from '../../../
 import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
-import { fixture, TINY, TINY_INT8 } from '../../helpers/fixtures.ts';
+import type { TreeSpec } from '../../../electron/core/engine/tree.ts';
+import { fixture, TINY, TINY_FUSED, TINY_INT8 } from '../../helpers/fixtures.ts';
 import { chiSquareCritical, pooledChiSquare } from '../../helpers/goodness-of-fit.ts';
 import { referenceDistribution, type ReferenceSampling } from '../../helpers/reference-sampling.ts';
 
@@ -22,7 +23,7 @@ async function exactJoint(model: LoadedModel, sampling: ReferenceSampling): Prom
   const graph = model.graphs.full!;
   const rows = V * V;
   const T = PROMPT.length + 2;
-  const cache = new KvCache(graph.cacheLayers, graph.entry.kv_dim, rows, T + 1);
+  const cache = KvCache.forGraph(graph.entry, rows, T + 1);
   const tokenAt = (s: number, i: number): number => (i < PROMPT.length ? PROMPT[i] : i === PROMPT.length ? Math.floor(s / V) : s % V);
   const { logits } = await graph.run(cache, { rows, counts: new Array(rows).fill(T), tokenAt });
   const dist = (s: number, t: number): Float64Array => referenceDistribution(logits!.subarray((s * T + t) * V, (s * T + t + 1) * V), sampling);
@@ -43,7 +44,7 @@ async function sampledJoint(
   strategy: Strategy,
   sampling: ReferenceSampling,
   seedBase: number,
-  adaptive: Pick<DecodeOptions, 'gamma' | 'draftConfidence' | 'drafts'> = { gamma: 2 },
+  adaptive: Pick<DecodeOptions, 'gamma' | 'draftConfidence' | 'drafts' | 'tree'> = { gamma: 2 },
 ): Promise<Float64Array> {
   const V = model.vocabSize;
   const counts = new Float64Array(V * V * V);
@@ -73,6 +74,25 @@ for (const { label, sampling } of SETTINGS) {
       assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
       // Significance 1e-3, fixed seeds: deterministic; a biased verifier lands far beyond it.
       assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+    }
+  });
+}
+
+// Medusa's trees (tree.ts): deterministic candidates under the point-mass rule (verifyTreeSampled). [16]
+// makes every token a candidate at depth 1, so the first token comes from the children alone; [3, 2]
+// mixes accepted children and residual draws at both depths; the sparse tree skips ranks and ends
+// its paths at different depths.
+for (const { label, sampling } of [SETTINGS[0], SETTINGS[2]]) {
+  test(`medusa with a tree: the first three sampled tokens have the target's joint distribution (${label})`, async () => {
+    const model = await fixture(TINY_FUSED);
+    const exact = await exactJoint(model, sampling);
+    const trees: TreeSpec[] = [[16], [3, 2], [2, 2, 2], [[0], [2], [0, 0], [0, 1], [2, 3], [0, 1, 0]]];
+    for (const [k, tree] of trees.entries()) {
+      const counts = await sampledJoint(model, 'medusa', sampling, 11_000_000 * (k + 1), { tree });
+      const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+      const critical = chiSquareCritical(df);
+      assert.equal(impossible, 0, `tree ${JSON.stringify(tree)}: emitted a sequence the target gives probability 0`);
+      assert.ok(statistic < critical, `tree ${JSON.stringify(tree)}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
     }
   });
 }

@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GROW_STRIDE, KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { Graph } from '../../../electron/core/engine/graph.ts';
+import { TreeShape } from '../../../electron/core/engine/tree.ts';
 import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
 
 const TOLERANCE = 1e-4;
+
+const maxDiff = (a: readonly number[], b: readonly number[]): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 interface Output {
   logits: number[][][]; // [row][position][V]
@@ -198,4 +201,89 @@ test('bnsh: every call passes the active slots whole without a copy; append writ
   assert.deepEqual(at(0, 1, 1), [1010, 1011, 1012]);
   const o = (0 * heads + 0) * 2 * GROW_STRIDE * headDim;
   assert.deepEqual(Array.from(cache.values[0].subarray(o, o + headDim)), [-0, -1, -2]);
+});
+
+test('keepPath moves a verified tree path into consecutive positions in either layout, and refuses a node out of order', () => {
+  for (const layout of ['bsd', 'bnsh'] as const) {
+    const heads = 2;
+    const headDim = 3;
+    const cache = new KvCache(2, heads * headDim, 2, 40, layout, layout === 'bnsh' ? heads : 1);
+    // Slot 1 holds 4 committed positions and a tree of 8 nodes fed after them (root at 4): value = 100·layer + 10·position + lane.
+    const T = 12;
+    const kv = heads * headDim;
+    const lane = (pos: number, h: number, i: number): number => 10 * pos + h * headDim + i;
+    const make = (layer: number): Float32Array => {
+      const out = new Float32Array(2 * T * kv); // batch row 1 of 2
+      for (let pos = 0; pos < T; pos++)
+        for (let h = 0; h < heads; h++)
+          for (let i = 0; i < headDim; i++) {
+            const at = layout === 'bnsh' ? ((1 * heads + h) * T + pos) * headDim + i : (1 * T + pos) * kv + h * headDim + i;
+            out[at] = 100 * layer + lane(pos, h, i);
+          }
+      return out;
+    };
+    const keys = [make(0), make(1)];
+    cache.append(
+      1,
+      keys,
+      keys.map((k) => k.map((x) => -x)),
+      1,
+      T,
+      T,
+    );
+    cache.keepPath(1, 4, [0, 2, 5, 7]);
+    assert.equal(cache.lengths[1], 8);
+    const { keys: past, values, dims } = cache.pastView(2);
+    const read = (data: Float32Array, layer: number, pos: number): number[] => {
+      const out: number[] = [];
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < headDim; i++) {
+          const at = layout === 'bnsh' ? ((1 * heads + h) * dims[2] + pos) * headDim + i : (1 * dims[1] + pos) * kv + h * headDim + i;
+          out.push(data[at] - 100 * layer);
+        }
+      return out;
+    };
+    const expected = (pos: number): number[] => Array.from({ length: kv }, (_, j) => lane(pos, Math.floor(j / headDim), j % headDim));
+    // Positions 0 … 4 untouched; then the nodes 2, 5, 7 (at 6, 9, 11 before).
+    [0, 1, 2, 3, 4, 6, 9, 11].forEach((source, pos) => {
+      for (const layer of [0, 1]) assert.deepEqual(read(past[layer], layer, pos), expected(source), `${layout}: layer ${layer}, position ${pos}`);
+    });
+    assert.deepEqual(
+      read(values[1], 0, 6).map((x) => -x - 100),
+      expected(9),
+      `${layout}: values move with keys`,
+    );
+    assert.throws(() => cache.keepPath(1, 4, [0, 0]), RangeError);
+    assert.throws(() => cache.keepPath(1, 4, [0, 1, 2, 3, 4]), RangeError, 'past the slot length');
+  }
+});
+
+test('a draft tree scored in one call: each node sees its ancestors only, and the kept path continues as if fed alone (tiny-fused)', async () => {
+  const model = await fixture(TINY_FUSED);
+  const graph = model.graphs.full!;
+  const V = model.vocabSize;
+  const prompt = makePrompts([6], V, 1)[0];
+  const tree = new TreeShape([3, 2]); // 1 + 3 + 6 nodes
+  const tokens = Array.from({ length: tree.size }, (_, n) => (n === 0 ? prompt[prompt.length - 1] : 4 + ((n * 5) % (V - 4))));
+  const ancestry = (n: number): number[] => (n === 0 ? [0] : [...ancestry(tree.parents[n]), n]);
+  // The tree after the prompt's first tokens, in one call.
+  const cache = KvCache.forGraph(graph.entry, 1, 64);
+  await graph.run(cache, { rows: 1, counts: [prompt.length - 1], tokenAt: (_s, i) => prompt[i] });
+  const start = cache.lengths[0];
+  const scored = await graph.run(cache, { rows: 1, counts: [tree.size], tokenAt: (_s, i) => tokens[i], trees: [tree] });
+  // Each node against the chain of its ancestors fed uncached.
+  for (let n = 0; n < tree.size; n++) {
+    const sequence = [...prompt.slice(0, -1), ...ancestry(n).map((a) => tokens[a])];
+    const alone = await runChunked(graph, [sequence], [sequence.length]);
+    const got = Array.from(scored.logits!.subarray(n * V, (n + 1) * V));
+    assert.ok(maxDiff(got, alone.logits[0][sequence.length - 1]) < TOLERANCE, `node ${n}`);
+  }
+  // Keep the path to node 8 (depth 2), then feed one token more: as if the path had been fed as a chain.
+  const path = ancestry(8);
+  cache.keepPath(0, start, path);
+  const next = 7;
+  const after = await graph.run(cache, { rows: 1, counts: [1], tokenAt: () => next });
+  const sequence = [...prompt.slice(0, -1), ...path.map((a) => tokens[a]), next];
+  const alone = await runChunked(graph, [sequence], [sequence.length]);
+  assert.ok(maxDiff(Array.from(after.logits!), alone.logits[0][sequence.length - 1]) < TOLERANCE, 'the kept path is the cache of its chain');
 });

@@ -100,6 +100,42 @@ test('medusa refuses a gamma beyond its heads, and with gamma auto a maxGamma be
   }
 });
 
+test('bad trees are refused in one typed line each, naming what a tree may be', async () => {
+  const model = await fixture(TINY_FUSED);
+  const heads = model.graphs.medusa!.entry.heads!;
+  const cases: [DecodeOptions, RegExp][] = [
+    [{ strategy: 'medusa', tree: [] }, /tree = .*candidates per depth .* or nodes as rank paths .* medusa graph has 3 heads/],
+    [{ strategy: 'medusa', tree: Array(heads + 1).fill(1) }, /candidates per depth are 1 to 3 integers/],
+    [{ strategy: 'medusa', tree: [2, 0] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [1.5] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [17] }, /each from 1 to the vocabulary's 16/],
+    [{ strategy: 'medusa', tree: [8, 8] }, /at most 64 nodes; \[8, 8\] has 72/],
+    [{ strategy: 'medusa', tree: [[0], [0, 1, 2, 3]] }, /a node is 1 to 3 ranks, each from 0 to 15/],
+    [{ strategy: 'medusa', tree: [[16]] }, /a node is 1 to 3 ranks, each from 0 to 15/],
+    [{ strategy: 'medusa', tree: [[0], 1] as unknown as number[][] }, /a node is 1 to 3 ranks/],
+    [{ strategy: 'medusa', tree: [[0], [1], [0]] }, /node \[0\] is given twice/],
+    [{ strategy: 'medusa', tree: [[0], [1, 0, 0]] }, /node \[1, 0, 0\] has no parent \[1, 0\]/],
+    [{ strategy: 'medusa', tree: Array.from({ length: 65 }, (_, r) => [r % 16, Math.floor(r / 16)]) }, /at most 64 nodes; this one has 65/],
+    [{ strategy: 'eagle', tree: [2] }, /only 'medusa' drafts a tree/],
+    [{ strategy: 'medusa', tree: [2], gamma: 2 }, /gamma = 2 .* the tree's depth is its draft length/],
+    [{ strategy: 'medusa', tree: [2], gamma: 'auto' }, /gamma = "?auto"? .* left out with a tree/],
+    [{ strategy: 'medusa', tree: [2], temperature: 1, drafts: 2 }, /drafts = 2 .* 1 with a tree/],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(
+      decode(model, [[1, 5, 2]], options),
+      (e: Error) => e instanceof DecodeOptionError && message.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(options),
+    );
+  }
+  // A full graph that reads no tree_mask (the exported one) cannot verify a tree.
+  const exported = await fixture(TINY);
+  await assert.rejects(
+    decode(exported, [[1, 5, 2]], { strategy: 'medusa', tree: [2] }),
+    (e: Error) => e instanceof DecodeOptionError && /its full graph \(full\.onnx\) reads no tree_mask/.test(e.message) && !e.message.includes('\n'),
+  );
+});
+
 test('a model without the medusa graph refuses strategy medusa in one line', async () => {
   const model = await loadModel(TINY, { roles: ['full', 'eagle'] });
   try {
@@ -171,4 +207,18 @@ test("the joint-law test catches a medusa drafter that hands the verifier anothe
   for (const row of result.rows) counts[(row.tokens[0] * V + row.tokens[1]) * V + row.tokens[2]]++;
   const { statistic, df } = pooledChiSquare(counts, exact);
   assert.ok(statistic > chiSquareCritical(df), `the mutant's chi-square ${statistic.toFixed(1)} should exceed ${chiSquareCritical(df).toFixed(1)}`);
+});
+
+test("a tree's candidates are each head's most likely tokens in order, the lower id first among equals", async () => {
+  const { topIndices } = await import('../../../electron/core/engine/drafters/medusa.ts');
+  let seed = 3;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let trial = 0; trial < 2000; trial++) {
+    const V = 1 + Math.floor(random() * 40);
+    const k = 1 + Math.floor(random() * V);
+    // Few distinct values, so ties are common; an offset, as a head's logits sit in a (B, 1, heads, V) block.
+    const logits = Float32Array.from({ length: V + 3 }, () => Math.floor(random() * 6));
+    const sorted = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[3 + b] - logits[3 + a] || a - b);
+    assert.deepEqual(topIndices(logits, 3, V, k), sorted.slice(0, k), `V ${V}, k ${k}`);
+  }
 });

@@ -16,6 +16,7 @@ import type { Graph } from '../graph.ts';
 import type { TokenPicker } from '../picker.ts';
 import type { SlotTable } from '../rows.ts';
 import { argmax, maxProbability, sampleIndex } from '../sampling.ts';
+import type { TreeShape } from '../tree.ts';
 import type { DraftLimit, Drafter, Proposal, StrategyEnv } from './types.ts';
 
 export interface MedusaOptions extends StrategyEnv {
@@ -38,11 +39,10 @@ export class MedusaDrafter implements Drafter {
     this.heads = options.graph.entry.heads!;
   }
 
-  async propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal> {
-    const { heads, graph } = this;
-    if (gamma > heads) throw new RangeError(`medusa drafts at most ${heads} tokens per step (its heads); gamma is ${gamma}`);
+  /** The heads' logits at each row's last scored position, (B, 1, heads, V). */
+  private async headLogits(table: SlotTable): Promise<Float32Array> {
+    const { graph } = this;
     const B = table.size;
-    const V = picker.vocabSize;
     const D = graph.hiddenDim;
     // Each row's last scored position: the one before its pending token (-1 when the prompt is one token).
     const starts = Int32Array.from(table.active, (row) => row.seq.length - 2);
@@ -58,7 +58,15 @@ export class MedusaDrafter implements Drafter {
       },
     });
     assertFiniteLogits(graph, table, { ...result, counts, starts });
-    const logits = result.logits!; // (B, 1, heads, V)
+    return result.logits!;
+  }
+
+  async propose(table: SlotTable, gamma: number, picker: TokenPicker, limit?: DraftLimit): Promise<Proposal> {
+    const { heads } = this;
+    if (gamma > heads) throw new RangeError(`medusa drafts at most ${heads} tokens per step (its heads); gamma is ${gamma}`);
+    const B = table.size;
+    const V = picker.vocabSize;
+    const logits = await this.headLogits(table); // (B, 1, heads, V)
     const tokens: number[][] = table.active.map(() => []);
     const q = picker.greedy ? null : new Float64Array(B * gamma * V);
     for (let s = 0; s < B; s++) {
@@ -79,7 +87,53 @@ export class MedusaDrafter implements Drafter {
     return { tokens, q };
   }
 
+  /**
+   * Each row's draft tree (tree.ts): node 0 the row's pending token, a node of depth i of rank r head
+   * i's r-th most likely token (ties: the lower id). The heads read the committed prefix only, so every
+   * node of depth i − 1 has the same children. Greedy or sampled alike: the candidates are deterministic,
+   * and the verifier treats each as a point mass (verifyTreeSampled). Returns (B, tree.size) tokens.
+   */
+  async proposeTree(table: SlotTable, tree: TreeShape, vocabSize: number): Promise<Int32Array> {
+    const { heads } = this;
+    if (tree.depth > heads) throw new RangeError(`a medusa tree is at most ${heads} deep (its heads); this one is ${tree.depth}`);
+    const B = table.size;
+    const V = vocabSize;
+    const N = tree.size;
+    const logits = await this.headLogits(table); // (B, 1, heads, V)
+    const tokens = new Int32Array(B * N);
+    for (let s = 0; s < B; s++) {
+      const seq = table.active[s].seq;
+      tokens[s * N] = seq[seq.length - 1];
+      // Head i's candidates, most likely first: the first topK[i] of its logits sorted.
+      const candidates = tree.widths.map((k, i) => topIndices(logits, (s * heads + i) * V, V, k));
+      for (let n = 1; n < N; n++) tokens[s * N + n] = candidates[tree.depths[n] - 1][tree.ranks[n]];
+    }
+    return tokens;
+  }
+
   commit(_table: SlotTable, _accepted: Int32Array): void {
     // Nothing to forget: the heads keep no state; the target's features are overwritten as it scores.
   }
+}
+
+/**
+ * The k largest of logits[offset … offset+size), largest first, the lower index first among equals: one
+ * pass keeping a sorted list of k (k is a tree's width, a few; a full sort of V costs more than the step's
+ * other bookkeeping together).
+ */
+export function topIndices(logits: Float32Array, offset: number, size: number, k: number): number[] {
+  if (k === 1) return [argmax(logits, offset, size)];
+  const top: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const v = logits[offset + i];
+    // Strictly greater: among equals the lower index, seen first, stays ahead.
+    if (top.length === k && !(v > logits[offset + top[k - 1]])) continue;
+    if (top.length < k) top.push(i);
+    else top[k - 1] = i;
+    for (let at = top.length - 1; at > 0 && v > logits[offset + top[at - 1]]; at--) {
+      top[at] = top[at - 1];
+      top[at - 1] = i;
+    }
+  }
+  return top;
 }
