@@ -19,6 +19,9 @@ DRAFT_LOGITS = "draft_logits"
 # (the fused `full` reads it, t2s/fused.py; the engine feeds the causal mask or a draft tree's).
 TREE_MASK = "tree_mask"
 OPTIONAL_INPUTS = {"full": (TREE_MASK,)}
+# An exit head with recycling (t2s/recycle.py, its manifest entry says "recycle": true) also reads, after
+# hidden_in, the target's final feature of each position's step start: (B, T, F) float32.
+RECYCLE_IN = "recycle_in"
 
 MANIFEST_FORMAT = "spear-t2s/2"
 MANIFEST_FILE = "manifest.json"
@@ -56,9 +59,13 @@ ROLE_IO = {
 }
 
 
-def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
-    """The full, ordered (inputs, outputs) name lists of a graph of this role with this many cache layers."""
+def expected_names(role: str, cache_layers: int, recycle: bool = False) -> tuple[list[str], list[str]]:
+    """The full, ordered (inputs, outputs) name lists of a graph of this role with this many cache layers
+    (`recycle`: an exit head with recycling)."""
     inputs = list(ROLE_IO[role]["inputs"])
+    if recycle:
+        assert role == "exit_head", f"only the exit head recycles, not {role}"
+        inputs.insert(inputs.index(HIDDEN_IN) + 1, RECYCLE_IN)
     outputs = list(ROLE_IO[role]["outputs"])
     for i in range(cache_layers):
         inputs += [past_key(i), past_value(i)]

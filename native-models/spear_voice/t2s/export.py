@@ -131,8 +131,8 @@ def make_inputs(role: str, cache_layers: int, kv_dim: int, hidden_dim: int, voca
 
 
 def export_graph(graph: nn.Module, role: str, cache_layers: int, example: dict, path: Path,
-                 weights_dtype: str = "float32") -> None:
-    input_names, output_names = expected_names(role, cache_layers)
+                 weights_dtype: str = "float32", recycle: bool = False) -> None:
+    input_names, output_names = expected_names(role, cache_layers, recycle)
     dynamic_axes = {}
     for name in input_names:
         if name == PAST_LEN:
