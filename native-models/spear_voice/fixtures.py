@@ -3,6 +3,7 @@
     /usr/bin/python3 native-models/make_fixtures.py                 # tests/fixtures/tiny, tiny-noexit, tiny-int8, tiny-voice
     /usr/bin/python3 native-models/make_fixtures.py --bench tests/fixtures/bench   # realistic size
     /usr/bin/python3 native-models/make_fixtures.py --seed-prophet tests/fixtures/tiny-seed-prophet   # only that one
+    /usr/bin/python3 native-models/make_fixtures.py --recycle tests/fixtures/tiny-recycle   # only that one
 
 (native-models/make_fixtures.py runs this module's main; `npm run fixtures` is the first line.)
 
@@ -27,6 +28,7 @@ from .t2s.layer_skip import SkipPlan, add_layer_skip
 from .t2s.medusa import MedusaHeads, add_medusa
 from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
+from .t2s.recycle import ExitRecycle, add_recycled_exit_head
 from .t2s.seed_prophet import SeedProphet
 from .t2s.seed_prophet_export import export_seed_prophet
 
@@ -223,12 +225,41 @@ def make_seed_prophet(out_dir: Path, how: str, fc: FixtureConfig = TINY, d_model
                                        f"Runtime reference cases: `node native-models/tools/check_parity.mjs {shown}/parity`.\n")
 
 
+def make_recycle(out_dir: Path, how: str, fc: FixtureConfig = TINY) -> None:
+    """The tiny target with an exit head that recycles (t2s/recycle.py), and only the graphs early exit and
+    the baseline run (full, trunk, rest, exit_head), the target's fused (t2s/fused.py) beside the exported.
+    W is random (its own generator), as large as the exit layer's hidden states, so the recycled feature
+    changes the drafts."""
+    from .t2s.fused import fuse_voice
+    target, draft, eagle = build(fc)
+    export_model(target, draft, eagle, out_dir, name=f"{fc.name}-recycle", vocab={"size": fc.vocab_size, "special": SPECIAL},
+                 stop_token=SPECIAL["eos"], training={"kind": "random-init", "fixture": asdict(fc)})
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for role in ("draft", "eagle"):
+        (out_dir / manifest["graphs"].pop(role)["file"]).unlink()
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    for f in (out_dir / "parity").iterdir():
+        f.unlink()
+    (out_dir / "parity").rmdir()
+    gen = torch.Generator().manual_seed(fc.seed + 3)
+    recycle = ExitRecycle(target.cfg)
+    with torch.no_grad():
+        recycle.proj.weight.copy_(torch.randn(recycle.proj.weight.shape, generator=gen) / math.sqrt(fc.d_model))
+    add_recycled_exit_head(out_dir, target, recycle, {"kind": "random-init", "seed": fc.seed + 3})
+    fuse_voice(str(out_dir))
+    (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}) with an exit head that recycles (random W, seed "
+                                       f"{fc.seed + 3}; spear_voice/t2s/recycle.py) and its target graphs fused beside the exported "
+                                       f"ones, made by `/usr/bin/python3 {how}`.\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
     parser.add_argument("--tiny", type=Path, help="write only the tiny model to this folder (the export test)")
     parser.add_argument("--tiny-int8", type=Path, help="write only the tiny model with int8 drafters to this folder")
     parser.add_argument("--seed-prophet", type=Path, help="write only the tiny target's seed prophet to this folder")
+    parser.add_argument("--recycle", type=Path, help="write only the tiny target with a recycling exit head to this folder")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
@@ -239,6 +270,9 @@ def main():
         return
     if args.seed_prophet:
         make_seed_prophet(args.seed_prophet.resolve(), f"native-models/make_fixtures.py --seed-prophet {args.seed_prophet}")
+        return
+    if args.recycle:
+        make_recycle(args.recycle.resolve(), f"native-models/make_fixtures.py --recycle {args.recycle}")
         return
     if args.bench:
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
@@ -255,6 +289,7 @@ def main():
          voice={"max_units": {"per_phoneme": 1.0, "base": 4}, "unit_rate": 25, "default_strategy": "early-exit",
                 "default_gamma": 4, "default_temperature": 0})
     make_seed_prophet(fixtures / "tiny-seed-prophet", "native-models/make_fixtures.py")
+    make_recycle(fixtures / "tiny-recycle", "native-models/make_fixtures.py")
 
 
 if __name__ == "__main__":
