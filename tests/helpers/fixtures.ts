@@ -14,6 +14,8 @@ export const TINY_INT8 = path.join(FIXTURES, 'tiny-int8');
 export const TINY_VOICE = path.join(FIXTURES, 'tiny-voice');
 /** TINY with its target graphs fused and their cache in the "bnsh" layout (native-models/spear_voice/t2s/fused.py). */
 export const TINY_FUSED = path.join(FIXTURES, 'tiny-fused');
+/** TINY with an exit head that recycles (native-models/spear_voice/t2s/recycle.py) and only full, trunk, rest (fused, sources beside) and exit_head. */
+export const TINY_RECYCLE = path.join(FIXTURES, 'tiny-recycle');
 
 const cache = new Map<string, Promise<LoadedModel>>();
 

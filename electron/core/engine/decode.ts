@@ -262,10 +262,8 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
-      return {
-        target: new EarlyExitTarget({ ...env, trunk, graph: g.rest }),
-        drafter: new EarlyExitDrafter({ ...env, trunk, graph: g.exit_head }),
-      };
+      const target = new EarlyExitTarget({ ...env, trunk, graph: g.rest, keepFeatures: g.exit_head.hasRecycle });
+      return { target, drafter: new EarlyExitDrafter({ ...env, trunk, graph: g.exit_head, features: target.features ?? undefined }) };
     }
   }
 }

@@ -21,6 +21,8 @@ export interface FeedOptions {
   drafts?: Drafts;
   /** The hidden_in vectors, for graphs that read them. */
   hiddenAt?: HiddenSource;
+  /** The recycle_in vectors, for an exit head with recycling. */
+  recycleAt?: HiddenSource;
   /** A sampled chain's uniforms and temperature. */
   sampling?: GraphFeed['sampling'];
   /** Each slot's draft tree, fed as its drafts (GraphFeed.trees). */
@@ -34,7 +36,7 @@ export interface FeedOptions {
  * never a silent argmax or draw.
  */
 export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, options: FeedOptions): Promise<FedResult> {
-  const { end, drafts, hiddenAt, sampling, trees } = options;
+  const { end, drafts, hiddenAt, recycleAt, sampling, trees } = options;
   const rows = table.size;
   const counts = new Int32Array(rows);
   const starts = new Int32Array(rows);
@@ -48,6 +50,7 @@ export async function feedUpTo(graph: Graph, cache: KvCache, table: SlotTable, o
     rowIds: table.ids,
     tokenAt: (s, i) => tokenAt(table.active[s], starts[s] + i, drafts?.[s]),
     hiddenAt: hiddenAt ? (s, i, out, offset) => hiddenAt(table.active[s], starts[s] + i, out, offset) : undefined,
+    recycleAt: recycleAt ? (s, i, out, offset) => recycleAt(table.active[s], starts[s] + i, out, offset) : undefined,
     sampling,
     trees,
   });

@@ -17,6 +17,7 @@ import {
   LOGITS,
   PAST_LEN,
   POSITIONS,
+  RECYCLE_IN,
   TREE_MASK,
   UNIFORMS,
   newKey,
@@ -43,6 +44,8 @@ export interface GraphFeed {
   tokenAt?: (slot: number, i: number) => number;
   /** Writes the slot's i-th hidden_in vector into `out` at `offset`, for graphs that read hidden_in. */
   hiddenAt?: (slot: number, i: number, out: Float32Array, offset: number) => void;
+  /** Writes the slot's i-th recycle_in vector, for an exit head with recycling. */
+  recycleAt?: (slot: number, i: number, out: Float32Array, offset: number) => void;
   /** Logical row id of each slot, for the call log. */
   rowIds?: ArrayLike<number>;
   /** A sampled chain's draws: one uniform per draft (one row) and the temperature. */
@@ -71,6 +74,8 @@ export interface GraphResult {
 export class Graph {
   readonly hasTokens: boolean;
   readonly hasHidden: boolean;
+  /** An exit head with recycling: reads recycle_in beside hidden_in. */
+  readonly hasRecycle: boolean;
   /** Reads positions and past_len (every graph with a cache; medusa reads neither). */
   readonly hasPositions: boolean;
   readonly hasLogits: boolean;
@@ -94,6 +99,7 @@ export class Graph {
   ) {
     this.hasTokens = entry.inputs.includes(INPUT_IDS);
     this.hasHidden = entry.inputs.includes(HIDDEN_IN);
+    this.hasRecycle = entry.inputs.includes(RECYCLE_IN);
     this.hasPositions = entry.inputs.includes(POSITIONS);
     this.hasLogits = entry.outputs.includes(LOGITS);
     this.hasHiddenOut = entry.outputs.includes(HIDDEN_OUT);
@@ -173,6 +179,14 @@ export class Graph {
         for (let t = 0; t < counts[s]; t++) feed.hiddenAt!(s, t, hidden, (s * T + t) * D);
       }
       feeds[HIDDEN_IN] = new ort.Tensor('float32', hidden, [rows, T, D]);
+    }
+    if (this.hasRecycle) {
+      const D = this.hiddenDim;
+      const recycled = new Float32Array(rows * T * D);
+      for (let s = 0; s < rows; s++) {
+        for (let t = 0; t < counts[s]; t++) feed.recycleAt!(s, t, recycled, (s * T + t) * D);
+      }
+      feeds[RECYCLE_IN] = new ort.Tensor('float32', recycled, [rows, T, D]);
     }
     if (this.sampled) {
       const { uniforms, temperature } = feed.sampling!;

@@ -40,6 +40,8 @@ export interface GraphEntry {
   skip?: { attention: number[]; mlp: number[] };
   /** `medusa`: its heads, the most drafts per step (logits are (B, T, heads, V)). */
   heads?: number;
+  /** `exit_head`: it recycles, reading `recycle_in` (native-models/spear_voice/t2s/recycle.py). */
+  recycle?: boolean;
   /**
    * Set when `file` was derived from another graph: the graph the export parity-checked, and how
    * (`quantization`: the drafters' int8 weights, native-models/spear_voice/t2s/quantize.py;
@@ -183,6 +185,9 @@ export function manifestProblems(m: Manifest): string[] {
     if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
     if (g) problems.push(...layoutProblems(role, g, m.context));
     if (g && role === 'medusa' && !(isInt(g.heads) && g.heads >= 1)) problems.push('graph "medusa" needs "heads", an integer ≥ 1');
+    if (g?.recycle !== undefined && (role !== 'exit_head' || typeof g.recycle !== 'boolean')) {
+      problems.push(`graph "${role}" says "recycle": ${JSON.stringify(g.recycle)}; only "exit_head" may, and only true or false`);
+    }
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
   problems.push(...chainProblems(m));

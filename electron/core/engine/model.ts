@@ -19,6 +19,7 @@ import {
   HIDDEN_IN,
   HIDDEN_OUT,
   LOGITS,
+  RECYCLE_IN,
   chainNames,
   chainRole,
   expectedNames,
@@ -109,7 +110,7 @@ function contractProblems(role: GraphRole | ChainRole, graph: Graph, vocabSize: 
   const chained = CHAINED_DRAFTERS.find((d) => chainRole(d) === role);
   const expected = chained
     ? chainNames(chained, entry.cache_layers, sampled, session.outputNames.includes(DRAFT_LOGITS))
-    : expectedNames(role as GraphRole, entry.cache_layers, session.inputNames);
+    : expectedNames(role as GraphRole, entry.cache_layers, session.inputNames, entry.recycle === true);
   const compare = (kind: 'input' | 'output', actual: readonly string[], declared: readonly string[], wanted: readonly string[]): void => {
     for (const name of wanted) {
       if (!actual.includes(name)) problems.push(`graph "${role}" (${entry.file}) lacks ${kind} "${name}"`);
@@ -156,7 +157,8 @@ function tensorWidthProblems(role: GraphRole | ChainRole, graph: Graph): string[
       if (!m.isTensor) continue;
       // A "bnsh" cache tensor ends in the head width, kv_dim / kv_heads.
       const cacheWidth = entry.kv_layout === 'bnsh' ? ['kv_dim / kv_heads', entry.kv_dim / (entry.kv_heads ?? 1)] : ['kv_dim', entry.kv_dim];
-      const declared = isCacheTensor(m.name) ? cacheWidth : m.name === HIDDEN_IN || m.name === HIDDEN_OUT ? ['hidden_dim', entry.hidden_dim] : null;
+      const hidden = m.name === HIDDEN_IN || m.name === HIDDEN_OUT || m.name === RECYCLE_IN;
+      const declared = isCacheTensor(m.name) ? cacheWidth : hidden ? ['hidden_dim', entry.hidden_dim] : null;
       const width = m.shape[m.shape.length - 1];
       if (!declared || typeof width !== 'number' || width === declared[1]) continue;
       const key = `${declared[0]} ${declared[1]}|${width}`;

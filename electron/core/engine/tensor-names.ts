@@ -23,6 +23,11 @@ export const UNIFORMS = 'uniforms';
 export const INV_TEMPERATURE = 'inv_temperature';
 /** A sampled chain's logits of each step, (1, gamma, V) float32: the engine computes q from them. */
 export const DRAFT_LOGITS = 'draft_logits';
+/**
+ * An exit head with recycling (its manifest entry says "recycle": true; native-models/spear_voice/t2s/recycle.py)
+ * also reads, after hidden_in, the target's final feature of each position's step start: (B, T, F) float32.
+ */
+export const RECYCLE_IN = 'recycle_in';
 
 /**
  * How a graph's cache tensors are laid out (a manifest entry's "kv_layout"; absent means "bsd").
@@ -72,10 +77,16 @@ export const OPTIONAL_INPUTS: Partial<Record<GraphRole, readonly string[]>> = { 
 
 /**
  * The full, ordered input and output name lists a graph of this role with this many cache layers has;
- * `optional`: the role's OPTIONAL_INPUTS the graph reads.
+ * `optional`: the role's OPTIONAL_INPUTS the graph reads; `recycle`: an exit head with recycling.
  */
-export function expectedNames(role: GraphRole, cacheLayers: number, optional: readonly string[] = []): { inputs: string[]; outputs: string[] } {
+export function expectedNames(
+  role: GraphRole,
+  cacheLayers: number,
+  optional: readonly string[] = [],
+  recycle = false,
+): { inputs: string[]; outputs: string[] } {
   const inputs = [...ROLE_IO[role].inputs, ...(OPTIONAL_INPUTS[role] ?? []).filter((name) => optional.includes(name))];
+  if (recycle) inputs.splice(inputs.indexOf(HIDDEN_IN) + 1, 0, RECYCLE_IN);
   const outputs = [...ROLE_IO[role].outputs];
   for (let i = 0; i < cacheLayers; i++) {
     inputs.push(pastKey(i), pastValue(i));
