@@ -28,7 +28,7 @@ from .t2s.layer_skip import SkipPlan, add_layer_skip
 from .t2s.medusa import MedusaHeads, add_medusa
 from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetModel, shift_features
 from .t2s.quantize import quantize_voice
-from .t2s.recycle import ExitRecycle, add_recycled_exit_head
+from .t2s.recycle import ExitRecycle, add_exit_head
 from .t2s.seed_prophet import SeedProphet
 from .t2s.seed_prophet_export import export_seed_prophet
 
@@ -246,7 +246,7 @@ def make_recycle(out_dir: Path, how: str, fc: FixtureConfig = TINY) -> None:
     recycle = ExitRecycle(target.cfg)
     with torch.no_grad():
         recycle.proj.weight.copy_(torch.randn(recycle.proj.weight.shape, generator=gen) / math.sqrt(fc.d_model))
-    add_recycled_exit_head(out_dir, target, recycle, {"kind": "random-init", "seed": fc.seed + 3})
+    add_exit_head(out_dir, target, recycle, {"kind": "random-init", "seed": fc.seed + 3})
     fuse_voice(str(out_dir))
     (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}) with an exit head that recycles (random W, seed "
                                        f"{fc.seed + 3}; spear_voice/t2s/recycle.py) and its target graphs fused beside the exported "

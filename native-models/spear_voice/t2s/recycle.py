@@ -11,12 +11,12 @@ Training sees random step boundaries (random crops of the sequence into steps of
 `crop_sources`): each position reads the feature of the step start before it, at the depth a decoding step
 would have there; the first crop of a row reads zeros (the prefill has no earlier feature).
 
-The exported exit head with recycling (`add_recycled_exit_head`) reads `recycle_in` (B, T, F) after `hidden_in`:
+The exported exit head with recycling (`add_exit_head`) reads `recycle_in` (B, T, F) after `hidden_in`:
 at each position the feature the engine recycles there (electron/core/engine/drafters/early-exit.ts: h_c at
 the step's drafted positions; h_{i-1} at a position i the target has already scored, the catch-up after a
 prompt or a fully accepted step, as a crop of one token). Its manifest entry says "recycle": true.
 
-    python3 -m spear_voice.t2s.recycle voice --ckpt work/recycle-run/exit_head.pt   # a voice's exit head
+    python3 -m spear_voice.t2s.recycle voice --ckpt work/recycle-run/exit_head.pt   # a voice's exit head (int8)
 """
 
 import argparse
@@ -29,7 +29,8 @@ import torch
 import torch.nn as nn
 
 from .contract import MANIFEST_FILE, RECYCLE_IN, expected_names
-from .export import PARITY_CASES, PARITY_TOLERANCE, _flatten, _pairs, export_graph, make_inputs, run_parity, sha256
+from .export import (PARITY_CASES, PARITY_TOLERANCE, ExitHeadGraph, _flatten, _pairs, export_graph, make_inputs, run_parity,
+                     sha256)
 from .model import TargetConfig, TargetModel
 
 
@@ -96,11 +97,11 @@ def _half_matrices(module: nn.Module) -> None:
                 p.copy_(p.half().float())
 
 
-def add_recycled_exit_head(model_dir: Path, target: TargetModel, recycle: ExitRecycle, training: dict,
-                           weights_dtype: str = "float32", parity: bool = True) -> dict:
-    """Writes `exit_head.onnx` (the exit head of `target` with `recycle`) into a model folder over the one there,
-    proves it in ONNX Runtime, and points the manifest's exit_head entry at it with "recycle": true; returns the
-    entry. `training` is recorded under the manifest's training.exit_recycle."""
+def add_exit_head(model_dir: Path, target: TargetModel, recycle: ExitRecycle | None, training: dict,
+                  weights_dtype: str = "float32", parity: bool = True) -> dict:
+    """Writes `exit_head.onnx` (the exit head of `target`, with `recycle` where given) into a model folder over the
+    one there, proves it in ONNX Runtime, and points the manifest's exit_head entry at it (with "recycle": true
+    where it recycles); returns the entry. `training` is recorded under the manifest's training.exit_head."""
     model_dir = Path(model_dir)
     manifest_path = model_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text())
@@ -110,31 +111,34 @@ def add_recycled_exit_head(model_dir: Path, target: TargetModel, recycle: ExitRe
                          f"does not fit a target of width {manifest['d_model']}, {manifest['exit_blocks']} blocks over "
                          f"{manifest['vocab']['size']}")
     target.eval()
-    recycle.eval()
     if weights_dtype == "float16":
         _half_matrices(target.exit_blocks)
-        _half_matrices(recycle)
-    graph = RecycledExitHeadGraph(target, recycle)
-    D, layers = cfg.d_model, cfg.exit_blocks
-    inputs, outputs = expected_names("exit_head", layers, recycle=True)
+    if recycle is not None:
+        recycle.eval()
+        if weights_dtype == "float16":
+            _half_matrices(recycle)
+    graph = ExitHeadGraph(target) if recycle is None else RecycledExitHeadGraph(target, recycle)
+    D, layers, recycles = cfg.d_model, cfg.exit_blocks, recycle is not None
+    inputs, outputs = expected_names("exit_head", layers, recycle=recycles)
 
     def feeds(past_len, past_size, new_size, gen):
         f = make_inputs("exit_head", layers, D, D, cfg.vocab_size, past_len, past_size, new_size, gen)
-        f[RECYCLE_IN] = 3 * torch.randn(len(past_len), new_size, D, generator=gen)
+        if recycles:
+            f[RECYCLE_IN] = 3 * torch.randn(len(past_len), new_size, D, generator=gen)
         return f
 
     path = model_dir / "exit_head.onnx"
     export_graph(graph, "exit_head", layers, feeds([5, 2], 5, 3, torch.Generator().manual_seed(0)), path, weights_dtype,
-                 recycle=True)
+                 recycle=recycles)
     if parity:
         with tempfile.TemporaryDirectory() as ref:
             _write_parity(graph, path, inputs, outputs, feeds, PARITY_CASES, PARITY_TOLERANCE, Path(ref))
             print(run_parity(Path(ref)).replace(ref, str(path)), end="")
     entry = {"file": path.name, "sha256": sha256(path), "cache_layers": layers, "kv_dim": D, "hidden_dim": D,
-             "recycle": True, "inputs": inputs, "outputs": outputs}
+             **({"recycle": True} if recycles else {}), "inputs": inputs, "outputs": outputs}
     manifest["graphs"]["exit_head"] = entry
     if isinstance(manifest.get("training"), dict):
-        manifest["training"]["exit_recycle"] = training
+        manifest["training"]["exit_head"] = training
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return entry
 
@@ -167,23 +171,23 @@ def _write_parity(graph, path, inputs, outputs, feeds, cases, tolerance, ref: Pa
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("voice", type=Path, help="the voice folder (its exit_head entry is replaced)")
-    ap.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train_t2s/recycle_exit.py")
+    ap.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train_t2s/recycle_exit.py (with or without recycling)")
     ap.add_argument("--weights", choices=("float32", "float16"), default="float16", help="how the graph stores its weights")
     ap.add_argument("--no-int8", dest="int8", action="store_false", help="leave the entry on the float graph")
     args = ap.parse_args(argv)
     from ..train_t2s.recycle_exit import target_from_voice
     from ..training import load_checkpoint
     ckpt = load_checkpoint(args.ckpt)
-    if ckpt["recycle"] is None:
-        raise SystemExit(f"{args.ckpt}: trained without recycling; nothing to export")
     target = target_from_voice(args.voice)
     target.exit_blocks.load_state_dict(ckpt["exit_blocks"])
     target.exit_norm.load_state_dict(ckpt["exit_norm"])
-    recycle = ExitRecycle(target.cfg)
-    recycle.load_state_dict(ckpt["recycle"])
-    entry = add_recycled_exit_head(args.voice, target, recycle, {"kind": "recycle_exit", "config": ckpt["train_config"],
-                                                                 **ckpt.get("summary", {})}, weights_dtype=args.weights)
-    print(f"{args.voice / entry['file']}: exit head with recycling, sha256 {entry['sha256'][:12]}…")
+    recycle = None
+    if ckpt["recycle"] is not None:
+        recycle = ExitRecycle(target.cfg)
+        recycle.load_state_dict(ckpt["recycle"])
+    entry = add_exit_head(args.voice, target, recycle, {"kind": "recycle_exit", "config": ckpt["train_config"],
+                                                        **ckpt.get("summary", {})}, weights_dtype=args.weights)
+    print(f"{args.voice / entry['file']}: exit head {'with' if recycle else 'without'} recycling, sha256 {entry['sha256'][:12]}…")
     if args.int8:
         from .quantize import quantize_voice
         quantize_voice(args.voice, ("exit_head",))
