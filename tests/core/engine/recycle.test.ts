@@ -40,7 +40,7 @@ async function withExported<T>(body: (model: LoadedModel) => Promise<T>): Promis
   });
 }
 
-test('the recycling exit head loads with recycle_in, and a manifest that hides it is refused naming the input', async () => {
+test('the recycling exit head loads with recycle_in; a manifest that hides it, or says another graph recycles, is refused', async () => {
   const model = await fixture(TINY_RECYCLE);
   assert.equal(model.manifest.graphs.exit_head!.recycle, true);
   assert.ok(model.graphs.exit_head!.hasRecycle);
@@ -52,6 +52,9 @@ test('the recycling exit head loads with recycle_in, and a manifest that hides i
     manifest.graphs.exit_head.inputs = manifest.graphs.exit_head.inputs.filter((name: string) => name !== RECYCLE_IN);
     writeFileSync(file, JSON.stringify(manifest));
     await assert.rejects(loadModel(dir), (e: Error) => e instanceof ModelLoadError && e.message.includes(`unexpected input "${RECYCLE_IN}"`));
+    manifest.graphs.rest.recycle = true;
+    writeFileSync(file, JSON.stringify(manifest));
+    await assert.rejects(loadModel(dir), (e: Error) => e instanceof ModelLoadError && e.message.includes('graph "rest" says "recycle": true; only "exit_head" may'));
   });
 });
 
