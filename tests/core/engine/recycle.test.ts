@@ -54,7 +54,10 @@ test('the recycling exit head loads with recycle_in; a manifest that hides it, o
     await assert.rejects(loadModel(dir), (e: Error) => e instanceof ModelLoadError && e.message.includes(`unexpected input "${RECYCLE_IN}"`));
     manifest.graphs.rest.recycle = true;
     writeFileSync(file, JSON.stringify(manifest));
-    await assert.rejects(loadModel(dir), (e: Error) => e instanceof ModelLoadError && e.message.includes('graph "rest" says "recycle": true; only "exit_head" may'));
+    await assert.rejects(
+      loadModel(dir),
+      (e: Error) => e instanceof ModelLoadError && e.message.includes('graph "rest" says "recycle": true; only "exit_head" may'),
+    );
   });
 });
 
