@@ -1,7 +1,7 @@
 """Train an early-exit head with recycling (t2s/recycle.py) for an exported voice, the target frozen.
 
     cd native-models && python3 -m spear_voice.train_t2s.recycle_exit --data work/medusa-data --voice voice \
-        --out work/recycle-run [--no-recycle] [--steps 600]
+        --cache work/recycle-features --out work/recycle-run [--no-recycle] [--steps 1500]
     python3 -m spear_voice.t2s.recycle voice --ckpt work/recycle-run/exit_head.pt
 
 The target is rebuilt in PyTorch from the voice's own float graphs (`full`'s source, `exit_head`'s source;
