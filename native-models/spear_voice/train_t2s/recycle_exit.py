@@ -61,36 +61,41 @@ class RecycleExitConfig:
 # The voice's weights back in PyTorch
 
 
-def _weights(path: Path) -> tuple[dict, list[np.ndarray]]:
-    """Named initializers (float32) and the constant MatMul weights (K, N) in node order, through the
-    float16 storage's Casts (export._store_float16)."""
+def _weights(path: Path) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """The RMSNorm weights (D,) and the constant MatMul weights (K, N), each in node order, and the embedding
+    table where the graph gathers one (else None); through the float16 storage's Casts (export._store_float16).
+    NOTE: by position, not by name: the exporter shares one initializer between equal weights, so a name may be
+    missing. A norm still at its initial ones is folded away altogether; such a graph is refused (the counts)."""
     model = onnx.load(str(path))
     inits = {i.name: numpy_helper.to_array(i).astype(np.float32) for i in model.graph.initializer
              if i.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)}
     producers = {out: n for n in model.graph.node for out in n.output}
-    named = {k.removesuffix("__f16"): v for k, v in inits.items()}
-    matmuls = []
-    for node in model.graph.node:
-        if node.op_type != "MatMul":
-            continue
-        name = node.input[1]
+
+    def constant(name: str):
         cast = producers.get(name)
         if cast is not None and cast.op_type == "Cast":
             name = cast.input[0]
-        if name in inits and inits[name].ndim == 2:
-            matmuls.append(inits[name])
-    return named, matmuls
+        return inits.get(name)
+
+    norms, matmuls, embed = [], [], None
+    for node in model.graph.node:
+        if node.op_type == "Gather" and embed is None:
+            embed = constant(node.input[0])
+        elif node.op_type == "MatMul" and (w := constant(node.input[1])) is not None and w.ndim == 2:
+            matmuls.append(w)
+        elif node.op_type == "Mul" and any((w := constant(x)) is not None and w.ndim == 1 and w.size > 1 for x in node.input):
+            norms.append(w)
+    return norms, matmuls, embed
 
 
-def _load_block(block, named: dict, prefix: str, matmuls: list[np.ndarray]) -> None:
-    """A Block's weights: its two norms by name, then wq, wk, wv, wo, w_gate, w_up, w_down in the order
-    the exporter traced them (each MatMul weight is the Linear's weight transposed)."""
+def _load_block(block, norms: list[np.ndarray], matmuls: list[np.ndarray]) -> None:
+    """A Block's weights: attn_norm and mlp_norm, then wq, wk, wv, wo, w_gate, w_up, w_down in the order the
+    exporter traced them (each MatMul weight is the Linear's weight transposed)."""
     t = lambda a: torch.from_numpy(a.copy())  # noqa: E731
-    block.attn_norm.weight.data = t(named[f"{prefix}.attn_norm.weight"])
-    block.mlp_norm.weight.data = t(named[f"{prefix}.mlp_norm.weight"])
+    block.attn_norm.weight.data, block.mlp_norm.weight.data = t(norms[0]), t(norms[1])
     linears = [block.attn.wq, block.attn.wk, block.attn.wv, block.attn.wo, block.mlp.w_gate, block.mlp.w_up, block.mlp.w_down]
     for linear, w in zip(linears, matmuls):
-        assert tuple(linear.weight.shape) == w.T.shape, f"{prefix}: {tuple(linear.weight.shape)} vs {w.T.shape}"
+        assert tuple(linear.weight.shape) == w.T.shape, f"{tuple(linear.weight.shape)} vs {w.T.shape}"
         linear.weight.data = t(w.T)
 
 
@@ -101,18 +106,18 @@ def target_from_voice(voice: Path) -> TargetModel:
     graphs = manifest["graphs"]
     cfg = TargetConfig(**{k: v for k, v in manifest["training"]["target"].items() if k in TargetConfig.__dataclass_fields__})
     target = TargetModel(cfg)
-    named, matmuls = _weights(voice / graphs["full"].get("source", graphs["full"])["file"])
-    assert len(matmuls) == 7 * cfg.n_layers + 1, f"full: {len(matmuls)} MatMul weights"
-    target.embed.weight.data = torch.from_numpy(named["target.embed.weight"].copy())
+    norms, matmuls, embed = _weights(voice / graphs["full"].get("source", graphs["full"])["file"])
+    assert len(matmuls) == 7 * cfg.n_layers + 1 and len(norms) == 2 * cfg.n_layers + 1, f"full: {len(matmuls)} MatMuls, {len(norms)} norms"
+    target.embed.weight.data = torch.from_numpy(embed.copy())
     for i, block in enumerate(target.blocks):
-        _load_block(block, named, f"target.blocks.{i}", matmuls[7 * i: 7 * i + 7])
-    target.norm.weight.data = torch.from_numpy(named["target.norm.weight"].copy())
+        _load_block(block, norms[2 * i: 2 * i + 2], matmuls[7 * i: 7 * i + 7])
+    target.norm.weight.data = torch.from_numpy(norms[-1].copy())
     target.lm_head.weight.data = torch.from_numpy(matmuls[-1].T.copy())
-    named, matmuls = _weights(voice / graphs["exit_head"].get("source", graphs["exit_head"])["file"])
-    assert len(matmuls) == 7 * cfg.exit_blocks + 1, f"exit_head: {len(matmuls)} MatMul weights"
+    norms, matmuls, _ = _weights(voice / graphs["exit_head"].get("source", graphs["exit_head"])["file"])
+    assert len(matmuls) == 7 * cfg.exit_blocks + 1 and len(norms) == 2 * cfg.exit_blocks + 1, f"exit_head: {len(matmuls)} MatMuls, {len(norms)} norms"
     for i, block in enumerate(target.exit_blocks):
-        _load_block(block, named, f"target.exit_blocks.{i}", matmuls[7 * i: 7 * i + 7])
-    target.exit_norm.weight.data = torch.from_numpy(named["target.exit_norm.weight"].copy())
+        _load_block(block, norms[2 * i: 2 * i + 2], matmuls[7 * i: 7 * i + 7])
+    target.exit_norm.weight.data = torch.from_numpy(norms[-1].copy())
     return target.eval()
 
 
@@ -166,8 +171,8 @@ def batch_of(index: list[int], readings, offsets, hidden, feature):
     for b, i in enumerate(index):
         n = len(readings[i]["tokens"])
         ids[b, :n] = readings[i]["tokens"]
-        h[b, :n] = torch.from_numpy(np.asarray(hidden[offsets[i]: offsets[i + 1]]))
-        f[b, :n] = torch.from_numpy(np.asarray(feature[offsets[i]: offsets[i + 1]]))
+        h[b, :n] = torch.from_numpy(np.array(hidden[offsets[i]: offsets[i + 1]]))
+        f[b, :n] = torch.from_numpy(np.array(feature[offsets[i]: offsets[i + 1]]))
         mask[b, readings[i]["prompt"] - 1: n - 1] = True
     return ids, h, f, mask
 
