@@ -63,6 +63,11 @@ export interface SynthesisSettings {
   acceptance?: 'exact' | 'groups';
   /** Drafts per sentence and step, K (1–8; default 1); K > 1 samples K drafts and verifies them with SpecTr. */
   drafts?: number;
+  /**
+   * 'medusa': verify a tree of the heads' candidates instead of a chain; its depth replaces gamma. The
+   * candidates per depth (`[2, 1]`) or the nodes as rank paths (`[[0], [1], [0, 0]]`).
+   */
+  tree?: readonly number[] | readonly (readonly number[])[];
   /** 0 = greedy. */
   temperature: number;
   topK?: number;

@@ -37,6 +37,16 @@ export const synthesizeOptionsSchema = z
     gamma: z.union([gamma, z.literal('auto')]).optional(),
     draftConfidence: z.number().gt(0).lt(1).optional(),
     maxGamma: gamma.optional(),
+    drafts: z.number().int().min(1).max(8).optional(),
+    tree: z
+      .union([
+        z.array(z.number().int().min(1).max(64)).min(1).max(16),
+        z
+          .array(z.array(z.number().int().min(0).max(63)).min(1).max(16))
+          .min(1)
+          .max(64),
+      ])
+      .optional(),
     temperature: temperature.optional(),
     topK: topK.optional(),
     topP: topP.optional(),
@@ -53,6 +63,12 @@ export const synthesizeOptionsSchema = z
   })
   .refine((o) => !(o.gamma === 'auto' && o.strategy === 'ar'), {
     message: "gamma 'auto': ar drafts nothing, so there is no draft length to adapt",
+  })
+  .refine((o) => o.drafts === undefined || o.drafts === 1 || (o.temperature ?? 0) > 0, {
+    message: 'drafts above 1 need a temperature above 0: greedy drafts are all the same draft',
+  })
+  .refine((o) => o.tree === undefined || o.strategy === 'medusa', {
+    message: "tree: only 'medusa' drafts a tree",
   }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({

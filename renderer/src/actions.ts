@@ -7,7 +7,7 @@ import { getApi } from './api.ts';
 import { decodeText, fileKind, fileProblem, fromBase64, MAX_DOCUMENT_CHARS, toBase64 } from './lib/files.ts';
 import { playClip, resetPlayer } from './player.ts';
 import { notice } from './store/apply-events.ts';
-import { initialDecoding, useStudio, type CompareChoice, type Tuning } from './store/state.ts';
+import { initialDecoding, useStudio, type CompareChoice, type MedusaTree, type Tuning } from './store/state.ts';
 import { EMPTY_STATS } from './lib/decode-stats.ts';
 import { errorText } from './lib/format.ts';
 import { calibratedGamma } from './lib/calibration.ts';
@@ -97,9 +97,25 @@ export function setTuning(patch: Partial<Tuning>): void {
   });
 }
 
-/** Several drafts per step apply where a drafter samples: greedy drafts would all be the same one. */
+/** The trees the decoding panel offers 'medusa' (engine tree.ts specs), each verified in one target call. */
+export const MEDUSA_TREES: Record<Exclude<MedusaTree, 'chain'>, { spec: number[] | number[][]; label: string }> = {
+  'top2-top1': { spec: [2, 1], label: 'tree: 2 candidates, then 1 under each (5 positions)' },
+  sparse4: { spec: [[0], [1], [0, 0], [0, 1]], label: 'sparse tree of 4 nodes (5 positions)' },
+};
+
+/** The tree a job verifies: medusa's chosen tree, or none (a chain). */
+export function treeOf(tuning: Tuning): number[] | number[][] | null {
+  return tuning.strategy === 'medusa' && tuning.tree !== 'chain' ? MEDUSA_TREES[tuning.tree].spec : null;
+}
+
+/** A tree's depth, its draft length: the depths listed, or the longest node's path. */
+export function treeDepth(tree: number[] | number[][]): number {
+  return tree.reduce<number>((depth, node) => Math.max(depth, Array.isArray(node) ? node.length : tree.length), 0);
+}
+
+/** Several drafts per step apply where a drafter samples a chain: greedy drafts would all be the same one. */
 export function draftsApply(tuning: Tuning): boolean {
-  return tuning.strategy !== 'ar' && tuning.temperature > 0;
+  return tuning.strategy !== 'ar' && tuning.temperature > 0 && treeOf(tuning) === null;
 }
 
 /** The drafts per step a job asks for: the field's K where it applies, else 1. */
@@ -115,7 +131,9 @@ export async function synthesize(): Promise<void> {
   }
   if (status === 'starting') return;
   resetPlayer();
-  const adaptive = tuning.adaptive && tuning.strategy !== 'ar';
+  const tree = treeOf(tuning);
+  // A tree's depth is its draft length: no gamma, adaptive or not.
+  const adaptive = tuning.adaptive && tuning.strategy !== 'ar' && tree === null;
   // The calibrated threshold where the calibration timed this strategy; else the engine's default.
   const timed = get().calibration?.adaptive;
   const draftConfidence = adaptive && timed?.strategy === tuning.strategy ? { draftConfidence: timed.draftConfidence } : {};
@@ -124,7 +142,7 @@ export async function synthesize(): Promise<void> {
     status: 'starting',
     jobText: text,
     strategy: tuning.strategy,
-    gamma: adaptive ? 'auto' : tuning.gamma,
+    gamma: tree ? treeDepth(tree) : adaptive ? 'auto' : tuning.gamma,
     totals: EMPTY_STATS,
     audio: {},
     position: 0,
@@ -132,7 +150,7 @@ export async function synthesize(): Promise<void> {
   try {
     const jobId = await getApi().synthesize(text, {
       strategy: tuning.strategy,
-      ...(adaptive ? { gamma: 'auto' as const, maxGamma: tuning.gamma, ...draftConfidence } : { gamma: tuning.gamma }),
+      ...(tree ? { tree } : adaptive ? { gamma: 'auto' as const, maxGamma: tuning.gamma, ...draftConfidence } : { gamma: tuning.gamma }),
       temperature: tuning.temperature,
       ...(specTrDrafts(tuning) > 1 ? { drafts: specTrDrafts(tuning) } : {}),
       ...(tuning.topK !== null ? { topK: tuning.topK } : {}),

@@ -31,3 +31,32 @@ describe('drafts per step (SpecTr) in the studio', () => {
     vi.resetModules();
   });
 });
+
+describe("medusa's tree in the studio", () => {
+  it('a tree only for medusa; its depth is the draft length; it turns off SpecTr drafts', async () => {
+    const { treeOf, treeDepth, MEDUSA_TREES } = await import('../../renderer/src/actions.ts');
+    expect(base.tree).toBe('chain');
+    expect(treeOf({ ...base, strategy: 'medusa', tree: 'chain' })).toBeNull();
+    expect(treeOf({ ...base, strategy: 'eagle', tree: 'sparse4' })).toBeNull();
+    expect(treeOf({ ...base, strategy: 'medusa', tree: 'sparse4' })).toEqual(MEDUSA_TREES.sparse4.spec);
+    expect(treeDepth([2, 1])).toBe(2);
+    expect(treeDepth([[0], [1], [0, 0], [0, 1]])).toBe(2);
+    expect(treeDepth([[0], [0, 0], [0, 0, 1]])).toBe(3);
+    expect(draftsApply({ ...base, strategy: 'medusa', tree: 'top2-top1', temperature: 1 })).toBe(false);
+  });
+
+  it('synthesize sends the tree and no gamma', async () => {
+    const sent: unknown[] = [];
+    vi.stubGlobal('window', { spear: { synthesize: async (_doc: string, options: unknown) => (sent.push(options), 'j1') } });
+    const studio = await import('../../renderer/src/store/state.ts');
+    const { synthesize } = await import('../../renderer/src/actions.ts');
+    studio.useStudio.setState({ text: 'Hello there.', status: 'idle', tuning: { ...base, strategy: 'medusa', tree: 'top2-top1', adaptive: true } });
+    await synthesize();
+    expect(sent[0]).toMatchObject({ strategy: 'medusa', tree: [2, 1] });
+    expect(sent[0]).not.toHaveProperty('gamma');
+    expect(sent[0]).not.toHaveProperty('maxGamma');
+    expect(studio.useStudio.getState().gamma).toBe(2);
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+});

@@ -234,3 +234,27 @@ test("the contract refuses adaptive settings without gamma 'auto', and 'auto' wi
     draftConfidence: 0.4,
   });
 });
+
+test('the contract takes drafts and a medusa tree, and refuses drafts when greedy and a tree for another strategy, in one line', () => {
+  assert.deepEqual(parseArgs('synthesize', [DOC, { strategy: 'eagle', temperature: 0.8, drafts: 3 }])[1], { strategy: 'eagle', temperature: 0.8, drafts: 3 });
+  for (const tree of [
+    [2, 1],
+    [[0], [1], [0, 0], [0, 1]],
+  ]) {
+    assert.deepEqual(parseArgs('synthesize', [DOC, { strategy: 'medusa', tree }])[1], { strategy: 'medusa', tree });
+  }
+  const cases: Array<[object, RegExp]> = [
+    [{ strategy: 'eagle', drafts: 3 }, /drafts above 1 need a temperature/],
+    [{ strategy: 'eagle', temperature: 1, drafts: 9 }, /drafts/],
+    [{ strategy: 'eagle', tree: [2, 1] }, /only 'medusa' drafts a tree/],
+    [{ strategy: 'medusa', tree: [] }, /tree/],
+    [{ strategy: 'medusa', tree: [[0], [-1]] }, /tree/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => parseArgs('synthesize', [DOC, options]),
+      (e: Error) => e instanceof InvalidRequestError && message.test(e.message) && !e.message.includes('\n'),
+      JSON.stringify(options),
+    );
+  }
+});

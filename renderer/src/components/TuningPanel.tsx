@@ -1,8 +1,8 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { Strategy } from '../../../electron/ipc-contract.ts';
-import { cancelJob, draftsApply, setTuning, synthesize } from '../actions.ts';
+import { cancelJob, draftsApply, MEDUSA_TREES, setTuning, synthesize, treeOf } from '../actions.ts';
 import { strategyLabel } from '../lib/format.ts';
-import { useStudio } from '../store/state.ts';
+import { type MedusaTree, useStudio } from '../store/state.ts';
 
 const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'ar']; // fastest first on the shipped voice
 
@@ -43,15 +43,28 @@ export function TuningPanel() {
           max={8}
           step={1}
           value={tuning.gamma}
-          disabled={tuning.strategy === 'ar'}
+          disabled={tuning.strategy === 'ar' || treeOf(tuning) !== null}
           onChange={(e) => setTuning({ gamma: Number(e.target.value) })}
         />
+        {tuning.strategy === 'medusa' && (
+          <>
+            <label htmlFor="medusa-tree">Medusa verifies</label>
+            <select id="medusa-tree" value={tuning.tree} onChange={(e) => setTuning({ tree: e.target.value as MedusaTree })}>
+              <option value="chain">a chain of γ drafts</option>
+              {Object.entries(MEDUSA_TREES).map(([key, t]) => (
+                <option key={key} value={key}>
+                  {t.label}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label className="check" title="Each sentence stops drafting where the drafter is unsure, so verification pays only for likely drafts">
           <input
             id="adaptive-gamma"
             type="checkbox"
-            checked={tuning.adaptive && tuning.strategy !== 'ar'}
-            disabled={tuning.strategy === 'ar'}
+            checked={tuning.adaptive && tuning.strategy !== 'ar' && treeOf(tuning) === null}
+            disabled={tuning.strategy === 'ar' || treeOf(tuning) !== null}
             onChange={(e) => setTuning({ adaptive: e.target.checked })}
           />
           <span>adaptive γ (stop where unsure)</span>

@@ -76,6 +76,9 @@ export interface PlaybackSlice {
   waiting: boolean;
 }
 
+/** How 'medusa' verifies: one chain of gamma drafts, or a tree of its heads' candidates. */
+export type MedusaTree = 'chain' | 'top2-top1' | 'sparse4';
+
 export interface Tuning {
   strategy: Strategy;
   /** The gamma, or with `adaptive` the most drafts per step. */
@@ -84,6 +87,8 @@ export interface Tuning {
   adaptive: boolean;
   /** Drafts per sentence and step, K (1–8); above 1, when sampling, SpecTr verifies the K drafts together. */
   drafts: number;
+  /** 'medusa': a chain of gamma drafts, or one of MEDUSA_TREES (actions.ts) verified in one call. */
+  tree: MedusaTree;
   temperature: number;
   topK: number | null;
   topP: number | null;
@@ -203,6 +208,7 @@ export const initialSettings: SettingsSlice = {
     gamma: 3,
     adaptive: false,
     drafts: 1,
+    tree: 'chain',
     temperature: 0,
     topK: null,
     topP: null,
