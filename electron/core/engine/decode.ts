@@ -6,7 +6,8 @@
  *   layer-skip  the target with some sublayers skipped (`layer_skip`) drafts, `full` verifies;
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies;
- *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies.
+ *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies;
+ *   prophet     the seed's prophet, a small decoder started from the target's final hidden state, drafts, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).
@@ -27,10 +28,11 @@ import { LayerSkipDrafter } from './drafters/layer-skip.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { EagleDrafter } from './drafters/eagle.ts';
 import { MedusaDrafter } from './drafters/medusa.ts';
+import { ProphetDrafter } from './drafters/prophet.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
@@ -41,6 +43,7 @@ export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   'early-exit': ['trunk', 'rest', 'exit_head'],
   eagle: ['full', 'eagle'],
   medusa: ['full', 'medusa'],
+  prophet: ['full', 'seed_prophet'],
 };
 
 export interface DecodeOptions {
@@ -238,6 +241,11 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
     case 'medusa': {
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
       return { target, drafter: new MedusaDrafter({ ...env, graph: g.medusa, features: target.features! }) };
+    }
+    case 'prophet': {
+      const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
+      const startToken = model.manifest.vocab.special.bos;
+      return { target, drafter: new ProphetDrafter({ ...env, graph: g.seed_prophet, features: target.features!, startToken }) };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);

@@ -43,7 +43,7 @@ export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)
 export const MANIFEST_FORMAT = 'spear-t2s/2';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip', 'medusa'] as const;
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip', 'medusa', 'seed_prophet'] as const;
 export type GraphRole = (typeof GRAPH_ROLES)[number];
 
 /** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
@@ -58,6 +58,11 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   eagle: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
   /** No cache and no positions: logits (B, T, heads, V), head i's for the token i + 2 past its position. */
   medusa: { inputs: [HIDDEN_IN], outputs: [LOGITS] },
+  /**
+   * The seed's prophet (native-models/spear_voice/t2s/seed_prophet.py): its own cache within one step, its own
+   * positions from 0 (the start token `bos`, read as a projection of hidden_in: the target's h_t).
+   */
+  seed_prophet: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS] },
 };
 
 /** The full, ordered input and output name lists a graph of this role with this many cache layers has. */

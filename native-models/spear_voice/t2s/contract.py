@@ -36,7 +36,7 @@ def new_value(layer: int) -> str:
     return f"new_value_{layer}"
 
 
-GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa")
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa", "seed_prophet")
 
 # What each role reads and writes besides its cache (the cache names follow from cache_layers).
 ROLE_IO = {
@@ -49,6 +49,8 @@ ROLE_IO = {
     "eagle": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
     # No cache and no positions: logits (B, T, heads, V) from the target's hidden state alone (t2s/medusa.py).
     "medusa": {"inputs": (HIDDEN_IN,), "outputs": (LOGITS,)},
+    # Its own cache within one step, positions from 0 at the start token (t2s/seed_prophet_export.py).
+    "seed_prophet": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
 }
 
 

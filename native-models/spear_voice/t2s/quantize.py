@@ -1,4 +1,4 @@
-"""Int8 weights for the drafter graphs (draft, eagle, exit_head, medusa).
+"""Int8 weights for the drafter graphs (draft, eagle, exit_head, medusa, seed_prophet).
 
 A drafter only proposes tokens; the target verifies every one of them, so a drafter's precision can
 change how often drafts are accepted but never what is emitted (greedy stays exact, sampling keeps the
@@ -28,7 +28,7 @@ from .contract import CHAINED_DRAFTERS
 from .export import sha256
 from .simplify import prune_unused
 
-DRAFTER_ROLES = ("exit_head", "draft", "eagle", "medusa")
+DRAFTER_ROLES = ("exit_head", "draft", "eagle", "medusa", "seed_prophet")
 SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
 MS_DOMAIN = "com.microsoft"
 

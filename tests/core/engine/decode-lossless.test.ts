@@ -66,7 +66,7 @@ for (const { label, sampling } of SETTINGS) {
   test(`the first three sampled tokens have the target's joint distribution (${label})`, async () => {
     const model = await fixture(TINY);
     const exact = await exactJoint(model, sampling);
-    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'] as Strategy[]).entries()) {
+    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet'] as Strategy[]).entries()) {
       const counts = await sampledJoint(model, strategy, sampling, 1_000_000 * (k + 1));
       const { statistic, df, impossible } = pooledChiSquare(counts, exact);
       const critical = chiSquareCritical(df);
@@ -83,7 +83,7 @@ test("with gamma auto the first three sampled tokens have the target's joint dis
   const model = await fixture(TINY);
   const sampling: ReferenceSampling = { temperature: 1, topK: 5 };
   const exact = await exactJoint(model, sampling);
-  for (const [k, strategy] of (['draft', 'early-exit', 'eagle', 'medusa'] as Strategy[]).entries()) {
+  for (const [k, strategy] of (['draft', 'early-exit', 'eagle', 'medusa', 'prophet'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 5_000_000 * (k + 1), { gamma: 'auto', draftConfidence: 0.3 });
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
