@@ -58,7 +58,7 @@ TINY = FixtureConfig()
 # Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
-FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry eagle chains (the others test models without)
+FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry chains (the others test models without)
 FIXTURE_MEDUSA_HEADS = 3  # fewer than the engine's default gamma 4, so the tests meet the heads' limit
 
 
@@ -193,10 +193,10 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
         manifest = json.loads(manifest_path.read_text())
         manifest["voice"] = voice
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    if seed_prophet:  # after every other random draw: it reseeds torch's global generator
+        add_fixture_seed_prophet(target, fc, out_dir)
     if chains:
         chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)
-    if seed_prophet:  # last: it reseeds torch's global generator
-        add_fixture_seed_prophet(target, fc, out_dir)
     shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
     (out_dir / "README.md").write_text(f"Random model `{fc.name}` (seed {fc.seed}), made by `/usr/bin/python3 {how}`; "
                                        f"parity/ holds ONNX Runtime reference cases: "

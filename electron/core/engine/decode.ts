@@ -96,7 +96,7 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Drafting of one row (eagle, draft), greedy or sampled with temperature alone, in one session run
+   * Drafting of one row (eagle, draft, prophet), greedy or sampled with temperature alone, in one session run
    * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
    * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
    * (tests and benchmarks compare the two).
@@ -245,7 +245,8 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
     case 'prophet': {
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
       const startToken = model.manifest.vocab.special.bos;
-      return { target, drafter: new ProphetDrafter({ ...env, graph: g.seed_prophet, features: target.features!, startToken }) };
+      const drafter = new ProphetDrafter({ ...env, graph: g.seed_prophet, features: target.features!, startToken, chains: chains?.seed_prophet });
+      return { target, drafter };
     }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
@@ -263,6 +264,7 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   const chains = options.chains === false ? undefined : model.chains;
   // Chains get the graph-call log from their set: their sessions are created on first use.
   if (chains && (strategy === 'eagle' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  if (chains && strategy === 'prophet') chains.seed_prophet.onCall = options.onGraphCall ?? null;
   const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   return run({ model, prompts, options, graphs, build: (env) => build(model, strategy, env, chains) });
 }

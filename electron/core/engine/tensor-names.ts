@@ -77,7 +77,7 @@ export function expectedNames(role: GraphRole, cacheLayers: number): { inputs: s
 }
 
 /** The drafters whose graphs the manifest's "chains" are built from, and the roles their calls report. */
-export const CHAINED_DRAFTERS = ['eagle', 'draft'] as const;
+export const CHAINED_DRAFTERS = ['eagle', 'draft', 'seed_prophet'] as const;
 export type ChainedDrafter = (typeof CHAINED_DRAFTERS)[number];
 export type ChainRole = `${ChainedDrafter}_chain`;
 export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_chain`;

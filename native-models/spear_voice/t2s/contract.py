@@ -65,7 +65,7 @@ def expected_names(role: str, cache_layers: int) -> tuple[list[str], list[str]]:
 
 
 # The manifest's "chains": a drafter's gamma drafts (greedy, or sampled) in one call, built from its graph (t2s/chain.py).
-CHAINED_DRAFTERS = ("eagle", "draft")
+CHAINED_DRAFTERS = ("eagle", "draft", "seed_prophet")
 
 
 def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:

@@ -159,8 +159,9 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)
-    if any(d in done and d in manifest.get("chains", {}) for d in CHAINED_DRAFTERS):
-        chain_voice(model_dir)  # the chains are built from the drafter graphs the manifest now names
+    rechain = tuple(d for d in CHAINED_DRAFTERS if d in done and d in manifest.get("chains", {}))
+    if rechain:
+        chain_voice(model_dir, drafters=rechain)  # the chains are built from the drafter graphs the manifest now names
     return done
 
 
