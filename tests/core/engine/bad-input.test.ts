@@ -338,7 +338,7 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
     (m) => {
       m.d_model = 16;
       for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip', 'medusa', 'seed_prophet']) m.graphs[role].hidden_dim = 16;
-      m.chains.eagle.hidden_dim = 16;
+      m.chains.eagle.hidden_dim = m.chains.seed_prophet.hidden_dim = 16;
     },
     [
       /graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/,
