@@ -115,7 +115,11 @@ test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionErr
   await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
   // A voice without the seed prophet's graph: one line naming what is missing.
   const noProphet = await fixture(TINY_NOEXIT);
-  await rejects(decode(noProphet, [PROMPT], { strategy: 'prophet' }), DecodeOptionError, /^strategy = "prophet" .*tiny-noexit\) lacks graph\(s\) seed_prophet$/);
+  await rejects(
+    decode(noProphet, [PROMPT], { strategy: 'prophet' }),
+    DecodeOptionError,
+    /^strategy = "prophet" .*tiny-noexit\) lacks graph\(s\) seed_prophet$/,
+  );
   await arOnly.release();
 });
 

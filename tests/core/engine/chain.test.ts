@@ -103,7 +103,11 @@ for (const dir of [TINY, TINY_INT8]) {
             assert.deepEqual(chained.tokens, stepwise.tokens);
             assert.equal(chained.calls.get(chainRole(drafterOf(strategy))), chained.steps.length, 'one chain run per verification step');
             // Equal steps could also come from a chain whose every draw disagreed and fell back: none did.
-            assert.equal(chained.calls.get(drafterOf(strategy)) ?? 0, 0, `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`);
+            assert.equal(
+              chained.calls.get(drafterOf(strategy)) ?? 0,
+              0,
+              `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`,
+            );
             assert.equal(stepwise.calls.get(chainRole(drafterOf(strategy))) ?? 0, 0);
           }
         }
