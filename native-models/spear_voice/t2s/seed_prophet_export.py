@@ -165,10 +165,11 @@ def write_parity(graph: SeedProphetGraph, prophet: SeedProphet, model_dir: Path,
     return ref_dir
 
 
-def add_seed_prophet(model_dir: Path, prophet: SeedProphet, training: dict, int8: bool = True) -> dict:
+def add_seed_prophet(model_dir: Path, prophet: SeedProphet, training: dict, int8: bool = True, chains: bool = False) -> dict:
     """Exports the prophet, proves it (cached drafting, ONNX Runtime parity) and adds its entry to model_dir's
     manifest as the graph role `seed_prophet`, its training under the manifest's "training"; with `int8` the entry
-    then names seed_prophet.int8.onnx (t2s/quantize.py), as the voice's other drafters. Other files are untouched."""
+    then names seed_prophet.int8.onnx (t2s/quantize.py), as the voice's other drafters; with `chains`, its chains
+    for gamma 2-8 are built from that graph (t2s/chain.py). Other drafters' files are untouched."""
     model_dir = Path(model_dir)
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -187,6 +188,9 @@ def add_seed_prophet(model_dir: Path, prophet: SeedProphet, training: dict, int8
     if int8:
         from .quantize import quantize_voice
         quantize_voice(model_dir, (ROLE,))
+    if chains:
+        from .chain import chain_voice
+        chain_voice(model_dir, drafters=(ROLE,))
     return json.loads(manifest_path.read_text())["graphs"][ROLE]
 
 
@@ -195,13 +199,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("voice", type=Path, help="the voice folder (its manifest gains the `seed_prophet` entry)")
     ap.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train_t2s/seed_prophet.py")
     ap.add_argument("--no-int8", dest="int8", action="store_false", help="leave the entry on the float graph")
+    ap.add_argument("--no-chains", dest="chains", action="store_false", help="build no chains")
     args = ap.parse_args(argv)
     from ..training import float_weights, load_checkpoint
     from .model import DecoderConfig
     ckpt = load_checkpoint(args.ckpt)
     prophet = SeedProphet(DecoderConfig(**ckpt["prophet_config"]))
     prophet.load_state_dict(float_weights(ckpt["model"]))
-    entry = add_seed_prophet(args.voice, prophet, ckpt.get("summary", {}), int8=args.int8)
+    entry = add_seed_prophet(args.voice, prophet, ckpt.get("summary", {}), int8=args.int8, chains=args.chains)
     print(f"{args.voice / entry['file']}: sha256 {entry['sha256'][:12]}…")
 
 
