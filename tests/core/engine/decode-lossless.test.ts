@@ -115,7 +115,8 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
   const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
   const samples = 6_000;
-  for (const [k, strategy] of (['draft', 'eagle'] as const).entries()) {
+  for (const [k, strategy] of (['draft', 'eagle', 'prophet'] as const).entries()) {
+    const drafter = strategy === 'prophet' ? 'seed_prophet' : strategy;
     const counts = new Float64Array(V * V * V);
     let chainRuns = 0;
     let stepwiseRuns = 0;
@@ -128,8 +129,8 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
         maxNewTokens: 3,
         stopToken: null,
         onGraphCall: (call) => {
-          if (call.role === chainRole(strategy)) chainRuns++;
-          if (call.role === strategy) stepwiseRuns++;
+          if (call.role === chainRole(drafter)) chainRuns++;
+          if (call.role === drafter) stepwiseRuns++;
         },
       });
       const [x1, x2, x3] = result.rows[0].tokens;
