@@ -10,8 +10,8 @@
  * reads [bos, x_{t+1}] and its logits at position 1 give draft 1; each later call reads the previous draft.
  * Its cache lives within the step: every step starts again from the new h_t, so `commit` forgets it all.
  *
- * Unlike EAGLE, it never reads the target's features at drafted positions nor the row's earlier tokens:
- * h_t is all it knows of the past. One graph run per draft (draftStepwise): greedy, sampled (q is its
+ * Unlike EAGLE, whose cache holds the whole sentence built from the target's features, it never reads the
+ * row's earlier tokens: h_t is all it knows of the past. One graph run per draft (draftStepwise): greedy, sampled (q is its
  * processed softmax), adaptive gamma and SpecTr's K drafts as every stepwise drafter; one row drafts
  * through a chain where the voice has one (drafters/chain.ts: the chain's catch-up is the step's first call).
  */
