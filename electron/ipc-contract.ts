@@ -11,7 +11,7 @@
 // ---------------------------------------------------------------- restated pipeline/engine types
 
 /** electron/core/engine/decode.ts `Strategy`. */
-export type Strategy = 'ar' | 'draft' | 'early-exit' | 'eagle' | 'layer-skip' | 'medusa';
+export type Strategy = 'ar' | 'draft' | 'early-exit' | 'eagle' | 'layer-skip' | 'medusa' | 'prophet';
 /** electron/core/engine/model.ts `Provider`. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 /** electron/core/audio/write.ts `AudioFormat`. */

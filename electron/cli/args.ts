@@ -75,9 +75,10 @@ export function num(value: string | undefined, flag: string, check: (n: number) 
 
 /**
  * Strategy names a script may still pass, with the strategy's name now: refused like any unknown name,
- * with the new name in the message (`prophet` named the EAGLE drafter, whose strategy is `eagle`).
+ * with the new name in the message. None today: `prophet`, once the EAGLE drafter's name, is the seed
+ * prophet's strategy.
  */
-export const RENAMED_STRATEGIES: Readonly<Record<string, string>> = { prophet: 'eagle' };
+export const RENAMED_STRATEGIES: Readonly<Record<string, string>> = {};
 
 /** `value` when it is one of `allowed`; otherwise a UsageError listing them, and the new name of a value in `renamed`. */
 export function oneOf<T extends string>(

@@ -31,8 +31,8 @@ speedup at the threads the bench ran with, and the calibrated choice is marked.
 
 Options:
       --texts FILE         one sentence or paragraph per line (default: 24 built-in sentences)
-      --strategies LIST    ar, early-exit, draft, eagle, layer-skip, medusa (default: every one the
-                           voice has the graphs of; ar is always measured)
+      --strategies LIST    ar, early-exit, draft, eagle, layer-skip, medusa, prophet (default: every one
+                           the voice has the graphs of; ar is always measured)
       --gammas LIST        default 1,2,3,4,5,6,8 (medusa: those up to its heads); 'auto' adds adaptive
                            gamma (e.g. 3,4,auto)
       --draft-confidence C with auto: the confidence threshold, in (0, 1) (default 0.5)

@@ -35,8 +35,8 @@ Options:
                            UTF-8 text, Markdown (.md), HTML (.html: the body's text), EPUB (.epub:
                            chapters in reading order) or PDF (.pdf: its text layer); headings and
                            chapter breaks become paragraph pauses
-      --strategy S         ar | early-exit | draft | eagle | layer-skip | medusa (default: this
-                           machine's calibrated choice ('spear calibrate'), else the voice's
+      --strategy S         ar | early-exit | draft | eagle | layer-skip | medusa | prophet (default:
+                           this machine's calibrated choice ('spear calibrate'), else the voice's
                            fastest lossless one)
       --gamma N|auto       drafted tokens per step, 1-16 (default: the calibrated one, else the voice's);
                            auto: each sentence stops drafting where the drafter is unsure

@@ -16,7 +16,7 @@ import {
   type SynthesizeOptions,
 } from '../ipc-contract.ts';
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet']);
 const provider = z.enum(['cpu', 'webgpu', 'cuda']);
 const gamma = z.number().int().min(LIMITS.gammaMin).max(LIMITS.gammaMax);
 const temperature = z.number().finite().min(0).max(10);
@@ -72,7 +72,7 @@ export const synthesizeOptionsSchema = z
   }) satisfies z.ZodType<SynthesizeOptions>;
 
 export const sweepOptionsSchema = z.strictObject({
-  strategy: z.enum(['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa']),
+  strategy: z.enum(['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet']),
   gammas: z.array(gamma).min(1).max(16).optional(),
   temperature: temperature.optional(),
   topK: topK.optional(),

@@ -38,11 +38,11 @@ export function memorySettings(initial: Partial<StudioSettings> = {}): SettingsS
 }
 
 /**
- * A settings file's fields as this version names them: a file written where the EAGLE drafter's
- * strategy was called "prophet" says `"defaultStrategy": "prophet"`, which is "eagle".
+ * A settings file's fields as this version names them: the same today ("prophet", once the EAGLE
+ * drafter's strategy, is the seed prophet's).
  */
 export function upgradeSettings(raw: Record<string, unknown>): Record<string, unknown> {
-  return raw.defaultStrategy === 'prophet' ? { ...raw, defaultStrategy: 'eagle' } : raw;
+  return raw;
 }
 
 /** Settings in a JSON file (written atomically: a temp file, then a rename). */

@@ -30,7 +30,7 @@ from .t2s.model import DecoderConfig, DraftModel, Eagle, TargetConfig, TargetMod
 from .t2s.quantize import quantize_voice
 from .t2s.recycle import ExitRecycle, add_exit_head
 from .t2s.seed_prophet import SeedProphet
-from .t2s.seed_prophet_export import export_seed_prophet
+from .t2s.seed_prophet_export import add_seed_prophet, export_seed_prophet
 
 SPECIAL = {"pad": 0, "bos": 1, "sep": 2, "eos": 3}
 
@@ -60,7 +60,7 @@ TINY = FixtureConfig()
 # Voice-shaped: specials + the app's phoneme inventory + 32 units, for pipeline tests that must not wait
 # for the trained voice (the manifest gains the vocab ranges and a "voice" section after export).
 TINY_VOICE_UNITS = 32
-FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry eagle chains (the others test models without)
+FIXTURE_CHAIN_GAMMAS = (2, 3, 4)  # tiny and tiny-int8 carry chains (the others test models without)
 FIXTURE_MEDUSA_HEADS = 3  # fewer than the engine's default gamma 4, so the tests meet the heads' limit
 
 
@@ -167,6 +167,11 @@ def add_fixture_medusa(target: TargetModel, fc: FixtureConfig, out_dir: Path) ->
     add_medusa(out_dir, fixture_medusa(target, fc), {"kind": "random-init", "seed": fc.seed + 2})
 
 
+def add_fixture_seed_prophet(target: TargetModel, fc: FixtureConfig, out_dir: Path) -> None:
+    """The `seed_prophet` graph in a fixture's manifest (float32, as its other drafters)."""
+    add_seed_prophet(out_dir, fixture_seed_prophet(target, fc), {"kind": "random-init", "seed": fc.seed + 2}, int8=False)
+
+
 def phoneme_count() -> int:
     """Size of the app's PHONEME_INVENTORY (electron/core/text/phonemes.ts), asked of the TypeScript side."""
     out = subprocess.run(["node", "--import", "tsx", "-e",
@@ -176,7 +181,7 @@ def phoneme_count() -> int:
 
 
 def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, voice: dict | None = None,
-         chains: bool = False) -> None:
+         chains: bool = False, seed_prophet: bool = False) -> None:
     target, draft, eagle = build(fc)
     stats = acceptance(target, draft, eagle, fc)
     print(f"{out_dir}: {stats}")
@@ -190,6 +195,8 @@ def make(fc: FixtureConfig, out_dir: Path, how: str, vocab: dict | None = None, 
         manifest = json.loads(manifest_path.read_text())
         manifest["voice"] = voice
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    if seed_prophet:  # after every other random draw: it reseeds torch's global generator
+        add_fixture_seed_prophet(target, fc, out_dir)
     if chains:
         chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)
     shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
@@ -205,11 +212,9 @@ def make_int8(out_dir: Path, how: str) -> None:
     chain_voice(out_dir, FIXTURE_CHAIN_GAMMAS)  # from the int8 drafters, as the shipped voice's
 
 
-def make_seed_prophet(out_dir: Path, how: str, fc: FixtureConfig = TINY, d_model: int = 16, n_layers: int = 1) -> None:
-    """The seed prophet of the tiny target (t2s/seed_prophet.py): its graph, its manifest entry and parity cases.
-    Its embedding and head start as noisy copies of the target's first d_model dims (as the draft's), so its
-    drafts are correlated with the target's choices."""
-    target = build(fc)[0]
+def fixture_seed_prophet(target: TargetModel, fc: FixtureConfig, d_model: int = 16, n_layers: int = 1) -> SeedProphet:
+    """The seed prophet of a fixture's target (t2s/seed_prophet.py). Its embedding and head start as noisy copies
+    of the target's first d_model dims (as the draft's), so its drafts are correlated with the target's choices."""
     gen = torch.Generator().manual_seed(fc.seed + 2)
     torch.manual_seed(fc.seed + 2)
     prophet = SeedProphet.for_target(target.cfg, d_model=d_model, n_layers=n_layers, n_heads=max(1, d_model // target.cfg.head_dim))
@@ -218,6 +223,13 @@ def make_seed_prophet(out_dir: Path, how: str, fc: FixtureConfig = TINY, d_model
         prophet.embed.weight.copy_(noisy(target.embed.weight[:, :d_model], fc.drafter_noise, gen))
         prophet.lm_head.weight.copy_(noisy(target.lm_head.weight[:, :d_model], fc.drafter_noise, gen) * math.sqrt(fc.d_model / d_model))
         prophet.start.weight.copy_(torch.eye(fc.d_model)[:d_model])  # the start token: h_t's first d_model dims
+    return prophet
+
+
+def make_seed_prophet(out_dir: Path, how: str, fc: FixtureConfig = TINY) -> None:
+    """The tiny target's seed prophet alone: its graph, its manifest entry and parity cases (tiny's manifest
+    names the same graph as its `seed_prophet`)."""
+    prophet = fixture_seed_prophet(build(fc)[0], fc)
     export_seed_prophet(prophet, out_dir, training={"kind": "random-init", "fixture": fc.name, "seed": fc.seed + 2})
     shown = out_dir.relative_to(REPO_ROOT) if out_dir.is_relative_to(REPO_ROOT) else out_dir
     (out_dir / "README.md").write_text(f"The seed prophet (random, seed {fc.seed + 2}) of the target in tests/fixtures/tiny, made by "
@@ -263,7 +275,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
-        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}", chains=True)
+        make(TINY, args.tiny.resolve(), f"native-models/make_fixtures.py --tiny {args.tiny}", chains=True, seed_prophet=True)
         return
     if args.tiny_int8:
         make_int8(args.tiny_int8.resolve(), f"native-models/make_fixtures.py --tiny-int8 {args.tiny_int8}")
@@ -278,7 +290,7 @@ def main():
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
         return
     fixtures = REPO_ROOT / "tests" / "fixtures"
-    make(TINY, fixtures / "tiny", "native-models/make_fixtures.py", chains=True)
+    make(TINY, fixtures / "tiny", "native-models/make_fixtures.py", chains=True, seed_prophet=True)
     make(TINY_NOEXIT, fixtures / "tiny-noexit", "native-models/make_fixtures.py")
     make_int8(fixtures / "tiny-int8", "native-models/make_fixtures.py")
     phonemes = phoneme_count()

@@ -265,10 +265,10 @@ test('--json prints an estimate, a progress event per sentence and a done event,
   assert.match(de.stdout, /^\{"event":"warning","message":"the text looks German; the voice reads English/m);
 });
 
-test('--units-out is identical for ar, early-exit, draft, eagle, layer-skip and medusa at temperature 0', async () => {
+test('--units-out is identical for ar and every drafting strategy at temperature 0', async () => {
   const dir = await scratch();
   const units: string[] = [];
-  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip', 'medusa']) {
+  for (const strategy of ['ar', 'early-exit', 'draft', 'eagle', 'layer-skip', 'medusa', 'prophet']) {
     const file = path.join(dir, `${strategy}.json`);
     const r = spear([
       'synth',
@@ -577,15 +577,11 @@ test('--gamma takes an integer or auto, and the adaptive settings only with auto
   );
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'ar', '--gamma', 'auto'], /'ar' drafts nothing/);
 });
-test('an unknown strategy is refused with the known ones; "prophet" with the name of the EAGLE drafter', async () => {
+test('an unknown strategy is refused with the known ones', async () => {
   const known = STRATEGIES.join(', ');
-  const refused = (flag: string, value: string, hint = '') => new RegExp(`^spear: --${flag} ${value}: expected one of ${known}${hint}\\n$`);
+  const refused = (flag: string, value: string) => new RegExp(`^spear: --${flag} ${value}: expected one of ${known}\\n$`);
   await failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'lookahead'], refused('strategy', 'lookahead'));
-  await failsCleanly(
-    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--strategy', 'prophet'],
-    refused('strategy', 'prophet', ' \\(prophet is now called eagle\\)'),
-  );
-  await failsCleanly(() => ['bench', '--strategies', 'ar,prophet'], refused('strategies', 'prophet', ' \\(prophet is now called eagle\\)'));
+  await failsCleanly(() => ['bench', '--strategies', 'ar,lookahead'], refused('strategies', 'lookahead'));
 });
 test('medusa refuses a gamma beyond its heads in synth and bench, in one line', async () => {
   await failsCleanly(
@@ -623,6 +619,19 @@ test('layer-skip on a voice without the layer_skip graph is refused in one line'
   await failsCleanly(
     (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--voice', voice, '--strategy', 'layer-skip', '-q'],
     /^spear: strategy = "layer-skip" is not allowed: this model \(.*\) lacks graph\(s\) layer_skip\n$/,
+  );
+});
+test('prophet on a voice without the seed_prophet graph is refused in one line', async () => {
+  const voice = await scratch();
+  const shipped = path.join(ROOT, 'native-models/voice');
+  for (const name of await readdir(shipped)) if (name !== 'manifest.json') await symlink(path.join(shipped, name), path.join(voice, name));
+  const manifest = JSON.parse(await readFile(path.join(shipped, 'manifest.json'), 'utf8'));
+  delete manifest.graphs.seed_prophet;
+  delete manifest.chains.seed_prophet;
+  await writeFile(path.join(voice, 'manifest.json'), JSON.stringify(manifest));
+  await failsCleanly(
+    (d) => ['synth', TEXT, '-o', path.join(d, 'x.wav'), '--voice', voice, '--strategy', 'prophet', '-q'],
+    /^spear: strategy = "prophet" is not allowed: this model \(.*\) lacks graph\(s\) seed_prophet\n$/,
   );
 });
 test('an unknown audio extension is refused', () => failsCleanly((d) => ['synth', TEXT, '-o', path.join(d, 'x.aiff')], /unknown audio extension ".aiff"/));

@@ -25,9 +25,23 @@ export interface FakeOptions {
   sampleRate?: number;
 }
 
-const ALPHA: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.72, draft: 0.78, eagle: 0.82, 'layer-skip': 0.7, medusa: 0.6 };
+const ALPHA: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = {
+  'early-exit': 0.72,
+  draft: 0.78,
+  eagle: 0.82,
+  'layer-skip': 0.7,
+  medusa: 0.6,
+  prophet: 0.55,
+};
 /** c: one draft token's cost over one verification. */
-const COST: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = { 'early-exit': 0.25, draft: 0.12, eagle: 0.08, 'layer-skip': 0.5, medusa: 0.03 };
+const COST: Record<Exclude<SynthesisSettings['strategy'], 'ar'>, number> = {
+  'early-exit': 0.25,
+  draft: 0.12,
+  eagle: 0.08,
+  'layer-skip': 0.5,
+  medusa: 0.03,
+  prophet: 0.05,
+};
 const VERIFY_MS = 3;
 const UNIT_OFFSET = 84;
 const UNIT_COUNT = 512;

@@ -1,24 +1,28 @@
 """The drafters' chains (spear_voice/t2s/chain.py) are rebuilt byte for byte from the drafter graphs a model
-ships: over a copy of tiny-int8, the manifest and every chain file come out as committed."""
+ships: over a copy of tiny-int8 (eagle and draft, int8) and of tiny (with the seed prophet's), the manifest and
+every chain file come out as committed."""
 
 import json
 import shutil
 
+import pytest
+
 from spear_voice import REPO_ROOT
 from spear_voice.t2s.chain import chain_voice
-from spear_voice.t2s.contract import CHAINED_DRAFTERS
 
-TINY_INT8 = REPO_ROOT / "tests" / "fixtures" / "tiny-int8"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 
-def test_chains_are_rebuilt_byte_for_byte(tmp_path):
-    model = tmp_path / "tiny-int8"
-    shutil.copytree(TINY_INT8, model)
+@pytest.mark.parametrize("name, suffix", [("tiny-int8", ".int8.onnx"), ("tiny", ".onnx")])
+def test_chains_are_rebuilt_byte_for_byte(tmp_path, name, suffix):
+    committed = FIXTURES / name
+    model = tmp_path / name
+    shutil.copytree(committed, model)
     chain_voice(model)  # the gammas the manifest already lists
     manifest = json.loads((model / "manifest.json").read_text())
-    assert manifest == json.loads((TINY_INT8 / "manifest.json").read_text())
-    for drafter in CHAINED_DRAFTERS:
-        chain = manifest["chains"][drafter]
-        assert chain["source"]["file"] == f"{drafter}.int8.onnx", "built from the graph the drafter ships"
+    assert manifest == json.loads((committed / "manifest.json").read_text())
+    assert set(manifest["chains"]) == ({"eagle", "draft", "seed_prophet"} if name == "tiny" else {"eagle", "draft"})
+    for drafter, chain in manifest["chains"].items():
+        assert chain["source"]["file"] == f"{drafter}{suffix}", "built from the graph the drafter ships"
         for ref in [chain["weights"], *chain["gammas"].values(), *chain["sampled"]["gammas"].values()]:
-            assert (model / ref["file"]).read_bytes() == (TINY_INT8 / ref["file"]).read_bytes(), ref["file"]
+            assert (model / ref["file"]).read_bytes() == (committed / ref["file"]).read_bytes(), ref["file"]

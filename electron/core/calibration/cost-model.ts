@@ -24,7 +24,10 @@
 import type { Strategy } from '../engine/decode.ts';
 
 export type DraftingStrategy = Exclude<Strategy, 'ar'>;
-/** The drafters calibration measures (at gamma 8; medusa drafts at most its heads, so it is not measured). */
+/**
+ * The drafters calibration measures (at gamma 8; medusa drafts at most its heads, so it is not measured; the
+ * seed prophet, `prophet`, is measured by `spear bench`, not yet by calibration).
+ */
 export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip'];
 
 /** Graphs whose cost is measured: the contract's roles, and each chained drafter's chain of one gamma. */

@@ -172,7 +172,7 @@ export function costPlan(profile: AcceptanceProfile, options: PlanOptions): Cost
   const steps: CostPlan['steps'] = [{ label: 'ar', calls: [{ graph: 'full', positions: 1 }] }];
   const call = (graph: CostGraph, positions: number): PlanItem => ({ graph, positions: Math.max(1, positions) });
   for (const strategy of options.strategies) {
-    if (!profile.drafters[strategy] || strategy === 'medusa') continue; // medusa is not calibrated (cost-model.ts)
+    if (!profile.drafters[strategy] || strategy === 'medusa' || strategy === 'prophet') continue; // not calibrated (cost-model.ts)
     const chains = new Set(strategy === 'early-exit' || strategy === 'layer-skip' ? [] : (options.chainGammas[strategy] ?? []));
     for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
       if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== profile.maxGamma) continue;

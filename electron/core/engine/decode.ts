@@ -7,7 +7,8 @@
  *   early-exit  `trunk` + `exit_head` draft, `rest` verifies on the trunk's cached hidden states;
  *   eagle       a drafter fed the target's final hidden states drafts, `full` verifies;
  *   medusa      heads on the target's final hidden state draft gamma tokens in one run, `full` verifies;
- *               with `tree`, a tree of the heads' candidates verified in one call (tree.ts).
+ *               with `tree`, a tree of the heads' candidates verified in one call (tree.ts);
+ *   prophet     the seed's prophet, a small decoder started from the target's final hidden state, drafts, `full` verifies.
  *
  * Each row advances at its own rate and leaves the batch when it stops; its randomness is its own.
  * Sampling with `drafts` K > 1, each row drafts K sequences per step and SpecTr verifies them (spectr.ts).
@@ -29,10 +30,11 @@ import { LayerSkipDrafter } from './drafters/layer-skip.ts';
 import { EarlyExitDrafter, EarlyExitTarget, Trunk } from './drafters/early-exit.ts';
 import { EagleDrafter } from './drafters/eagle.ts';
 import { MedusaDrafter } from './drafters/medusa.ts';
+import { ProphetDrafter } from './drafters/prophet.ts';
 import type { DraftLimit, Drafter, StrategyEnv, Target } from './drafters/types.ts';
 import type { GraphRole } from './tensor-names.ts';
 
-export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'] as const;
+export const STRATEGIES = ['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 /** Graphs each strategy runs. */
@@ -43,6 +45,7 @@ export const STRATEGY_GRAPHS: Record<Strategy, readonly GraphRole[]> = {
   'early-exit': ['trunk', 'rest', 'exit_head'],
   eagle: ['full', 'eagle'],
   medusa: ['full', 'medusa'],
+  prophet: ['full', 'seed_prophet'],
 };
 
 export interface DecodeOptions {
@@ -95,7 +98,7 @@ export interface DecodeOptions {
   /** Called once per verification step per row, and once for the prefill. */
   onEvent?: (event: DecodeEvent) => void;
   /**
-   * Drafting of one row (eagle, draft), greedy or sampled with temperature alone, in one session run
+   * Drafting of one row (eagle, draft, prophet), greedy or sampled with temperature alone, in one session run
    * where the model has a chain for this gamma (the manifest's "chains"); the drafts are the same either
    * way (sampled: for the same seed). Default true; false runs the drafter's graph once per drafted token
    * (tests and benchmarks compare the two).
@@ -260,6 +263,12 @@ function build(model: LoadedModel, strategy: Strategy, env: StrategyEnv, chains:
       const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
       return { target, drafter: new MedusaDrafter({ ...env, graph: g.medusa, features: target.features! }) };
     }
+    case 'prophet': {
+      const target = new FullTarget({ ...env, graph: g.full, keepFeatures: true });
+      const startToken = model.manifest.vocab.special.bos;
+      const drafter = new ProphetDrafter({ ...env, graph: g.seed_prophet, features: target.features!, startToken, chains: chains?.seed_prophet });
+      return { target, drafter };
+    }
     case 'early-exit': {
       const trunk = new Trunk(g.trunk, env.slots, env.capacity);
       const target = new EarlyExitTarget({ ...env, trunk, graph: g.rest, keepFeatures: g.exit_head.hasRecycle });
@@ -274,6 +283,7 @@ export async function decode(model: LoadedModel, prompts: readonly (readonly num
   const chains = options.chains === false ? undefined : model.chains;
   // Chains get the graph-call log from their set: their sessions are created on first use.
   if (chains && (strategy === 'eagle' || strategy === 'draft')) chains[strategy].onCall = options.onGraphCall ?? null;
+  if (chains && strategy === 'prophet') chains.seed_prophet.onCall = options.onGraphCall ?? null;
   const graphs = STRATEGY_GRAPHS[strategy].map((role) => model.graphs[role]!);
   return run({ model, prompts, options, graphs, build: (env) => build(model, strategy, env, chains) });
 }

@@ -202,6 +202,7 @@ const TARGET_WIDTH_ROLES: readonly GraphRole[] = ['full', 'trunk', 'rest', 'exit
 const HIDDEN_SOURCES: ReadonlyArray<readonly [reader: GraphRole, writer: GraphRole]> = [
   ['eagle', 'full'],
   ['medusa', 'full'],
+  ['seed_prophet', 'full'],
   ['rest', 'trunk'],
   ['exit_head', 'trunk'],
 ];

@@ -229,7 +229,7 @@ async function openGraphs(
     problems.push(...opened.problems);
     if (opened.graph) graphs[role] = opened.graph;
   }
-  const chains: Chains = { eagle: ChainSet.empty(), draft: ChainSet.empty() };
+  const chains: Chains = { eagle: ChainSet.empty(), draft: ChainSet.empty(), seed_prophet: ChainSet.empty() };
   for (const drafter of CHAINED_DRAFTERS) {
     const chain = loaded.manifest.chains?.[drafter];
     if (!chain || !roles.includes(drafter)) continue;

@@ -55,7 +55,7 @@ export const isCacheTensor = (name: string): boolean => /^(past|new)_(key|value)
 export const MANIFEST_FORMAT = 'spear-t2s/2';
 export const MANIFEST_FILE = 'manifest.json';
 
-export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip', 'medusa'] as const;
+export const GRAPH_ROLES = ['full', 'trunk', 'rest', 'exit_head', 'draft', 'eagle', 'layer_skip', 'medusa', 'seed_prophet'] as const;
 export type GraphRole = (typeof GRAPH_ROLES)[number];
 
 /** What each role reads and writes besides its cache (the cache names follow from cache_layers). */
@@ -70,6 +70,11 @@ export const ROLE_IO: Record<GraphRole, { inputs: readonly string[]; outputs: re
   eagle: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS, HIDDEN_OUT] },
   /** No cache and no positions: logits (B, T, heads, V), head i's for the token i + 2 past its position. */
   medusa: { inputs: [HIDDEN_IN], outputs: [LOGITS] },
+  /**
+   * The seed's prophet (native-models/spear_voice/t2s/seed_prophet.py): its own cache within one step, its own
+   * positions from 0 (the start token `bos`, read as a projection of hidden_in: the target's h_t).
+   */
+  seed_prophet: { inputs: [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], outputs: [LOGITS] },
 };
 
 /** Inputs a role's graph may read besides ROLE_IO's, after them and before its cache. */
@@ -96,7 +101,7 @@ export function expectedNames(
 }
 
 /** The drafters whose graphs the manifest's "chains" are built from, and the roles their calls report. */
-export const CHAINED_DRAFTERS = ['eagle', 'draft'] as const;
+export const CHAINED_DRAFTERS = ['eagle', 'draft', 'seed_prophet'] as const;
 export type ChainedDrafter = (typeof CHAINED_DRAFTERS)[number];
 export type ChainRole = `${ChainedDrafter}_chain`;
 export const chainRole = (drafter: ChainedDrafter): ChainRole => `${drafter}_chain`;

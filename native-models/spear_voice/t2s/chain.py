@@ -137,7 +137,7 @@ def _draw(prefix: str, logits: str, step: int) -> list[onnx.NodeProto]:
 def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle", sampled: bool = False) -> onnx.ModelProto:
     """The chain of `gamma` greedy drafts made of `step_model`, a `drafter` graph of the contract
     (`eagle`: tokens and the target's hidden states in, one cache layer; `draft`: tokens in, its own
-    cache layers), with the step's initializers inline, returning each step's logits (DRAFT_LOGITS).
+    cache layers; `seed_prophet`: tokens and h_t in, its own cache within the step), with the step's initializers inline, returning each step's logits (DRAFT_LOGITS).
     `sampled`: each draft drawn from the step's softmax(logits * inv_temperature) with one of the
     `uniforms` instead of its argmax."""
     if gamma < 1:
@@ -151,7 +151,10 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle",
     layers = sum(1 for n in step_inputs if n.startswith("past_key_"))
     if (step_inputs, step_outputs) != expected_names(drafter, layers):
         raise ValueError(f"not a {drafter} graph of the contract: it reads {step_inputs} and writes {step_outputs}")
-    hidden = HIDDEN_IN in step_inputs  # EAGLE: each step also feeds the previous step's predicted hidden state
+    hidden = HIDDEN_OUT in step_outputs  # EAGLE: each step also feeds the previous step's predicted hidden state
+    # The seed prophet reads the target's h_t (only where its input is the start token) and predicts none:
+    # every step copy is fed the catch-up's last hidden_in row, as one run per token feeds h_t with each token.
+    start_hidden = HIDDEN_IN in step_inputs and not hidden
     caches = [(past_key(n), new_key(n), f"keys{n}") for n in range(layers)] + \
              [(past_value(n), new_value(n), f"values{n}") for n in range(layers)]
     node = helper.make_node
@@ -160,7 +163,8 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle",
     # they are dropped after verification and stay inside the call; the draft model fed them real
     # tokens, so the chain returns them after the catch-up's and the engine keeps the accepted ones, as
     # it does for one run per token (and the next catch-up is then the same single position).
-    keeps_drafted = not hidden and gamma > 1
+    # The seed prophet's cache lives within one step: its drafted positions are dropped as EAGLE's are.
+    keeps_drafted = HIDDEN_IN not in step_inputs and gamma > 1
     # The catch-up: the step graph on the row's new positions; its outputs are this graph's cache
     # outputs (or, when the drafted positions' follow them, the first part of them).
     catchup_binds = {n: n for n in step_inputs + step_outputs}
@@ -182,6 +186,8 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle",
     ]
     if hidden:  # (1, 1, D): draft 1's predicted hidden state
         nodes.append(node("Slice", [HIDDEN_OUT, "last", "end", "axis1"], ["s1/hidden"]))
+    if start_hidden:  # (1, 1, F): h_t, fed with every drafted token
+        nodes.append(node("Slice", [HIDDEN_IN, "last", "end", "axis1"], ["start_hidden"]))
     # The cache each step attends over, (1, P + T + i, kv). The step graph's attention has already
     # concatenated exactly that (its Concat(past, new)): reused when present, else concatenated here.
     reuse = {past: _cache_concat(step, past, new) for past, new, _ in caches}
@@ -199,6 +205,8 @@ def build_chain(step_model: onnx.ModelProto, gamma: int, drafter: str = "eagle",
                  **{past: f"{prev}/{name}" for past, _, name in caches}}
         if hidden:
             binds.update({HIDDEN_IN: f"{prev}/hidden", HIDDEN_OUT: f"{cur}/hidden"})
+        if start_hidden:
+            binds[HIDDEN_IN] = "start_hidden"
         step_nodes = _copy_nodes(step, cur + "/", binds, keep)
         if _unmask(step_nodes) != layers:
             raise ValueError(f"expected one attention mask (Where before Softmax) per layer of the {drafter} graph")
@@ -277,8 +285,8 @@ def _weights_blob(step_model: onnx.ModelProto) -> tuple[bytes, dict[str, tuple[i
     return bytes(blob), offsets
 
 
-def chain_voice(model_dir: Path, gammas=None) -> dict:
-    """For each chainable drafter graph of the manifest (eagle, draft): its chain of each gamma, one
+def chain_voice(model_dir: Path, gammas=None, drafters=CHAINED_DRAFTERS) -> dict:
+    """For each chainable drafter graph of the manifest (eagle, draft, seed_prophet; `drafters` only): its chain of each gamma, one
     shared weights file, and its entry in the manifest's "chains" (each file written to a temporary
     name, then renamed; the manifest last). Rerunning rebuilds them from the current drafter graphs.
     `gammas`: default the ones the manifest already lists for that drafter, else GAMMAS. Returns the
@@ -288,7 +296,7 @@ def chain_voice(model_dir: Path, gammas=None) -> dict:
     manifest = json.loads(manifest_path.read_text())
     chains = manifest.setdefault("chains", {})
     made = {}
-    for drafter in CHAINED_DRAFTERS:
+    for drafter in drafters:
         graph = manifest["graphs"].get(drafter)
         if graph is None:
             continue

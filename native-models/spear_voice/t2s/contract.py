@@ -43,7 +43,7 @@ def new_value(layer: int) -> str:
     return f"new_value_{layer}"
 
 
-GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa")
+GRAPH_ROLES = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa", "seed_prophet")
 
 # What each role reads and writes besides its cache (the cache names follow from cache_layers).
 ROLE_IO = {
@@ -56,6 +56,8 @@ ROLE_IO = {
     "eagle": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS, HIDDEN_OUT)},
     # No cache and no positions: logits (B, T, heads, V) from the target's hidden state alone (t2s/medusa.py).
     "medusa": {"inputs": (HIDDEN_IN,), "outputs": (LOGITS,)},
+    # Its own cache within one step, positions from 0 at the start token (t2s/seed_prophet_export.py).
+    "seed_prophet": {"inputs": (INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN), "outputs": (LOGITS,)},
 }
 
 
@@ -74,7 +76,7 @@ def expected_names(role: str, cache_layers: int, recycle: bool = False) -> tuple
 
 
 # The manifest's "chains": a drafter's gamma drafts (greedy, or sampled) in one call, built from its graph (t2s/chain.py).
-CHAINED_DRAFTERS = ("eagle", "draft")
+CHAINED_DRAFTERS = ("eagle", "draft", "seed_prophet")
 
 
 def chain_names(drafter: str, cache_layers: int, sampled: bool = False) -> tuple[list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""Int8 weights for the drafter graphs (draft, eagle, exit_head, medusa).
+"""Int8 weights for the drafter graphs (draft, eagle, exit_head, medusa, seed_prophet).
 
 A drafter only proposes tokens; the target verifies every one of them, so a drafter's precision can
 change how often drafts are accepted but never what is emitted (greedy stays exact, sampling keeps the
@@ -28,7 +28,7 @@ from .contract import CHAINED_DRAFTERS
 from .export import sha256
 from .simplify import prune_unused
 
-DRAFTER_ROLES = ("exit_head", "draft", "eagle", "medusa")
+DRAFTER_ROLES = ("exit_head", "draft", "eagle", "medusa", "seed_prophet")
 SCHEME = "int8 weights, one symmetric scale per output column; uint8 activations per call (com.microsoft DynamicQuantizeMatMul)"
 MS_DOMAIN = "com.microsoft"
 
@@ -159,8 +159,9 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)
-    if any(d in done and d in manifest.get("chains", {}) for d in CHAINED_DRAFTERS):
-        chain_voice(model_dir)  # the chains are built from the drafter graphs the manifest now names
+    rechain = tuple(d for d in CHAINED_DRAFTERS if d in done and d in manifest.get("chains", {}))
+    if rechain:
+        chain_voice(model_dir, drafters=rechain)  # the chains are built from the drafter graphs the manifest now names
     return done
 
 

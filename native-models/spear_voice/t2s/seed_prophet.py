@@ -46,7 +46,7 @@ class SeedProphet(nn.Module):
                                  norm_eps=target_cfg.norm_eps, feature_dim=target_cfg.d_model))
 
     def forward(self, hidden, ids, positions=None, past_len=None, past=None):
-        """hidden (B, 1, F): the target's h_t; ids (B, T), where `bos` stands for the start token start(h_t)
+        """hidden (B, 1, F) or (B, T, F): the target's h_t; ids (B, T), where `bos` stands for the start token start(h_t)
         → logits (B, T, V), new cache. A step's first call reads [bos, x_{t+1}] at positions 0, 1 with an
         empty cache; later calls read the drafts at their positions and ignore `hidden`."""
         if positions is None:

@@ -1,11 +1,13 @@
 """The seed prophet's ONNX graph (t2s/seed_prophet.py), proved as export.py proves the six role graphs.
 
     export_seed_prophet(prophet, out_dir)   # → seed_prophet.onnx, seed_prophet.json (its manifest entry), parity/
+    python3 -m spear_voice.t2s.seed_prophet_export VOICE --ckpt RUN/seed_prophet.pt   # into a voice (int8, as its drafters)
 
 One graph drafts within one step. Inputs, in order:
   input_ids  (B, T) int64    tokens; `bos` stands for the start token, which the graph computes from hidden_in
-  hidden_in  (B, 1, F) f32   the target's final feature h_t at the step start (F = the target's d_model); read
-                             only where input_ids is bos
+  hidden_in  (B, T, F) f32   the target's final feature h_t at the step start, one per new token as every graph
+                             that reads hidden states has it (F = the target's d_model); read only where
+                             input_ids is bos
   positions  (B, T) int64    the prophet's own positions within the step: the start token is 0
   past_len   (B,) int64      valid slots of the prophet's cache per row (0 at the step's first call)
   past_key_i, past_value_i   (B, P, kv_dim) per block i, the prophet's own cache within the step
@@ -17,8 +19,11 @@ distribution q of the first draft x_{t+2}. Each later call reads the last draft 
 cache grown by the earlier calls' new keys and values. The next step starts over from its own h_t.
 """
 
+import argparse
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +31,7 @@ import onnx
 import torch
 import torch.nn as nn
 
-from .contract import HIDDEN_IN, INPUT_IDS, LOGITS, PAST_LEN, POSITIONS, new_key, new_value, past_key, past_value
+from .contract import HIDDEN_IN, INPUT_IDS, PAST_LEN, POSITIONS, expected_names, past_key, past_value
 from .data import SPECIAL
 from .export import (INVARIANT_TOLERANCE, OPSET, PARITY_TOLERANCE, _flatten, _maxdiff, _pairs, run_parity, sha256)
 from .seed_prophet import SeedProphet
@@ -37,11 +42,7 @@ ROLE = "seed_prophet"
 
 def seed_prophet_names(cache_layers: int) -> tuple[list[str], list[str]]:
     """The graph's (inputs, outputs) names in order."""
-    inputs, outputs = [INPUT_IDS, HIDDEN_IN, POSITIONS, PAST_LEN], [LOGITS]
-    for i in range(cache_layers):
-        inputs += [past_key(i), past_value(i)]
-        outputs += [new_key(i), new_value(i)]
-    return inputs, outputs
+    return expected_names(ROLE, cache_layers)
 
 
 class SeedProphetGraph(nn.Module):
@@ -61,7 +62,7 @@ def make_feeds(prophet: SeedProphet, past_len: list[int], past_size: int, new_si
     past_len_t = torch.tensor(past_len, dtype=torch.long)
     ids = torch.randint(len(SPECIAL), cfg.vocab_size, (B, new_size), generator=gen)
     ids[past_len_t == 0, 0] = SPECIAL["bos"]
-    feeds = {INPUT_IDS: ids, HIDDEN_IN: torch.randn(B, 1, cfg.feature_dim, generator=gen),
+    feeds = {INPUT_IDS: ids, HIDDEN_IN: torch.randn(B, 1, cfg.feature_dim, generator=gen).expand(B, new_size, -1).contiguous(),
              POSITIONS: past_len_t[:, None] + torch.arange(new_size)[None, :], PAST_LEN: past_len_t}
     for i in range(cfg.n_layers):
         feeds[past_key(i)] = torch.randn(B, past_size, cfg.d_model, generator=gen)
@@ -79,7 +80,8 @@ def check_cached_drafting(prophet: SeedProphet, seed: int = 0) -> float:
     ids[:, 0] = SPECIAL["bos"]
     hidden = torch.randn(B, 1, cfg.feature_dim, generator=gen)
     whole, _ = prophet(hidden, ids)  # (B, T, V)
-    logits, cache = prophet(hidden, ids[:, :2], torch.arange(2)[None, :].expand(B, 2), torch.zeros(B, dtype=torch.long), None)
+    # The engine feeds h_t with every new token: (B, T, F).
+    logits, cache = prophet(hidden.expand(B, 2, -1), ids[:, :2], torch.arange(2)[None, :].expand(B, 2), torch.zeros(B, dtype=torch.long), None)
     worst = _maxdiff(logits, whole[:, :2])
     for pos in range(2, T):
         past = [tuple(torch.cat([t, 50 * torch.randn(B, 2, t.shape[-1], generator=gen)], 1) for t in kv) for kv in cache]
@@ -102,7 +104,7 @@ def export_seed_prophet(prophet: SeedProphet, out_dir: Path, parity_dir: Path | 
     input_names, output_names = seed_prophet_names(cfg.n_layers)
     graph = SeedProphetGraph(prophet)
     example = make_feeds(prophet, [5, 0], 5, 3, torch.Generator().manual_seed(0))  # distinct B, T, P while tracing
-    dynamic_axes = {INPUT_IDS: {0: "B", 1: "T"}, HIDDEN_IN: {0: "B"}, POSITIONS: {0: "B", 1: "T"}, PAST_LEN: {0: "B"}}
+    dynamic_axes = {INPUT_IDS: {0: "B", 1: "T"}, HIDDEN_IN: {0: "B", 1: "T"}, POSITIONS: {0: "B", 1: "T"}, PAST_LEN: {0: "B"}}
     dynamic_axes.update({n: {0: "B", 1: "P"} for n in input_names[4:]})
     dynamic_axes.update({n: {0: "B", 1: "T"} for n in output_names})
     path = out_dir / f"{ROLE}.onnx"
@@ -161,3 +163,52 @@ def write_parity(graph: SeedProphetGraph, prophet: SeedProphet, model_dir: Path,
     (ref_dir / "tensors.bin").write_bytes(bytes(data))
     (ref_dir / "index.json").write_text(json.dumps(index, separators=(",", ":")) + "\n")
     return ref_dir
+
+
+def add_seed_prophet(model_dir: Path, prophet: SeedProphet, training: dict, int8: bool = True, chains: bool = False) -> dict:
+    """Exports the prophet, proves it (cached drafting, ONNX Runtime parity) and adds its entry to model_dir's
+    manifest as the graph role `seed_prophet`, its training under the manifest's "training"; with `int8` the entry
+    then names seed_prophet.int8.onnx (t2s/quantize.py), as the voice's other drafters; with `chains`, its chains
+    for gamma 2-8 are built from that graph (t2s/chain.py). Other drafters' files are untouched."""
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    cfg = prophet.cfg
+    if (cfg.feature_dim, cfg.vocab_size) != (manifest["d_model"], manifest["vocab"]["size"]):
+        raise ValueError(f"{model_dir}: a prophet reading width {cfg.feature_dim} over {cfg.vocab_size} tokens does not fit "
+                         f"a target of width {manifest['d_model']} over {manifest['vocab']['size']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        entry = export_seed_prophet(prophet, Path(tmp), training=training)
+        shutil.copyfile(Path(tmp) / entry["file"], model_dir / entry["file"])
+    graph_entry = {k: entry[k] for k in ("file", "sha256", "cache_layers", "kv_dim", "hidden_dim", "inputs", "outputs")}
+    manifest["graphs"][ROLE] = graph_entry
+    if isinstance(manifest.get("training"), dict):
+        manifest["training"][ROLE] = {"model": entry["model"], **training}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    if int8:
+        from .quantize import quantize_voice
+        quantize_voice(model_dir, (ROLE,))
+    if chains:
+        from .chain import chain_voice
+        chain_voice(model_dir, drafters=(ROLE,))
+    return json.loads(manifest_path.read_text())["graphs"][ROLE]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("voice", type=Path, help="the voice folder (its manifest gains the `seed_prophet` entry)")
+    ap.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train_t2s/seed_prophet.py")
+    ap.add_argument("--no-int8", dest="int8", action="store_false", help="leave the entry on the float graph")
+    ap.add_argument("--no-chains", dest="chains", action="store_false", help="build no chains")
+    args = ap.parse_args(argv)
+    from ..training import float_weights, load_checkpoint
+    from .model import DecoderConfig
+    ckpt = load_checkpoint(args.ckpt)
+    prophet = SeedProphet(DecoderConfig(**ckpt["prophet_config"]))
+    prophet.load_state_dict(float_weights(ckpt["model"]))
+    entry = add_seed_prophet(args.voice, prophet, ckpt.get("summary", {}), int8=args.int8, chains=args.chains)
+    print(f"{args.voice / entry['file']}: sha256 {entry['sha256'][:12]}…")
+
+
+if __name__ == "__main__":
+    main()

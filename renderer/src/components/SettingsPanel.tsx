@@ -7,7 +7,7 @@ import { providerLabel, strategyLabel } from '../lib/format.ts';
 import { useStudio } from '../store/state.ts';
 
 const PROVIDERS: Provider[] = ['cpu', 'webgpu', 'cuda'];
-const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'ar']; // fastest first on the shipped voice
+const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'prophet', 'ar']; // fastest first on the shipped voice
 
 export function SettingsPanel() {
   const { settings, providers } = useStudio(useShallow((s) => ({ settings: s.settings, providers: s.providers })));

@@ -4,7 +4,7 @@ import { cancelJob, draftsApply, MEDUSA_TREES, setTuning, synthesize, treeOf } f
 import { strategyLabel } from '../lib/format.ts';
 import { type MedusaTree, useStudio } from '../store/state.ts';
 
-const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'ar']; // fastest first on the shipped voice
+const STRATEGIES: Strategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'prophet', 'ar']; // fastest first on the shipped voice
 
 /** A pause field's value as whole milliseconds within 0 … 5000. */
 const clampPause = (value: string): number => Math.min(5000, Math.max(0, Math.round(Number(value) || 0)));

@@ -50,6 +50,7 @@ export function strategyLabel(strategy: string): string {
     eagle: 'EAGLE',
     'layer-skip': 'layer skip',
     medusa: 'Medusa',
+    prophet: 'seed prophet',
   };
   return labels[strategy] ?? strategy;
 }

@@ -113,6 +113,13 @@ test('an unknown strategy, or one whose graphs are missing, is a DecodeOptionErr
   const arOnly = await loadModel(TINY, { roles: ['full'] });
   await rejects(decode(arOnly, [PROMPT], { strategy: 'eagle' }), DecodeOptionError, /lacks graph\(s\) eagle/);
   await rejects(decode(arOnly, [PROMPT], { strategy: 'layer-skip' }), DecodeOptionError, /^strategy = "layer-skip" .*lacks graph\(s\) layer_skip$/);
+  // A voice without the seed prophet's graph: one line naming what is missing.
+  const noProphet = await fixture(TINY_NOEXIT);
+  await rejects(
+    decode(noProphet, [PROMPT], { strategy: 'prophet' }),
+    DecodeOptionError,
+    /^strategy = "prophet" .*tiny-noexit\) lacks graph\(s\) seed_prophet$/,
+  );
   await arOnly.release();
 });
 
@@ -297,6 +304,11 @@ test('hidden_dim and kv_dim are cross-checked at load: between graphs, against d
     (m) => (m.graphs.eagle.hidden_dim = 16),
     [/graph "eagle" \(eagle\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/],
   );
+  // So does the seed prophet (its start token is a projection of h_t).
+  await rejectsManifest(
+    (m) => (m.graphs.seed_prophet.hidden_dim = 16),
+    [/graph "seed_prophet" \(seed_prophet\.onnx\) reads hidden states of width 16, but graph "full" \(full\.onnx\), which writes them, declares hidden_dim 32/],
+  );
   // rest reads the trunk's; and the target's graphs are d_model wide.
   await rejectsManifest(
     (m) => (m.graphs.rest.hidden_dim = 24),
@@ -329,8 +341,8 @@ test("a hidden_dim narrower than the sessions' hidden tensors is named with each
   await rejectsManifest(
     (m) => {
       m.d_model = 16;
-      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip', 'medusa']) m.graphs[role].hidden_dim = 16;
-      m.chains.eagle.hidden_dim = 16;
+      for (const role of ['full', 'trunk', 'rest', 'exit_head', 'eagle', 'layer_skip', 'medusa', 'seed_prophet']) m.graphs[role].hidden_dim = 16;
+      m.chains.eagle.hidden_dim = m.chains.seed_prophet.hidden_dim = 16;
     },
     [
       /graph "full" \(full\.onnx\) has hidden_out of width 32, the manifest declares hidden_dim 16/,

@@ -15,10 +15,16 @@ import { ModelLoadError } from '../../../electron/core/errors.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { loadModel } from '../../../electron/core/engine/model.ts';
 import type { StepEvent } from '../../../electron/core/engine/stats.ts';
-import { CHAINED_DRAFTERS, chainRole, type CallRole } from '../../../electron/core/engine/tensor-names.ts';
+import { CHAINED_DRAFTERS, chainRole, type CallRole, type ChainedDrafter } from '../../../electron/core/engine/tensor-names.ts';
 import { FIXTURES, fixture, makePrompts, TINY, TINY_INT8, withCopy } from '../../helpers/fixtures.ts';
 
 const ROOT = path.resolve(FIXTURES, '../..');
+
+type ChainedStrategy = 'eagle' | 'draft' | 'prophet';
+/** The graph role a chained strategy drafts with: its own name, but the seed prophet's (`prophet`) is `seed_prophet`. */
+const drafterOf = (strategy: ChainedStrategy): ChainedDrafter => (strategy === 'prophet' ? 'seed_prophet' : strategy);
+/** The chained strategies of a fixture: tiny alone carries the seed prophet. */
+const chainedOf = (dir: string): ChainedStrategy[] => (dir === TINY ? ['eagle', 'draft', 'prophet'] : ['eagle', 'draft']);
 
 interface Traced {
   tokens: number[][];
@@ -30,7 +36,7 @@ interface Traced {
   chainFed: number[];
 }
 
-async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions & { strategy: 'eagle' | 'draft' }): Promise<Traced> {
+async function traced(model: LoadedModel, prompts: number[][], options: DecodeOptions & { strategy: ChainedStrategy }): Promise<Traced> {
   const steps: Traced['steps'] = [];
   const calls = new Map<CallRole, number>();
   let aloneSteps = 0;
@@ -46,17 +52,17 @@ async function traced(model: LoadedModel, prompts: number[][], options: DecodeOp
     },
     onGraphCall: (c) => {
       calls.set(c.role, (calls.get(c.role) ?? 0) + 1);
-      if (c.role === chainRole(options.strategy)) chainFed.push(c.positions.length);
+      if (c.role === chainRole(drafterOf(options.strategy))) chainFed.push(c.positions.length);
     },
   });
   return { tokens: result.rows.map((r) => r.tokens), steps, calls, aloneSteps, chainFed };
 }
 
 for (const dir of [TINY, TINY_INT8]) {
-  for (const strategy of CHAINED_DRAFTERS) {
+  for (const strategy of chainedOf(dir)) {
     test(`a ${strategy} chain drafts what one ${strategy} call per token drafts, in one run per step (${path.basename(dir)})`, async () => {
       const model = await fixture(dir);
-      assert.deepEqual(model.chains[strategy].gammas, [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
+      assert.deepEqual(model.chains[drafterOf(strategy)].gammas, [2, 3, 4], 'the fixture carries chains for gamma 2, 3, 4');
       let accepted = 0;
       let rejected = 0;
       for (const [i, length] of [2, 5, 9, 14].entries()) {
@@ -66,9 +72,9 @@ for (const dir of [TINY, TINY_INT8]) {
           const stepwise = await traced(model, prompts, { strategy, gamma, chains: false });
           assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}: drafts, acceptances and tokens`);
           assert.deepEqual(chained.tokens, stepwise.tokens);
-          assert.equal(chained.calls.get(chainRole(strategy)), chained.steps.length, 'one chain run per verification step');
-          assert.equal(chained.calls.get(strategy) ?? 0, 0, `no ${strategy} run beside the chain`);
-          assert.equal(stepwise.calls.get(chainRole(strategy)) ?? 0, 0);
+          assert.equal(chained.calls.get(chainRole(drafterOf(strategy))), chained.steps.length, 'one chain run per verification step');
+          assert.equal(chained.calls.get(drafterOf(strategy)) ?? 0, 0, `no ${strategy} run beside the chain`);
+          assert.equal(stepwise.calls.get(chainRole(drafterOf(strategy))) ?? 0, 0);
           accepted += chained.steps.filter((s) => s.accepted > 0).length;
           rejected += chained.steps.filter((s) => s.accepted < gamma).length;
         }
@@ -79,10 +85,10 @@ for (const dir of [TINY, TINY_INT8]) {
 }
 
 for (const dir of [TINY, TINY_INT8]) {
-  for (const strategy of CHAINED_DRAFTERS) {
+  for (const strategy of chainedOf(dir)) {
     test(`a sampled ${strategy} chain draws, with the same seed, what one ${strategy} call per token draws (${path.basename(dir)})`, async () => {
       const model = await fixture(dir);
-      assert.deepEqual(model.chains[strategy].sampled?.gammas, [2, 3, 4], 'the fixture carries sampled chains for gamma 2, 3, 4');
+      assert.deepEqual(model.chains[drafterOf(strategy)].sampled?.gammas, [2, 3, 4], 'the fixture carries sampled chains for gamma 2, 3, 4');
       for (const [i, length] of [2, 9].entries()) {
         const prompts = makePrompts([length], model.vocabSize, 60 + i);
         for (const gamma of [2, 3, 4]) {
@@ -95,10 +101,14 @@ for (const dir of [TINY, TINY_INT8]) {
             const stepwise = await traced(model, prompts, { ...options, chains: false });
             assert.deepEqual(chained.steps, stepwise.steps, `prompt length ${length}, gamma ${gamma}, temperature ${temperature}`);
             assert.deepEqual(chained.tokens, stepwise.tokens);
-            assert.equal(chained.calls.get(chainRole(strategy)), chained.steps.length, 'one chain run per verification step');
+            assert.equal(chained.calls.get(chainRole(drafterOf(strategy))), chained.steps.length, 'one chain run per verification step');
             // Equal steps could also come from a chain whose every draw disagreed and fell back: none did.
-            assert.equal(chained.calls.get(strategy) ?? 0, 0, `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`);
-            assert.equal(stepwise.calls.get(chainRole(strategy)) ?? 0, 0);
+            assert.equal(
+              chained.calls.get(drafterOf(strategy)) ?? 0,
+              0,
+              `no ${strategy} run beside the sampled chain (no step fell back to one run per token)`,
+            );
+            assert.equal(stepwise.calls.get(chainRole(drafterOf(strategy))) ?? 0, 0);
           }
         }
       }
@@ -112,8 +122,8 @@ test("where a sampled chain's draw and the engine's differ, the step is drafted 
   // call is replaced, so the engine's draw disagrees there.
   const model = await fixture(TINY);
   const V = model.vocabSize;
-  for (const strategy of CHAINED_DRAFTERS) {
-    const chain = await model.chains[strategy].sampled!.graph(3);
+  for (const strategy of chainedOf(TINY)) {
+    const chain = await model.chains[drafterOf(strategy)].sampled!.graph(3);
     const run = chain.run.bind(chain);
     let calls = 0;
     chain.run = async (cache, feed) => {
@@ -129,14 +139,14 @@ test("where a sampled chain's draw and the engine's differ, the step is drafted 
       assert.deepEqual(chained.steps, stepwise.steps, strategy);
       assert.deepEqual(chained.tokens, stepwise.tokens, strategy);
       const redrafted = Math.ceil(chained.steps.length / 2);
-      assert.equal(chained.calls.get(strategy), 3 * redrafted, `${strategy}: three runs of its graph for each of the ${redrafted} redrafted steps`);
+      assert.equal(chained.calls.get(drafterOf(strategy)), 3 * redrafted, `${strategy}: three runs of its graph for each of the ${redrafted} redrafted steps`);
     } finally {
       chain.run = run;
     }
   }
 });
 
-test('on the shipped voice, both chains draft exactly what one run per token drafts', async () => {
+test('on the shipped voice, every chain drafts exactly what one run per token drafts', async () => {
   // The voice's drafters have int8 weights, quantised per call over every position fed: a chain must feed
   // each call the positions one run per token would (the draft chain returns its drafted positions' keys
   // so the accepted ones are kept; without that, 21 % of the draft's steps drafted differently).
@@ -146,11 +156,11 @@ test('on the shipped voice, both chains draft exactly what one run per token dra
       [1, 20, 41, 9, 33, 60, 12, 5, 47, 2],
       [1, 8, 15, 30, 22, 51, 7, 2],
     ];
-    for (const strategy of CHAINED_DRAFTERS) {
+    for (const strategy of (['eagle', 'draft', 'prophet'] as const).filter((s) => voice.chains[drafterOf(s)].gammas.length > 0)) {
       for (const prompt of prompts) {
         const chained = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120 });
         const stepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, chains: false });
-        assert.ok(chained.steps.length > 10 && (chained.calls.get(chainRole(strategy)) ?? 0) > 10, strategy);
+        assert.ok(chained.steps.length > 10 && (chained.calls.get(chainRole(drafterOf(strategy))) ?? 0) > 10, strategy);
         assert.deepEqual(chained.steps, stepwise.steps, strategy);
         if (strategy === 'draft')
           assert.ok(
@@ -159,8 +169,8 @@ test('on the shipped voice, both chains draft exactly what one run per token dra
           );
         const sampled = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3 });
         const sampledStepwise = await traced(voice, [prompt], { strategy, gamma: 4, maxNewTokens: 120, temperature: 0.8, seed: 3, chains: false });
-        assert.equal(sampled.calls.get(chainRole(strategy)), sampled.steps.length, `${strategy}: sampled chain`);
-        assert.equal(sampled.calls.get(strategy) ?? 0, 0, `${strategy}: no step fell back to one run per token`);
+        assert.equal(sampled.calls.get(chainRole(drafterOf(strategy))), sampled.steps.length, `${strategy}: sampled chain`);
+        assert.equal(sampled.calls.get(drafterOf(strategy)) ?? 0, 0, `${strategy}: no step fell back to one run per token`);
         assert.deepEqual(sampled.steps, sampledStepwise.steps, `${strategy}, temperature 0.8`);
       }
     }
@@ -174,13 +184,13 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
   const one = makePrompts([6], model.vocabSize, 7);
   const three = makePrompts([6, 3, 10], model.vocabSize, 8);
   // A batch: rows stop at different steps; the chain drafts exactly the steps where one row is left.
-  for (const strategy of CHAINED_DRAFTERS) {
+  for (const strategy of chainedOf(TINY)) {
     const batch = await traced(model, three, { strategy, gamma: 3, maxNewTokens: [40, 12, 25] });
     assert.ok(batch.aloneSteps > 0 && batch.aloneSteps < batch.steps.length);
-    assert.equal(batch.calls.get(chainRole(strategy)), batch.aloneSteps, strategy);
+    assert.equal(batch.calls.get(chainRole(drafterOf(strategy))), batch.aloneSteps, strategy);
     const sampledAlone = await traced(model, one, { strategy, gamma: 3, temperature: 1, seed: 5 });
-    assert.equal(sampledAlone.calls.get(chainRole(strategy)), sampledAlone.steps.length, `${strategy}, temperature alone: the sampled chain`);
-    assert.equal(sampledAlone.calls.get(strategy) ?? 0, 0, `${strategy}, temperature alone: no step fell back to one run per token`);
+    assert.equal(sampledAlone.calls.get(chainRole(drafterOf(strategy))), sampledAlone.steps.length, `${strategy}, temperature alone: the sampled chain`);
+    assert.equal(sampledAlone.calls.get(drafterOf(strategy)) ?? 0, 0, `${strategy}, temperature alone: no step fell back to one run per token`);
     const cases: [string, number[][], DecodeOptions][] = [
       ['sampling with top-k', one, { gamma: 3, temperature: 1, topK: 4, seed: 5 }],
       ['sampling with top-p', one, { gamma: 3, temperature: 1, topP: 0.8, seed: 5 }],
@@ -189,8 +199,8 @@ test('chains run only for one row, greedy or sampled with temperature alone, at 
     ];
     for (const [name, prompts, options] of cases) {
       const run = await traced(model, prompts, { ...options, strategy });
-      assert.equal(run.calls.get(chainRole(strategy)) ?? 0, 0, `${strategy}, ${name}`);
-      assert.ok((run.calls.get(strategy) ?? 0) > 0, `${strategy}, ${name}`);
+      assert.equal(run.calls.get(chainRole(drafterOf(strategy))) ?? 0, 0, `${strategy}, ${name}`);
+      assert.ok((run.calls.get(drafterOf(strategy)) ?? 0) > 0, `${strategy}, ${name}`);
     }
   }
 });
@@ -284,7 +294,7 @@ test('the chains are rebuilt byte for byte from the drafter graphs by native-mod
     assert.equal(build.status, 0, build.stderr);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     assert.deepEqual(manifest, JSON.parse(readFileSync(path.join(TINY_INT8, 'manifest.json'), 'utf8')));
-    for (const drafter of CHAINED_DRAFTERS) {
+    for (const drafter of CHAINED_DRAFTERS.filter((d) => manifest.chains[d])) {
       const chain = manifest.chains[drafter];
       assert.equal(chain.source.file, `${drafter}.int8.onnx`, 'built from the graph the drafter ships');
       assert.deepEqual(Object.keys(chain.sampled.gammas), Object.keys(chain.gammas), 'a sampled chain beside each greedy one');

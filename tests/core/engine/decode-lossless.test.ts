@@ -67,7 +67,7 @@ for (const { label, sampling } of SETTINGS) {
   test(`the first three sampled tokens have the target's joint distribution (${label})`, async () => {
     const model = await fixture(TINY);
     const exact = await exactJoint(model, sampling);
-    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'] as Strategy[]).entries()) {
+    for (const [k, strategy] of (['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet'] as Strategy[]).entries()) {
       const counts = await sampledJoint(model, strategy, sampling, 1_000_000 * (k + 1));
       const { statistic, df, impossible } = pooledChiSquare(counts, exact);
       const critical = chiSquareCritical(df);
@@ -103,7 +103,7 @@ test("with gamma auto the first three sampled tokens have the target's joint dis
   const model = await fixture(TINY);
   const sampling: ReferenceSampling = { temperature: 1, topK: 5 };
   const exact = await exactJoint(model, sampling);
-  for (const [k, strategy] of (['draft', 'early-exit', 'eagle', 'medusa'] as Strategy[]).entries()) {
+  for (const [k, strategy] of (['draft', 'early-exit', 'eagle', 'medusa', 'prophet'] as Strategy[]).entries()) {
     const counts = await sampledJoint(model, strategy, sampling, 5_000_000 * (k + 1), { gamma: 'auto', draftConfidence: 0.3 });
     const { statistic, df, impossible } = pooledChiSquare(counts, exact);
     const critical = chiSquareCritical(df);
@@ -135,7 +135,8 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
   const sampling: ReferenceSampling = { temperature: 1 };
   const exact = await exactJoint(model, sampling);
   const samples = 6_000;
-  for (const [k, strategy] of (['draft', 'eagle'] as const).entries()) {
+  for (const [k, strategy] of (['draft', 'eagle', 'prophet'] as const).entries()) {
+    const drafter = strategy === 'prophet' ? 'seed_prophet' : strategy;
     const counts = new Float64Array(V * V * V);
     let chainRuns = 0;
     let stepwiseRuns = 0;
@@ -148,8 +149,8 @@ test("drafted by the sampled chains, one row at a time, the first three tokens h
         maxNewTokens: 3,
         stopToken: null,
         onGraphCall: (call) => {
-          if (call.role === chainRole(strategy)) chainRuns++;
-          if (call.role === strategy) stepwiseRuns++;
+          if (call.role === chainRole(drafter)) chainRuns++;
+          if (call.role === drafter) stepwiseRuns++;
         },
       });
       const [x1, x2, x3] = result.rows[0].tokens;

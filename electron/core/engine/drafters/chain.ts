@@ -1,6 +1,6 @@
 /**
  * Drafting through a chain (the manifest's "chains", native-models/spear_voice/t2s/chain.py): one session run
- * returns all gamma drafts of one row. EAGLE and the draft model use it the same way.
+ * returns all gamma drafts of one row. EAGLE, the draft model and the seed prophet use it the same way.
  *
  * Greedy chains take each step's argmax. Sampled chains (temperature only) draw each step's token by
  * inverse CDF with one of the row's uniforms, drawn here in the order one run per token would draw them,
@@ -11,8 +11,8 @@
  * token gives (tests/core/engine/chain.test.ts).
  */
 import type { ChainSet } from '../chain-set.ts';
-import { feedUpTo, type HiddenSource } from '../feed.ts';
-import type { Graph } from '../graph.ts';
+import { feedUpTo, type FedResult, type HiddenSource } from '../feed.ts';
+import type { Graph, GraphFeed } from '../graph.ts';
 import type { KvCache } from '../kv-cache.ts';
 import type { TokenPicker } from '../picker.ts';
 import type { SlotTable } from '../rows.ts';
@@ -57,6 +57,11 @@ export interface ChainedOptions {
   stepwise: (uniformOf: UniformOf) => Promise<Proposal>;
   /** The hidden_in vectors, for a chain that reads them (EAGLE's). */
   hiddenAt?: HiddenSource;
+  /**
+   * Runs the chain on the row's new positions; default: feedUpTo from the cache's length to the row's end
+   * with `hiddenAt` (the seed prophet feeds its own positions within the step instead).
+   */
+  feed?: (chain: Graph, sampling?: GraphFeed['sampling']) => Promise<FedResult>;
 }
 
 /**
@@ -68,16 +73,17 @@ export async function proposeChained(options: ChainedOptions): Promise<Proposal>
   const { chain, cache, table, gamma, picker, limit, stepwise, hiddenAt } = options;
   const row = table.active[0];
   const end = (r: typeof row): number => r.seq.length;
+  const feed = options.feed ?? ((graph: Graph, sampling?: GraphFeed['sampling']) => feedUpTo(graph, cache, table, { end, hiddenAt, sampling }));
   const V = picker.vocabSize;
   if (!chain.sampled) {
-    const result = await feedUpTo(chain, cache, table, { end, hiddenAt });
+    const result = await feed(chain);
     const kept = result.draftLogits ? keptDrafts(result.draftLogits, gamma, V, limit) : gamma;
     return { tokens: [Array.from(result.drafts!.subarray(0, kept), Number)], q: null };
   }
   const live = row.uniform;
   const draws = Array.from({ length: gamma }, () => live());
   const cachedBefore = cache.lengths[0];
-  const result = await feedUpTo(chain, cache, table, { end, hiddenAt, sampling: { uniforms: draws, temperature: picker.options.temperature } });
+  const result = await feed(chain, { uniforms: draws, temperature: picker.options.temperature });
   const q = new Float64Array(gamma * V);
   const tokens: number[] = [];
   const kept = keptDrafts(result.draftLogits!, gamma, V, limit);
