@@ -8,9 +8,14 @@ Writes docs/research/:
                              per budget (steps)
   seed-alpha-depth.svg       α per draft depth (early exit with and without recycling, the seed prophet) of the
                              longest runs, and the speedup per γ that seed_prophet.py's cost model gives them
+  shipped-training-curves.svg
+                             the shipped voice's drafters trained with its target frozen (runs/shipped/*.jsonl, the
+                             training logs of train_t2s.medusa, .seed_prophet and .recycle_exit): the first draft's
+                             validation CE and top-1 agreement over training time
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -129,6 +134,34 @@ def alpha_depth(all_runs: dict, vocab: int) -> None:
     save(fig, "seed-alpha-depth.svg")
 
 
+SHIPPED = {  # runs/shipped/<file>.jsonl → label, colour; the first draft's CE and top-1 are val.ce[0], val.top1[0]
+    "medusa": ("Medusa, 4 heads (head 1)", "#8c564b"),
+    "prophet-w128": ("seed prophet, width 128 (shipped)", "#9467bd"),
+    "prophet-w64": ("seed prophet, width 64", "#c5b0d5"),
+    "exit-recycle": ("exit head + recycling", "#2ca02c"),
+    "exit-control": ("exit head, same training without recycling", "#1f77b4"),
+}
+
+
+def shipped_training_curves() -> None:
+    fig, (ax_ce, ax_a) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, (label, color) in SHIPPED.items():
+        recs = [json.loads(line) for line in (ROOT / f"native-models/research/runs/shipped/{name}.jsonl").read_text().splitlines()]
+        recs = [r for r in recs if "val" in r]
+        minutes = [r.get("elapsed_s", 0.0) / 60 for r in recs]
+        val = [r["val"] for r in recs]
+        if "ce" in val[0]:
+            ax_ce.plot(minutes, [v["ce"][0] for v in val], color=color, marker="o", markersize=2, label=label)
+        ax_a.plot(minutes, [(v.get("top1") or v["top1_d"])[0] for v in val], color=color, marker="o", markersize=2, label=label)
+    ax_ce.set(xlabel="training time, minutes (one thread, shared CPU)", ylabel="validation CE of the first draft (nats)",
+              title="Shipped voice: drafters on the frozen target", ylim=(0.8, 4))
+    ax_a.set(xlabel="training time, minutes (one thread, shared CPU)", ylabel="first draft's top-1 agreement", title="Agreement with the target")
+    ax_ce.legend(fontsize=8)
+    ax_a.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, "shipped-training-curves.svg")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vocab", type=int, default=1112, help="the pack's vocabulary size (for the cost model)")
@@ -141,6 +174,7 @@ def main() -> None:
     training_curves(runs)
     joint_ce(runs)
     alpha_depth(runs, args.vocab)
+    shipped_training_curves()
 
 
 if __name__ == "__main__":
