@@ -12,7 +12,12 @@
  *   draft       chain_γ(c) + full(γ+1)            (no chain for γ: draft(c) + (γ−1)·draft(1))
  *   early-exit  (γ+1)·trunk(1) + γ·exit_head(1) + rest(γ+1)
  *   layer-skip  layer_skip(c) + (γ−1)·layer_skip(1) + full(γ+1)
+ *   medusa      medusa(1) + full(γ+1)                               (γ at most its heads)
+ *   prophet     chain_γ(2) + full(γ+1)            (no chain for γ: seed_prophet(2) + (γ−1)·seed_prophet(1))
  *
+ * The seed prophet's cache starts empty every step: its first call reads [bos, pending token], 2
+ * positions whatever the last step committed, and attends over this step's positions alone. Medusa's
+ * heads run once on the last hidden state, with no cache.
  * Early exit shares the trunk: drafting runs it on the pending token and the first γ−1 drafts,
  * verification on the last draft, so every token passes it once. A step emits τ(γ) units on average,
  * τ(γ) = 1 + Σ_{k≤γ} P(at least k drafts accepted), read off the acceptance run. So the predicted
@@ -22,18 +27,26 @@
  * is what makes it hold on a CPU where v(6) is 1.4 rather than 1.
  */
 import type { Strategy } from '../engine/decode.ts';
+import type { ChainedDrafter } from '../engine/tensor-names.ts';
 
 export type DraftingStrategy = Exclude<Strategy, 'ar'>;
-/**
- * The drafters calibration measures (at gamma 8; medusa drafts at most its heads, so it is not measured; the
- * seed prophet, `prophet`, is measured by `spear bench`, not yet by calibration).
- */
-export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip'];
+/** The drafters calibration measures (at gamma maxGamma, 8 by default; medusa at most its heads). */
+export const DRAFTING_STRATEGIES: readonly DraftingStrategy[] = ['eagle', 'draft', 'early-exit', 'layer-skip', 'medusa', 'prophet'];
 
 /** Graphs whose cost is measured: the contract's roles, and each chained drafter's chain of one gamma. */
-export type CostGraph = 'full' | 'rest' | 'trunk' | 'exit_head' | 'eagle' | 'draft' | 'layer_skip' | `${'eagle' | 'draft'}_chain_${number}`;
+export type CostGraph =
+  | 'full'
+  | 'rest'
+  | 'trunk'
+  | 'exit_head'
+  | 'eagle'
+  | 'draft'
+  | 'layer_skip'
+  | 'medusa'
+  | 'seed_prophet'
+  | `${ChainedDrafter}_chain_${number}`;
 
-export const chainGraph = (drafter: 'eagle' | 'draft', gamma: number): CostGraph => `${drafter}_chain_${gamma}`;
+export const chainGraph = (drafter: ChainedDrafter, gamma: number): CostGraph => `${drafter}_chain_${gamma}`;
 
 /**
  * One measured cost: a graph's session run feeding `positions` new positions at the realistic cache
@@ -55,9 +68,10 @@ export interface AcceptanceProfile {
   maxGamma: number;
   /**
    * `reached[k]`: verification steps that accepted at least k drafts, k = 0 … maxGamma (reached[0]
-   * counts every step). The acceptance at depth k is reached[k] / reached[k−1].
+   * counts every step). The acceptance at depth k is reached[k] / reached[k−1]. `maxGamma`: the most
+   * drafts the drafter makes where fewer than the profile's (medusa: its heads); reached is 0 past it.
    */
-  drafters: Partial<Record<DraftingStrategy, { reached: number[] }>>;
+  drafters: Partial<Record<DraftingStrategy, { reached: number[]; maxGamma?: number }>>;
   /** Mean cache length at a verification step (prompt and units so far): where costs are measured. */
   meanPosition: number;
   sentences: number;
@@ -91,19 +105,25 @@ export function unitsPerStep(profile: AcceptanceProfile, drafter: DraftingStrate
   return tau;
 }
 
-/** Acceptance at each depth 1 … maxGamma: P(draft k accepted | drafts before it accepted). */
+/** The largest gamma a drafter was measured at and can run: the profile's, or fewer (medusa's heads). */
+export function drafterMaxGamma(profile: AcceptanceProfile, drafter: DraftingStrategy): number {
+  return Math.min(profile.maxGamma, profile.drafters[drafter]?.maxGamma ?? profile.maxGamma);
+}
+
+/** Acceptance at each depth 1 … the drafter's maxGamma: P(draft k accepted | drafts before it accepted). */
 export function acceptanceByDepth(profile: AcceptanceProfile, drafter: DraftingStrategy): number[] {
   const reached = profile.drafters[drafter]?.reached ?? [];
-  return reached.slice(1).map((n, i) => (reached[i] > 0 ? n / reached[i] : 0));
+  return reached.slice(1, drafterMaxGamma(profile, drafter) + 1).map((n, i) => (reached[i] > 0 ? n / reached[i] : 0));
 }
 
 /**
  * Positions a drafter feeds at a step's start, on average. EAGLE's cache keeps only positions
  * built from the target's hidden states, so it catches up on all τ units the last step committed; the
  * draft model (and layer skip) keeps its accepted drafts' keys and feeds the new token, and the last draft
- * too when all γ were accepted.
+ * too when all γ were accepted. The seed prophet starts each step afresh from [bos, pending token]: 2.
  */
-export function catchUp(profile: AcceptanceProfile, drafter: Exclude<DraftingStrategy, 'early-exit'>, gamma: number): number {
+export function catchUp(profile: AcceptanceProfile, drafter: Exclude<DraftingStrategy, 'early-exit' | 'medusa'>, gamma: number): number {
+  if (drafter === 'prophet') return 2;
   if (drafter === 'eagle') return unitsPerStep(profile, drafter, gamma);
   const reached = profile.drafters[drafter]?.reached;
   const allAccepted = reached && reached[0] > 0 && gamma <= profile.maxGamma ? reached[gamma] / reached[0] : 0;
@@ -181,6 +201,7 @@ export function nonDecreasing(values: readonly number[]): number[] {
 /** Step time of a configuration, ms; undefined when a cost it needs was not measured. */
 export function stepMs(config: Config, table: CostTable, profile: AcceptanceProfile): number | undefined {
   const { strategy, gamma } = config;
+  if (strategy !== 'ar' && gamma > drafterMaxGamma(profile, strategy)) return undefined;
   const t = (graph: CostGraph, positions: number): number | undefined => table.ms(graph, config, positions);
   const sum = (...parts: (number | undefined)[]): number | undefined =>
     parts.some((p) => p === undefined) ? undefined : parts.reduce<number>((a, p) => a + p!, 0);
@@ -205,6 +226,14 @@ export function stepMs(config: Config, table: CostTable, profile: AcceptanceProf
     case 'layer-skip': {
       const rest = gamma > 1 ? t('layer_skip', 1) : 0;
       return sum(t('layer_skip', catchUp(profile, strategy, gamma)), rest === undefined ? undefined : (gamma - 1) * rest, t('full', gamma + 1));
+    }
+    case 'medusa':
+      return sum(t('medusa', 1), t('full', gamma + 1));
+    case 'prophet': {
+      const chain = chainGraph('seed_prophet', gamma);
+      if (table.has(chain, config)) return sum(t(chain, 2), t('full', gamma + 1));
+      const rest = gamma > 1 ? t('seed_prophet', 1) : 0;
+      return sum(t('seed_prophet', 2), rest === undefined ? undefined : (gamma - 1) * rest, t('full', gamma + 1));
     }
   }
 }

@@ -90,6 +90,35 @@ test("each strategy's step is the sum of the graph calls decode.ts makes", () =>
   assert.equal(predict({ strategy: 'draft', gamma: 2, ...split }, table, acc), undefined);
 });
 
+test("the seed prophet's step catches up on [bos, pending token] whatever was accepted; medusa's heads run once", () => {
+  const costs = [
+    ...curve('full', (T) => 1 + 0.1 * (T - 1)),
+    ...curve('seed_prophet', (T) => 0.1 + 0.02 * T),
+    { graph: 'seed_prophet_chain_3' as const, threads: 1, targetThreads: 1, positions: 2, ms: 0.25 },
+    ...curve('medusa', () => 0.05, 1, 1, 1),
+  ];
+  const table = new CostTable(costs);
+  // Medusa measured at its 3 heads only: reached is 0 past them.
+  const acc = profile({ prophet: iid(0.9), medusa: { reached: [100, 60, 30, 10, 0, 0, 0, 0, 0], maxGamma: 3 } });
+  const split = { threads: 1, targetThreads: 1 };
+  assert.deepEqual(acceptanceByDepth(acc, 'medusa'), [0.6, 0.5, 1 / 3]);
+  // Its catch-up is 2 however many drafts the last step accepted (iid(0.9) would give EAGLE's τ ≈ 3.4 at γ 4).
+  assert.equal(catchUp(acc, 'prophet', 4), 2);
+  // A chain at gamma 3: one run on 2 positions, then full over 4.
+  close(stepMs({ strategy: 'prophet', gamma: 3, ...split }, table, acc)!, 0.25 + 1.3);
+  // No chain at gamma 4: the graph on [bos, pending], then once per further draft.
+  close(stepMs({ strategy: 'prophet', gamma: 4, ...split }, table, acc)!, 0.14 + 3 * 0.12 + 1.4);
+  const p = predict({ strategy: 'prophet', gamma: 4, ...split }, table, acc)!;
+  close(p.unitsPerStep, 1 + 0.9 + 0.81 + 0.729 + 0.6561);
+  close(p.speedup, p.unitsPerStep / p.stepMs);
+  // Medusa: the heads on one position, full over γ+1; no gamma past its heads.
+  close(stepMs({ strategy: 'medusa', gamma: 2, ...split }, table, acc)!, 0.05 + 1.2);
+  assert.equal(stepMs({ strategy: 'medusa', gamma: 4, ...split }, table, acc), undefined);
+  const choice = choose(table, acc, { strategies: ['ar', 'medusa', 'prophet'], threads: [1], targetThreads: [1] })!;
+  assert.ok(choice.byStrategy.medusa && choice.byStrategy.medusa.gamma <= 3);
+  assert.equal(choice.byStrategy.prophet?.strategy, 'prophet');
+});
+
 test('costs are interpolated between measured positions and extended past the last', () => {
   const table = new CostTable([
     { graph: 'full', threads: 1, targetThreads: 2, positions: 1, ms: 1 },
