@@ -90,7 +90,7 @@ function report(c: Calibration, file: string, acceptanceFrom: string): string {
   const lines: string[] = [];
   const best = c.best;
   lines.push(`${calibrationLine(c)}: predicted ${fixed(best.tokensPerSecond, 0)} units/s, ${fixed(best.speedup)}× ar`);
-  const rows = (['eagle', 'draft', 'early-exit', 'layer-skip', 'ar'] as const).map((s) => c.byStrategy[s]).filter((p): p is Prediction => p !== undefined);
+  const rows = ([...DRAFTING_STRATEGIES, 'ar'] as const).map((s) => c.byStrategy[s]).filter((p): p is Prediction => p !== undefined);
   lines.push('  strategy     γ  threads  units/s  vs ar (same threads)');
   for (const p of rows) {
     lines.push(

@@ -33,7 +33,7 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   assert.equal(first.code, 0, first.stderr);
   assert.match(
     first.stdout,
-    /^calibrated: ((eagle|draft|early-exit|layer-skip|medusa) γ (\d|auto ≤\d+ at [\d.]+)|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/,
+    /^calibrated: ((eagle|draft|early-exit|layer-skip|medusa|prophet) γ (\d|auto ≤\d+ at [\d.]+)|ar), \d\+?\d* threads? \(.+, \d+ cores?\): predicted \d+ units\/s/,
   );
   assert.match(first.stdout, /acceptance at depth 1–8 \(fixed prompts, 16 prompts/);
   const voice = await voiceIdentity(TINY);
@@ -41,9 +41,19 @@ test('calibrate measures the fixture, keeps the choice and the acceptance, and r
   assert.equal(stored.status, 'valid');
   assert.ok(existsSync(acceptancePath(config, voice)));
   const c = (stored as { calibration: Calibration }).calibration;
-  // The fixture has chains for gamma 2-4 of both chained drafters: they were timed.
-  assert.ok(c.costs.some((x) => x.graph === 'eagle_chain_3') && c.costs.some((x) => x.graph === 'draft_chain_4'));
-  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'eagle', 'early-exit', 'layer-skip']);
+  // The fixture has chains for gamma 2-4 of the three chained drafters: they were timed.
+  for (const chain of ['eagle_chain_3', 'draft_chain_4', 'seed_prophet_chain_2'])
+    assert.ok(
+      c.costs.some((x) => x.graph === chain),
+      chain,
+    );
+  // The seed prophet's graph where it has no chain (gamma 1, 6, 8), and medusa's heads, were timed too.
+  assert.ok(c.costs.some((x) => x.graph === 'seed_prophet' && x.positions === 2) && c.costs.some((x) => x.graph === 'medusa'));
+  assert.deepEqual(Object.keys(c.byStrategy).sort(), ['ar', 'draft', 'eagle', 'early-exit', 'layer-skip', 'medusa', 'prophet']);
+  // Medusa's 3 heads: measured at gamma 3, chosen at no more.
+  assert.equal(c.acceptance.drafters.medusa?.maxGamma, 3);
+  assert.ok(c.byStrategy.medusa!.gamma <= 3);
+  assert.match(first.stdout, /^ {2}prophet +\d/m);
 
   const second = spear(['calibrate', '--voice', TINY], config);
   assert.equal(second.code, 0, second.stderr);

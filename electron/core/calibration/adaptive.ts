@@ -6,7 +6,7 @@
  * rounds. The cost model does not predict adaptive runs (their draft length varies with the text), so
  * this is timed rather than predicted.
  */
-import { decode, type DecodeOptions } from '../engine/decode.ts';
+import { decode, gammaLimit, type DecodeOptions } from '../engine/decode.ts';
 import type { LoadedModel } from '../engine/model.ts';
 import type { Prediction } from './cost-model.ts';
 import type { Progress, Prompts } from './measure.ts';
@@ -36,7 +36,10 @@ export interface AdaptiveOptions {
   onProgress?: Progress;
 }
 
-/** Times `best` (a drafting strategy at a fixed gamma) against adaptive gamma; undefined for ar. */
+/**
+ * Times `best` (a drafting strategy at a fixed gamma) against adaptive gamma; undefined for ar, and for
+ * medusa at its heads (no cap above its gamma to try).
+ */
 export async function measureAdaptive(
   model: LoadedModel,
   input: Prompts,
@@ -48,10 +51,12 @@ export async function measureAdaptive(
   const rounds = options.rounds ?? 2;
   const configs: DecodeOptions[] = [{ strategy: best.strategy, gamma: best.gamma }];
   for (const extra of ADAPTIVE_EXTRA_GAMMA) {
+    if (best.gamma + extra > gammaLimit(model, best.strategy)) continue;
     for (const draftConfidence of ADAPTIVE_CONFIDENCES) {
       configs.push({ strategy: best.strategy, gamma: 'auto', maxGamma: best.gamma + extra, draftConfidence });
     }
   }
+  if (configs.length === 1) return undefined;
   const tokens = new Array<number>(configs.length).fill(0);
   const ms = new Array<number>(configs.length).fill(0);
   for (let round = 0; round <= rounds; round++) {

@@ -61,11 +61,13 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     acceptance = await readAcceptance(options.configDir, voice);
     if (acceptance && acceptance.maxGamma < maxGamma) acceptance = undefined;
   }
+  let own = options.decoder ? null : await loadModel(options.dir, { threads: 1, targetThreads: Math.min(2, machine.cores) });
+  const decoder = options.decoder ?? own!;
+  // A cached profile that lacks one of the voice's drafters (measured where it was not calibrated) is measured again.
+  if (acceptance && draftingStrategiesOf(decoder).some((s) => !acceptance!.drafters[s])) acceptance = undefined;
   const acceptanceCached = acceptance !== undefined;
   // The acceptance run's share of the progress bar: it takes most of a first calibration's time.
   const share = acceptanceCached ? 0 : 0.6;
-  let own = options.decoder ? null : await loadModel(options.dir, { threads: 1, targetThreads: Math.min(2, machine.cores) });
-  const decoder = options.decoder ?? own!;
   let acceptanceSource = 'cache';
   try {
     if (!acceptance) {
@@ -79,7 +81,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     const plan = costPlan(acceptance, {
       ...candidates,
       strategies,
-      chainGammas: { eagle: decoder.chains.eagle.gammas, draft: decoder.chains.draft.gammas },
+      chainGammas: { eagle: decoder.chains.eagle.gammas, draft: decoder.chains.draft.gammas, seed_prophet: decoder.chains.seed_prophet.gammas },
     });
     // Our own decoder is released before the timed models load: two copies' sessions need not coexist.
     await own?.release();

@@ -1,7 +1,8 @@
 /**
  * The two measurements calibration combines (cost-model.ts):
  *
- * - acceptance per depth: the real decoder, greedy, each drafter at gamma maxGamma, on the bench texts
+ * - acceptance per depth: the real decoder, greedy, each drafter at gamma maxGamma (medusa at most its
+ *   heads), on the bench texts
  *   (a voice) or on fixed prompts (a decoder without a phoneme range, as the test fixtures). Greedy
  *   drafts depend only on the prefix, so how far the drafts of one step go before the first rejection
  *   is the same at every gamma up to the one run: one run per drafter gives τ(γ) for every γ ≤ maxGamma.
@@ -11,11 +12,11 @@
  *   processes hits every graph alike, and each call's first quartile kept.
  */
 import { readFile } from 'node:fs/promises';
-import { decode, STRATEGY_GRAPHS } from '../engine/decode.ts';
+import { decode, gammaLimit, STRATEGY_GRAPHS } from '../engine/decode.ts';
 import type { Graph } from '../engine/graph.ts';
 import { KvCache } from '../engine/kv-cache.ts';
 import { loadModel, type LoadedModel } from '../engine/model.ts';
-import type { GraphRole } from '../engine/tensor-names.ts';
+import type { ChainedDrafter, GraphRole } from '../engine/tensor-names.ts';
 import { CancelledError } from '../errors.ts';
 import { BENCH_TEXTS_URL } from '../eval/bench-texts.ts';
 import { readingRules, type VoiceSection } from '../pipeline/voice.ts';
@@ -24,6 +25,7 @@ import {
   catchUp,
   chainGraph,
   DRAFTING_STRATEGIES,
+  drafterMaxGamma,
   isTargetGraph,
   type AcceptanceProfile,
   type CostGraph,
@@ -81,7 +83,10 @@ export function draftingStrategiesOf(model: Pick<LoadedModel, 'graphs'>): Drafti
   return DRAFTING_STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => model.graphs[role]));
 }
 
-/** Acceptance per depth of each drafter, greedy, all prompts decoded as one batch at gamma maxGamma. */
+/**
+ * Acceptance per depth of each drafter, greedy, all prompts decoded as one batch at gamma maxGamma (a
+ * drafter that drafts fewer, medusa with fewer heads, at its own largest gamma, kept as its maxGamma).
+ */
 export async function measureAcceptance(
   model: LoadedModel,
   input: Prompts,
@@ -95,12 +100,13 @@ export async function measureAcceptance(
   let tokens = 0;
   for (const [i, strategy] of strategies.entries()) {
     options.onProgress?.(i / strategies.length, `acceptance of ${strategy}`);
+    const gamma = Math.min(maxGamma, gammaLimit(model, strategy));
     const reached = new Array<number>(maxGamma + 1).fill(0);
     // Each row's committed length at the start of its step: where the step's graphs ran.
     const length = input.prompts.map((p) => p.length);
     const result = await decode(model, input.prompts, {
       strategy,
-      gamma: maxGamma,
+      gamma,
       temperature: 0,
       maxNewTokens: input.maxNewTokens,
       signal: options.signal,
@@ -112,7 +118,7 @@ export async function measureAcceptance(
         length[event.row] += event.emitted;
       },
     });
-    drafters[strategy] = { reached };
+    drafters[strategy] = gamma < maxGamma ? { reached, maxGamma: gamma } : { reached };
     tokens = result.summary.tokens;
   }
   return { maxGamma, drafters, meanPosition: positionSteps > 0 ? positionSum / positionSteps : 0, sentences: input.prompts.length, tokens };
@@ -147,7 +153,7 @@ export interface PlanOptions {
   /** Verifying-graph (full, rest) thread counts. */
   targetThreads: readonly number[];
   /** Gammas each chained drafter has a chain for. */
-  chainGammas: Partial<Record<'eagle' | 'draft', readonly number[]>>;
+  chainGammas: Partial<Record<ChainedDrafter, readonly number[]>>;
   /** Strategies to plan for (ar is always planned). */
   strategies: readonly DraftingStrategy[];
 }
@@ -161,29 +167,39 @@ export function threadCandidates(cores: number): { threads: number[]; targetThre
 /** Gammas whose steps are timed where a step's graphs are the same at every gamma (no chain). */
 const SAMPLED_GAMMAS = [1, 2, 3, 4, 6, 8];
 
+/** The graph each stepwise drafter runs once per draft, and its chains' drafter. */
+const DRAFT_GRAPH = { eagle: 'eagle', draft: 'draft', 'layer-skip': 'layer_skip', prophet: 'seed_prophet' } as const;
+const CHAINED: Partial<Record<DraftingStrategy, ChainedDrafter>> = { eagle: 'eagle', draft: 'draft', prophet: 'seed_prophet' };
+
 /**
  * One step of each strategy and gamma as decode.ts runs it (cost-model.ts): ar's `full` on one
  * position; the chain (or, where there is none, the drafter's graph once per draft) at its expected
- * catch-up, rounded, then `full` on γ+1 positions; early exit's trunk and head per draft, the trunk on
- * the last draft and `rest` on γ+1 positions. Every gamma with a chain is timed (each is its own
- * graph); without one, gammas 1-4, 6 and 8 (and maxGamma), the cost table interpolating the rest.
+ * catch-up, rounded (the seed prophet's: 2, [bos, pending token]), then `full` on γ+1 positions; medusa's
+ * heads on one position, then `full`; early exit's trunk and head per draft, the trunk on the last draft
+ * and `rest` on γ+1 positions. Every gamma with a chain is timed (each is its own graph); without one,
+ * gammas 1-4, 6 and 8 (and the drafter's largest), the cost table interpolating the rest. A drafter
+ * is planned up to its own largest gamma (medusa: its heads).
  */
 export function costPlan(profile: AcceptanceProfile, options: PlanOptions): CostPlan {
   const steps: CostPlan['steps'] = [{ label: 'ar', calls: [{ graph: 'full', positions: 1 }] }];
   const call = (graph: CostGraph, positions: number): PlanItem => ({ graph, positions: Math.max(1, positions) });
   for (const strategy of options.strategies) {
-    if (!profile.drafters[strategy] || strategy === 'medusa' || strategy === 'prophet') continue; // not calibrated (cost-model.ts)
-    const chains = new Set(strategy === 'early-exit' || strategy === 'layer-skip' ? [] : (options.chainGammas[strategy] ?? []));
-    for (let gamma = 1; gamma <= profile.maxGamma; gamma++) {
-      if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== profile.maxGamma) continue;
+    if (!profile.drafters[strategy]) continue;
+    const chained = CHAINED[strategy];
+    const chains = new Set(chained ? (options.chainGammas[chained] ?? []) : []);
+    const largest = drafterMaxGamma(profile, strategy);
+    for (let gamma = 1; gamma <= largest; gamma++) {
+      if (!chains.has(gamma) && !SAMPLED_GAMMAS.includes(gamma) && gamma !== largest) continue;
       const calls: PlanItem[] = [];
       if (strategy === 'early-exit') {
         for (let i = 0; i < gamma; i++) calls.push(call('trunk', 1), call('exit_head', 1));
         calls.push(call('trunk', 1), call('rest', gamma + 1));
+      } else if (strategy === 'medusa') {
+        calls.push(call('medusa', 1), call('full', gamma + 1));
       } else {
         const c = Math.round(catchUp(profile, strategy, gamma));
-        const graph = strategy === 'layer-skip' ? 'layer_skip' : strategy;
-        if (graph !== 'layer_skip' && chains.has(gamma)) calls.push(call(chainGraph(graph, gamma), c));
+        const graph = DRAFT_GRAPH[strategy];
+        if (chained && chains.has(gamma)) calls.push(call(chainGraph(chained, gamma), c));
         else for (let i = 0; i < gamma; i++) calls.push(call(graph, i === 0 ? c : 1));
         calls.push(call('full', gamma + 1));
       }
@@ -296,8 +312,10 @@ function abortIfAsked(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('calibration');
 }
 
+const CHAIN_GRAPH = /^(eagle|draft|seed_prophet)_chain_(\d+)$/;
+
 function roleOf(graph: CostGraph): GraphRole {
-  const m = /^(eagle|draft)_chain_\d+$/.exec(graph);
+  const m = CHAIN_GRAPH.exec(graph);
   return (m ? m[1] : graph) as GraphRole;
 }
 
@@ -307,20 +325,35 @@ function roleOf(graph: CostGraph): GraphRole {
  * `position`). A decode never calls a graph twice with the same past length, and ONNX Runtime runs a
  * graph at a past length it has just seen faster: the same `full` call measured 1.04 ms at a fixed past
  * of 108 positions and 1.33 ms over pasts of 60 to 210 (mean 135), where fixed pasts of 108 and 200 gave
- * 1.04 and 1.23 ms (AMD EPYC, 2 cores, shared).
+ * 1.04 and 1.23 ms (AMD EPYC, 2 cores, shared). The seed prophet's cache holds this step's positions
+ * alone: its first call (or chain) reads [bos, pending token] over an empty past, each later call one
+ * draft over 2 to 8 positions. Medusa's heads keep no cache.
  */
 async function runnerFor(model: LoadedModel, item: PlanItem, position: number): Promise<() => Promise<void>> {
-  const chain = /^(eagle|draft)_chain_(\d+)$/.exec(item.graph);
-  const graph: Graph = chain ? await model.chains[chain[1] as 'eagle' | 'draft'].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
+  const chain = CHAIN_GRAPH.exec(item.graph);
+  const graph: Graph = chain ? await model.chains[chain[1] as ChainedDrafter].graph(Number(chain[2])) : model.graphs[item.graph as GraphRole]!;
   const gamma = chain ? Number(chain[2]) : 0;
-  const longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
-  const shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));
+  const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);
+  const counts = Int32Array.of(item.positions);
+  if (roleOf(item.graph) === 'medusa') {
+    const starts = Int32Array.of(Math.max(0, Math.round(position)));
+    const feed = { rows: 1, counts, starts, hiddenAt: (_s: number, _i: number, out: Float32Array, offset: number) => out.set(hidden, offset) };
+    return async () => {
+      await graph.run(null, feed);
+    };
+  }
+  let shortest: number;
+  let longest: number;
+  if (roleOf(item.graph) === 'seed_prophet') {
+    [shortest, longest] = item.positions >= 2 ? [0, 0] : [2, 8];
+  } else {
+    longest = Math.max(1, Math.min(Math.round(1.5 * position), model.manifest.context - item.positions - gamma - 2));
+    shortest = Math.max(1, Math.min(Math.round(0.5 * position), longest));
+  }
   const span = longest - shortest + 1;
   const cache = KvCache.forGraph(graph.entry, 1, longest + item.positions + gamma + 2);
   const { vocab } = model.manifest;
   const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
-  const hidden = Float32Array.from({ length: graph.hiddenDim }, (_, i) => Math.sin(i) * 0.5);
-  const counts = Int32Array.of(item.positions);
   const feed = {
     rows: 1,
     counts,

@@ -50,7 +50,7 @@ export const acceptancePath = (dir: string, voice: VoiceIdentity): string => pat
 
 // ---------------------------------------------------------------- the files' shapes
 
-const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip']);
+const strategy = z.enum(['ar', 'draft', 'early-exit', 'eagle', 'layer-skip', 'medusa', 'prophet']);
 const count = z.number().int().min(0);
 const positive = z.number().finite().positive();
 
@@ -66,6 +66,9 @@ const acceptanceSchema = z
       draft: z.object({ reached: z.array(count) }).optional(),
       'early-exit': z.object({ reached: z.array(count) }).optional(),
       'layer-skip': z.object({ reached: z.array(count) }).optional(),
+      // maxGamma: its heads, where fewer than the profile's (cost-model.ts).
+      medusa: z.object({ reached: z.array(count), maxGamma: z.number().int().min(1).max(64).optional() }).optional(),
+      prophet: z.object({ reached: z.array(count) }).optional(),
     }),
     meanPosition: z.number().finite().min(0),
     sentences: count,
@@ -74,17 +77,18 @@ const acceptanceSchema = z
   .superRefine((a, ctx) => {
     for (const [drafter, d] of Object.entries(a.drafters)) {
       if (!d) continue;
-      const ok = d.reached.length === a.maxGamma + 1 && d.reached.every((n, k) => k === 0 || n <= d.reached[k - 1]);
+      const largest = (d as { maxGamma?: number }).maxGamma ?? a.maxGamma;
+      const ok = d.reached.length === a.maxGamma + 1 && d.reached.every((n, k) => (k === 0 || n <= d.reached[k - 1]) && (k <= largest || n === 0));
       if (!ok)
         ctx.addIssue({
           code: 'custom',
-          message: `acceptance of ${drafter}: "reached" must hold maxGamma + 1 non-increasing counts`,
+          message: `acceptance of ${drafter}: "reached" must hold maxGamma + 1 non-increasing counts, 0 past the drafter's own maxGamma`,
           path: ['drafters', drafter],
         });
     }
   });
 
-const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|layer_skip|(eagle|draft)_chain_[1-9]\d*)$/);
+const graphName = z.string().regex(/^(full|rest|trunk|exit_head|eagle|draft|layer_skip|medusa|seed_prophet|(eagle|draft|seed_prophet)_chain_[1-9]\d*)$/);
 const costSchema = z.object({ graph: graphName, threads: z.number().int().min(0).max(256), positions: z.number().int().min(1), ms: positive });
 
 const predictionSchema = z.object({
@@ -121,6 +125,8 @@ const calibrationSchema = z.object({
     'layer-skip': predictionSchema.optional(),
     'early-exit': predictionSchema.optional(),
     eagle: predictionSchema.optional(),
+    medusa: predictionSchema.optional(),
+    prophet: predictionSchema.optional(),
   }),
   adaptive: adaptiveSchema.optional(),
 });
@@ -146,8 +152,7 @@ export function calibrationProblems(value: unknown): string[] {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The strategies a calibration file names that this version does not have (a file written where the
- * EAGLE drafter's strategy was called "prophet" names that one), in the order found.
+ * The strategies a calibration file names that this version does not have, in the order found.
  */
 function unknownStrategies(value: unknown): string[] {
   if (!isRecord(value) || value.format !== CALIBRATION_FORMAT) return [];

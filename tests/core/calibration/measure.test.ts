@@ -21,6 +21,9 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
       draft: { reached: [100, 50, 20, 10, 5] },
       'early-exit': { reached: [100, 70, 40, 20, 10] },
       'layer-skip': { reached: [100, 60, 30, 20, 10] },
+      prophet: { reached: [100, 90, 80, 70, 60] },
+      // Three heads: measured at gamma 3, planned up to it.
+      medusa: { reached: [100, 50, 20, 5, 0], maxGamma: 3 },
     },
     meanPosition: 90,
     sentences: 3,
@@ -29,8 +32,8 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
   const plan = costPlan(acceptance, {
     threads: [1, 2],
     targetThreads: [1, 2],
-    chainGammas: { eagle: [2, 3, 4] },
-    strategies: ['eagle', 'draft', 'early-exit', 'layer-skip'],
+    chainGammas: { eagle: [2, 3, 4], seed_prophet: [2, 3] },
+    strategies: ['eagle', 'draft', 'early-exit', 'layer-skip', 'prophet', 'medusa'],
   });
   assert.deepEqual(plan.splits, [
     { threads: 1, targetThreads: 1 },
@@ -39,7 +42,7 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
     { threads: 2, targetThreads: 2 },
   ]);
   const steps = Object.fromEntries(plan.steps.map((s) => [s.label, s.calls.map((c) => `${c.graph}/${c.positions}`).join(' ')]));
-  assert.equal(plan.steps.length, 1 + 4 * 4, 'every gamma up to 4, with a chain or without');
+  assert.equal(plan.steps.length, 1 + 5 * 4 + 3, 'every gamma up to 4 (medusa: 3), with a chain or without');
   assert.equal(steps.ar, 'full/1');
   // eagle: gamma 1 has no chain, one run catching up on τ(1) = 1.8 → 2; 2-4 one chain run at round(τ(γ)).
   assert.equal(steps['eagle γ 1'], 'eagle/2 full/2');
@@ -50,6 +53,14 @@ test("the plan times one step of each strategy and gamma, in the engine's order 
   assert.equal(steps['early-exit γ 2'], 'trunk/1 exit_head/1 trunk/1 exit_head/1 trunk/1 rest/3');
   // layer skip: as the draft model, with its own graph (1 + P(all 4 accepted) = 1.1 → 1).
   assert.equal(steps['layer-skip γ 4'], 'layer_skip/1 layer_skip/1 layer_skip/1 layer_skip/1 full/5');
+  // The seed prophet: its chain, or its graph first on [bos, pending token] (2 positions however many
+  // drafts were accepted: its cache starts empty each step), then once per further draft.
+  assert.equal(steps['prophet γ 3'], 'seed_prophet_chain_3/2 full/4');
+  assert.equal(steps['prophet γ 1'], 'seed_prophet/2 full/2');
+  assert.equal(steps['prophet γ 4'], 'seed_prophet/2 seed_prophet/1 seed_prophet/1 seed_prophet/1 full/5');
+  // Medusa: the heads once on the last hidden state, full over γ+1; nothing past its heads.
+  assert.equal(steps['medusa γ 3'], 'medusa/1 full/4');
+  assert.equal(steps['medusa γ 4'], undefined);
   assert.deepEqual(
     planItems(plan)
       .map((i) => `${i.graph}/${i.positions}`)
@@ -84,12 +95,17 @@ test("acceptance: every step counted at depth 0, non-increasing with depth, and 
   const input = await calibrationPrompts(model);
   assert.equal(input.source, 'fixed prompts');
   const profile = await measureAcceptance(model, input, { maxGamma: 4 });
-  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'eagle', 'early-exit', 'layer-skip']);
+  assert.deepEqual(Object.keys(profile.drafters).sort(), ['draft', 'eagle', 'early-exit', 'layer-skip', 'medusa', 'prophet']);
+  // The fixture's medusa has 3 heads: measured at gamma 3, depth 4 never reached.
+  assert.equal(profile.drafters.medusa!.maxGamma, 3);
+  assert.equal(profile.drafters.medusa!.reached[4], 0);
+  assert.equal(profile.drafters.prophet!.maxGamma, undefined);
   for (const [strategy, d] of Object.entries(profile.drafters)) {
     assert.equal(d!.reached.length, 5);
     for (let k = 1; k < 5; k++) assert.ok(d!.reached[k] <= d!.reached[k - 1], `${strategy} depth ${k}`);
     // Steps and accepted drafts are those of the engine's own decode with the same settings.
-    const result = await decode(model, input.prompts, { strategy: strategy as 'draft', gamma: 4, maxNewTokens: input.maxNewTokens });
+    const gamma = d!.maxGamma ?? 4;
+    const result = await decode(model, input.prompts, { strategy: strategy as 'draft', gamma, maxNewTokens: input.maxNewTokens });
     assert.equal(d!.reached[0], result.summary.targetCalls, strategy);
     assert.equal(
       d!.reached.slice(1).reduce((a, n) => a + n, 0),
@@ -133,6 +149,17 @@ test('costs: one per distinct call and split, positive', async () => {
       },
     ],
   };
+  const prophetAndMedusa = [
+    { label: 'prophet γ 2', calls: [{ graph: 'seed_prophet_chain_2' as const, positions: 2 }] },
+    {
+      label: 'prophet γ 5',
+      calls: [
+        { graph: 'seed_prophet' as const, positions: 2 },
+        { graph: 'seed_prophet' as const, positions: 1 },
+      ],
+    },
+    { label: 'medusa γ 3', calls: [{ graph: 'medusa' as const, positions: 1 }] },
+  ];
   let asked = 0;
   const costs = await measureCosts(TINY, plan, {
     position: 20,
@@ -154,6 +181,10 @@ test('costs: one per distinct call and split, positive', async () => {
     'full/3@1+1',
     'full/3@1+2',
   ]);
+  // The seed prophet's graph and chain, and the heads (which keep no cache), run as the engine runs them.
+  const more = await measureCosts(TINY, { splits: [{ threads: 1, targetThreads: 1 }], steps: prophetAndMedusa }, { position: 20, rounds: 1 });
+  assert.deepEqual(more.map((c) => `${c.graph}/${c.positions}`).sort(), ['medusa/1', 'seed_prophet/1', 'seed_prophet/2', 'seed_prophet_chain_2/2']);
+  for (const c of more) assert.ok(c.ms > 0 && Number.isFinite(c.ms));
 });
 
 test('after one round, only splits within 25 % of the fastest are timed further', () => {

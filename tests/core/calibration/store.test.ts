@@ -68,6 +68,21 @@ test('a written calibration reads back the same, for the same machine and voice;
   assert.equal(read.status, 'valid');
   assert.deepEqual(read.status === 'valid' && read.calibration, written);
   assert.deepEqual(await readdir(dir), ['calibration.json']);
+  // The seed prophet and medusa (measured at its 2 heads, below the profile's gamma) read back too.
+  const c = calibration();
+  const withBoth: Calibration = {
+    ...c,
+    acceptance: { ...c.acceptance, drafters: { ...c.acceptance.drafters, prophet: { reached: [10, 9, 7] }, medusa: { reached: [10, 5, 0], maxGamma: 1 } } },
+    costs: [
+      ...c.costs,
+      { graph: 'seed_prophet_chain_2', threads: 1, targetThreads: 2, positions: 2, ms: 0.3 },
+      { graph: 'medusa', threads: 1, targetThreads: 2, positions: 1, ms: 0.1 },
+    ],
+    byStrategy: { ...c.byStrategy, prophet: prediction('prophet', 2, 1, 2, 1.5), medusa: prediction('medusa', 1, 1, 2, 1.1) },
+  };
+  await writeCalibration(dir, withBoth);
+  const both = await readCalibration(dir, MACHINE, VOICE);
+  assert.deepEqual(both.status === 'valid' && both.calibration, withBoth);
   await rm(path.dirname(dir), { recursive: true });
 });
 
@@ -93,30 +108,30 @@ test('a missing file is missing; another machine, ONNX Runtime or voice is stale
   await rm(dir, { recursive: true });
 });
 
-/** `calibration()` as a version that called the EAGLE drafter's strategy "prophet" wrote it. */
-function calibrationNamingProphet(): unknown {
+/** `calibration()` naming a strategy, "lookahead", that this version does not have. */
+function calibrationNamingUnknown(): unknown {
   const c = calibration();
-  const best = { ...c.best, strategy: 'prophet' };
+  const best = { ...c.best, strategy: 'lookahead' };
   return {
     ...c,
-    acceptance: { ...c.acceptance, drafters: { prophet: c.acceptance.drafters.eagle } },
-    costs: [...c.costs, { graph: 'prophet_chain_4', threads: 1, positions: 3, ms: 0.6 }],
+    acceptance: { ...c.acceptance, drafters: { lookahead: c.acceptance.drafters.eagle } },
+    costs: [...c.costs, { graph: 'lookahead_chain_4', threads: 1, positions: 3, ms: 0.6 }],
     best,
-    byStrategy: { prophet: best, ar: c.byStrategy.ar, draft: c.byStrategy.draft },
+    byStrategy: { lookahead: best, ar: c.byStrategy.ar, draft: c.byStrategy.draft },
   };
 }
 
 test('a calibration naming a strategy this version lacks is stale, with the one-line notice, and is redone', async () => {
   const dir = await scratch();
-  await writeFile(calibrationPath(dir), JSON.stringify(calibrationNamingProphet()));
+  await writeFile(calibrationPath(dir), JSON.stringify(calibrationNamingUnknown()));
   const read = await readCalibration(dir, MACHINE, VOICE);
   assert.equal(read.status, 'stale');
   assert.ok(
-    read.status === 'stale' && /another setup \(unknown strategy "prophet"\); ignored$/.test(read.notice) && !read.notice.includes('\n'),
+    read.status === 'stale' && /another setup \(unknown strategy "lookahead"\); ignored$/.test(read.notice) && !read.notice.includes('\n'),
     JSON.stringify(read),
   );
   // Only this format is judged by its strategies: another format stays corrupt.
-  await writeFile(calibrationPath(dir), JSON.stringify({ ...(calibrationNamingProphet() as object), format: 'spear-calibration/0' }));
+  await writeFile(calibrationPath(dir), JSON.stringify({ ...(calibrationNamingUnknown() as object), format: 'spear-calibration/0' }));
   assert.equal((await readCalibration(dir, MACHINE, VOICE)).status, 'corrupt');
   // Redone: a calibration written over it reads back.
   await writeCalibration(dir, calibration());
@@ -125,7 +140,7 @@ test('a calibration naming a strategy this version lacks is stale, with the one-
   await writeAcceptance(dir, VOICE, calibration().acceptance);
   const file = path.join(dir, 'acceptance', `${VOICE.manifestSha256}.json`);
   const stored = JSON.parse(await readFile(file, 'utf8'));
-  await writeFile(file, JSON.stringify({ ...stored, acceptance: (calibrationNamingProphet() as Calibration).acceptance }));
+  await writeFile(file, JSON.stringify({ ...stored, acceptance: (calibrationNamingUnknown() as Calibration).acceptance }));
   assert.equal(await readAcceptance(dir, VOICE), undefined);
   await rm(dir, { recursive: true });
 });
@@ -142,6 +157,11 @@ test('a file that is not JSON, or not this format, is corrupt, with a one-line n
     [JSON.stringify({ ...good, costs: [{ ...good.costs[0], graph: 'rm -rf' }] }), /costs\.0\.graph/],
     // More steps reaching depth 2 than depth 1 cannot come from a decode.
     [JSON.stringify({ ...good, acceptance: { ...good.acceptance, drafters: { eagle: { reached: [10, 6, 8] } } } }), /non-increasing/],
+    // Medusa with one head cannot have reached depth 2.
+    [
+      JSON.stringify({ ...good, acceptance: { ...good.acceptance, drafters: { medusa: { reached: [10, 6, 2], maxGamma: 1 } } } }),
+      /0 past the drafter's own maxGamma/,
+    ],
     [JSON.stringify({ ...good, best: { ...good.best, tokensPerSecond: -3 } }), /best\.tokensPerSecond/],
   ];
   for (const [text, reason] of bad) {
