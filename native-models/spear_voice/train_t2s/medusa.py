@@ -50,23 +50,28 @@ class MedusaTrainConfig:
     threads: int = 2  # torch intra-op threads
 
 
-def load_split(data: Path, split: str, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features (N, D) and targets (N, heads): the token at t + i + 2 for head i, IGNORE past the end."""
+def future_tokens(data: Path, split: str, count: int, ahead: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (N, D), one per position t a step can start from, and targets (N, count): the tokens at
+    t + ahead … t + ahead + count − 1, IGNORE past the end of the reading."""
     meta = json.loads((data / "meta.json").read_text())
     D = meta["d_model"]
     tokens = np.fromfile(data / f"{split}.tokens.i32", dtype="<i4")
     features = np.fromfile(data / f"{split}.features.f32", dtype="<f4").reshape(-1, D)
-    targets = np.full((features.shape[0], heads), IGNORE, dtype=np.int64)
+    targets = np.full((features.shape[0], count), IGNORE, dtype=np.int64)
     for s in meta[split]:
         seq = tokens[s["tokenOffset"]: s["tokenOffset"] + s["length"]]
         first = s["promptLength"] - 2  # position of the first feature row
         n = s["length"] - 1 - first  # rows: positions first … length - 2
-        for i in range(heads):
-            # Row r (position t = first + r) wants seq[t + i + 2] where that exists.
-            take = seq[first + i + 2:]
+        for i in range(count):
+            take = seq[first + ahead + i:]  # row r (position t = first + r) wants seq[t + ahead + i]
             m = min(n, len(take))
             targets[s["featureOffset"]: s["featureOffset"] + m, i] = take[:m]
     return torch.from_numpy(features), torch.from_numpy(targets)
+
+
+def load_split(data: Path, split: str, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (N, D) and targets (N, heads): the token at t + i + 2 for head i, IGNORE past the end."""
+    return future_tokens(data, split, heads, ahead=2)
 
 
 def losses(model: MedusaHeads, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -30,8 +29,7 @@ from ..t2s.data import SPECIAL
 from ..t2s.model import DecoderConfig
 from ..t2s.seed_prophet import SeedProphet
 from ..training import Budget, lr_at, save_checkpoint
-
-IGNORE = -100
+from .medusa import IGNORE, future_tokens
 
 
 @dataclass
@@ -55,20 +53,7 @@ class SeedProphetTrainConfig:
 
 def load_split(data: Path, split: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Features (N, D): h_t at each start t, and windows (N, steps): x_{t+1} … x_{t+steps}, IGNORE past the end."""
-    meta = json.loads((data / "meta.json").read_text())
-    D = meta["d_model"]
-    tokens = np.fromfile(data / f"{split}.tokens.i32", dtype="<i4")
-    features = np.fromfile(data / f"{split}.features.f32", dtype="<f4").reshape(-1, D)
-    windows = np.full((features.shape[0], steps), IGNORE, dtype=np.int64)
-    for s in meta[split]:
-        seq = tokens[s["tokenOffset"]: s["tokenOffset"] + s["length"]]
-        first = s["promptLength"] - 2  # position of the first feature row
-        n = s["length"] - 1 - first  # rows: starts first … length - 2
-        for j in range(steps):
-            take = seq[first + 1 + j:]  # row r (start t = first + r) wants x_{t+1+j}
-            m = min(n, len(take))
-            windows[s["featureOffset"]: s["featureOffset"] + m, j] = take[:m]
-    return torch.from_numpy(features), torch.from_numpy(windows)
+    return future_tokens(data, split, steps, ahead=1)
 
 
 def window_logits(prophet: SeedProphet, features: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
