@@ -299,6 +299,19 @@ PARITY_CASES = {  # name → (past_len per row, past capacity P, new tokens T)
 }
 
 
+def add_tensors(entry: dict, data: bytearray, inputs: dict, outputs: dict) -> None:
+    """Appends a parity case's tensors to `data` as raw little-endian int64/float32 and records each one's
+    offset, dtype and shape under entry["inputs"] and entry["outputs"] (check_parity.mjs reads them)."""
+    for kind, tensors in (("inputs", inputs), ("outputs", outputs)):
+        for name, t in tensors.items():
+            arr = t.detach().numpy()
+            arr = arr.astype("<i8" if arr.dtype == np.int64 else "<f4")
+            entry[kind][name] = {"offset": len(data), "dtype": "int64" if arr.dtype.kind == "i" else "float32",
+                                 "shape": list(arr.shape)}
+            data += arr.tobytes()  # every tensor is 4- or 8-byte elements; keep offsets 8-aligned
+            data += bytes(-len(data) % 8)
+
+
 def write_parity_cases(graphs: dict, vocab_size: int, model_dir: Path, ref_dir: Path, seed: int = 1) -> Path:
     """Run every role graph in PyTorch on the PARITY_CASES and write inputs and outputs as raw
     little-endian float32/int64 into one tensors.bin, described (offset, dtype, shape) by index.json,
@@ -316,14 +329,7 @@ def write_parity_cases(graphs: dict, vocab_size: int, model_dir: Path, ref_dir: 
             entry = {"role": role, "case": case,
                      "graph": os.path.relpath(model_dir / f"{role}.onnx", ref_dir),
                      "inputs": {}, "outputs": {}, "input_names": input_names, "output_names": output_names}
-            for kind, tensors in (("inputs", feeds), ("outputs", dict(zip(output_names, outs)))):
-                for name, t in tensors.items():
-                    arr = t.detach().numpy()
-                    arr = arr.astype("<i8" if arr.dtype == np.int64 else "<f4")
-                    entry[kind][name] = {"offset": len(data), "dtype": "int64" if arr.dtype.kind == "i" else "float32",
-                                         "shape": list(arr.shape)}
-                    data += arr.tobytes()  # every tensor is 4- or 8-byte elements; keep offsets 8-aligned
-                    data += bytes(-len(data) % 8)
+            add_tensors(entry, data, feeds, dict(zip(output_names, outs)))
             index["cases"].append(entry)
     (ref_dir / "tensors.bin").write_bytes(bytes(data))
     (ref_dir / "index.json").write_text(json.dumps(index, separators=(",", ":")) + "\n")

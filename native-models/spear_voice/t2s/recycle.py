@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from .contract import MANIFEST_FILE, RECYCLE_IN, expected_names
-from .export import (PARITY_CASES, PARITY_TOLERANCE, ExitHeadGraph, _flatten, _pairs, export_graph, make_inputs, run_parity,
+from .export import (PARITY_CASES, PARITY_TOLERANCE, ExitHeadGraph, _flatten, _pairs, add_tensors, export_graph, make_inputs, run_parity,
                      sha256)
 from .model import TargetConfig, TargetModel
 
@@ -145,7 +145,6 @@ def add_exit_head(model_dir: Path, target: TargetModel, recycle: ExitRecycle | N
 
 def _write_parity(graph, path, inputs, outputs, feeds, cases, tolerance, ref: Path, seed: int = 1) -> None:
     """check_parity.mjs's cases (export.write_parity_cases's format) of one graph."""
-    import numpy as np
     gen = torch.Generator().manual_seed(seed)
     index = {"tolerance": tolerance, "data": "tensors.bin", "cases": []}
     data = bytearray()
@@ -155,14 +154,7 @@ def _write_parity(graph, path, inputs, outputs, feeds, cases, tolerance, ref: Pa
             outs = graph(*(f[n] for n in inputs))
         entry = {"role": "exit_head", "case": case, "graph": os.path.relpath(path, ref), "inputs": {}, "outputs": {},
                  "input_names": inputs, "output_names": outputs}
-        for kind, tensors in (("inputs", f), ("outputs", dict(zip(outputs, outs)))):
-            for name, t in tensors.items():
-                arr = t.detach().numpy()
-                arr = arr.astype("<i8" if arr.dtype == np.int64 else "<f4")
-                entry[kind][name] = {"offset": len(data), "dtype": "int64" if arr.dtype.kind == "i" else "float32",
-                                     "shape": list(arr.shape)}
-                data += arr.tobytes()
-                data += bytes(-len(data) % 8)
+        add_tensors(entry, data, f, dict(zip(outputs, outs)))
         index["cases"].append(entry)
     (ref / "tensors.bin").write_bytes(bytes(data))
     (ref / "index.json").write_text(json.dumps(index) + "\n")

@@ -26,14 +26,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 import torch.nn as nn
 
 from .contract import HIDDEN_IN, INPUT_IDS, PAST_LEN, POSITIONS, expected_names, past_key, past_value
 from .data import SPECIAL
-from .export import (INVARIANT_TOLERANCE, OPSET, PARITY_TOLERANCE, _flatten, _maxdiff, _pairs, run_parity, sha256)
+from .export import (INVARIANT_TOLERANCE, OPSET, PARITY_TOLERANCE, _flatten, _maxdiff, _pairs, add_tensors, run_parity, sha256)
 from .seed_prophet import SeedProphet
 from .simplify import simplify_model
 
@@ -151,14 +150,7 @@ def write_parity(graph: SeedProphetGraph, prophet: SeedProphet, model_dir: Path,
             outs = graph(*(feeds[n] for n in input_names))
         entry = {"role": ROLE, "case": case, "graph": os.path.relpath(model_dir / f"{ROLE}.onnx", ref_dir),
                  "inputs": {}, "outputs": {}, "input_names": input_names, "output_names": output_names}
-        for kind, tensors in (("inputs", feeds), ("outputs", dict(zip(output_names, outs)))):
-            for name, t in tensors.items():
-                arr = t.detach().numpy()
-                arr = arr.astype("<i8" if arr.dtype == np.int64 else "<f4")
-                entry[kind][name] = {"offset": len(data), "dtype": "int64" if arr.dtype.kind == "i" else "float32",
-                                     "shape": list(arr.shape)}
-                data += arr.tobytes()
-                data += bytes(-len(data) % 8)
+        add_tensors(entry, data, feeds, dict(zip(output_names, outs)))
         index["cases"].append(entry)
     (ref_dir / "tensors.bin").write_bytes(bytes(data))
     (ref_dir / "index.json").write_text(json.dumps(index, separators=(",", ":")) + "\n")
