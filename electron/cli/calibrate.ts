@@ -16,7 +16,7 @@ included) and early exit's trunk and head, at each split of threads between the 
 verifying graphs; combined with the voice's acceptance per depth (the built-in bench texts decoded
 greedily once per voice, then cached), it predicts the units/s of every strategy, gamma and split.
 'spear synth' and the studio use the fastest where you choose nothing else; 'spear bench' shows it
-beside what it measures. About 20 s on 2 cores the first time, less once the acceptance is cached.
+beside what it measures. About 35 s on 2 cores the first time, less once the acceptance is cached.
 
 Kept in the user's config directory (${configDir()}; SPEAR_CONFIG_DIR overrides it).
 

@@ -137,7 +137,7 @@ test("synth with a stale or no calibration keeps the voice's defaults and says w
   const config = await scratch();
   const missing = await synthStats(config);
   assert.deepEqual([missing.strategy, missing.gamma], ['eagle', 3], "the voice's manifest defaults");
-  assert.match(missing.stderr, /^not calibrated for this machine yet: the voice's defaults apply \(run 'spear calibrate' once, ~20 s\)\n/);
+  assert.match(missing.stderr, /^not calibrated for this machine yet: the voice's defaults apply \(run 'spear calibrate' once, ~35 s\)\n/);
   await writeVoiceCalibration(config, { ...currentMachine(), onnxruntime: '0.0.1' });
   const stale = await synthStats(config);
   assert.deepEqual([stale.strategy, stale.gamma], ['eagle', 3]);

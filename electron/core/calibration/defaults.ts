@@ -100,7 +100,7 @@ export async function lookUpDefaults(voiceDir: string, configDirectory: string, 
     (requested.threads !== undefined || requested.targetThreads !== undefined);
   if (userChoseAll) return {};
   const stored = await readCalibration(configDirectory, currentMachine(), await voiceIdentity(voiceDir));
-  if (stored.status === 'missing') return { line: "not calibrated for this machine yet: the voice's defaults apply (run 'spear calibrate' once, ~20 s)" };
+  if (stored.status === 'missing') return { line: "not calibrated for this machine yet: the voice's defaults apply (run 'spear calibrate' once, ~35 s)" };
   if (stored.status !== 'valid') return { line: `${stored.notice}; the voice's defaults apply until 'spear calibrate' runs` };
   const calibrated = calibratedDefaults(stored.calibration, requested);
   if (!calibrated) return {};

@@ -17,7 +17,7 @@ export function calibrationStatus(info: CalibrationInfo | null): string {
     case 'unavailable':
       return 'This voice cannot be calibrated here.';
     case 'none':
-      return `Not calibrated for ${info.machine} yet: it runs by itself once the studio is idle (about 20 s), or now with Calibrate.${note}`;
+      return `Not calibrated for ${info.machine} yet: it runs by itself once the studio is idle (about 35 s), or now with Calibrate.${note}`;
     case 'running':
       return `Calibrating ${info.machine}… ${Math.round((info.progress ?? 0) * 100)}%${note}`;
     case 'failed':
