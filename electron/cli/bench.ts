@@ -193,7 +193,10 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
           {
             strategy: c.strategy,
             gamma: c.gamma || 1,
-            ...(c.gamma === 'auto' ? adaptive : {}),
+            // --max-gamma caps every strategy's adaptive drafts; medusa's stop at its heads as well.
+            ...(c.gamma === 'auto'
+              ? { ...adaptive, ...(adaptive.maxGamma !== undefined ? { maxGamma: Math.min(adaptive.maxGamma, gammaLimit(voice.decoder, c.strategy)) } : {}) }
+              : {}),
             ...(c.strategy !== 'ar' && acceptance === 'groups' ? { acceptance } : {}),
             ...((c.drafts ?? 1) > 1 ? { drafts: c.drafts } : {}),
             ...(c.tree ? { tree: c.tree } : {}),

@@ -322,7 +322,7 @@ test('--gamma auto gives the units of ar at temperature 0, and bench marks its r
     '--texts',
     texts,
     '--strategies',
-    'draft',
+    'draft,medusa',
     '--gammas',
     '3,auto',
     '--draft-confidence',
@@ -346,9 +346,13 @@ test('--gamma auto gives the units of ar at temperature 0, and bench marks its r
       ['ar', 0, false, null],
       ['draft', 3, false, null],
       ['draft', 5, true, 0.3],
+      ['medusa', 3, false, null],
+      // --max-gamma 5 caps medusa's adaptive drafts at its 4 heads instead of refusing the run.
+      ['medusa', 4, true, 0.3],
     ],
   );
   assert.ok(rows[2].mean_drafted >= 1 && rows[2].mean_drafted <= 5, `mean drafted ${rows[2].mean_drafted}`);
+  assert.ok(rows[4].mean_drafted >= 1 && rows[4].mean_drafted <= 4, `medusa mean drafted ${rows[4].mean_drafted}`);
   assert.equal(rows[2].lossless, true);
 });
 
