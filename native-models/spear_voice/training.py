@@ -5,6 +5,8 @@ Every trainer here is budgeted in seconds, not steps: the schedule follows the s
 run ends on time, its learning rate decayed, on whatever machine it runs.
 """
 
+import argparse
+import dataclasses
 import inspect
 import math
 import os
@@ -98,3 +100,19 @@ def restore(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
             raise RuntimeError(f"{path} was saved without optimizer state; start the run afresh (without --resume)")
         optimizer.load_state_dict(ckpt["optimizer"])
     return ckpt
+
+
+# ----------------------------------------------------------------------------------------------------
+# Command line
+
+
+def config_from_args(config_cls, description: str | None, argv: list[str] | None = None):
+    """A trainer's dataclass config from its command line: `--name VALUE` for each field, typed by its default;
+    a bool field (default True) is turned off by `--no-name`."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for field in dataclasses.fields(config_cls):
+        if isinstance(field.default, bool):
+            ap.add_argument(f"--no-{field.name}", dest=field.name, action="store_false")
+        else:
+            ap.add_argument(f"--{field.name}", type=type(field.default), default=field.default)
+    return config_cls(**vars(ap.parse_args(argv)))

@@ -16,7 +16,6 @@ Reported on the val split per head: top-1 agreement with the target's token, and
 positions where heads 0 … i all agree (what greedy drafting at gamma i + 1 accepts up to depth i + 1).
 """
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..t2s.medusa import MedusaHeads, lm_head_of
-from ..training import Budget, lr_at, save_checkpoint
+from ..training import Budget, config_from_args, lr_at, save_checkpoint
 
 IGNORE = -100
 
@@ -164,12 +163,9 @@ def train(cfg: MedusaTrainConfig, lm_head: torch.Tensor | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    defaults = MedusaTrainConfig()
-    for name, value in asdict(defaults).items():
-        ap.add_argument(f"--{name}", type=type(value), default=value)
+    cfg = config_from_args(MedusaTrainConfig, __doc__, argv)
     started = time.time()
-    summary = train(MedusaTrainConfig(**vars(ap.parse_args(argv))))
+    summary = train(cfg)
     print(f"{summary['steps']} steps in {time.time() - started:.0f} s")
 
 

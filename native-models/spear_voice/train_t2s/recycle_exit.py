@@ -18,7 +18,6 @@ Reported on the val split: the exit head's top-1 agreement with the target at de
 of exactly d tokens from the `sep`, t2s/recycle.fixed_sources), before and after.
 """
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -32,7 +31,7 @@ from onnx import numpy_helper
 
 from ..t2s.model import TargetConfig, TargetModel, default_positions
 from ..t2s.recycle import ExitRecycle, crop_sources, fixed_sources, recycled_features
-from ..training import lr_at, save_checkpoint
+from ..training import config_from_args, lr_at, save_checkpoint
 from .losses import kl
 
 
@@ -269,14 +268,7 @@ def train(cfg: RecycleExitConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for name, field in RecycleExitConfig.__dataclass_fields__.items():
-        if field.type is bool or field.type == "bool":
-            ap.add_argument(f"--no-{name}", dest=name, action="store_false")
-        else:
-            kind = {"int": int, "float": float, "str": str}[field.type if isinstance(field.type, str) else field.type.__name__]
-            ap.add_argument(f"--{name}", type=kind, default=field.default)
-    cfg = RecycleExitConfig(**vars(ap.parse_args(argv)))
+    cfg = config_from_args(RecycleExitConfig, __doc__, argv)
     print(json.dumps(train(cfg)))
 
 

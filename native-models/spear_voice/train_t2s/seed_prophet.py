@@ -15,7 +15,6 @@ Reported on the val split per output j ≥ 1 (draft j): top-1 agreement with the
 windows whose drafts 1 … j all agree (what greedy drafting at gamma j accepts up to depth j).
 """
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -28,7 +27,7 @@ from .. import REPO_ROOT
 from ..t2s.data import SPECIAL
 from ..t2s.model import DecoderConfig
 from ..t2s.seed_prophet import SeedProphet
-from ..training import Budget, lr_at, save_checkpoint
+from ..training import Budget, config_from_args, lr_at, save_checkpoint
 from .medusa import IGNORE, future_tokens
 
 
@@ -146,12 +145,9 @@ def train(cfg: SeedProphetTrainConfig, target_cfg: dict | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    defaults = SeedProphetTrainConfig()
-    for name, value in asdict(defaults).items():
-        ap.add_argument(f"--{name}", type=type(value), default=value)
+    cfg = config_from_args(SeedProphetTrainConfig, __doc__, argv)
     started = time.time()
-    summary = train(SeedProphetTrainConfig(**vars(ap.parse_args(argv))))
+    summary = train(cfg)
     print(f"{summary['steps']} steps in {time.time() - started:.0f} s")
 
 
