@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from . import REPO_ROOT
+from .speaker.neural_export import make_fixture as make_neural_speaker
 from .t2s.chain import chain_voice
 from .t2s.export import export_model
 from .t2s.layer_skip import SkipPlan, add_layer_skip
@@ -302,6 +303,7 @@ def main():
                 "default_gamma": 4, "default_temperature": 0})
     make_seed_prophet(fixtures / "tiny-seed-prophet", "native-models/make_fixtures.py")
     make_recycle(fixtures / "tiny-recycle", "native-models/make_fixtures.py")
+    make_neural_speaker(fixtures / "tiny-neural-speaker", "native-models/make_fixtures.py")
 
 
 if __name__ == "__main__":
