@@ -5,8 +5,9 @@
  *   writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript source–filter
  *   vocoder (electron/core/audio/dsp/source-filter.ts) turns them into samples.
  * - "waveform" (the neural speaker, native-models/spear_voice/speaker/neural.py): the graph writes the samples
- *   itself, at the manifest's sample_rate. It is spoken in windows of `chunk_units` units with `context_units`
- *   on each side, each window's middle kept, so the first window's audio is ready long before the sentence's.
+ *   itself, at the manifest's sample_rate. It is spoken in windows with `context_units` on each side, each
+ *   window's middle kept: the first of `chunk_units` units, so its audio is ready long before the sentence's, then
+ *   windows twice as long each time up to 8 × chunk_units, so the context costs less.
  *
  * Files: speaker.json (manifest), speaker.onnx, parity.json, and codebook.npz where the speaker carries it.
  * Every file's sha256 and the graph's tensor names are checked once, at load.
@@ -57,7 +58,7 @@ export interface WaveformVocoder {
   kind: 'waveform';
   /** Units on each side of a window that make its middle equal the whole utterance's (neural.py context_units). */
   context_units: number;
-  /** Units whose samples one window delivers. */
+  /** Units whose samples the first window delivers; each later window doubles it, up to 8 × chunk_units. */
   chunk_units: number;
 }
 
@@ -85,7 +86,7 @@ export interface SpeakerManifest {
 }
 
 export interface SpeakOptions extends StretchOptions {
-  /** The waveform kind: units per window; default the manifest's chunk_units. */
+  /** The waveform kind: units of the first window (later ones double, up to 8×); default the manifest's chunk_units. */
   chunkUnits?: number;
 }
 
@@ -279,12 +280,14 @@ function waveformKind(v: WaveformVocoder, samplesPerUnit: number, run: (ids: Big
         yield new Float32Array(0);
         return;
       }
-      for (let start = 0; start < ids.length; start += chunk) {
-        const end = Math.min(ids.length, start + chunk);
+      // Windows double from `chunk` units up to 8 × chunk: the first arrives early, later ones pay less context.
+      for (let start = 0, k = 0; start < ids.length; k++) {
+        const end = Math.min(ids.length, start + chunk * 2 ** Math.min(k, 3));
         const lo = Math.max(0, start - v.context_units);
         const hi = Math.min(ids.length, end + v.context_units);
         const audio = await run(ids.subarray(lo, hi), samplesPerUnit);
         yield clip(audio.slice((start - lo) * samplesPerUnit, (end - lo) * samplesPerUnit));
+        start = end;
       }
     },
   };
