@@ -49,8 +49,9 @@ def dry_run(tmp_path_factory) -> Path:
 def test_the_dry_run_runs_every_stage_and_says_so_in_summary_json(dry_run):
     summary = json.loads((dry_run / "summary.json").read_text())
     assert summary["format"] == "spear-device/1" and summary["dry_run"] is True
-    assert list(summary["stages"]) == ["env", "webgpu", "train"]
-    for name, record in summary["stages"].items():
+    assert list(summary["stages"]) == ["env", "webgpu", "train", "speaker"]
+    assert summary["stages"]["speaker"]["status"] == "skipped"  # a call of its own: --stages env,speaker
+    for name, record in list(summary["stages"].items())[:3]:
         assert record["status"] == "ok", (name, record.get("reason"), record.get("error"), record["log_tail"])
         assert 0 < record["elapsed_s"] <= record["box_s"] + 5
         assert record["log_tail"], name
@@ -110,6 +111,8 @@ def test_train_runs_the_recipe_and_brings_back_what_export_needs(dry_run):
 
 
 def test_stages_are_chosen_and_unknown_ones_refused():
+    assert device_run.selected_stages(",".join(device_run.DEFAULT_STAGES), "") == ["env", "webgpu", "train"]
+    assert device_run.selected_stages("speaker,env", "") == ["env", "speaker"]
     assert device_run.selected_stages("env,webgpu,train", ",train") == ["env", "webgpu"]
     assert device_run.selected_stages("train,env", "") == ["env", "train"]
     with pytest.raises(SystemExit, match="unknown stage 'gpu'"):
@@ -229,3 +232,32 @@ def test_a_library_the_machine_lacks_comes_from_the_carried_packages(tmp_path, m
     assert report["libvulkan_on_machine"] is False and report["added"] == ["libfake.so.1"]
     assert (ctx.work / "gl-lib/libfake.so.1").resolve() == (ctx.work / "gl/usr/lib/x86_64-linux-gnu/libfake.so.1.2.3").resolve()
     assert ctx.env_extra["LD_LIBRARY_PATH"].split(":")[0] == str(ctx.work / "gl-lib")
+
+
+def test_the_speaker_stage_without_its_carry_is_skipped_and_says_how_to_make_it(tmp_path):
+    ctx = make_ctx(tmp_path, settings=device_run.DEVICE)
+    with pytest.raises(stages.Skip, match="pack.sh --only festival,texts"):
+        stages.stage_speaker(ctx, 300, ctx.logs / "speaker.log")
+    (ctx.carry / stages.SPEAKER_TEXTS).write_text('{"id": "a", "text": "Hello."}\n')
+    with pytest.raises(stages.Skip, match="festival.tar.xz.*pack.sh --only festival"):
+        stages.stage_speaker(ctx, 300, ctx.logs / "speaker.log")
+
+
+CARRIED_FESTIVAL = REPO / ".devcarry" / stages.FESTIVAL_ARCHIVE
+
+
+@pytest.mark.skipif(not CARRIED_FESTIVAL.exists(), reason="no .devcarry/festival.tar.xz: pack.sh --only festival makes it")
+def test_the_speaker_stage_renders_with_the_carried_festival_trains_and_brings_back_a_speaker(tmp_path):
+    ctx = make_ctx(tmp_path, budget_s=150.0)
+    (ctx.carry / stages.FESTIVAL_ARCHIVE).symlink_to(CARRIED_FESTIVAL)
+    texts = ["The first short sentence.", "A second one, a little longer than the first.", "Three.", "And the fourth sentence here."]
+    (ctx.carry / stages.SPEAKER_TEXTS).write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    result = stages.stage_speaker(ctx, 120, ctx.logs / "speaker.log")
+    assert result.get("status", "ok") == "ok", result
+    assert result["festival"].startswith(str(ctx.work / "festival/bin/festival"))  # the carried copy, not the system's
+    assert result["teacher"]["clips"] == 4 and result["teacher"]["val"] == 2
+    assert result["train"]["steps"] > 0 and result["export"]["checks"]["chunked_max_diff"] < 1e-5
+    with tarfile.open(ctx.out / result["archive"][0]) as tar:
+        names = set(tar.getnames())
+    assert {"speaker/speaker.json", "speaker/speaker.onnx", "speaker/parity.json", "speaker/codebook.npz",
+            "speaker/samples/00.speaker.wav", "speaker/train.json", "speaker/teacher.json"} <= names

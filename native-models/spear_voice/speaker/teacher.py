@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -87,7 +88,10 @@ def render_batch(jobs: list, out: str, festival: list, codebook: str) -> list:
         lines = [f'({VOICE})'] + [f"(utt.save.wave (utt.synth (Utterance Text {scheme_string(text)})) {scheme_string(str(tmp / f'{i}.wav'))} 'riff)"
                                   for i, (_, text) in enumerate(jobs)]
         (tmp / 'batch.scm').write_text('\n'.join(lines) + '\n')
-        subprocess.run([*festival, '--batch', str(tmp / 'batch.scm')], check=False, capture_output=True, timeout=600)
+        ran = subprocess.run([*festival, '--batch', str(tmp / 'batch.scm')], capture_output=True, text=True, timeout=600)
+        if not (tmp / '0.wav').exists():  # Festival did not start, or failed on the batch's first sentence
+            print(f'teacher: {jobs[0][0]} (+{len(jobs) - 1}): Festival exit {ran.returncode}: '
+                  f'{" ".join(ran.stderr.split())[-300:]}', file=sys.stderr, flush=True)
         for i, (cid, _) in enumerate(jobs):
             raw = tmp / f'{i}.wav'
             if not raw.exists():
@@ -126,6 +130,8 @@ def render_all(texts: list, out: Path, festival: list, codebook: Path, workers: 
             if time.time() - last_log >= 10:
                 log(f'teacher: {len(rows)} clips in {time.time() - start:.0f} s')
                 last_log = time.time()
+    if not rows:
+        raise SystemExit(f'teacher: none of {len(texts)} texts came out of {festival[0]} (see the messages above)')
     rows.sort(key=lambda r: r['id'])
     val, train = rows[-n_val:] if n_val else [], rows[:-n_val] if n_val else rows
     for name, split in (('train', train), ('val', val)):

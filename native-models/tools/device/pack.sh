@@ -9,10 +9,19 @@
 #   pack.tar.xz          the training pack native-models/work/pack-everyday (prepare.sh), when there is one
 #   carry.json           the commit, the trainer's code commit, the node version, every file's size
 #
+# and, with --only festival,texts (run.sh's speaker stage, a call of its own):
+#
+#   festival.tar.xz      Festival, the slt HTS voice and its lexicons (dpkg -L festival festvox-us-slt-hts
+#                        festlex-cmu festlex-poslex), with its dynamic loader and every library `ldd` finds, libc
+#                        included: run through festival/lib/ld-linux-x86-64.so.2 it needs nothing of the machine's.
+#                        Debian's voices.scm and languages.scm name /usr/share/festival; the carried copies name
+#                        the carried folder (Festival's `libdir`) instead
+#   speaker-texts.jsonl  {"id", "text"} of SPEAKER_TEXTS (default native-models/work/corpus/train.jsonl)
+#
 # Then it adds up what a device call would send (tracked and untracked-not-ignored files, and .devcarry) against
 # the device tool's 64 MiB, and exits 3 when it is over.
 #
-#   native-models/tools/device/pack.sh [--force] [--only node,modules,debs,pack]
+#   native-models/tools/device/pack.sh [--force] [--only node,modules,debs,pack,festival,texts]
 #
 # An archive newer than its source is kept unless --force. NODE_BIN names another node; PACK_DIR another pack.
 set -euo pipefail
@@ -27,7 +36,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1 ;;
     --only) ONLY=$2; shift ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "pack.sh: unknown option $1 (--force, --only node,modules,debs,pack)" >&2; exit 2 ;;
+    *) echo "pack.sh: unknown option $1 (--force, --only node,modules,debs,pack,festival,texts)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -101,6 +110,49 @@ if wants pack; then
   fi
 fi
 
+if wants festival; then
+  FESTIVAL_BIN=$(command -v festival || true)
+  [ -n "$FESTIVAL_BIN" ] || { echo "pack: festival is not installed here: apt-get install festival festvox-us-slt-hts" >&2; exit 1; }
+  if stale "$CARRY/festival.tar.xz" "$FESTIVAL_BIN" /usr/share/festival/voices.scm; then
+    stage=$(mktemp -d)
+    root=$stage/festival
+    mkdir -p "$root/bin" "$root/lib" "$root/share"
+    cp -L "$FESTIVAL_BIN" "$root/bin/festival"
+    # the loader and every library it resolves, copied as files under their sonames
+    ldd "$FESTIVAL_BIN" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' | while read -r lib; do cp -L "$lib" "$root/lib/"; done
+    [ -e "$root/lib/ld-linux-x86-64.so.2" ] || { echo "pack: ldd $FESTIVAL_BIN names no ld-linux-x86-64.so.2" >&2; exit 1; }
+    for package in festival festvox-us-slt-hts festlex-cmu festlex-poslex; do
+      dpkg -L "$package" | grep '^/usr/share/festival/' | while read -r f; do
+        if [ -f "$f" ]; then mkdir -p "$root/share/$(dirname "${f#/usr/share/}")" && cp -L "$f" "$root/share/${f#/usr/share/}"; fi
+      done
+    done
+    sed -i "s|'(\"/usr/share/festival/voices/\")|(list (path-append libdir \"voices/\"))|" "$root/share/festival/voices.scm"
+    sed -i "s|'(\"/usr/share/festival/languages/\" )|(list (path-append libdir \"languages/\"))|" "$root/share/festival/languages.scm"
+    if grep -q '"/usr/share/festival/\(voices\|languages\)/"' "$root/share/festival/voices.scm" "$root/share/festival/languages.scm"; then
+      echo "pack: voices.scm or languages.scm still names /usr/share/festival: this Festival's files differ from Debian 12's" >&2
+      exit 1
+    fi
+    echo "pack: festival ($(du -sh "$root" | cut -f1) unpacked, $(ls "$root/lib" | wc -l) libraries) → .devcarry/festival.tar.xz"
+    tar -C "$stage" -cf - festival | compress >"$CARRY/festival.tar.xz.tmp"
+    mv "$CARRY/festival.tar.xz.tmp" "$CARRY/festival.tar.xz"
+    rm -rf "$stage"
+  fi
+fi
+
+if wants texts; then
+  SPEAKER_TEXTS=${SPEAKER_TEXTS:-native-models/work/corpus/train.jsonl}
+  [ -f "$SPEAKER_TEXTS" ] || { echo "pack: $SPEAKER_TEXTS is missing (SPEAKER_TEXTS names another corpus split)" >&2; exit 1; }
+  if stale "$CARRY/speaker-texts.jsonl" "$SPEAKER_TEXTS"; then
+    "$PYTHON" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    print(json.dumps({"id": row["id"], "text": row["text"]}))' "$SPEAKER_TEXTS" >"$CARRY/speaker-texts.jsonl.tmp"
+    mv "$CARRY/speaker-texts.jsonl.tmp" "$CARRY/speaker-texts.jsonl"
+    echo "pack: $(wc -l <"$CARRY/speaker-texts.jsonl") texts of $SPEAKER_TEXTS → .devcarry/speaker-texts.jsonl"
+  fi
+fi
+
 # What a device call sends: tracked and untracked-not-ignored files as they are on disk, shared/ when there is
 # one, and the carried .devcarry.
 NODE_VERSION=${NODE_VERSION:-} "$PYTHON" - "$LIMIT" <<'EOF'
@@ -135,6 +187,10 @@ if shared:
 for name, n in sorted(carry.items()):
     print(f"  {mib(n)}  .devcarry/{name}")
 print(f"  {mib(total)}  in all, limit {mib(limit).strip()}")
+speaker = [name for name in ("festival.tar.xz", "speaker-texts.jsonl") if name in carry]
+if speaker:  # run.sh --stages env,speaker carries only these
+    alone = tree + shared + sum(carry[name] for name in speaker)
+    print(f"  {mib(alone)}  a speaker call (the tree and .devcarry/{{{','.join(speaker)}}})")
 if total > limit:
     print(f"pack: {mib(total - limit).strip()} over the device tool's limit: the call would be refused", file=sys.stderr)
     sys.exit(3)

@@ -1,6 +1,6 @@
 """One call on a lent GPU machine: the project's pending GPU checks, each stage time-boxed, results under $OUT.
 
-    native-models/tools/device/run.sh [--dry-run] [--out DIR] [--stages env,webgpu,train] [--skip STAGE]
+    native-models/tools/device/run.sh [--dry-run] [--out DIR] [--stages env,webgpu,train,speaker] [--skip STAGE]
                                       [--budget-s 540] [--carry DIR] [--work DIR]
 
 Stages (stages.py), in this order; a stage that fails or runs out of time is logged and the next one runs:
@@ -10,6 +10,10 @@ Stages (stages.py), in this order; a stage that fails or runs out of time is log
             carried build has it), then through the CPU provider, at batch 1 and 8 → $OUT/bench.json
     train   the reader retrained on the carried pack: `spear_voice.recipe --preset gpu`, its training stages
             (target, greedy, drafters, checker) → $OUT/train.tar.gz (in 15 MiB parts when larger)
+    speaker the neural speaker (spear_voice/speaker/neural*.py): a carried Festival reads the carried texts on every
+            core, the gpu preset trains for what the box leaves, the ONNX speaker is exported with samples to
+            listen to → $OUT/speaker.tar.gz (in parts). Not run unless chosen: --stages env,speaker
+
 
 The device tool brings back at most 8 files of at most 16 MiB, so $OUT holds only summary.json (rewritten
 after every stage: what ran, for how long, the results and the end of each log), env.txt, bench.json,
@@ -39,7 +43,9 @@ import stages as stage_impl
 from stages import Skip
 
 REPO = Path(__file__).resolve().parents[3]
-STAGES = ("env", "webgpu", "train")
+STAGES = ("env", "webgpu", "train", "speaker")
+# What runs without --stages: train takes all the call has left, so the speaker gets a call of its own.
+DEFAULT_STAGES = ("env", "webgpu", "train")
 SUMMARY_FORMAT = "spear-device/1"
 # What the device tool brings back from $OUT (its README, Limits): at most this many files, each at most this big.
 MAX_OUT_FILES = 8
@@ -66,6 +72,18 @@ class Settings:
     providers: tuple  # tried in this order; a GPU provider that falls back to CPU in its probe gets no bench runs
     train_sets: tuple  # recipe --set FIELD=VALUE: weights-only float16 checkpoints keep the archive small
     tiny_pack: bool  # build a tiny pack of stand-in units instead of reading the carried one
+    speaker_s: float | None = None  # most the speaker stage may take; None: all that is left
+    speaker_texts: int = 20000  # texts Festival reads at most (the corpus' train split has about 10,000)
+    speaker_render_share: float = 0.25  # of the speaker's box, the most rendering may take (16 cores: about 100 texts/s)
+    speaker_workers: int = 0  # Festival processes; 0: one per core
+    speaker_val: int = 32  # rendered clips held out for validation and samples
+    speaker_preset: str = "gpu"  # speaker/neural_train.py PRESETS
+    speaker_sets: tuple = ()  # neural_train --set FIELD=VALUE
+    speaker_train_s: float | None = None  # seconds of training; None: what the box leaves
+    speaker_min_train_s: float = 60.0  # under this, the stage fails rather than train for nothing
+    speaker_margin_s: float = 30.0  # of the box, for the trainer's start-up (data, CUDA) and last checkpoint
+    speaker_export_s: float = 60.0  # of the box, for export, samples and archive
+    speaker_samples: int = 4  # validation clips spoken into samples/ beside the teacher's
 
 
 DEVICE = Settings(budget_s=540.0, finish_s=20.0, env_s=30.0, webgpu_s=200.0, train_s=None, train_budget_s=None,
@@ -76,7 +94,9 @@ DEVICE = Settings(budget_s=540.0, finish_s=20.0, env_s=30.0, webgpu_s=200.0, tra
 # shrinks as the recipe's own tests shrink it (tests/native-models/test_recipe.py, TINY_MODEL).
 DRY = replace(DEVICE, budget_s=200.0, finish_s=5.0, env_s=20.0, webgpu_s=80.0, train_s=90.0, train_budget_s=10.0,
               train_min_s=5.0, train_margin_s=12.0, archive_s=5.0, strategies="ar,eagle", gammas="3", batches=(1, 2),
-              max_sentences=2, max_repeats=1, tiny_pack=True,
+              max_sentences=2, max_repeats=1, tiny_pack=True, speaker_s=150.0, speaker_texts=12, speaker_render_share=0.3,
+              speaker_workers=1, speaker_val=2, speaker_preset="cpu-smoke", speaker_train_s=15.0, speaker_min_train_s=5.0,
+              speaker_margin_s=20.0, speaker_export_s=40.0, speaker_samples=1,
               train_sets=DEVICE.train_sets + ("d_model=64", "n_layers=3", "n_heads=2", "exit_layer=1", "draft_d_model=32",
                                                "draft_n_heads=1", "batch_tokens=2048", "eval_sentences=32"))
 
@@ -178,7 +198,7 @@ def selected_stages(stages: str, skip: str) -> list:
 
 
 def run_stages(ctx: Context, chosen: list, summary: dict) -> None:
-    boxes = {"env": ctx.settings.env_s, "webgpu": ctx.settings.webgpu_s, "train": ctx.settings.train_s}
+    boxes = {"env": ctx.settings.env_s, "webgpu": ctx.settings.webgpu_s, "train": ctx.settings.train_s, "speaker": ctx.settings.speaker_s}
     for name in STAGES:
         record = summary["stages"][name] = {"status": "skipped"}
         if name not in chosen:
@@ -222,7 +242,8 @@ def main(argv: list | None = None) -> int:
                     help="where the results go (default: $OUT, which the device tool sets)")
     ap.add_argument("--dry-run", action="store_true", default=env.get("DRY_RUN", "") not in ("", "0"),
                     help="every stage on this machine with tiny budgets (or DRY_RUN=1)")
-    ap.add_argument("--stages", default=env.get("DEVICE_STAGES", ",".join(STAGES)), help="comma-separated (default: all)")
+    ap.add_argument("--stages", default=env.get("DEVICE_STAGES", ",".join(DEFAULT_STAGES)),
+                    help=f"comma-separated, of {', '.join(STAGES)} (default: {','.join(DEFAULT_STAGES)})")
     ap.add_argument("--skip", action="append", default=[env.get("DEVICE_SKIP", "")], help="a stage not to run (repeatable)")
     ap.add_argument("--budget-s", type=float, default=float(env["DEVICE_BUDGET_S"]) if env.get("DEVICE_BUDGET_S") else None,
                     help="seconds for the whole call (default 540; 200 with --dry-run)")
@@ -294,6 +315,12 @@ def report(summary: dict, out: Path) -> list:
         v = train["validation"]
         lines.append(f"  train: val main CE {v.get('main_ce')}, acceptance exit {v.get('exit_accept')} draft {v.get('draft_accept')} "
                      f"eagle {v.get('eagle_accept')}; {', '.join(train.get('archive', []))}")
+    speaker = summary["stages"].get("speaker", {}).get("result", {})
+    if speaker.get("train"):
+        t, teacher = speaker["train"], speaker.get("teacher", {})
+        lines.append(f"  speaker: {teacher.get('clips')} clips ({teacher.get('hours')} h) in {teacher.get('seconds')} s; "
+                     f"{t.get('steps')} steps in {t.get('elapsed_s')} s on {t.get('device')}, val {t.get('val')}; "
+                     f"{', '.join(speaker.get('archive', []))}")
     return lines
 
 

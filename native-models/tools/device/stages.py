@@ -1,4 +1,4 @@
-"""The stages of run.py: env, webgpu, train. Each is `stage_NAME(ctx, box_s, log) -> result`, where ctx is
+"""The stages of run.py: env, webgpu, train, speaker. Each is `stage_NAME(ctx, box_s, log) -> result`, where ctx is
 run.py's Context (folders, clock, child processes), box_s the seconds it may take and log its log file. A stage
 raises Skip when it has nothing to do here, and says why; its result's "status" is "partial" when part of it
 failed or ran out of time."""
@@ -361,17 +361,23 @@ def train_archive(ctx, run_dir: Path, log: Path, timeout: float) -> list:
     if ran["rc"] != 0:
         archive.unlink(missing_ok=True)
         raise RuntimeError("archiving the run " + ("ran out of time" if ran["timed_out"] else f"failed (tar exit {ran['rc']})"))
+    return bring_back(ctx, archive, "train.tar.gz")
+
+
+def bring_back(ctx, archive: Path, name: str) -> list:
+    """`archive` into $OUT as `name`, or in parts `name`.part0, .part1, … of PART_BYTES when larger (at most
+    MAX_PARTS); returns the names."""
     size = archive.stat().st_size
     if size <= PART_BYTES:
-        shutil.move(archive, ctx.out / "train.tar.gz")
-        return ["train.tar.gz"]
+        shutil.move(archive, ctx.out / name)
+        return [name]
     count = -(-size // PART_BYTES)
     if count > MAX_PARTS:
         raise RuntimeError(f"the run's archive is {size / 2**20:.0f} MiB: more than {MAX_PARTS} parts of 15 MiB; not brought back")
     names = []
     with open(archive, "rb") as src:
         for i in range(count):
-            names.append(f"train.tar.gz.part{i}")
+            names.append(f"{name}.part{i}")
             (ctx.out / names[-1]).write_bytes(src.read(PART_BYTES))
     archive.unlink()
     return names
@@ -422,4 +428,88 @@ def stage_train(ctx, box_s: float, log: Path) -> dict:
                                  " --stages export --speaker voice/speaker")
     if ran["rc"] != 0:
         result["status"] = "partial" if state.get("stages") else "failed"
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# speaker: the neural speaker trained on the teacher's audio, rendered here by a carried Festival
+
+FESTIVAL_ARCHIVE = "festival.tar.xz"  # pack.sh --only festival: bin/, lib/ (its loader and every library), share/festival/
+SPEAKER_TEXTS = "speaker-texts.jsonl"  # pack.sh --only texts: {"id", "text"} of the corpus' train split
+
+
+def carried_festival(ctx, log: Path) -> Path:
+    """The carried Festival unpacked under the work folder, and proved to start through its own loader."""
+    archive = ctx.carry / FESTIVAL_ARCHIVE
+    if not archive.exists():
+        raise Skip(f"no {archive}: make it with `native-models/tools/device/pack.sh --only festival,texts` on a machine "
+                   "with Festival and carry it")
+    unpack(archive, ctx.work)
+    root = ctx.work / "festival"
+    version = ctx.work / "festival-version.txt"
+    cmd = [root / "lib/ld-linux-x86-64.so.2", "--library-path", root / "lib", root / "bin/festival", "--version"]
+    ran = ctx.run(cmd, log, 30, stdout=version)
+    if ran["rc"] != 0:
+        raise RuntimeError(f"the carried Festival does not start (exit {ran['rc']}): see logs/speaker.log")
+    return root
+
+
+def stage_speaker(ctx, box_s: float, log: Path) -> dict:
+    """Festival reads the carried texts on every core (speaker/teacher.py: 24 kHz targets, units in the shipped
+    codebook), speaker/neural_train.py trains for what the box leaves, speaker/neural_export.py exports the ONNX
+    speaker with samples to listen to; all of it comes back as speaker.tar.gz (in parts when larger)."""
+    s = ctx.settings
+    deadline = time.time() + box_s
+    texts = ctx.carry / SPEAKER_TEXTS
+    if not texts.exists():
+        raise Skip(f"no {texts}: make it with `native-models/tools/device/pack.sh --only festival,texts`")
+    root = carried_festival(ctx, log)
+    models = ctx.repo / "native-models"
+    data, run_dir, export = ctx.work / "speaker-data", ctx.work / "speaker-run", ctx.work / "speaker"
+    for folder in (data, run_dir, export):
+        shutil.rmtree(folder, ignore_errors=True)
+    workers = s.speaker_workers or os.cpu_count() or 1
+    render_s = max(5.0, box_s * s.speaker_render_share)
+    result = {"festival": (ctx.work / "festival-version.txt").read_text().strip(), "workers": workers}
+
+    ran = ctx.run([sys.executable, "-m", "spear_voice.speaker.teacher", "--texts", texts, "--out", data, "--festival", root,
+                   "--workers", workers, "--limit", s.speaker_texts, "--seconds", round(render_s), "--n-val", s.speaker_val],
+                  log, render_s + 60, cwd=models, env={"OMP_NUM_THREADS": "1"})
+    result["teacher"] = {**ran, **(read_json(data / "teacher.json") or {})}
+    if ran["rc"] != 0:
+        raise RuntimeError(f"rendering the teacher's audio failed (exit {ran['rc']}): see logs/speaker.log")
+
+    train_s = deadline - time.time() - s.speaker_export_s - s.speaker_margin_s
+    if s.speaker_train_s is not None:
+        train_s = min(train_s, s.speaker_train_s)
+    if train_s < s.speaker_min_train_s:
+        raise RuntimeError(f"only {train_s:.0f} s of training would be left after rendering; give the stage a longer box")
+    cmd = [sys.executable, "-m", "spear_voice.speaker.neural_train", "--preset", s.speaker_preset, "--data", data,
+           "--out", run_dir, "--budget-s", round(train_s)]
+    for field in s.speaker_sets:
+        cmd += ["--set", field]
+    ran = ctx.run(cmd, log, train_s + s.speaker_margin_s, cwd=models)
+    result["train"] = {**ran, **{k: v for k, v in (read_json(run_dir / "train.json") or {}).items() if k not in ("config", "history")}}
+    if not (run_dir / "ckpt.pt").exists():
+        raise RuntimeError(f"training wrote no checkpoint (exit {ran['rc']}): see logs/speaker.log")
+
+    ran = ctx.run([sys.executable, "-m", "spear_voice.speaker.neural_export", "--ckpt", run_dir / "ckpt.pt", "--out", export,
+                   "--data", data, "--samples", s.speaker_samples], log, max(10.0, deadline - time.time() - 15), cwd=models)
+    manifest = read_json(export / "speaker.json") or {}
+    result["export"] = {**ran, "checks": manifest.get("checks"), "vocoder": manifest.get("vocoder"),
+                        "onnx_bytes": (export / "speaker.onnx").stat().st_size if (export / "speaker.onnx").exists() else None}
+    for name in ("train.json",):
+        if (run_dir / name).exists():
+            shutil.copyfile(run_dir / name, export / name)
+    if (data / "teacher.json").exists():
+        shutil.copyfile(data / "teacher.json", export / "teacher.json")
+    archive = ctx.work / "speaker.tar.gz"
+    tarred = ctx.run(["tar", "-I", "gzip -1", "-cf", archive, "-C", ctx.work, export.name], log, max(5.0, deadline - time.time()))
+    if tarred["rc"] != 0:
+        raise RuntimeError("archiving the speaker failed")
+    result["archive"] = bring_back(ctx, archive, "speaker.tar.gz")
+    result["unpack_with"] = ("cat " + " ".join(result["archive"]) + " | tar -xzf - -C native-models/work"
+                             "  # native-models/work/speaker: speaker.json, speaker.onnx, parity.json, codebook.npz, samples/")
+    if ran["rc"] != 0 or not manifest:
+        result["status"] = "partial"
     return result
