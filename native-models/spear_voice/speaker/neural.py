@@ -204,13 +204,22 @@ class SpectralLosses(nn.Module):
 # Discriminators (on behind NeuralTrainConfig.adversarial)
 
 
+def weight_norm(module: nn.Module) -> nn.Module:
+    """Weight normalisation (HiFi-GAN's discriminators): the parametrization where torch has it (≥ 2.1; the old
+    function is deprecated there), else the old function (torch 1.13 here)."""
+    parametrizations = getattr(nn.utils, 'parametrizations', None)
+    if parametrizations is not None and hasattr(parametrizations, 'weight_norm'):
+        return parametrizations.weight_norm(module)
+    return nn.utils.weight_norm(module)
+
+
 class PeriodDiscriminator(nn.Module):
     """HiFi-GAN's: the waveform folded into (T/p, p), 2-D convolutions along time (channels narrowed)."""
 
     def __init__(self, period: int, channels=(32, 64, 128, 256)):
         super().__init__()
         self.period = period
-        wn = nn.utils.weight_norm
+        wn = weight_norm
         chans = (1,) + tuple(channels)
         self.convs = nn.ModuleList(wn(nn.Conv2d(chans[i], chans[i + 1], (5, 1), (3, 1), padding=(2, 0))) for i in range(len(channels)))
         self.convs.append(wn(nn.Conv2d(chans[-1], chans[-1], (5, 1), 1, padding=(2, 0))))
@@ -236,7 +245,7 @@ class ResolutionDiscriminator(nn.Module):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.register_buffer('window', torch.hann_window(n_fft), persistent=False)
-        wn = nn.utils.weight_norm
+        wn = weight_norm
         self.convs = nn.ModuleList([
             wn(nn.Conv2d(1, channels, (7, 5), padding=(3, 2))),
             wn(nn.Conv2d(channels, channels, (5, 3), (2, 1), padding=(2, 1))),

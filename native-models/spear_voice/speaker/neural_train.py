@@ -152,6 +152,9 @@ def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if device.type == 'cpu':
         torch.set_num_threads(cfg.threads)
+    else:  # TF32 for what autocast leaves in float32 (the losses' STFTs, the inverse STFT)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(cfg.seed)
     mc = model_config(cfg)
     t0 = time.time()
