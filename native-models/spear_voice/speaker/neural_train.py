@@ -157,7 +157,7 @@ def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(cfg.seed)
     mc = model_config(cfg)
-    t0 = time.time()
+    t0 = time.time()  # the budget counts from here: loading the data and starting CUDA are part of the run
     clips = load_split(data, 'train', mc)
     val_clips = [(u[:cfg.val_units], x[:cfg.val_units * mc.samples_per_unit]) for u, x in load_split(data, 'val', mc, cfg.n_val)]
     if not clips:
@@ -181,7 +181,7 @@ def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -
             opt_d.load_state_dict(ckpt['opt_d'])
         step, spent, history = ckpt['step'], ckpt['spent_s'], ckpt.get('history', [])
         print(f'resumed {ckpt_path} at step {step}, {spent:.0f} s spent', flush=True)
-    budget = Budget(cfg.budget_s, spent_s=spent)
+    budget = Budget(cfg.budget_s, spent_s=spent, start=t0)
     print(f'model: {parameter_count(model) / 1e6:.2f} M parameters; discriminators: '
           + (f'{parameter_count(disc) / 1e6:.2f} M from {cfg.adv_start:.0%} of the run' if disc else 'off'), flush=True)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == 'cuda')

@@ -75,7 +75,7 @@ class Settings:
     speaker_s: float | None = None  # most the speaker stage may take; None: all that is left
     speaker_texts: int = 20000  # texts Festival reads at most (the corpus' train split has about 10,000)
     speaker_render_share: float = 0.25  # of the speaker's box, the most rendering may take (16 cores: about 100 texts/s)
-    speaker_workers: int = 0  # Festival processes; 0: one per core
+    speaker_workers: int = 0  # Festival processes; 0: one per core this process may use (at most 32)
     speaker_val: int = 32  # rendered clips held out for validation and samples
     speaker_preset: str = "gpu"  # speaker/neural_train.py PRESETS
     speaker_sets: tuple = ()  # neural_train --set FIELD=VALUE

@@ -468,7 +468,7 @@ def stage_speaker(ctx, box_s: float, log: Path) -> dict:
     data, run_dir, export = ctx.work / "speaker-data", ctx.work / "speaker-run", ctx.work / "speaker"
     for folder in (data, run_dir, export):
         shutil.rmtree(folder, ignore_errors=True)
-    workers = s.speaker_workers or os.cpu_count() or 1
+    workers = s.speaker_workers or min(32, len(os.sched_getaffinity(0)))  # the cores this process may use
     render_s = max(5.0, box_s * s.speaker_render_share)
     result = {"festival": (ctx.work / "festival-version.txt").read_text().strip(), "workers": workers}
 
