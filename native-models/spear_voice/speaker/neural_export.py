@@ -9,9 +9,12 @@ Exports a trained neural speaker (speaker/neural_train.py's ckpt.pt) as a speake
   samples/        (--samples N) the speaker's audio of N validation clips beside the teacher's, 16-bit WAV
 
   python3 -m spear_voice.speaker.neural_export --ckpt RUN/ckpt.pt --out DIR [--data DATA --samples 4]
+  python3 -m spear_voice.speaker.neural_export --ckpt RUN/ckpt.pt --slim weights.pt   # float16 weights only, no ONNX
   python3 -m spear_voice.speaker.neural_export --fixture tests/fixtures/tiny-neural-speaker
 
---fixture writes a tiny random speaker (4 kHz, hop 40) for the app's tests instead.
+--fixture writes a tiny random speaker (4 kHz, hop 40) for the app's tests instead. --slim writes the generator's
+weights in float16 without the optimisers (a third of ckpt.pt's size), which --ckpt reads like a checkpoint: what the
+device stage brings back when the export itself fails there.
 """
 import argparse
 import inspect
@@ -25,7 +28,7 @@ import torch
 
 from .. import REPO_ROOT, code_commit
 from ..t2s.export import sha256
-from ..training import float_weights, load_checkpoint
+from ..training import float_weights, load_checkpoint, save_checkpoint
 from .neural import NeuralConfig, NeuralSpeaker, context_units, speak_chunked
 
 INPUT, OUTPUT = 'units', 'audio'   # tensor names; twins in electron/core/pipeline/speaker.ts (WAVEFORM_OUTPUT)
@@ -141,14 +144,21 @@ def main(argv=None):
     ap.add_argument('--data', type=Path, help='the training data, for --samples')
     ap.add_argument('--samples', type=int, default=0)
     ap.add_argument('--fixture', type=Path, help='write the tiny random test fixture here instead')
+    ap.add_argument('--slim', type=Path, help="write --ckpt's generator weights in float16 here instead")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.fixture:
         make_fixture(args.fixture, f'-m spear_voice.speaker.neural_export --fixture {args.fixture}')
         return
-    if not args.ckpt or not args.out:
-        ap.error('--ckpt and --out are required (or --fixture)')
+    if not args.ckpt or not (args.out or args.slim):
+        ap.error('--ckpt and --out (or --slim) are required, or --fixture')
     ckpt = load_checkpoint(args.ckpt)
+    if args.slim:
+        keep = ('format', 'train_config', 'model_config', 'step', 'spent_s', 'val', 'data')
+        save_checkpoint(args.slim, {**{k: ckpt[k] for k in keep if k in ckpt},
+                                    'model': {k: v.half() if v.is_floating_point() else v for k, v in ckpt['model'].items()}})
+        print(f'wrote {args.slim}: {args.slim.stat().st_size / 1e6:.1f} MB', flush=True)
+        return
     model = NeuralSpeaker(NeuralConfig(**ckpt['model_config']))
     model.load_state_dict(float_weights(ckpt['model']))
     training = {**ckpt['train_config'], 'steps_done': ckpt['step'], 'seconds': round(ckpt['spent_s'], 1), 'val': ckpt.get('val'),

@@ -498,9 +498,12 @@ def stage_speaker(ctx, box_s: float, log: Path) -> dict:
     manifest = read_json(export / "speaker.json") or {}
     result["export"] = {**ran, "checks": manifest.get("checks"), "vocoder": manifest.get("vocoder"),
                         "onnx_bytes": (export / "speaker.onnx").stat().st_size if (export / "speaker.onnx").exists() else None}
-    for name in ("train.json",):
-        if (run_dir / name).exists():
-            shutil.copyfile(run_dir / name, export / name)
+    if not manifest:  # the trained weights still come back, to export at home
+        export.mkdir(parents=True, exist_ok=True)
+        ctx.run([sys.executable, "-m", "spear_voice.speaker.neural_export", "--ckpt", run_dir / "ckpt.pt", "--slim",
+                 export / "weights.pt"], log, max(5.0, deadline - time.time() - 10), cwd=models)
+    if (run_dir / "train.json").exists():
+        shutil.copyfile(run_dir / "train.json", export / "train.json")
     if (data / "teacher.json").exists():
         shutil.copyfile(data / "teacher.json", export / "teacher.json")
     archive = ctx.work / "speaker.tar.gz"
@@ -509,7 +512,8 @@ def stage_speaker(ctx, box_s: float, log: Path) -> dict:
         raise RuntimeError("archiving the speaker failed")
     result["archive"] = bring_back(ctx, archive, "speaker.tar.gz")
     result["unpack_with"] = ("cat " + " ".join(result["archive"]) + " | tar -xzf - -C native-models/work"
-                             "  # native-models/work/speaker: speaker.json, speaker.onnx, parity.json, codebook.npz, samples/")
+                             "  # native-models/work/speaker: speaker.json, speaker.onnx, parity.json, codebook.npz, samples/"
+                             + ("" if manifest else "; the export failed: weights.pt, for neural_export --ckpt"))
     if ran["rc"] != 0 or not manifest:
         result["status"] = "partial"
     return result
