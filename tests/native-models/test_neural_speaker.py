@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from spear_voice.speaker.neural import NeuralConfig, NeuralSpeaker, context_units, hann, speak_chunked
+from spear_voice.speaker.neural import Discriminators, NeuralConfig, NeuralSpeaker, SpectralLosses, context_units, hann, speak_chunked
 from spear_voice.speaker.neural_export import export_neural
 from spear_voice.speaker.neural_train import PRESETS, train
-from spear_voice.speaker.neural_train import read_wav
+from spear_voice.speaker.neural_train import autocast_problem, read_wav
 from spear_voice.speaker.teacher import SHIPPED_CODEBOOK, festival_command, render_all, write_pcm
 
 TINY = NeuralConfig(dim=16, intermediate=32, n_layers=2)
@@ -83,6 +83,17 @@ def test_the_discriminators_join_after_the_warm_up(fake_data, tmp_path, capsys):
     train(smoke(max_steps=6, adversarial=True, adv_start=0.5), fake_data, tmp_path / "adv")
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
     assert "disc" not in lines[0] and "disc" in lines[-1] and "fm" in lines[-1], lines
+
+
+def test_the_autocast_probe_names_a_failure_and_leaves_no_gradients():
+    torch.manual_seed(0)
+    model, disc, losses = NeuralSpeaker(TINY), Discriminators(), SpectralLosses(TINY.sample_rate)
+    batch = (torch.randint(0, TINY.n_units, (2, 4)), 0.1 * torch.randn(2, 4 * TINY.samples_per_unit))
+    cpu = torch.device("cpu")
+    assert autocast_problem(model, disc, losses, batch, cpu, dict(device_type="cpu", enabled=False)) is None
+    assert all(p.grad is None for p in [*model.parameters(), *disc.parameters()])
+    broken = (batch[0], 0.1 * torch.randn(2, 9 * TINY.samples_per_unit))  # targets longer than the units speak
+    assert autocast_problem(model, disc, losses, broken, cpu, dict(device_type="cpu", enabled=False))
 
 
 def test_export_writes_a_checked_waveform_speaker(tmp_path):

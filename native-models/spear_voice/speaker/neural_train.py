@@ -147,6 +147,26 @@ def validate(model, clips: list, losses: SpectralLosses, device) -> dict:
     return {'mel_l1': round(float(np.mean(mel)), 4), 'stft': round(float(np.mean(stft)), 4)} if mel else {}
 
 
+def autocast_problem(model, disc, losses, batch, device, autocast: dict) -> str | None:
+    """One forward and backward pass of everything under `autocast`, no step taken: None, or what failed."""
+    units, real = (t.to(device) for t in batch)
+    try:
+        with torch.autocast(**autocast):
+            fake = model(units)
+        loss = losses(fake, real)['mel']  # the losses run outside autocast, as in the loop
+        if disc is not None:
+            with torch.autocast(**autocast):
+                loss = loss + discriminator_loss(disc(real), disc(fake))
+        loss.backward()
+        return None
+    except RuntimeError as error:
+        return ' '.join(str(error).split())[:200]
+    finally:
+        model.zero_grad(set_to_none=True)
+        if disc is not None:
+            disc.zero_grad(set_to_none=True)
+
+
 def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -186,6 +206,11 @@ def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -
           + (f'{parameter_count(disc) / 1e6:.2f} M from {cfg.adv_start:.0%} of the run' if disc else 'off'), flush=True)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == 'cuda')
     rng = np.random.default_rng(cfg.seed + step)
+    if autocast['enabled']:
+        problem = autocast_problem(model, disc, losses, sample_batch(clips, cfg, mc, rng), device, autocast)
+        if problem:  # reported here and in train.json; the run goes on in float32 (TF32 matmuls)
+            print(f'bf16 autocast failed on a probe batch ({problem}): training in float32', flush=True)
+            autocast['enabled'] = False
 
     def checkpoint(val: dict) -> None:
         save_checkpoint(ckpt_path, {
@@ -247,7 +272,7 @@ def train(cfg: NeuralTrainConfig, data: Path, out: Path, resume: bool = False) -
     val = validate(model, val_clips, losses, device)
     history.append({'step': step, 'elapsed_s': round(budget.elapsed(), 1), **val})
     checkpoint(val)
-    summary = {'steps': step, 'elapsed_s': round(budget.elapsed(), 1), 'val': val, 'train_clips': len(clips),
+    summary = {'steps': step, 'elapsed_s': round(budget.elapsed(), 1), 'val': val, 'bf16': autocast['enabled'], 'train_clips': len(clips),
                'train_hours': round(hours, 3), 'device': torch.cuda.get_device_name(0) if device.type == 'cuda' else 'cpu'}
     (out / 'train.json').write_text(json.dumps({**summary, 'config': asdict(cfg), 'history': history}, indent=1) + '\n')
     print(f'done: {summary}', flush=True)
