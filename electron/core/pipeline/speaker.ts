@@ -285,7 +285,7 @@ function waveformKind(v: WaveformVocoder, samplesPerUnit: number, run: (ids: Big
         const end = Math.min(ids.length, start + chunk * 2 ** Math.min(k, 3));
         const lo = Math.max(0, start - v.context_units);
         const hi = Math.min(ids.length, end + v.context_units);
-        const audio = await run(ids.subarray(lo, hi), samplesPerUnit);
+        const audio = await run(ids.slice(lo, hi), samplesPerUnit);
         yield clip(audio.slice((start - lo) * samplesPerUnit, (end - lo) * samplesPerUnit));
         start = end;
       }
