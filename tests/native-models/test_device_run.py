@@ -250,12 +250,14 @@ CARRIED_FESTIVAL = REPO / ".devcarry" / stages.FESTIVAL_ARCHIVE
 def test_the_speaker_stage_renders_with_the_carried_festival_trains_and_brings_back_a_speaker(tmp_path):
     ctx = make_ctx(tmp_path, budget_s=150.0)
     (ctx.carry / stages.FESTIVAL_ARCHIVE).symlink_to(CARRIED_FESTIVAL)
+    (ctx.carry / stages.SPEAKER_CODEBOOK).symlink_to(REPO / "native-models/voice/speaker/codebook.npz")
     texts = ["The first short sentence.", "A second one, a little longer than the first.", "Three.", "And the fourth sentence here."]
     (ctx.carry / stages.SPEAKER_TEXTS).write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
     result = stages.stage_speaker(ctx, 120, ctx.logs / "speaker.log")
     assert result.get("status", "ok") == "ok", result
     assert result["festival"].startswith(str(ctx.work / "festival/bin/festival"))  # the carried copy, not the system's
     assert result["teacher"]["clips"] == 4 and result["teacher"]["val"] == 2
+    assert result["teacher"]["codebook"] == str(ctx.carry / stages.SPEAKER_CODEBOOK)
     assert result["train"]["steps"] > 0 and result["export"]["checks"]["chunked_max_diff"] < 1e-5
     with tarfile.open(ctx.out / result["archive"][0]) as tar:
         names = set(tar.getnames())

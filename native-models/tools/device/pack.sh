@@ -17,6 +17,7 @@
 #                        Debian's voices.scm and languages.scm name /usr/share/festival; the carried copies name
 #                        the carried folder (Festival's `libdir`) instead
 #   speaker-texts.jsonl  {"id", "text"} of SPEAKER_TEXTS (default native-models/work/corpus/train.jsonl)
+#   speaker-codebook.npz the shipped speaker's codebook, so a speaker call's tree may leave the voice out
 #
 # Then it adds up what a device call would send (tracked and untracked-not-ignored files, and .devcarry) against
 # the device tool's 64 MiB, and exits 3 when it is over.
@@ -151,6 +152,7 @@ for line in open(sys.argv[1]):
     mv "$CARRY/speaker-texts.jsonl.tmp" "$CARRY/speaker-texts.jsonl"
     echo "pack: $(wc -l <"$CARRY/speaker-texts.jsonl") texts of $SPEAKER_TEXTS → .devcarry/speaker-texts.jsonl"
   fi
+  cp native-models/voice/speaker/codebook.npz "$CARRY/speaker-codebook.npz"
 fi
 
 # What a device call sends: tracked and untracked-not-ignored files as they are on disk, shared/ when there is
@@ -187,7 +189,7 @@ if shared:
 for name, n in sorted(carry.items()):
     print(f"  {mib(n)}  .devcarry/{name}")
 print(f"  {mib(total)}  in all, limit {mib(limit).strip()}")
-speaker = [name for name in ("festival.tar.xz", "speaker-texts.jsonl") if name in carry]
+speaker = [name for name in ("festival.tar.xz", "speaker-texts.jsonl", "speaker-codebook.npz") if name in carry]
 if speaker:  # run.sh --stages env,speaker carries only these
     alone = tree + shared + sum(carry[name] for name in speaker)
     print(f"  {mib(alone)}  a speaker call (the tree and .devcarry/{{{','.join(speaker)}}})")

@@ -436,6 +436,7 @@ def stage_train(ctx, box_s: float, log: Path) -> dict:
 
 FESTIVAL_ARCHIVE = "festival.tar.xz"  # pack.sh --only festival: bin/, lib/ (its loader and every library), share/festival/
 SPEAKER_TEXTS = "speaker-texts.jsonl"  # pack.sh --only texts: {"id", "text"} of the corpus' train split
+SPEAKER_CODEBOOK = "speaker-codebook.npz"  # pack.sh --only texts: the shipped codebook, so the tree may travel without the voice
 
 
 def carried_festival(ctx, log: Path) -> Path:
@@ -471,9 +472,15 @@ def stage_speaker(ctx, box_s: float, log: Path) -> dict:
     workers = s.speaker_workers or min(32, len(os.sched_getaffinity(0)))  # the cores this process may use
     render_s = max(5.0, box_s * s.speaker_render_share)
     result = {"festival": (ctx.work / "festival-version.txt").read_text().strip(), "workers": workers}
+    codebook = ctx.carry / SPEAKER_CODEBOOK
+    if not codebook.exists():
+        codebook = models / "voice/speaker/codebook.npz"
+    if not codebook.exists():
+        raise Skip(f"no codebook: neither {ctx.carry / SPEAKER_CODEBOOK} nor native-models/voice/speaker/codebook.npz is here")
 
     ran = ctx.run([sys.executable, "-m", "spear_voice.speaker.teacher", "--texts", texts, "--out", data, "--festival", root,
-                   "--workers", workers, "--limit", s.speaker_texts, "--seconds", round(render_s), "--n-val", s.speaker_val],
+                   "--codebook", codebook, "--workers", workers, "--limit", s.speaker_texts, "--seconds", round(render_s),
+                   "--n-val", s.speaker_val],
                   log, render_s + 60, cwd=models, env={"OMP_NUM_THREADS": "1"})
     result["teacher"] = {**ran, **(read_json(data / "teacher.json") or {})}
     if ran["rc"] != 0:
@@ -494,7 +501,7 @@ def stage_speaker(ctx, box_s: float, log: Path) -> dict:
         raise RuntimeError(f"training wrote no checkpoint (exit {ran['rc']}): see logs/speaker.log")
 
     ran = ctx.run([sys.executable, "-m", "spear_voice.speaker.neural_export", "--ckpt", run_dir / "ckpt.pt", "--out", export,
-                   "--data", data, "--samples", s.speaker_samples], log, max(10.0, deadline - time.time() - 15), cwd=models)
+                   "--codebook", codebook, "--data", data, "--samples", s.speaker_samples], log, max(10.0, deadline - time.time() - 15), cwd=models)
     manifest = read_json(export / "speaker.json") or {}
     result["export"] = {**ran, "checks": manifest.get("checks"), "vocoder": manifest.get("vocoder"),
                         "onnx_bytes": (export / "speaker.onnx").stat().st_size if (export / "speaker.onnx").exists() else None}
