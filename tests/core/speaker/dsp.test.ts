@@ -65,6 +65,20 @@ test('mel filterbank and log-mel match the Python twin (features.py), pinned val
   [0, 5, 8, 39].forEach((b, i) => assert.ok(Math.abs(lm[10 * 40 + b] - pyFrame10[i]) < 1e-3, `band ${b}: ${lm[10 * 40 + b]}`));
 });
 
+test('at 24 kHz (hop 240, Hann 600, FFT 1024, 46 bands to 12 kHz) too, pinned values of features.py', () => {
+  const G24 = { sampleRate: 24000, hop: 240, win: 600, nFft: 1024 };
+  const bank = melFilterbank(46, G24);
+  const sums = [0, 1, 23, 45].map((b) => bank[b].reduce((s, v) => s + v, 0));
+  const python = [1.93221300152387, 2.08691542651726, 8.097153577122366, 31.430258524913963];
+  sums.forEach((s, i) => assert.ok(Math.abs(s - python[i]) < 1e-9, `band sum ${i}: ${s} vs ${python[i]}`));
+  // 440 Hz and a quieter 10 kHz tone: band 43 (centred on 9.9 kHz) sees the second, which a 16 kHz analysis cannot.
+  const x = Float32Array.from({ length: 4800 }, (_, n) => 0.5 * Math.sin((2 * Math.PI * 440 * n) / 24000) + 0.05 * Math.sin((2 * Math.PI * 10000 * n) / 24000));
+  const lm = logMel(x, 46, G24);
+  assert.equal(lm.length, 20 * 46);
+  const pyFrame10 = [-8.272966384887695, 1.6096495389938354, 7.050807952880859, 4.726614475250244, -14.601027488708496];
+  [0, 5, 8, 43, 45].forEach((b, i) => assert.ok(Math.abs(lm[10 * 46 + b] - pyFrame10[i]) < 1e-3, `band ${b}: ${lm[10 * 46 + b]}`));
+});
+
 /** Frames with the same log-mel row, log f0 and voicing everywhere. */
 function constantFrames(logMelRow: ArrayLike<number>, f0: number, voiced: boolean, frameCount: number): Float32Array {
   const nMels = logMelRow.length;
