@@ -1,5 +1,6 @@
 /** The intelligibility judge: pocketsphinx_continuous (Debian's pocketsphinx + pocketsphinx-en-us). */
 import { execFile } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { SpearError } from '../errors.ts';
 
@@ -7,10 +8,37 @@ const run = promisify(execFile);
 
 export class RecognizerError extends SpearError {}
 
-/** Transcribes a 16 kHz mono 16-bit WAV file. */
-export async function transcribe(wavPath: string): Promise<string> {
+/**
+ * pocketsphinx's options for audio at `sampleRate`: none at 16 kHz (its model's rate); otherwise the rate and
+ * an FFT that holds its 25.6 ms window. NOTE: without them it reads 24 kHz audio as 16 kHz and hears nothing.
+ */
+export function rateOptions(sampleRate: number): string[] {
+  if (sampleRate === 16000) return [];
+  let nfft = 512;
+  while (nfft < 0.025625 * sampleRate) nfft *= 2;
+  return ['-samprate', String(sampleRate), '-nfft', String(nfft)];
+}
+
+/** The sample rate in a canonical WAV header (bytes 24-27), as encodeWav writes it. */
+async function wavRate(wavPath: string): Promise<number> {
+  const file = await open(wavPath, 'r');
   try {
-    const { stdout } = await run('pocketsphinx_continuous', ['-infile', wavPath, '-logfn', '/dev/null'], { maxBuffer: 1 << 24 });
+    const header = Buffer.alloc(28);
+    await file.read(header, 0, 28, 0);
+    return header.readUInt32LE(24);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Transcribes a mono 16-bit WAV file (16 kHz, or another rate its header names). */
+export async function transcribe(wavPath: string): Promise<string> {
+  const rate = await wavRate(wavPath).catch((error: unknown) => {
+    throw new RecognizerError(`${wavPath}: cannot read its WAV header: ${(error as Error).message}`);
+  });
+  try {
+    const args = ['-infile', wavPath, '-logfn', '/dev/null', ...rateOptions(rate)];
+    const { stdout } = await run('pocketsphinx_continuous', args, { maxBuffer: 1 << 24 });
     return stdout
       .split('\n')
       .map((l) => l.trim())
