@@ -118,7 +118,7 @@ def main():
     out = Path(args.out)
     # NOTE: torch >= 2.6 loads weights only by default; these files are our own, with plain configs inside.
     export_speaker(load_checkpoint(args.ckpt), Path(args.codebook), out, json.loads(args.extra) if args.extra else None, args.ckpt)
-    subprocess.run(['node', '--import', 'tsx', 'native-models/tools/speaker/check_parity.ts', str(out)], cwd=ROOT, check=True)
+    subprocess.run(['node', '--import', 'tsx', 'native-models/tools/speaker/check_parity.ts', str(out.resolve())], cwd=ROOT, check=True)
 
 
 if __name__ == '__main__':
