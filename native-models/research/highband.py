@@ -7,9 +7,9 @@ sentences, for
 Shares are pooled (the sentences' energy above 9 kHz over their total energy), and given as a fraction of
 the teacher's. Audio at 16 kHz has nothing above its 8 kHz Nyquist frequency: its share is 0.
 
-  /usr/bin/python3 native-models/research/highband.py --speaker native-models/voice/speaker [--n 20]
+  /usr/bin/python3 native-models/research/highband.py --speaker native-models/voice/speaker [--n 20] [--name NAME]
 
-Writes native-models/work/reports/highband-<speaker folder name>.{json,md}.
+Writes native-models/work/reports/NAME.{json,md} (default highband-<speaker folder name>) and the audio to work/NAME/.
 """
 import argparse
 import json
@@ -59,12 +59,14 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--speaker', default=str(VOICE / 'speaker'))
     p.add_argument('--n', type=int, default=20, help='test sentences (the first n with audio at both rates)')
+    p.add_argument('--name', default='', help='name of the report and of the folder of audio')
     args = p.parse_args()
     speaker = Path(args.speaker)
     book = Codebook.load(speaker / 'codebook.npz')
     rows = [json.loads(line) for line in open(WORK / 'corpus/test.jsonl')]
     rows = [r for r in rows if (WORK / f'wav/{r["id"]}.wav').exists() and (WORK / f'wav-24000/{r["id"]}.wav').exists()][:args.n]
-    out = WORK / f'highband/{speaker.resolve().name}'
+    name = args.name or f'highband-{speaker.resolve().name}'
+    out = WORK / name
     (out / 'pipeline').mkdir(parents=True, exist_ok=True)
     with open(out / 'units.jsonl', 'w') as f:
         for r in rows:
@@ -91,7 +93,6 @@ def main():
               'of_teacher': {'resynthesis': resynthesis / teacher, 'pipeline': pipeline / teacher},
               'first_audio_ms': first_audio_ms}
     (WORK / 'reports').mkdir(parents=True, exist_ok=True)
-    name = f'highband-{speaker.resolve().name}'
     (WORK / f'reports/{name}.json').write_text(json.dumps(report, indent=1) + '\n')
     md = (f'# Energy above {CUT_HZ / 1000:g} kHz ({len(rows)} test sentences, speaker {speaker}, {manifest["sample_rate"]} Hz)\n\n'
           '| audio | share of energy | of the teacher\'s |\n| --- | --- | --- |\n'
