@@ -1,5 +1,5 @@
 /**
- * The speaking stage: semantic units → 16 kHz audio. An ONNX network (native-models/spear_voice/speaker/model.py)
+ * The speaking stage: semantic units → audio at the speaker's rate (24 kHz shipped). An ONNX network (native-models/spear_voice/speaker/model.py)
  * writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript
  * source–filter vocoder (electron/core/audio/dsp/source-filter.ts) turns them into samples.
  *
@@ -63,7 +63,7 @@ export interface Speaker {
   readonly unitRate: number;
   /** Size of the unit vocabulary; ids are 0-based. */
   readonly unitCount: number;
-  /** Samples each unit becomes (640 at 25 Hz, 16 kHz). */
+  /** Samples each unit becomes (960 at 25 Hz, 24 kHz). */
   readonly samplesPerUnit: number;
   readonly manifest: SpeakerManifest;
   /**
