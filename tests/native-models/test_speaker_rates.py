@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 
+from spear_voice import REPO_ROOT
+from spear_voice.fixtures import make_speaker
 from spear_voice.speaker.export import vocoder_settings
 from spear_voice.speaker.features import (GEOMETRIES, N_MELS, UNITS, VocoderFeatureConfig, hz_to_mel, mel_filterbank,
                                           vocoder_features, write_wav)
@@ -48,3 +50,15 @@ def test_the_aperiodic_ramp_keeps_its_slope_to_each_nyquist_frequency():
     assert vocoder_settings(16000)["aperiodic_top"] == 0.5
     assert vocoder_settings(24000)["aperiodic_top"] == 0.98
     assert json.dumps(vocoder_settings(24000))                           # plain JSON for speaker.json
+
+
+def test_the_24_khz_speaker_fixture_is_rebuilt_byte_for_byte(tmp_path):
+    out = tmp_path / "tiny-speaker-24k"
+    make_speaker(out, "test")
+    committed = REPO_ROOT / "tests" / "fixtures" / "tiny-speaker-24k"
+    for name in ("speaker.onnx", "parity.json", "codebook.npz"):
+        assert (out / name).read_bytes() == (committed / name).read_bytes(), name
+    manifest = json.loads((out / "speaker.json").read_text())
+    assert manifest["sample_rate"] == 24000 and manifest["unit_rate"] == 25.0
+    assert manifest["features"]["hop"] == 240 and manifest["features"]["n_mels"] == 46
+    assert manifest["files"] == json.loads((committed / "speaker.json").read_text())["files"]
