@@ -1,44 +1,45 @@
 /** The intelligibility judge: pocketsphinx_continuous (Debian's pocketsphinx + pocketsphinx-en-us). */
 import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { resample } from '../audio/dsp/resample.ts';
+import { decodeWav, encodeWav } from '../audio/wav.ts';
 import { SpearError } from '../errors.ts';
 
 const run = promisify(execFile);
 
 export class RecognizerError extends SpearError {}
 
-/**
- * pocketsphinx's options for audio at `sampleRate`: none at 16 kHz (its model's rate); otherwise the rate and
- * an FFT that holds its 25.6 ms window. NOTE: without them it reads 24 kHz audio as 16 kHz and hears nothing.
- */
-export function rateOptions(sampleRate: number): string[] {
-  if (sampleRate === 16000) return [];
-  let nfft = 512;
-  while (nfft < 0.025625 * sampleRate) nfft *= 2;
-  return ['-samprate', String(sampleRate), '-nfft', String(nfft)];
-}
+/** pocketsphinx's US English model hears 16 kHz audio. */
+export const RECOGNIZER_RATE = 16000;
 
-/** The sample rate in a canonical WAV header (bytes 24-27), as encodeWav writes it. */
-async function wavRate(wavPath: string): Promise<number> {
-  const file = await open(wavPath, 'r');
+/**
+ * Transcribes a mono 16-bit WAV file. Audio at another rate (a 24 kHz speaker's) is resampled to 16 kHz
+ * first, into a temporary file. NOTE: told the rate instead (-samprate 24000), pocketsphinx scored the
+ * same 100 clips 1 point worse (32.6 % against 31.6 %), and without either it hears nothing.
+ */
+export async function transcribe(wavPath: string): Promise<string> {
+  const bytes = await readFile(wavPath).catch((error: unknown) => {
+    throw new RecognizerError(`${wavPath}: cannot read it: ${(error as Error).message}`);
+  });
+  const wav = decodeWav(bytes);
+  if (!wav) throw new RecognizerError(`${wavPath}: not a mono 16-bit PCM WAV file`);
+  if (wav.sampleRate === RECOGNIZER_RATE) return recognize(wavPath);
+  const dir = await mkdtemp(path.join(tmpdir(), 'spear-asr-'));
   try {
-    const header = Buffer.alloc(28);
-    await file.read(header, 0, 28, 0);
-    return header.readUInt32LE(24);
+    const at16k = path.join(dir, 'at16k.wav');
+    await writeFile(at16k, encodeWav(resample(wav.samples, wav.sampleRate, RECOGNIZER_RATE), RECOGNIZER_RATE));
+    return await recognize(at16k);
   } finally {
-    await file.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Transcribes a mono 16-bit WAV file (16 kHz, or another rate its header names). */
-export async function transcribe(wavPath: string): Promise<string> {
-  const rate = await wavRate(wavPath).catch((error: unknown) => {
-    throw new RecognizerError(`${wavPath}: cannot read its WAV header: ${(error as Error).message}`);
-  });
+async function recognize(wavPath: string): Promise<string> {
   try {
-    const args = ['-infile', wavPath, '-logfn', '/dev/null', ...rateOptions(rate)];
-    const { stdout } = await run('pocketsphinx_continuous', args, { maxBuffer: 1 << 24 });
+    const { stdout } = await run('pocketsphinx_continuous', ['-infile', wavPath, '-logfn', '/dev/null'], { maxBuffer: 1 << 24 });
     return stdout
       .split('\n')
       .map((l) => l.trim())

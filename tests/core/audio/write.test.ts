@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { AudioFileWriter, AudioTooLongError, formatOf, OutputPathError, writeAudioFile } from '../../../electron/core/audio/write.ts';
 import { assertFits, estimateBytes } from '../../../electron/core/audio/formats.ts';
 import { oggCrc } from '../../../electron/core/audio/ogg.ts';
+import { decodeWav, encodeWav } from '../../../electron/core/audio/wav.ts';
 
 const tone = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i / 5));
 
@@ -192,4 +193,22 @@ test('a WAV past its size limit fails with one line and leaves nothing; the esti
   for (const format of ['flac', 'opus', 'mp3'] as const) assert.doesNotThrow(() => assertFits('x', format, 100 * 3600, 16000));
   assert.ok(estimateBytes('opus', 3600, 16000) < estimateBytes('mp3', 3600, 16000));
   assert.ok(estimateBytes('mp3', 3600, 16000) < estimateBytes('flac', 3600, 16000));
+});
+
+test('decodeWav reads back what encodeWav wrote, skips other chunks, and refuses what is not 16-bit mono PCM', () => {
+  const samples = Float32Array.from({ length: 101 }, (_, i) => Math.round(0.5 * Math.sin(i / 3) * 32767) / 32768);
+  const bytes = encodeWav(samples, 24000);
+  const back = decodeWav(bytes);
+  assert.ok(back);
+  assert.equal(back.sampleRate, 24000);
+  assert.equal(back.samples.length, 101);
+  for (let i = 0; i < 101; i++) assert.ok(Math.abs(back.samples[i] - samples[i]) <= 1 / 32768, `sample ${i}`);
+  // A LIST chunk of odd length between fmt and data (padded to even), as other writers put there.
+  const list = new Uint8Array([...new TextEncoder().encode('LIST'), 3, 0, 0, 0, 1, 2, 3, 0]);
+  const withList = new Uint8Array([...bytes.subarray(0, 36), ...list, ...bytes.subarray(36)]);
+  assert.equal(decodeWav(withList)?.samples.length, 101);
+  const stereo = bytes.slice();
+  stereo[22] = 2;
+  assert.equal(decodeWav(stereo), null);
+  assert.equal(decodeWav(new TextEncoder().encode('RIFF....WAVEjunk')), null);
 });

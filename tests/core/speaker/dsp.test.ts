@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Fft } from '../../../electron/core/audio/dsp/fft.ts';
 import { bandToBin, logMel, melFilterbank } from '../../../electron/core/audio/dsp/mel.ts';
+import { resample } from '../../../electron/core/audio/dsp/resample.ts';
 import { sourceFilter } from '../../../electron/core/audio/dsp/source-filter.ts';
 import { DEFAULT_GEOMETRY as G, hann, loadFrame, OverlapAdd } from '../../../electron/core/audio/dsp/stft.ts';
 import { stretchFrames, stretchedLength } from '../../../electron/core/audio/dsp/stretch.ts';
@@ -195,4 +196,18 @@ test('stretch + source-filter: a faster rate keeps the pitch; a pitch shift move
   assert.ok(Math.abs(period(fast, 1500, 5000) - p0) <= 1, 'the pitch is kept at rate 1.5');
   const expected = 80 / 2 ** (5 / 12);
   assert.ok(Math.abs(period(up, 2000, 8000) - expected) <= 1, `up 5 semitones: period ${period(up, 2000, 8000)} vs ${expected.toFixed(1)}`);
+});
+
+test('resample 24 → 16 kHz: a 1 kHz tone is the 16 kHz tone, a 10 kHz one is gone; the same rate is the input', () => {
+  const tone = (hz: number, rate: number): Float32Array => Float32Array.from({ length: rate }, (_, n) => 0.5 * Math.sin((2 * Math.PI * hz * n) / rate));
+  const low = resample(tone(1000, 24000), 24000, 16000);
+  assert.equal(low.length, 16000);
+  const expected = tone(1000, 16000);
+  for (let n = 100; n < 15900; n++) assert.ok(Math.abs(low[n] - expected[n]) < 1e-4, `sample ${n}: ${low[n]} vs ${expected[n]}`);
+  const high = resample(tone(10000, 24000), 24000, 16000);
+  assert.ok(rms(high, 100, 15900) < 1e-3 * rms(tone(10000, 24000)), `10 kHz left at rms ${rms(high, 100, 15900)}`);
+  assert.equal(resample(tone(1000, 22050), 22050, 16000).length, Math.round((22050 * 16000) / 22050));
+  const same = tone(440, 16000);
+  assert.equal(resample(same, 16000, 16000), same);
+  assert.throws(() => resample(same, 0, 16000), RangeError);
 });
