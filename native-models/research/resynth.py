@@ -2,9 +2,10 @@
 Resynthesis ceiling of the speaking stage: test clips' teacher audio -> units (the voice's codebook)
 -> the app's speaker (speak.ts, one thread) -> pocketsphinx WER, against the teacher audio's WER.
 
-  /usr/bin/python3 native-models/research/resynth.py --n 100
+  /usr/bin/python3 native-models/research/resynth.py --n 100 [--speaker DIR] [--name resynthesis]
 
-Writes native-models/work/reports/resynthesis.{json,md}.
+A speaker at another rate than 16 kHz is heard by pocketsphinx resampled to 16 kHz (spear_voice/speaker/asr.py).
+Writes native-models/work/reports/<name>.{json,md} and the spoken clips to native-models/work/<name>/.
 """
 import argparse
 import json
@@ -23,12 +24,13 @@ WORK = ROOT / 'native-models/work'
 p = argparse.ArgumentParser()
 p.add_argument('--n', type=int, default=100, help='test sentences (the first n with audio)')
 p.add_argument('--speaker', default=str(ROOT / 'native-models/voice/speaker'))
+p.add_argument('--name', default='resynthesis', help='name of the report and of the folder of spoken clips')
 args = p.parse_args()
 
 book = Codebook.load(Path(args.speaker) / 'codebook.npz')
 rows = [json.loads(l) for l in open(WORK / 'corpus/test.jsonl')]
 rows = [r for r in rows if (WORK / f'wav/{r["id"]}.wav').exists()][:args.n]
-out = WORK / 'resynthesis'
+out = WORK / args.name
 out.mkdir(parents=True, exist_ok=True)
 with open(out / 'units.jsonl', 'w') as f:
     for r in rows:
@@ -51,8 +53,8 @@ report = {
                  for r, (_, a), (_, b) in zip(rows, teacher, resynth)],
 }
 (WORK / 'reports').mkdir(parents=True, exist_ok=True)
-json.dump(report, open(WORK / 'reports/resynthesis.json', 'w'), indent=1)
-with open(WORK / 'reports/resynthesis.md', 'w') as f:
+json.dump(report, open(WORK / f'reports/{args.name}.json', 'w'), indent=1)
+with open(WORK / f'reports/{args.name}.md', 'w') as f:
     f.write(f'# Resynthesis ({len(rows)} test sentences)\n\n')
     f.write('| audio | pocketsphinx WER |\n| --- | --- |\n')
     f.write(f'| teacher (Festival HTS slt) | {report["teacher_wer"]:.3f} |\n')
@@ -62,4 +64,4 @@ with open(WORK / 'reports/resynthesis.md', 'w') as f:
     f.write('| id | text | teacher heard | resynthesis heard |\n| --- | --- | --- | --- |\n')
     for e in report['examples'][:10]:
         f.write(f'| {e["id"]} | {e["text"]} | {e["teacher"]} | {e["resynthesis"]} |\n')
-print(open(WORK / 'reports/resynthesis.md').read())
+print(open(WORK / f'reports/{args.name}.md').read())

@@ -4,6 +4,7 @@
     /usr/bin/python3 native-models/make_fixtures.py --bench tests/fixtures/bench   # realistic size
     /usr/bin/python3 native-models/make_fixtures.py --seed-prophet tests/fixtures/tiny-seed-prophet   # only that one
     /usr/bin/python3 native-models/make_fixtures.py --recycle tests/fixtures/tiny-recycle   # only that one
+    /usr/bin/python3 native-models/make_fixtures.py --speaker-24k tests/fixtures/tiny-speaker-24k   # only that one
 
 (native-models/make_fixtures.py runs this module's main; `npm run fixtures` is the first line.)
 
@@ -266,6 +267,31 @@ def make_recycle(out_dir: Path, how: str, fc: FixtureConfig = TINY) -> None:
                                        f"ones, made by `/usr/bin/python3 {how}`.\n")
 
 
+def make_speaker(out_dir: Path, how: str, rate: int = 24000) -> None:
+    """A random speaker (spear_voice/speaker/) of tiny-voice's units at `rate` Hz, exported by the speaker's own
+    exporter: what the app does with a speaker whose audio is not 16 kHz."""
+    import numpy as np
+    from .speaker.export import export_speaker
+    from .speaker.features import GEOMETRIES, N_MELS
+    from .speaker.model import Speaker, SpeakerConfig
+    torch.manual_seed(7)
+    cfg = SpeakerConfig(n_units=TINY_VOICE_UNITS, n_mels=N_MELS[rate], d_unit=16, unit_dilations=[1, 2], d_frame=8, frame_layers=1)
+    model = Speaker(cfg)
+    with torch.no_grad():                                                # speech-like levels: log-mel around -4, f0 near 200 Hz
+        model.target_mean.copy_(torch.tensor([-4.0] * cfg.n_mels + [math.log(200.0), 0.0]))
+        model.target_std.copy_(torch.tensor([1.0] * cfg.n_mels + [0.1, 1.0]))
+        model.lookup.weight.normal_(0.0, 0.5)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    codebook = out_dir / "stand-in-codebook.npz"                         # the unit extractor is not under test
+    np.savez(codebook, centroids=np.zeros((TINY_VOICE_UNITS, 1), dtype=np.float32))
+    ckpt = {"model": model.state_dict(), "model_config": asdict(cfg), "train_config": {}, "step": 0,
+            "features": {**asdict(GEOMETRIES[rate]), "n_mels": cfg.n_mels}}
+    export_speaker(ckpt, codebook, out_dir, source=how)
+    codebook.unlink()
+    (out_dir / "README.md").write_text(f"A random {rate} Hz speaker (seed 7) of tiny-voice's {TINY_VOICE_UNITS} units, "
+                                       f"made by `/usr/bin/python3 {how}`.\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, help="write only the realistic-size random model to this folder")
@@ -273,6 +299,7 @@ def main():
     parser.add_argument("--tiny-int8", type=Path, help="write only the tiny model with int8 drafters to this folder")
     parser.add_argument("--seed-prophet", type=Path, help="write only the tiny target's seed prophet to this folder")
     parser.add_argument("--recycle", type=Path, help="write only the tiny target with a recycling exit head to this folder")
+    parser.add_argument("--speaker-24k", type=Path, help="write only the random 24 kHz speaker to this folder")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.tiny:
@@ -286,6 +313,9 @@ def main():
         return
     if args.recycle:
         make_recycle(args.recycle.resolve(), f"native-models/make_fixtures.py --recycle {args.recycle}")
+        return
+    if args.speaker_24k:
+        make_speaker(args.speaker_24k.resolve(), f"native-models/make_fixtures.py --speaker-24k {args.speaker_24k}")
         return
     if args.bench:
         make(BENCH, args.bench.resolve(), f"native-models/make_fixtures.py --bench {args.bench}", chains=True)
@@ -304,6 +334,7 @@ def main():
     make_seed_prophet(fixtures / "tiny-seed-prophet", "native-models/make_fixtures.py")
     make_recycle(fixtures / "tiny-recycle", "native-models/make_fixtures.py")
     make_neural_speaker(fixtures / "tiny-neural-speaker", "native-models/make_fixtures.py")
+    make_speaker(fixtures / "tiny-speaker-24k", "native-models/make_fixtures.py")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ const SPEAR = path.join(ROOT, 'bin/spear.mjs');
 // A config directory of the tests' own: no calibration of the user's changes what these runs do.
 const CONFIG = mkdtempSync(path.join(tmpdir(), 'spear-cli-config-'));
 const TEXT = 'The old lighthouse stood at the edge of the cliff. It watched the restless sea!';
+/** The shipped speaker's sample rate, which every file `spear synth` writes has. */
+const RATE = (JSON.parse(readFileSync(path.join(ROOT, 'native-models/voice/speaker/speaker.json'), 'utf8')) as { sample_rate: number }).sample_rate;
 
 interface Run {
   code: number | null;
@@ -59,9 +61,9 @@ test('synth writes a valid WAV whose duration matches its samples, with units an
   const r = spear(['synth', TEXT, '-o', out, '--units-out', path.join(dir, 'u.json'), '--stats-out', path.join(dir, 's.json')]);
   assert.equal(r.code, 0, r.stderr);
   const wav = parseWav(await readFile(out));
-  assert.equal(wav.sampleRate, 16000);
+  assert.equal(wav.sampleRate, RATE);
   const stats = JSON.parse(await readFile(path.join(dir, 's.json'), 'utf8'));
-  assert.ok(Math.abs(wav.samples / wav.sampleRate - stats.audioSeconds) < 1e-3, `${wav.samples / 16000} s vs ${stats.audioSeconds} s`);
+  assert.ok(Math.abs(wav.samples / wav.sampleRate - stats.audioSeconds) < 1e-3, `${wav.samples / RATE} s vs ${stats.audioSeconds} s`);
   assert.ok(stats.audioSeconds > 1);
   const units = JSON.parse(await readFile(path.join(dir, 'u.json'), 'utf8'));
   assert.equal(units.sentences.length, 2);
@@ -85,11 +87,11 @@ test('MP3 output decodes back (ffmpeg) to the same duration as the WAV', async (
   const r = spear(['synth', TEXT, '-o', path.join(dir, 'a.mp3')]);
   assert.equal(r.code, 0, r.stderr);
   // Decode to raw 16-bit PCM: 2 bytes a sample, no container to parse.
-  const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, 'a.mp3'), '-ac', '1', '-ar', '16000', '-f', 's16le', '-']);
+  const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, 'a.mp3'), '-ac', '1', '-ar', String(RATE), '-f', 's16le', '-']);
   assert.equal(ff.status, 0, String(ff.stderr));
   const a = parseWav(await readFile(path.join(dir, 'a.wav')));
   const decodedSamples = ff.stdout.length / 2;
-  // MP3 frames pad the ends by up to ~2 frames (1152 samples each at 16 kHz).
+  // MP3 frames pad the ends by up to ~2 frames (576 samples each at 16 or 24 kHz, MPEG-2 layer III; 1152 from 32 kHz).
   assert.ok(Math.abs(a.samples - decodedSamples) < 3000, `${a.samples} vs ${decodedSamples}`);
 });
 
@@ -102,7 +104,7 @@ test('FLAC, Ogg Opus (.opus and .ogg) outputs decode (ffmpeg) to the length of t
   }
   const wav = parseWav(await readFile(path.join(dir, 'a.wav')));
   for (const ext of ['flac', 'opus', 'ogg']) {
-    const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, `a.${ext}`), '-ac', '1', '-ar', '16000', '-f', 's16le', '-']);
+    const ff = spawnSync('ffmpeg', ['-v', 'error', '-i', path.join(dir, `a.${ext}`), '-ac', '1', '-ar', String(RATE), '-f', 's16le', '-']);
     assert.equal(ff.status, 0, `${ext}: ${ff.stderr}`);
     assert.equal(ff.stdout.length / 2, wav.samples, ext);
   }
@@ -159,7 +161,7 @@ test('--rate 1.5 shortens the audio to 0.58–0.76 of rate 1, with the same unit
   assert.equal(quiet.length, base.length);
   for (let i = 0; i < base.length; i += 97) assert.ok(Math.abs(quiet[i] - base[i] / 2) <= 1, `sample ${i}: ${quiet[i]} vs ${base[i]}/2`);
   // Two sentences: one sentence pause, 1.0 s longer than the default 0.3 s.
-  assert.equal(paused.length - base.length, 16000);
+  assert.equal(paused.length - base.length, RATE);
 });
 
 test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too; ffmpeg reads them', async () => {
@@ -177,7 +179,7 @@ test('--subtitles x.vtt has a cue per word, in order, inside the audio; .srt too
     cues.map((c) => c.text),
     TEXT.split(' '),
   );
-  const seconds = parseWav(await readFile(path.join(dir, 'a.wav'))).samples / 16000;
+  const seconds = parseWav(await readFile(path.join(dir, 'a.wav'))).samples / RATE;
   for (const [i, c] of cues.entries()) {
     assert.ok(c.start < c.end && c.end <= seconds + 0.001, `cue ${i}: ${c.start}-${c.end} of ${seconds}`);
     if (i > 0) assert.ok(c.start >= cues[i - 1].end, `cue ${i} overlaps`);

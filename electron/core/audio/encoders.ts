@@ -40,7 +40,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 // ------------------------------------------------------------------------------------------ MP3
 
-/** MP3 bit rate for 16 kHz mono speech: transparent enough, a fifth of WAV's size. */
+/** MP3 bit rate for mono speech: transparent enough, a fifth of WAV's size at 16 kHz; at 24 kHz the band above 9 kHz survives. */
 export const MP3_KBPS = 48;
 
 export function mp3Encoder(sampleRate: number): StreamEncoder {
@@ -166,7 +166,9 @@ export async function flacEncoder(sampleRate: number): Promise<StreamEncoder> {
 // ------------------------------------------------------------------------------------------ Opus
 
 interface OpusScriptInstance {
-  encode(pcm: Int16Array, frameSize: number): Uint8Array;
+  /** `pcm`: the frame's 16-bit samples as bytes (a Buffer). NOTE: an Int16Array is copied value by value into its
+   * byte heap and encodes garbage (a 440 Hz tone came back as noise). */
+  encode(pcm: Buffer, frameSize: number): Uint8Array;
   setBitrate(bitrate: number): void;
   delete(): void;
 }
@@ -176,7 +178,7 @@ type OpusScriptClass = (new (
   application: number,
 ) => OpusScriptInstance) & { Application: { VOIP: number; AUDIO: number } };
 
-/** Opus bit rate for 16 kHz mono speech (wideband): 24 kbit/s is near-transparent for speech. */
+/** Opus bit rate for mono speech: 24 kbit/s is near-transparent for speech, and keeps a 24 kHz voice's band to 12 kHz. */
 export const OPUS_KBPS = 24;
 /** Opus frame length; 20 ms is the codec's default and best for speech. */
 const OPUS_FRAME_MS = 20;
@@ -222,6 +224,8 @@ export function opusEncoder(sampleRate: number): StreamEncoder {
   // Random-enough serial: two files written at once must not share one (RFC 3533 asks for unique serials).
   const ogg = new OggStreamWriter((Date.now() ^ (process.pid << 16)) >>> 0);
   const buffered = new Int16Array(frame);
+  // Little-endian on every platform Electron ships for, as Opus's 16-bit input wants.
+  const bufferedBytes = Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength);
   let fill = 0;
   let samplesIn = 0n;
   let framesOut = 0n;
@@ -230,7 +234,7 @@ export function opusEncoder(sampleRate: number): StreamEncoder {
   // A packet's granule is the count of 48 kHz samples decoded up to its end (the pre-skip among them);
   // the last one's is pre-skip + the input's length, so decoders trim the padding of the last frames.
   const encodeFrame = (pages: Uint8Array[], granule: bigint): void => {
-    const packet = opus.encode(buffered, frame);
+    const packet = opus.encode(bufferedBytes, frame);
     framesOut++;
     // A page a second (50 packets): small pages seek well and cost ~0.5 % overhead.
     if (packetsInPage === 50) {

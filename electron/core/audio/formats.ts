@@ -1,6 +1,6 @@
 /**
  * The audio formats the studio and the CLI write: their file extensions, how many bytes a second of
- * 16 kHz mono speech takes in each, and the most a file of each format can hold.
+ * mono speech takes in each, and the most a file of each format can hold.
  */
 import { SpearError } from '../errors.ts';
 import { MP3_KBPS, OPUS_KBPS } from './encoders.ts';

@@ -41,3 +41,25 @@ export function encodeWav(samples: Float32Array, sampleRate: number): Uint8Array
   out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), 44);
   return out;
 }
+
+/** A mono 16-bit PCM WAV file → its samples in [-1, 1] and its rate; null when it is not one. */
+export function decodeWav(bytes: Uint8Array): { samples: Float32Array; sampleRate: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const ascii = (offset: number): string => String.fromCharCode(...bytes.subarray(offset, offset + 4));
+  if (bytes.length < 12 || ascii(0) !== 'RIFF' || ascii(8) !== 'WAVE') return null;
+  let sampleRate = 0;
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const size = view.getUint32(at + 4, true);
+    if (ascii(at) === 'fmt ') {
+      if (view.getUint16(at + 8, true) !== 1 || view.getUint16(at + 10, true) !== 1 || view.getUint16(at + 22, true) !== 16) return null;
+      sampleRate = view.getUint32(at + 12, true);
+    } else if (ascii(at) === 'data' && sampleRate > 0) {
+      const n = Math.floor(Math.min(size, bytes.length - at - 8) / 2);
+      const samples = new Float32Array(n);
+      for (let i = 0; i < n; i++) samples[i] = view.getInt16(at + 8 + 2 * i, true) / 32768;
+      return { samples, sampleRate };
+    }
+    at += 8 + size + (size & 1); // chunks are padded to an even length
+  }
+  return null;
+}

@@ -65,7 +65,7 @@ export type PipelineEvent =
   | ({ type: 'step'; sentence: number } & Pick<StepEvent, 'step' | 'drafted' | 'accepted' | 'token' | 'bonus' | 'emitted' | 'draftMs' | 'verifyMs'>)
   /** A sentence's semantic units are final. */
   | { type: 'units'; sentence: number; units: number[]; steps: number; drafted: number; accepted: number; check?: ReadingCheckResult }
-  /** A sentence's audio (16 kHz mono float PCM in [-1, 1]); `offsetSamples` is its place in the document's audio. */
+  /** A sentence's audio (mono float PCM in [-1, 1] at `sampleRate`, the speaker's); `offsetSamples` is its place in the document's audio. */
   | { type: 'audio'; sentence: number; samples: Float32Array; sampleRate: number; offsetSamples: number }
   /** A sentence's written words and when each is heard (seconds into the document's audio); after its audio. */
   | { type: 'words'; sentence: number; words: WordTiming[] }

@@ -1,7 +1,7 @@
 /**
- * The speaking stage: semantic units → audio. Two kinds, named by speaker.json's `vocoder.kind`:
+ * The speaking stage: semantic units → audio at the speaker's rate. Two kinds, named by speaker.json's `vocoder.kind`:
  *
- * - "source-filter" (the shipped speaker, 16 kHz): an ONNX network (native-models/spear_voice/speaker/model.py)
+ * - "source-filter" (the shipped speaker, 24 kHz): an ONNX network (native-models/spear_voice/speaker/model.py)
  *   writes vocoder frames (log-mel envelope, log f0, voicing) at 100 Hz, and the TypeScript source–filter
  *   vocoder (electron/core/audio/dsp/source-filter.ts) turns them into samples.
  * - "waveform" (the neural speaker, native-models/spear_voice/speaker/neural.py): the graph writes the samples
@@ -96,7 +96,7 @@ export interface Speaker {
   readonly unitRate: number;
   /** Size of the unit vocabulary; ids are 0-based. */
   readonly unitCount: number;
-  /** Samples each unit becomes (640 at 25 Hz, 16 kHz). */
+  /** Samples each unit becomes (960 at 25 Hz, 24 kHz). */
   readonly samplesPerUnit: number;
   readonly manifest: SpeakerManifest;
   /**

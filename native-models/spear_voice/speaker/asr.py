@@ -1,9 +1,13 @@
 """
 Intelligibility by machine: pocketsphinx_continuous (its default US English model) transcribes a
-16 kHz mono WAV; word error rate against the sentence text (Levenshtein over normalised words).
+mono WAV (its model is 16 kHz: other rates are resampled with sox first); word error rate against the
+sentence text (Levenshtein over normalised words).
 """
 import re
 import subprocess
+import tempfile
+import wave
+from pathlib import Path
 
 
 def normalise(text: str) -> list[str]:
@@ -13,6 +17,13 @@ def normalise(text: str) -> list[str]:
 
 
 def transcribe(wav_path) -> str:
+    with wave.open(str(wav_path), 'rb') as w:
+        rate = w.getframerate()
+    if rate != 16000:
+        with tempfile.TemporaryDirectory() as tmp:
+            at16 = Path(tmp) / 'at16k.wav'
+            subprocess.run(['sox', str(wav_path), '-r', '16000', str(at16)], check=True)
+            return transcribe(at16)
     out = subprocess.run(['pocketsphinx_continuous', '-infile', str(wav_path), '-logfn', '/dev/null'],
                          capture_output=True, text=True, check=True)
     return ' '.join(out.stdout.split())

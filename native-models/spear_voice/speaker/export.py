@@ -24,10 +24,20 @@ import torch
 from .. import REPO_ROOT as ROOT, WORK, code_commit
 from ..t2s.export import sha256
 from ..training import load_checkpoint
-from .features import HOP, N_FFT, SAMPLE_RATE, WIN, F0_MAX, F0_MIN
+from .features import F0_MAX, F0_MIN, UNITS
 from .model import Speaker, SpeakerConfig
 
 INPUT, OUTPUT = 'units', 'frames'          # tensor names; twins in electron/core/pipeline/speaker.ts
+# Voiced frames mix noise into the pulses above 4 kHz: 2 % of the power at 4 kHz, rising linearly by 12 points
+# per kHz (50 % at 8 kHz). At 24 kHz the same line reaches 98 % at the 12 kHz Nyquist frequency.
+APERIODIC_FLOOR, APERIODIC_START_HZ, APERIODIC_PER_HZ = 0.02, 4000, 0.48 / 4000
+
+
+def vocoder_settings(sample_rate: int) -> dict:
+    """The source-filter vocoder's aperiodicity ramp, as electron/core/audio/dsp/source-filter.ts reads it."""
+    top = APERIODIC_FLOOR + APERIODIC_PER_HZ * (sample_rate / 2 - APERIODIC_START_HZ)
+    return {'kind': 'source-filter', 'aperiodic_floor': APERIODIC_FLOOR, 'aperiodic_start_hz': APERIODIC_START_HZ,
+            'aperiodic_top': round(min(top, 1.0), 6)}
 CODE_PATHS = ('native-models/spear_voice/speaker', 'native-models/spear_voice/units', 'native-models/spear_voice/training.py')
 
 
@@ -40,18 +50,9 @@ class Frames(torch.nn.Module):
         return self.model.frames(units)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('--ckpt', default=str(WORK / 'speaker/ckpt.pt'))
-    p.add_argument('--codebook', default=str(WORK / 'units/codebook.npz'))
-    p.add_argument('--out', default=str(ROOT / 'native-models/voice/speaker'))
-    p.add_argument('--extra', default='', help='JSON merged into the manifest (e.g. measured numbers)')
-    args = p.parse_args()
-    out = Path(args.out)
+def export_speaker(ckpt: dict, codebook: Path, out: Path, extra: dict | None = None, source: str = 'the checkpoint') -> None:
+    """Writes the speaker folder `out` from a train.py checkpoint (a dict) and the units' codebook."""
     out.mkdir(parents=True, exist_ok=True)
-
-    # NOTE: torch >= 2.6 loads weights only by default; these files are our own, with plain configs inside.
-    ckpt = load_checkpoint(args.ckpt)
     cfg = SpeakerConfig(**ckpt['model_config'])
     model = Speaker(cfg)
     model.load_state_dict(ckpt['model'])
@@ -63,7 +64,7 @@ def main():
     onnx_path = out / 'speaker.onnx'
     torch.onnx.export(wrapper, (example,), str(onnx_path), input_names=[INPUT], output_names=[OUTPUT],
                       dynamic_axes={INPUT: {0: 'B', 1: 'U'}, OUTPUT: {0: 'B', 1: 'T'}}, opset_version=17)
-    shutil.copyfile(args.codebook, out / 'codebook.npz')
+    shutil.copyfile(codebook, out / 'codebook.npz')
 
     # a reference case for the Node parity check: 2 rows of 25 units (1 s each)
     case = torch.randint(0, cfg.n_units, (2, 25), generator=g)
@@ -73,15 +74,18 @@ def main():
         'units': case.tolist(), 'shape': list(ref.shape),
         'frames': [round(v, 6) for v in ref.flatten().tolist()]}))
 
+    # the frame geometry the targets were made at (train.py --frames); a checkpoint without it is the units' 16 kHz
+    geo = ckpt.get('features', {'sample_rate': UNITS.sample_rate, 'hop': UNITS.hop, 'win': UNITS.win, 'n_fft': UNITS.n_fft})
+    rate, hop = geo['sample_rate'], geo['hop']
     manifest = {
         'format': 'spear-speaker/1',
-        'sample_rate': SAMPLE_RATE,
-        'unit_rate': SAMPLE_RATE / (HOP * cfg.frames_per_unit),
+        'sample_rate': rate,
+        'unit_rate': rate / (hop * cfg.frames_per_unit),
         'unit_count': cfg.n_units,
         'frames_per_unit': cfg.frames_per_unit,
-        'features': {'hop': HOP, 'win': WIN, 'n_fft': N_FFT, 'n_mels': cfg.n_mels, 'f0_min': F0_MIN, 'f0_max': F0_MAX,
+        'features': {'hop': hop, 'win': geo['win'], 'n_fft': geo['n_fft'], 'n_mels': cfg.n_mels, 'f0_min': F0_MIN, 'f0_max': F0_MAX,
                      'layout': 'log mel power (n_mels), log f0 Hz, voicing probability'},
-        'vocoder': {'kind': 'source-filter', 'aperiodic_floor': 0.02, 'aperiodic_start_hz': 4000, 'aperiodic_top': 0.5},
+        'vocoder': vocoder_settings(rate),
         'graph': {'file': 'speaker.onnx', 'inputs': [INPUT], 'outputs': [OUTPUT]},
         'files': {name: sha256(out / name) for name in ['speaker.onnx', 'codebook.npz', 'parity.json']},
         'model_config': asdict(cfg),
@@ -92,18 +96,29 @@ def main():
     # Trained on groups of the codebook's units (train.py --unit_map): say which, for the teacher's units.
     # The checkpoint holds them; one saved before it did names the map file it was trained with.
     unit_map = ckpt['train_config'].get('unit_map')
-    label, source = ckpt.get('unit_groups'), f"{args.ckpt}'s unit_groups"
+    label, source = ckpt.get('unit_groups'), f"{source}'s unit_groups"
     if not label and unit_map:
         label, source = json.loads((ROOT / unit_map).read_text())['label'], unit_map
     if label:
-        if len(label) != len(np.load(args.codebook)['centroids']) or max(label) + 1 != cfg.n_units:
+        if len(label) != len(np.load(codebook)['centroids']) or max(label) + 1 != cfg.n_units:
             raise SystemExit(f'{source}: {len(label)} labels in {max(label) + 1} groups do not fit the codebook and the {cfg.n_units}-unit speaker')
         manifest['unit_groups'] = [int(x) for x in label]
-    if args.extra:
-        manifest.update(json.loads(args.extra))
+    manifest.update(extra or {})
     (out / 'speaker.json').write_text(json.dumps(manifest, indent=1) + '\n')
     print(f'wrote {out}: ' + ', '.join(f'{f.name} {f.stat().st_size / 1e6:.2f} MB' for f in sorted(out.iterdir())))
-    subprocess.run(['node', '--import', 'tsx', 'native-models/tools/speaker/check_parity.ts', str(out)], cwd=ROOT, check=True)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--ckpt', default=str(WORK / 'speaker/ckpt.pt'))
+    p.add_argument('--codebook', default=str(WORK / 'units/codebook.npz'))
+    p.add_argument('--out', default=str(ROOT / 'native-models/voice/speaker'))
+    p.add_argument('--extra', default='', help='JSON merged into the manifest (e.g. measured numbers)')
+    args = p.parse_args()
+    out = Path(args.out)
+    # NOTE: torch >= 2.6 loads weights only by default; these files are our own, with plain configs inside.
+    export_speaker(load_checkpoint(args.ckpt), Path(args.codebook), out, json.loads(args.extra) if args.extra else None, args.ckpt)
+    subprocess.run(['node', '--import', 'tsx', 'native-models/tools/speaker/check_parity.ts', str(out.resolve())], cwd=ROOT, check=True)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ a pack of them (pack.py) on a machine without the work folder.
   python3 -m spear_voice.speaker.train                 # resumes from work/speaker/resume.pt if present
   python3 -m spear_voice.speaker.train --budget_s 1800 --threads 2
   python3 -m spear_voice.speaker.train --preset gpu --pack native-models/work/speaker-pack --out DIR --budget_s 360
+  python3 -m spear_voice.speaker.train --frames native-models/work/units/frames-24000 --out DIR   # a 24 kHz speaker
 
 Evaluates on the first eval_clips val clips at step 0 (the lookup alone, for a fresh model) and every
 eval_interval steps, and keeps the weights with the lowest validation loss. Writes to --out (work/speaker/):
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 from .. import WORK
 from ..training import Budget, load_checkpoint, lr_at, save_checkpoint
+from .features import UNITS
 from .model import Speaker, SpeakerConfig
 from .pack import read_prior, read_split
 
@@ -55,6 +57,8 @@ class TrainConfig:
     log_interval: int = 10         # steps per training log line (one device sync each)
     max_clips: int = 0             # train clips to load (0 = all with units, or all in the pack)
     pack: str = ''                 # a pack folder (pack.py) to train from instead of work/units
+    frames: str = ''               # frame targets to train on instead of work/units/frames: a folder with features.json
+                                   # (speaker/targets.py: the clips' features at another sample rate); work/units only
     unit_map: str = ''             # JSON {"label": [group of each unit]}: train on merged units (research/coarse_units.py;
                                    # a fresh model gets one embedding per group); work/units only
     device: str = 'auto'           # auto (cuda if available), cpu or cuda
@@ -74,13 +78,23 @@ def progress_at(step: int, budget: Budget, reserve_s: float, c: TrainConfig) -> 
     return max(step / c.max_steps, budget.progress(reserve_s))
 
 
-def load_split(split: str, limit: int = 0, label: np.ndarray | None = None):
-    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of work/units, in file order, clips with frames only;
-    with `label`, each unit replaced by its group."""
+# The frames of work/units/frames: the units' own 16 kHz analysis (features.UNITS, 40 bands).
+UNIT_FEATURES = {**asdict(UNITS), 'n_mels': 40}
+
+
+def frame_features(frames_dir: str) -> dict:
+    """Geometry and band count of the frame targets: features.json of a targets.py folder, else the units' own."""
+    return json.loads((Path(frames_dir) / 'features.json').read_text()) if frames_dir else dict(UNIT_FEATURES)
+
+
+def load_split(split: str, limit: int = 0, label: np.ndarray | None = None, frames_dir: str = ''):
+    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of work/units, in file order, clips with frames only
+    (from `frames_dir` when given); with `label`, each unit replaced by its group."""
     clips = []
+    folder = Path(frames_dir) if frames_dir else WORK / 'units/frames'
     for line in open(WORK / f'units/{split}.jsonl'):
         row = json.loads(line)
-        frames = WORK / f'units/frames/{row["id"]}.npy'
+        frames = folder / f'{row["id"]}.npy'
         if frames.exists():
             units = np.array(row['units'], dtype=np.int64)
             clips.append((row['id'], units if label is None else label[units], np.load(frames)))
@@ -224,10 +238,16 @@ def main(argv: list[str] | None = None):
     groups = None if label is None else [int(x) for x in label]
     if state and 'unit_groups' in state and state['unit_groups'] != groups:
         raise SystemExit(f'{resume_path} was trained on other unit groups than --unit_map {c.unit_map or "(none)"} gives')
+    if c.pack and c.frames:
+        raise SystemExit('--frames replaces work/units/frames; it does not apply to --pack')
+    features = frame_features(c.frames)
+    if state and state.get('features', UNIT_FEATURES) != features:
+        raise SystemExit(f'{resume_path} was trained on other frame targets than --frames {c.frames or "(work/units/frames)"} gives')
     if state:
         mcfg = SpeakerConfig(**state['model_config'])
     else:
-        mcfg = SpeakerConfig(dropout=c.dropout, **({'n_units': int(label.max()) + 1} if label is not None else {}))
+        mcfg = SpeakerConfig(dropout=c.dropout, n_mels=features['n_mels'],
+                             **({'n_units': int(label.max()) + 1} if label is not None else {}))
 
     pack = Path(c.pack) if c.pack else None
     if pack and label is not None:
@@ -241,12 +261,12 @@ def main(argv: list[str] | None = None):
             print(f'note: the pack holds {len(val)} val clips; evaluating on those, not {c.eval_clips}', flush=True)
         prior = None if state else read_prior(pack)                      # computed over the FULL train set by pack.py
     else:
-        rows = load_split('train', c.max_clips, label)
+        rows = load_split('train', c.max_clips, label, c.frames)
         units, frames = np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows])
         train = Clips.from_arrays(units, frames, np.array([len(u) for _, u, _ in rows]), device)
         prior = None if state else data_prior(units, frames, mcfg)
         del rows, units, frames
-        rows = load_split('val', c.eval_clips, label)
+        rows = load_split('val', c.eval_clips, label, c.frames)
         val = Clips.from_arrays(np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows]),
                                 np.array([len(u) for _, u, _ in rows]), device)
     print(f'{len(train)} train clips ({int(train.lengths.sum())} units), {len(val)} val clips, on {device}', flush=True)
@@ -288,10 +308,11 @@ def main(argv: list[str] | None = None):
 
     def save():
         save_checkpoint(ckpt_path, {'model': cpu(best), 'step': best_step, 'val_loss': best_val, 'val_parts': best_parts,
-                     'steps_run': step, 'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups})
+                     'steps_run': step, 'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups,
+                     'features': features})
         save_checkpoint(resume_path, {'model': cpu(model.state_dict()), 'optimizer': opt.state_dict(), 'step': step, 'elapsed': budget.elapsed(),
                      'gen_state': gen.get_state(), 'device': device.type, 'best_val': best_val, 'best_step': best_step,
-                     'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups})
+                     'model_config': asdict(mcfg), 'train_config': asdict(c), 'unit_groups': groups, 'features': features})
 
     log = open(out / 'log.jsonl', 'a')
 

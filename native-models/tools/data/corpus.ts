@@ -2,13 +2,16 @@
  * Build the TTS corpus and its teacher audio. One resumable command (docs/text-and-corpus.md):
  *
  *   node --import tsx native-models/tools/data/corpus.ts [--steps gather,select,render] [--workers 2]
+ *                                                 [--rates 16000[,24000]] [--max-train N]
  *                                                 [--target-train 10000] [--eval-until-train N]
  *                                                 [--extra-caps SOURCE,FAMILY,OPENING] [--refresh]
  *                                                 [--everyday]
  *
  *   gather  paragraphs from dpkg/man/README/info → work/corpus/paragraphs.jsonl (kept unless --refresh)
  *   select  sentences → work/corpus/{train,val,test}.jsonl  {id, text, phonemes} (+ stats.json)
- *   render  Festival teacher audio → work/wav/<id>.wav, test then val then train; skips existing files
+ *   render  Festival teacher audio → work/wav/<id>.wav, test then val then train; skips existing files.
+ *           --rates 16000,24000 also writes work/wav-24000/<id>.wav from the same render (a rate other
+ *           than 16000 goes to work/wav-<rate>); --max-train N renders only the first N train sentences
  *   --everyday  adds everyday prose from Debian packages (everyday.ts: fortunes-min, wordnet-base,
  *           dict-gcide) to the gathered paragraphs at selection
  *   prune   delete work/wav/<id>.wav files whose id is in no split (left behind when selection changed)
@@ -74,11 +77,12 @@ function select(paragraphs: readonly Paragraph[], targetTrain: number, evalUntil
   console.log(`select: ${JSON.stringify(stats)}`);
 }
 
-function corpusJobs(step: string): RenderJob[] {
+function corpusJobs(step: string, maxTrain = Number.POSITIVE_INFINITY): RenderJob[] {
   return SPLITS.flatMap((split) => {
     const path = join(CORPUS_DIR, `${split}.jsonl`);
     if (!existsSync(path)) throw new Error(`${step}: ${path} is missing; run the select step first`);
-    return readJsonl<RenderJob>(path).map(({ id, text }) => ({ id, text }));
+    const rows = readJsonl<RenderJob>(path).map(({ id, text }) => ({ id, text }));
+    return split === 'train' ? rows.slice(0, maxTrain) : rows;
   });
 }
 
@@ -89,11 +93,17 @@ function prune(): void {
   console.log(`prune: removed ${stale.length} WAV files of sentences no longer in the corpus`);
 }
 
-async function render(workers: number): Promise<void> {
-  const jobs = corpusJobs('render');
+/** Where clips at `rate` Hz go: work/wav at 16 kHz (what the units read), work/wav-<rate> otherwise. */
+const wavDirAt = (rate: number): string => (rate === 16000 ? WAV_DIR : `${WAV_DIR}-${rate}`);
+
+async function render(workers: number, rates: readonly number[], maxTrain: number): Promise<void> {
+  const jobs = corpusJobs('render', maxTrain);
   let lastPrint = 0;
+  const [first, ...rest] = rates;
   const result = await renderAll(jobs, {
-    wavDir: WAV_DIR,
+    wavDir: wavDirAt(first),
+    sampleRate: first,
+    also: rest.map((rate) => ({ wavDir: wavDirAt(rate), sampleRate: rate })),
     workers,
     onProgress: (p) => {
       const now = Date.now();
@@ -117,6 +127,8 @@ async function main(): Promise<void> {
     options: {
       steps: { type: 'string', default: 'gather,select,render' },
       workers: { type: 'string', default: '2' },
+      rates: { type: 'string', default: '16000' },
+      'max-train': { type: 'string' },
       'target-train': { type: 'string', default: '10000' },
       'eval-until-train': { type: 'string' },
       'extra-caps': { type: 'string' },
@@ -139,7 +151,7 @@ async function main(): Promise<void> {
         values['extra-caps'] ? (values['extra-caps'].split(',').map(Number) as [number, number, number]) : undefined,
       );
   }
-  if (steps.has('render')) await render(Number(values.workers));
+  if (steps.has('render')) await render(Number(values.workers), values.rates.split(',').map(Number), Number(values['max-train'] ?? Number.POSITIVE_INFINITY));
   if (steps.has('prune')) prune();
 }
 

@@ -1,6 +1,7 @@
 /**
  * Teacher audio: Festival (HTS voice cmu_us_slt_arctic_hts) reads each sentence's normalised text;
- * sox converts its 32 kHz output to 16 kHz mono 16-bit PCM WAV.
+ * sox converts its 32 kHz output to mono 16-bit PCM WAV at each requested rate (16 kHz by default),
+ * so clips at two rates come from one and the same 32 kHz render.
  *
  * Resumable: a sentence whose <id>.wav exists is skipped. Each file is written under a temporary
  * name and renamed when complete, so an existing <id>.wav is always a whole file.
@@ -19,9 +20,16 @@ export interface RenderJob {
   readonly text: string;
 }
 
-export interface RenderOptions {
+export interface RenderOutput {
   /** Directory of <id>.wav files. */
   readonly wavDir: string;
+  /** Sample rate of its files in Hz. Default 16000 (the units and the 16 kHz speaker). */
+  readonly sampleRate?: number;
+}
+
+export interface RenderOptions extends RenderOutput {
+  /** More copies of each clip from the same render, e.g. 24 kHz audio for a 24 kHz speaker. Default none. */
+  readonly also?: readonly RenderOutput[];
   /** Parallel Festival processes. Default 2 (one per core on the corpus machine). */
   readonly workers?: number;
   /** Festival voice. Default "voice_cmu_us_slt_arctic_hts". */
@@ -49,8 +57,10 @@ const BATCH = 16;
 /** A Scheme string literal. */
 const schemeString = (text: string): string => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-async function renderBatch(batch: readonly RenderJob[], wavDir: string, voice: string): Promise<void> {
-  const base = join(wavDir, `.tmp-${batch[0].id}-${process.pid}`);
+const wavPath = (output: RenderOutput, job: RenderJob): string => join(output.wavDir, `${job.id}.wav`);
+
+async function renderBatch(batch: readonly RenderJob[], outputs: readonly RenderOutput[], voice: string): Promise<void> {
+  const base = join(outputs[0].wavDir, `.tmp-${batch[0].id}-${process.pid}`);
   const scriptPath = `${base}.scm`;
   const raw = batch.map((_, i) => `${base}.${i}.raw.wav`);
   const out = batch.map((_, i) => `${base}.${i}.wav`);
@@ -59,20 +69,29 @@ async function renderBatch(batch: readonly RenderJob[], wavDir: string, voice: s
     writeFileSync(scriptPath, `(${voice})\n${lines.join('\n')}\n`);
     await run('festival', ['--batch', scriptPath]);
     for (let i = 0; i < batch.length; i++) {
-      await run('sox', [raw[i], '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', out[i]]);
-      renameSync(out[i], join(wavDir, `${batch[i].id}.wav`));
+      for (const output of outputs) {
+        const rate = String(output.sampleRate ?? 16000);
+        await run('sox', [raw[i], '-r', rate, '-c', '1', '-b', '16', '-e', 'signed-integer', out[i]]);
+        renameSync(out[i], wavPath(output, batch[i]));
+      }
     }
   } finally {
     for (const path of [scriptPath, ...raw, ...out]) rmSync(path, { force: true });
   }
 }
 
-/** Render every job whose WAV is missing, in order, with `workers` parallel workers. */
+/** Render every job whose WAV is missing at some output, in order, with `workers` parallel workers. */
 export async function renderAll(jobs: readonly RenderJob[], options: RenderOptions): Promise<RenderProgress> {
   const workers = options.workers ?? 2;
   const voice = options.voice ?? 'voice_cmu_us_slt_arctic_hts';
-  mkdirSync(options.wavDir, { recursive: true });
-  const pending = jobs.filter((job) => !existsSync(join(options.wavDir, `${job.id}.wav`)));
+  const outputs: readonly RenderOutput[] = [options, ...(options.also ?? [])];
+  for (const output of outputs) {
+    const rate = output.sampleRate ?? 16000;
+    if (!Number.isInteger(rate) || rate < 8000 || rate > 32000)
+      throw new RenderError(`render: sample rate ${rate} Hz is outside 8000-32000 (Festival renders at 32 kHz)`);
+    mkdirSync(output.wavDir, { recursive: true });
+  }
+  const pending = jobs.filter((job) => outputs.some((output) => !existsSync(wavPath(output, job))));
   const skipped = jobs.length - pending.length;
   const started = Date.now();
   let done = 0;
@@ -90,7 +109,7 @@ export async function renderAll(jobs: readonly RenderJob[], options: RenderOptio
       const batch = pending.slice(next, next + BATCH);
       next += batch.length;
       try {
-        await renderBatch(batch, options.wavDir, voice);
+        await renderBatch(batch, outputs, voice);
         done += batch.length;
       } catch (error) {
         failed += batch.length;

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { AudioFileWriter, AudioTooLongError, formatOf, OutputPathError, writeAudioFile } from '../../../electron/core/audio/write.ts';
 import { assertFits, estimateBytes } from '../../../electron/core/audio/formats.ts';
 import { oggCrc } from '../../../electron/core/audio/ogg.ts';
+import { decodeWav, encodeWav } from '../../../electron/core/audio/wav.ts';
 
 const tone = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i / 5));
 
@@ -137,6 +138,42 @@ test('Ogg Opus decodes (ffmpeg) to the same length, aligned with the input (the 
   assert.ok(bytes.length < samples.length * 2 * 0.15, `${bytes.length} bytes: ~24 kbit/s`);
 });
 
+/** Share of the power of `x` (at `rate` Hz) within [lo, hi] Hz, over `n` samples from `from`. */
+function bandShare(x: ArrayLike<number>, rate: number, lo: number, hi: number, from = 4000, n = 4800): number {
+  let total = 0;
+  let at = 0;
+  for (let k = 1; k < n / 2; k++) {
+    let re = 0;
+    let im = 0;
+    for (let t = 0; t < n; t++) {
+      const a = (-2 * Math.PI * k * t) / n;
+      re += x[from + t] * Math.cos(a);
+      im += x[from + t] * Math.sin(a);
+    }
+    total += re * re + im * im;
+    const f = (k * rate) / n;
+    if (f >= lo && f <= hi) at += re * re + im * im;
+  }
+  return at / total;
+}
+
+test('Ogg Opus carries what went in: a 440 Hz tone at 16 and 24 kHz, and a 10 kHz one at 24 kHz', async (t) => {
+  if (!hasFfmpeg) return t.skip('ffmpeg is not installed');
+  const dir = await mkdtemp(path.join(tmpdir(), 'spear-audio-'));
+  // At 24 kbit/s Opus codes the band above 8 kHz as shaped noise: the 10 kHz tone stays in its band, not its bin.
+  for (const [rate, hz, lo, hi] of [
+    [16000, 440, 420, 460],
+    [24000, 440, 420, 460],
+    [24000, 10000, 9000, 11000],
+  ]) {
+    const tone = Float32Array.from({ length: rate }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / rate));
+    const file = path.join(dir, `tone-${rate}-${hz}.opus`);
+    await writeAudioFile(file, tone, rate);
+    const share = bandShare(decode(file, rate), rate, lo, hi);
+    assert.ok(share > 0.9, `${hz} Hz at ${rate} Hz: ${share.toFixed(3)} of the decoded power within ${lo}-${hi} Hz`);
+  }
+});
+
 test('a WAV past its size limit fails with one line and leaves nothing; the estimate refuses it up front', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'spear-audio-'));
   const target = path.join(dir, 'big.wav');
@@ -156,4 +193,22 @@ test('a WAV past its size limit fails with one line and leaves nothing; the esti
   for (const format of ['flac', 'opus', 'mp3'] as const) assert.doesNotThrow(() => assertFits('x', format, 100 * 3600, 16000));
   assert.ok(estimateBytes('opus', 3600, 16000) < estimateBytes('mp3', 3600, 16000));
   assert.ok(estimateBytes('mp3', 3600, 16000) < estimateBytes('flac', 3600, 16000));
+});
+
+test('decodeWav reads back what encodeWav wrote, skips other chunks, and refuses what is not 16-bit mono PCM', () => {
+  const samples = Float32Array.from({ length: 101 }, (_, i) => Math.round(0.5 * Math.sin(i / 3) * 32767) / 32768);
+  const bytes = encodeWav(samples, 24000);
+  const back = decodeWav(bytes);
+  assert.ok(back);
+  assert.equal(back.sampleRate, 24000);
+  assert.equal(back.samples.length, 101);
+  for (let i = 0; i < 101; i++) assert.ok(Math.abs(back.samples[i] - samples[i]) <= 1 / 32768, `sample ${i}`);
+  // A LIST chunk of odd length between fmt and data (padded to even), as other writers put there.
+  const list = new Uint8Array([...new TextEncoder().encode('LIST'), 3, 0, 0, 0, 1, 2, 3, 0]);
+  const withList = new Uint8Array([...bytes.subarray(0, 36), ...list, ...bytes.subarray(36)]);
+  assert.equal(decodeWav(withList)?.samples.length, 101);
+  const stereo = bytes.slice();
+  stereo[22] = 2;
+  assert.equal(decodeWav(stereo), null);
+  assert.equal(decodeWav(new TextEncoder().encode('RIFF....WAVEjunk')), null);
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Fft } from '../../../electron/core/audio/dsp/fft.ts';
 import { bandToBin, logMel, melFilterbank } from '../../../electron/core/audio/dsp/mel.ts';
+import { resample } from '../../../electron/core/audio/dsp/resample.ts';
 import { sourceFilter } from '../../../electron/core/audio/dsp/source-filter.ts';
 import { DEFAULT_GEOMETRY as G, hann, loadFrame, OverlapAdd } from '../../../electron/core/audio/dsp/stft.ts';
 import { stretchFrames, stretchedLength } from '../../../electron/core/audio/dsp/stretch.ts';
@@ -63,6 +64,20 @@ test('mel filterbank and log-mel match the Python twin (features.py), pinned val
   const lm = logMel(sine(440, 0.5, 3200), 40, G);
   const pyFrame10 = [-8.937089920043945, 0.47730642557144165, 6.16159200668335, -23.025850296020508];
   [0, 5, 8, 39].forEach((b, i) => assert.ok(Math.abs(lm[10 * 40 + b] - pyFrame10[i]) < 1e-3, `band ${b}: ${lm[10 * 40 + b]}`));
+});
+
+test('at 24 kHz (hop 240, Hann 600, FFT 1024, 46 bands to 12 kHz) too, pinned values of features.py', () => {
+  const G24 = { sampleRate: 24000, hop: 240, win: 600, nFft: 1024 };
+  const bank = melFilterbank(46, G24);
+  const sums = [0, 1, 23, 45].map((b) => bank[b].reduce((s, v) => s + v, 0));
+  const python = [1.93221300152387, 2.08691542651726, 8.097153577122366, 31.430258524913963];
+  sums.forEach((s, i) => assert.ok(Math.abs(s - python[i]) < 1e-9, `band sum ${i}: ${s} vs ${python[i]}`));
+  // 440 Hz and a quieter 10 kHz tone: band 43 (centred on 9.9 kHz) sees the second, which a 16 kHz analysis cannot.
+  const x = Float32Array.from({ length: 4800 }, (_, n) => 0.5 * Math.sin((2 * Math.PI * 440 * n) / 24000) + 0.05 * Math.sin((2 * Math.PI * 10000 * n) / 24000));
+  const lm = logMel(x, 46, G24);
+  assert.equal(lm.length, 20 * 46);
+  const pyFrame10 = [-8.272966384887695, 1.6096495389938354, 7.050807952880859, 4.726614475250244, -14.601027488708496];
+  [0, 5, 8, 43, 45].forEach((b, i) => assert.ok(Math.abs(lm[10 * 46 + b] - pyFrame10[i]) < 1e-3, `band ${b}: ${lm[10 * 46 + b]}`));
 });
 
 /** Frames with the same log-mel row, log f0 and voicing everywhere. */
@@ -181,4 +196,18 @@ test('stretch + source-filter: a faster rate keeps the pitch; a pitch shift move
   assert.ok(Math.abs(period(fast, 1500, 5000) - p0) <= 1, 'the pitch is kept at rate 1.5');
   const expected = 80 / 2 ** (5 / 12);
   assert.ok(Math.abs(period(up, 2000, 8000) - expected) <= 1, `up 5 semitones: period ${period(up, 2000, 8000)} vs ${expected.toFixed(1)}`);
+});
+
+test('resample 24 → 16 kHz: a 1 kHz tone is the 16 kHz tone, a 10 kHz one is gone; the same rate is the input', () => {
+  const tone = (hz: number, rate: number): Float32Array => Float32Array.from({ length: rate }, (_, n) => 0.5 * Math.sin((2 * Math.PI * hz * n) / rate));
+  const low = resample(tone(1000, 24000), 24000, 16000);
+  assert.equal(low.length, 16000);
+  const expected = tone(1000, 16000);
+  for (let n = 100; n < 15900; n++) assert.ok(Math.abs(low[n] - expected[n]) < 1e-4, `sample ${n}: ${low[n]} vs ${expected[n]}`);
+  const high = resample(tone(10000, 24000), 24000, 16000);
+  assert.ok(rms(high, 100, 15900) < 1e-3 * rms(tone(10000, 24000)), `10 kHz left at rms ${rms(high, 100, 15900)}`);
+  assert.equal(resample(tone(1000, 22050), 22050, 16000).length, Math.round((22050 * 16000) / 22050));
+  const same = tone(440, 16000);
+  assert.equal(resample(same, 16000, 16000), same);
+  assert.throws(() => resample(same, 0, 16000), RangeError);
 });

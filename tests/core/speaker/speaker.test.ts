@@ -20,10 +20,11 @@ after(async () => {
   await speaker.release();
 });
 
-test('the shipped speaker: 16 kHz, 25 units per second, 1024 units, 640 samples per unit', () => {
-  assert.equal(speaker.sampleRate, 16000);
+test('the shipped speaker: 24 kHz, 25 units per second, 1024 units, 960 samples per unit', () => {
+  assert.equal(speaker.sampleRate, 24000);
   assert.equal(speaker.unitRate, 25);
   assert.equal(speaker.unitCount, 1024);
+  assert.equal(speaker.samplesPerUnit, 960);
   assert.equal(speaker.samplesPerUnit, speaker.sampleRate / speaker.unitRate);
 });
 
