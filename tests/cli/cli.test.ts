@@ -498,8 +498,10 @@ test('bench --json emits one row per strategy and gamma with every field', async
     'speedup_max',
     'lossless',
     'provider',
+    'target',
   ];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
+  for (const row of rows) assert.equal(row.target, 'int8', 'the shipped voice decodes with its int8 target');
   for (const row of rows) assert.equal(row.lossless, true, 'every strategy the engine runs is lossless');
   for (const row of rows) assert.equal(row.provider, 'cpu', 'the provider that ran');
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
@@ -507,6 +509,12 @@ test('bench --json emits one row per strategy and gamma with every field', async
   assert.equal(rows[0].strategy, 'ar');
   assert.equal(rows[0].speedup_vs_ar, 1);
   assert.deepEqual([rows[0].speedup_min, rows[0].speedup_max], [1, 1]);
+  const float = spear(['bench', '--texts', texts, '--strategies', 'ar', '--repeats', '1', '--target', 'float32', '--json']);
+  assert.equal(float.code, 0, float.stderr);
+  assert.equal(JSON.parse(float.stdout)[0].target, 'float32');
+  const unknown = spear(['bench', '--texts', texts, '--strategies', 'ar', '--repeats', '1', '--target', 'int4']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /has no target "int4" \(known: int8, float32\)/);
 });
 
 /** Runs a failing command and asserts its one-line message, its exit code and that no file was left. */

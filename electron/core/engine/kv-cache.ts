@@ -31,6 +31,9 @@ import type { KvLayout } from './tensor-names.ts';
  */
 export const GROW_STRIDE = 32;
 
+/** What a graph call reads and writes of a cache (Graph.run): a KvCache, or some of its slots (`KvCache.window`). */
+export type GraphCache = Pick<KvCache, 'layers' | 'lengths' | 'tokenAxis' | 'pastView' | 'append'>;
+
 export interface PastView {
   keys: Float32Array[];
   values: Float32Array[];
@@ -96,16 +99,18 @@ export class KvCache {
    * P positions instead of the capacity (a batch of 3 rows cost 2.5× one row when every call carried
    * the capacity). `past_len` masks each shorter row's tail either way.
    */
-  pastView(active: number): PastView {
+  pastView(active: number, first = 0): PastView {
     if (this.layout === 'bnsh') {
-      const end = active * this.slotSize;
+      const start = first * this.slotSize;
+      const end = (first + active) * this.slotSize;
       return {
-        keys: this.keys.map((k) => k.subarray(0, end)),
-        values: this.values.map((v) => v.subarray(0, end)),
+        keys: this.keys.map((k) => k.subarray(start, end)),
+        values: this.values.map((v) => v.subarray(start, end)),
         pastLength: this.stride,
         dims: [active, this.heads, this.stride, this.headDim],
       };
     }
+    if (first !== 0) throw new RangeError('a "bsd" cache is read from its first slot');
     if (active === 1) {
       const end = this.lengths[0] * this.kvDim;
       const P = this.lengths[0];
@@ -137,6 +142,21 @@ export class KvCache {
       values: gather(this.values, this.scratch.values),
       pastLength: longest,
       dims: [active, longest, this.kvDim],
+    };
+  }
+
+  /**
+   * Slots [first, first + count) seen as a cache of their own, for a call that feeds only those rows
+   * (a graph whose manifest entry limits its rows per call). Lengths and buffers are shared, not copied.
+   */
+  window(first: number, count: number): GraphCache {
+    if (first + count > this.slots) throw new RangeError(`slots ${first}…${first + count - 1} of ${this.slots}`);
+    return {
+      layers: this.layers,
+      lengths: this.lengths.subarray(first, first + count),
+      tokenAxis: this.tokenAxis,
+      pastView: (active: number) => this.pastView(active, first),
+      append: (slot, newKeys, newValues, batchRow, tokensPerRow, count) => this.append(first + slot, newKeys, newValues, batchRow, tokensPerRow, count),
     };
   }
 

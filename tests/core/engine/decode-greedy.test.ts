@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { TreeShape, type TreeSpec } from '../../../electron/core/engine/tree.ts';
-import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_INT8_TARGET, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
 const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'];
 /** The strategies of a fixture: tiny alone carries the seed prophet (`prophet`). */
@@ -14,7 +14,7 @@ const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
 // Different caps per row so rows stop at different steps (the stop token ends others earlier).
 const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];
 
-for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
+for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED, TINY_INT8_TARGET]) {
   for (const batch of [1, 3, 8]) {
     test(`greedy: every strategy emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
       const model = await fixture(dir);
@@ -53,39 +53,40 @@ const TREES: TreeSpec[] = [
   [...Array.from({ length: 16 }, (_, r) => [r]), [0, 0], [0, 2], [3, 1], [3, 1, 0]],
 ];
 
-for (const batch of [1, 3, 8]) {
-  test(`greedy: medusa with a tree emits exactly the tokens of ar (tiny-fused, batch ${batch})`, async () => {
-    const model = await fixture(TINY_FUSED);
-    const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
-    const maxNewTokens = MAX_NEW.slice(0, batch);
-    const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
-    const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
-    const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
-    let accepted = 0;
-    for (const tree of TREES) {
-      let offChain = 0;
-      const spec = await decode(model, prompts, {
-        strategy: 'medusa',
-        tree,
-        maxNewTokens,
-        stopToken,
-        onEvent: (e) => {
-          if (e.type !== 'step') return;
-          accepted += e.accepted;
-          assert.ok(e.drafted.length >= 1 && e.drafted.length <= new TreeShape(tree).depth, 'a step reports one path of the tree');
-          if (new TreeShape(tree).widths[0] === 16) assert.ok(e.accepted >= 1, `tree ${JSON.stringify(tree)}: every token is a candidate at depth 1`);
-        },
-        onGraphCall: (call) => {
-          // A node past the first child of its parent: positions repeat within one call.
-          if (call.role === 'full' && new Set(call.positions).size < call.positions.length) offChain++;
-        },
-      });
-      assert.deepEqual(spec.rows, ar.rows, `tree ${JSON.stringify(tree)}`);
-      if (new TreeShape(tree).widths.some((k) => k > 1)) assert.ok(offChain > 0, `tree ${JSON.stringify(tree)}: the calls scored a tree`);
-    }
-    assert.ok(accepted > 0, 'some drafts accepted');
-  });
-}
+for (const dir of [TINY_FUSED, TINY_INT8_TARGET])
+  for (const batch of [1, 3, 8]) {
+    test(`greedy: medusa with a tree emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
+      const model = await fixture(dir);
+      const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
+      const maxNewTokens = MAX_NEW.slice(0, batch);
+      const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
+      const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
+      const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
+      let accepted = 0;
+      for (const tree of TREES) {
+        let offChain = 0;
+        const spec = await decode(model, prompts, {
+          strategy: 'medusa',
+          tree,
+          maxNewTokens,
+          stopToken,
+          onEvent: (e) => {
+            if (e.type !== 'step') return;
+            accepted += e.accepted;
+            assert.ok(e.drafted.length >= 1 && e.drafted.length <= new TreeShape(tree).depth, 'a step reports one path of the tree');
+            if (new TreeShape(tree).widths[0] === 16) assert.ok(e.accepted >= 1, `tree ${JSON.stringify(tree)}: every token is a candidate at depth 1`);
+          },
+          onGraphCall: (call) => {
+            // A node past the first child of its parent: positions repeat within one call.
+            if (call.role === 'full' && new Set(call.positions).size < call.positions.length) offChain++;
+          },
+        });
+        assert.deepEqual(spec.rows, ar.rows, `tree ${JSON.stringify(tree)}`);
+        if (new TreeShape(tree).widths.some((k) => k > 1)) assert.ok(offChain > 0, `tree ${JSON.stringify(tree)}: the calls scored a tree`);
+      }
+      assert.ok(accepted > 0, 'some drafts accepted');
+    });
+  }
 
 test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step for step; a wide tree takes fewer steps', async () => {
   const model = await fixture(TINY_FUSED);
@@ -103,7 +104,7 @@ test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step fo
   assert.ok(wide.length < chain.length, `a wider tree takes fewer steps (${wide.length} against ${chain.length})`);
 });
 
-for (const dir of [TINY, TINY_FUSED])
+for (const dir of [TINY, TINY_FUSED, TINY_INT8_TARGET])
   test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
     const model = await fixture(dir);
     const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
