@@ -5,6 +5,7 @@
  * units. Decoding only (no speaker), greedy, after one warm-up round.
  *
  *   node --import tsx tests/bench/voice-ab.mts --a /path/to/voice-before --b native-models/voice [--rounds 3] [--configs ar:0,eagle:4] [--batch 1]
+ *   node --import tsx tests/bench/voice-ab.mts --a native-models/voice#float32 --b native-models/voice   # a voice's two targets
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,9 @@ const configs = args.configs.split(',').map((s) => {
   const [strategy, gamma] = s.split(':');
   return { strategy: strategy as Strategy, gamma: Number(gamma ?? 0), label: s };
 });
-const voices = [await openVoice(args.a, {}), await openVoice(args.b, {})];
+// DIR#NAME opens the voice with its target build NAME (the manifest's "targets").
+const open = (spec: string) => openVoice(spec.split('#')[0], { target: spec.split('#')[1] });
+const voices = [await open(args.a), await open(args.b)];
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voices[0].maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
 const prompts = sentences.map((s) => voices[0].prompt(s.phonemeIds.slice(0, voices[0].maxPhonemes)));
 const caps = sentences.map((s) => voices[0].maxUnits(s.phonemeIds.length));

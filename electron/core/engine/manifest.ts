@@ -44,6 +44,12 @@ export interface GraphEntry {
   min_tokens?: number;
   /** The most rows one call may feed (default: any); the engine splits a batch into calls of this many. */
   rows_per_call?: number;
+  /**
+   * false: the graph reads tree_mask, but a draft tree's tokens may not score bit for bit as the same
+   * tokens fed as a chain (the int8 target: a node's cache position differs from its chain position,
+   * and quantised activations make the rounding visible); the engine verifies no tree with it.
+   */
+  trees?: boolean;
   /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
   skip?: { attention: number[]; mlp: number[] };
   /** `medusa`: its heads, the most drafts per step (logits are (B, T, heads, V)). */
@@ -280,6 +286,7 @@ function layoutProblems(role: string, g: GraphEntry, context: number): string[] 
     return [`graph "${role}" has kv_layout ${JSON.stringify(g.kv_layout)} (known: ${KV_LAYOUTS.join(', ')})`];
   if (g.kv_layout !== 'bnsh') return [];
   const problems: string[] = [];
+  if (g.trees !== undefined && typeof g.trees !== 'boolean') problems.push(`graph "${role}" has "trees" ${JSON.stringify(g.trees)}: true, false or absent`);
   for (const key of ['min_tokens', 'rows_per_call'] as const) {
     if (g[key] !== undefined && !(isInt(g[key]) && g[key] >= 1))
       problems.push(`graph "${role}" has "${key}" ${JSON.stringify(g[key])}: a positive integer or absent`);

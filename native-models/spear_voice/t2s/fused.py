@@ -437,7 +437,7 @@ def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
             "file": file, "sha256": sha256(os.path.join(voice, file)), "cache_layers": len(spans[role]), "kv_dim": entry["kv_dim"],
             **({"hidden_dim": entry["hidden_dim"]} if "hidden_dim" in entry else {}),
             "kv_layout": "bnsh", "kv_heads": H, "max_positions": max_positions,
-            **({"min_tokens": 2, "rows_per_call": 1} if int8 else {}),
+            **({"min_tokens": 2, "rows_per_call": 1, **({"trees": False} if role == "full" else {})} if int8 else {}),
             "inputs": [i.name for i in model.graph.input], "outputs": [o.name for o in model.graph.output],
             "source": {"file": src["file"], "sha256": src["sha256"], "construction": INT8_CONSTRUCTION if int8 else CONSTRUCTION},
         }

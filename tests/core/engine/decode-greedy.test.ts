@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DecodeOptionError } from '../../../electron/core/errors.ts';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { TreeShape, type TreeSpec } from '../../../electron/core/engine/tree.ts';
@@ -53,40 +54,53 @@ const TREES: TreeSpec[] = [
   [...Array.from({ length: 16 }, (_, r) => [r]), [0, 0], [0, 2], [3, 1], [3, 1, 0]],
 ];
 
-for (const dir of [TINY_FUSED, TINY_INT8_TARGET])
-  for (const batch of [1, 3, 8]) {
-    test(`greedy: medusa with a tree emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
-      const model = await fixture(dir);
-      const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
-      const maxNewTokens = MAX_NEW.slice(0, batch);
-      const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
-      const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
-      const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
-      let accepted = 0;
-      for (const tree of TREES) {
-        let offChain = 0;
-        const spec = await decode(model, prompts, {
-          strategy: 'medusa',
-          tree,
-          maxNewTokens,
-          stopToken,
-          onEvent: (e) => {
-            if (e.type !== 'step') return;
-            accepted += e.accepted;
-            assert.ok(e.drafted.length >= 1 && e.drafted.length <= new TreeShape(tree).depth, 'a step reports one path of the tree');
-            if (new TreeShape(tree).widths[0] === 16) assert.ok(e.accepted >= 1, `tree ${JSON.stringify(tree)}: every token is a candidate at depth 1`);
-          },
-          onGraphCall: (call) => {
-            // A node past the first child of its parent: positions repeat within one call.
-            if (call.role === 'full' && new Set(call.positions).size < call.positions.length) offChain++;
-          },
-        });
-        assert.deepEqual(spec.rows, ar.rows, `tree ${JSON.stringify(tree)}`);
-        if (new TreeShape(tree).widths.some((k) => k > 1)) assert.ok(offChain > 0, `tree ${JSON.stringify(tree)}: the calls scored a tree`);
-      }
-      assert.ok(accepted > 0, 'some drafts accepted');
-    });
-  }
+for (const batch of [1, 3, 8]) {
+  test(`greedy: medusa with a tree emits exactly the tokens of ar (tiny-fused, batch ${batch})`, async () => {
+    const model = await fixture(TINY_FUSED);
+    const prompts = makePrompts(PROMPT_LENGTHS.slice(0, batch), model.vocabSize, batch);
+    const maxNewTokens = MAX_NEW.slice(0, batch);
+    const free = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken: null });
+    const stopToken = free.rows.map((r) => r.tokens[Math.floor(r.tokens.length / 2)]).find((t) => t !== undefined)!;
+    const ar = await decode(model, prompts, { strategy: 'ar', maxNewTokens, stopToken });
+    let accepted = 0;
+    for (const tree of TREES) {
+      let offChain = 0;
+      const spec = await decode(model, prompts, {
+        strategy: 'medusa',
+        tree,
+        maxNewTokens,
+        stopToken,
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          accepted += e.accepted;
+          assert.ok(e.drafted.length >= 1 && e.drafted.length <= new TreeShape(tree).depth, 'a step reports one path of the tree');
+          if (new TreeShape(tree).widths[0] === 16) assert.ok(e.accepted >= 1, `tree ${JSON.stringify(tree)}: every token is a candidate at depth 1`);
+        },
+        onGraphCall: (call) => {
+          // A node past the first child of its parent: positions repeat within one call.
+          if (call.role === 'full' && new Set(call.positions).size < call.positions.length) offChain++;
+        },
+      });
+      assert.deepEqual(spec.rows, ar.rows, `tree ${JSON.stringify(tree)}`);
+      if (new TreeShape(tree).widths.some((k) => k > 1)) assert.ok(offChain > 0, `tree ${JSON.stringify(tree)}: the calls scored a tree`);
+    }
+    assert.ok(accepted > 0, 'some drafts accepted');
+  });
+}
+
+test('a tree is refused in one line on the int8 target, which verifies chains exactly but not trees', async () => {
+  const model = await fixture(TINY_INT8_TARGET);
+  const prompts = makePrompts([3], model.vocabSize, 1);
+  await assert.rejects(decode(model, prompts, { strategy: 'medusa', tree: [2, 1], maxNewTokens: 4 }), (error: Error) => {
+    assert.ok(error instanceof DecodeOptionError);
+    assert.match(
+      error.message,
+      /^tree = .* is not allowed: left out with the int8 target: its full graph \(full\.int8\.onnx\) verifies chains exactly, not trees/,
+    );
+    assert.equal(error.message.split('\n').length, 1);
+    return true;
+  });
+});
 
 test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step for step; a wide tree takes fewer steps', async () => {
   const model = await fixture(TINY_FUSED);
