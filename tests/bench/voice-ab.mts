@@ -6,6 +6,7 @@
  *
  *   node --import tsx tests/bench/voice-ab.mts --a /path/to/voice-before --b native-models/voice [--rounds 3] [--configs ar:0,eagle:4] [--batch 1]
  *   node --import tsx tests/bench/voice-ab.mts --a native-models/voice#float32 --b native-models/voice   # a voice's two targets
+ *   node --import tsx tests/bench/voice-ab.mts --a native-models/voice#float32 --b native-models/voice --batch 8,1   # A 8 at a time, B one
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,7 +26,9 @@ const { values: args } = parseArgs({
 });
 if (!args.a) throw new Error('--a DIR is required (the voice to compare native-models/voice with)');
 const rounds = Number(args.rounds);
-const batch = Number(args.batch);
+// --batch N, or A,B: A's batch and B's (a target that calls one row at a time decodes best one sentence at a time).
+const batches = args.batch.split(',').map(Number);
+const batchOf = (k: number): number => batches[k] ?? batches[0];
 const configs = args.configs.split(',').map((s) => {
   const [strategy, gamma] = s.split(':');
   return { strategy: strategy as Strategy, gamma: Number(gamma ?? 0), label: s };
@@ -55,6 +58,7 @@ for (let round = -1; round < rounds; round++) {
       let units = 0;
       const emitted: number[][] = [];
       const cpu0 = process.cpuUsage();
+      const batch = batchOf(k);
       for (let i = 0; i < prompts.length; i += batch) {
         const r = await decode(voices[k].decoder, prompts.slice(i, i + batch), { strategy, gamma: gamma || undefined, maxNewTokens: caps.slice(i, i + batch) });
         ms += r.ms;
@@ -75,7 +79,7 @@ for (let round = -1; round < rounds; round++) {
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-console.log(`A ${args.a}, B ${args.b}: ${prompts.length} sentences, batch ${batch}, greedy, ${rounds} rounds; units/s wall | CPU, medians`);
+console.log(`A ${args.a}, B ${args.b}: ${prompts.length} sentences, batch ${batches.join(' | ')}, greedy, ${rounds} rounds; units/s wall | CPU, medians`);
 for (const { label } of configs) {
   const [a, b] = results.get(label)!;
   const same = JSON.stringify(a.units) === JSON.stringify(b.units);

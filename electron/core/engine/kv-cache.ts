@@ -195,6 +195,15 @@ export class KvCache {
   }
 
   /**
+   * Lays a "bnsh" cache out for `positions` positions per row now (no-op for "bsd", or when it already
+   * is): for a caller that sets `lengths` itself, as calibration's timing does. A graph that reads
+   * positions below a row's length where they lie (GroupQueryAttention) needs them laid out.
+   */
+  reserve(positions: number): void {
+    if (this.layout === 'bnsh' && positions > this.stride) this.grow(Math.min(positions, this.capacity));
+  }
+
+  /**
    * Lays each head out with room for `needed` positions (rounded up to GROW_STRIDE, at most the
    * capacity), moving the used positions of every slot. Blocks only move to higher offsets, so going
    * from the last block to the first never overwrites one not yet moved.
