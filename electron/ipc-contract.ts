@@ -320,6 +320,8 @@ export interface StrategyInfo {
   strategy: Strategy;
   /** Ascending; empty for ar, which drafts nothing. */
   gammas: number[];
+  /** medusa: whether the voice verifies its draft trees (false with the int8 target: chains only). */
+  trees?: boolean;
 }
 
 export interface CompareOptions {

@@ -50,6 +50,8 @@ Options:
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --target NAME        which build of the voice's target decodes: int8 (its own) or float32
+                           (the voice's manifest lists them; docs/engine.md#the-int8-target)
       --provider P         cpu | webgpu | cuda (falls back to CPU and says so; every row names the provider that ran)
       --json               print a JSON array of rows instead of a table
   -h, --help               this help
@@ -70,6 +72,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  target: { type: 'string' },
   provider: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -81,6 +84,8 @@ export interface BenchRow {
   gamma: number;
   /** The execution provider that ran (after any fallback to CPU). */
   provider: Provider;
+  /** The build of the voice's target that decoded (`--target`; the manifest's "target"), null when unnamed. */
+  target: string | null;
   /** 'groups': lossy acceptance (`--accept groups`), so `lossless` is false. */
   acceptance: 'exact' | 'groups';
   /** Adaptive gamma (`--gammas auto`): drafts stop where the drafter's confidence falls below draft_confidence. */
@@ -160,7 +165,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   // The split the bench runs (model.ts's defaults), for the calibration's predictions.
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
-  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
@@ -239,6 +244,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         // The cost model predicts chains only.
         ...calibrationFields(calibration, { strategy: cell.strategy, gamma: auto || cell.tree ? null : gamma }, split, temperature, batch),
         provider: voice.provider.used,
+        target: voice.decoder.manifest.target ?? null,
         acceptance: cell.strategy === 'ar' ? 'exact' : acceptance,
         lossless: cell.strategy === 'ar' || acceptance === 'exact',
       };
@@ -248,7 +254,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     } else {
       const accept = acceptance === 'groups' ? ', acceptance groups (lossy)' : '';
       process.stdout.write(
-        `voice ${voice.dir}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}${accept}, median of ${repeats}\n`,
+        `voice ${voice.dir}${voice.decoder.manifest.target ? ` (target ${voice.decoder.manifest.target})` : ''}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}${accept}, median of ${repeats}\n`,
       );
       console.table(
         rows.map((r) => ({

@@ -46,6 +46,7 @@ Options:
       --work DIR             corpus/wav/units folder (default native-models/work)
       --out DIR              report folder (default native-models/work/reports)
       --voice DIR            voice directory (default: native-models/voice)
+      --target NAME          which build of the voice's target decodes: int8 (its own) or float32
   -h, --help                 this help
 `;
 
@@ -60,6 +61,7 @@ const OPTIONS = {
   work: { type: 'string' },
   out: { type: 'string' },
   voice: { type: 'string' },
+  target: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -139,7 +141,7 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
   if (v.out === undefined) await mkdir(outDir, { recursive: true }).catch(() => undefined);
   for (const file of ['eval.json', 'eval.md']) await assertWritable(path.join(outDir, file));
 
-  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR);
+  const voice = await openVoice(v.voice ?? DEFAULT_VOICE_DIR, { target: v.target });
   const scratch = await mkdtemp(path.join(tmpdir(), 'spear-eval-'));
   try {
     const settings = resolveSettings(voice, {

@@ -53,7 +53,7 @@ Options:
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
       --seed N             random seed (default 0)
-      --batch N            sentences decoded together (default 8)
+      --batch N            sentences decoded together (default 8; 1 with the int8 target)
       --rate R             speaking rate, 0.5-2 (default 1); the pitch is kept
       --pitch S            pitch shift in semitones, -6 to 6 (default 0); the formants are kept
       --volume V           output gain, 0-2 (default 1; above 1 may clip loud passages)
@@ -66,6 +66,8 @@ Options:
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: calibrated,
                            else --threads)
       --voice DIR          voice directory (default: native-models/voice)
+      --target NAME        which build of the voice's target decodes: int8 (its own) or float32
+                           (the voice's manifest lists them; docs/engine.md#the-int8-target)
       --subtitles FILE     write subtitles with a cue per word: .vtt (WebVTT) or .srt (SubRip)
       --lexicon FILE       your pronunciations (default: the lexicon 'spear lexicon' edits,
                            if there is one; see 'spear lexicon --help')
@@ -104,6 +106,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
   voice: { type: 'string' },
+  target: { type: 'string' },
   subtitles: { type: 'string' },
   lexicon: { type: 'string' },
   'units-out': { type: 'string' },
@@ -171,7 +174,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       settings.maxGamma ??= lookup.calibrated.maxGamma;
     }
   }
-  const voice = await openVoice(voiceDir, { provider, threads, targetThreads });
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   for (const line of lexiconNotices) {
     if (json) json.emit('warning', { message: line });

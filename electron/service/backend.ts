@@ -42,6 +42,8 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   strategies(voice: V): Strategy[];
   /** The largest gamma `strategy` drafts with `voice` (medusa: its heads); absent: no limit below the service's own. */
   gammaLimit?(voice: V, strategy: Strategy): number;
+  /** Whether `voice` verifies medusa's draft trees (the engine refuses them on the int8 target); absent: yes. */
+  verifiesTrees?(voice: V): boolean;
   /** Per-machine calibration (electron/core/calibration); absent where the backend cannot calibrate. */
   calibration?: CalibrationBackend<V>;
   synthesize(voice: V, text: string, settings: Partial<SynthesisSettings>, hooks: SynthesizeHooks): Promise<SynthesisSummary>;

@@ -15,9 +15,13 @@ export class CompareRequestError extends SpearError {}
  * Each strategy the voice runs, with the gammas the Compare view may run it at (none for ar): up to
  * LIMITS.compareGammaMax, and up to `gammaLimit(strategy)` (medusa: its heads).
  */
-export function strategyInfo(strategies: readonly Strategy[], gammaLimit: (strategy: Strategy) => number = () => Infinity): StrategyInfo[] {
+export function strategyInfo(strategies: readonly Strategy[], gammaLimit: (strategy: Strategy) => number = () => Infinity, trees?: boolean): StrategyInfo[] {
   const gammas = Array.from({ length: LIMITS.compareGammaMax - LIMITS.gammaMin + 1 }, (_, i) => LIMITS.gammaMin + i);
-  return strategies.map((strategy) => ({ strategy, gammas: strategy === 'ar' ? [] : gammas.filter((g) => g <= gammaLimit(strategy)) }));
+  return strategies.map((strategy) => ({
+    strategy,
+    gammas: strategy === 'ar' ? [] : gammas.filter((g) => g <= gammaLimit(strategy)),
+    ...(strategy === 'medusa' && trees !== undefined ? { trees } : {}),
+  }));
 }
 
 /** Throws a CompareRequestError naming the first strategy or gamma the voice cannot run. */

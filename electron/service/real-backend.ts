@@ -25,6 +25,7 @@ export function createBackend(options: { voiceDir?: string; calibrationDir?: str
     openVoice: (dir, o) => openVoice(dir, o),
     strategies: (voice) => STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role])),
     gammaLimit: (voice, strategy) => gammaLimit(voice.decoder, strategy),
+    verifiesTrees: (voice) => Boolean(voice.decoder.graphs.full?.hasTreeMask) && voice.decoder.graphs.full?.entry.trees !== false,
     ...(calibrationDir
       ? {
           calibration: {

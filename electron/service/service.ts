@@ -201,7 +201,11 @@ export class StudioService {
   /** The strategies the voice runs, opening it if it is not open. */
   async listStrategies(): Promise<StrategyInfo[]> {
     const voice = await this.voice();
-    return strategyInfo(this.backend.strategies(voice), (strategy) => this.backend.gammaLimit?.(voice, strategy) ?? Infinity);
+    return strategyInfo(
+      this.backend.strategies(voice),
+      (strategy) => this.backend.gammaLimit?.(voice, strategy) ?? Infinity,
+      this.backend.verifiesTrees?.(voice),
+    );
   }
 
   /**

@@ -2,6 +2,7 @@
 //
 //   PYTHONPATH=native-models python3 -m spear_voice.t2s.fused native-models/voice --out /tmp/fused   # or in place
 //   node native-models/tools/fused_cost.mjs VOICE_DIR FUSED_DIR… [--past 150] [--capacity N] [--rounds 60] [--runs 10] [--clock cpu]
+//   node native-models/tools/fused_cost.mjs native-models/voice native-models/voice#float32 native-models/voice --no-parity   # a voice's two targets
 //   node native-models/tools/fused_cost.mjs --probe /tmp/probe                                  # spear_voice.t2s.fused --probe graphs
 //
 // Parity: random prompts fed in random chunks, batch 1 and batch 3 (rows at different lengths, steps of
@@ -67,10 +68,13 @@ if (!voiceDir || fusedDirs.length === 0) {
   process.exit(2);
 }
 const manifest = JSON.parse(readFileSync(path.join(voiceDir, 'manifest.json'), 'utf8'));
-/** A voice directory's fused `full` entry (spear_voice.t2s.fused). */
-function fusedEntryOf(dir) {
+/** A voice directory's fused `full` entry (spear_voice.t2s.fused); DIR#NAME: that of its target build NAME (the manifest's "targets"). */
+function fusedEntryOf(spec) {
+  const [dir, target] = spec.split('#');
   const file = path.join(dir, 'manifest.json');
-  const entry = JSON.parse(readFileSync(file, 'utf8')).graphs.full;
+  const m = JSON.parse(readFileSync(file, 'utf8'));
+  const entry = target ? m.targets?.[target]?.full : m.graphs.full;
+  if (!entry) throw new Error(`${file}: no target "${target}"`);
   if (!entry.kv_layout) throw new Error(`${file}: graph "full" is not a fused graph (no kv_layout)`);
   return entry;
 }
@@ -345,10 +349,10 @@ async function probe(dir) {
 
 const exported = new ExportedRunner(await ort.InferenceSession.create(path.join(voiceDir, exportedFile), sessionOptions));
 const fused = [];
-for (const [i, dir] of fusedDirs.entries()) {
+for (const [i, spec] of fusedDirs.entries()) {
   const entry = fusedEntries[i];
-  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(dir, entry.file), sessionOptions));
-  runner.name = `${dir} (${entry.kv_layout})`;
+  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(spec.split('#')[0], entry.file), sessionOptions));
+  runner.name = `${spec} (${entry.file})`;
   fused.push(runner);
 }
 // The engine lays a fused cache out GROW_STRIDE (32) positions at a time (electron/core/engine/kv-cache.ts).

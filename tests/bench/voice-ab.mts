@@ -5,6 +5,8 @@
  * units. Decoding only (no speaker), greedy, after one warm-up round.
  *
  *   node --import tsx tests/bench/voice-ab.mts --a /path/to/voice-before --b native-models/voice [--rounds 3] [--configs ar:0,eagle:4] [--batch 1]
+ *   node --import tsx tests/bench/voice-ab.mts --a native-models/voice#float32 --b native-models/voice   # a voice's two targets
+ *   node --import tsx tests/bench/voice-ab.mts --a native-models/voice#float32 --b native-models/voice --batch 8,1   # A 8 at a time, B one
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,12 +26,16 @@ const { values: args } = parseArgs({
 });
 if (!args.a) throw new Error('--a DIR is required (the voice to compare native-models/voice with)');
 const rounds = Number(args.rounds);
-const batch = Number(args.batch);
+// --batch N, or A,B: A's batch and B's (a target that calls one row at a time decodes best one sentence at a time).
+const batches = args.batch.split(',').map(Number);
+const batchOf = (k: number): number => batches[k] ?? batches[0];
 const configs = args.configs.split(',').map((s) => {
   const [strategy, gamma] = s.split(':');
   return { strategy: strategy as Strategy, gamma: Number(gamma ?? 0), label: s };
 });
-const voices = [await openVoice(args.a, {}), await openVoice(args.b, {})];
+// DIR#NAME opens the voice with its target build NAME (the manifest's "targets").
+const open = (spec: string) => openVoice(spec.split('#')[0], { target: spec.split('#')[1] });
+const voices = [await open(args.a), await open(args.b)];
 const sentences = prepareDocument(readFileSync(args.texts, 'utf8'), { maxPhonemes: voices[0].maxPhonemes }).filter((s) => s.phonemeIds.length > 0);
 const prompts = sentences.map((s) => voices[0].prompt(s.phonemeIds.slice(0, voices[0].maxPhonemes)));
 const caps = sentences.map((s) => voices[0].maxUnits(s.phonemeIds.length));
@@ -52,6 +58,7 @@ for (let round = -1; round < rounds; round++) {
       let units = 0;
       const emitted: number[][] = [];
       const cpu0 = process.cpuUsage();
+      const batch = batchOf(k);
       for (let i = 0; i < prompts.length; i += batch) {
         const r = await decode(voices[k].decoder, prompts.slice(i, i + batch), { strategy, gamma: gamma || undefined, maxNewTokens: caps.slice(i, i + batch) });
         ms += r.ms;
@@ -72,7 +79,7 @@ for (let round = -1; round < rounds; round++) {
 }
 
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-console.log(`A ${args.a}, B ${args.b}: ${prompts.length} sentences, batch ${batch}, greedy, ${rounds} rounds; units/s wall | CPU, medians`);
+console.log(`A ${args.a}, B ${args.b}: ${prompts.length} sentences, batch ${batches.join(' | ')}, greedy, ${rounds} rounds; units/s wall | CPU, medians`);
 for (const { label } of configs) {
   const [a, b] = results.get(label)!;
   const same = JSON.stringify(a.units) === JSON.stringify(b.units);

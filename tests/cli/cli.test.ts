@@ -414,11 +414,12 @@ test('--drafts K samples K drafts per step (SpecTr): synth runs, and bench rows 
   );
 });
 
-test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chain's units) and in bench; bad trees refused in one line", async () => {
+test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chain's units) and in bench on the float32 target; refused on the int8 target and bad trees refused, in one line", async () => {
   const dir = await scratch();
+  // Trees are verified by the voice's float32 target (its int8 target verifies chains only).
   const unitsOf = async (extra: string[]): Promise<number[][]> => {
     const units = path.join(dir, `${extra.join('_').replace(/[^\w]/g, '')}.json`);
-    const r = spear(['synth', TEXT, '-o', path.join(dir, 'x.wav'), '--strategy', 'medusa', '--temperature', '0', '--units-out', units, ...extra]);
+    const r = spear(['synth', TEXT, '-o', path.join(dir, 'x.wav'), '--strategy', 'medusa', '--temperature', '0', '--target', 'float32', '--units-out', units, ...extra]);
     assert.equal(r.code, 0, r.stderr);
     if (extra[0] === '--tree') assert.match(r.stderr, new RegExp(`medusa γ=\\d tree ${extra[1].replace(/[[\]]/g, '\\$&')}: `));
     return JSON.parse(await readFile(units, 'utf8')).sentences.map((s: { units: number[] }) => s.units);
@@ -435,7 +436,7 @@ test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chai
   // bench: the trees measured beside medusa's gammas, each row naming its tree; all of them lossless.
   const texts = path.join(dir, 'texts.txt');
   await writeFile(texts, 'A short sentence to measure.\n');
-  const r = spear(['bench', '--texts', texts, '--strategies', 'medusa', '--gammas', '2', '--trees', '2,1/[[0],[1],[0,0]]', '--repeats', '1', '--json']);
+  const r = spear(['bench', '--texts', texts, '--strategies', 'medusa', '--gammas', '2', '--trees', '2,1/[[0],[1],[0,0]]', '--repeats', '1', '--target', 'float32', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     JSON.parse(r.stdout).map((row: { strategy: string; gamma: number; tree: unknown; lossless: boolean }) => [row.strategy, row.gamma, row.tree, row.lossless]),
@@ -449,9 +450,13 @@ test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chai
   await failsCleanly(() => ['bench', '--strategies', 'eagle', '--trees', '2,1'], /--trees: medusa drafts the trees; name it in --strategies/);
   await failsCleanly(() => ['bench', '--strategies', 'medusa', '--trees', '2,1/x'], /--trees x: candidates per depth/);
   // Checked against the voice's heads once it is open: the engine's one-line DecodeOptionError.
-  const big = spear(['synth', TEXT, '-o', path.join(dir, 'big.wav'), '--strategy', 'medusa', '--tree', '9,9']);
+  const big = spear(['synth', TEXT, '-o', path.join(dir, 'big.wav'), '--strategy', 'medusa', '--tree', '9,9', '--target', 'float32']);
   assert.equal(big.code, 2, big.stderr);
   assert.match(big.stderr.trim().split('\n').at(-1)!, /^spear: tree = 9,9 is not allowed: a tree of at most 64 nodes; \[9, 9\] has 90$/);
+  const int8 = spear(['synth', TEXT, '-o', path.join(dir, 'int8.wav'), '--strategy', 'medusa', '--tree', '2,1']);
+  assert.equal(int8.code, 2, int8.stderr);
+  assert.match(int8.stderr.trim().split('\n').at(-1)!, /^spear: tree = 2,1 is not allowed: left out with the int8 target: .* verifies chains exactly, not trees \(--target float32 verifies trees\)$/);
+  assert.ok(!existsSync(path.join(dir, 'int8.wav')), 'no file is left');
 });
 
 test('--drafts outside 1 to 8, with ar only or at temperature 0, is refused in one line', async () => {
@@ -500,8 +505,10 @@ test('bench --json emits one row per strategy and gamma with every field', async
     'speedup_max',
     'lossless',
     'provider',
+    'target',
   ];
   for (const row of rows) for (const f of fields) assert.ok(f in row, `missing ${f}`);
+  for (const row of rows) assert.equal(row.target, 'int8', 'the shipped voice decodes with its int8 target');
   for (const row of rows) assert.equal(row.lossless, true, 'every strategy the engine runs is lossless');
   for (const row of rows) assert.equal(row.provider, 'cpu', 'the provider that ran');
   for (const row of rows) assert.ok(row.speedup_min <= row.speedup_max);
@@ -509,6 +516,12 @@ test('bench --json emits one row per strategy and gamma with every field', async
   assert.equal(rows[0].strategy, 'ar');
   assert.equal(rows[0].speedup_vs_ar, 1);
   assert.deepEqual([rows[0].speedup_min, rows[0].speedup_max], [1, 1]);
+  const float = spear(['bench', '--texts', texts, '--strategies', 'ar', '--repeats', '1', '--target', 'float32', '--json']);
+  assert.equal(float.code, 0, float.stderr);
+  assert.equal(JSON.parse(float.stdout)[0].target, 'float32');
+  const unknown = spear(['bench', '--texts', texts, '--strategies', 'ar', '--repeats', '1', '--target', 'int4']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /has no target "int4" \(known: int8, float32\)/);
 });
 
 /** Runs a failing command and asserts its one-line message, its exit code and that no file was left. */

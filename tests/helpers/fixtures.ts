@@ -14,6 +14,11 @@ export const TINY_INT8 = path.join(FIXTURES, 'tiny-int8');
 export const TINY_VOICE = path.join(FIXTURES, 'tiny-voice');
 /** TINY with its target graphs fused and their cache in the "bnsh" layout (native-models/spear_voice/t2s/fused.py). */
 export const TINY_FUSED = path.join(FIXTURES, 'tiny-fused');
+/**
+ * TINY with its target graphs in 8-bit weights and GroupQueryAttention (native-models/spear_voice/t2s/fused.py --int8):
+ * calls of at least 2 positions, one row per call.
+ */
+export const TINY_INT8_TARGET = path.join(FIXTURES, 'tiny-int8-target');
 /** TINY with an exit head that recycles (native-models/spear_voice/t2s/recycle.py) and only full, trunk, rest (fused, sources beside) and exit_head. */
 export const TINY_RECYCLE = path.join(FIXTURES, 'tiny-recycle');
 

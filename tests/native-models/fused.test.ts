@@ -14,7 +14,7 @@ import ort from 'onnxruntime-node';
 import { ModelLoadError } from '../../electron/core/errors.ts';
 import { decode } from '../../electron/core/engine/decode.ts';
 import { loadModel } from '../../electron/core/engine/model.ts';
-import { FIXTURES, TINY, TINY_FUSED, makePrompts, withCopy } from '../helpers/fixtures.ts';
+import { FIXTURES, TINY, TINY_FUSED, TINY_INT8_TARGET, makePrompts, withCopy } from '../helpers/fixtures.ts';
 import { openParityCases } from '../../native-models/tools/parity-cases.mjs';
 
 const ROOT = path.resolve(FIXTURES, '../..');
@@ -82,8 +82,8 @@ test("the fused full, trunk and rest reproduce PyTorch's outputs of the exported
   }
 });
 
-test('the shipped voice: ar through the fused full emits what ar through the exported full.onnx emits', async () => {
-  const fused = await loadModel(VOICE, { roles: ['full'] });
+test('the shipped voice: ar through the fused full (its float32 target) emits what ar through the exported full.onnx emits', async () => {
+  const fused = await loadModel(VOICE, { roles: ['full'], target: 'float32' });
   const entry = fused.manifest.graphs.full!;
   assert.equal(entry.kv_layout, 'bnsh', 'the voice ships the fused target');
   // The exported graph, loaded as a model of its own: the same manifest with full pointing at the source.
@@ -91,7 +91,7 @@ test('the shipped voice: ar through the fused full emits what ar through the exp
     const m = manifestOf(dir);
     const { source } = m.graphs.full;
     m.graphs.full = {
-      ...m.graphs.full,
+      ...m.targets.float32.full,
       file: source.file,
       sha256: source.sha256,
       kv_layout: undefined,
@@ -115,19 +115,25 @@ test('the shipped voice: ar through the fused full emits what ar through the exp
   }
 });
 
-test('spear_voice.t2s.fused rebuilds the committed tiny-fused fixture byte for byte from tiny', async () => {
-  await withCopy(TINY, (dir) => {
-    const out = path.join(dir, 'fused');
-    const run = spawnSync('/usr/bin/python3', ['-m', 'spear_voice.t2s.fused', dir, '--out', out], { cwd: path.join(ROOT, 'native-models'), encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    const made = manifestOf(out);
-    assert.deepEqual(made, manifestOf(TINY_FUSED));
-    for (const role of ['full', 'trunk', 'rest']) {
-      const file = made.graphs[role].file;
-      assert.ok(readFileSync(path.join(out, file)).equals(readFileSync(path.join(TINY_FUSED, file))), file);
-    }
+for (const [fixtureDir, flags] of [
+  [TINY_FUSED, []],
+  [TINY_INT8_TARGET, ['--int8']],
+] as const)
+  test(`spear_voice.t2s.fused${flags.map((f) => ` ${f}`).join('')} rebuilds the committed ${path.basename(fixtureDir)} fixture byte for byte from tiny`, async () => {
+    await withCopy(TINY, (dir) => {
+      const out = path.join(dir, 'fused');
+      const run = spawnSync('/usr/bin/python3', ['-m', 'spear_voice.t2s.fused', dir, '--out', out, ...flags], {
+        cwd: path.join(ROOT, 'native-models'),
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const made = manifestOf(out);
+      assert.deepEqual(made, manifestOf(fixtureDir));
+      const entries = [made.graphs, made.targets?.float32 ?? {}].flatMap((g) => ['full', 'trunk', 'rest'].map((role) => g[role]).filter(Boolean));
+      assert.equal(entries.length, flags.length > 0 ? 6 : 3);
+      for (const { file } of entries) assert.ok(readFileSync(path.join(out, file)).equals(readFileSync(path.join(fixtureDir, file))), file);
+    });
   });
-});
 
 test('with a causal tree_mask the fused full computes what it computes without the input, bit for bit', async () => {
   await withCopy(TINY, async (dir) => {

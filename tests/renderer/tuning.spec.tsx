@@ -60,3 +60,15 @@ describe("medusa's tree in the studio", () => {
     vi.resetModules();
   });
 });
+
+describe("the decoding panel and the voice's trees", () => {
+  it('offers medusa’s trees, disabled where the service says the voice verifies chains only', async () => {
+    const { renderToStaticMarkup } = await import('react-dom/server');
+    const { MedusaTreeSelect } = await import('../../renderer/src/components/TuningPanel.tsx');
+    const html = (treesOff: boolean) => renderToStaticMarkup(<MedusaTreeSelect value="chain" treesOff={treesOff} onChange={() => {}} />);
+    expect(html(true)).toMatch(/<option value="top2-top1" disabled=""/);
+    expect(html(true)).toMatch(/<option value="sparse4" disabled=""/);
+    expect(html(true)).not.toMatch(/<option value="chain"[^>]*disabled/);
+    expect(html(false)).not.toContain('disabled');
+  });
+});

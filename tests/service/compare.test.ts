@@ -51,6 +51,15 @@ test('listStrategies gives what the voice runs: ar without gammas, each drafter 
   await service.dispose();
 });
 
+test("listStrategies says whether the voice verifies medusa's trees, where the backend can tell", async () => {
+  for (const trees of [false, true]) {
+    const { backend, service } = harness({ strategies: ['ar', 'medusa'] });
+    backend.verifiesTrees = () => trees;
+    assert.deepEqual((await service.listStrategies()).find((s) => s.strategy === 'medusa')?.trees, trees);
+    await service.dispose();
+  }
+});
+
 test('a comparison runs ar and each strategy at each gamma, interleaved and rotated, after a warm-up pass on the first sentence', async () => {
   const { calls, events, service, ended } = harness();
   const jobId = await service.compare(DOC, { strategies: ['eagle', 'early-exit'], gammas: [2, 4], repeats: 2 });

@@ -352,6 +352,7 @@ async function runnerFor(model: LoadedModel, item: PlanItem, position: number): 
   }
   const span = longest - shortest + 1;
   const cache = KvCache.forGraph(graph.entry, 1, longest + item.positions + gamma + 2);
+  cache.reserve(longest);
   const { vocab } = model.manifest;
   const token = vocab.units ? vocab.units.offset : vocab.special.eos + 1;
   const feed = {

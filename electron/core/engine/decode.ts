@@ -180,6 +180,14 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     if (!model.graphs.full?.hasTreeMask) {
       throw new DecodeOptionError('tree', o.tree, `left out with this model: its full graph (${model.graphs.full?.entry.file}) reads no tree_mask`);
     }
+    if (model.graphs.full.entry.trees === false) {
+      const target = model.manifest.target ? `the ${model.manifest.target} target` : 'this target';
+      throw new DecodeOptionError(
+        'tree',
+        o.tree,
+        `left out with ${target}: its full graph (${model.graphs.full.entry.file}) verifies chains exactly, not trees (--target float32 verifies trees)`,
+      );
+    }
     const clash = (['gamma', 'maxGamma', 'draftConfidence', 'acceptGroups'] as const).find((k) => o[k] !== undefined);
     if (clash) throw new DecodeOptionError(clash, o[clash], "left out with a tree: the tree's depth is its draft length, and its tokens are verified exactly");
     if (o.drafts !== undefined && o.drafts !== 1) throw new DecodeOptionError('drafts', o.drafts, '1 with a tree: the tree holds its own candidates');

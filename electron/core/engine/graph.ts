@@ -4,7 +4,7 @@
  * and values into the row's cache slot, and returns the outputs.
  */
 import ort from 'onnxruntime-node';
-import type { KvCache } from './kv-cache.ts';
+import type { GraphCache, KvCache } from './kv-cache.ts';
 import type { GraphEntry } from './manifest.ts';
 import type { TreeShape } from './tree.ts';
 import {
@@ -117,12 +117,44 @@ export class Graph {
     return this.entry.hidden_dim ?? 0;
   }
 
-  /** `cache` is null for a graph without one (medusa): nothing is kept between its calls. */
+  /**
+   * `cache` is null for a graph without one (medusa): nothing is kept between its calls. A graph whose
+   * entry limits its rows per call is called once per group of that many rows, and the groups' outputs
+   * are laid out as one call's would be.
+   */
   async run(cache: KvCache | null, feed: GraphFeed): Promise<GraphResult> {
+    const perCall = this.entry.rows_per_call;
+    if (perCall === undefined || feed.rows <= perCall) return this.runOnce(cache, feed);
+    const parts: { first: number; n: number; result: GraphResult }[] = [];
+    for (let first = 0; first < feed.rows; first += perCall) {
+      const n = Math.min(perCall, feed.rows - first);
+      parts.push({ first, n, result: await this.runOnce(cache ? cache.window(first, n) : null, rowsOf(feed, first, n)) });
+    }
+    const T = Math.max(...parts.map((p) => p.result.T));
+    if (T === 0) return parts[0].result;
+    const called = parts.filter((p) => p.result.T > 0);
+    // Each group's (n, T_group, width) outputs into the (rows, T, width) layout of one call.
+    const join = (pick: (r: GraphResult) => Float32Array | null): Float32Array | null => {
+      if (called.some((p) => pick(p.result) === null)) return null;
+      const width = pick(called[0].result)!.length / (called[0].n * called[0].result.T);
+      const out = new Float32Array(feed.rows * T * width);
+      for (const { first, n, result } of called) {
+        const data = pick(result)!;
+        const block = result.T * width;
+        for (let r = 0; r < n; r++) out.set(data.subarray(r * block, (r + 1) * block), (first + r) * T * width);
+      }
+      return out;
+    };
+    return { T, logits: join((r) => r.logits), hidden: join((r) => r.hidden), drafts: null, draftLogits: null };
+  }
+
+  private async runOnce(cache: GraphCache | null, feed: GraphFeed): Promise<GraphResult> {
     const { rows, counts } = feed;
     let T = 0;
     for (let s = 0; s < rows; s++) T = Math.max(T, counts[s]);
     if (T === 0) return { T, logits: new Float32Array(0), hidden: new Float32Array(0), drafts: null, draftLogits: null };
+    // A graph that reads at least min_tokens positions per call: the rows are padded further.
+    T = Math.max(T, this.entry.min_tokens ?? 1);
     const feeds: Record<string, ort.Tensor> = {};
     const startOf = (s: number): number => (cache ? cache.lengths[s] : (feed.starts?.[s] ?? 0));
     const treeOf = (s: number): TreeShape | null => feed.trees?.[s] ?? null;
@@ -244,4 +276,20 @@ export class Graph {
       draftLogits: this.hasDraftLogits ? (out[DRAFT_LOGITS].data as Float32Array) : null,
     };
   }
+}
+
+/** Rows first … first + n − 1 of a feed, as a feed of their own (their slot s is the feed's first + s). */
+function rowsOf(feed: GraphFeed, first: number, n: number): GraphFeed {
+  const slice = <T>(a: ArrayLike<T> | undefined): T[] | undefined => (a ? Array.from({ length: n }, (_, i) => a[first + i]) : undefined);
+  if (feed.sampling) throw new RangeError('a sampled chain is called for one row');
+  return {
+    rows: n,
+    counts: slice(feed.counts)!,
+    tokenAt: feed.tokenAt && ((s, i) => feed.tokenAt!(first + s, i)),
+    hiddenAt: feed.hiddenAt && ((s, i, out, offset) => feed.hiddenAt!(first + s, i, out, offset)),
+    recycleAt: feed.recycleAt && ((s, i, out, offset) => feed.recycleAt!(first + s, i, out, offset)),
+    rowIds: Array.from({ length: n }, (_, i) => (feed.rowIds ? feed.rowIds[first + i] : first + i)),
+    starts: slice(feed.starts),
+    trees: slice(feed.trees),
+  };
 }

@@ -31,6 +31,9 @@ import type { KvLayout } from './tensor-names.ts';
  */
 export const GROW_STRIDE = 32;
 
+/** What a graph call reads and writes of a cache (Graph.run): a KvCache, or some of its slots (`KvCache.window`). */
+export type GraphCache = Pick<KvCache, 'layers' | 'lengths' | 'tokenAxis' | 'pastView' | 'append'>;
+
 export interface PastView {
   keys: Float32Array[];
   values: Float32Array[];
@@ -96,16 +99,18 @@ export class KvCache {
    * P positions instead of the capacity (a batch of 3 rows cost 2.5× one row when every call carried
    * the capacity). `past_len` masks each shorter row's tail either way.
    */
-  pastView(active: number): PastView {
+  pastView(active: number, first = 0): PastView {
     if (this.layout === 'bnsh') {
-      const end = active * this.slotSize;
+      const start = first * this.slotSize;
+      const end = (first + active) * this.slotSize;
       return {
-        keys: this.keys.map((k) => k.subarray(0, end)),
-        values: this.values.map((v) => v.subarray(0, end)),
+        keys: this.keys.map((k) => k.subarray(start, end)),
+        values: this.values.map((v) => v.subarray(start, end)),
         pastLength: this.stride,
         dims: [active, this.heads, this.stride, this.headDim],
       };
     }
+    if (first !== 0) throw new RangeError('a "bsd" cache is read from its first slot');
     if (active === 1) {
       const end = this.lengths[0] * this.kvDim;
       const P = this.lengths[0];
@@ -141,6 +146,21 @@ export class KvCache {
   }
 
   /**
+   * Slots [first, first + count) seen as a cache of their own, for a call that feeds only those rows
+   * (a graph whose manifest entry limits its rows per call). Lengths and buffers are shared, not copied.
+   */
+  window(first: number, count: number): GraphCache {
+    if (first + count > this.slots) throw new RangeError(`slots ${first}…${first + count - 1} of ${this.slots}`);
+    return {
+      layers: this.layers,
+      lengths: this.lengths.subarray(first, first + count),
+      tokenAxis: this.tokenAxis,
+      pastView: (active: number) => this.pastView(active, first),
+      append: (slot, newKeys, newValues, batchRow, tokensPerRow, count) => this.append(first + slot, newKeys, newValues, batchRow, tokensPerRow, count),
+    };
+  }
+
+  /**
    * Copies `count` new tokens' keys/values of batch row `batchRow` into `slot` at its current length, and
    * advances that length. The outputs are (B, T, kvDim) ("bsd") or (B, heads, T, headDim) ("bnsh"), with
    * T = `tokensPerRow`.
@@ -172,6 +192,15 @@ export class KvCache {
       }
     }
     this.lengths[slot] = start + count;
+  }
+
+  /**
+   * Lays a "bnsh" cache out for `positions` positions per row now (no-op for "bsd", or when it already
+   * is): for a caller that sets `lengths` itself, as calibration's timing does. A graph that reads
+   * positions below a row's length where they lie (GroupQueryAttention) needs them laid out.
+   */
+  reserve(positions: number): void {
+    if (this.layout === 'bnsh' && positions > this.stride) this.grow(Math.min(positions, this.capacity));
   }
 
   /**

@@ -36,6 +36,20 @@ export interface GraphEntry {
   kv_heads?: number;
   /** "bnsh": positions the graph's rotary table covers; the cache's capacity may not exceed it. */
   max_positions?: number;
+  /**
+   * The fewest new positions a call may feed (default 1): the engine pads shorter calls. The int8 target
+   * (native-models/spear_voice/t2s/fused.py --int8) says 2: its outputs for a position are the same bit
+   * for bit whatever the number of positions fed with it, from 2 on.
+   */
+  min_tokens?: number;
+  /** The most rows one call may feed (default: any); the engine splits a batch into calls of this many. */
+  rows_per_call?: number;
+  /**
+   * false: the graph reads tree_mask, but a draft tree's tokens may not score bit for bit as the same
+   * tokens fed as a chain (the int8 target: a node's cache position differs from its chain position,
+   * and quantised activations make the rounding visible); the engine verifies no tree with it.
+   */
+  trees?: boolean;
   /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
   skip?: { attention: number[]; mlp: number[] };
   /** `medusa`: its heads, the most drafts per step (logits are (B, T, heads, V)). */
@@ -112,6 +126,14 @@ export interface Manifest {
   };
   stop_token: number;
   graphs: Partial<Record<GraphRole, GraphEntry>>;
+  /** The name of the target graphs `graphs` holds (full, trunk, rest), e.g. "int8"; absent: unnamed. */
+  target?: string;
+  /**
+   * Other builds of the same target, by name, e.g. "float32": entries that replace `graphs`' full, trunk
+   * and rest when a model is loaded with that target (LoadOptions.target). Each is one target for every
+   * strategy, so greedy speculation equals `ar` within it; two targets may read a sentence differently.
+   */
+  targets?: Record<string, Partial<Record<TargetRole, GraphEntry>>>;
   /** Optional one-call drafting; a model without it drafts one call per token. */
   chains?: Partial<Record<ChainedDrafter, ChainEntry>>;
   training?: unknown;
@@ -190,6 +212,10 @@ export function manifestProblems(m: Manifest): string[] {
     }
   }
   if (!m.graphs.full) problems.push('graph "full" is required');
+  if (m.target !== undefined && (typeof m.target !== 'string' || m.target === '')) problems.push('"target" must be a name');
+  if (m.targets !== undefined && !(isRecord(m.targets) && Object.values(m.targets).every(isRecord))) {
+    problems.push('"targets" must map names to graph entries of full, trunk and rest');
+  }
   problems.push(...chainProblems(m));
   if (problems.length === 0) problems.push(...widthProblems(m));
   return problems;
@@ -260,6 +286,11 @@ function layoutProblems(role: string, g: GraphEntry, context: number): string[] 
     return [`graph "${role}" has kv_layout ${JSON.stringify(g.kv_layout)} (known: ${KV_LAYOUTS.join(', ')})`];
   if (g.kv_layout !== 'bnsh') return [];
   const problems: string[] = [];
+  if (g.trees !== undefined && typeof g.trees !== 'boolean') problems.push(`graph "${role}" has "trees" ${JSON.stringify(g.trees)}: true, false or absent`);
+  for (const key of ['min_tokens', 'rows_per_call'] as const) {
+    if (g[key] !== undefined && !(isInt(g[key]) && g[key] >= 1))
+      problems.push(`graph "${role}" has "${key}" ${JSON.stringify(g[key])}: a positive integer or absent`);
+  }
   if (!isInt(g.kv_heads) || g.kv_heads < 1 || (isInt(g.kv_dim) && g.kv_dim % g.kv_heads !== 0)) {
     problems.push(`graph "${role}" has kv_layout "bnsh" and needs "kv_heads", an integer dividing kv_dim`);
   }
@@ -303,8 +334,37 @@ function gammaProblems(gammaMap: unknown, what: string, one: string, drafter: st
   return problems;
 }
 
-/** Reads manifest.json in `dir`, reads every graph file and checks its hash. */
-export async function readManifest(dir: string): Promise<LoadedManifest> {
+/** The graphs a target build replaces (Manifest.targets). */
+export const TARGET_GRAPH_ROLES = ['full', 'trunk', 'rest'] as const;
+export type TargetRole = (typeof TARGET_GRAPH_ROLES)[number];
+
+/** The names a model can be loaded with (LoadOptions.target): its own target's and its other builds'. */
+export function targetNames(m: Manifest): string[] {
+  return [...(m.target ? [m.target] : []), ...Object.keys(m.targets ?? {})];
+}
+
+/**
+ * The manifest with `target`'s graphs in place of full, trunk and rest (its own target: unchanged).
+ * An unknown name is a one-line ModelLoadError naming the known ones.
+ */
+function withTarget(m: Manifest, target: string | undefined, manifestPath: string): Manifest {
+  if (target === undefined || target === m.target) return m;
+  const entries = isRecord(m.targets) ? m.targets[target] : undefined;
+  if (!isRecord(entries)) {
+    const known = targetNames(m);
+    throw new ModelLoadError(manifestPath, [`has no target "${target}" (${known.length > 0 ? `known: ${known.join(', ')}` : 'it names none'})`]);
+  }
+  const unknown = Object.keys(entries).filter((role) => !(TARGET_GRAPH_ROLES as readonly string[]).includes(role));
+  if (unknown.length > 0)
+    throw new ModelLoadError(manifestPath, [`target "${target}" names ${unknown.join(', ')}; a target has ${TARGET_GRAPH_ROLES.join(', ')}`]);
+  return { ...m, target, graphs: { ...m.graphs, ...entries } };
+}
+
+/**
+ * Reads manifest.json in `dir`, reads every graph file and checks its hash. `target` picks one of the
+ * manifest's target builds (Manifest.targets) for full, trunk and rest.
+ */
+export async function readManifest(dir: string, target?: string): Promise<LoadedManifest> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
@@ -318,6 +378,7 @@ export async function readManifest(dir: string): Promise<LoadedManifest> {
   } catch (error) {
     throw new ModelLoadError(manifestPath, [`is not valid JSON (${(error as Error).message})`]);
   }
+  manifest = withTarget(manifest, target, manifestPath);
   const problems = manifestProblems(manifest);
   if (problems.length > 0) throw new ModelLoadError(manifestPath, problems);
 

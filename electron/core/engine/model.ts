@@ -47,6 +47,8 @@ export interface LoadOptions {
   roles?: readonly GraphRole[];
   /** Take the `draft` graph from this other model directory (its vocabulary must equal the target's). */
   draftDir?: string;
+  /** Which build of the target to load (the manifest's "target", or a key of its "targets"); default its own. */
+  target?: string;
 }
 
 export type Chains = Record<ChainedDrafter, ChainSet>;
@@ -281,7 +283,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const drafterThreads = options.threads ?? 1;
   const targetThreads = options.targetThreads ?? drafterThreads;
   const threads = (role: GraphRole): number => (TARGET_ROLES.includes(role) ? targetThreads : drafterThreads);
-  const loaded = await readManifest(dir);
+  const loaded = await readManifest(dir, options.target);
   const vocabSize = loaded.manifest.vocab.size;
   const roles = options.roles ?? GRAPH_ROLES;
 

@@ -82,6 +82,15 @@ export interface SynthesisHooks {
 export const PAUSE_SECONDS = { sentence: 0.3, paragraph: 0.6 } as const;
 
 export const DEFAULT_BATCH_SIZE = 8;
+
+/**
+ * Sentences decoded together unless the settings say: DEFAULT_BATCH_SIZE, or 1 when the voice's target
+ * is called one row at a time (its manifest entry's rows_per_call: the int8 target), where a batch buys
+ * nothing and its rows share one cache stride (docs/engine.md#the-int8-target).
+ */
+export function defaultBatchSize(voice: Voice): number {
+  return voice.decoder.graphs.full?.entry.rows_per_call === 1 ? 1 : DEFAULT_BATCH_SIZE;
+}
 /**
  * Re-readings of a sentence that fails the reading check, and their temperature, unless the voice says
  * otherwise. The temperature was chosen on the 232 validation sentences (greedy reading + 3 sampled,
@@ -125,7 +134,7 @@ export function resolveSettings(voice: Voice, settings: Partial<SynthesisSetting
     topK: settings.topK,
     topP: settings.topP,
     seed: settings.seed ?? 0,
-    batchSize: settings.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: settings.batchSize ?? defaultBatchSize(voice),
     rate: settings.rate ?? 1,
     pitch: settings.pitch ?? 0,
     volume: settings.volume ?? 1,

@@ -83,7 +83,7 @@ export function readingRules(manifest: Pick<Manifest, 'context' | 'vocab'>, maxU
   };
 }
 
-export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads'> {
+export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads' | 'target'> {
   /** Loads the speaking stage from a directory; default electron/core/pipeline/speaker.ts's loadSpeaker. */
   loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
   /**
@@ -94,7 +94,7 @@ export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'thread
 }
 
 export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Promise<Voice> {
-  const decoder = await loadModel(dir, { provider: options.provider, threads: options.threads, targetThreads: options.targetThreads });
+  const decoder = await loadModel(dir, { provider: options.provider, threads: options.threads, targetThreads: options.targetThreads, target: options.target });
   const manifestPath = path.join(dir, 'manifest.json');
   const { vocab } = decoder.manifest;
   const section = (decoder.manifest as { voice?: VoiceSection }).voice;

@@ -64,6 +64,11 @@ CONSTRUCTION = (
     "(SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization, RotaryEmbedding, QuickGelu), q|k|v and "
     "gate|up packed into one MatMul each, attention reading the (B, H, P, Dh) cache in place"
 )
+INT8_CONSTRUCTION = (
+    "spear_voice.t2s.fused --int8: the weights of `source` as 8-bit MatMulNBits (one scale per 32 rows of a column, "
+    "activations quantised per block, accuracy_level 4) in ONNX Runtime's fused CPU operators, attention by "
+    "GroupQueryAttention; at least 2 positions per call, one row per call"
+)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -204,6 +209,62 @@ class Builder:
                        outputs=outputs, K=K, N=N, bits=8, block_size=32, accuracy_level=4)
 
 
+def manual_attention(b: Builder, c: int, qk: str, v: str, heads: str, mask: str, split_scores: str, flat: str, n_heads: int) -> str:
+    """Attention of cache layer c over [the cache as it lies | the new keys]: (B, T, D). Writes new_key_c and
+    new_value_c (B, H, T, Dh)."""
+    q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
+    qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
+    k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
+    v = b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
+    # Keys times queries: (B, H, P + T, T), then (B, H, T, P + T).
+    scores = b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)
+    scores = b.op("Add", [b.op("Transpose", [scores], perm=[0, 1, 3, 2]), mask])
+    probs_past, probs_new = b.op("Split", [b.op("Softmax", [scores], axis=-1), split_scores], n_out=2, axis=-1)
+    o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
+    return b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
+
+
+def gqa_lengths(b: Builder, T1: str, tree: bool) -> tuple[str, str, str]:
+    """GroupQueryAttention's inputs that every layer shares, once per call: seqlens_k (B,) int32 = past_len +
+    T - 1 (each row's last position), total_sequence_length () int32 = max past_len + T, and attention_bias
+    (B, 1, T, total): 0 where new token t may see position j, -inf where not. Row b's new tokens lie at
+    past_len[b] + t' in the attended sequence; token t sees every cached position below past_len[b] and new
+    token t' per tree_mask[b, t, t'] (with a tree) or when t' <= t. Every role builds the bias, the causal
+    one too, so `full` computes what `trunk` → `rest` computes bit for bit (GQA rounds differently with a
+    bias than without)."""
+    T = b.op("Squeeze", [T1, b.const("axis0", i64(0))])  # () int64
+    seqlens_k = b.op("Cast", [b.op("Sub", [b.op("Add", ["past_len", T]), b.const("one_s", np.array(1, dtype=np.int64))])], to=TensorProto.INT32)
+    total64 = b.op("Add", [b.op("ReduceMax", ["past_len"], keepdims=0), T])
+    total = b.op("Cast", [total64], to=TensorProto.INT32)
+    j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), total64, b.const("one_s", np.array(1, dtype=np.int64))])  # (S,)
+    rel = b.op("Sub", [b.op("Unsqueeze", [j, b.const("axes01", i64(0, 1))]), b.op("Unsqueeze", ["past_len", b.const("axes12", i64(1, 2))])])  # (B, 1, S)
+    if tree:
+        last = b.op("Sub", [T, b.const("one_s", np.array(1, dtype=np.int64))])
+        index = b.op("Clip", [rel, b.const("zero", np.array(0, dtype=np.int64)), last])  # (B, 1, S)
+        shape = b.op("Concat", [b.op("Shape", ["past_len"]), T1, b.op("Shape", [j])], axis=0)  # (B, T, S)
+        sees_new = b.op("GatherElements", ["tree_mask", b.op("Expand", [index, shape])], axis=2)  # (B, T, S)
+        sees = b.op("Or", [b.op("Less", [rel, b.const("zero", np.array(0, dtype=np.int64))]), sees_new])
+    else:
+        t = b.op("Unsqueeze", [b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), T, b.const("one_s", np.array(1, dtype=np.int64))]),
+                               b.const("axes02", i64(0, 2))])  # (1, T, 1)
+        sees = b.op("LessOrEqual", [rel, t])  # (B, T, S)
+    neg = b.const("neg_inf", np.array(-np.inf, dtype=np.float32))
+    zero = b.const("zero_f", np.array(0, dtype=np.float32))
+    return seqlens_k, total, b.op("Unsqueeze", [b.op("Where", [sees, zero, neg]), b.const("axis1", i64(1))])
+
+
+def gqa_attention(b: Builder, c: int, qk: str, v: str, D: int, n_heads: int, Dh: int, seqlens_k: str, total: str, bias: str) -> str:
+    """Attention of cache layer c by com.microsoft.GroupQueryAttention: (B, T, D). Writes new_key_c and
+    new_value_c (B, H, T, Dh). Its present outputs stay inside the graph (the engine's cache is the past)."""
+    q, k = b.op("Split", [qk, b.const("split_q_k", i64(D, D))], n_out=2, axis=-1)  # (B, T, D) each
+    heads = b.const("heads_t", i64(0, 0, n_heads, Dh))
+    b.op("Transpose", [b.op("Reshape", [k, heads])], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
+    b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
+    # cos_cache, sin_cache and position_ids stay empty: RotaryEmbedding has been applied to q and k.
+    return b.op("GroupQueryAttention", [q, k, v, f"past_key_{c}", f"past_value_{c}", seqlens_k, total, "", "", "", bias], domain=MS,
+                outputs=[b.name("attn"), b.name("present_key"), b.name("present_value")], num_heads=n_heads, kv_num_heads=n_heads, scale=1.0)[0]
+
+
 def i64(*values):
     return np.array(values, dtype=np.int64)
 
@@ -215,14 +276,18 @@ def rope_tables(inv_freq: np.ndarray, max_positions: int):
 
 
 def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: int, max_positions: int, int8_weights=False,
-          skip_attention=(), skip_mlp=(), tree_mask: bool | None = None):
+          skip_attention=(), skip_mlp=(), tree_mask: bool | None = None, gqa: bool | None = None):
     """One fused graph over `layers` of the target. role: full (ids → logits, final hidden), trunk (ids →
     the residual after its last layer), rest (that residual → logits, final hidden), layer_skip (ids →
     logits, through the sublayers of `layers` not in skip_attention / skip_mlp; t2s/layer_skip.py). A
     block whose attention is skipped has no cache layer: cache layer c is the c-th block that attends.
     tree_mask (default: role full only): read the new tokens' mask from an input tree_mask (B, T, T) bool
-    instead of building the causal one."""
+    instead of building the causal one.
+    gqa (default: with int8_weights): attention by GroupQueryAttention, whose outputs do not depend on how
+    many positions a call feeds (module docstring, "The int8 target"); the graph is then fed at least 2
+    positions per call, and one row per call once a row has a past."""
     b = Builder(int8_weights)
+    gqa = int8_weights if gqa is None else gqa
     D = t.embed.shape[1]
     Dh = D // n_heads
     F = t.blocks[0].wdown.shape[0]
@@ -249,30 +314,35 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
     # of row b counts when j < past_len[b]. `full`: new token t sees new token t' iff tree_mask[b, t, t']
     # (the engine feeds the causal mask t' <= t, or a tree's: a node sees its ancestors and itself);
     # the other roles: t' <= t, built in the graph.
-    axis0 = b.const("axis0", i64(0))
+    if not gqa:
+        axis0 = b.const("axis0", i64(0))
     T1 = b.op("Slice", [b.op("Shape", ["positions"]), i64c(b, "one", 1), i64c(b, "two", 2)])  # (1,): T
-    P1 = b.op("Slice", [b.op("Shape", ["past_key_0"]), i64c(b, "two", 2), i64c(b, "three", 3)])  # (1,): P
-    rows = b.op("Shape", ["past_len"])  # (1,): B
-    neg = b.const("neg_inf", np.array(-np.inf, dtype=np.float32))
-    zero = b.const("zero_f", np.array(0, dtype=np.float32))
-    j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), b.op("Squeeze", [P1, axis0]), b.const("one_s", np.array(1, dtype=np.int64))])
-    valid = b.op("Less", [b.op("Unsqueeze", [j, axis0]), b.op("Unsqueeze", ["past_len", b.const("axis1", i64(1))])])  # (B, P)
-    mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero, neg]), b.const("axes12", i64(1, 2))])  # (B, 1, 1, P)
-    if tree:
-        # The same 0 / -inf values the causal Trilu gives, so a causal tree_mask reproduces the outputs bit for bit.
-        mask_new = b.op("Unsqueeze", [b.op("Where", ["tree_mask", zero, neg]), b.const("axis1", i64(1))])  # (B, 1, T, T)
+    if gqa:
+        seqlens_k, total, bias = gqa_lengths(b, T1, tree)
     else:
-        mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
-    ones = b.const("ones1", i64(1))
-    mask_past = b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)])  # (B, 1, T, P)
-    if not tree:
-        mask_new = b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])  # (B, 1, T, T)
-    mask = b.op("Concat", [mask_past, mask_new], axis=-1)
-    split_scores = b.op("Concat", [P1, T1], axis=0)
+        P1 = b.op("Slice", [b.op("Shape", ["past_key_0"]), i64c(b, "two", 2), i64c(b, "three", 3)])  # (1,): P
+        rows = b.op("Shape", ["past_len"])  # (1,): B
+        neg = b.const("neg_inf", np.array(-np.inf, dtype=np.float32))
+        zero = b.const("zero_f", np.array(0, dtype=np.float32))
+        j = b.op("Range", [b.const("zero", np.array(0, dtype=np.int64)), b.op("Squeeze", [P1, axis0]), b.const("one_s", np.array(1, dtype=np.int64))])
+        valid = b.op("Less", [b.op("Unsqueeze", [j, axis0]), b.op("Unsqueeze", ["past_len", b.const("axis1", i64(1))])])  # (B, P)
+        mask_past = b.op("Unsqueeze", [b.op("Where", [valid, zero, neg]), b.const("axes12", i64(1, 2))])  # (B, 1, 1, P)
+        if tree:
+            # The same 0 / -inf values the causal Trilu gives, so a causal tree_mask reproduces the outputs bit for bit.
+            mask_new = b.op("Unsqueeze", [b.op("Where", ["tree_mask", zero, neg]), b.const("axis1", i64(1))])  # (B, 1, T, T)
+        else:
+            mask_new = b.op("Trilu", [b.op("Expand", [neg, b.op("Concat", [T1, T1], axis=0)]), b.const("one_s", np.array(1, dtype=np.int64))], upper=1)  # (T, T)
+        ones = b.const("ones1", i64(1))
+        mask_past = b.op("Expand", [mask_past, b.op("Concat", [rows, ones, T1, P1], axis=0)])  # (B, 1, T, P)
+        if not tree:
+            mask_new = b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])  # (B, 1, T, T)
+        mask = b.op("Concat", [mask_past, mask_new], axis=-1)
+        split_scores = b.op("Concat", [P1, T1], axis=0)
     split_qk_v = b.const("split_qk_v", i64(2 * D, D))
     split_ff = b.const("split_ff", i64(F, F))
-    heads = b.const("heads", i64(0, 0, -1, Dh))
-    flat = b.const("flat", i64(0, 0, D))
+    if not gqa:
+        heads = b.const("heads", i64(0, 0, -1, Dh))
+        flat = b.const("flat", i64(0, 0, D))
 
     residual, pending = x, None  # pending: the last sublayer's output, not yet added to the residual
 
@@ -297,17 +367,11 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
             qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D); q already scaled by 1/sqrt(Dh)
             qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
             qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
-            q, k = b.op("Split", [b.op("Reshape", [qk, heads]), b.const("split_2h", i64(n_heads, n_heads))], n_out=2, axis=2)  # (B, T, H, Dh)
-            qT = b.op("Transpose", [q], perm=[0, 2, 3, 1])  # (B, H, Dh, T)
-            k = b.op("Transpose", [k], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
-            v = b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
+            if gqa:
+                attn = gqa_attention(b, c, qk, v, D, n_heads, Dh, seqlens_k, total, bias)
+            else:
+                attn = manual_attention(b, c, qk, v, heads, mask, split_scores, flat, n_heads)
             outputs += [vi(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]), vi(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
-            # Keys times queries: (B, H, P + T, T), then (B, H, T, P + T).
-            scores = b.op("Concat", [b.op("MatMul", [f"past_key_{c}", qT]), b.op("MatMul", [k, qT])], axis=2)
-            scores = b.op("Add", [b.op("Transpose", [scores], perm=[0, 1, 3, 2]), mask])
-            probs_past, probs_new = b.op("Split", [b.op("Softmax", [scores], axis=-1), split_scores], n_out=2, axis=-1)
-            o = b.op("Add", [b.op("MatMul", [probs_past, f"past_value_{c}"]), b.op("MatMul", [probs_new, v])])  # (B, H, T, Dh)
-            attn = b.op("Reshape", [b.op("Transpose", [o], perm=[0, 2, 1, 3]), flat])  # (B, T, D)
             pending = b.matmul(attn, f"wo_{i}", blk.wo)
             c += 1
         if i not in skip_mlp:
@@ -344,8 +408,11 @@ def sha256(path):
 
 def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
     """Writes `<role>.fused.onnx` for full, trunk and rest and points the manifest's entries at them; the
-    exported graph stays beside it as the entry's `source`. With `out`, a copy of the voice folder is
-    made there first and fused instead. Idempotent: the weights are always read from the source."""
+    exported graph stays beside it as the entry's `source`. With int8_weights, also `<role>.int8.onnx`
+    (the int8 target): the manifest's entries point at those, it says "target": "int8", and the float
+    graphs become its "targets": {"float32": …}, the build a model can be loaded with instead. With `out`, a
+    copy of the voice folder is made there first and fused instead. Idempotent: the weights are always
+    read from the source."""
     if out is not None:
         shutil.copytree(voice, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md", "parity"))
         voice = out
@@ -358,20 +425,32 @@ def fuse_voice(voice: str, out: str | None = None, int8_weights=False):
     target = read_target(os.path.join(voice, source_of["full"]["file"]), L, H)
     max_positions = manifest["context"] + POSITION_MARGIN
     spans = {"full": range(0, L), "trunk": range(0, E), "rest": range(E, L)}
-    for role in ROLES:
+
+    def write(role: str, int8: bool) -> dict:
         entry = entries[role]
-        model = build(target, role, spans[role], E, H, max_positions, int8_weights)
-        file = f"{role}.fused.onnx"
+        model = build(target, role, spans[role], E, H, max_positions, int8)
+        file = f"{role}.{'int8' if int8 else 'fused'}.onnx"
         onnx.save(model, os.path.join(voice, file))
+        print(f"{os.path.join(voice, file)}: {len(model.graph.node)} nodes")
         src = source_of[role]
-        entries[role] = {
+        return {
             "file": file, "sha256": sha256(os.path.join(voice, file)), "cache_layers": len(spans[role]), "kv_dim": entry["kv_dim"],
             **({"hidden_dim": entry["hidden_dim"]} if "hidden_dim" in entry else {}),
             "kv_layout": "bnsh", "kv_heads": H, "max_positions": max_positions,
+            **({"min_tokens": 2, "rows_per_call": 1, **({"trees": False} if role == "full" else {})} if int8 else {}),
             "inputs": [i.name for i in model.graph.input], "outputs": [o.name for o in model.graph.output],
-            "source": {"file": src["file"], "sha256": src["sha256"], "construction": CONSTRUCTION + ("; int8 weights" if int8_weights else "")},
+            "source": {"file": src["file"], "sha256": src["sha256"], "construction": INT8_CONSTRUCTION if int8 else CONSTRUCTION},
         }
-        print(f"{os.path.join(voice, file)}: {len(model.graph.node)} nodes")
+
+    floats = {role: write(role, False) for role in ROLES}
+    manifest.pop("target", None)
+    manifest.pop("targets", None)
+    if int8_weights:
+        entries.update({role: write(role, True) for role in ROLES})
+        manifest["target"] = "int8"
+        manifest["targets"] = {"float32": floats}
+    else:
+        entries.update(floats)
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
@@ -424,7 +503,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("voice", nargs="?", help="a model directory with manifest.json and its exported full/trunk/rest graphs")
     ap.add_argument("--out", help="fuse a copy of the voice folder made here")
-    ap.add_argument("--int8-weights", action="store_true", help="an experiment: 8-bit MatMul weights (not shipped: greedy speculation then differs from ar; docs/results.md)")
+    ap.add_argument("--int8", dest="int8_weights", action="store_true",
+                    help="8-bit weights and GroupQueryAttention: the int8 target (module docstring)")
     ap.add_argument("--probe", metavar="DIR", help="write one tiny graph per fused operator into DIR")
     args = ap.parse_args()
     if args.probe:

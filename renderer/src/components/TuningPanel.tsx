@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { Strategy } from '../../../electron/ipc-contract.ts';
-import { cancelJob, draftsApply, MEDUSA_TREES, setTuning, synthesize, treeOf } from '../actions.ts';
+import { useEffect } from 'react';
+import { cancelJob, draftsApply, loadStrategies, MEDUSA_TREES, setTuning, synthesize, treeOf } from '../actions.ts';
 import { strategyLabel } from '../lib/format.ts';
 import { type MedusaTree, useStudio } from '../store/state.ts';
 
@@ -12,9 +13,30 @@ const clampPause = (value: string): number => Math.min(5000, Math.max(0, Math.ro
 /** Parses an optional numeric field: empty → null. */
 const optional = (value: string): number | null => (value.trim() === '' ? null : Number(value));
 
+/** Medusa's chain or trees; the trees disabled where the voice verifies chains only (its int8 target). */
+export function MedusaTreeSelect({ value, treesOff, onChange }: { value: MedusaTree; treesOff: boolean; onChange: (tree: MedusaTree) => void }) {
+  return (
+    <select id="medusa-tree" value={value} onChange={(e) => onChange(e.target.value as MedusaTree)}>
+      <option value="chain">a chain of γ drafts</option>
+      {Object.entries(MEDUSA_TREES).map(([key, t]) => (
+        <option key={key} value={key} disabled={treesOff} title={treesOff ? "the voice's int8 target verifies chains only" : undefined}>
+          {t.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export function TuningPanel() {
-  const { tuning, status, hasText } = useStudio(useShallow((s) => ({ tuning: s.tuning, status: s.status, hasText: s.text.trim() !== '' })));
+  const { tuning, status, hasText, available } = useStudio(
+    useShallow((s) => ({ tuning: s.tuning, status: s.status, hasText: s.text.trim() !== '', available: s.compareAvailable })),
+  );
   const busy = status === 'running' || status === 'starting';
+  // Whether the voice verifies medusa's trees (the service says; the int8 target verifies chains only).
+  const treesOff = available?.find((s) => s.strategy === 'medusa')?.trees === false;
+  useEffect(() => {
+    if (tuning.strategy === 'medusa' && useStudio.getState().compareAvailable === null) void loadStrategies();
+  }, [tuning.strategy]);
   return (
     <section className="panel tuning" aria-labelledby="tuning-heading">
       <h2 id="tuning-heading">Decoding</h2>
@@ -49,14 +71,7 @@ export function TuningPanel() {
         {tuning.strategy === 'medusa' && (
           <>
             <label htmlFor="medusa-tree">Medusa verifies</label>
-            <select id="medusa-tree" value={tuning.tree} onChange={(e) => setTuning({ tree: e.target.value as MedusaTree })}>
-              <option value="chain">a chain of γ drafts</option>
-              {Object.entries(MEDUSA_TREES).map(([key, t]) => (
-                <option key={key} value={key}>
-                  {t.label}
-                </option>
-              ))}
-            </select>
+            <MedusaTreeSelect value={tuning.tree} treesOff={treesOff} onChange={(tree) => setTuning({ tree })} />
           </>
         )}
         <label className="check" title="Each sentence stops drafting where the drafter is unsure, so verification pays only for likely drafts">

@@ -11,7 +11,7 @@ import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import { verifyGreedy, verifySampled } from '../../../electron/core/engine/verify.ts';
 import { seededUniform } from '../../../electron/core/engine/random.ts';
 import { DecodeOptionError } from '../../../electron/core/errors.ts';
-import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8_TARGET } from '../../helpers/fixtures.ts';
 
 const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'medusa'];
 /** The strategies of a fixture: tiny alone carries the seed prophet (`prophet`). */
@@ -20,7 +20,7 @@ const speculativeOf = (dir: string): Strategy[] => (dir === TINY ? [...SPECULATI
 const maxGammaOf = (strategy: Strategy): number => (strategy === 'medusa' ? 3 : 6);
 const THRESHOLDS = [0.25, 0.3, 0.4, 0.6];
 
-for (const dir of [TINY, TINY_FUSED]) {
+for (const dir of [TINY, TINY_FUSED, TINY_INT8_TARGET]) {
   test(`greedy, gamma auto: every strategy emits exactly the tokens of ar (${dir.split('/').pop()}, batch 1, 3 and 6)`, async () => {
     const model = await fixture(dir);
     for (const batch of [1, 3, 6]) {

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DecodeOptionError } from '../../../electron/core/errors.ts';
 import { decode, type Strategy } from '../../../electron/core/engine/decode.ts';
 import type { GraphCall } from '../../../electron/core/engine/graph.ts';
 import { TreeShape, type TreeSpec } from '../../../electron/core/engine/tree.ts';
-import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_NOEXIT } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8, TINY_INT8_TARGET, TINY_NOEXIT } from '../../helpers/fixtures.ts';
 
 const SPECULATIVE: Strategy[] = ['draft', 'early-exit', 'eagle', 'layer-skip', 'medusa'];
 /** The strategies of a fixture: tiny alone carries the seed prophet (`prophet`). */
@@ -14,7 +15,7 @@ const PROMPT_LENGTHS = [3, 7, 2, 12, 5, 9, 4, 6];
 // Different caps per row so rows stop at different steps (the stop token ends others earlier).
 const MAX_NEW = [17, 9, 30, 4, 22, 13, 26, 1];
 
-for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED]) {
+for (const dir of [TINY, TINY_NOEXIT, TINY_INT8, TINY_FUSED, TINY_INT8_TARGET]) {
   for (const batch of [1, 3, 8]) {
     test(`greedy: every strategy emits exactly the tokens of ar (${dir.split('/').pop()}, batch ${batch})`, async () => {
       const model = await fixture(dir);
@@ -87,6 +88,20 @@ for (const batch of [1, 3, 8]) {
   });
 }
 
+test('a tree is refused in one line on the int8 target, which verifies chains exactly but not trees', async () => {
+  const model = await fixture(TINY_INT8_TARGET);
+  const prompts = makePrompts([3], model.vocabSize, 1);
+  await assert.rejects(decode(model, prompts, { strategy: 'medusa', tree: [2, 1], maxNewTokens: 4 }), (error: Error) => {
+    assert.ok(error instanceof DecodeOptionError);
+    assert.match(
+      error.message,
+      /^tree = .* is not allowed: left out with the int8 target: its full graph \(full\.int8\.onnx\) verifies chains exactly, not trees/,
+    );
+    assert.equal(error.message.split('\n').length, 1);
+    return true;
+  });
+});
+
 test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step for step; a wide tree takes fewer steps', async () => {
   const model = await fixture(TINY_FUSED);
   const prompts = makePrompts([3, 7, 2], model.vocabSize, 3);
@@ -103,7 +118,7 @@ test('greedy: the tree [1, 1, 1] accepts what the chain of gamma 3 does, step fo
   assert.ok(wide.length < chain.length, `a wider tree takes fewer steps (${wide.length} against ${chain.length})`);
 });
 
-for (const dir of [TINY, TINY_FUSED])
+for (const dir of [TINY, TINY_FUSED, TINY_INT8_TARGET])
   test(`a row decoded inside a batch equals the same row decoded alone (greedy and sampling, ${dir.split('/').pop()})`, async () => {
     const model = await fixture(dir);
     const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);

@@ -5,7 +5,7 @@ import { KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { LoadedModel } from '../../../electron/core/engine/model.ts';
 import { chainRole } from '../../../electron/core/engine/tensor-names.ts';
 import type { TreeSpec } from '../../../electron/core/engine/tree.ts';
-import { fixture, TINY, TINY_FUSED, TINY_INT8 } from '../../helpers/fixtures.ts';
+import { fixture, TINY, TINY_FUSED, TINY_INT8, TINY_INT8_TARGET } from '../../helpers/fixtures.ts';
 import { chiSquareCritical, pooledChiSquare } from '../../helpers/goodness-of-fit.ts';
 import { referenceDistribution, type ReferenceSampling } from '../../helpers/reference-sampling.ts';
 
@@ -77,6 +77,19 @@ for (const { label, sampling } of SETTINGS) {
     }
   });
 }
+
+// The int8 target (min_tokens 2, one row per call): its verifications pad and split calls, ar's too.
+test('the int8 target: the first three sampled tokens have its joint distribution (temperature 1)', async () => {
+  const model = await fixture(TINY_INT8_TARGET);
+  const exact = await exactJoint(model, SETTINGS[0].sampling);
+  for (const [k, strategy] of (['early-exit', 'eagle'] as Strategy[]).entries()) {
+    const counts = await sampledJoint(model, strategy, SETTINGS[0].sampling, 21_000_000 * (k + 1));
+    const { statistic, df, impossible } = pooledChiSquare(counts, exact);
+    const critical = chiSquareCritical(df);
+    assert.equal(impossible, 0, `${strategy}: emitted a sequence the target gives probability 0`);
+    assert.ok(statistic < critical, `${strategy}: chi-square ${statistic.toFixed(1)} ≥ ${critical.toFixed(1)} (df ${df})`);
+  }
+});
 
 // Medusa's trees (tree.ts): deterministic candidates under the point-mass rule (verifyTreeSampled). [16]
 // makes every token a candidate at depth 1, so the first token comes from the children alone; [3, 2]

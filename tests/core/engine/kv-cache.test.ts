@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { GROW_STRIDE, KvCache } from '../../../electron/core/engine/kv-cache.ts';
 import type { Graph } from '../../../electron/core/engine/graph.ts';
 import { TreeShape } from '../../../electron/core/engine/tree.ts';
-import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8_TARGET } from '../../helpers/fixtures.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -81,7 +81,7 @@ for (const [dir, role] of [
   });
 }
 
-for (const dir of [TINY, TINY_FUSED])
+for (const dir of [TINY, TINY_FUSED, TINY_INT8_TARGET])
   test(`trunk → rest (${dir.split('/').pop()}), cached incrementally, equals the uncached full forward`, async () => {
     const model = await fixture(dir);
     const seqs = sequences(model.vocabSize);

@@ -15,7 +15,7 @@ import { keepAcceptedDrafts, SlotTable, type RowState } from '../../../electron/
 import { SpecTrRows } from '../../../electron/core/engine/spectr.ts';
 import type { StepEvent } from '../../../electron/core/engine/stats.ts';
 import { DecodeOptionError } from '../../../electron/core/errors.ts';
-import { fixture, makePrompts, TINY, TINY_FUSED } from '../../helpers/fixtures.ts';
+import { fixture, makePrompts, TINY, TINY_FUSED, TINY_INT8_TARGET } from '../../helpers/fixtures.ts';
 
 /** Every strategy with a drafter: each can sample K drafts. */
 const DRAFTING = STRATEGIES.filter((s) => s !== 'ar') as Strategy[];
@@ -35,7 +35,7 @@ async function decodeWithEvents(model: Awaited<ReturnType<typeof fixture>>, prom
   return { result, fromEvents, steps };
 }
 
-for (const dir of [TINY, TINY_FUSED]) {
+for (const dir of [TINY, TINY_FUSED, TINY_INT8_TARGET]) {
   test(`drafts 3: a row decoded inside a batch equals the same row decoded alone, and its events rebuild it (${dir.split('/').pop()})`, async () => {
     const model = await fixture(dir);
     const prompts = makePrompts([4, 9, 2, 6, 11], model.vocabSize, 5);
