@@ -419,7 +419,21 @@ test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chai
   // Trees are verified by the voice's float32 target (its int8 target verifies chains only).
   const unitsOf = async (extra: string[]): Promise<number[][]> => {
     const units = path.join(dir, `${extra.join('_').replace(/[^\w]/g, '')}.json`);
-    const r = spear(['synth', TEXT, '-o', path.join(dir, 'x.wav'), '--strategy', 'medusa', '--temperature', '0', '--target', 'float32', '--units-out', units, ...extra]);
+    const r = spear([
+      'synth',
+      TEXT,
+      '-o',
+      path.join(dir, 'x.wav'),
+      '--strategy',
+      'medusa',
+      '--temperature',
+      '0',
+      '--target',
+      'float32',
+      '--units-out',
+      units,
+      ...extra,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     if (extra[0] === '--tree') assert.match(r.stderr, new RegExp(`medusa γ=\\d tree ${extra[1].replace(/[[\]]/g, '\\$&')}: `));
     return JSON.parse(await readFile(units, 'utf8')).sentences.map((s: { units: number[] }) => s.units);
@@ -436,7 +450,22 @@ test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chai
   // bench: the trees measured beside medusa's gammas, each row naming its tree; all of them lossless.
   const texts = path.join(dir, 'texts.txt');
   await writeFile(texts, 'A short sentence to measure.\n');
-  const r = spear(['bench', '--texts', texts, '--strategies', 'medusa', '--gammas', '2', '--trees', '2,1/[[0],[1],[0,0]]', '--repeats', '1', '--target', 'float32', '--json']);
+  const r = spear([
+    'bench',
+    '--texts',
+    texts,
+    '--strategies',
+    'medusa',
+    '--gammas',
+    '2',
+    '--trees',
+    '2,1/[[0],[1],[0,0]]',
+    '--repeats',
+    '1',
+    '--target',
+    'float32',
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     JSON.parse(r.stdout).map((row: { strategy: string; gamma: number; tree: unknown; lossless: boolean }) => [row.strategy, row.gamma, row.tree, row.lossless]),
@@ -455,7 +484,10 @@ test("--tree / --trees: medusa's candidates as a tree in synth (greedy: the chai
   assert.match(big.stderr.trim().split('\n').at(-1)!, /^spear: tree = 9,9 is not allowed: a tree of at most 64 nodes; \[9, 9\] has 90$/);
   const int8 = spear(['synth', TEXT, '-o', path.join(dir, 'int8.wav'), '--strategy', 'medusa', '--tree', '2,1']);
   assert.equal(int8.code, 2, int8.stderr);
-  assert.match(int8.stderr.trim().split('\n').at(-1)!, /^spear: tree = 2,1 is not allowed: left out with the int8 target: .* verifies chains exactly, not trees \(--target float32 verifies trees\)$/);
+  assert.match(
+    int8.stderr.trim().split('\n').at(-1)!,
+    /^spear: tree = 2,1 is not allowed: left out with the int8 target: .* verifies chains exactly, not trees \(--target float32 verifies trees\)$/,
+  );
   assert.ok(!existsSync(path.join(dir, 'int8.wav')), 'no file is left');
 });
 
