@@ -213,6 +213,18 @@ def weight_norm(module: nn.Module) -> nn.Module:
     return nn.utils.weight_norm(module)
 
 
+def conv_stack(convs, post, x):
+    """A discriminator's body: each conv then leaky ReLU, then `post`; its score (B, ·) and every layer's
+    output, which feature matching compares."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """HiFi-GAN's: the waveform folded into (T/p, p), 2-D convolutions along time (channels narrowed)."""
 
@@ -229,13 +241,7 @@ class PeriodDiscriminator(nn.Module):
         B, N = x.shape
         pad = (-N) % self.period
         x = F.pad(x, (0, pad), mode='reflect').view(B, 1, (N + pad) // self.period, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return conv_stack(self.convs, self.post, x)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -258,13 +264,7 @@ class ResolutionDiscriminator(nn.Module):
     def forward(self, x):                                                # (B, N)
         spec = torch.stft(x, self.n_fft, self.hop, window=self.window, return_complex=True).abs()
         x = torch.log(spec.clamp(min=1e-5))[:, None]                     # (B, 1, bins, T)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return conv_stack(self.convs, self.post, x)
 
 
 class Discriminators(nn.Module):
