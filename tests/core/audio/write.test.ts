@@ -8,6 +8,7 @@ import { AudioFileWriter, AudioTooLongError, formatOf, OutputPathError, writeAud
 import { assertFits, estimateBytes } from '../../../electron/core/audio/formats.ts';
 import { oggCrc } from '../../../electron/core/audio/ogg.ts';
 import { decodeWav, encodeWav } from '../../../electron/core/audio/wav.ts';
+import { bandShare } from '../../helpers/spectrum.ts';
 
 const tone = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i / 5));
 
@@ -138,25 +139,6 @@ test('Ogg Opus decodes (ffmpeg) to the same length, aligned with the input (the 
   assert.ok(bytes.length < samples.length * 2 * 0.15, `${bytes.length} bytes: ~24 kbit/s`);
 });
 
-/** Share of the power of `x` (at `rate` Hz) within [lo, hi] Hz, over `n` samples from `from`. */
-function bandShare(x: ArrayLike<number>, rate: number, lo: number, hi: number, from = 4000, n = 4800): number {
-  let total = 0;
-  let at = 0;
-  for (let k = 1; k < n / 2; k++) {
-    let re = 0;
-    let im = 0;
-    for (let t = 0; t < n; t++) {
-      const a = (-2 * Math.PI * k * t) / n;
-      re += x[from + t] * Math.cos(a);
-      im += x[from + t] * Math.sin(a);
-    }
-    total += re * re + im * im;
-    const f = (k * rate) / n;
-    if (f >= lo && f <= hi) at += re * re + im * im;
-  }
-  return at / total;
-}
-
 test('Ogg Opus carries what went in: a 440 Hz tone at 16 and 24 kHz, and a 10 kHz one at 24 kHz', async (t) => {
   if (!hasFfmpeg) return t.skip('ffmpeg is not installed');
   const dir = await mkdtemp(path.join(tmpdir(), 'spear-audio-'));
@@ -169,7 +151,7 @@ test('Ogg Opus carries what went in: a 440 Hz tone at 16 and 24 kHz, and a 10 kH
     const tone = Float32Array.from({ length: rate }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / rate));
     const file = path.join(dir, `tone-${rate}-${hz}.opus`);
     await writeAudioFile(file, tone, rate);
-    const share = bandShare(decode(file, rate), rate, lo, hi);
+    const share = bandShare(decode(file, rate), rate, (f) => f >= lo && f <= hi, 4000, 4800);
     assert.ok(share > 0.9, `${hz} Hz at ${rate} Hz: ${share.toFixed(3)} of the decoded power within ${lo}-${hi} Hz`);
   }
 });

@@ -14,28 +14,9 @@ import { loadSpeaker } from '../../../electron/core/pipeline/speaker.ts';
 import { PAUSE_SECONDS, synthesize } from '../../../electron/core/pipeline/synthesize.ts';
 import { openVoice } from '../../../electron/core/pipeline/voice.ts';
 import { FIXTURES, TINY_VOICE } from '../../helpers/fixtures.ts';
+import { bandShare } from '../../helpers/spectrum.ts';
 
 const SPEAKER_24K = path.join(FIXTURES, 'tiny-speaker-24k');
-
-/** Share of the signal's energy above `hz` (a direct DFT over a few hundred bins: small and exact enough). */
-function shareAbove(x: Float32Array, sampleRate: number, hz: number): number {
-  const n = Math.min(x.length, 4800);
-  let total = 0;
-  let high = 0;
-  for (let k = 1; k < n / 2; k++) {
-    let re = 0;
-    let im = 0;
-    for (let t = 0; t < n; t++) {
-      const a = (-2 * Math.PI * k * t) / n;
-      re += x[t] * Math.cos(a);
-      im += x[t] * Math.sin(a);
-    }
-    const p = re * re + im * im;
-    total += p;
-    if ((k * sampleRate) / n > hz) high += p;
-  }
-  return high / total;
-}
 
 test('a 24 kHz speaker: 960 samples per unit, and audio above 8 kHz', async () => {
   const speaker = await loadSpeaker(SPEAKER_24K);
@@ -46,7 +27,7 @@ test('a 24 kHz speaker: 960 samples per unit, and audio above 8 kHz', async () =
     const audio = await speaker.speak(Array.from({ length: 10 }, (_, i) => (i * 7) % speaker.unitCount));
     assert.equal(audio.length, 10 * 960);
     // A 16 kHz vocoder (or one that ignored the manifest's geometry) has nothing above its 8 kHz Nyquist.
-    assert.ok(shareAbove(audio, 24000, 8500) > 1e-3, 'no energy above 8.5 kHz');
+    assert.ok(bandShare(audio, 24000, (f) => f > 8500, 0, Math.min(audio.length, 4800)) > 1e-3, 'no energy above 8.5 kHz');
   } finally {
     await speaker.release();
   }
