@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { joinSamples } from '../core/audio/samples.ts';
 import { encodeWav } from '../core/audio/wav.ts';
 import { assertWritable } from '../core/audio/write.ts';
 import { decode, type Strategy } from '../core/engine/decode.ts';
@@ -168,10 +169,8 @@ export async function evalCommand(argv: string[], signal: AbortSignal): Promise<
           else if (e.type === 'units' && e.check) checks.push(e.check);
         },
       });
-      const joined = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
-      pieces.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
       const pipeline = path.join(scratch, `${s.id}.pipeline.wav`);
-      await writeFileAtomic(pipeline, encodeWav(joined, sr));
+      await writeFileAtomic(pipeline, encodeWav(joinSamples(pieces), sr));
       const row = {
         id: s.id,
         text: s.text,

@@ -18,6 +18,7 @@ import { frameWidth } from '../audio/dsp/features.ts';
 import { sourceFilter, type SourceFilterOptions } from '../audio/dsp/source-filter.ts';
 import { stretchFrames, type StretchOptions } from '../audio/dsp/stretch.ts';
 import type { FrameGeometry } from '../audio/dsp/stft.ts';
+import { joinSamples } from '../audio/samples.ts';
 import { ModelLoadError, SpearError } from '../errors.ts';
 import { openCheckedSession, readCheckedFiles, readManifestFile } from './model-files.ts';
 
@@ -202,14 +203,7 @@ export async function loadSpeaker(dir: string, options: SpeakerOptions = {}): Pr
     async speak(units, options = {}) {
       const pieces: Float32Array[] = [];
       for await (const piece of kind.chunks(checked(units), options)) pieces.push(piece);
-      if (pieces.length === 1) return pieces[0];
-      const audio = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const piece of pieces) {
-        audio.set(piece, offset);
-        offset += piece.length;
-      }
-      return audio;
+      return pieces.length === 1 ? pieces[0] : joinSamples(pieces);
     },
     async release() {
       await session.release();

@@ -8,6 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { joinSamples } from '../../../electron/core/audio/samples.ts';
 import { loadSpeaker, type Speaker, SpeakerLoadError, SpeakerOptionError, UnitRangeError } from '../../../electron/core/pipeline/speaker.ts';
 
 const DIR = 'tests/fixtures/tiny-neural-speaker';
@@ -92,13 +93,7 @@ test('speakChunks(): windows of chunk_units doubling up to 8×, together equal t
     pieces.map((p) => p.length / 160),
     [5, 10, 20, 40, 20],
   );
-  const joined = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of pieces) {
-    joined.set(p, offset);
-    offset += p.length;
-  }
-  assert.equal(maxDiff(joined, await speaker.speak(ids, { chunkUnits: 5 })), 0);
+  assert.equal(maxDiff(joinSamples(pieces), await speaker.speak(ids, { chunkUnits: 5 })), 0);
   assert.equal((await speaker.speak([])).length, 0);
 });
 
