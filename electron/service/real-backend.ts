@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AudioFileWriter, writeAudioFile } from '../core/audio/write.ts';
 import { calibrate, loadCalibration } from '../core/calibration/calibrate.ts';
 import { currentMachine, describeMachine } from '../core/calibration/machine.ts';
-import { gammaLimit, STRATEGIES, STRATEGY_GRAPHS } from '../core/engine/decode.ts';
+import { gammaLimit, STRATEGIES, STRATEGY_GRAPHS, treeRefusal } from '../core/engine/decode.ts';
 import { availableProviders } from '../core/engine/model.ts';
 import { synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice, type Voice } from '../core/pipeline/voice.ts';
@@ -25,7 +25,7 @@ export function createBackend(options: { voiceDir?: string; calibrationDir?: str
     openVoice: (dir, o) => openVoice(dir, o),
     strategies: (voice) => STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role])),
     gammaLimit: (voice, strategy) => gammaLimit(voice.decoder, strategy),
-    verifiesTrees: (voice) => Boolean(voice.decoder.graphs.full?.hasTreeMask) && voice.decoder.graphs.full?.entry.trees !== false,
+    verifiesTrees: (voice) => treeRefusal(voice.decoder) === null,
     ...(calibrationDir
       ? {
           calibration: {

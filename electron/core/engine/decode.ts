@@ -135,6 +135,20 @@ export function gammaLimit(model: Pick<LoadedModel, 'graphs'>, strategy: Strateg
   return strategy === 'medusa' ? (model.graphs.medusa?.entry.heads ?? 64) : 64;
 }
 
+/**
+ * Why `model` verifies no draft tree, or null when it does: its full graph reads no tree_mask, or its entry
+ * says "trees": false (the int8 target verifies chains exactly, not trees).
+ */
+export function treeRefusal(model: Pick<LoadedModel, 'graphs' | 'manifest'>): string | null {
+  const full = model.graphs.full;
+  if (!full?.hasTreeMask) return `left out with this model: its full graph (${full?.entry.file}) reads no tree_mask`;
+  if (full.entry.trees === false) {
+    const target = model.manifest.target ? `the ${model.manifest.target} target` : 'this target';
+    return `left out with ${target}: its full graph (${full.entry.file}) verifies chains exactly, not trees (--target float32 verifies trees)`;
+  }
+  return null;
+}
+
 /** Adaptive gamma's defaults: the most drafts per step (the longest chain a voice ships) and the threshold. */
 export const AUTO_MAX_GAMMA = 8;
 export const DEFAULT_DRAFT_CONFIDENCE = 0.5;
@@ -177,17 +191,8 @@ function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[
     if (strategy !== 'medusa') throw new DecodeOptionError('tree', o.tree, "left out: only 'medusa' drafts a tree");
     const problem = treeProblem(o.tree, gammaLimit(model, strategy), model.vocabSize);
     if (problem) throw new DecodeOptionError('tree', o.tree, problem);
-    if (!model.graphs.full?.hasTreeMask) {
-      throw new DecodeOptionError('tree', o.tree, `left out with this model: its full graph (${model.graphs.full?.entry.file}) reads no tree_mask`);
-    }
-    if (model.graphs.full.entry.trees === false) {
-      const target = model.manifest.target ? `the ${model.manifest.target} target` : 'this target';
-      throw new DecodeOptionError(
-        'tree',
-        o.tree,
-        `left out with ${target}: its full graph (${model.graphs.full.entry.file}) verifies chains exactly, not trees (--target float32 verifies trees)`,
-      );
-    }
+    const refusal = treeRefusal(model);
+    if (refusal) throw new DecodeOptionError('tree', o.tree, refusal);
     const clash = (['gamma', 'maxGamma', 'draftConfidence', 'acceptGroups'] as const).find((k) => o[k] !== undefined);
     if (clash) throw new DecodeOptionError(clash, o[clash], "left out with a tree: the tree's depth is its draft length, and its tokens are verified exactly");
     if (o.drafts !== undefined && o.drafts !== 1) throw new DecodeOptionError('drafts', o.drafts, '1 with a tree: the tree holds its own candidates');
