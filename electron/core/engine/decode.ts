@@ -162,7 +162,20 @@ const isSeed = (v: unknown): v is number => isInt(v) && v >= 0 && v < SEED_LIMIT
 export const MIN_TEMPERATURE = 1e-3;
 export const MAX_TEMPERATURE = 100;
 
-function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[], o: DecodeOptions): void {
+/**
+ * The most tokens a step drafts under `options` (0 for 'ar'): a tree's depth, else gamma (under adaptive
+ * gamma its maximum), capped by what the model's drafter can draft. DecodeSummary.gamma reports it.
+ */
+export function draftLength(model: Pick<LoadedModel, 'graphs'>, options: DecodeOptions): number {
+  const strategy = options.strategy ?? 'ar';
+  if (options.tree) return new TreeShape(options.tree).depth;
+  if (strategy === 'ar') return 0;
+  const asked = options.gamma === 'auto' ? (options.maxGamma ?? AUTO_MAX_GAMMA) : (options.gamma ?? 4);
+  return Math.min(asked, gammaLimit(model, strategy));
+}
+
+/** Throws the DecodeOptionError `decode` would throw for these prompts and options; nothing is run. */
+export function checkOptions(model: LoadedModel, prompts: readonly (readonly number[])[], o: DecodeOptions): void {
   const strategy = o.strategy ?? 'ar';
   if (!(STRATEGIES as readonly string[]).includes(strategy)) {
     throw new DecodeOptionError('strategy', strategy, `one of ${STRATEGIES.join(', ')}`);
@@ -340,14 +353,9 @@ interface RunInput {
 async function run(input: RunInput): Promise<DecodeResult> {
   const { model, prompts, options, graphs } = input;
   const started = performance.now();
-  const strategy = options.strategy ?? 'ar';
   const auto = options.gamma === 'auto';
   const tree = options.tree ? new TreeShape(options.tree) : null;
-  const gamma = tree
-    ? tree.depth
-    : strategy === 'ar'
-      ? 0
-      : Math.min(auto ? (options.maxGamma ?? AUTO_MAX_GAMMA) : ((options.gamma as number | undefined) ?? 4), gammaLimit(model, strategy));
+  const gamma = draftLength(model, options);
   const limit: DraftLimit | undefined = auto ? { confidence: options.draftConfidence ?? DEFAULT_DRAFT_CONFIDENCE } : undefined;
   const stopToken = options.stopToken === undefined ? model.manifest.stop_token : options.stopToken;
   const context = model.manifest.context;
@@ -376,7 +384,10 @@ async function run(input: RunInput): Promise<DecodeResult> {
     stats.add(event);
     options.onEvent?.(event);
   };
-  for (const graph of graphs) graph.onCall = options.onGraphCall ?? null;
+  for (const graph of graphs) {
+    graph.onCall = options.onGraphCall ?? null;
+    graph.sampling = !picker.greedy;
+  }
 
   try {
     const table = new SlotTable(rows);
@@ -491,7 +502,10 @@ async function run(input: RunInput): Promise<DecodeResult> {
       finishStep(verdict, draftedOf, tVerify - tDraft, tDone - tVerify);
     }
   } finally {
-    for (const graph of graphs) graph.onCall = null;
+    for (const graph of graphs) {
+      graph.onCall = null;
+      graph.sampling = false;
+    }
   }
   const ms = performance.now() - started;
   const summary = stats.summary();

@@ -91,6 +91,11 @@ export class Graph {
   runs = 0;
   runMs = 0;
   onCall: ((call: GraphCall) => void) | null = null;
+  /**
+   * Set by a decode that samples: a graph whose entry says `row_invariant: false` is then called one row
+   * at a time (GraphEntry.row_invariant), as one whose entry says `rows_per_call: 1`.
+   */
+  sampling = false;
 
   constructor(
     readonly role: CallRole,
@@ -119,11 +124,11 @@ export class Graph {
 
   /**
    * `cache` is null for a graph without one (medusa): nothing is kept between its calls. A graph whose
-   * entry limits its rows per call is called once per group of that many rows, and the groups' outputs
-   * are laid out as one call's would be.
+   * entry limits its rows per call (or, while sampling, one that is not row-invariant) is called once per
+   * group of that many rows, and the groups' outputs are laid out as one call's would be.
    */
   async run(cache: KvCache | null, feed: GraphFeed): Promise<GraphResult> {
-    const perCall = this.entry.rows_per_call;
+    const perCall = this.sampling && this.entry.row_invariant === false ? 1 : this.entry.rows_per_call;
     if (perCall === undefined || feed.rows <= perCall) return this.runOnce(cache, feed);
     const parts: { first: number; n: number; result: GraphResult }[] = [];
     for (let first = 0; first < feed.rows; first += perCall) {

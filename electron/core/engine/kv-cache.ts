@@ -110,12 +110,19 @@ export class KvCache {
         dims: [active, this.heads, this.stride, this.headDim],
       };
     }
-    if (first !== 0) throw new RangeError('a "bsd" cache is read from its first slot');
     if (active === 1) {
-      const end = this.lengths[0] * this.kvDim;
-      const P = this.lengths[0];
-      return { keys: this.keys.map((k) => k.subarray(0, end)), values: this.values.map((v) => v.subarray(0, end)), pastLength: P, dims: [1, P, this.kvDim] };
+      // One row, any slot (a call of one row at a time: KvCache.window): a view of its used prefix.
+      const P = this.lengths[first];
+      const start = first * this.slotSize;
+      const end = start + P * this.kvDim;
+      return {
+        keys: this.keys.map((k) => k.subarray(start, end)),
+        values: this.values.map((v) => v.subarray(start, end)),
+        pastLength: P,
+        dims: [1, P, this.kvDim],
+      };
     }
+    if (first !== 0) throw new RangeError('a "bsd" cache passes several rows from its first slot');
     let longest = 0;
     for (let s = 0; s < active; s++) longest = Math.max(longest, this.lengths[s]);
     if (longest >= this.capacity) {

@@ -50,6 +50,14 @@ export interface GraphEntry {
    * and quantised activations make the rounding visible); the engine verifies no tree with it.
    */
   trees?: boolean;
+  /**
+   * false: a row's outputs depend on the other rows of its call (the int8 drafters of
+   * native-models/spear_voice/t2s/quantize.py quantise a call's activations with one scale for all its
+   * rows). When a decode samples, where drafts decide which draws a row makes, the engine then calls
+   * the graph one row at a time, so a row decodes the same in any batch; greedy decodes batch it.
+   * Default true.
+   */
+  row_invariant?: boolean;
   /** `layer_skip`: the target's blocks whose attention, and whose MLP, the graph skips. */
   skip?: { attention: number[]; mlp: number[] };
   /** `medusa`: its heads, the most drafts per step (logits are (B, T, heads, V)). */
@@ -207,6 +215,9 @@ export function manifestProblems(m: Manifest): string[] {
     if (g && (!isInt(g.cache_layers) || !isInt(g.kv_dim))) problems.push(`graph "${role}" needs integer "cache_layers" and "kv_dim"`);
     if (g) problems.push(...layoutProblems(role, g, m.context));
     if (g && role === 'medusa' && !(isInt(g.heads) && g.heads >= 1)) problems.push('graph "medusa" needs "heads", an integer ≥ 1');
+    if (g?.row_invariant !== undefined && typeof g.row_invariant !== 'boolean') {
+      problems.push(`graph "${role}" has "row_invariant" ${JSON.stringify(g.row_invariant)}: true, false or absent`);
+    }
     if (g?.recycle !== undefined && (role !== 'exit_head' || typeof g.recycle !== 'boolean')) {
       problems.push(`graph "${role}" says "recycle": ${JSON.stringify(g.recycle)}; only "exit_head" may, and only true or false`);
     }

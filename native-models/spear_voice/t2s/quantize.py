@@ -10,6 +10,9 @@ Scheme: every MatMul whose second input is a constant 2-D weight W (K, N) become
 com.microsoft DynamicQuantizeMatMul: W stored as int8 with one symmetric scale per output column
 (scale_n = max_k |W[k, n]| / 127, zero point 0), the activation quantised to uint8 per call. The
 float32 graph the export parity-checked stays beside it; the manifest entry names it under "source".
+One scale for a call's activations makes a row's drafts depend on the other rows of its call, so the
+entry says "row_invariant": false: a sampling decode calls the graph one row at a time, and a row
+decodes the same in any batch (docs/model-contract.md).
 
     quantize_voice(Path("native-models/voice"))     # rewrites manifest.json; idempotent
     python3 -m spear_voice.t2s.quantize native-models/voice [--roles draft,eagle]
@@ -153,6 +156,7 @@ def quantize_voice(model_dir: Path, roles=DRAFTER_ROLES) -> dict:
         onnx.save(model, str(tmp))
         tmp.replace(out)
         entry["source"] = {"file": source, "sha256": sha256(source_path), "quantization": SCHEME}
+        entry["row_invariant"] = False
         entry["file"] = out.name
         entry["sha256"] = sha256(out)
         print(f"{model_dir}/{out.name}: {done[role]} MatMuls with int8 weights")

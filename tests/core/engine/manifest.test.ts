@@ -117,3 +117,13 @@ test('a spear-t2s/1 manifest is checked as strictly as any: a role unknown to it
     await assert.rejects(loadModel(dir), new RegExp(`graph role "lookahead" is unknown \\(known: ${GRAPH_ROLES.join(', ')}\\)`));
   });
 });
+
+test('"row_invariant" is true, false or absent', async () => {
+  await withCopy(TINY, async (dir) => {
+    const file = path.join(dir, 'manifest.json');
+    const m = JSON.parse(await readFile(file, 'utf8'));
+    m.graphs.eagle.row_invariant = 'no';
+    await writeFile(file, JSON.stringify(m, null, 2));
+    await assert.rejects(loadModel(dir), /graph "eagle" has "row_invariant" "no": true, false or absent/);
+  });
+});
