@@ -1,6 +1,6 @@
 /**
- * Builds the Electron side into dist/electron: main.js, the service worker's host.js and the
- * real-backend.js it loads (ES modules; Node built-ins and npm packages stay external, so
+ * Builds the Electron side into dist/electron: main.js, the service worker's host.js, the
+ * real-backend.js it loads and the decoder pool's pool-worker.js (ES modules; Node built-ins and npm packages stay external, so
  * onnxruntime-node's native binding loads from node_modules / app.asar.unpacked), and preload.cjs
  * (CommonJS: a sandboxed preload cannot be an ES module).
  *
@@ -62,6 +62,8 @@ export default defineConfig({
         main: path.join(root, 'electron/app/main.ts'),
         host: path.join(root, 'electron/service/host.ts'),
         'real-backend': path.join(root, 'electron/service/real-backend.ts'),
+        // Started by engine/pool.ts as a worker beside the chunk that holds it (electron/core/worker.ts siblingUrl).
+        'pool-worker': path.join(root, 'electron/core/engine/pool-worker.ts'),
       },
       external,
       output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },

@@ -1,6 +1,7 @@
 /** Command-line parsing helpers: strict flags, typed values, one-line usage errors (exit code 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MAX_DRAFTS } from '../core/engine/decode.ts';
+import { autoWorkers } from '../core/engine/pool.ts';
 import type { TreeSpec } from '../core/engine/tree.ts';
 import { SpearError } from '../core/errors.ts';
 
@@ -23,6 +24,16 @@ export function int(value: string | undefined, flag: string, min: number, max = 
   if (!/^-?\d+$/.test(value.trim()) || n < min || n > max)
     throw new UsageError(`--${flag} ${value}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' up'}`);
   return n;
+}
+
+/** `--workers`: decoder workers, an integer from 1 to 16, or 'auto' (one per core, at most 4: engine/pool.ts). */
+export function workersArg(value: string | undefined, flag: string): number | undefined {
+  if (value?.trim() === 'auto') return autoWorkers();
+  try {
+    return int(value, flag, 1, 16);
+  } catch {
+    throw new UsageError(`--${flag} ${value}: expected an integer from 1 to 16, or auto`);
+  }
 }
 
 /** `--gamma`: an integer from 1 to `max`, or 'auto' (adaptive gamma). */

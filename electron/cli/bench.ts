@@ -10,9 +10,9 @@ import { calibrationLine } from '../core/calibration/defaults.ts';
 import { configDir, type Calibration } from '../core/calibration/store.ts';
 import { AUTO_MAX_GAMMA, DEFAULT_DRAFT_CONFIDENCE, gammaLimit, STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../core/engine/decode.ts';
 import { treeDepth, type TreeSpec } from '../core/engine/tree.ts';
-import { synthesize } from '../core/pipeline/synthesize.ts';
+import { defaultBatchSize, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError } from './args.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, list, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError, workersArg } from './args.ts';
 import { readTextFile } from './input.ts';
 import { BENCH_TEXTS_URL } from '../core/eval/bench-texts.ts';
 import { benchCells, benchConfigs, benchKey, runInterleaved } from '../core/eval/bench.ts';
@@ -45,7 +45,10 @@ Options:
       --drafts LIST        drafts per sentence and step, K, each 1-8 (default 1); K > 1 samples K
                            drafts and verifies them with SpecTr (needs --temperature above 0)
       --temperature T      default 0 (greedy)
-      --batch N            sentences decoded together (default 1)
+      --batch N            sentences decoded together (default 1; with --workers, 8 per worker)
+      --workers N|auto     threads that decode the sentences of a batch side by side, each with its
+                           own copy of the decoder at one thread (default 1: none; auto: one per core,
+                           at most 4)
       --repeats N          measured rounds after one warm-up round (default 3)
       --threads N          intra-op threads per ONNX session (default 1)
       --target-threads N   intra-op threads of the verifying graphs, full and rest (default: --threads)
@@ -71,6 +74,7 @@ const OPTIONS = {
   repeats: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
+  workers: { type: 'string' },
   voice: { type: 'string' },
   target: { type: 'string' },
   provider: { type: 'string' },
@@ -99,6 +103,8 @@ export interface BenchRow {
   tree: TreeSpec | null;
   temperature: number;
   batch: number;
+  /** Decoder workers the batch was shared out to (engine/pool.ts); 1: decoded in the bench's own thread. */
+  workers: number;
   sentences: number;
   tokens: number;
   seconds: number;
@@ -147,7 +153,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   checkDrafts(draftCounts, asked ?? [], temperature);
   if (acceptance === 'groups' && draftCounts.some((k) => k > 1))
     throw new UsageError('--drafts above 1 verifies tokens with SpecTr; it cannot run with --accept groups');
-  const batch = int(v.batch, 'batch', 1, 256) ?? 1;
+  const workers = workersArg(v.workers, 'workers') ?? 1;
   const repeats = int(v.repeats, 'repeats', 1, 100) ?? 3;
   const threads = int(v.threads, 'threads', 0, 64);
   const targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
@@ -165,10 +171,13 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
   // The split the bench runs (model.ts's defaults), for the calibration's predictions.
   const split = { threads: threads ?? 1, targetThreads: targetThreads ?? threads ?? 1 };
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
-  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target });
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target, workers });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
+  const batch = int(v.batch, 'batch', 1, 256) ?? (workers > 1 ? defaultBatchSize(voice) : 1);
   const strategies = asked ?? STRATEGIES.filter((s) => STRATEGY_GRAPHS[s].every((role) => voice.decoder.graphs[role]));
   try {
+    // Workers open the model before anything is timed.
+    await voice.pool?.ready;
     // Medusa drafts at most its heads per step: a gamma asked for beyond them is refused, a default one left out.
     const beyond = (s: Strategy, g: number | 'auto'): boolean => g !== 'auto' && g > gammaLimit(voice.decoder, s);
     for (const s of strategies) {
@@ -226,6 +235,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
         tree: cell.tree ?? null,
         temperature,
         batch,
+        workers,
         sentences: cell.sentences,
         tokens: cell.tokens,
         seconds: cell.seconds,
@@ -254,7 +264,7 @@ export async function benchCommand(argv: string[], signal: AbortSignal): Promise
     } else {
       const accept = acceptance === 'groups' ? ', acceptance groups (lossy)' : '';
       process.stdout.write(
-        `voice ${voice.dir}${voice.decoder.manifest.target ? ` (target ${voice.decoder.manifest.target})` : ''}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}, temperature ${temperature}${accept}, median of ${repeats}\n`,
+        `voice ${voice.dir}${voice.decoder.manifest.target ? ` (target ${voice.decoder.manifest.target})` : ''}, provider ${voice.provider.used}, ${rows[0].sentences} sentences, batch ${batch}${workers > 1 ? `, ${workers} workers` : ''}, temperature ${temperature}${accept}, median of ${repeats}\n`,
       );
       console.table(
         rows.map((r) => ({

@@ -12,7 +12,8 @@ import type { WordTiming } from '../core/pipeline/events.ts';
 import { formatSubtitles, subtitleFormatOf } from '../core/pipeline/subtitles.ts';
 import { checkText, DELIVERY_LIMITS, synthesize } from '../core/pipeline/synthesize.ts';
 import { openVoice } from '../core/pipeline/voice.ts';
-import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError } from './args.ts';
+import { splitSentences } from '../core/text/index.ts';
+import { adaptiveArgs, checkDrafts, draftsArg, gammaArg, int, num, oneOf, parse, RENAMED_STRATEGIES, treeArg, UsageError, workersArg } from './args.ts';
 import { readDocument } from './input.ts';
 import { JsonProgress, ProgressBar, type ProgressReporter } from './progress.ts';
 import { loadSynthLexicon } from './lexicon.ts';
@@ -53,7 +54,11 @@ Options:
       --top-k K            sample only from the K most likely units
       --top-p P            nucleus sampling mass, in (0, 1]
       --seed N             random seed (default 0)
-      --batch N            sentences decoded together (default 8; 1 with the int8 target)
+      --batch N            sentences decoded together (default 8 per worker; without workers 8, 1
+                           with the int8 target)
+      --workers N|auto     threads that decode a document's sentences side by side, each with its own
+                           copy of the decoder at one thread (default auto: one per core, at most 4,
+                           for a text of several sentences; 1 = none)
       --rate R             speaking rate, 0.5-2 (default 1); the pitch is kept
       --pitch S            pitch shift in semitones, -6 to 6 (default 0); the formants are kept
       --volume V           output gain, 0-2 (default 1; above 1 may clip loud passages)
@@ -105,6 +110,7 @@ const OPTIONS = {
   provider: { type: 'string' },
   threads: { type: 'string' },
   'target-threads': { type: 'string' },
+  workers: { type: 'string' },
   voice: { type: 'string' },
   target: { type: 'string' },
   subtitles: { type: 'string' },
@@ -151,6 +157,7 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   const provider = oneOf(v.provider, 'provider', PROVIDERS);
   let threads = int(v.threads, 'threads', 0, 64);
   let targetThreads = int(v['target-threads'], 'target-threads', 0, 64);
+  const workers = workersArg(v.workers ?? 'auto', 'workers')!;
   const rereadings = int(v.rereadings, 'rereadings', 0, 16);
   const format = formatOf(v.output);
   // Every output is checked before any work, so a bad path costs nothing and leaves nothing.
@@ -174,7 +181,9 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
       settings.maxGamma ??= lookup.calibrated.maxGamma;
     }
   }
-  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target });
+  // One sentence decodes in this thread: workers would only open the model.
+  const several = splitSentences(text).length > 1;
+  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target, workers: several ? workers : 1 });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   for (const line of lexiconNotices) {
     if (json) json.emit('warning', { message: line });

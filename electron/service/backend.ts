@@ -37,7 +37,8 @@ export interface SynthesisBackend<V extends VoiceLike = VoiceLike> {
   /** The voice directory openVoice is given. */
   voiceDir: string;
   availableProviders(): Provider[];
-  openVoice(dir: string, options: { provider?: Provider; threads?: number; targetThreads?: number }): Promise<V>;
+  /** `workers`: decoder workers for documents (electron/core/engine/pool.ts); a backend without them ignores it. */
+  openVoice(dir: string, options: { provider?: Provider; threads?: number; targetThreads?: number; workers?: number }): Promise<V>;
   /** The strategies `voice` can run: the engine's, those whose graphs it has. */
   strategies(voice: V): Strategy[];
   /** The largest gamma `strategy` drafts with `voice` (medusa: its heads); absent: no limit below the service's own. */

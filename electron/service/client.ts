@@ -3,9 +3,13 @@
  * itself (its callers do, with schemas.ts), forwards calls and fans out events. Used by the Electron
  * main process and the browser-mode server alike.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingUrl as besideCore, startWorker } from '../core/worker.ts';
 import type { InvokeArgs, InvokeMethod, InvokeResult, StudioEvent } from '../ipc-contract.ts';
 import type { HostRequest, HostResponse, HostWorkerData } from './protocol.ts';
+
+/** A module beside this one (host.ts, real-backend.ts). */
+const siblingUrl = (name: string): string => besideCore(name, import.meta.url);
 
 export interface ServiceClientOptions extends Partial<HostWorkerData> {
   /** Default: real-backend.ts next to this file. */
@@ -102,21 +106,4 @@ export class ServiceClient {
     await Promise.race([disposed, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     await this.worker.terminate();
   }
-}
-
-/** The sibling module's URL with this module's own extension (.ts under tsx, .js when built). */
-function siblingUrl(name: string): string {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./${name}${ext}`, import.meta.url).href;
-}
-
-/**
- * NOTE: on Node 20 a worker does not inherit `--import tsx`'s hooks for its entry file, so a .ts entry
- * starts from a tiny bootstrap that registers tsx first. Built (.js) code starts the entry directly.
- */
-function startWorker(entry: string, workerData: HostWorkerData): Worker {
-  if (!entry.endsWith('.ts')) return new Worker(new URL(entry), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
 }

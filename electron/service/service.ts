@@ -43,6 +43,7 @@ import { memoryLexicon, type LexiconStore } from './lexicon.ts';
 import { DEFAULT_SWEEP_GAMMAS, summarizeSweep } from './sweep.ts';
 import { benchCells, benchConfigs, runInterleaved } from '../core/eval/bench.ts';
 import { currentMachine, describeMachine } from '../core/calibration/machine.ts';
+import { autoWorkers } from '../core/engine/pool.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { checkCompareRequest, CompareRequestError, formatCompareResults, positionLabel, strategyInfo } from './compare.ts';
 
@@ -494,7 +495,8 @@ export class StudioService {
       // The stored calibration is read first (a hash of the manifest): it may set the thread counts.
       const opened = this.calibration.loaded().then(() => {
         this.openThreads = this.threadCounts();
-        return this.backend.openVoice(this.backend.voiceDir, { provider, ...this.openThreads });
+        // A document's sentences decode on every core (the pool starts with the voice; one sentence never uses it).
+        return this.backend.openVoice(this.backend.voiceDir, { provider, ...this.openThreads, workers: autoWorkers() });
       });
       const opening = options.warm ? opened.then((voice) => this.warmUp(voice)) : opened;
       this.voicePromise = opening;

@@ -293,6 +293,22 @@ test('--units-out is identical for ar and every drafting strategy at temperature
   for (const u of units.slice(1)) assert.equal(u, units[0]);
 });
 
+test('--workers: decoder workers read a document to the same units as this process, greedy and sampled', async () => {
+  const dir = await scratch();
+  const text = `${TEXT} Gulls circled above the foam. Nobody had kept the lamp for years.`;
+  for (const temperature of ['0', '0.7']) {
+    const units: string[] = [];
+    for (const workers of ['1', '2']) {
+      const file = path.join(dir, `w${workers}-t${temperature}.json`);
+      const args = ['synth', text, '-o', path.join(dir, `w${workers}.wav`), '--strategy', 'eagle', '--gamma', '3', '--temperature', temperature];
+      const r = spear([...args, '--workers', workers, '--units-out', file, '-q']);
+      assert.equal(r.code, 0, r.stderr);
+      units.push(await readFile(file, 'utf8'));
+    }
+    assert.equal(units[1], units[0], `temperature ${temperature}`);
+  }
+});
+
 test('--gamma auto gives the units of ar at temperature 0, and bench marks its rows adaptive', async () => {
   const dir = await scratch();
   const files = { ar: path.join(dir, 'ar.json'), auto: path.join(dir, 'auto.json') };
@@ -522,6 +538,7 @@ test('bench --json emits one row per strategy and gamma with every field', async
     'gamma',
     'temperature',
     'batch',
+    'workers',
     'sentences',
     'tokens',
     'seconds',
@@ -554,6 +571,37 @@ test('bench --json emits one row per strategy and gamma with every field', async
   const unknown = spear(['bench', '--texts', texts, '--strategies', 'ar', '--repeats', '1', '--target', 'int4']);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /has no target "int4" \(known: int8, float32\)/);
+});
+
+test('bench --workers shares the sentences out to decoder workers and decodes the same units', async () => {
+  const dir = await scratch();
+  const texts = path.join(dir, 'texts.txt');
+  await writeFile(texts, 'A short sentence to measure.\nAnother one follows it.\nAnd a third one ends the list.\n');
+  const args = ['bench', '--texts', texts, '--strategies', 'ar,eagle', '--gammas', '3', '--repeats', '1', '--json'];
+  const alone = spear(args);
+  const pooled = spear([...args, '--workers', '2']);
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.equal(pooled.code, 0, pooled.stderr);
+  const [a, p] = [JSON.parse(alone.stdout), JSON.parse(pooled.stdout)];
+  assert.deepEqual(
+    p.map((r: { workers: number; batch: number }) => [r.workers, r.batch]),
+    [
+      [2, 16],
+      [2, 16],
+    ],
+    '8 sentences per worker by default',
+  );
+  assert.deepEqual(
+    a.map((r: { workers: number }) => r.workers),
+    [1, 1],
+  );
+  assert.deepEqual(
+    p.map((r: { tokens: number }) => r.tokens),
+    a.map((r: { tokens: number }) => r.tokens),
+  );
+  const bad = spear(['bench', '--texts', texts, '--strategies', 'ar', '--workers', 'many']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--workers many: expected an integer from 1 to 16, or auto/);
 });
 
 /** Runs a failing command and asserts its one-line message, its exit code and that no file was left. */

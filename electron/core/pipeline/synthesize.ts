@@ -6,7 +6,8 @@
  * order, so the first sentence plays before the last is decoded. Memory stays bounded for any input
  * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
  */
-import { AUTO_MAX_GAMMA, decode, type Strategy } from '../engine/decode.ts';
+import { AUTO_MAX_GAMMA, type Strategy } from '../engine/decode.ts';
+import { decodeRows } from '../engine/pool.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { SEED_LIMIT } from '../engine/random.ts';
 import { StatsAggregator } from '../engine/stats.ts';
@@ -84,11 +85,14 @@ export const PAUSE_SECONDS = { sentence: 0.3, paragraph: 0.6 } as const;
 export const DEFAULT_BATCH_SIZE = 8;
 
 /**
- * Sentences decoded together unless the settings say: DEFAULT_BATCH_SIZE, or 1 when the voice's target
- * is called one row at a time (its manifest entry's rows_per_call: the int8 target), where a batch buys
- * nothing and its rows share one cache stride (docs/engine.md#the-int8-target).
+ * Sentences decoded together unless the settings say. With decoder workers (Voice.pool),
+ * DEFAULT_BATCH_SIZE per worker: a batch is what the workers share out. Without, DEFAULT_BATCH_SIZE, or 1
+ * when the voice's target is called one row at a time (its manifest entry's rows_per_call: the int8
+ * target), where a batch in one thread buys nothing and its rows share one cache stride
+ * (docs/engine.md#the-int8-target).
  */
 export function defaultBatchSize(voice: Voice): number {
+  if (voice.pool) return DEFAULT_BATCH_SIZE * voice.pool.size;
   return voice.decoder.graphs.full?.entry.rows_per_call === 1 ? 1 : DEFAULT_BATCH_SIZE;
 }
 /**
@@ -208,6 +212,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
     );
   }
   for (const message of textWarnings(text)) emit({ type: 'warning', message });
+  if (voice.pool?.problem) emit({ type: 'warning', message: `the sentences decode in one thread: ${voice.pool.problem}` });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
   const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma === 'auto' ? (settings.maxGamma ?? AUTO_MAX_GAMMA) : settings.gamma);
@@ -275,8 +280,9 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
       };
       const checks: Promise<void>[] = [];
       const failed: { row: number; units: number[]; score: number }[] = [];
-      const result = await decode(
+      const result = await decodeRows(
         voice.decoder,
+        voice.pool ?? null,
         batch.map((s) => voice.prompt(s.phonemes)),
         {
           strategy: settings.strategy,
@@ -337,8 +343,9 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         failed.sort((x, y) => x.row - y.row);
         rereadSentences += failed.length;
         const rows = failed.flatMap((f) => Array.from({ length: rereadings }, (_, k) => ({ f, k })));
-        const again = await decode(
+        const again = await decodeRows(
           voice.decoder,
+          voice.pool ?? null,
           rows.map(({ f }) => voice.prompt(batch[f.row].phonemes)),
           {
             // The voice's own strategy and γ, whatever the first reading used: sampled readings depend on how a

@@ -8,6 +8,7 @@ import { ModelLoadError } from '../errors.ts';
 import type { Manifest } from '../engine/manifest.ts';
 import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
 import { STRATEGIES, type Strategy } from '../engine/decode.ts';
+import { DecoderPool } from '../engine/pool.ts';
 import type { UnitGroups } from '../engine/verify.ts';
 import { PHONEME_INVENTORY } from '../text/index.ts';
 import type { ReadingCheck } from './reading-check.ts';
@@ -52,6 +53,11 @@ export interface Voice {
   checker: (Pick<ReadingCheck, 'score' | 'needsRereading' | 'release'> & Partial<Pick<ReadingCheck, 'align'>>) | null;
   section: VoiceSection;
   provider: ProviderReport;
+  /**
+   * Worker threads that decode a document's sentences on every core (engine/pool.ts), or null/absent:
+   * everything decodes in this thread. Several sentences go to it once its workers have opened the model.
+   */
+  pool?: DecoderPool | null;
   /** Decoder prompt for a sentence's phoneme ids: [bos, phonemes…, sep]. */
   prompt(phonemeIds: readonly number[]): number[];
   /** The stop rule's cap for a sentence of this many phonemes. */
@@ -84,6 +90,11 @@ export function readingRules(manifest: Pick<Manifest, 'context' | 'vocab'>, maxU
 }
 
 export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'threads' | 'targetThreads' | 'target'> {
+  /**
+   * Decoder workers for documents (Voice.pool): 2 or more start that many worker threads, each with the
+   * decoder's sessions at one thread; default 1, none. A single sentence always decodes in this thread.
+   */
+  workers?: number;
   /** Loads the speaking stage from a directory; default electron/core/pipeline/speaker.ts's loadSpeaker. */
   loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
   /**
@@ -147,6 +158,8 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     throw error;
   }
   const { offset: unitOffset, count: unitCount } = vocab.units!;
+  const workers = options.workers ?? 1;
+  const pool = workers >= 2 ? new DecoderPool(dir, workers, { provider: options.provider, target: options.target }) : null;
   return {
     dir,
     decoder,
@@ -157,8 +170,9 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
     ...readingRules(decoder.manifest, section!.max_units),
     units: (tokens) => tokens.filter((t) => t >= unitOffset && t < unitOffset + unitCount).map((t) => t - unitOffset),
     acceptGroups: section!.unit_groups ? tokenGroups(section!.unit_groups, unitOffset, vocab.size) : null,
+    pool,
     async release() {
-      await Promise.all([decoder.release(), speaker.release(), checker?.release()]);
+      await Promise.all([decoder.release(), speaker.release(), checker?.release(), pool?.release()]);
     },
   };
 }

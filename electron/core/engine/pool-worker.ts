@@ -1,0 +1,47 @@
+/**
+ * Worker-thread entry of a DecoderPool (pool.ts): opens the model once, then decodes the jobs it is
+ * sent, one at a time, posting each DecodeEvent as it happens and the rows at the end.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { decode } from './decode.ts';
+import { loadModel, type LoadedModel } from './model.ts';
+import type { PoolRequest, PoolResponse, PoolWorkerData } from './pool.ts';
+
+const port = parentPort;
+if (!port) throw new Error('electron/core/engine/pool-worker.ts runs as a worker thread (see pool.ts)');
+const data = workerData as PoolWorkerData;
+const send = (message: PoolResponse): void => port.postMessage(message);
+
+let model: LoadedModel | null = null;
+try {
+  model = await loadModel(data.dir, data.load);
+  send({ kind: 'ready' });
+} catch (error) {
+  send({ kind: 'failed', message: (error as Error).message });
+}
+
+const controllers = new Map<number, AbortController>();
+port.on('message', async (request: PoolRequest) => {
+  if (request.kind === 'cancel') {
+    controllers.get(request.job)?.abort();
+    return;
+  }
+  if (request.kind === 'release') {
+    await model?.release();
+    model = null;
+    send({ kind: 'released' });
+    return;
+  }
+  const { job, prompts, options } = request;
+  const controller = new AbortController();
+  controllers.set(job, controller);
+  try {
+    if (!model) throw new Error('the model is not open');
+    const result = await decode(model, prompts, { ...options, signal: controller.signal, onEvent: (event) => send({ kind: 'event', job, event }) });
+    send({ kind: 'done', job, rows: result.rows });
+  } catch (error) {
+    send({ kind: 'error', job, name: (error as Error).name, message: (error as Error).message });
+  } finally {
+    controllers.delete(job);
+  }
+});
