@@ -9,7 +9,7 @@
 // 1 and of 5 tokens), through both graphs with their own caches; prints the largest logits difference and
 // how often the argmax agrees.
 // Cost: µs per session run at T = 1 … 8 new tokens after PAST cached positions (batch 1) and at
-// T = 1 for batch 8, the graphs' runs interleaved in short bursts in one process: the 10th percentile
+// T = 1 for batch 8 (one call per row for an entry with rows_per_call, as the engine calls it), the graphs' runs interleaved in short bursts in one process: the 10th percentile
 // (the least disturbed bursts) and the median. The fused graphs' cache is laid out for N positions
 // (default: PAST rounded up to 32, as the engine lays it out). One intra-op thread unless --threads.
 // --clock cpu times the process's CPU time instead of the wall clock (one thread runs on the calling
@@ -136,8 +136,10 @@ class ExportedRunner {
  * whole; the graph returns the new keys/values (B, H, T, Dh) and the caller writes each head's block in.
  */
 class FusedRunner {
-  constructor(session) {
+  /** `rowsPerCall`: the entry's rows_per_call; a call of more rows is made one call per row, as Graph.run makes it. */
+  constructor(session, rowsPerCall = Infinity) {
     this.session = session;
+    this.rowsPerCall = rowsPerCall;
     this.name = 'fused';
   }
   reset(rows, capacity) {
@@ -161,22 +163,45 @@ class FusedRunner {
     }
     return f;
   }
-  async run(tokens, T, counts) {
-    const out = await this.session.run(this.feeds(tokens, T));
-    for (let b = 0; b < this.rows; b++) {
-      for (let l = 0; l < layers; l++) {
-        const keys = out[`new_key_${l}`].data;
-        const vals = out[`new_value_${l}`].data;
-        for (let h = 0; h < H; h++) {
-          const src = (b * H + h) * T * Dh;
-          const dst = ((b * H + h) * this.capacity + this.lengths[b]) * Dh;
-          this.keys[l].set(keys.subarray(src, src + counts[b] * Dh), dst);
-          this.values[l].set(vals.subarray(src, src + counts[b] * Dh), dst);
-        }
-      }
-      this.lengths[b] += counts[b];
+  /** Row b's call: its tokens, its length, its slot of the buffers. */
+  rowFeeds(tokens, T, b) {
+    const f = stepFeeds(tokens.slice(b * T, (b + 1) * T), T, this.lengths.subarray(b, b + 1));
+    if (this.session.inputNames.includes('tree_mask')) f.tree_mask = causalTreeMask(1, T);
+    const slot = H * this.capacity * Dh;
+    for (let l = 0; l < layers; l++) {
+      f[`past_key_${l}`] = new ort.Tensor('float32', this.keys[l].subarray(b * slot, (b + 1) * slot), [1, H, this.capacity, Dh]);
+      f[`past_value_${l}`] = new ort.Tensor('float32', this.values[l].subarray(b * slot, (b + 1) * slot), [1, H, this.capacity, Dh]);
     }
+    return f;
+  }
+  async run(tokens, T, counts) {
+    if (this.rows > this.rowsPerCall) {
+      // One call per row (the entry's rows_per_call is 1 wherever it is set); the logits laid out as one call's.
+      const logits = new Float32Array(this.rows * T * V);
+      for (let b = 0; b < this.rows; b++) {
+        const out = await this.session.run(this.rowFeeds(tokens, T, b));
+        this.append(out, 0, b, T, counts[b]);
+        logits.set(out.logits.data, b * T * V);
+      }
+      return logits;
+    }
+    const out = await this.session.run(this.feeds(tokens, T));
+    for (let b = 0; b < this.rows; b++) this.append(out, b, b, T, counts[b]);
     return out.logits.data;
+  }
+  /** Writes output row `row`'s first `count` new keys/values into slot `b` at its length. */
+  append(out, row, b, T, count) {
+    for (let l = 0; l < layers; l++) {
+      const keys = out[`new_key_${l}`].data;
+      const vals = out[`new_value_${l}`].data;
+      for (let h = 0; h < H; h++) {
+        const src = (row * H + h) * T * Dh;
+        const dst = ((b * H + h) * this.capacity + this.lengths[b]) * Dh;
+        this.keys[l].set(keys.subarray(src, src + count * Dh), dst);
+        this.values[l].set(vals.subarray(src, src + count * Dh), dst);
+      }
+    }
+    this.lengths[b] += count;
   }
 }
 
@@ -351,7 +376,7 @@ const exported = new ExportedRunner(await ort.InferenceSession.create(path.join(
 const fused = [];
 for (const [i, spec] of fusedDirs.entries()) {
   const entry = fusedEntries[i];
-  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(spec.split('#')[0], entry.file), sessionOptions));
+  const runner = new FusedRunner(await ort.InferenceSession.create(path.join(spec.split('#')[0], entry.file), sessionOptions), entry.rows_per_call);
   runner.name = `${spec} (${entry.file})`;
   fused.push(runner);
 }

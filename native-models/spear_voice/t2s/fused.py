@@ -20,11 +20,19 @@ queries (B, H, P, Dh) @ (B, H, Dh, T), so ONNX Runtime's MLAS reads the cached k
 operand; at T = 1 the values are read in place too (its M = 1 kernel, which wants alpha = 1: the
 1/sqrt(Dh) scale is folded into Wq). Nothing concatenates or transposes the past.
 
-GroupQueryAttention is not used (`node native-models/tools/fused_cost.mjs --probe`): with present bound to
-past it writes the cache in place, but onnxruntime-node copies every fetched output into a fresh
-ArrayBuffer, the whole (B, H, P, Dh) buffer per layer and call; without the binding it memsets and
-copies the past into its own present buffer, and ONNX Runtime 1.30 refuses T > 1 with a past for
-batches of several rows.
+The float32 graphs do not use GroupQueryAttention (`node native-models/tools/fused_cost.mjs --probe`): with
+present bound to past it writes the cache in place, but onnxruntime-node copies every fetched output into
+a fresh ArrayBuffer, the whole (B, H, P, Dh) buffer per layer and call; without the binding it copies the
+past into its own present buffer, and ONNX Runtime 1.30 refuses T > 1 with a past for batches of several
+rows.
+
+The int8 target (--int8) does. With 8-bit weights the weight products quantise their activations, which
+turns last-bit float differences into steps of 1/127: speculation then equals ar only if a position's
+outputs do not depend on how many positions its call feeds, and GroupQueryAttention's do not (from 2
+positions on; docs/engine.md#the-int8-target). One GroupQueryAttention per layer reads the packed q|k|v
+and applies RoPE itself at `positions` (bit for bit what RotaryEmbedding before it gives, one node
+instead of Split, RotaryEmbedding, Split and two Reshape/Transpose pairs: 7-9 % off a call); the new
+keys and values are the present outputs' positions past_len … past_len + T - 1, so a call feeds one row.
 
 `full` is `trunk` → `rest` node for node: at the exit layer `full` adds the residual with a plain Add and
 normalises with SimplifiedLayerNormalization, as `rest` does on `hidden_in`.
@@ -253,16 +261,21 @@ def gqa_lengths(b: Builder, T1: str, tree: bool) -> tuple[str, str, str]:
     return seqlens_k, total, b.op("Unsqueeze", [b.op("Where", [sees, zero, neg]), b.const("axis1", i64(1))])
 
 
-def gqa_attention(b: Builder, c: int, qk: str, v: str, D: int, n_heads: int, Dh: int, seqlens_k: str, total: str, bias: str) -> str:
-    """Attention of cache layer c by com.microsoft.GroupQueryAttention: (B, T, D). Writes new_key_c and
-    new_value_c (B, H, T, Dh). Its present outputs stay inside the graph (the engine's cache is the past)."""
-    q, k = b.op("Split", [qk, b.const("split_q_k", i64(D, D))], n_out=2, axis=-1)  # (B, T, D) each
-    heads = b.const("heads_t", i64(0, 0, n_heads, Dh))
-    b.op("Transpose", [b.op("Reshape", [k, heads])], perm=[0, 2, 1, 3], outputs=[f"new_key_{c}"])  # (B, H, T, Dh)
-    b.op("Transpose", [b.op("Reshape", [v, heads])], perm=[0, 2, 1, 3], outputs=[f"new_value_{c}"])
-    # cos_cache, sin_cache and position_ids stay empty: RotaryEmbedding has been applied to q and k.
-    return b.op("GroupQueryAttention", [q, k, v, f"past_key_{c}", f"past_value_{c}", seqlens_k, total, "", "", "", bias], domain=MS,
-                outputs=[b.name("attn"), b.name("present_key"), b.name("present_value")], num_heads=n_heads, kv_num_heads=n_heads, scale=1.0)[0]
+def gqa_attention(b: Builder, c: int, qkv: str, n_heads: int, seqlens_k: str, total: str, bias: str) -> str:
+    """Attention of cache layer c by one com.microsoft.GroupQueryAttention node over the packed q|k|v (B, T, 3D),
+    RoPE applied inside it at the explicit positions (its cos/sin caches are the rotary tables; the same
+    outputs, bit for bit, as RotaryEmbedding before it): (B, T, D). new_key_c and new_value_c (B, H, T, Dh)
+    are the new tokens' rows of its present outputs, which hold them at [past_len, past_len + T): a row per
+    call. The present outputs stay inside the graph (the engine's cache is the past)."""
+    attn, present_k, present_v = b.op("GroupQueryAttention", [qkv, "", "", f"past_key_{c}", f"past_value_{c}", seqlens_k, total, "rope_cos", "rope_sin", "positions", bias],
+                                      domain=MS, outputs=[b.name("attn"), b.name("present_key"), b.name("present_value")],
+                                      num_heads=n_heads, kv_num_heads=n_heads, scale=1.0, do_rotary=1, rotary_interleaved=0)
+    if "new_end" not in b.stored:  # past_len + T, once per graph
+        b.stored.add("new_end")
+        b.op("Add", ["past_len", b.op("Slice", [b.op("Shape", ["positions"]), b.const("one", i64(1)), b.const("two", i64(2))])], outputs=["new_end"])
+    b.op("Slice", [present_k, "past_len", "new_end", b.const("axis2", i64(2))], outputs=[f"new_key_{c}"])
+    b.op("Slice", [present_v, "past_len", "new_end", b.const("axis2", i64(2))], outputs=[f"new_value_{c}"])
+    return attn
 
 
 def i64(*values):
@@ -284,7 +297,7 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
     tree_mask (default: role full only): read the new tokens' mask from an input tree_mask (B, T, T) bool
     instead of building the causal one.
     gqa (default: with int8_weights): attention by GroupQueryAttention, whose outputs do not depend on how
-    many positions a call feeds (module docstring, "The int8 target"); the graph is then fed at least 2
+    many positions a call feeds (module docstring); the graph is then fed at least 2
     positions per call, and one row per call once a row has a past."""
     b = Builder(int8_weights)
     gqa = int8_weights if gqa is None else gqa
@@ -338,7 +351,8 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
             mask_new = b.op("Expand", [mask_new, b.op("Concat", [rows, ones, T1, T1], axis=0)])  # (B, 1, T, T)
         mask = b.op("Concat", [mask_past, mask_new], axis=-1)
         split_scores = b.op("Concat", [P1, T1], axis=0)
-    split_qk_v = b.const("split_qk_v", i64(2 * D, D))
+    if not gqa:
+        split_qk_v = b.const("split_qk_v", i64(2 * D, D))
     split_ff = b.const("split_ff", i64(F, F))
     if not gqa:
         heads = b.const("heads", i64(0, 0, -1, Dh))
@@ -365,11 +379,11 @@ def build(t: Target, role: str, layers: range, exit_layer: int | None, n_heads: 
             inputs += [vi(f"past_key_{c}", TensorProto.FLOAT, cache), vi(f"past_value_{c}", TensorProto.FLOAT, cache)]
             h = normed(f"attn_norm_{i}", blk.attn_norm)
             qkv = b.matmul(h, f"wqkv_{i}", blk.wqkv)  # (B, T, 3D); q already scaled by 1/sqrt(Dh)
-            qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
-            qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
             if gqa:
-                attn = gqa_attention(b, c, qk, v, D, n_heads, Dh, seqlens_k, total, bias)
+                attn = gqa_attention(b, c, qkv, n_heads, seqlens_k, total, bias)
             else:
+                qk, v = b.op("Split", [qkv, split_qk_v], n_out=2, axis=-1)  # (B, T, 2D), (B, T, D)
+                qk = b.op("RotaryEmbedding", [qk, "positions", "rope_cos", "rope_sin"], domain=MS, num_heads=2 * n_heads, interleaved=0)
                 attn = manual_attention(b, c, qk, v, heads, mask, split_scores, flat, n_heads)
             outputs += [vi(f"new_key_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh]), vi(f"new_value_{c}", TensorProto.FLOAT, ["B", n_heads, "T", Dh])]
             pending = b.matmul(attn, f"wo_{i}", blk.wo)
