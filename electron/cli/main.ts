@@ -5,6 +5,7 @@
  */
 import { CancelledError, DecodeOptionError, PromptError, SpearError } from '../core/errors.ts';
 import { AudioTooLongError, OutputPathError } from '../core/audio/write.ts';
+import { stopWorkersNow } from '../core/engine/pool.ts';
 import { FileAccessError, removePendingTempFilesSync } from '../core/files.ts';
 import { NothingToSayError, UnreadableTextError } from '../core/pipeline/synthesize.ts';
 import { SubtitlePathError } from '../core/pipeline/subtitles.ts';
@@ -69,13 +70,20 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // The first stop signal cancels the job, which removes its temporary files and returns; a second
-  // one (the job is slow to stop, or the user insists) removes them at once and exits.
+  // one (the job is slow to stop, or the user insists) removes them at once and exits as soon as the
+  // decoder workers, if any, have stopped between two ONNX Runtime calls (engine/pool.ts stopWorkersNow:
+  // a few milliseconds, at most 2 s); signals meanwhile change nothing.
   const controller = new AbortController();
   let stoppedBy: StopSignal | null = null;
+  let exiting = false;
   const onSignal = (signal: StopSignal): void => {
+    if (exiting) return;
     if (stoppedBy) {
+      exiting = true;
       removePendingTempFilesSync();
-      process.exit(STOP_SIGNALS[stoppedBy]);
+      const code = STOP_SIGNALS[stoppedBy];
+      void stopWorkersNow().then(() => process.exit(code));
+      return;
     }
     stoppedBy = signal;
     controller.abort();

@@ -26,6 +26,11 @@ port.on('message', async (request: PoolRequest) => {
     controllers.get(request.job)?.abort();
     return;
   }
+  if (request.kind === 'stop') {
+    // Between two ONNX Runtime calls (this handler runs only then): ending the thread here is safe.
+    for (const controller of controllers.values()) controller.abort();
+    process.exit(0);
+  }
   if (request.kind === 'release') {
     await model?.release();
     model = null;

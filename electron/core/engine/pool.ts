@@ -29,7 +29,11 @@ export interface PoolWorkerData {
   load: LoadOptions;
 }
 
-export type PoolRequest = { kind: 'decode'; job: number; prompts: number[][]; options: JobOptions } | { kind: 'cancel'; job: number } | { kind: 'release' };
+export type PoolRequest =
+  | { kind: 'decode'; job: number; prompts: number[][]; options: JobOptions }
+  | { kind: 'cancel'; job: number }
+  | { kind: 'release' }
+  | { kind: 'stop' };
 
 export type PoolResponse =
   | { kind: 'ready' }
@@ -90,6 +94,21 @@ class PoolWorker {
   }
 }
 
+/** Pools whose workers run, for stopWorkersNow. */
+const running = new Set<DecoderPool>();
+
+/**
+ * Stops every pool's workers as soon as each is between two ONNX Runtime calls, without releasing their
+ * sessions: for a process about to exit on the spot (a second stop signal, electron/cli/main.ts).
+ * NOTE: ending a worker while it is inside an ONNX Runtime call (process.exit(), Worker.terminate())
+ * can abort the whole process: onnxruntime-node throws from the worker's torn-down environment. So each
+ * worker is asked to stop and ends itself from its message handler, which runs between calls; after
+ * `timeoutMs` the rest are left to the process's exit.
+ */
+export async function stopWorkersNow(timeoutMs = 2000): Promise<void> {
+  await Promise.race([Promise.all([...running].map((pool) => pool.stop())), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+}
+
 export class DecoderPool {
   private readonly workers: PoolWorker[];
   private nextJob = 1;
@@ -122,6 +141,7 @@ export class DecoderPool {
       worker.job = null;
     };
     this.workers = Array.from({ length: size }, () => new PoolWorker(startWorker(siblingUrl('pool-worker', import.meta.url), data), onExit));
+    running.add(this);
     this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => undefined);
     this.ready.catch((error: Error) => {
       this.problem ??= error.message;
@@ -217,10 +237,26 @@ export class DecoderPool {
     return { rows: results, summary, ms, tokensPerSecond: summary.tokens / (ms / 1000) };
   }
 
+  /** Ends every worker between two of its ONNX Runtime calls, its job cancelled, its sessions unreleased (stopWorkersNow). */
+  async stop(): Promise<void> {
+    this.released = true;
+    running.delete(this);
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.worker.once('exit', () => resolve());
+            w.worker.postMessage({ kind: 'stop' } satisfies PoolRequest);
+          }),
+      ),
+    );
+  }
+
   /** Stops the workers after releasing their sessions. */
   async release(timeoutMs = 5000): Promise<void> {
     if (this.released) return;
     this.released = true;
+    running.delete(this);
     await Promise.all(
       this.workers.map(async (w) => {
         const done = new Promise<void>((resolve) => w.worker.on('message', (m: PoolResponse) => m.kind === 'released' && resolve()));

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decode, type DecodeOptions, type Strategy } from '../../../electron/core/engine/decode.ts';
@@ -134,4 +135,13 @@ test('a pool whose workers cannot open the model says why, and decodeRows decode
 
 test('a pool has two workers or more', () => {
   assert.throws(() => new DecoderPool(TINY, 1), RangeError);
+});
+
+test('stopWorkersNow lets a process exit mid-decode with its own code (ending a worker inside ONNX Runtime aborts it)', () => {
+  const voice = path.resolve(TINY, '../../../native-models/voice');
+  const helper = path.resolve(TINY, '../../helpers/exit-mid-decode.mts');
+  for (let i = 0; i < 4; i++) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', helper, voice, 'stop'], { encoding: 'utf8' });
+    assert.equal(run.status, 143, `run ${i}: ${run.signal ?? ''} ${run.stderr}`);
+  }
 });
