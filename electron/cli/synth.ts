@@ -247,14 +247,16 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
     progress.done();
     if (v.subtitles && subtitleFormat) await writeFileAtomic(v.subtitles, formatSubtitles(words.flat(), subtitleFormat));
     if (v['units-out']) await writeFileAtomic(v['units-out'], JSON.stringify({ sentences: sentences.filter(Boolean) }) + '\n');
-    if (v['stats-out']) await writeFileAtomic(v['stats-out'], JSON.stringify({ provider: voice.provider, ...summary }, null, 2) + '\n');
-    json?.emit('done', { output: v.output, format, provider: voice.provider, ...summary });
+    // Decoder workers the document was shared out to (1: this process decoded it).
+    const decodedBy = { workers: voice.pool?.problem === null ? voice.pool.size : 1 };
+    if (v['stats-out']) await writeFileAtomic(v['stats-out'], JSON.stringify({ provider: voice.provider, ...decodedBy, ...summary }, null, 2) + '\n');
+    json?.emit('done', { output: v.output, format, provider: voice.provider, ...decodedBy, ...summary });
     if (!quiet) {
       const d = summary.decode;
       process.stderr.write(
         `${v.output}: ${summary.audioSeconds.toFixed(2)} s of audio, ${summary.sentences} sentences; ` +
           `${summary.strategy}${summary.strategy === 'ar' ? '' : ` γ=${summary.gamma}`}${settings.tree ? ` tree ${v.tree}` : ''}${(settings.drafts ?? 1) > 1 ? ` K=${settings.drafts}` : ''}: ` +
-          `${summary.tokensPerSecond.toFixed(0)} units/s, ` +
+          `${summary.tokensPerSecond.toFixed(0)} units/s${decodedBy.workers > 1 ? ` on ${decodedBy.workers} decoder workers` : ''}, ` +
           `α ${d.acceptanceRate.toFixed(2)}, τ ${d.meanAcceptedTokens.toFixed(2)}, RTF ${summary.rtf.toFixed(3)}` +
           (summary.rereadSentences > 0 ? `; ${summary.rereadSentences} sentence(s) read again after the reading check` : '') +
           '\n',

@@ -300,10 +300,12 @@ test('--workers: decoder workers read a document to the same units as this proce
     const units: string[] = [];
     for (const workers of ['1', '2']) {
       const file = path.join(dir, `w${workers}-t${temperature}.json`);
+      const stats = path.join(dir, `w${workers}-t${temperature}.stats.json`);
       const args = ['synth', text, '-o', path.join(dir, `w${workers}.wav`), '--strategy', 'eagle', '--gamma', '3', '--temperature', temperature];
-      const r = spear([...args, '--workers', workers, '--units-out', file, '-q']);
+      const r = spear([...args, '--workers', workers, '--units-out', file, '--stats-out', stats, '-q']);
       assert.equal(r.code, 0, r.stderr);
       units.push(await readFile(file, 'utf8'));
+      assert.equal(JSON.parse(await readFile(stats, 'utf8')).workers, Number(workers), 'the statistics say how many workers decoded');
     }
     assert.equal(units[1], units[0], `temperature ${temperature}`);
   }
