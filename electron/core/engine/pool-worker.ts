@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { decode } from './decode.ts';
 import { loadModel, type LoadedModel } from './model.ts';
-import type { PoolRequest, PoolResponse, PoolWorkerData } from './pool.ts';
+import { EVENT_FLUSH_MS, type PoolRequest, type PoolResponse, type PoolWorkerData } from './pool.ts';
+import type { DecodeEvent } from './stats.ts';
 
 const port = parentPort;
 if (!port) throw new Error('electron/core/engine/pool-worker.ts runs as a worker thread (see pool.ts)');
@@ -40,11 +41,25 @@ port.on('message', async (request: PoolRequest) => {
   const { job, prompts, options } = request;
   const controller = new AbortController();
   controllers.set(job, controller);
+  // Events leave in batches: the first of a batch starts its clock, a decode step past EVENT_FLUSH_MS sends it.
+  let pending: DecodeEvent[] = [];
+  let since = 0;
+  const flush = (): void => {
+    if (pending.length > 0) send({ kind: 'events', job, events: pending });
+    pending = [];
+  };
+  const onEvent = (event: DecodeEvent): void => {
+    if (pending.length === 0) since = performance.now();
+    pending.push(event);
+    if (performance.now() - since >= EVENT_FLUSH_MS) flush();
+  };
   try {
     if (!model) throw new Error('the model is not open');
-    const result = await decode(model, prompts, { ...options, signal: controller.signal, onEvent: (event) => send({ kind: 'event', job, event }) });
+    const result = await decode(model, prompts, { ...options, signal: controller.signal, onEvent });
+    flush();
     send({ kind: 'done', job, rows: result.rows });
   } catch (error) {
+    flush();
     send({ kind: 'error', job, name: (error as Error).name, message: (error as Error).message });
   } finally {
     controllers.delete(job);
