@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { joinSamples } from '../../electron/core/audio/samples.ts';
 import { ModelLoadError } from '../../electron/core/errors.ts';
 import { decode } from '../../electron/core/engine/decode.ts';
 import { loadModel } from '../../electron/core/engine/model.ts';
@@ -101,13 +102,7 @@ async function logitsInChunks(chunk: number): Promise<Float32Array> {
     parts.push((await row.feed({ tokens, count: tokens.length })).logits.data as Float32Array);
   }
   await row.session.release();
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return joinSamples(parts);
 }
 
 const sameBits = (a: Float32Array, b: Float32Array): boolean => {

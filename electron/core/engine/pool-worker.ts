@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of a DecoderPool (pool.ts): opens the model once, then decodes the jobs it is
- * sent, one at a time, posting each DecodeEvent as it happens and the rows at the end.
+ * sent, one at a time, posting their DecodeEvents in batches (EVENT_FLUSH_MS) and the rows at the end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { decode } from './decode.ts';

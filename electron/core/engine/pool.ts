@@ -180,9 +180,10 @@ export class DecoderPool {
     for (let first = 0; first < prompts.length; first += perJob)
       queue.push(Array.from({ length: Math.min(perJob, prompts.length - first) }, (_, i) => first + i));
 
-    const running = new Set<PoolWorker>();
+    // This call's workers with a job in flight.
+    const busy = new Set<PoolWorker>();
     const cancel = (): void => {
-      for (const w of running) if (w.job) w.worker.postMessage({ kind: 'cancel', job: w.job.id } satisfies PoolRequest);
+      for (const w of busy) if (w.job) w.worker.postMessage({ kind: 'cancel', job: w.job.id } satisfies PoolRequest);
     };
     signal?.addEventListener('abort', cancel, { once: true });
     const pick = <T>(value: T | readonly T[] | undefined, rows: number[]): T | T[] | undefined =>
@@ -217,14 +218,14 @@ export class DecoderPool {
               onEvent?.(event);
             },
           };
-          running.add(w);
+          busy.add(w);
           const jobOptions: JobOptions = {
             ...shared,
             ...(shared.seeds ? { seeds: pick(shared.seeds, rows) as number[] } : {}),
             ...(Array.isArray(shared.maxNewTokens) ? { maxNewTokens: pick(shared.maxNewTokens, rows) as number[] } : {}),
           };
           w.worker.postMessage({ kind: 'decode', job: id, prompts: rows.map((r) => [...prompts[r]]), options: jobOptions } satisfies PoolRequest);
-        }).finally(() => running.delete(w));
+        }).finally(() => busy.delete(w));
         job.forEach((row, i) => {
           results[rows[i]] = row;
         });
