@@ -99,6 +99,20 @@ class PoolWorker {
   }
 }
 
+/** Resolves when `turn` settles; rejects with DecodeAbortedError if `signal` aborts first. */
+function untilAborted(turn: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return turn;
+  if (signal.aborted) return Promise.reject(new DecodeAbortedError());
+  return new Promise((resolve, reject) => {
+    const abort = (): void => reject(new DecodeAbortedError());
+    signal.addEventListener('abort', abort, { once: true });
+    turn.then(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    });
+  });
+}
+
 /** Pools whose workers run, for stopWorkersNow. */
 const running = new Set<DecoderPool>();
 
@@ -118,6 +132,8 @@ export class DecoderPool {
   private readonly workers: PoolWorker[];
   private nextJob = 1;
   private released = false;
+  /** Settles when the calls to `decode` made so far have finished: the next one starts after it. */
+  private turn: Promise<void> = Promise.resolve();
   /** Why the pool cannot decode (a worker failed to open the model, or stopped); null while it can. */
   problem: string | null = null;
   /** Resolves once every worker has opened the model; rejects with the first worker's failure. */
@@ -162,11 +178,28 @@ export class DecoderPool {
 
   /**
    * decode(model, prompts, options) on the workers: the same rows, the same events (rows renumbered),
-   * a summary of all of them; `ms` is the wall time of the whole call. `model` is the caller's copy of
+   * a summary of all of them; `ms` is the wall time of its decoding. `model` is the caller's copy of
    * the workers' model: options are checked against it first, so a bad option throws the same error here.
+   * Calls made while one decodes wait their turn, in order; a call's signal also ends its wait.
    */
   async decode(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions = {}): Promise<DecodeResult> {
     checkOptions(model, prompts, options);
+    // One call at a time: a worker holds one job. A second call waits its turn (or for its signal).
+    const previous = this.turn;
+    let finished!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    this.turn = previous.then(() => mine);
+    try {
+      await untilAborted(previous, options.signal);
+      return await this.decodeNow(model, prompts, options);
+    } finally {
+      finished();
+    }
+  }
+
+  private async decodeNow(model: LoadedModel, prompts: readonly (readonly number[])[], options: DecodeOptions): Promise<DecodeResult> {
     const started = performance.now();
     const { onEvent, signal, onGraphCall: _calls, ...shared } = options;
     if (signal?.aborted) throw new DecodeAbortedError();

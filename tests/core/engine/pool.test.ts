@@ -98,6 +98,34 @@ test('a decoder pool checks options in the caller first, cancels through the sig
   }
 });
 
+test('calls made while a pool decodes wait their turn and give their own rows; a signal ends the wait', { timeout: 60_000 }, async () => {
+  // tiny-int8-target: one row per job, so two calls at once would hand a busy worker a second job.
+  const pool = new DecoderPool(TINY_INT8_TARGET, 2);
+  try {
+    await pool.ready;
+    const model = await fixture(TINY_INT8_TARGET);
+    const first = makePrompts([5, 3, 8, 4], model.vocabSize, 11);
+    const second = makePrompts([6, 2, 7], model.vocabSize, 12);
+    const options = { strategy: 'eagle' as const, gamma: 2, maxNewTokens: 24, stopToken: null };
+    const expected = await Promise.all([decode(model, first, options), decode(model, second, options)]);
+    const waiting = new AbortController();
+    const [a, aborted, b] = await Promise.allSettled([
+      pool.decode(model, first, options),
+      pool.decode(model, second, { ...options, signal: waiting.signal }),
+      pool.decode(model, second, options),
+      Promise.resolve().then(() => waiting.abort()),
+    ]);
+    assert.equal(a.status, 'fulfilled');
+    assert.equal(b.status, 'fulfilled');
+    assert.deepEqual((a as PromiseFulfilledResult<Awaited<ReturnType<typeof decode>>>).value.rows, expected[0].rows);
+    assert.deepEqual((b as PromiseFulfilledResult<Awaited<ReturnType<typeof decode>>>).value.rows, expected[1].rows);
+    assert.equal(aborted.status, 'rejected');
+    assert.ok((aborted as PromiseRejectedResult).reason instanceof DecodeAbortedError);
+  } finally {
+    await pool.release();
+  }
+});
+
 test('decodeRows keeps one row, sampling without per-row seeds and graph-call logs in this thread', async () => {
   const pool = new DecoderPool(TINY, 2);
   try {
