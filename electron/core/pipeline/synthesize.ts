@@ -6,7 +6,7 @@
  * order, so the first sentence plays before the last is decoded. Memory stays bounded for any input
  * length: sentences flow through `batchSize` at a time and audio is handed on, never accumulated here.
  */
-import { AUTO_MAX_GAMMA, type Strategy } from '../engine/decode.ts';
+import { type DecodeOptions, draftLength, type Strategy } from '../engine/decode.ts';
 import { decodeRows } from '../engine/pool.ts';
 import { CancelledError, DecodeOptionError, SpearError } from '../errors.ts';
 import { SEED_LIMIT } from '../engine/random.ts';
@@ -215,7 +215,13 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
   if (voice.pool?.problem) emit({ type: 'warning', message: `the sentences decode in one thread: ${voice.pool.problem}` });
   emit({ type: 'sentences', sentences: sentences.map(({ index, text: t, start, end }) => ({ index, text: t, start, end })) });
 
-  const stats = new StatsAggregator(settings.strategy === 'ar' ? 0 : settings.gamma === 'auto' ? (settings.maxGamma ?? AUTO_MAX_GAMMA) : settings.gamma);
+  // How each sentence's first reading drafts; the statistics report its draft length as decode() counts it.
+  const drafting: DecodeOptions = {
+    strategy: settings.strategy,
+    ...(settings.tree ? { tree: settings.tree } : { gamma: settings.gamma }),
+    ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
+  };
+  const stats = new StatsAggregator(draftLength(voice.decoder, drafting));
   // Rate 1 and pitch 0 pass no options, so a speaker that takes none is called as before.
   const delivery = settings.rate !== 1 || settings.pitch !== 0 ? { rate: settings.rate, pitchSemitones: settings.pitch } : undefined;
   const volume = settings.volume!;
@@ -285,9 +291,7 @@ export async function synthesize(voice: Voice, text: string, partial: Partial<Sy
         voice.pool ?? null,
         batch.map((s) => voice.prompt(s.phonemes)),
         {
-          strategy: settings.strategy,
-          ...(settings.tree ? { tree: settings.tree } : { gamma: settings.gamma }),
-          ...(settings.gamma === 'auto' ? { maxGamma: settings.maxGamma, draftConfidence: settings.draftConfidence } : {}),
+          ...drafting,
           ...(settings.acceptance === 'groups' ? { acceptGroups: voice.acceptGroups! } : {}),
           ...(settings.drafts !== undefined ? { drafts: settings.drafts } : {}),
           temperature: settings.temperature,

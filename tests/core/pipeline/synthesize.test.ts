@@ -253,3 +253,12 @@ test("delivery: pauses are the settings', the speaker gets rate and pitch, volum
   }
   await voice.release();
 });
+
+test("the summary's draft length is decode()'s: medusa's --gamma auto stops at its heads", async () => {
+  const voice = await tinyVoice();
+  const events = await run(voice, DOCUMENT, { strategy: 'medusa', gamma: 'auto' });
+  const done = events.find((e) => e.type === 'done');
+  assert.ok(done?.type === 'done');
+  assert.equal(done.summary.decode.gamma, 3, 'tiny-voice has 3 medusa heads');
+  assert.equal(done.summary.gamma, 'auto');
+});
