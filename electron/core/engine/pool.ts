@@ -161,7 +161,7 @@ export class DecoderPool {
       worker.job?.reject(error);
       worker.job = null;
     };
-    this.workers = Array.from({ length: size }, () => new PoolWorker(startWorker(siblingUrl('pool-worker', import.meta.url), data), onExit));
+    this.workers = Array.from({ length: size }, () => new PoolWorker(startWorker(siblingUrl('pool-worker', import.meta.url), data, { bundle: true }), onExit));
     running.add(this);
     this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => undefined);
     this.ready.catch((error: Error) => {
