@@ -183,7 +183,15 @@ export async function synthCommand(argv: string[], signal: AbortSignal): Promise
   }
   // One sentence decodes in this thread: workers would only open the model.
   const several = splitSentences(text).length > 1;
-  const voice = await openVoice(voiceDir, { provider, threads, targetThreads, target: v.target, workers: several ? workers : 1 });
+  // The workers open only the graphs this run decodes with (its strategy, and the voice's default for re-readings).
+  const voice = await openVoice(voiceDir, {
+    provider,
+    threads,
+    targetThreads,
+    target: v.target,
+    workers: several ? workers : 1,
+    workerStrategies: settings.strategy ? [settings.strategy] : [],
+  });
   if (voice.provider.fallbackReason) process.stderr.write(`spear: ${voice.provider.fallbackReason}; using CPU\n`);
   for (const line of lexiconNotices) {
     if (json) json.emit('warning', { message: line });

@@ -19,7 +19,8 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { DecodeAbortedError, SpearError } from '../errors.ts';
 import { siblingUrl, startWorker } from '../worker.ts';
-import { checkOptions, decode, draftLength, type DecodeOptions, type DecodeResult, type RowResult } from './decode.ts';
+import { checkOptions, decode, draftLength, STRATEGY_GRAPHS, type DecodeOptions, type DecodeResult, type RowResult } from './decode.ts';
+import type { GraphRole } from './tensor-names.ts';
 import type { LoadedModel, LoadOptions } from './model.ts';
 import { StatsAggregator, type DecodeEvent } from './stats.ts';
 
@@ -132,6 +133,8 @@ export class DecoderPool {
   private readonly workers: PoolWorker[];
   private nextJob = 1;
   private released = false;
+  /** The graphs the workers open (LoadOptions.roles); undefined: all of the model's. */
+  readonly roles: readonly GraphRole[] | undefined;
   /** Settles when the calls to `decode` made so far have finished: the next one starts after it. */
   private turn: Promise<void> = Promise.resolve();
   /** Why the pool cannot decode (a worker failed to open the model, or stopped); null while it can. */
@@ -151,6 +154,7 @@ export class DecoderPool {
     load: LoadOptions = {},
   ) {
     if (!(Number.isInteger(size) && size >= 2)) throw new RangeError(`a decoder pool has 2 or more workers, got ${size}`);
+    this.roles = load.roles;
     const data: PoolWorkerData = {
       dir,
       load: { provider: load.provider, threads: load.threads ?? 1, targetThreads: load.targetThreads ?? 1, target: load.target, roles: load.roles },
@@ -173,7 +177,8 @@ export class DecoderPool {
   takes(prompts: readonly (readonly number[])[], options: DecodeOptions): boolean {
     // Sampling without per-row seeds draws row r from stream r of one seed: only one decode call does that.
     const seeded = (options.temperature ?? 0) === 0 || options.seeds !== undefined;
-    return this.problem === null && !this.released && prompts.length > 1 && seeded && !options.onGraphCall;
+    const opened = this.roles === undefined || STRATEGY_GRAPHS[options.strategy ?? 'ar'].every((role) => this.roles!.includes(role));
+    return this.problem === null && !this.released && prompts.length > 1 && seeded && !options.onGraphCall && opened;
   }
 
   /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ModelLoadError } from '../errors.ts';
 import type { Manifest } from '../engine/manifest.ts';
 import { loadModel, type LoadedModel, type LoadOptions, type ProviderReport } from '../engine/model.ts';
-import { STRATEGIES, type Strategy } from '../engine/decode.ts';
+import { STRATEGIES, STRATEGY_GRAPHS, type Strategy } from '../engine/decode.ts';
 import { DecoderPool } from '../engine/pool.ts';
 import type { UnitGroups } from '../engine/verify.ts';
 import { PHONEME_INVENTORY } from '../text/index.ts';
@@ -95,6 +95,12 @@ export interface OpenVoiceOptions extends Pick<LoadOptions, 'provider' | 'thread
    * decoder's sessions at one thread; default 1, none. A single sentence always decodes in this thread.
    */
   workers?: number;
+  /**
+   * The strategies the workers open graphs for, besides the voice's default strategy (which re-readings
+   * use); default: every graph of the voice. A pool that lacks a strategy's graphs leaves its rows to this
+   * thread (DecoderPool.takes).
+   */
+  workerStrategies?: readonly Strategy[];
   /** Loads the speaking stage from a directory; default electron/core/pipeline/speaker.ts's loadSpeaker. */
   loadSpeaker?: (dir: string, options: { threads?: number }) => Promise<SpeakerLike>;
   /**
@@ -159,7 +165,9 @@ export async function openVoice(dir: string, options: OpenVoiceOptions = {}): Pr
   }
   const { offset: unitOffset, count: unitCount } = vocab.units!;
   const workers = options.workers ?? 1;
-  const pool = workers >= 2 ? new DecoderPool(dir, workers, { provider: options.provider, target: options.target }) : null;
+  const strategies = options.workerStrategies && [...options.workerStrategies, ...(section!.default_strategy ? [section!.default_strategy] : [])];
+  const roles = strategies && [...new Set(strategies.flatMap((strategy) => STRATEGY_GRAPHS[strategy]))];
+  const pool = workers >= 2 ? new DecoderPool(dir, workers, { provider: options.provider, target: options.target, roles }) : null;
   return {
     dir,
     decoder,

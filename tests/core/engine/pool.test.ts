@@ -126,6 +126,24 @@ test('calls made while a pool decodes wait their turn and give their own rows; a
   }
 });
 
+test("a pool that opens some graphs takes only their strategies' rows; decodeRows decodes the rest in this thread", async () => {
+  const pool = new DecoderPool(TINY, 2, { roles: ['full', 'eagle'] });
+  try {
+    await pool.ready;
+    const model = await fixture(TINY);
+    const prompts = makePrompts([4, 6, 3], model.vocabSize, 5);
+    assert.ok(pool.takes(prompts, { strategy: 'eagle', gamma: 3 }));
+    assert.ok(pool.takes(prompts, {}));
+    assert.equal(pool.takes(prompts, { strategy: 'draft', gamma: 3 }), false);
+    for (const strategy of ['eagle', 'draft'] as const) {
+      const options = { strategy, gamma: 3, maxNewTokens: 12 };
+      assert.deepEqual((await decodeRows(model, pool, prompts, options)).rows, (await decode(model, prompts, options)).rows, strategy);
+    }
+  } finally {
+    await pool.release();
+  }
+});
+
 test('decodeRows keeps one row, sampling without per-row seeds and graph-call logs in this thread', async () => {
   const pool = new DecoderPool(TINY, 2);
   try {

@@ -262,3 +262,25 @@ test("the summary's draft length is decode()'s: medusa's --gamma auto stops at i
   assert.equal(done.summary.decode.gamma, 3, 'tiny-voice has 3 medusa heads');
   assert.equal(done.summary.gamma, 'auto');
 });
+
+test("a voice's workers open the graphs of the named strategies and of the voice's default (re-readings)", async () => {
+  const voice = await openVoice(TINY_VOICE, { loadSpeaker: async () => fakeSpeaker(32), workers: 2, workerStrategies: ['eagle'] });
+  try {
+    // tiny-voice's default strategy is early-exit.
+    assert.deepEqual([...voice.pool!.roles!].sort(), ['eagle', 'exit_head', 'full', 'rest', 'trunk']);
+    await voice.pool!.ready;
+    const events = await run(voice, DOCUMENT, { strategy: 'eagle', gamma: 3, batchSize: 4 });
+    const alone = await tinyVoice();
+    try {
+      const units = (es: PipelineEvent[]) => es.filter((e) => e.type === 'units').map((e) => (e.type === 'units' ? e.units : []));
+      assert.deepEqual(units(events), units(await run(alone, DOCUMENT, { strategy: 'eagle', gamma: 3, batchSize: 4 })));
+    } finally {
+      await alone.release();
+    }
+  } finally {
+    await voice.release();
+  }
+  const all = await openVoice(TINY_VOICE, { loadSpeaker: async () => fakeSpeaker(32), workers: 2 });
+  assert.equal(all.pool!.roles, undefined, 'without workerStrategies the workers open every graph');
+  await all.release();
+});
