@@ -266,7 +266,18 @@ def test_the_speaker_stage_renders_with_the_carried_festival_trains_and_brings_b
 
 
 # ----------------------------------------------------------------------------------------------------
-# The carried voice: the tree a call sends without native-models/voice
+# slim.sh and the carried voice: the tree a call sends without native-models/voice and tests/fixtures
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=check)
+
+
+def slim(repo: Path, command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run([str(repo / "native-models/tools/device/slim.sh"), command], env=env, capture_output=True, text=True)
 
 
 def fake_voice(voice: Path) -> Path:
@@ -352,3 +363,82 @@ def test_the_carried_voice_benches_as_the_shipped_one(tmp_path):
     assert len(carried) == stages.bench_configs(device_run.DEVICE.strategies, device_run.DEVICE.gammas)
     assert carried == rows(SHIPPED_VOICE)
 
+
+@pytest.fixture
+def slim_repo(tmp_path) -> Path:
+    """A repository with the device tools, a tiny voice at native-models/voice and a fixture folder, committed; then a
+    tracked file changed and an untracked one added under each, so `git status` has something to keep."""
+    repo = tmp_path / "repo"
+    (repo / "native-models/tools/device").mkdir(parents=True)
+    for name in ("slim.sh", "pack.sh", "run.py", "stages.py"):
+        shutil.copy2(DEVICE / name, repo / "native-models/tools/device" / name)
+    shutil.copytree(REPO / "tests/fixtures/tiny-voice", repo / "native-models/voice")
+    (repo / "tests/fixtures/sub").mkdir(parents=True)
+    (repo / "tests/fixtures/sub/a.txt").write_text("a\n")
+    (repo / ".gitignore").write_text("/.devcarry/\n__pycache__/\n")  # as the project's
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    (repo / "tests/fixtures/sub/a.txt").write_text("changed\n")
+    (repo / "native-models/voice/new.txt").write_text("untracked\n")
+    return repo
+
+
+def snapshot(repo: Path) -> tuple:
+    exclude = repo / git(repo, "rev-parse", "--git-path", "info/exclude").stdout.strip()
+    return (git(repo, "status", "--porcelain", "--untracked-files=all").stdout, git(repo, "ls-files", "-s").stdout, git(repo, "ls-files", "-v").stdout,
+            exclude.read_bytes() if exclude.exists() else None)
+
+
+def test_slim_takes_the_voice_out_of_the_tree_and_off_puts_the_index_back_exactly(slim_repo):
+    repo = slim_repo
+    before = snapshot(repo)
+    assert slim(repo, "status").returncode == 1
+    on = slim(repo, "on")
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert git(repo, "ls-files", "--", "native-models/voice", "tests/fixtures").stdout == ""  # out of the index
+    sent = git(repo, "ls-files", "--cached", "--others", "--exclude-standard").stdout.split()  # what a device call sends
+    assert sent and not [f for f in sent if f.startswith(("native-models/voice/", "tests/fixtures/"))]
+    assert (repo / "native-models/voice/manifest.json").exists() and (repo / "tests/fixtures/sub/a.txt").read_text() == "changed\n"
+    assert (repo / ".devcarry" / stages.VOICE_ARCHIVE).exists() and "in all, limit 64.0 MiB" in on.stdout
+    assert slim(repo, "status").returncode == 0
+
+    again = slim(repo, "on")
+    assert again.returncode == 2 and "on already" in again.stderr
+    commit = git(repo, "commit", "-qm", "would delete the voice", check=False)
+    assert commit.returncode != 0 and "slim is on" in commit.stderr
+    assert git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "1"
+
+    off = slim(repo, "off")
+    assert off.returncode == 0, off.stderr
+    assert snapshot(repo) == before
+    assert not (repo / "native-models/voice/.gitignore").exists() and not (repo / ".git/hooks/pre-commit").exists()
+    assert slim(repo, "status").returncode == 1
+
+
+def test_slim_refuses_an_index_it_could_not_put_back(slim_repo):
+    repo = slim_repo
+    git(repo, "add", "tests/fixtures/sub/a.txt")  # a staged change: git reset would lose it
+    before = snapshot(repo)
+    refused = slim(repo, "on")
+    assert refused.returncode == 2 and "the index differs from HEAD under tests/fixtures" in refused.stderr
+    assert snapshot(repo) == before and slim(repo, "status").returncode == 1
+
+
+def test_slim_in_one_worktree_leaves_the_others_as_they_are(slim_repo, tmp_path):
+    main = slim_repo
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", str(linked))
+    main_before = snapshot(main)
+    assert slim(linked, "on").returncode == 0
+    assert snapshot(main) == main_before  # the main worktree still sees its new files under the voice
+    (main / "other.txt").write_text("x\n")
+    git(main, "add", "other.txt")
+    assert git(main, "commit", "-qm", "a commit where slim is off", check=False).returncode == 0
+    assert git(linked, "commit", "-qm", "x", "--allow-empty", check=False).returncode != 0
+    linked_on = git(linked, "status", "--porcelain").stdout
+    assert slim(main, "on").returncode == 0 and slim(main, "off").returncode == 0
+    assert git(linked, "status", "--porcelain").stdout == linked_on  # the linked worktree is on still, its hook kept
+    assert git(linked, "commit", "-qm", "x", "--allow-empty", check=False).returncode != 0
+    assert slim(linked, "off").returncode == 0
+    assert not (main / ".git/hooks/pre-commit").exists()
