@@ -263,3 +263,182 @@ def test_the_speaker_stage_renders_with_the_carried_festival_trains_and_brings_b
         names = set(tar.getnames())
     assert {"speaker/speaker.json", "speaker/speaker.onnx", "speaker/parity.json", "speaker/codebook.npz",
             "speaker/samples/00.speaker.wav", "speaker/train.json", "speaker/teacher.json"} <= names
+
+
+# ----------------------------------------------------------------------------------------------------
+# slim.sh and the carried voice: the tree a call sends without native-models/voice and tests/fixtures
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=check)
+
+
+def slim(repo: Path, command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    return subprocess.run([str(repo / "native-models/tools/device/slim.sh"), command], env=env, capture_output=True, text=True)
+
+
+def fake_voice(voice: Path) -> Path:
+    """A voice folder of every kind of entry readManifest reads, each file a few random bytes: graphs with the file
+    they were derived from, chains, another target build, a speaker and a reading check."""
+    graphs = ("full", "trunk", "rest", "exit_head", "draft", "eagle", "layer_skip", "medusa", "seed_prophet")
+    manifest = {"format": "spear-t2s/2", "name": "fake", "target": "int8", "graphs": {}, "chains": {},
+                "targets": {"float32": {role: {"file": f"{role}.fused.onnx", "sha256": "0" * 64} for role in ("full", "trunk", "rest")}}}
+    for role in graphs:
+        manifest["graphs"][role] = {"file": f"{role}.int8.onnx", "sha256": "0" * 64, "source": {"file": f"{role}.onnx", "sha256": "0" * 64}}
+    for drafter in ("eagle", "draft", "seed_prophet"):
+        ref = lambda kind, g: {"file": f"{drafter}_chain.{kind}{g}.onnx", "sha256": "0" * 64}  # noqa: E731
+        manifest["chains"][drafter] = {"weights": {"file": f"{drafter}_chain.weights", "sha256": "0" * 64},
+                                       "gammas": {str(g): ref("g", g) for g in (2, 3)}, "source": {"file": f"{drafter}.int8.onnx"},
+                                       "sampled": {"gammas": {str(g): ref("s", g) for g in (2, 3)}}}
+    (voice / "speaker").mkdir(parents=True)
+    (voice / "checker").mkdir()
+    (voice / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (voice / "speaker/speaker.json").write_text(json.dumps({"graph": {"file": "speaker.onnx"}, "files": {"speaker.onnx": "", "codebook.npz": ""}}))
+    names = [f"{role}{kind}.onnx" for role in graphs for kind in (".int8", "", ".fused")]
+    names += [f"{d}_chain.{f}" for d in ("eagle", "draft", "seed_prophet") for f in ("weights", "g2.onnx", "g3.onnx", "s2.onnx", "s3.onnx")]
+    names += ["speaker/speaker.onnx", "speaker/codebook.npz", "checker/checker.json", "checker/checker.onnx"]
+    for name in names:
+        (voice / name).write_bytes(os.urandom(64))
+    return voice
+
+
+def test_the_carried_voice_holds_the_graphs_of_the_benched_strategies_under_a_manifest_naming_only_those(tmp_path):
+    voice = fake_voice(tmp_path / "voice")
+    archive = tmp_path / stages.VOICE_ARCHIVE
+    carried = stages.pack_voice(voice, "ar,eagle,draft,early-exit", archive)
+    assert carried["graphs"] == ["draft", "eagle", "exit_head", "full", "rest", "trunk"] and carried["chains"] == ["draft", "eagle"]
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        manifest = json.load(tar.extractfile("manifest.json"))
+        same = all(tar.extractfile(n).read() == (voice / n).read_bytes() for n in names - {"manifest.json"})
+    graphs = {f"{role}.int8.onnx" for role in carried["graphs"]}
+    chains = {f"{d}_chain.{f}" for d in ("eagle", "draft") for f in ("weights", "g2.onnx", "g3.onnx", "s2.onnx", "s3.onnx")}
+    assert names == {"manifest.json", "speaker/speaker.json", "speaker/speaker.onnx", "speaker/codebook.npz"} | graphs | chains
+    assert same  # the files as they are: the engine checks each against the manifest's sha256
+    assert sorted(manifest["graphs"]) == carried["graphs"] and sorted(manifest["chains"]) == ["draft", "eagle"]
+    assert "targets" not in manifest and manifest["graphs"]["full"] == json.loads((voice / "manifest.json").read_text())["graphs"]["full"]
+    assert stages.voice_for(json.loads((voice / "manifest.json").read_text()), "ar")[1] == ["full.int8.onnx"]
+    with pytest.raises(ValueError, match="unknown strategy 'eagle3'"):
+        stages.voice_for({"graphs": {}}, "ar,eagle3")
+
+
+def test_the_webgpu_stage_unpacks_the_carried_voice_where_the_tree_lacks_it(tmp_path):
+    ctx = make_ctx(tmp_path)
+    ctx.repo = tmp_path / "tree"  # a tree sent with slim on: no native-models/voice
+    with pytest.raises(RuntimeError, match="no voice: .*slim.sh on"):
+        stages.carried_voice(ctx)
+    stages.pack_voice(fake_voice(tmp_path / "voice"), "ar,eagle", ctx.carry / stages.VOICE_ARCHIVE)
+    assert stages.carried_voice(ctx) == {"from": "unpacked from voice.tar.xz", "graphs": ["eagle", "full"]}
+    unpacked = ctx.repo / stages.VOICE_DIR
+    assert (unpacked / "eagle_chain.s3.onnx").read_bytes() == (tmp_path / "voice/eagle_chain.s3.onnx").read_bytes()
+    assert not (unpacked / "layer_skip.int8.onnx").exists() and not (unpacked / "checker").exists()
+    (unpacked / "manifest.json").write_text(json.dumps({"graphs": {"full": {}}}))  # the tree's own voice is kept as it is
+    assert stages.carried_voice(ctx) == {"from": "the tree's own", "graphs": ["full"]}
+
+
+SHIPPED_VOICE = REPO / stages.VOICE_DIR
+
+
+@pytest.mark.skipif(not (REPO / "node_modules/onnxruntime-node").exists(), reason="node_modules is missing: npm ci")
+def test_the_carried_voice_benches_as_the_shipped_one(tmp_path):
+    """The stage's bench on the carried voice: every row's units and acceptance equal the shipped voice's."""
+    stages.pack_voice(SHIPPED_VOICE, device_run.DEVICE.strategies, tmp_path / stages.VOICE_ARCHIVE)
+    stages.unpack(tmp_path / stages.VOICE_ARCHIVE, tmp_path / "voice")
+    texts = tmp_path / "texts.txt"
+    texts.write_text("The old lighthouse stood at the edge of the cliff.\nPlease water the plants.\n")
+    keys = ("strategy", "gamma", "tokens", "acceptance_rate", "tokens_per_target_call", "provider")
+
+    def rows(voice: Path) -> list:
+        done = subprocess.run(["node", "bin/spear.mjs", "bench", "--voice", str(voice), "--strategies", device_run.DEVICE.strategies,
+                               "--gammas", device_run.DEVICE.gammas, "--batch", "1", "--repeats", "1", "--texts", str(texts), "--json"],
+                              cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "SPEAR_CONFIG_DIR": str(tmp_path / "config")})
+        assert done.returncode == 0, done.stderr
+        return [{k: r[k] for k in keys} for r in json.loads(done.stdout)]
+
+    carried = rows(tmp_path / "voice")
+    assert len(carried) == stages.bench_configs(device_run.DEVICE.strategies, device_run.DEVICE.gammas)
+    assert carried == rows(SHIPPED_VOICE)
+
+
+@pytest.fixture
+def slim_repo(tmp_path) -> Path:
+    """A repository with the device tools, a tiny voice at native-models/voice and a fixture folder, committed; then a
+    tracked file changed and an untracked one added under each, so `git status` has something to keep."""
+    repo = tmp_path / "repo"
+    (repo / "native-models/tools/device").mkdir(parents=True)
+    for name in ("slim.sh", "pack.sh", "run.py", "stages.py"):
+        shutil.copy2(DEVICE / name, repo / "native-models/tools/device" / name)
+    shutil.copytree(REPO / "tests/fixtures/tiny-voice", repo / "native-models/voice")
+    (repo / "tests/fixtures/sub").mkdir(parents=True)
+    (repo / "tests/fixtures/sub/a.txt").write_text("a\n")
+    (repo / ".gitignore").write_text("/.devcarry/\n__pycache__/\n")  # as the project's
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    (repo / "tests/fixtures/sub/a.txt").write_text("changed\n")
+    (repo / "native-models/voice/new.txt").write_text("untracked\n")
+    return repo
+
+
+def snapshot(repo: Path) -> tuple:
+    exclude = repo / git(repo, "rev-parse", "--git-path", "info/exclude").stdout.strip()
+    return (git(repo, "status", "--porcelain", "--untracked-files=all").stdout, git(repo, "ls-files", "-s").stdout, git(repo, "ls-files", "-v").stdout,
+            exclude.read_bytes() if exclude.exists() else None)
+
+
+def test_slim_takes_the_voice_out_of_the_tree_and_off_puts_the_index_back_exactly(slim_repo):
+    repo = slim_repo
+    before = snapshot(repo)
+    assert slim(repo, "status").returncode == 1
+    on = slim(repo, "on")
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert git(repo, "ls-files", "--", "native-models/voice", "tests/fixtures").stdout == ""  # out of the index
+    sent = git(repo, "ls-files", "--cached", "--others", "--exclude-standard").stdout.split()  # what a device call sends
+    assert sent and not [f for f in sent if f.startswith(("native-models/voice/", "tests/fixtures/"))]
+    assert (repo / "native-models/voice/manifest.json").exists() and (repo / "tests/fixtures/sub/a.txt").read_text() == "changed\n"
+    assert (repo / ".devcarry" / stages.VOICE_ARCHIVE).exists() and "in all, limit 64.0 MiB" in on.stdout
+    assert slim(repo, "status").returncode == 0
+
+    again = slim(repo, "on")
+    assert again.returncode == 2 and "on already" in again.stderr
+    commit = git(repo, "commit", "-qm", "would delete the voice", check=False)
+    assert commit.returncode != 0 and "slim is on" in commit.stderr
+    assert git(repo, "rev-list", "--count", "HEAD").stdout.strip() == "1"
+
+    off = slim(repo, "off")
+    assert off.returncode == 0, off.stderr
+    assert snapshot(repo) == before
+    assert not (repo / "native-models/voice/.gitignore").exists() and not (repo / ".git/hooks/pre-commit").exists()
+    assert slim(repo, "status").returncode == 1
+
+
+def test_slim_refuses_an_index_it_could_not_put_back(slim_repo):
+    repo = slim_repo
+    git(repo, "add", "tests/fixtures/sub/a.txt")  # a staged change: git reset would lose it
+    before = snapshot(repo)
+    refused = slim(repo, "on")
+    assert refused.returncode == 2 and "the index differs from HEAD under tests/fixtures" in refused.stderr
+    assert snapshot(repo) == before and slim(repo, "status").returncode == 1
+
+
+def test_slim_in_one_worktree_leaves_the_others_as_they_are(slim_repo, tmp_path):
+    main = slim_repo
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", str(linked))
+    main_before = snapshot(main)
+    assert slim(linked, "on").returncode == 0
+    assert snapshot(main) == main_before  # the main worktree still sees its new files under the voice
+    (main / "other.txt").write_text("x\n")
+    git(main, "add", "other.txt")
+    assert git(main, "commit", "-qm", "a commit where slim is off", check=False).returncode == 0
+    assert git(linked, "commit", "-qm", "x", "--allow-empty", check=False).returncode != 0
+    linked_on = git(linked, "status", "--porcelain").stdout
+    assert slim(main, "on").returncode == 0 and slim(main, "off").returncode == 0
+    assert git(linked, "status", "--porcelain").stdout == linked_on  # the linked worktree is on still, its hook kept
+    assert git(linked, "commit", "-qm", "x", "--allow-empty", check=False).returncode != 0
+    assert slim(linked, "off").returncode == 0
+    assert not (main / ".git/hooks/pre-commit").exists()

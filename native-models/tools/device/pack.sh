@@ -7,6 +7,10 @@
 #                        with its Linux x64 library only
 #   debs/                the Vulkan loader and GL dispatch packages, unpacked there only where the machine lacks them
 #   pack.tar.xz          the training pack native-models/work/pack-everyday (prepare.sh), when there is one
+#   voice.tar.xz         while slim.sh is on (the tree then travels without native-models/voice): the shipped voice's
+#                        graphs of the strategies run.py benches (DEVICE_BENCH_STRATEGIES, else its DEVICE settings'),
+#                        under a manifest that names only those, and its speaker (stages.py pack_voice); the webgpu
+#                        stage unpacks it where the tree lacks the voice. With slim off it is removed
 #   carry.json           the commit, the trainer's code commit, the node version, every file's size
 #
 # and, with --only festival,texts (run.sh's speaker stage, a call of its own):
@@ -20,24 +24,25 @@
 #   speaker-codebook.npz the shipped speaker's codebook, so a speaker call's tree may leave the voice out
 #
 # Then it adds up what a device call would send (tracked and untracked-not-ignored files, and .devcarry) against
-# the device tool's 64 MiB, and exits 3 when it is over.
+# the device tool's 64 MiB, and exits 3 when it is over: the shipped voice alone is, so the call needs slim.sh on.
 #
-#   native-models/tools/device/pack.sh [--force] [--only node,modules,debs,pack,festival,texts]
+#   native-models/tools/device/pack.sh [--force] [--only node,modules,debs,pack,voice,festival,texts]
 #
-# An archive newer than its source is kept unless --force. NODE_BIN names another node; PACK_DIR another pack.
+# An archive newer than its source is kept unless --force (and after changing DEVICE_BENCH_STRATEGIES). NODE_BIN
+# names another node; PACK_DIR another pack.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 REPO=$PWD
 CARRY=$REPO/.devcarry
 LIMIT=$((64 * 1024 * 1024))
 FORCE=0
-ONLY=node,modules,debs,pack
+ONLY=node,modules,debs,pack,voice
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) FORCE=1 ;;
     --only) ONLY=$2; shift ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "pack.sh: unknown option $1 (--force, --only node,modules,debs,pack,festival,texts)" >&2; exit 2 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "pack.sh: unknown option $1 (--force, --only node,modules,debs,pack,voice,festival,texts)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -111,6 +116,26 @@ if wants pack; then
   fi
 fi
 
+SLIM=off
+native-models/tools/device/slim.sh status >/dev/null && SLIM=on
+if wants voice; then
+  if [ "$SLIM" = off ]; then
+    rm -f "$CARRY/voice.tar.xz"  # the voice travels in the tree
+  elif stale "$CARRY/voice.tar.xz" native-models/voice/manifest.json native-models/voice/speaker/speaker.json \
+    native-models/tools/device/run.py native-models/tools/device/stages.py; then
+    "$PYTHON" - "$CARRY/voice.tar.xz" <<'EOF'
+import os, sys
+from pathlib import Path
+sys.path.insert(0, "native-models/tools/device")
+import run, stages
+strategies = os.environ.get("DEVICE_BENCH_STRATEGIES") or run.DEVICE.strategies
+carried = stages.pack_voice(Path("native-models/voice"), strategies, Path(sys.argv[1]))
+print(f"pack: native-models/voice for {strategies} (graphs {', '.join(carried['graphs'])}; chains {', '.join(carried['chains']) or 'none'}; "
+      f"{'speaker/; ' if carried['speaker'] else ''}{carried['files']} files, {carried['bytes'] / 2**20:.1f} MiB) → .devcarry/voice.tar.xz")
+EOF
+  fi
+fi
+
 if wants festival; then
   FESTIVAL_BIN=$(command -v festival || true)
   [ -n "$FESTIVAL_BIN" ] || { echo "pack: festival is not installed here: apt-get install festival festvox-us-slt-hts" >&2; exit 1; }
@@ -157,9 +182,9 @@ fi
 
 # What a device call sends: tracked and untracked-not-ignored files as they are on disk, shared/ when there is
 # one, and the carried .devcarry.
-NODE_VERSION=${NODE_VERSION:-} "$PYTHON" - "$LIMIT" <<'EOF'
+NODE_VERSION=${NODE_VERSION:-} "$PYTHON" - "$LIMIT" "$SLIM" <<'EOF'
 import json, os, subprocess, sys
-limit = int(sys.argv[1])
+limit, slim = int(sys.argv[1]), sys.argv[2]
 git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True).stdout.strip()
 files = [f for f in git("ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0") if f]
 sizes = {f: os.path.getsize(f) for f in files if os.path.isfile(f) and not os.path.islink(f)}
@@ -176,7 +201,7 @@ with open(".devcarry/carry.json", "w") as f:
 tree = sum(sizes.values())
 total = tree + shared + sum(carry.values()) + os.path.getsize(".devcarry/carry.json")
 mib = lambda n: f"{n / 2**20:6.1f} MiB"
-print("pack: what a device call would send")
+print(f"pack: what a device call would send (slim {slim}: native-models/tools/device/slim.sh status)")
 print(f"  {mib(tree)}  the tree ({len(sizes)} files; largest folders below)")
 folders = {}
 for f, n in sizes.items():
@@ -195,5 +220,8 @@ if speaker:  # run.sh --stages env,speaker carries only these
     print(f"  {mib(alone)}  a speaker call (the tree and .devcarry/{{{','.join(speaker)}}})")
 if total > limit:
     print(f"pack: {mib(total - limit).strip()} over the device tool's limit: the call would be refused", file=sys.stderr)
+    if slim == "off":
+        print("pack: run native-models/tools/device/slim.sh on: it takes native-models/voice and tests/fixtures out of the tree "
+              "and writes .devcarry/voice.tar.xz (slim.sh off after the call)", file=sys.stderr)
     sys.exit(3)
 EOF

@@ -7,7 +7,8 @@ Stages (stages.py), in this order; a stage that fails or runs out of time is log
 
     env     nvidia-smi, Python, torch and CUDA, vulkaninfo, lscpu, memory, disk → $OUT/env.txt
     webgpu  `spear bench` on the shipped voice through onnxruntime-node's WebGPU provider (and CUDA's where the
-            carried build has it), then through the CPU provider, at batch 1 and 8 → $OUT/bench.json
+            carried build has it), then through the CPU provider, at batch 1 and 8 → $OUT/bench.json; where the
+            tree has no native-models/voice (slim.sh on), the carried voice.tar.xz unpacked there
     train   the reader retrained on the carried pack: `spear_voice.recipe --preset gpu`, its training stages
             (target, greedy, drafters, checker) → $OUT/train.tar.gz (in 15 MiB parts when larger)
     speaker the neural speaker (spear_voice/speaker/neural*.py): a carried Festival reads the carried texts on every
@@ -17,9 +18,9 @@ Stages (stages.py), in this order; a stage that fails or runs out of time is log
 
 The device tool brings back at most 8 files of at most 16 MiB, so $OUT holds only summary.json (rewritten
 after every stage: what ran, for how long, the results and the end of each log), env.txt, bench.json,
-logs.tar.gz (every stage's whole log) and the train run's archive. Node, onnxruntime-node, the Vulkan loader and the
-pack travel in .devcarry/ (pack.sh makes it). --dry-run (or DRY_RUN=1) runs every stage on this machine with
-tiny budgets, a two-sentence bench and a tiny pack, so the logic is exercised without a GPU.
+logs.tar.gz (every stage's whole log) and the train run's archive. Node, onnxruntime-node, the Vulkan loader, the
+pack and, with slim.sh on, the voice travel in .devcarry/ (pack.sh makes it). --dry-run (or DRY_RUN=1) runs every
+stage on this machine with tiny budgets, a two-sentence bench and a tiny pack, so the logic is exercised without a GPU.
 
 Every option has an environment twin: DRY_RUN=1, DEVICE_STAGES, DEVICE_SKIP, DEVICE_BUDGET_S, DEVICE_CARRY,
 DEVICE_PACK (a pack folder to train on), DEVICE_BENCH_STRATEGIES, DEVICE_BENCH_GAMMAS, DEVICE_BENCH_BATCHES.

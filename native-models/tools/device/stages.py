@@ -3,7 +3,9 @@ run.py's Context (folders, clock, child processes), box_s the seconds it may tak
 raises Skip when it has nothing to do here, and says why; its result's "status" is "partial" when part of it
 failed or ran out of time."""
 
+import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -239,10 +241,88 @@ def vulkan_libraries(ctx, log: Path) -> dict:
     return report
 
 
+# The voice, carried when the tree travels without it (slim.sh on): the shipped voice's graphs of the strategies the
+# stage benches, as they are, under a manifest that names only those. readManifest (electron/core/engine/manifest.ts)
+# reads and hash-checks every graph and chain its manifest names, so the left-out graphs go from the manifest too.
+# Measured on the CPU with the stage's bench commands: with ar,eagle,draft,early-exit at gammas 3 and 4, batch 1 and
+# 8, the carried voice's rows equal the shipped voice's (units, acceptance, units per target call).
+VOICE_ARCHIVE = "voice.tar.xz"  # pack.sh --only voice (slim.sh on)
+VOICE_DIR = "native-models/voice"
+# The graphs each strategy runs: electron/core/engine/decode.ts STRATEGY_GRAPHS. A chained drafter's chains (the
+# manifest's "chains", by the graph's name) go with its graph.
+STRATEGY_GRAPHS = {"ar": ("full",), "draft": ("full", "draft"), "layer-skip": ("full", "layer_skip"),
+                   "early-exit": ("trunk", "rest", "exit_head"), "eagle": ("full", "eagle"), "medusa": ("full", "medusa"),
+                   "prophet": ("full", "seed_prophet")}
+
+
+def voice_for(manifest: dict, strategies: str) -> tuple:
+    """(manifest, files) of the voice that `strategies` read: the manifest less the graphs and chains no strategy of
+    them runs and less its other target builds ("targets"), and the files that manifest names, as readManifest reads
+    them. A graph's "source" (the file it was derived from) is never opened and not carried."""
+    names = [s for s in strategies.split(",") if s]
+    unknown = [s for s in names if s not in STRATEGY_GRAPHS]
+    if unknown:
+        raise ValueError(f"unknown strategy {unknown[0]!r}; the strategies are {', '.join(STRATEGY_GRAPHS)}")
+    roles = {role for s in names for role in STRATEGY_GRAPHS[s]}
+    kept = {k: v for k, v in manifest.items() if k != "targets"}
+    kept["graphs"] = {role: g for role, g in manifest["graphs"].items() if role in roles}
+    if "chains" in manifest:
+        kept["chains"] = {d: c for d, c in manifest["chains"].items() if d in roles}
+    files = [g["file"] for g in kept["graphs"].values()]
+    for chain in kept.get("chains", {}).values():
+        files.append(chain["weights"]["file"])
+        files += [ref["file"] for ref in chain["gammas"].values()]
+        files += [ref["file"] for ref in chain.get("sampled", {}).get("gammas", {}).values()]
+    return kept, sorted(set(files))
+
+
+def pack_voice(voice: Path, strategies: str, archive: Path) -> dict:
+    """`voice` as `archive` for `strategies` (voice_for), with speaker/ (speaker.json and the files it lists); the
+    reading check (checker/) stays out: bench reads every sentence once, rereadings 0, so it never runs. One xz stream
+    at -9e: its 64 MiB window holds the whole voice, so the int8 target's full graph and its trunk and rest, or a
+    drafter's graph and its chains' weights, which hold the same tensors, cost about one copy."""
+    manifest, files = voice_for(json.loads((voice / "manifest.json").read_text()), strategies)
+    speaker = voice / "speaker/speaker.json"
+    if speaker.exists():
+        listed = json.loads(speaker.read_text())
+        files += ["speaker/speaker.json"] + sorted({f"speaker/{name}" for name in (listed["graph"]["file"], *listed.get("files", {}))})
+    missing = [f for f in files if not (voice / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{voice} lacks {', '.join(missing)}, which its manifests name")
+    text = (json.dumps(manifest, indent=2) + "\n").encode()
+    tmp = archive.with_name(archive.name + ".tmp")
+    with tarfile.open(tmp, "w:xz", preset=9 | lzma.PRESET_EXTREME) as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size, info.mtime, info.mode = len(text), int((voice / "manifest.json").stat().st_mtime), 0o644
+        tar.addfile(info, io.BytesIO(text))
+        for name in files:
+            tar.add(voice / name, arcname=name)
+    tmp.replace(archive)
+    return {"graphs": sorted(manifest["graphs"]), "chains": sorted(manifest.get("chains", {})), "speaker": speaker.exists(),
+            "files": len(files) + 1, "bytes": sum((voice / f).stat().st_size for f in files) + len(text),
+            "archive_bytes": archive.stat().st_size}
+
+
+def carried_voice(ctx) -> dict:
+    """The tree's native-models/voice, else the carried .devcarry/voice.tar.xz unpacked there."""
+    voice = ctx.repo / VOICE_DIR
+    archive = ctx.carry / VOICE_ARCHIVE
+    if (voice / "manifest.json").exists():
+        origin = "the tree's own"
+    elif archive.exists():
+        unpack(archive, voice)
+        origin = f"unpacked from {archive.name}"
+    else:
+        raise RuntimeError(f"no voice: {VOICE_DIR}/manifest.json is missing and {archive} is not carried "
+                           "(native-models/tools/device/slim.sh on makes it)")
+    return {"from": origin, "graphs": sorted(json.loads((voice / "manifest.json").read_text())["graphs"])}
+
+
 def stage_webgpu(ctx, box_s: float, log: Path) -> dict:
     s = ctx.settings
     deadline = time.time() + box_s
-    result = {"node": carried_node(ctx, log), "node_modules": carried_node_modules(ctx), "vulkan": vulkan_libraries(ctx, log)}
+    result = {"node": carried_node(ctx, log), "node_modules": carried_node_modules(ctx), "voice": carried_voice(ctx),
+              "vulkan": vulkan_libraries(ctx, log)}
     ort = ctx.work / "ort.json"
     if ctx.run([result["node"]["path"], "-e", ORT_PROBE], log, 30, stdout=ort)["rc"] == 0:
         result["onnxruntime"] = json.loads(ort.read_text())
