@@ -32,6 +32,7 @@ export interface StartOptions {
 export function startWorker(entry: string, workerData: unknown, options: StartOptions = {}): Worker {
   if (!entry.endsWith('.ts')) return new Worker(new URL(entry), { workerData });
   const bundle = options.bundle ? bundledEntry(entry) : null;
+  // No execArgv: a parent started with `--import tsx` would load tsx into the bundled worker too.
   if (bundle) return new Worker(new URL(bundle), { workerData, execArgv: [] });
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
@@ -45,8 +46,8 @@ const bundles = new Map<string, string | null>();
  * The .ts entry and the project modules it imports as one ES module file, bundled by esbuild (about
  * 30 ms, once per process), npm packages left as imports: the file's URL, or null when it cannot be made
  * (the worker then runs the sources through tsx). Why: through tsx's hooks each worker loads and
- * transforms every module itself, which took a decoder pool of 2 workers ~300 ms more to start (with the
- * shipped voice: ready after 520-530 ms, 0.97 s of CPU, against 270-300 ms and 0.45 s bundled).
+ * transforms every module itself: a decoder pool of 2 workers opening the shipped voice took 520-545 ms
+ * and 0.95-0.97 s of CPU to be ready that way, 335-380 ms and 0.51-0.59 s bundled.
  * The file goes to node_modules/.cache/spear-workers/, named by its content's hash and written whole
  * before it appears (a rename): from there the bundle's package imports resolve in the project's
  * node_modules. SPEAR_WORKER_BUNDLE=0 turns bundling off (workers then run the sources themselves).
