@@ -442,3 +442,27 @@ def test_slim_in_one_worktree_leaves_the_others_as_they_are(slim_repo, tmp_path)
     assert git(linked, "commit", "-qm", "x", "--allow-empty", check=False).returncode != 0
     assert slim(linked, "off").returncode == 0
     assert not (main / ".git/hooks/pre-commit").exists()
+
+
+def test_pack_sizes_two_calls_when_the_training_pack_takes_the_carry_over_the_limit(slim_repo):
+    """With .devcarry over 64 MiB because of the training pack, pack.sh gives an env,webgpu call and an env,train call
+    and fails (exit 3) only when one of them is over."""
+    repo = slim_repo
+    carry = repo / ".devcarry"
+    carry.mkdir()
+    mib = 2**20
+    for name, size in (("node.tar.xz", 24 * mib), ("node_modules.tar.xz", 20 * mib), ("pack.tar.xz", 30 * mib)):
+        with open(carry / name, "wb") as f:
+            f.truncate(size)  # sparse: only the sizes count
+    env = {**os.environ, "PACK_DIR": str(repo / "no-pack")}
+
+    def pack():
+        return subprocess.run(["native-models/tools/device/pack.sh", "--only", "voice"], cwd=repo, capture_output=True, text=True, env=env)
+
+    fits = pack()
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+    assert "an env,webgpu call" in fits.stdout and "an env,train call" in fits.stdout
+    with open(carry / "pack.tar.xz", "wb") as f:
+        f.truncate(70 * mib)
+    over = pack()
+    assert over.returncode == 3 and "over the device tool's limit" in over.stderr
