@@ -3,7 +3,7 @@
  * the build (dist/electron, where each worker entry is a file of its own: build/vite.electron.config.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -39,6 +39,23 @@ export function startWorker(entry: string, workerData: unknown, options: StartOp
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData });
 }
 
+/** Bundles of an entry unused this long are deleted when a new one is written (edited sources make new ones). */
+export const BUNDLE_KEEP_MS = 24 * 3600 * 1000;
+
+/** Deletes `name`'s other bundles in `dir` older than BUNDLE_KEEP_MS (a process started before may still use a newer one). */
+function pruneBundles(dir: string, name: string, keep: string): void {
+  const now = Date.now();
+  for (const other of readdirSync(dir)) {
+    const file = path.join(dir, other);
+    if (file === keep || !other.startsWith(`${name}-`) || !other.endsWith('.mjs')) continue;
+    try {
+      if (now - statSync(file).mtimeMs > BUNDLE_KEEP_MS) unlinkSync(file);
+    } catch {
+      // Gone already (another process pruned it).
+    }
+  }
+}
+
 /** Each entry's bundle, made once per process (null: it could not be made). */
 const bundles = new Map<string, string | null>();
 
@@ -50,11 +67,13 @@ const bundles = new Map<string, string | null>();
  * and 0.95-0.97 s of CPU to be ready that way, 335-380 ms and 0.51-0.59 s bundled.
  * The file goes to node_modules/.cache/spear-workers/, named by its content's hash and written whole
  * before it appears (a rename): from there the bundle's package imports resolve in the project's
- * node_modules. SPEAR_WORKER_BUNDLE=0 turns bundling off (workers then run the sources themselves).
+ * node_modules. Writing one deletes the entry's bundles older than a day. SPEAR_WORKER_BUNDLE=0 turns bundling off (workers then run the sources themselves).
  */
 export function bundledEntry(entry: string): string | null {
   if (process.env.SPEAR_WORKER_BUNDLE === '0') return null;
-  if (bundles.has(entry)) return bundles.get(entry)!;
+  const made = bundles.get(entry);
+  // A bundle pruned by another process since (a day old) is made again.
+  if (made === null || (made !== undefined && existsSync(fileURLToPath(made)))) return made;
   let url: string | null = null;
   try {
     const require = createRequire(import.meta.url);
@@ -81,6 +100,7 @@ export function bundledEntry(entry: string): string | null {
       const part = `${file}.${process.pid}.part`;
       writeFileSync(part, code);
       renameSync(part, file);
+      pruneBundles(dir, name, file);
     }
     url = pathToFileURL(file).href;
   } catch {
