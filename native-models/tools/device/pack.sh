@@ -214,21 +214,20 @@ if shared:
 for name, n in sorted(carry.items()):
     print(f"  {mib(n)}  .devcarry/{name}")
 print(f"  {mib(total)}  in all, limit {mib(limit).strip()}")
-meta_size = os.path.getsize(".devcarry/carry.json")
 SPEAKER = ("festival.tar.xz", "speaker-texts.jsonl", "speaker-codebook.npz")
+def call_size(names, meta=True):
+    """What a call carrying .devcarry/NAMES (and carry.json) sends, the tree included."""
+    return tree + shared + sum(carry[name] for name in names) + (os.path.getsize(".devcarry/carry.json") if meta else 0)
 speaker = [name for name in SPEAKER if name in carry]
 main = [name for name in carry if name not in SPEAKER]  # what run.sh's default stages (env, webgpu, train) use
-split = total > limit and "pack.tar.xz" in carry
 if speaker:  # run.sh --stages env,speaker carries only these
-    alone = tree + shared + sum(carry[name] for name in speaker)
-    print(f"  {mib(alone)}  a speaker call (the tree and .devcarry/{{{','.join(speaker)}}})")
-    total = tree + shared + sum(carry[name] for name in main) + meta_size
+    print(f"  {mib(call_size(speaker, meta=False))}  a speaker call (the tree and .devcarry/{{{','.join(speaker)}}})")
+    total = call_size(main)
     print(f"  {mib(total)}  the main call (the tree and the rest of .devcarry)")
-if split:
+if total > limit and "pack.tar.xz" in carry:
     # Over the limit with the training pack: the train stage goes in a call of its own (README, "On a lent GPU machine").
-    bench = [name for name in main if name != "pack.tar.xz"]
-    bench_size = tree + shared + sum(carry[name] for name in bench) + meta_size
-    train_size = tree + shared + carry["pack.tar.xz"] + meta_size
+    bench_size = call_size([name for name in main if name != "pack.tar.xz"])
+    train_size = call_size(["pack.tar.xz"])
     print(f"  {mib(bench_size)}  an env,webgpu call (the tree and .devcarry/ less pack.tar.xz)")
     print(f"  {mib(train_size)}  an env,train call (the tree, .devcarry/pack.tar.xz and carry.json)")
     total = max(bench_size, train_size)
