@@ -5,6 +5,7 @@ train archive's parts, a missing pack. Not checked here: a GPU provider that rea
 tool's transfer itself."""
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -466,3 +467,11 @@ def test_pack_sizes_two_calls_when_the_training_pack_takes_the_carry_over_the_li
         f.truncate(70 * mib)
     over = pack()
     assert over.returncode == 3 and "over the device tool's limit" in over.stderr
+
+
+def test_the_carried_voice_maps_strategies_to_graphs_as_the_engine_does():
+    """stages.STRATEGY_GRAPHS is the Python twin of electron/core/engine/decode.ts's STRATEGY_GRAPHS: read the latter."""
+    source = (REPO / "electron/core/engine/decode.ts").read_text()
+    block = re.search(r"STRATEGY_GRAPHS[^=]*= \{(.*?)\};", source, re.S).group(1)
+    engine = {name: tuple(re.findall(r"'([a-z_]+)'", roles)) for name, roles in re.findall(r"'?([a-z-]+)'?: \[([^\]]*)\]", block)}
+    assert engine == stages.STRATEGY_GRAPHS
