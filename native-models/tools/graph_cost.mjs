@@ -1,21 +1,30 @@
 // Cost of one ONNX Runtime session run per graph of a voice: batch 1, PAST cached positions, T new tokens.
 //
-//   node native-models/tools/graph_cost.mjs [VOICE_DIR] [--past 150] [--threads 1] [--runs 300]
+//   node native-models/tools/graph_cost.mjs [VOICE_DIR] [--past 150] [--threads 1] [--runs 300] [--ops]
 //
 // A graph with "kv_layout": "bnsh" (native-models/spear_voice/t2s/fused.py) reads a cache buffer of PAST + 64
 // positions. Prints µs per run for full at T = 1, 3, 5, 9 (a verification of T - 1 drafts) and for every other
 // graph at T = 1 (one drafting step), and each T = 1 graph's cost over full's: the c of docs/results.md.
 // A voice's chains (one call for γ drafts of EAGLE or the draft; greedy, then sampled) are timed after the
 // graphs, as c per drafted token.
+// --ops then runs full under ONNX Runtime's profiler at the same T and prints each operator type's kernel time
+// per run: which operators make a verification of more positions cost more. The profiler slows every node
+// down, so read the shares and the growth with T, not the µs as a call's cost.
 // Measure on an idle machine; figures move by a few per cent from run to run.
 import ort from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { past: { type: 'string', default: '150' }, threads: { type: 'string', default: '1' }, runs: { type: 'string', default: '300' } },
+  options: {
+    past: { type: 'string', default: '150' },
+    threads: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '300' },
+    ops: { type: 'boolean', default: false },
+  },
 });
 const dir = positionals[0] ?? 'native-models/voice';
 const P = Number(values.past);
@@ -97,4 +106,39 @@ for (const [drafter, chain] of Object.entries(manifest.chains ?? {})) {
       );
       await session.release();
     }
+}
+
+if (values.ops) await operatorTable(manifest.graphs.full, [1, 3, 5, 9]);
+
+/** full under ONNX Runtime's profiler at each T: kernel µs per run of each operator type, and their sum. */
+async function operatorTable(entry, Ts) {
+  const columns = [];
+  for (const T of Ts) {
+    const prefix = `spear-graph-cost-${process.pid}-T${T}`;
+    const session = await ort.InferenceSession.create(path.join(dir, entry.file), {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: Number(values.threads),
+      interOpNumThreads: 1,
+      enableProfiling: true,
+      profileFilePrefix: path.join(os.tmpdir(), prefix),
+    });
+    const f = feeds(session, entry, T);
+    for (let i = 0; i < runs; i++) await session.run(f);
+    session.endProfiling();
+    await session.release();
+    const byOp = new Map();
+    for (const name of readdirSync(os.tmpdir()).filter((n) => n.startsWith(prefix))) {
+      const file = path.join(os.tmpdir(), name);
+      for (const e of JSON.parse(readFileSync(file, 'utf8')))
+        if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byOp.set(e.args.op_name, (byOp.get(e.args.op_name) ?? 0) + e.dur / runs);
+      rmSync(file);
+    }
+    columns.push(byOp);
+  }
+  const total = (byOp) => [...byOp.values()].reduce((a, b) => a + b, 0);
+  const ops = [...columns.at(-1).keys()].sort((a, b) => columns.at(-1).get(b) - columns.at(-1).get(a));
+  const cell = (us) => us.toFixed(0).padStart(7);
+  console.log(`\nfull under the profiler, kernel µs per run\n${'operator'.padEnd(34)}${Ts.map((T) => `T=${T}`.padStart(7)).join('')}`);
+  for (const op of ops) console.log(`${op.padEnd(34)}${columns.map((c) => cell(c.get(op) ?? 0)).join('')}`);
+  console.log(`${'all kernels'.padEnd(34)}${columns.map((c) => cell(total(c))).join('')}`);
 }
