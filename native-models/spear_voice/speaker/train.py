@@ -57,6 +57,8 @@ class TrainConfig:
     log_interval: int = 10         # steps per training log line (one device sync each)
     max_clips: int = 0             # train clips to load (0 = all with units, or all in the pack)
     pack: str = ''                 # a pack folder (pack.py) to train from instead of work/units
+    units: str = ''                # a units folder (units/make_units.py --out) instead of work/units: its {train,val}.jsonl,
+                                   # frames/ and codebook.npz, whose size sets the unit count (a larger codebook)
     frames: str = ''               # frame targets to train on instead of work/units/frames: a folder with features.json
                                    # (speaker/targets.py: the clips' features at another sample rate); work/units only
     unit_map: str = ''             # JSON {"label": [group of each unit]}: train on merged units (research/coarse_units.py;
@@ -87,12 +89,14 @@ def frame_features(frames_dir: str) -> dict:
     return json.loads((Path(frames_dir) / 'features.json').read_text()) if frames_dir else dict(UNIT_FEATURES)
 
 
-def load_split(split: str, limit: int = 0, label: np.ndarray | None = None, frames_dir: str = ''):
-    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of work/units, in file order, clips with frames only
-    (from `frames_dir` when given); with `label`, each unit replaced by its group."""
+def load_split(split: str, limit: int = 0, label: np.ndarray | None = None, frames_dir: str = '', units_dir: str = ''):
+    """[(id, units (U,) int64, frames (U*fpu, D) float32)] of `units_dir` (default work/units), in file order, clips
+    with frames only (from `frames_dir` when given, else the units folder's frames/); with `label`, each unit
+    replaced by its group."""
     clips = []
-    folder = Path(frames_dir) if frames_dir else WORK / 'units/frames'
-    for line in open(WORK / f'units/{split}.jsonl'):
+    root = Path(units_dir) if units_dir else WORK / 'units'
+    folder = Path(frames_dir) if frames_dir else root / 'frames'
+    for line in open(root / f'{split}.jsonl'):
         row = json.loads(line)
         frames = folder / f'{row["id"]}.npy'
         if frames.exists():
@@ -246,12 +250,16 @@ def main(argv: list[str] | None = None):
     if state:
         mcfg = SpeakerConfig(**state['model_config'])
     else:
-        mcfg = SpeakerConfig(dropout=c.dropout, n_mels=features['n_mels'],
-                             **({'n_units': int(label.max()) + 1} if label is not None else {}))
+        # The unit count: the groups' with --unit_map, else the units folder's codebook's (work/units: the default).
+        count = (int(label.max()) + 1 if label is not None else
+                 len(np.load(Path(c.units) / 'codebook.npz')['centroids']) if c.units else None)
+        mcfg = SpeakerConfig(dropout=c.dropout, n_mels=features['n_mels'], **({'n_units': count} if count else {}))
 
     pack = Path(c.pack) if c.pack else None
     if pack and label is not None:
         raise SystemExit('--unit_map relabels work/units; it does not apply to --pack')
+    if pack and c.units:
+        raise SystemExit('--units and --pack are two sources of clips: give one')
     if pack:
         if not (pack / 'meta.json').exists():
             raise SystemExit(f'--pack {pack}: meta.json is missing (build it with python3 -m spear_voice.speaker.pack)')
@@ -261,12 +269,12 @@ def main(argv: list[str] | None = None):
             print(f'note: the pack holds {len(val)} val clips; evaluating on those, not {c.eval_clips}', flush=True)
         prior = None if state else read_prior(pack)                      # computed over the FULL train set by pack.py
     else:
-        rows = load_split('train', c.max_clips, label, c.frames)
+        rows = load_split('train', c.max_clips, label, c.frames, c.units)
         units, frames = np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows])
         train = Clips.from_arrays(units, frames, np.array([len(u) for _, u, _ in rows]), device)
         prior = None if state else data_prior(units, frames, mcfg)
         del rows, units, frames
-        rows = load_split('val', c.eval_clips, label, c.frames)
+        rows = load_split('val', c.eval_clips, label, c.frames, c.units)
         val = Clips.from_arrays(np.concatenate([u for _, u, _ in rows]), np.concatenate([f for _, _, f in rows]),
                                 np.array([len(u) for _, u, _ in rows]), device)
     print(f'{len(train)} train clips ({int(train.lengths.sum())} units), {len(val)} val clips, on {device}', flush=True)
