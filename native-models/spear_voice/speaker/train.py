@@ -250,10 +250,13 @@ def main(argv: list[str] | None = None):
     if state:
         mcfg = SpeakerConfig(**state['model_config'])
     else:
-        # The unit count: the groups' with --unit_map, else the units folder's codebook's (work/units: the default).
-        count = (int(label.max()) + 1 if label is not None else
-                 len(np.load(Path(c.units) / 'codebook.npz')['centroids']) if c.units else None)
-        mcfg = SpeakerConfig(dropout=c.dropout, n_mels=features['n_mels'], **({'n_units': count} if count else {}))
+        # The unit count: the groups' with --unit_map, the codebook's with --units, else the default (work/units).
+        count = {}
+        if label is not None:
+            count = {'n_units': int(label.max()) + 1}
+        elif c.units:
+            count = {'n_units': len(np.load(Path(c.units) / 'codebook.npz')['centroids'])}
+        mcfg = SpeakerConfig(dropout=c.dropout, n_mels=features['n_mels'], **count)
 
     pack = Path(c.pack) if c.pack else None
     if pack and label is not None:

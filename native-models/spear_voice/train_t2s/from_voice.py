@@ -53,6 +53,18 @@ def _source(voice: Path, manifest: dict, role: str) -> Path:
     return voice / entry.get("source", entry)["file"]
 
 
+def prove_sources(voice: Path, manifest: dict, graphs: dict, roles, vocab_size: int) -> None:
+    """ONNX Runtime parity (check_parity.mjs) of the voice's float graphs of `roles` with the PyTorch `graphs`
+    (role_graphs); raises where an output differs. The parity cases name <role>.onnx, so the sources are linked
+    under those names in a temporary folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "graphs"
+        model_dir.mkdir()
+        for role in roles:
+            (model_dir / f"{role}.onnx").symlink_to(_source(voice, manifest, role).resolve())
+        print(run_parity(write_parity_cases({r: graphs[r] for r in roles}, vocab_size, model_dir, Path(tmp) / "parity")), end="")
+
+
 def draft_from_voice(voice: Path, manifest: dict) -> DraftModel:
     """The voice's draft model: embedding, blocks (7 products and 2 norms each), final norm, LM head."""
     draft = DraftModel(DecoderConfig(**manifest["training"]["draft"]))
@@ -94,13 +106,7 @@ def voice_checkpoints(voice: Path, pack: Path, out: Path) -> None:
         raise ValueError(f"{pack}/meta.json: vocabulary differs from {voice}/manifest.json")
     target, draft, eagle = target_from_voice(voice), draft_from_voice(voice, manifest), eagle_from_voice(voice, manifest)
     graphs = role_graphs(target, draft, eagle)
-    with tempfile.TemporaryDirectory() as tmp:  # parity cases name <role>.onnx: the sources, linked under those names
-        model_dir = Path(tmp) / "graphs"
-        model_dir.mkdir()
-        for role in ("full", "draft", "eagle"):
-            (model_dir / f"{role}.onnx").symlink_to(_source(voice, manifest, role).resolve())
-        print(run_parity(write_parity_cases({r: graphs[r] for r in ("full", "draft", "eagle")}, target.cfg.vocab_size,
-                                            model_dir, Path(tmp) / "parity")), end="")
+    prove_sources(voice, manifest, graphs, ("full", "draft", "eagle"), target.cfg.vocab_size)
     trained = manifest["training"].get("drafters", {}).get("eagle", {}).get("config", {})  # the recipe the drafters had
     config = TrainConfig(**{k: v for k, v in trained.items() if k in TrainConfig.__dataclass_fields__})
     meta = {**meta, "units_source": f"{voice}/manifest.json", "code_commit": manifest.get("code_commit")}
@@ -156,7 +162,7 @@ def readings_pack(pack: Path, out: Path, records: dict[str, list[Path]]) -> dict
     return meta
 
 
-def replace_drafters(run: Path, voice: Path, parity_dir: Path | None = None) -> dict:
+def replace_drafters(run: Path, voice: Path) -> dict:
     """The run's draft and EAGLE as the voice's drafters (float16 sources, int8 graphs, chains); returns the manifest."""
     manifest_path = voice / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -195,13 +201,7 @@ def replace_drafters(run: Path, voice: Path, parity_dir: Path | None = None) -> 
     tmp = manifest_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp.replace(manifest_path)
-    with tempfile.TemporaryDirectory() as tmpdir:
-        model_dir = Path(tmpdir) / "graphs"
-        model_dir.mkdir()
-        for name in DRAFTERS:
-            (model_dir / f"{name}.onnx").symlink_to(_source(voice, manifest, name).resolve())
-        ref = write_parity_cases({n: graphs[n] for n in DRAFTERS}, target.cfg.vocab_size, model_dir, Path(parity_dir or Path(tmpdir) / "parity"))
-        print(run_parity(ref), end="")
+    prove_sources(voice, manifest, graphs, DRAFTERS, target.cfg.vocab_size)
     print("PyTorch invariants (max abs diff): " + ", ".join(f"{k} {v:.2e}" for k, v in invariants.items()))
     quantize_voice(voice, roles=DRAFTERS)  # int8 graphs from the new sources, and their chains
     return json.loads(manifest_path.read_text())
